@@ -1,4 +1,18 @@
 //! surge: a load-testing harness for REST APIs that throttle with HTTP 429.
 //!
 //! # Layout
-//! (filled in as modules land)
+//! - [`scenario`]: scenario files (TOML) → validated [`scenario::Plan`]; errors name file, line, field.
+//! - [`schedule`]: pure pacers ("when is the next start due?"), tested as tables.
+//! - [`engine`]: the one executor: users as tokio tasks, data sources, shutdown.
+//! - [`transport`]: HTTP (reqwest + rustls) and OAuth; `Retry-After` and rate-limit headers.
+//! - [`record`]: samples, HDR recording per second, the aggregate and `result.json`.
+//! - [`report`]: CSV files and the terminal summary.
+//! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
+
+pub mod cli;
+pub mod engine;
+pub mod record;
+pub mod report;
+pub mod scenario;
+pub mod schedule;
+pub mod transport;

@@ -1,0 +1,334 @@
+//! Recording: each user writes into its shard (a mutex shared by a few users only, never by
+//! all), bucketed by second; an aggregator drains completed seconds once a second and merges
+//! them with `Histogram::add`. Memory is constant in the number of requests: a shard holds only
+//! the seconds not yet drained, the aggregate one row per second and one histogram pair per
+//! label × status.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::hist::Hist;
+use super::result::{Cell, Quantiles, RateLimitSecond, Second, Summary, Totals};
+use super::sample::{Outcome, Sample, StatusKey};
+
+const US: u64 = 1_000_000;
+
+/// One label × status within one second (or the whole run).
+#[derive(Debug, Clone)]
+struct CellAcc {
+    step: u16,
+    status: StatusKey,
+    count: u64,
+    retries: u64,
+    bytes_in: u64,
+    bytes_out: u64,
+    service: Hist,
+    response: Hist,
+}
+
+impl CellAcc {
+    fn new(step: u16, status: StatusKey) -> Self {
+        CellAcc { step, status, count: 0, retries: 0, bytes_in: 0, bytes_out: 0, service: Hist::new(), response: Hist::new() }
+    }
+
+    fn add(&mut self, o: &CellAcc) {
+        self.count += o.count;
+        self.retries += o.retries;
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+        self.service.add(&o.service);
+        self.response.add(&o.response);
+    }
+}
+
+fn cell_mut(cells: &mut Vec<CellAcc>, step: u16, status: StatusKey) -> &mut CellAcc {
+    match cells.iter().position(|c| c.step == step && c.status == status) {
+        Some(i) => &mut cells[i],
+        None => {
+            cells.push(CellAcc::new(step, status));
+            cells.last_mut().expect("just pushed")
+        }
+    }
+}
+
+/// What one shard gathered for one second.
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    second: u32,
+    started: u64,
+    cells: Vec<CellAcc>,
+    retry_after: Vec<(u32, u64)>,
+    throttled_without_retry_after: u64,
+    first_429_us: Option<u64>,
+    rate_limit: Option<RateLimitSecond>,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    open: Vec<Bucket>,
+}
+
+impl Shard {
+    fn bucket(&mut self, second: u32) -> &mut Bucket {
+        match self.open.iter().rposition(|b| b.second == second) {
+            Some(i) => &mut self.open[i],
+            None => {
+                self.open.push(Bucket { second, ..Bucket::default() });
+                self.open.last_mut().expect("just pushed")
+            }
+        }
+    }
+}
+
+/// The per-run recorder shared by every user. Recording takes the shard's lock (shared by
+/// `users / shards` users), never a global one, and sends nothing over a channel.
+#[derive(Debug)]
+pub struct Recorder {
+    shards: Box<[Mutex<Shard>]>,
+    user_events: Mutex<Vec<(u64, i32)>>,
+}
+
+impl Recorder {
+    /// A recorder for up to `users` users.
+    pub fn new(users: u32) -> Recorder {
+        let par = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let n = (par * 4).clamp(1, users.max(1) as usize);
+        Recorder {
+            shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
+            user_events: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records one attempt.
+    #[inline]
+    pub fn record(&self, s: &Sample) {
+        let mut shard = self.shards[s.user as usize % self.shards.len()].lock().unwrap_or_else(|e| e.into_inner());
+        let end_sec = (s.end_us / US) as u32;
+        let start_sec = (s.start_us / US) as u32;
+        shard.bucket(start_sec).started += 1;
+        let b = shard.bucket(end_sec);
+        let c = cell_mut(&mut b.cells, s.step, s.status);
+        c.count += 1;
+        c.retries += u64::from(s.attempt > 1);
+        c.bytes_in += u64::from(s.bytes_in);
+        c.bytes_out += u64::from(s.bytes_out);
+        c.service.record(s.service_us());
+        c.response.record(s.response_us());
+        if s.status == StatusKey::Http(429) {
+            if b.first_429_us.is_none_or(|t| s.end_us < t) {
+                b.first_429_us = Some(s.end_us);
+            }
+            if s.retry_after_ms.is_none() {
+                b.throttled_without_retry_after += 1;
+            }
+        }
+        if let Some(ms) = s.retry_after_ms {
+            let secs = ms.div_ceil(1000);
+            match b.retry_after.iter_mut().find(|(v, _)| *v == secs) {
+                Some((_, n)) => *n += 1,
+                None => b.retry_after.push((secs, 1)),
+            }
+        }
+        if let Some(rl) = s.rate_limit {
+            let r = b.rate_limit.get_or_insert(RateLimitSecond { reset_min: u32::MAX, ..Default::default() });
+            r.responses += 1;
+            r.allowed = r.allowed.max(rl.allowed);
+            r.count_max = r.count_max.max(rl.count);
+            r.reset_min = r.reset_min.min(rl.reset);
+        }
+    }
+
+    /// Notes that a user started (`+1`) or stopped (`-1`) at `at_us`. Rare: once per user.
+    pub fn user_event(&self, at_us: u64, delta: i32) {
+        self.user_events.lock().unwrap_or_else(|e| e.into_inner()).push((at_us, delta));
+    }
+
+    /// Moves every bucket of a second before `upto` into `agg`.
+    pub fn drain_into(&self, upto: u32, agg: &mut Aggregate) {
+        for shard in self.shards.iter() {
+            let drained: Vec<Bucket> = {
+                let mut sh = shard.lock().unwrap_or_else(|e| e.into_inner());
+                let (done, keep): (Vec<Bucket>, Vec<Bucket>) = sh.open.drain(..).partition(|b| b.second < upto);
+                sh.open = keep;
+                done
+            };
+            for b in drained {
+                agg.stage(b);
+            }
+        }
+        let mut events = std::mem::take(&mut *self.user_events.lock().unwrap_or_else(|e| e.into_inner()));
+        let (now, later): (Vec<_>, Vec<_>) = events.drain(..).partition(|(t, _)| ((t / US) as u32) < upto);
+        self.user_events.lock().unwrap_or_else(|e| e.into_inner()).extend(later);
+        agg.finish_seconds(upto, now);
+    }
+}
+
+/// The run so far: one timeline row per second, one cell per label × status.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    labels: Vec<String>,
+    cells: Vec<CellAcc>,
+    timeline: BTreeMap<u32, Second>,
+    staged: BTreeMap<u32, Vec<CellAcc>>,
+    totals: Totals,
+    first_429_us: Option<u64>,
+    active: i64,
+    /// The last second fully merged (exclusive).
+    pub done_upto: u32,
+}
+
+impl Aggregate {
+    /// An empty aggregate for these request labels.
+    pub fn new(labels: Vec<String>) -> Aggregate {
+        Aggregate { labels, ..Aggregate::default() }
+    }
+
+    fn row(&mut self, t: u32) -> &mut Second {
+        self.timeline.entry(t).or_insert_with(|| Second { t, ..Second::default() })
+    }
+
+    fn stage(&mut self, b: Bucket) {
+        let t = b.second;
+        if let Some(f) = b.first_429_us {
+            if self.first_429_us.is_none_or(|x| f < x) {
+                self.first_429_us = Some(f);
+            }
+        }
+        self.totals.throttled_without_retry_after += b.throttled_without_retry_after;
+        for (v, n) in &b.retry_after {
+            *self.totals.retry_after.entry(*v).or_default() += n;
+        }
+        let row = self.row(t);
+        row.started += b.started;
+        for (v, n) in &b.retry_after {
+            *row.retry_after.entry(*v).or_default() += n;
+        }
+        if let Some(rl) = b.rate_limit {
+            let r = row.rate_limit.get_or_insert(RateLimitSecond { reset_min: u32::MAX, ..Default::default() });
+            r.responses += rl.responses;
+            r.allowed = r.allowed.max(rl.allowed);
+            r.count_max = r.count_max.max(rl.count_max);
+            r.reset_min = r.reset_min.min(rl.reset_min);
+        }
+        for c in &b.cells {
+            row.completed += c.count;
+            row.retries += c.retries;
+            *row.by_status.entry(c.status).or_default() += c.count;
+            *row.by_outcome.entry(c.status.outcome()).or_default() += c.count;
+        }
+        for c in b.cells {
+            cell_mut(&mut self.cells, c.step, c.status).add(&c);
+            let staged = self.staged.entry(t).or_default();
+            cell_mut(staged, c.step, c.status).add(&c);
+        }
+    }
+
+    /// Computes per-second quantiles for the staged seconds before `upto`, and the most users
+    /// active in each second from the user events.
+    fn finish_seconds(&mut self, upto: u32, mut events: Vec<(u64, i32)>) {
+        events.sort_by_key(|(t, d)| (*t, -*d));
+        let staged: Vec<u32> = self.staged.range(..upto).map(|(k, _)| *k).collect();
+        for t in staged {
+            let cells = self.staged.remove(&t).unwrap_or_default();
+            let mut per_outcome: BTreeMap<Outcome, (Hist, Hist)> = BTreeMap::new();
+            for c in &cells {
+                let e = per_outcome.entry(c.status.outcome()).or_default();
+                e.0.add(&c.service);
+                e.1.add(&c.response);
+            }
+            let row = self.row(t);
+            for (o, (s, r)) in per_outcome {
+                row.latency.insert(o, Quantiles::of(&s));
+                row.response_latency.insert(o, Quantiles::of(&r));
+            }
+        }
+        let last_event = events.last().map(|(t, _)| (t / US) as u32 + 1).unwrap_or(0);
+        let last_row = self.timeline.keys().next_back().map_or(0, |k| k + 1);
+        let end = upto.min(last_event.max(last_row)).max(self.done_upto);
+        let mut i = 0;
+        // Events of seconds already finished only move the level.
+        while i < events.len() && ((events[i].0 / US) as u32) < self.done_upto {
+            self.active += i64::from(events[i].1);
+            i += 1;
+        }
+        for t in self.done_upto..end {
+            let mut most = self.active;
+            while i < events.len() && (events[i].0 / US) as u32 == t {
+                self.active += i64::from(events[i].1);
+                most = most.max(self.active);
+                i += 1;
+            }
+            self.row(t).active_users = most.max(0) as u32;
+        }
+        self.done_upto = end;
+    }
+
+    /// Users active now (as of the last drain).
+    pub fn active_users(&self) -> u32 {
+        self.active.max(0) as u32
+    }
+
+    /// Live view for progress: (completed, 2xx, 429, errors incl. other non-2xx).
+    pub fn live(&self) -> (u64, u64, u64, u64) {
+        let mut all = 0;
+        let mut ok = 0;
+        let mut thr = 0;
+        for c in &self.cells {
+            all += c.count;
+            match c.status.outcome() {
+                Outcome::Success => ok += c.count,
+                Outcome::Throttled => thr += c.count,
+                _ => {}
+            }
+        }
+        (all, ok, thr, all - ok - thr)
+    }
+
+    /// Completed attempts in second `t`.
+    pub fn completed_in(&self, t: u32) -> u64 {
+        self.timeline.get(&t).map_or(0, |r| r.completed)
+    }
+
+    /// The totals, cells and timeline of the whole run. Call after a final `drain_into(u32::MAX)`.
+    pub fn finish(mut self, iterations: u64, dropped: u64) -> (Totals, Vec<Cell>, Vec<Second>) {
+        let mut totals = std::mem::take(&mut self.totals);
+        totals.iterations = iterations;
+        totals.dropped_iterations = dropped;
+        totals.first_429_s = self.first_429_us.map(|u| u as f64 / 1e6);
+        let mut cells: Vec<Cell> = self
+            .cells
+            .iter()
+            .map(|c| Cell {
+                label: self.labels.get(usize::from(c.step)).cloned().unwrap_or_else(|| format!("step{}", c.step)),
+                status: c.status,
+                outcome: c.status.outcome(),
+                count: c.count,
+                retries: c.retries,
+                bytes_in: c.bytes_in,
+                bytes_out: c.bytes_out,
+                service: Summary::of(&c.service),
+                response: Summary::of(&c.response),
+                service_hist: c.service.clone(),
+                response_hist: c.response.clone(),
+            })
+            .collect();
+        cells.sort_by(|a, b| (self.labels.iter().position(|l| *l == a.label), a.status).cmp(&(self.labels.iter().position(|l| *l == b.label), b.status)));
+        for c in &cells {
+            totals.requests += c.count;
+            totals.retries += c.retries;
+            totals.bytes_in += c.bytes_in;
+            totals.bytes_out += c.bytes_out;
+            *totals.by_status.entry(c.status).or_default() += c.count;
+            *totals.by_outcome.entry(c.outcome).or_default() += c.count;
+        }
+        // Dense timeline: a row for every second, even an idle one.
+        let last = self.timeline.keys().next_back().copied();
+        let mut timeline = Vec::new();
+        if let Some(last) = last {
+            for t in 0..=last {
+                timeline.push(self.timeline.remove(&t).unwrap_or(Second { t, ..Second::default() }));
+            }
+        }
+        (totals, cells, timeline)
+    }
+}

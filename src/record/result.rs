@@ -1,0 +1,335 @@
+//! `result.json`: the versioned, self-describing record of one run. Every report, comparison and
+//! check reads this file, so reports can be rebuilt offline and runs compared across days.
+//! The JSON Schema is `schemas/result.schema.json`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::hist::Hist;
+use super::sample::{Outcome, StatusKey};
+
+/// The `schema` field of every result file.
+pub const SCHEMA: &str = "surge/result";
+/// The current `schema_version`; readers accept this version only.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One run, as written to `result.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunResult {
+    /// Always [`SCHEMA`].
+    pub schema: String,
+    /// [`SCHEMA_VERSION`] at the time of writing.
+    pub schema_version: u32,
+    /// The tool that wrote it.
+    pub tool: Tool,
+    /// The scenario that ran.
+    pub scenario: ScenarioInfo,
+    /// The checked plan (no secrets: only the names of the variables that hold them).
+    pub plan: serde_json::Value,
+    /// Where the requests went.
+    pub target: TargetInfo,
+    /// Start time, RFC 3339 UTC.
+    pub started_at: String,
+    /// Start time, ms since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// Wall (or simulated) duration of the run, seconds.
+    pub duration_s: f64,
+    /// True when the run did not run its plan to the end (Ctrl-C, a cap, stop_test, abort).
+    pub partial: bool,
+    /// Why it ended: `completed`, `cancelled`, `max_requests`, `max_duration`, `stop_test`,
+    /// `data_exhausted`, or `aborted: <reason>`.
+    pub stop_reason: String,
+    /// True when run on virtual time against the in-process mock.
+    pub simulated: bool,
+    /// Request labels, in plan order.
+    pub labels: Vec<String>,
+    /// Whole-run totals.
+    pub totals: Totals,
+    /// One entry per label × status, with its histograms.
+    pub cells: Vec<Cell>,
+    /// One row per second from the run's start.
+    pub timeline: Vec<Second>,
+}
+
+/// The tool that wrote a result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Tool {
+    /// `surge`.
+    pub name: String,
+    /// Crate version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This build.
+    pub fn current() -> Tool {
+        Tool { name: "surge".into(), version: env!("CARGO_PKG_VERSION").into() }
+    }
+}
+
+/// The scenario a result came from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScenarioInfo {
+    /// Its name.
+    pub name: String,
+    /// Its description.
+    pub description: String,
+    /// The file, as given on the command line.
+    pub file: String,
+}
+
+/// Where a run's requests went.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TargetInfo {
+    /// API base URL (for the mock, the loopback URL it ran on).
+    pub base_url: String,
+    /// Host name.
+    pub host: String,
+    /// `url` or `mock`.
+    pub kind: String,
+    /// The mock preset, for `mock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mock_preset: Option<String>,
+}
+
+/// Whole-run counts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Totals {
+    /// Attempts sent and recorded (retries included).
+    pub requests: u64,
+    /// Per outcome class.
+    pub by_outcome: BTreeMap<Outcome, u64>,
+    /// Per status code or transport error.
+    pub by_status: BTreeMap<StatusKey, u64>,
+    /// Attempts with attempt number > 1.
+    pub retries: u64,
+    /// Iterations begun by users.
+    pub iterations: u64,
+    /// Iterations the schedule wanted but no user was free for (open model).
+    pub dropped_iterations: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Seconds from start to the first 429's response, if any.
+    pub first_429_s: Option<f64>,
+    /// Retry-After values seen (whole seconds, rounded up) → count.
+    pub retry_after: BTreeMap<u32, u64>,
+    /// 429 responses that carried no usable Retry-After.
+    pub throttled_without_retry_after: u64,
+}
+
+/// Latency summary in µs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct Summary {
+    /// Smallest.
+    pub min: u64,
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+impl Summary {
+    /// Summarizes a histogram.
+    pub fn of(h: &Hist) -> Summary {
+        Summary {
+            min: h.min(),
+            mean: (h.mean() * 10.0).round() / 10.0,
+            p50: h.quantile(0.50),
+            p90: h.quantile(0.90),
+            p95: h.quantile(0.95),
+            p99: h.quantile(0.99),
+            p999: h.quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+/// One label × status over the whole run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Cell {
+    /// Request label.
+    pub label: String,
+    /// Status code or transport error.
+    pub status: StatusKey,
+    /// Its outcome class.
+    pub outcome: Outcome,
+    /// Attempts.
+    pub count: u64,
+    /// Of which retries (attempt > 1).
+    pub retries: u64,
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes sent.
+    pub bytes_out: u64,
+    /// Service time (sent → received), µs.
+    pub service: Summary,
+    /// Response time from the intended start (coordinated omission corrected), µs.
+    pub response: Summary,
+    /// Service-time histogram.
+    pub service_hist: Hist,
+    /// Response-time histogram.
+    pub response_hist: Hist,
+}
+
+/// Latency quantiles of one second, µs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct Quantiles {
+    /// Median.
+    pub p50: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+impl Quantiles {
+    /// From a histogram.
+    pub fn of(h: &Hist) -> Quantiles {
+        Quantiles { p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99), max: h.max() }
+    }
+}
+
+/// `inin-ratelimit-*` values seen in one second.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
+pub struct RateLimitSecond {
+    /// Responses that carried the headers.
+    pub responses: u64,
+    /// Largest `inin-ratelimit-allowed`.
+    pub allowed: u32,
+    /// Largest `inin-ratelimit-count`.
+    pub count_max: u32,
+    /// Smallest `inin-ratelimit-reset` (seconds).
+    pub reset_min: u32,
+}
+
+/// One second of the run: responses counted at their end, starts at their start.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct Second {
+    /// Seconds since the run's start (this row covers `[t, t+1)`).
+    pub t: u32,
+    /// Most users active at once during the second.
+    pub active_users: u32,
+    /// Attempts started.
+    pub started: u64,
+    /// Attempts completed.
+    pub completed: u64,
+    /// Completed, per status code or transport error.
+    pub by_status: BTreeMap<StatusKey, u64>,
+    /// Completed, per outcome class.
+    pub by_outcome: BTreeMap<Outcome, u64>,
+    /// Service-time quantiles per outcome class (never mixed).
+    pub latency: BTreeMap<Outcome, Quantiles>,
+    /// Response-time (from intended start) quantiles per outcome class.
+    #[serde(default)]
+    pub response_latency: BTreeMap<Outcome, Quantiles>,
+    /// Completed attempts that were retries.
+    pub retries: u64,
+    /// Retry-After values (whole seconds, rounded up) → count.
+    pub retry_after: BTreeMap<u32, u64>,
+    /// Rate-limit headers, when any response in the second carried them.
+    pub rate_limit: Option<RateLimitSecond>,
+}
+
+/// Errors reading a result file.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not JSON of the expected shape.
+    #[error("{path}:{line}:{column}: not a surge result: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// serde's message.
+        message: String,
+    },
+    /// A result of another schema version.
+    #[error("{path}: schema_version {found} is not supported (this surge reads {SCHEMA_VERSION})")]
+    Version {
+        /// The file.
+        path: String,
+        /// What it says.
+        found: u32,
+    },
+}
+
+impl RunResult {
+    /// Reads and checks a result file.
+    ///
+    /// # Errors
+    /// [`ResultError`] naming the file (and line for malformed JSON).
+    pub fn read(path: &Path) -> Result<RunResult, ResultError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ResultError::Io { path: p.clone(), source })?;
+        let probe: serde_json::Value = serde_json::from_str(&text).map_err(|e| ResultError::Parse {
+            path: p.clone(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        if probe.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
+            return Err(ResultError::Parse { path: p, line: 1, column: 1, message: format!("field \"schema\" is not {SCHEMA:?}") });
+        }
+        let version = probe.get("schema_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        if version != SCHEMA_VERSION {
+            return Err(ResultError::Version { path: p, found: version });
+        }
+        serde_json::from_str(&text).map_err(|e| ResultError::Parse {
+            path: p,
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes pretty JSON.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let f = std::io::BufWriter::new(std::fs::File::create(path)?);
+        serde_json::to_writer_pretty(f, self).map_err(std::io::Error::other)
+    }
+
+    /// Count of one outcome class over the run.
+    pub fn outcome_count(&self, o: Outcome) -> u64 {
+        self.totals.by_outcome.get(&o).copied().unwrap_or(0)
+    }
+
+    /// Merged service-time histogram of `label` (None: every label) and `outcome` (None: all).
+    pub fn service_hist(&self, label: Option<&str>, outcome: Option<Outcome>) -> Hist {
+        let mut h = Hist::new();
+        for c in &self.cells {
+            if label.is_none_or(|l| l == c.label) && outcome.is_none_or(|o| o == c.outcome) {
+                h.add(&c.service_hist);
+            }
+        }
+        h
+    }
+}

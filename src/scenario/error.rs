@@ -1,0 +1,181 @@
+//! Configuration errors that name the file, the line and the field.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One problem found in a scenario (or test plan) file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// The field, as a dotted path (`load.threads`, `request[1].path`), or a flag (`--set`).
+    pub field: String,
+    /// What is wrong, and what would be right.
+    pub message: String,
+}
+
+/// Every problem found in one file. Displayed as one line per problem:
+/// `scenario.toml:12: load.threads: must be at least 1, got 0`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file the problems are in.
+    pub file: PathBuf,
+    /// At least one problem.
+    pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    /// A single problem with no position.
+    pub fn single(file: &Path, field: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_path_buf(),
+            problems: vec![Problem {
+                line: None,
+                column: None,
+                field: field.into(),
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}", self.file.display())?;
+            if let Some(line) = p.line {
+                write!(f, ":{line}")?;
+                if let Some(col) = p.column {
+                    write!(f, ":{col}")?;
+                }
+            }
+            if p.field.is_empty() {
+                write!(f, ": {}", p.message)?;
+            } else {
+                write!(f, ": {}: {}", p.field, p.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Finds the line of a dotted field path in TOML text, for error messages.
+pub struct Locator {
+    text: String,
+    doc: Option<toml_edit::Document<String>>,
+}
+
+impl Locator {
+    /// Parses `text` once; lookups are then cheap.
+    pub fn new(text: &str) -> Self {
+        Locator {
+            text: text.to_string(),
+            doc: toml_edit::Document::parse(text.to_string()).ok(),
+        }
+    }
+
+    /// 1-based (line, column) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let before = &self.text[..offset.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |s| s.chars().count()) + 1;
+        (line, col)
+    }
+
+    /// The line of `path` (`load.threads`, `request[1].headers.Accept`): the key when the path
+    /// exists, else the nearest enclosing table that does.
+    pub fn line_of(&self, path: &str) -> Option<usize> {
+        let doc = self.doc.as_ref()?;
+        let mut table: &dyn toml_edit::TableLike = doc.as_table();
+        let mut best: Option<usize> = doc.as_table().span().map(|s| s.start);
+        for seg in split_path(path) {
+            let (key, index) = seg;
+            let Some((k, item)) = table.get_key_value(key) else {
+                break;
+            };
+            best = k.span().or_else(|| item.span()).map(|s| s.start).or(best);
+            let item = match (index, item) {
+                (Some(i), toml_edit::Item::ArrayOfTables(a)) => match a.get(i) {
+                    Some(t) => {
+                        best = t.span().map(|s| s.start).or(best);
+                        table = t;
+                        continue;
+                    }
+                    None => break,
+                },
+                (Some(i), toml_edit::Item::Value(toml_edit::Value::Array(a))) => match a.get(i) {
+                    Some(v) => {
+                        best = v.span().map(|s| s.start).or(best);
+                        match v.as_inline_table() {
+                            Some(t) => {
+                                table = t;
+                                continue;
+                            }
+                            None => break,
+                        }
+                    }
+                    None => break,
+                },
+                (_, item) => item,
+            };
+            match item.as_table_like() {
+                Some(t) => table = t,
+                None => break,
+            }
+        }
+        best.map(|o| self.line_col(o).0)
+    }
+
+    /// A problem at `path`, with its line when found.
+    pub fn problem(&self, path: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            line: self.line_of(path),
+            column: None,
+            field: path.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `request[1].headers.Accept` → `[("request", Some(1)), ("headers", None), ("Accept", None)]`.
+fn split_path(path: &str) -> Vec<(&str, Option<usize>)> {
+    path.split('.')
+        .filter(|s| !s.is_empty())
+        .map(|seg| match seg.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse().ok()),
+            None => (seg, None),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "name = \"x\"\n\n[load]\nthreads = 0\n\n[[request]]\nname = \"a\"\n\n[[request]]\nname = \"b\"\npath = \"/x\"\nheaders = { Accept = \"y\" }\n";
+
+    #[test]
+    fn finds_lines_of_nested_fields() {
+        let l = Locator::new(TEXT);
+        assert_eq!(l.line_of("name"), Some(1));
+        assert_eq!(l.line_of("load.threads"), Some(4));
+        assert_eq!(l.line_of("request[1].path"), Some(11));
+        assert_eq!(l.line_of("request[1].headers.Accept"), Some(12));
+        // A missing field points at its table.
+        assert_eq!(l.line_of("load.ramp_up"), Some(3));
+    }
+
+    #[test]
+    fn display_names_file_line_and_field() {
+        let e = ConfigError {
+            file: "s.toml".into(),
+            problems: vec![Locator::new(TEXT).problem("load.threads", "must be at least 1")],
+        };
+        assert_eq!(e.to_string(), "s.toml:4: load.threads: must be at least 1");
+    }
+}

@@ -1,0 +1,160 @@
+//! Scenario files: TOML as written ([`spec`]), checked into a [`Plan`] ([`plan`]), with errors
+//! that name the file, line and field ([`error`]), and `{var}` templates ([`template`]).
+
+pub mod error;
+pub mod plan;
+pub mod spec;
+pub mod template;
+
+use std::path::Path;
+
+pub use error::{ConfigError, Locator, Problem};
+pub use plan::*;
+
+/// Reads and checks a scenario file, applying `--set key=value` overrides first.
+///
+/// # Errors
+/// Every problem found: unreadable file, TOML syntax, unknown keys, wrong types, bad values,
+/// bad overrides; each with its line where one exists.
+pub fn load(path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::single(path, "", format!("cannot read the scenario: {e}")))?;
+    load_str(&text, path, overrides)
+}
+
+/// As [`load`], from text already read; `path` names it in errors and locates relative files.
+pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
+    let fail = |problems: Vec<Problem>| ConfigError { file: path.to_path_buf(), problems };
+    let text = if overrides.is_empty() {
+        text.to_string()
+    } else {
+        apply_overrides(text, overrides).map_err(|p| fail(vec![p]))?
+    };
+    let loc = Locator::new(&text);
+    let de = toml::Deserializer::parse(&text).map_err(|e| fail(vec![toml_problem(&loc, &e)]))?;
+    let mut unknown = Vec::new();
+    let raw: spec::RawScenario = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
+        .map_err(|e| fail(vec![toml_problem(&loc, &e)]))?;
+    let mut problems: Vec<Problem> = unknown
+        .iter()
+        .map(|p| {
+            let p = normalize_path(p);
+            loc.problem(&p, "unknown key (see scenarios/README.md for the fields)")
+        })
+        .collect();
+    match plan::build(raw, path, &loc) {
+        Ok(plan) if problems.is_empty() => Ok(plan),
+        Ok(_) => Err(fail(problems)),
+        Err(mut more) => {
+            problems.append(&mut more);
+            problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+            Err(fail(problems))
+        }
+    }
+}
+
+/// serde_ignored paths look like `request.1.foo`; reports use `request[1].foo`.
+fn normalize_path(p: &str) -> String {
+    let mut out = String::new();
+    for seg in p.split('.') {
+        if seg.chars().all(|c| c.is_ascii_digit()) && !out.is_empty() {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(seg);
+        }
+    }
+    out
+}
+
+fn toml_problem(loc: &Locator, e: &toml::de::Error) -> Problem {
+    let (line, column) = match e.span() {
+        Some(s) => {
+            let (l, c) = loc.line_col(s.start);
+            (Some(l), Some(c))
+        }
+        None => (None, None),
+    };
+    Problem { line, column, field: String::new(), message: e.message().trim().to_string() }
+}
+
+/// Applies `key.path=value` overrides to TOML text. The value is read as TOML when it parses
+/// as a TOML value (`20`, `"10s"`, `true`, `[1,2]`), else as a string (`10s`). A path may index
+/// a list of tables: `request[0].path=/x`.
+///
+/// # Errors
+/// A problem naming the `--set` flag: no `=`, an empty key, or a path through a non-table.
+pub fn apply_overrides(text: &str, overrides: &[String]) -> Result<String, Problem> {
+    let flag_problem = |o: &str, msg: String| Problem {
+        line: None,
+        column: None,
+        field: format!("--set {o}"),
+        message: msg,
+    };
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        flag_problem("", format!("the scenario is not valid TOML: {e}"))
+    })?;
+    for o in overrides {
+        let Some((key, value)) = o.split_once('=') else {
+            return Err(flag_problem(o, "expected key=value, e.g. --set load.threads=20".into()));
+        };
+        let key = key.trim();
+        if key.is_empty() || key.split('.').any(str::is_empty) {
+            return Err(flag_problem(o, "the key is empty or has an empty part".into()));
+        }
+        let value: toml_edit::Value = value
+            .trim()
+            .parse::<toml_edit::Value>()
+            .unwrap_or_else(|_| toml_edit::Value::from(value.trim()));
+        let segs: Vec<(&str, Option<usize>)> = key
+            .split('.')
+            .map(|seg| match seg.split_once('[') {
+                Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+                None => (seg, None),
+            })
+            .collect();
+        set_path(doc.as_table_mut(), &segs, value).map_err(|m| flag_problem(o, m))?;
+    }
+    Ok(doc.to_string())
+}
+
+fn set_path(
+    table: &mut dyn toml_edit::TableLike,
+    segs: &[(&str, Option<usize>)],
+    value: toml_edit::Value,
+) -> Result<(), String> {
+    let ((name, index), rest) = segs.split_first().expect("non-empty path");
+    if rest.is_empty() && index.is_none() {
+        table.insert(name, toml_edit::Item::Value(value));
+        return Ok(());
+    }
+    if table.get(name).is_none() {
+        if index.is_some() {
+            return Err(format!("{name} has no entries"));
+        }
+        let mut t = toml_edit::Table::new();
+        t.set_implicit(true);
+        table.insert(name, toml_edit::Item::Table(t));
+    }
+    let item = table.get_mut(name).expect("present");
+    let next: &mut dyn toml_edit::TableLike = match (index, item) {
+        (Some(i), toml_edit::Item::ArrayOfTables(a)) => {
+            let len = a.len();
+            a.get_mut(*i)
+                .ok_or_else(|| format!("{name} has {len} entries; [{i}] is out of range"))?
+        }
+        (Some(_), _) => return Err(format!("{name} is not a list of tables")),
+        (None, item) => item
+            .as_table_like_mut()
+            .ok_or_else(|| format!("{name} is a value, not a table"))?,
+    };
+    if rest.is_empty() {
+        return Err(format!("{name}[..] is a table; name a field inside it"));
+    }
+    set_path(next, rest, value)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,919 @@
+//! The validated plan: pure data the engine runs, with every problem of the file reported at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::error::{Locator, Problem};
+use super::spec::{RawDuration, RawLoops, RawScenario, RawThinkTime};
+use super::template::Template;
+
+/// Genesys Cloud regions and their domains (`api.<domain>`, `login.<domain>`).
+pub const REGIONS: &[(&str, &str)] = &[
+    ("us-east-1", "mypurecloud.com"),
+    ("us-east-2", "use2.us-gov-pure.cloud"),
+    ("us-west-2", "usw2.pure.cloud"),
+    ("ca-central-1", "cac1.pure.cloud"),
+    ("sa-east-1", "sae1.pure.cloud"),
+    ("mx-central-1", "mxc1.pure.cloud"),
+    ("eu-west-1", "mypurecloud.ie"),
+    ("eu-west-2", "euw2.pure.cloud"),
+    ("eu-central-1", "mypurecloud.de"),
+    ("eu-central-2", "euc2.pure.cloud"),
+    ("me-central-1", "mec1.pure.cloud"),
+    ("ap-south-1", "aps1.pure.cloud"),
+    ("ap-northeast-1", "mypurecloud.jp"),
+    ("ap-northeast-2", "apne2.pure.cloud"),
+    ("ap-northeast-3", "apne3.pure.cloud"),
+    ("ap-southeast-1", "apse1.pure.cloud"),
+    ("ap-southeast-2", "mypurecloud.com.au"),
+];
+
+/// A checked scenario, ready to run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// Scenario name.
+    pub name: String,
+    /// Scenario description.
+    pub description: String,
+    /// The file it came from.
+    pub source: PathBuf,
+    /// Where requests go.
+    pub target: Target,
+    /// How requests authenticate.
+    pub auth: Auth,
+    /// Variable sources, in file order.
+    pub data: Vec<DataSource>,
+    /// Every variable name; templates index into this.
+    pub vars: Vec<String>,
+    /// The request sequence of one iteration.
+    pub requests: Vec<RequestSpec>,
+    /// Users and pacing.
+    pub load: Load,
+    /// Hard caps.
+    pub limits: Limits,
+}
+
+/// Where the requests go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Endpoint {
+    /// A real server.
+    Url {
+        /// API base URL, no trailing slash.
+        base_url: String,
+        /// Where `/oauth/token` is served.
+        login_url: String,
+    },
+    /// The built-in Architect mock, started in-process on a loopback port.
+    Mock {
+        /// The mock preset.
+        preset: String,
+    },
+}
+
+/// HTTP protocol choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpVersion {
+    /// HTTP/2 where ALPN offers it, else HTTP/1.1.
+    Auto,
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 with prior knowledge (also over plain TCP).
+    Http2,
+}
+
+/// `[target]`, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// Real server or mock.
+    pub endpoint: Endpoint,
+    /// The region, when given.
+    pub region: Option<String>,
+    /// TCP connect timeout.
+    #[serde(with = "secs")]
+    pub connect_timeout: Duration,
+    /// Whole-request timeout.
+    #[serde(with = "secs")]
+    pub timeout: Duration,
+    /// Protocol.
+    pub http: HttpVersion,
+    /// Keep-alive pool on or off.
+    pub keep_alive: bool,
+}
+
+/// Where a bearer token is read from. Only the source is kept, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// An environment variable.
+    Env(String),
+    /// A file.
+    File(PathBuf),
+}
+
+/// `[auth]`, checked. Holds names of secrets, never secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Auth {
+    /// No Authorization header.
+    None,
+    /// A fixed bearer token.
+    Bearer {
+        /// Where it is read from at run time.
+        source: TokenSource,
+    },
+    /// OAuth client credentials.
+    ClientCredentials {
+        /// Variable holding the client id.
+        client_id_env: String,
+        /// Variable holding the client secret.
+        client_secret_env: String,
+        /// Users are spread over this many tokens.
+        tokens: u32,
+        /// Refresh this long before expiry.
+        #[serde(with = "secs")]
+        refresh_margin: Duration,
+    },
+}
+
+/// How users share a data source's cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Share {
+    /// One cursor for every user (JMeter "All threads").
+    All,
+    /// Each user reads from the start on its own (JMeter "Current thread").
+    PerThread,
+}
+
+/// What happens when a finite source runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnEof {
+    /// Start again from the first value.
+    Recycle,
+    /// The user that hit the end stops.
+    StopThread,
+    /// The whole test stops.
+    StopTest,
+}
+
+/// What a data source yields.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DataKind {
+    /// Rows of a CSV file (header row names the variables).
+    Csv {
+        /// The file.
+        file: PathBuf,
+        /// Number of data rows.
+        rows: usize,
+        /// The rows, loaded once.
+        #[serde(skip)]
+        data: Arc<Vec<Vec<String>>>,
+    },
+    /// A random UUID per draw.
+    Uuid,
+    /// start, start+step, …
+    Counter {
+        /// First value.
+        start: i64,
+        /// Increment.
+        step: i64,
+    },
+    /// The values in order.
+    List {
+        /// The values.
+        values: Arc<Vec<String>>,
+    },
+}
+
+/// A `[[data]]` source, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataSource {
+    /// What it yields.
+    #[serde(flatten)]
+    pub kind: DataKind,
+    /// Cursor sharing.
+    pub share: Share,
+    /// End-of-data behaviour (finite sources only).
+    pub on_eof: OnEof,
+    /// Indices into [`Plan::vars`] this source sets, in column order.
+    pub vars: Vec<usize>,
+}
+
+/// A `[[request]]`, checked and compiled.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestSpec {
+    /// The label in every report.
+    pub name: String,
+    /// HTTP method.
+    #[serde(serialize_with = "ser_method")]
+    pub method: http::Method,
+    /// Path and query template.
+    #[serde(serialize_with = "ser_template")]
+    pub path: Template,
+    /// Header templates.
+    #[serde(serialize_with = "ser_headers")]
+    pub headers: Vec<(http::HeaderName, Template)>,
+    /// Body template.
+    #[serde(serialize_with = "ser_opt_template")]
+    pub body: Option<Template>,
+    /// Statuses counted as success (None: 2xx and 3xx).
+    pub expect_status: Option<Vec<u16>>,
+}
+
+impl RequestSpec {
+    /// Is `status` a success for `on_error` purposes?
+    pub fn is_success(&self, status: Option<u16>) -> bool {
+        match (status, &self.expect_status) {
+            (None, _) => false,
+            (Some(s), Some(list)) => list.contains(&s),
+            (Some(s), None) => (200..400).contains(&s),
+        }
+    }
+}
+
+/// Think time after each request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ThinkTime {
+    /// No pause.
+    None,
+    /// Always this long.
+    Constant {
+        /// The pause.
+        #[serde(with = "secs")]
+        pause: Duration,
+    },
+    /// Uniform in `[min, max]`.
+    Uniform {
+        /// Lower bound.
+        #[serde(with = "secs")]
+        min: Duration,
+        /// Upper bound.
+        #[serde(with = "secs")]
+        max: Duration,
+    },
+}
+
+/// What a user does after a failed sample (transport error or unexpected status).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnError {
+    /// Go on with the next request.
+    Continue,
+    /// Skip the rest of this iteration.
+    NextLoop,
+    /// This user stops.
+    StopThread,
+    /// Every user stops.
+    StopTest,
+}
+
+/// A JMeter thread group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThreadGroup {
+    /// Number of users.
+    pub threads: u32,
+    /// Users start evenly over this time.
+    #[serde(with = "secs")]
+    pub ramp_up: Duration,
+    /// Iterations per user; None is forever.
+    pub loops: Option<u64>,
+    /// Scheduler duration: users stop at `delay + duration`.
+    #[serde(with = "opt_secs")]
+    pub duration: Option<Duration>,
+    /// Scheduler start delay.
+    #[serde(with = "secs")]
+    pub delay: Duration,
+}
+
+/// The load profile: one schedule read by the one executor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "profile", rename_all = "snake_case")]
+pub enum Profile {
+    /// JMeter's thread group.
+    ThreadGroup(ThreadGroup),
+}
+
+/// `[load]`, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Load {
+    /// The schedule.
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// Pause after each request.
+    pub think_time: ThinkTime,
+    /// Failed-sample behaviour.
+    pub on_error: OnError,
+}
+
+/// `[limits]`, checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+pub struct Limits {
+    /// Stop issuing after this many requests.
+    pub max_requests: Option<u64>,
+    /// Stop the run after this long.
+    #[serde(with = "opt_secs")]
+    pub max_duration: Option<Duration>,
+}
+
+impl Plan {
+    /// The largest number of requests the plan can issue, when it is bounded.
+    pub fn planned_requests(&self) -> Option<u64> {
+        let Profile::ThreadGroup(tg) = &self.load.profile;
+        let by_loops = tg
+            .loops
+            .map(|l| l * u64::from(tg.threads) * self.requests.len() as u64);
+        match (by_loops, self.limits.max_requests) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The longest the plan can run, when it is bounded by time.
+    pub fn planned_duration(&self) -> Option<Duration> {
+        let Profile::ThreadGroup(tg) = &self.load.profile;
+        let by_sched = tg.duration.map(|d| tg.delay + d);
+        match (by_sched, self.limits.max_duration) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Maximum concurrent users.
+    pub fn max_users(&self) -> u32 {
+        let Profile::ThreadGroup(tg) = &self.load.profile;
+        tg.threads
+    }
+}
+
+mod secs {
+    use std::time::Duration;
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+mod opt_secs {
+    use std::time::Duration;
+    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+fn ser_method<S: serde::Serializer>(m: &http::Method, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.as_str())
+}
+fn ser_template<S: serde::Serializer>(t: &Template, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t.source())
+}
+fn ser_opt_template<S: serde::Serializer>(t: &Option<Template>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_some(t.source()),
+        None => s.serialize_none(),
+    }
+}
+fn ser_headers<S: serde::Serializer>(
+    h: &[(http::HeaderName, Template)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(Some(h.len()))?;
+    for (k, v) in h {
+        // Header values may hold secrets written inline; only the names are kept.
+        let shown = if is_sensitive_header(k.as_str()) { "<redacted>" } else { v.source() };
+        m.serialize_entry(k.as_str(), shown)?;
+    }
+    m.end()
+}
+
+/// Headers whose values are never written to any output.
+pub fn is_sensitive_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n == "authorization" || n == "cookie" || n == "proxy-authorization" || n.contains("token")
+        || n.contains("secret") || n.contains("api-key") || n.contains("apikey")
+}
+
+/// Parses a duration as written in a scenario.
+pub fn parse_duration(raw: &RawDuration) -> Result<Duration, String> {
+    match raw {
+        RawDuration::Seconds(s) if s.is_finite() && *s >= 0.0 => Ok(Duration::from_secs_f64(*s)),
+        RawDuration::Seconds(s) => Err(format!("must be a non-negative number of seconds, got {s}")),
+        RawDuration::Text(t) => parse_duration_text(t),
+    }
+}
+
+/// Parses `"10s"`, `"500ms"`, `"2m"`, `"1m 30s"` or a plain number of seconds.
+pub fn parse_duration_text(t: &str) -> Result<Duration, String> {
+    let t = t.trim();
+    if let Ok(secs) = t.parse::<f64>() {
+        return parse_duration(&RawDuration::Seconds(secs));
+    }
+    humantime::parse_duration(t)
+        .map_err(|e| format!("{t:?} is not a duration ({e}); write e.g. \"10s\", \"500ms\", \"2m\""))
+}
+
+struct Checker<'a> {
+    loc: &'a Locator,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn err(&mut self, path: &str, msg: impl Into<String>) {
+        self.problems.push(self.loc.problem(path, msg));
+    }
+
+    fn duration(&mut self, path: &str, raw: Option<&RawDuration>, default: Duration) -> Duration {
+        match raw.map(parse_duration) {
+            None => default,
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                self.err(path, e);
+                default
+            }
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, path: &str, raw: Option<&str>, default: T, options: &[(&str, T)]) -> T {
+        let Some(v) = raw else { return default };
+        if let Some((_, t)) = options.iter().find(|(n, _)| *n == v) {
+            return *t;
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        self.err(path, format!("{v:?} is not one of: {}", names.join(", ")));
+        default
+    }
+}
+
+/// Checks a raw scenario and builds the plan. `source` locates relative files.
+pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec<Problem>> {
+    let mut c = Checker { loc, problems: Vec::new() };
+    let base_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
+
+    let name = match raw.name {
+        Some(n) if !n.trim().is_empty() => {
+            if !n.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+                c.err("name", format!("{n:?} may hold only letters, digits, '-', '_' and '.' (it names the report folder)"));
+            }
+            n
+        }
+        _ => {
+            c.err("name", "is required: a short name such as \"architect-publish-burst\"");
+            String::new()
+        }
+    };
+
+    let target = build_target(&mut c, raw.target.unwrap_or_default());
+    let auth = build_auth(&mut c, raw.auth.unwrap_or_default(), &base_dir);
+
+    // Data sources first: they define the variables templates may use.
+    let mut vars: Vec<String> = Vec::new();
+    let mut data = Vec::new();
+    for (i, d) in raw.data.into_iter().enumerate() {
+        let p = format!("data[{i}]");
+        let share = c.choice(&format!("{p}.share"), d.share.as_deref(), Share::All, &[("all", Share::All), ("per_thread", Share::PerThread)]);
+        let on_eof = c.choice(
+            &format!("{p}.on_eof"),
+            d.on_eof.as_deref(),
+            OnEof::Recycle,
+            &[("recycle", OnEof::Recycle), ("stop_thread", OnEof::StopThread), ("stop_test", OnEof::StopTest)],
+        );
+        let mut names: Vec<String> = Vec::new();
+        let kind = match d.kind.as_deref() {
+            Some("csv") => match &d.file {
+                None => {
+                    c.err(&format!("{p}.file"), "is required for kind = \"csv\"");
+                    continue;
+                }
+                Some(f) => {
+                    let path = base_dir.join(f);
+                    let delim = match d.delimiter.as_deref() {
+                        None => b',',
+                        Some(s) if s.len() == 1 => s.as_bytes()[0],
+                        Some("\\t") => b'\t',
+                        Some(s) => {
+                            c.err(&format!("{p}.delimiter"), format!("must be one character, got {s:?}"));
+                            b','
+                        }
+                    };
+                    match load_csv(&path, delim) {
+                        Ok((header, rows)) => {
+                            names = header;
+                            DataKind::Csv { file: path, rows: rows.len(), data: Arc::new(rows) }
+                        }
+                        Err(e) => {
+                            c.err(&format!("{p}.file"), e);
+                            continue;
+                        }
+                    }
+                }
+            },
+            Some("uuid") => DataKind::Uuid,
+            Some("counter") => DataKind::Counter { start: d.start.unwrap_or(1), step: d.step.unwrap_or(1) },
+            Some("list") => match d.values {
+                Some(v) if !v.is_empty() => DataKind::List { values: Arc::new(v) },
+                _ => {
+                    c.err(&format!("{p}.values"), "is required for kind = \"list\" and must not be empty");
+                    continue;
+                }
+            },
+            Some(other) => {
+                c.err(&format!("{p}.kind"), format!("{other:?} is not one of: csv, uuid, counter, list"));
+                continue;
+            }
+            None => {
+                c.err(&format!("{p}.kind"), "is required: csv, uuid, counter or list");
+                continue;
+            }
+        };
+        if !matches!(kind, DataKind::Csv { .. }) {
+            match &d.var {
+                Some(v) => names = vec![v.clone()],
+                None => {
+                    c.err(&format!("{p}.var"), "is required: the variable name this source sets");
+                    continue;
+                }
+            }
+        } else if d.var.is_some() {
+            c.err(&format!("{p}.var"), "does not apply to csv sources: the header row names the variables");
+        }
+        let mut idx = Vec::new();
+        for n in names {
+            if vars.contains(&n) {
+                c.err(&p, format!("variable {n:?} is already set by an earlier [[data]] source"));
+                continue;
+            }
+            idx.push(vars.len());
+            vars.push(n);
+        }
+        data.push(DataSource { kind, share, on_eof, vars: idx });
+    }
+
+    if raw.request.is_empty() {
+        c.err("request", "at least one [[request]] is required");
+    }
+    let mut requests: Vec<RequestSpec> = Vec::new();
+    for (i, r) in raw.request.into_iter().enumerate() {
+        let p = format!("request[{i}]");
+        let name = match r.name {
+            Some(n) if !n.trim().is_empty() => n,
+            _ => {
+                c.err(&format!("{p}.name"), "is required: the label used in every report");
+                format!("request{i}")
+            }
+        };
+        if requests.iter().any(|q| q.name == name) {
+            c.err(&format!("{p}.name"), format!("{name:?} is used by an earlier request; labels must be unique"));
+        }
+        let method = match r.method.as_deref().unwrap_or("GET").to_ascii_uppercase().parse::<http::Method>() {
+            Ok(m) => m,
+            Err(_) => {
+                c.err(&format!("{p}.method"), "is not an HTTP method");
+                http::Method::GET
+            }
+        };
+        let path = match r.path {
+            Some(s) if s.starts_with('/') => s,
+            Some(s) => {
+                c.err(&format!("{p}.path"), format!("must start with '/', got {s:?} (the host comes from [target])"));
+                s
+            }
+            None => {
+                c.err(&format!("{p}.path"), "is required, e.g. \"/api/v2/flows\"");
+                "/".into()
+            }
+        };
+        let path = match Template::compile(&path, &vars) {
+            Ok(t) => t,
+            Err(e) => {
+                c.err(&format!("{p}.path"), e);
+                Template::compile("/", &[]).expect("constant")
+            }
+        };
+        let mut headers = Vec::new();
+        for (k, v) in &r.headers {
+            let hp = format!("{p}.headers.{k}");
+            let Ok(hn) = http::HeaderName::from_bytes(k.as_bytes()) else {
+                c.err(&hp, "is not a valid header name");
+                continue;
+            };
+            if hn == http::header::AUTHORIZATION && !matches!(auth, Auth::None) {
+                c.err(&hp, "conflicts with [auth], which sets Authorization; remove one");
+            }
+            if is_sensitive_header(k) && !v.contains('{') {
+                c.err(&hp, "looks like a secret written into the scenario; read it from the environment with [auth] instead");
+            }
+            match Template::compile(v, &vars) {
+                Ok(t) => headers.push((hn, t)),
+                Err(e) => c.err(&hp, e),
+            }
+        }
+        let body = match r.body.map(|b| Template::compile(&b, &vars)) {
+            None => None,
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) => {
+                c.err(&format!("{p}.body"), e);
+                None
+            }
+        };
+        if let Some(list) = &r.expect_status {
+            if list.is_empty() || list.iter().any(|s| !(100..=599).contains(s)) {
+                c.err(&format!("{p}.expect_status"), "must list HTTP status codes between 100 and 599");
+            }
+        }
+        requests.push(RequestSpec { name, method, path, headers, body, expect_status: r.expect_status });
+    }
+    if requests.len() > usize::from(u16::MAX) {
+        c.err("request", "too many requests (at most 65535)");
+    }
+
+    let load = build_load(&mut c, raw.load);
+
+    let raw_limits = raw.limits.unwrap_or_default();
+    let max_requests = match raw_limits.max_requests {
+        None => None,
+        Some(n) if n >= 1 => Some(n as u64),
+        Some(n) => {
+            c.err("limits.max_requests", format!("must be at least 1, got {n}"));
+            None
+        }
+    };
+    let max_duration = raw_limits
+        .max_duration
+        .as_ref()
+        .map(|d| c.duration("limits.max_duration", Some(d), Duration::ZERO));
+    if max_duration == Some(Duration::ZERO) {
+        c.err("limits.max_duration", "must be longer than 0s");
+    }
+    let limits = Limits { max_requests, max_duration };
+
+    {
+        let Profile::ThreadGroup(tg) = &load.profile;
+        if tg.loops.is_none() && tg.duration.is_none() && limits.max_duration.is_none() && limits.max_requests.is_none() {
+            c.err("load.loops", "\"forever\" needs an end: set load.duration, limits.max_duration or limits.max_requests");
+        }
+    }
+
+    if c.problems.is_empty() {
+        Ok(Plan {
+            name,
+            description: raw.description.unwrap_or_default(),
+            source: source.to_path_buf(),
+            target,
+            auth,
+            data,
+            vars,
+            requests,
+            load,
+            limits,
+        })
+    } else {
+        Err(c.problems)
+    }
+}
+
+fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
+    let connect_timeout = c.duration("target.connect_timeout", t.connect_timeout.as_ref(), Duration::from_secs(10));
+    let timeout = c.duration("target.timeout", t.timeout.as_ref(), Duration::from_secs(60));
+    if timeout.is_zero() {
+        c.err("target.timeout", "must be longer than 0s");
+    }
+    let http = c.choice(
+        "target.http",
+        t.http.as_deref(),
+        HttpVersion::Auto,
+        &[("auto", HttpVersion::Auto), ("http1", HttpVersion::Http1), ("http2", HttpVersion::Http2)],
+    );
+    let region_domain = match &t.region {
+        None => None,
+        Some(r) => match REGIONS.iter().find(|(n, _)| n == r) {
+            Some((_, d)) => Some(*d),
+            None => {
+                let names: Vec<&str> = REGIONS.iter().map(|(n, _)| *n).collect();
+                c.err("target.region", format!("{r:?} is not a Genesys Cloud region; one of: {}", names.join(", ")));
+                None
+            }
+        },
+    };
+    let endpoint = match (&t.base_url, region_domain) {
+        (Some(_), Some(_)) => {
+            c.err("target.base_url", "set base_url or region, not both");
+            Endpoint::Mock { preset: "seed".into() }
+        }
+        (Some(u), None) if u == "mock" => Endpoint::Mock { preset: t.mock_preset.clone().unwrap_or_else(|| "seed".into()) },
+        (Some(u), None) => match check_url(u) {
+            Ok(base) => {
+                let login = match &t.login_url {
+                    Some(l) => check_url(l).unwrap_or_else(|e| {
+                        c.err("target.login_url", e);
+                        base.clone()
+                    }),
+                    None => derive_login(&base),
+                };
+                Endpoint::Url { base_url: base, login_url: login }
+            }
+            Err(e) => {
+                c.err("target.base_url", e);
+                Endpoint::Mock { preset: "seed".into() }
+            }
+        },
+        (None, Some(d)) => Endpoint::Url {
+            base_url: format!("https://api.{d}"),
+            login_url: t.login_url.clone().unwrap_or_else(|| format!("https://login.{d}")),
+        },
+        (None, None) => {
+            if t.region.is_none() {
+                c.err("target", "set base_url (a URL, or \"mock\" for the built-in mock) or region");
+            }
+            Endpoint::Mock { preset: "seed".into() }
+        }
+    };
+    if t.mock_preset.is_some() && !matches!(endpoint, Endpoint::Mock { .. }) {
+        c.err("target.mock_preset", "applies only when base_url = \"mock\"");
+    }
+    Target { endpoint, region: t.region, connect_timeout, timeout, http, keep_alive: t.keep_alive.unwrap_or(true) }
+}
+
+/// Validates a base URL and strips its trailing slash.
+pub fn check_url(u: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(u).map_err(|e| format!("{u:?} is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{u:?}: only http and https are supported"));
+    }
+    if parsed.host_str().is_none() {
+        return Err(format!("{u:?} has no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!("{u:?}: a base URL takes no query or fragment"));
+    }
+    Ok(u.trim_end_matches('/').to_string())
+}
+
+/// `https://api.x` → `https://login.x`; anything else serves its own `/oauth/token`
+/// (as the Genesys SDKs do when pointed at a non-`api.` host).
+pub fn derive_login(base: &str) -> String {
+    if base.contains("//api.") {
+        base.replacen("//api.", "//login.", 1)
+    } else {
+        base.to_string()
+    }
+}
+
+fn build_auth(c: &mut Checker<'_>, a: super::spec::RawAuth, base_dir: &Path) -> Auth {
+    let kind = a.kind.as_deref().unwrap_or("none");
+    let stray = |c: &mut Checker<'_>, fields: &[(&str, bool)]| {
+        for (f, set) in fields {
+            if *set {
+                c.err(&format!("auth.{f}"), format!("does not apply to kind = {kind:?}"));
+            }
+        }
+    };
+    match kind {
+        "none" => {
+            stray(c, &[("token_env", a.token_env.is_some()), ("token_file", a.token_file.is_some()), ("client_id_env", a.client_id_env.is_some()), ("client_secret_env", a.client_secret_env.is_some()), ("tokens", a.tokens.is_some())]);
+            Auth::None
+        }
+        "bearer" => {
+            stray(c, &[("client_id_env", a.client_id_env.is_some()), ("client_secret_env", a.client_secret_env.is_some()), ("tokens", a.tokens.is_some())]);
+            let source = match (a.token_env, a.token_file) {
+                (Some(e), None) => TokenSource::Env(e),
+                (None, Some(f)) => TokenSource::File(base_dir.join(f)),
+                (Some(_), Some(_)) => {
+                    c.err("auth.token_env", "set token_env or token_file, not both");
+                    TokenSource::Env(String::new())
+                }
+                (None, None) => {
+                    c.err("auth", "kind = \"bearer\" needs token_env (an environment variable name) or token_file; the token itself never goes in the scenario");
+                    TokenSource::Env(String::new())
+                }
+            };
+            Auth::Bearer { source }
+        }
+        "client_credentials" => {
+            stray(c, &[("token_env", a.token_env.is_some()), ("token_file", a.token_file.is_some())]);
+            let tokens = match a.tokens {
+                None => 1,
+                Some(n) if (1..=1000).contains(&n) => n as u32,
+                Some(n) => {
+                    c.err("auth.tokens", format!("must be between 1 and 1000, got {n}"));
+                    1
+                }
+            };
+            let refresh_margin = c.duration("auth.refresh_margin", a.refresh_margin.as_ref(), Duration::from_secs(60));
+            Auth::ClientCredentials {
+                client_id_env: a.client_id_env.unwrap_or_else(|| "GENESYS_CLIENT_ID".into()),
+                client_secret_env: a.client_secret_env.unwrap_or_else(|| "GENESYS_CLIENT_SECRET".into()),
+                tokens,
+                refresh_margin,
+            }
+        }
+        other => {
+            c.err("auth.kind", format!("{other:?} is not one of: none, bearer, client_credentials"));
+            Auth::None
+        }
+    }
+}
+
+fn build_load(c: &mut Checker<'_>, l: Option<super::spec::RawLoad>) -> Load {
+    let l = match l {
+        Some(l) => l,
+        None => {
+            c.err("load", "is required: [load] with threads, ramp_up and loops");
+            Default::default()
+        }
+    };
+    let threads = match l.threads {
+        Some(n) if (1..=100_000).contains(&n) => n as u32,
+        Some(n) => {
+            c.err("load.threads", format!("must be between 1 and 100000, got {n}"));
+            1
+        }
+        None => 1,
+    };
+    let ramp_up = c.duration("load.ramp_up", l.ramp_up.as_ref(), Duration::ZERO);
+    let loops = match &l.loops {
+        None => Some(1),
+        Some(RawLoops::Count(-1)) => None,
+        Some(RawLoops::Count(n)) if *n >= 1 => Some(*n as u64),
+        Some(RawLoops::Count(n)) => {
+            c.err("load.loops", format!("must be at least 1 (or \"forever\"), got {n}"));
+            Some(1)
+        }
+        Some(RawLoops::Text(t)) if t == "forever" => None,
+        Some(RawLoops::Text(t)) => {
+            c.err("load.loops", format!("must be a number or \"forever\", got {t:?}"));
+            Some(1)
+        }
+    };
+    let duration = l.duration.as_ref().map(|d| c.duration("load.duration", Some(d), Duration::ZERO));
+    if duration == Some(Duration::ZERO) {
+        c.err("load.duration", "must be longer than 0s");
+    }
+    let delay = c.duration("load.delay", l.delay.as_ref(), Duration::ZERO);
+    let think_time = match &l.think_time {
+        None => ThinkTime::None,
+        Some(RawThinkTime::Constant(d)) => {
+            let pause = c.duration("load.think_time", Some(d), Duration::ZERO);
+            if pause.is_zero() { ThinkTime::None } else { ThinkTime::Constant { pause } }
+        }
+        Some(RawThinkTime::Range { min, max }) => {
+            let min = c.duration("load.think_time.min", Some(min), Duration::ZERO);
+            let max = c.duration("load.think_time.max", Some(max), Duration::ZERO);
+            if max < min {
+                c.err("load.think_time.max", "must not be less than min");
+            }
+            ThinkTime::Uniform { min, max }
+        }
+    };
+    let on_error = c.choice(
+        "load.on_error",
+        l.on_error.as_deref(),
+        OnError::Continue,
+        &[("continue", OnError::Continue), ("next_loop", OnError::NextLoop), ("stop_thread", OnError::StopThread), ("stop_test", OnError::StopTest)],
+    );
+    Load {
+        profile: Profile::ThreadGroup(ThreadGroup { threads, ramp_up, loops, duration, delay }),
+        think_time,
+        on_error,
+    }
+}
+
+/// Reads a CSV data file: header row names the variables; every row must have as many fields.
+pub fn load_csv(path: &Path, delim: u8) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .has_headers(true)
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let header: Vec<String> = rdr
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    if header.is_empty() || header.iter().any(String::is_empty) {
+        return Err(format!("{}:1: the header row must name every column", path.display()));
+    }
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            format!("{}:{line}: {e}", path.display())
+        })?;
+        rows.push(rec.iter().map(str::to_string).collect());
+    }
+    if rows.is_empty() {
+        return Err(format!("{}: has a header row but no data rows", path.display()));
+    }
+    Ok((header, rows))
+}

@@ -1,0 +1,224 @@
+//! `{var}` templates for paths, headers and bodies, compiled once at plan time.
+//!
+//! `{name}` is replaced by the variable's current value when `name` is a known variable or a
+//! built-in; `{{` and `}}` write a literal brace. Anything else in braces (JSON such as
+//! `{"a": 1}`) is left as it is, so bodies need no escaping.
+
+use std::fmt::Write as _;
+
+/// Variables every template can use, besides those from `[[data]]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// The user (thread) number, from 1 (JMeter's `${__threadNum}`).
+    Thread,
+    /// The iteration number of this user, from 1.
+    Iteration,
+    /// A fresh random UUID at each use.
+    Uuid,
+    /// Milliseconds since the Unix epoch.
+    TimeMs,
+}
+
+impl Builtin {
+    fn from_name(s: &str) -> Option<Builtin> {
+        Some(match s {
+            "__thread" => Builtin::Thread,
+            "__iteration" => Builtin::Iteration,
+            "__uuid" => Builtin::Uuid,
+            "__time" => Builtin::TimeMs,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Lit(String),
+    Var(usize),
+    Builtin(Builtin),
+}
+
+/// A compiled template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    segs: Vec<Seg>,
+    source: String,
+}
+
+/// The values a template reads at render time.
+pub struct Scope<'a> {
+    /// Values of the data variables, indexed as the names given to [`Template::compile`].
+    pub vars: &'a [&'a str],
+    /// User number from 1.
+    pub thread: u32,
+    /// Iteration number from 1.
+    pub iteration: u64,
+}
+
+fn is_ident(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
+impl Template {
+    /// Compiles `source` against the known variable `names`.
+    ///
+    /// # Errors
+    /// `{name}` where `name` looks like a variable but is neither in `names` nor a built-in:
+    /// the message lists the known names.
+    pub fn compile(source: &str, names: &[String]) -> Result<Template, String> {
+        let mut segs = Vec::new();
+        let mut lit = String::new();
+        let mut rest = source;
+        while let Some(pos) = rest.find(['{', '}']) {
+            lit.push_str(&rest[..pos]);
+            let tail = &rest[pos..];
+            if tail.starts_with("{{") || tail.starts_with("}}") {
+                lit.push_str(&tail[..1]);
+                rest = &tail[2..];
+                continue;
+            }
+            if tail.starts_with('{') {
+                if let Some(end) = tail.find('}') {
+                    let name = &tail[1..end];
+                    if is_ident(name) {
+                        let seg = if let Some(i) = names.iter().position(|n| n == name) {
+                            Seg::Var(i)
+                        } else if let Some(b) = Builtin::from_name(name) {
+                            Seg::Builtin(b)
+                        } else {
+                            let known = if names.is_empty() {
+                                "no [[data]] variables are defined".to_string()
+                            } else {
+                                format!("known variables: {}", names.join(", "))
+                            };
+                            return Err(format!(
+                                "unknown variable {{{name}}} ({known}; built-ins: __thread, __iteration, __uuid, __time)"
+                            ));
+                        };
+                        if !lit.is_empty() {
+                            segs.push(Seg::Lit(std::mem::take(&mut lit)));
+                        }
+                        segs.push(seg);
+                        rest = &tail[end + 1..];
+                        continue;
+                    }
+                }
+            }
+            lit.push_str(&tail[..1]);
+            rest = &tail[1..];
+        }
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            segs.push(Seg::Lit(lit));
+        }
+        Ok(Template {
+            segs,
+            source: source.to_string(),
+        })
+    }
+
+    /// The text as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// True when rendering always gives the same text.
+    pub fn is_constant(&self) -> bool {
+        self.segs.iter().all(|s| matches!(s, Seg::Lit(_)))
+    }
+
+    /// Indices of the data variables this template reads.
+    pub fn vars(&self) -> impl Iterator<Item = usize> + '_ {
+        self.segs.iter().filter_map(|s| match s {
+            Seg::Var(i) => Some(*i),
+            _ => None,
+        })
+    }
+
+    /// Appends the rendered text to `out`.
+    pub fn render_into(&self, scope: &Scope<'_>, out: &mut String) {
+        for seg in &self.segs {
+            match seg {
+                Seg::Lit(s) => out.push_str(s),
+                Seg::Var(i) => out.push_str(scope.vars.get(*i).copied().unwrap_or("")),
+                Seg::Builtin(Builtin::Thread) => {
+                    let _ = write!(out, "{}", scope.thread);
+                }
+                Seg::Builtin(Builtin::Iteration) => {
+                    let _ = write!(out, "{}", scope.iteration);
+                }
+                Seg::Builtin(Builtin::Uuid) => {
+                    let _ = write!(out, "{}", uuid::Uuid::new_v4());
+                }
+                Seg::Builtin(Builtin::TimeMs) => {
+                    let ms = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_millis());
+                    let _ = write!(out, "{ms}");
+                }
+            }
+        }
+    }
+
+    /// The rendered text.
+    pub fn render(&self, scope: &Scope<'_>) -> String {
+        let mut s = String::with_capacity(self.source.len() + 16);
+        self.render_into(scope, &mut s);
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        vec!["flow_id".into(), "flow_name".into()]
+    }
+
+    fn render(src: &str) -> String {
+        let t = Template::compile(src, &names()).unwrap();
+        t.render(&Scope {
+            vars: &["f-1", "Main IVR"],
+            thread: 7,
+            iteration: 3,
+        })
+    }
+
+    #[test]
+    fn substitutes_variables_and_builtins() {
+        let cases = [
+            ("/api/v2/flows/actions/publish?flow={flow_id}", "/api/v2/flows/actions/publish?flow=f-1"),
+            ("{flow_id}{flow_name}", "f-1Main IVR"),
+            ("t{__thread}-i{__iteration}", "t7-i3"),
+            ("no vars", "no vars"),
+            ("", ""),
+            ("{{flow_id}}", "{flow_id}"),
+            (r#"{"name": "{flow_name}", "x": {"y": 1}}"#, r#"{"name": "Main IVR", "x": {"y": 1}}"#),
+            ("{ spaced }", "{ spaced }"),
+            ("{unclosed", "{unclosed"),
+            ("a}b", "a}b"),
+        ];
+        for (src, want) in cases {
+            assert_eq!(render(src), want, "template {src:?}");
+        }
+        assert_eq!(render("{__uuid}").len(), 36);
+        assert!(render("{__time}").parse::<u128>().unwrap() > 1_600_000_000_000);
+    }
+
+    #[test]
+    fn unknown_variable_is_an_error_naming_known_ones() {
+        let e = Template::compile("/x?flow={flowid}", &names()).unwrap_err();
+        assert!(e.contains("{flowid}") && e.contains("flow_id, flow_name"), "{e}");
+    }
+
+    #[test]
+    fn constant_detection_and_vars() {
+        let t = Template::compile("/a/{flow_name}/{flow_name}", &names()).unwrap();
+        assert!(!t.is_constant());
+        assert_eq!(t.vars().collect::<Vec<_>>(), vec![1, 1]);
+        assert!(Template::compile("/a", &names()).unwrap().is_constant());
+    }
+}
