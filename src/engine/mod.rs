@@ -1,1 +1,7 @@
-//! engine
+//! The engine: the one executor ([`executor`]) that reads a schedule and runs users as tokio
+//! tasks, and run-time data sources ([`data`]).
+
+pub mod data;
+pub mod executor;
+
+pub use executor::{execute, ExecOptions, ExecOutput, Tick, DEFAULT_GRACE};

@@ -1,0 +1,175 @@
+//! Data sources at run time: shared cursors (one atomic per source) and per-user cursors.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::scenario::{DataKind, DataSource, OnEof, Share};
+
+/// What a user must do when a source ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exhausted {
+    /// This user stops.
+    StopThread,
+    /// The whole test stops.
+    StopTest,
+}
+
+/// The shared part: one cursor per source (used by `share = "all"` sources).
+#[derive(Debug)]
+pub struct SharedData {
+    sources: Vec<DataSource>,
+    cursors: Vec<AtomicU64>,
+}
+
+impl SharedData {
+    /// Cursors for `sources`.
+    pub fn new(sources: &[DataSource]) -> SharedData {
+        SharedData { sources: sources.to_vec(), cursors: sources.iter().map(|_| AtomicU64::new(0)).collect() }
+    }
+
+    /// Number of variables set by all sources together.
+    pub fn var_count(&self) -> usize {
+        self.sources.iter().map(|s| s.vars.len()).sum()
+    }
+}
+
+/// One user's view: its own cursors and the current values of every variable.
+#[derive(Debug)]
+pub struct UserData {
+    cursors: Vec<u64>,
+    /// Current values, indexed like `Plan::vars`.
+    pub values: Vec<String>,
+}
+
+impl UserData {
+    /// A fresh user.
+    pub fn new(shared: &SharedData, nvars: usize) -> UserData {
+        UserData { cursors: vec![0; shared.sources.len()], values: vec![String::new(); nvars] }
+    }
+
+    /// Draws the next value of every source into `values` (once per iteration).
+    ///
+    /// # Errors
+    /// A finite source ran out and its `on_eof` says to stop.
+    pub fn draw(&mut self, shared: &SharedData) -> Result<(), Exhausted> {
+        for (i, src) in shared.sources.iter().enumerate() {
+            let n = match src.share {
+                Share::All => shared.cursors[i].fetch_add(1, Ordering::Relaxed),
+                Share::PerThread => {
+                    let n = self.cursors[i];
+                    self.cursors[i] += 1;
+                    n
+                }
+            };
+            let len = match &src.kind {
+                DataKind::Csv { data, .. } => Some(data.len() as u64),
+                DataKind::List { values } => Some(values.len() as u64),
+                DataKind::Uuid | DataKind::Counter { .. } => None,
+            };
+            let idx = match len {
+                Some(len) if n >= len => match src.on_eof {
+                    OnEof::Recycle => (n % len) as usize,
+                    OnEof::StopThread => return Err(Exhausted::StopThread),
+                    OnEof::StopTest => return Err(Exhausted::StopTest),
+                },
+                _ => n as usize,
+            };
+            match &src.kind {
+                DataKind::Csv { data, .. } => {
+                    for (col, var) in src.vars.iter().enumerate() {
+                        set(&mut self.values[*var], data[idx].get(col).map_or("", String::as_str));
+                    }
+                }
+                DataKind::List { values } => set(&mut self.values[src.vars[0]], &values[idx]),
+                DataKind::Uuid => {
+                    let v = &mut self.values[src.vars[0]];
+                    v.clear();
+                    v.push_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+                }
+                DataKind::Counter { start, step } => {
+                    let v = &mut self.values[src.vars[0]];
+                    v.clear();
+                    use std::fmt::Write as _;
+                    let _ = write!(v, "{}", start.saturating_add((n as i64).saturating_mul(*step)));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn set(dst: &mut String, v: &str) {
+    dst.clear();
+    dst.push_str(v);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    fn csv(rows: &[&str], share: Share, on_eof: OnEof) -> DataSource {
+        DataSource {
+            kind: DataKind::Csv {
+                file: "f.csv".into(),
+                rows: rows.len(),
+                data: Arc::new(rows.iter().map(|r| vec![r.to_string(), format!("{r}-name")]).collect()),
+            },
+            share,
+            on_eof,
+            vars: vec![0, 1],
+        }
+    }
+
+    fn draws(shared: &SharedData, u: &mut UserData, n: usize) -> Vec<Result<String, Exhausted>> {
+        (0..n).map(|_| u.draw(shared).map(|_| u.values[0].clone())).collect()
+    }
+
+    #[test]
+    fn shared_cursor_hands_each_row_to_one_user_then_recycles() {
+        let shared = SharedData::new(&[csv(&["a", "b", "c"], Share::All, OnEof::Recycle)]);
+        let mut u1 = UserData::new(&shared, 2);
+        let mut u2 = UserData::new(&shared, 2);
+        assert_eq!(draws(&shared, &mut u1, 2), vec![Ok("a".into()), Ok("b".into())]);
+        assert_eq!(draws(&shared, &mut u2, 2), vec![Ok("c".into()), Ok("a".into())]);
+        assert_eq!(u2.values[1], "a-name");
+    }
+
+    #[test]
+    fn per_thread_cursors_start_over_for_each_user() {
+        let shared = SharedData::new(&[csv(&["a", "b"], Share::PerThread, OnEof::Recycle)]);
+        let mut u1 = UserData::new(&shared, 2);
+        let mut u2 = UserData::new(&shared, 2);
+        assert_eq!(draws(&shared, &mut u1, 3), vec![Ok("a".into()), Ok("b".into()), Ok("a".into())]);
+        assert_eq!(draws(&shared, &mut u2, 1), vec![Ok("a".into())]);
+    }
+
+    #[test]
+    fn exhaustion_stops_thread_or_test() {
+        let shared = SharedData::new(&[csv(&["a"], Share::All, OnEof::StopThread)]);
+        let mut u = UserData::new(&shared, 2);
+        assert_eq!(draws(&shared, &mut u, 2), vec![Ok("a".into()), Err(Exhausted::StopThread)]);
+        let shared = SharedData::new(&[csv(&["a"], Share::PerThread, OnEof::StopTest)]);
+        let mut u = UserData::new(&shared, 2);
+        assert_eq!(draws(&shared, &mut u, 2), vec![Ok("a".into()), Err(Exhausted::StopTest)]);
+    }
+
+    #[test]
+    fn generated_sources() {
+        let sources = vec![
+            DataSource { kind: DataKind::Counter { start: 10, step: 5 }, share: Share::All, on_eof: OnEof::Recycle, vars: vec![0] },
+            DataSource { kind: DataKind::List { values: Arc::new(vec!["x".into(), "y".into()]) }, share: Share::PerThread, on_eof: OnEof::Recycle, vars: vec![1] },
+            DataSource { kind: DataKind::Uuid, share: Share::All, on_eof: OnEof::Recycle, vars: vec![2] },
+        ];
+        let shared = SharedData::new(&sources);
+        assert_eq!(shared.var_count(), 3);
+        let mut u = UserData::new(&shared, 3);
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            u.draw(&shared).unwrap();
+            seen.push((u.values[0].clone(), u.values[1].clone()));
+            assert_eq!(u.values[2].len(), 36);
+        }
+        assert_eq!(seen, vec![("10".into(), "x".into()), ("15".into(), "y".into()), ("20".into(), "x".into())]);
+    }
+}
