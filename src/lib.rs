@@ -7,6 +7,8 @@
 //! - [`transport`]: HTTP (reqwest + rustls) and OAuth; `Retry-After` and rate-limit headers.
 //! - [`record`]: samples, HDR recording per second, the aggregate and `result.json`.
 //! - [`report`]: CSV files and the terminal summary.
+//! - [`run`]: `surge run` from plan to written outputs.
+//! - [`mock_target`]: starts the built-in mock for `base_url = "mock"`.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
 
 pub mod cli;
@@ -15,4 +17,6 @@ pub mod record;
 pub mod report;
 pub mod scenario;
 pub mod schedule;
+pub mod mock_target;
+pub mod run;
 pub mod transport;

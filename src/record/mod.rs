@@ -5,6 +5,7 @@ pub mod hist;
 pub mod recorder;
 pub mod result;
 pub mod sample;
+pub mod samples;
 
 pub use hist::Hist;
 pub use recorder::{Aggregate, Recorder};

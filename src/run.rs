@@ -1,0 +1,208 @@
+//! `surge run`: plan → target → transport and auth → executor → result → outputs.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{self, ExecOptions, Tick};
+use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
+use crate::record::samples::SampleWriter;
+use crate::scenario::{Auth, ConfigError, Endpoint, Plan, TokenSource};
+use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
+use crate::transport::http::HttpTransport;
+
+/// Options of one run that are not in the scenario.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// `--target`: overrides `[target] base_url` (a URL or `mock`).
+    pub target: Option<String>,
+    /// `--out`: the output directory (default `reports/<name>-<UTC timestamp>`).
+    pub out: Option<PathBuf>,
+    /// `--samples`: also stream raw samples to this CSV file.
+    pub samples: Option<PathBuf>,
+    /// Show the progress bar.
+    pub progress: bool,
+    /// Fired by Ctrl-C.
+    pub cancel: CancellationToken,
+    /// Seed for think-time randomness.
+    pub seed: Option<u64>,
+    /// Grace for requests in flight after a stop (default 3 s).
+    pub grace: Option<Duration>,
+}
+
+/// Errors before or after the measurement. Each maps to an exit code in `main.rs`.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scenario is wrong (exit 2).
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// A flag is wrong (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// Credentials are missing or refused (exit 2).
+    #[error("auth: {0}")]
+    Auth(#[from] AuthError),
+    /// Output could not be written (exit 1); the message says what was kept.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// A finished run: its result and where the outputs were written.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The result, as written to `result.json`.
+    pub result: RunResult,
+    /// The output directory.
+    pub out_dir: PathBuf,
+    /// Samples written to `--samples`, when asked.
+    pub samples_written: Option<u64>,
+}
+
+/// True when `base_url`'s host is a loopback address or `localhost`.
+pub fn is_loopback(base_url: &str) -> bool {
+    let Ok(u) = reqwest::Url::parse(base_url) else { return false };
+    match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Applies `--target` to the plan.
+///
+/// # Errors
+/// A target that is neither a URL nor `mock`, naming the flag.
+pub fn apply_target(plan: &mut Plan, target: Option<&str>) -> Result<(), RunError> {
+    let Some(t) = target else { return Ok(()) };
+    plan.target.endpoint = if t == "mock" {
+        Endpoint::Mock { preset: match &plan.target.endpoint { Endpoint::Mock { preset } => preset.clone(), _ => "seed".into() } }
+    } else {
+        let base = crate::scenario::check_url(t).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
+        Endpoint::Url { login_url: crate::scenario::derive_login(&base), base_url: base }
+    };
+    Ok(())
+}
+
+/// What a run against a non-loopback host is about to do, for the confirmation prompt.
+pub fn plan_summary(plan: &Plan) -> String {
+    let target = match &plan.target.endpoint {
+        Endpoint::Url { base_url, .. } => base_url.clone(),
+        Endpoint::Mock { preset } => format!("built-in mock ({preset})"),
+    };
+    let reqs = plan.planned_requests().map_or("unbounded (until stopped by time)".to_string(), |n| n.to_string());
+    let dur = plan.planned_duration().map_or("until the loops finish".to_string(), |d| format!("at most {}", humantime::format_duration(d)));
+    format!(
+        "target:   {target}\nusers:    {}\nrequests: {reqs}\nduration: {dur}\nlabels:   {}",
+        plan.max_users(),
+        plan.requests.iter().map(|r| format!("{} {}", r.method, r.name)).collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn default_out(plan: &Plan) -> PathBuf {
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = now
+        .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+        .unwrap_or_else(|_| "run".into());
+    Path::new("reports").join(format!("{}-{stamp}", plan.name))
+}
+
+async fn auth_runtime(plan: &Plan, login_url: &str, transport: &HttpTransport, mock_creds: Option<Credentials>) -> Result<AuthRuntime, RunError> {
+    Ok(match &plan.auth {
+        Auth::None => AuthRuntime::None,
+        Auth::Bearer { source: TokenSource::Env(v) } => AuthRuntime::bearer_from_env(v)?,
+        Auth::Bearer { source: TokenSource::File(f) } => AuthRuntime::bearer_from_file(f)?,
+        Auth::ClientCredentials { client_id_env, client_secret_env, tokens, refresh_margin } => {
+            let from_env = (std::env::var(client_id_env), std::env::var(client_secret_env));
+            let creds = match (from_env, mock_creds) {
+                ((Ok(id), Ok(secret)), _) => Credentials { client_id: id, client_secret: secret },
+                (_, Some(c)) => c,
+                ((Err(_), _), None) => return Err(AuthError::MissingEnv(client_id_env.clone()).into()),
+                ((_, Err(_)), None) => return Err(AuthError::MissingEnv(client_secret_env.clone()).into()),
+            };
+            let pool = TokenPool::new(Arc::new(transport.clone()), login_url, &creds, *tokens, *refresh_margin);
+            pool.prime().await?;
+            AuthRuntime::OAuth(Arc::new(pool))
+        }
+    })
+}
+
+/// Runs a checked plan and writes its outputs.
+///
+/// # Errors
+/// [`RunError`]; once the measurement has started, the result is written whatever happens
+/// (an output error says which files were kept).
+pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunError> {
+    let (base_url, login_url, kind, preset, mock_creds, mock) = match &plan.target.endpoint {
+        Endpoint::Url { base_url, login_url } => (base_url.clone(), login_url.clone(), "url", None, None, None),
+        Endpoint::Mock { preset } => {
+            let m = crate::mock_target::start(preset).await.map_err(RunError::Usage)?;
+            let url = m.url();
+            let creds = m.credentials();
+            (url.clone(), url, "mock", Some(preset.clone()), Some(creds), Some(m))
+        }
+    };
+    let transport = HttpTransport::new(&plan.target, plan.max_users()).map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
+    let auth = auth_runtime(&plan, &login_url, &transport, mock_creds).await?;
+
+    let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&plan));
+    std::fs::create_dir_all(&out_dir).map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
+    let started = time::OffsetDateTime::now_utc();
+    let started_unix_ms = (started.unix_timestamp_nanos() / 1_000_000) as u64;
+    let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+    let writer = match &opts.samples {
+        Some(p) => Some(SampleWriter::start(p, labels.clone(), started_unix_ms).map_err(|e| RunError::Usage(format!("--samples: {e}")))?),
+        None => None,
+    };
+
+    let progress = if opts.progress { Some(crate::cli::progress::bar(&plan)) } else { None };
+    let on_tick: Option<Arc<dyn Fn(&Tick) + Send + Sync>> = progress.clone().map(|p| {
+        let f: Arc<dyn Fn(&Tick) + Send + Sync> = Arc::new(move |t: &Tick| p.update(t));
+        f
+    });
+    let exec = ExecOptions {
+        base_url: base_url.clone(),
+        cancel: opts.cancel.clone(),
+        grace: opts.grace.unwrap_or(engine::DEFAULT_GRACE),
+        samples: writer.as_ref().map(|w| w.tx.clone()),
+        on_tick,
+        seed: opts.seed,
+    };
+    let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    if let Some(m) = mock {
+        m.stop().await;
+    }
+    let samples_written = match writer {
+        Some(w) => Some(w.finish().map_err(|e| RunError::Io(format!("--samples: {e}")))?),
+        None => None,
+    };
+
+    let (totals, cells, timeline) = out.aggregate.finish(out.iterations, 0);
+    debug_assert_eq!(totals.requests, out.issued);
+    let host = reqwest::Url::parse(&base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let result = RunResult {
+        schema: SCHEMA.into(),
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        scenario: ScenarioInfo { name: plan.name.clone(), description: plan.description.clone(), file: plan.source.display().to_string() },
+        plan: serde_json::to_value(&plan).unwrap_or(serde_json::Value::Null),
+        target: TargetInfo { base_url, host, kind: kind.into(), mock_preset: preset },
+        started_at: started.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        started_unix_ms,
+        duration_s: out.duration.as_secs_f64(),
+        partial: out.partial,
+        stop_reason: out.stop_reason,
+        simulated: false,
+        labels,
+        totals,
+        cells,
+        timeline,
+    };
+    crate::report::write_outputs(&result, &out_dir).map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+    Ok(RunReport { result, out_dir, samples_written })
+}
