@@ -427,6 +427,9 @@ async fn send_step<T: Transport>(ctx: &Ctx<T>, user: u32, step: usize, scope: &S
                 Exchange { status: Err(ErrorClass::Cancelled), ttfb: now, end: now, bytes_in: 0, bytes_out: 0, retry_after_ms: None, rate_limit: None }
             }
         };
+        let retry_401 = x.status == Ok(401) && attempt == 1 && authz.is_some() && matches!(ctx.auth, AuthRuntime::OAuth(_)) && !ctx.stop.is_cancelled()
+            // Reserve the retry's slot now, so the 401 is marked final when no retry can follow.
+            && ctx.take_slot();
         let sample = Sample {
             step: step as u16,
             user,
@@ -442,6 +445,7 @@ async fn send_step<T: Transport>(ctx: &Ctx<T>, user: u32, step: usize, scope: &S
             bytes_in: x.bytes_in,
             bytes_out: x.bytes_out,
             attempt,
+            last: !retry_401,
             retry_after_ms: x.retry_after_ms,
             rate_limit: x.rate_limit,
         };
@@ -450,16 +454,13 @@ async fn send_step<T: Transport>(ctx: &Ctx<T>, user: u32, step: usize, scope: &S
             let _ = tx.send(sample).await;
         }
         let status = x.status.ok();
-        if status == Some(401) && attempt == 1 && !ctx.stop.is_cancelled() {
-            if let Some(used) = &authz {
-                if let Some(fresh) = ctx.auth.after_unauthorized(user, used).await {
-                    if ctx.take_slot() {
-                        authz = Some(fresh);
-                        attempt += 1;
-                        continue;
-                    }
-                }
-            }
+        if retry_401 {
+            // The 401 was recorded as not final: a retry must follow, even with a stale token.
+            let used = authz.clone().expect("retry_401 implies a header");
+            let fresh = ctx.auth.after_unauthorized(user, &used).await;
+            authz = fresh.or(Some(used));
+            attempt += 1;
+            continue;
         }
         return (req.expect)(status);
     }

@@ -60,6 +60,9 @@ struct Bucket {
     retry_after: Vec<(u32, u64)>,
     throttled_without_retry_after: u64,
     first_429_us: Option<u64>,
+    last_end_us: u64,
+    first_by_outcome: [u64; 6],
+    final_by_outcome: [u64; 6],
     rate_limit: Option<RateLimitSecond>,
 }
 
@@ -114,6 +117,14 @@ impl Recorder {
         c.bytes_out += u64::from(s.bytes_out);
         c.service.record(s.service_us());
         c.response.record(s.response_us());
+        b.last_end_us = b.last_end_us.max(s.end_us);
+        let o = s.status.outcome().index();
+        if s.attempt <= 1 {
+            b.first_by_outcome[o] += 1;
+        }
+        if s.last {
+            b.final_by_outcome[o] += 1;
+        }
         if s.status == StatusKey::Http(429) {
             if b.first_429_us.is_none_or(|t| s.end_us < t) {
                 b.first_429_us = Some(s.end_us);
@@ -172,6 +183,7 @@ pub struct Aggregate {
     staged: BTreeMap<u32, Vec<CellAcc>>,
     totals: Totals,
     first_429_us: Option<u64>,
+    last_end_us: u64,
     active: i64,
     /// The last second fully merged (exclusive).
     pub done_upto: u32,
@@ -195,6 +207,16 @@ impl Aggregate {
             }
         }
         self.totals.throttled_without_retry_after += b.throttled_without_retry_after;
+        self.last_end_us = self.last_end_us.max(b.last_end_us);
+        for o in Outcome::ALL {
+            let (f, l) = (b.first_by_outcome[o.index()], b.final_by_outcome[o.index()]);
+            if f > 0 {
+                *self.totals.first_attempt_by_outcome.entry(o).or_default() += f;
+            }
+            if l > 0 {
+                *self.totals.final_by_outcome.entry(o).or_default() += l;
+            }
+        }
         for (v, n) in &b.retry_after {
             *self.totals.retry_after.entry(*v).or_default() += n;
         }
@@ -295,6 +317,7 @@ impl Aggregate {
         totals.iterations = iterations;
         totals.dropped_iterations = dropped;
         totals.first_429_s = self.first_429_us.map(|u| u as f64 / 1e6);
+        totals.completion_s = self.last_end_us as f64 / 1e6;
         let mut cells: Vec<Cell> = self
             .cells
             .iter()

@@ -105,6 +105,18 @@ pub struct Totals {
     pub by_status: BTreeMap<StatusKey, u64>,
     /// Attempts with attempt number > 1.
     pub retries: u64,
+    /// Logical requests (retries counted once), by the outcome of their first attempt.
+    #[serde(default)]
+    pub first_attempt_by_outcome: BTreeMap<Outcome, u64>,
+    /// Logical requests by the outcome of their last attempt (what the caller finally saw).
+    #[serde(default)]
+    pub final_by_outcome: BTreeMap<Outcome, u64>,
+    /// Seconds users spent waiting before retries (all users together).
+    #[serde(default)]
+    pub retry_wait_s: f64,
+    /// Seconds from the start to the end of the last response: the batch completion time.
+    #[serde(default)]
+    pub completion_s: f64,
     /// Iterations begun by users.
     pub iterations: u64,
     /// Iterations the schedule wanted but no user was free for (open model).

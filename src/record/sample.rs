@@ -213,6 +213,8 @@ pub struct Sample {
     pub bytes_out: u32,
     /// 1 for the first attempt, 2 for the first retry, …
     pub attempt: u16,
+    /// True when no retry follows: this attempt's status is the request's final outcome.
+    pub last: bool,
     /// The parsed `Retry-After`, in ms, when the response carried a usable one.
     pub retry_after_ms: Option<u32>,
     /// The `inin-ratelimit-*` headers, when present.
