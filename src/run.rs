@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{self, ExecOptions, Tick};
+use crate::engine::{self, ExecOptions, OnTick, Tick};
 use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
 use crate::record::samples::SampleWriter;
 use crate::scenario::{Auth, ConfigError, Endpoint, Plan, TokenSource};
@@ -158,8 +158,11 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     };
 
     let progress = if opts.progress { Some(crate::cli::progress::bar(&plan)) } else { None };
-    let on_tick: Option<Arc<dyn Fn(&Tick) + Send + Sync>> = progress.clone().map(|p| {
-        let f: Arc<dyn Fn(&Tick) + Send + Sync> = Arc::new(move |t: &Tick| p.update(t));
+    let on_tick: Option<OnTick> = progress.clone().map(|p| {
+        let f: OnTick = Arc::new(move |t: &Tick| {
+            p.update(t);
+            None
+        });
         f
     });
     let exec = ExecOptions {

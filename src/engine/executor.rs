@@ -34,8 +34,9 @@ pub struct ExecOptions {
     pub grace: Duration,
     /// Raw samples go here too, when asked (`--samples`).
     pub samples: Option<mpsc::Sender<Sample>>,
-    /// Called about once a second with the live aggregate.
-    pub on_tick: Option<Arc<dyn Fn(&Tick) + Send + Sync>>,
+    /// Called about once a second with the live view; returning `Some(reason)` aborts the run
+    /// (stop reason `aborted: <reason>`), e.g. on a sustained threshold breach.
+    pub on_tick: Option<OnTick>,
     /// Seed for think-time randomness (None: from entropy).
     pub seed: Option<u64>,
 }
@@ -46,8 +47,11 @@ impl std::fmt::Debug for ExecOptions {
     }
 }
 
+/// The per-second callback: progress, live thresholds.
+pub type OnTick = Arc<dyn Fn(&Tick) -> Option<String> + Send + Sync>;
+
 /// The live view passed to `on_tick`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Tick {
     /// Seconds since the start.
     pub elapsed: Duration,
@@ -63,6 +67,8 @@ pub struct Tick {
     pub errors: u64,
     /// Attempts completed in the last full second.
     pub last_second: u64,
+    /// The timeline row of the last full second.
+    pub second: Option<crate::record::result::Second>,
 }
 
 /// What the executor hands back.
@@ -91,16 +97,25 @@ struct Prepared {
     expect: Box<dyn Fn(Option<u16>) -> bool + Send + Sync>,
 }
 
+struct GroupRt {
+    profile: crate::scenario::Profile,
+    steps: Vec<usize>,
+    think: ThinkTime,
+    on_error: OnError,
+    loops: Option<u64>,
+    user_base: u32,
+    stop: CancellationToken,
+}
+
 struct Ctx<T> {
     transport: Arc<T>,
     auth: AuthRuntime,
     base_url: String,
     requests: Vec<Prepared>,
+    groups: Vec<GroupRt>,
+    serialize_groups: bool,
     data: SharedData,
     nvars: usize,
-    think: ThinkTime,
-    on_error: OnError,
-    loops: Option<u64>,
     recorder: Recorder,
     epoch: Instant,
     stop: CancellationToken,
@@ -178,20 +193,37 @@ fn prepare(plan: &Plan) -> Vec<Prepared> {
 /// Runs `plan` to its end (or a stop) over `transport`.
 pub async fn execute<T: Transport>(plan: &Plan, transport: Arc<T>, auth: AuthRuntime, opts: ExecOptions) -> ExecOutput {
     let epoch = Instant::now();
-    let sched_for_loops = schedule::for_profile(&plan.load.profile);
+    let stop = CancellationToken::new();
+    let mut user_base = 0;
+    let groups = plan
+        .groups
+        .iter()
+        .map(|g| {
+            let rt = GroupRt {
+                profile: g.load.profile.clone(),
+                steps: g.steps.clone(),
+                think: g.load.think_time,
+                on_error: g.load.on_error,
+                loops: schedule::for_profile(&g.load.profile).loops_per_user(),
+                user_base,
+                stop: stop.child_token(),
+            };
+            user_base += g.max_users();
+            rt
+        })
+        .collect();
     let ctx = Arc::new(Ctx {
         transport,
         auth,
         base_url: opts.base_url.trim_end_matches('/').to_string(),
         requests: prepare(plan),
+        groups,
+        serialize_groups: plan.serialize_groups,
         data: SharedData::new(&plan.data),
         nvars: plan.vars.len(),
-        think: plan.load.think_time,
-        on_error: plan.load.on_error,
-        loops: sched_for_loops.loops_per_user(),
-        recorder: Recorder::new(plan.max_users()),
+        recorder: Recorder::new(plan.total_users()),
         epoch,
-        stop: CancellationToken::new(),
+        stop,
         abort: CancellationToken::new(),
         stop_reason: Mutex::new(None),
         issued: AtomicU64::new(0),
@@ -226,10 +258,13 @@ pub async fn execute<T: Transport>(plan: &Plan, transport: Arc<T>, auth: AuthRun
                         throttled,
                         errors,
                         last_second: a.completed_in(k - 1),
+                        second: a.second(k - 1).cloned(),
                     }
                 };
                 if let Some(f) = &on_tick {
-                    f(&tick);
+                    if let Some(reason) = f(&tick) {
+                        ctx.stop_with(&format!("aborted: {reason}"));
+                    }
                 }
                 k += 1;
             }
@@ -256,40 +291,30 @@ pub async fn execute<T: Transport>(plan: &Plan, transport: Arc<T>, auth: AuthRun
         })
     };
 
-    let mut users = tokio::task::JoinSet::new();
-    let mut sched = schedule::for_profile(&plan.load.profile);
-    while let Some(ev) = sched.next_event() {
-        tokio::select! {
-            biased;
-            _ = ctx.stop.cancelled() => break,
-            _ = sleep_until(epoch + ev.at()) => {}
-        }
-        match ev {
-            Event::StartUser { user, at } => {
-                let ctx = ctx.clone();
-                users.spawn(async move { run_user(ctx, user, epoch + at).await });
-            }
-            Event::StopAll { .. } => {
-                // The scheduler's end: a planned stop, not a partial run.
-                let mut r = ctx.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
-                if r.is_none() {
-                    *r = Some("completed".into());
+    // Groups run together, or one after another; either way requests in flight get a grace
+    // after a stop, then are cancelled.
+    let drivers = {
+        let ctx = ctx.clone();
+        async move {
+            if ctx.serialize_groups {
+                for g in 0..ctx.groups.len() {
+                    if ctx.stop.is_cancelled() {
+                        break;
+                    }
+                    drive_group(ctx.clone(), g, Instant::now()).await;
                 }
-                drop(r);
-                ctx.stop.cancel();
-                break;
+            } else {
+                let all = (0..ctx.groups.len()).map(|g| drive_group(ctx.clone(), g, ctx.epoch));
+                futures::future::join_all(all).await;
             }
         }
-    }
-
-    // Wait for users; after a stop, give requests in flight a grace, then cancel them.
-    let drain_users = async { while users.join_next().await.is_some() {} };
-    tokio::pin!(drain_users);
+    };
+    tokio::pin!(drivers);
     tokio::select! {
-        _ = &mut drain_users => {}
+        _ = &mut drivers => {}
         _ = async { ctx.stop.cancelled().await; tokio::time::sleep(opts.grace).await; } => {
             ctx.abort.cancel();
-            drain_users.await;
+            drivers.await;
         }
     }
     let duration = epoch.elapsed();
@@ -313,13 +338,41 @@ pub async fn execute<T: Transport>(plan: &Plan, transport: Arc<T>, auth: AuthRun
     }
 }
 
+/// Reads group `g`'s schedule from `start`, starts its users, and waits for them.
+async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
+    let grp = &ctx.groups[g];
+    let mut sched = schedule::for_profile(&grp.profile);
+    let mut users = tokio::task::JoinSet::new();
+    while let Some(ev) = sched.next_event() {
+        tokio::select! {
+            biased;
+            _ = grp.stop.cancelled() => break,
+            _ = sleep_until(start + ev.at()) => {}
+        }
+        match ev {
+            Event::StartUser { user, at } => {
+                let ctx = ctx.clone();
+                users.spawn(async move { run_user(ctx, g, user, start + at).await });
+            }
+            // The scheduler's end: a planned stop of this group, not a partial run.
+            Event::StopAll { .. } => {
+                grp.stop.cancel();
+                break;
+            }
+        }
+    }
+    while users.join_next().await.is_some() {}
+}
+
 enum Flow {
     Next,
     NextLoop,
     Stop,
 }
 
-async fn run_user<T: Transport>(ctx: Arc<Ctx<T>>, user: u32, start_due: Instant) {
+async fn run_user<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, local_user: u32, start_due: Instant) {
+    let grp = &ctx.groups[g];
+    let user = grp.user_base + local_user;
     let now = Instant::now();
     ctx.active.fetch_add(1, Ordering::Relaxed);
     ctx.recorder.user_event(ctx.us(now), 1);
@@ -331,8 +384,8 @@ async fn run_user<T: Transport>(ctx: Arc<Ctx<T>>, user: u32, start_due: Instant)
     let mut path = String::with_capacity(128);
     let mut due = start_due;
     let mut iteration: u64 = 0;
-    'iterations: while ctx.loops.is_none_or(|l| iteration < l) {
-        if ctx.stop.is_cancelled() {
+    'iterations: while grp.loops.is_none_or(|l| iteration < l) {
+        if grp.stop.is_cancelled() {
             break;
         }
         match data.draw(&ctx.data) {
@@ -345,9 +398,9 @@ async fn run_user<T: Transport>(ctx: Arc<Ctx<T>>, user: u32, start_due: Instant)
         }
         iteration += 1;
         ctx.iterations.fetch_add(1, Ordering::Relaxed);
-        for step in 0..ctx.requests.len() {
+        for &step in &grp.steps {
             // Timers run before each sampler, as JMeter's do.
-            let pause = match ctx.think {
+            let pause = match grp.think {
                 ThinkTime::None => Duration::ZERO,
                 ThinkTime::Constant { pause } => pause,
                 ThinkTime::Uniform { min, max } => {
@@ -357,23 +410,23 @@ async fn run_user<T: Transport>(ctx: Arc<Ctx<T>>, user: u32, start_due: Instant)
             if !pause.is_zero() {
                 due = Instant::now() + pause;
                 tokio::select! {
-                    _ = ctx.stop.cancelled() => break 'iterations,
+                    _ = grp.stop.cancelled() => break 'iterations,
                     _ = sleep_until(due) => {}
                 }
             }
-            if ctx.stop.is_cancelled() || !ctx.take_slot() {
+            if grp.stop.is_cancelled() || !ctx.take_slot() {
                 break 'iterations;
             }
             let vars: Vec<&str> = data.values.iter().map(String::as_str).collect();
-            let scope = Scope { vars: &vars, thread: user + 1, iteration };
+            let scope = Scope { vars: &vars, thread: local_user + 1, iteration };
             let ok = send_step(&ctx, user, step, &scope, &mut path, due).await;
             due = Instant::now();
             if !ok {
-                match on_error_flow(ctx.on_error) {
+                match on_error_flow(grp.on_error) {
                     Flow::Next => {}
                     Flow::NextLoop => continue 'iterations,
                     Flow::Stop => {
-                        if ctx.on_error == OnError::StopTest {
+                        if grp.on_error == OnError::StopTest {
                             ctx.stop_with("stop_test");
                         }
                         break 'iterations;

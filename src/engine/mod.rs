@@ -4,4 +4,7 @@
 pub mod data;
 pub mod executor;
 
-pub use executor::{execute, ExecOptions, ExecOutput, Tick, DEFAULT_GRACE};
+pub use executor::{execute, ExecOptions, ExecOutput, OnTick, Tick, DEFAULT_GRACE};
+
+#[cfg(test)]
+mod tests;

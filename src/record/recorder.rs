@@ -306,6 +306,11 @@ impl Aggregate {
         (all, ok, thr, all - ok - thr)
     }
 
+    /// The timeline row of second `t`, once drained.
+    pub fn second(&self, t: u32) -> Option<&Second> {
+        self.timeline.get(&t)
+    }
+
     /// Completed attempts in second `t`.
     pub fn completed_in(&self, t: u32) -> u64 {
         self.timeline.get(&t).map_or(0, |r| r.completed)

@@ -56,7 +56,7 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
 /// serde_ignored paths look like `request.1.foo`; reports use `request[1].foo`.
 fn normalize_path(p: &str) -> String {
     let mut out = String::new();
-    for seg in p.split('.') {
+    for seg in p.split('.').filter(|s| *s != "?") {
         if seg.chars().all(|c| c.is_ascii_digit()) && !out.is_empty() {
             out.push_str(&format!("[{seg}]"));
         } else {

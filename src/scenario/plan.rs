@@ -48,12 +48,45 @@ pub struct Plan {
     pub data: Vec<DataSource>,
     /// Every variable name; templates index into this.
     pub vars: Vec<String>,
-    /// The request sequence of one iteration.
+    /// Every request; labels are unique. Groups index into this.
     pub requests: Vec<RequestSpec>,
-    /// Users and pacing.
-    pub load: Load,
+    /// User groups (one for a plain `[load]`).
+    pub groups: Vec<Group>,
+    /// Groups run one after another instead of together.
+    pub serialize_groups: bool,
     /// Hard caps.
     pub limits: Limits,
+}
+
+/// A group of users running a sequence of requests under one load profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Group {
+    /// Its name.
+    pub name: String,
+    /// Users and pacing.
+    pub load: Load,
+    /// Indices into [`Plan::requests`]: one iteration runs these in order.
+    pub steps: Vec<usize>,
+}
+
+impl Group {
+    /// Most users at once.
+    pub fn max_users(&self) -> u32 {
+        let Profile::ThreadGroup(tg) = &self.load.profile;
+        tg.threads
+    }
+
+    /// Requests the group issues at most, when bounded by loops.
+    pub fn planned_requests(&self) -> Option<u64> {
+        let Profile::ThreadGroup(tg) = &self.load.profile;
+        tg.loops.map(|l| l * u64::from(tg.threads) * self.steps.len() as u64)
+    }
+
+    /// How long the group runs at most, when bounded by its scheduler.
+    pub fn planned_duration(&self) -> Option<Duration> {
+        let Profile::ThreadGroup(tg) = &self.load.profile;
+        tg.duration.map(|d| tg.delay + d)
+    }
 }
 
 /// Where the requests go.
@@ -326,11 +359,8 @@ pub struct Limits {
 impl Plan {
     /// The largest number of requests the plan can issue, when it is bounded.
     pub fn planned_requests(&self) -> Option<u64> {
-        let Profile::ThreadGroup(tg) = &self.load.profile;
-        let by_loops = tg
-            .loops
-            .map(|l| l * u64::from(tg.threads) * self.requests.len() as u64);
-        match (by_loops, self.limits.max_requests) {
+        let by_groups: Option<u64> = self.groups.iter().map(Group::planned_requests).sum();
+        match (by_groups, self.limits.max_requests) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -338,18 +368,23 @@ impl Plan {
 
     /// The longest the plan can run, when it is bounded by time.
     pub fn planned_duration(&self) -> Option<Duration> {
-        let Profile::ThreadGroup(tg) = &self.load.profile;
-        let by_sched = tg.duration.map(|d| tg.delay + d);
+        let each: Option<Vec<Duration>> = self.groups.iter().map(Group::planned_duration).collect();
+        let by_sched = each.map(|v| if self.serialize_groups { v.iter().sum() } else { v.into_iter().max().unwrap_or_default() });
         match (by_sched, self.limits.max_duration) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    /// Maximum concurrent users.
+    /// Most users active at once.
     pub fn max_users(&self) -> u32 {
-        let Profile::ThreadGroup(tg) = &self.load.profile;
-        tg.threads
+        let each = self.groups.iter().map(Group::max_users);
+        if self.serialize_groups { each.max().unwrap_or(0) } else { each.sum() }
+    }
+
+    /// Users over all groups (user ids run from 0 to this).
+    pub fn total_users(&self) -> u32 {
+        self.groups.iter().map(Group::max_users).sum()
     }
 }
 
@@ -636,7 +671,40 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         c.err("request", "too many requests (at most 65535)");
     }
 
-    let load = build_load(&mut c, raw.load);
+    let mut groups = Vec::new();
+    if raw.group.is_empty() {
+        let load = build_load(&mut c, "load", raw.load);
+        groups.push(Group { name: "main".into(), load, steps: (0..requests.len()).collect() });
+    } else {
+        if raw.load.is_some() {
+            c.err("load", "set [load] or [[group]]s, not both");
+        }
+        for (i, g) in raw.group.into_iter().enumerate() {
+            let p = format!("group[{i}]");
+            let name = g.name.unwrap_or_else(|| format!("group{}", i + 1));
+            if groups.iter().any(|x: &Group| x.name == name) {
+                c.err(&format!("{p}.name"), format!("{name:?} is used by an earlier group"));
+            }
+            let steps: Vec<usize> = match g.requests {
+                None => (0..requests.len()).collect(),
+                Some(labels) => labels
+                    .iter()
+                    .filter_map(|l| match requests.iter().position(|r| &r.name == l) {
+                        Some(i) => Some(i),
+                        None => {
+                            c.err(&format!("{p}.requests"), format!("no [[request]] is named {l:?}"));
+                            None
+                        }
+                    })
+                    .collect(),
+            };
+            if steps.is_empty() {
+                c.err(&format!("{p}.requests"), "a group needs at least one request");
+            }
+            let load = build_load(&mut c, &format!("{p}.load"), g.load);
+            groups.push(Group { name, load, steps });
+        }
+    }
 
     let raw_limits = raw.limits.unwrap_or_default();
     let max_requests = match raw_limits.max_requests {
@@ -656,10 +724,11 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     }
     let limits = Limits { max_requests, max_duration };
 
-    {
-        let Profile::ThreadGroup(tg) = &load.profile;
+    for (i, g) in groups.iter().enumerate() {
+        let Profile::ThreadGroup(tg) = &g.load.profile;
         if tg.loops.is_none() && tg.duration.is_none() && limits.max_duration.is_none() && limits.max_requests.is_none() {
-            c.err("load.loops", "\"forever\" needs an end: set load.duration, limits.max_duration or limits.max_requests");
+            let field = if groups.len() == 1 && g.name == "main" { "load.loops".to_string() } else { format!("group[{i}].load.loops") };
+            c.err(&field, "\"forever\" needs an end: set a duration, limits.max_duration or limits.max_requests");
         }
     }
 
@@ -673,7 +742,8 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
             data,
             vars,
             requests,
-            load,
+            groups,
+            serialize_groups: raw.serialize_groups.unwrap_or(false),
             limits,
         })
     } else {
@@ -823,59 +893,59 @@ fn build_auth(c: &mut Checker<'_>, a: super::spec::RawAuth, base_dir: &Path) -> 
     }
 }
 
-fn build_load(c: &mut Checker<'_>, l: Option<super::spec::RawLoad>) -> Load {
+fn build_load(c: &mut Checker<'_>, at: &str, l: Option<super::spec::RawLoad>) -> Load {
     let l = match l {
         Some(l) => l,
         None => {
-            c.err("load", "is required: [load] with threads, ramp_up and loops");
+            c.err(at, "is required: [load] with threads, ramp_up and loops");
             Default::default()
         }
     };
     let threads = match l.threads {
         Some(n) if (1..=100_000).contains(&n) => n as u32,
         Some(n) => {
-            c.err("load.threads", format!("must be between 1 and 100000, got {n}"));
+            c.err(&format!("{at}.threads"), format!("must be between 1 and 100000, got {n}"));
             1
         }
         None => 1,
     };
-    let ramp_up = c.duration("load.ramp_up", l.ramp_up.as_ref(), Duration::ZERO);
+    let ramp_up = c.duration(&format!("{at}.ramp_up"), l.ramp_up.as_ref(), Duration::ZERO);
     let loops = match &l.loops {
         None => Some(1),
         Some(RawLoops::Count(-1)) => None,
         Some(RawLoops::Count(n)) if *n >= 1 => Some(*n as u64),
         Some(RawLoops::Count(n)) => {
-            c.err("load.loops", format!("must be at least 1 (or \"forever\"), got {n}"));
+            c.err(&format!("{at}.loops"), format!("must be at least 1 (or \"forever\"), got {n}"));
             Some(1)
         }
         Some(RawLoops::Text(t)) if t == "forever" => None,
         Some(RawLoops::Text(t)) => {
-            c.err("load.loops", format!("must be a number or \"forever\", got {t:?}"));
+            c.err(&format!("{at}.loops"), format!("must be a number or \"forever\", got {t:?}"));
             Some(1)
         }
     };
-    let duration = l.duration.as_ref().map(|d| c.duration("load.duration", Some(d), Duration::ZERO));
+    let duration = l.duration.as_ref().map(|d| c.duration(&format!("{at}.duration"), Some(d), Duration::ZERO));
     if duration == Some(Duration::ZERO) {
-        c.err("load.duration", "must be longer than 0s");
+        c.err(&format!("{at}.duration"), "must be longer than 0s");
     }
-    let delay = c.duration("load.delay", l.delay.as_ref(), Duration::ZERO);
+    let delay = c.duration(&format!("{at}.delay"), l.delay.as_ref(), Duration::ZERO);
     let think_time = match &l.think_time {
         None => ThinkTime::None,
         Some(RawThinkTime::Constant(d)) => {
-            let pause = c.duration("load.think_time", Some(d), Duration::ZERO);
+            let pause = c.duration(&format!("{at}.think_time"), Some(d), Duration::ZERO);
             if pause.is_zero() { ThinkTime::None } else { ThinkTime::Constant { pause } }
         }
         Some(RawThinkTime::Range { min, max }) => {
-            let min = c.duration("load.think_time.min", Some(min), Duration::ZERO);
-            let max = c.duration("load.think_time.max", Some(max), Duration::ZERO);
+            let min = c.duration(&format!("{at}.think_time.min"), Some(min), Duration::ZERO);
+            let max = c.duration(&format!("{at}.think_time.max"), Some(max), Duration::ZERO);
             if max < min {
-                c.err("load.think_time.max", "must not be less than min");
+                c.err(&format!("{at}.think_time.max"), "must not be less than min");
             }
             ThinkTime::Uniform { min, max }
         }
     };
     let on_error = c.choice(
-        "load.on_error",
+        &format!("{at}.on_error"),
         l.on_error.as_deref(),
         OnError::Continue,
         &[("continue", OnError::Continue), ("next_loop", OnError::NextLoop), ("stop_thread", OnError::StopThread), ("stop_test", OnError::StopTest)],

@@ -59,8 +59,13 @@ pub struct RawScenario {
     /// The request sequence of one iteration.
     #[serde(default)]
     pub request: Vec<RawRequest>,
-    /// Users and pacing.
+    /// Users and pacing (a single group running every request).
     pub load: Option<RawLoad>,
+    /// Several groups, each with its own load and requests (instead of `[load]`).
+    #[serde(default)]
+    pub group: Vec<RawGroup>,
+    /// Run groups one after another instead of together (JMeter's `serialize_threadgroups`).
+    pub serialize_groups: Option<bool>,
     /// Hard caps.
     pub limits: Option<RawLimits>,
 }
@@ -144,6 +149,17 @@ pub struct RawRequest {
     pub body: Option<String>,
     /// Status codes counted as success for `on_error` (default: any 2xx or 3xx).
     pub expect_status: Option<Vec<u16>>,
+}
+
+/// One `[[group]]`: a thread group with its own requests.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawGroup {
+    /// Its name (reports show it beside user numbers).
+    pub name: Option<String>,
+    /// Labels of the `[[request]]`s it runs, in order (default: all).
+    pub requests: Option<Vec<String>>,
+    /// Its users and pacing.
+    pub load: Option<RawLoad>,
 }
 
 /// `[load]`: a JMeter thread group.
