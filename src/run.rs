@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{self, ExecOptions, OnTick, Tick};
 use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
-use crate::record::samples::SampleWriter;
+use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
 use crate::scenario::{Auth, ConfigError, Endpoint, Plan, TokenSource};
 use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
@@ -101,6 +101,19 @@ pub fn plan_summary(plan: &Plan) -> String {
     )
 }
 
+/// Each group's name and first user id.
+pub fn group_bases(plan: &Plan) -> Vec<(String, u32)> {
+    let mut base = 0;
+    plan.groups
+        .iter()
+        .map(|g| {
+            let b = base;
+            base += g.max_users();
+            (g.name.clone(), b)
+        })
+        .collect()
+}
+
 fn default_out(plan: &Plan) -> PathBuf {
     let now = time::OffsetDateTime::now_utc();
     let stamp = now
@@ -152,9 +165,15 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let started = time::OffsetDateTime::now_utc();
     let started_unix_ms = (started.unix_timestamp_nanos() / 1_000_000) as u64;
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
-    let writer = match &opts.samples {
-        Some(p) => Some(SampleWriter::start(p, labels.clone(), started_unix_ms).map_err(|e| RunError::Usage(format!("--samples: {e}")))?),
-        None => None,
+    let mut sinks: Vec<Box<dyn SampleSink>> = Vec::new();
+    if let Some(p) = &opts.samples {
+        sinks.push(Box::new(CsvSamples::create(p).map_err(|e| RunError::Usage(format!("--samples: {e}")))?));
+    }
+    let writer = if sinks.is_empty() {
+        None
+    } else {
+        let meta = StreamMeta { labels: labels.clone(), epoch_unix_ms: started_unix_ms, groups: group_bases(&plan) };
+        Some(SampleWriter::start(sinks, meta).map_err(|e| RunError::Io(format!("samples writer: {e}")))?)
     };
 
     let progress = if opts.progress { Some(crate::cli::progress::bar(&plan)) } else { None };
@@ -181,7 +200,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         m.stop().await;
     }
     let samples_written = match writer {
-        Some(w) => Some(w.finish().map_err(|e| RunError::Io(format!("--samples: {e}")))?),
+        Some(w) => Some(w.finish().map_err(|e| RunError::Io(format!("raw samples: {e}")))?),
         None => None,
     };
 

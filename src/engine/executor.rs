@@ -13,6 +13,7 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::data::{Exhausted, SharedData, UserData};
+use crate::record::samples::StreamedSample;
 use crate::record::{Aggregate, ErrorClass, Recorder, Sample, StatusKey};
 use crate::scenario::template::{Scope, Template};
 use crate::scenario::{OnError, Plan, ThinkTime};
@@ -32,8 +33,8 @@ pub struct ExecOptions {
     pub cancel: CancellationToken,
     /// Grace for requests in flight after a stop.
     pub grace: Duration,
-    /// Raw samples go here too, when asked (`--samples`).
-    pub samples: Option<mpsc::Sender<Sample>>,
+    /// Raw samples go here too, when asked (`--samples`, `--jtl`).
+    pub samples: Option<mpsc::Sender<StreamedSample>>,
     /// Called about once a second with the live view; returning `Some(reason)` aborts the run
     /// (stop reason `aborted: <reason>`), e.g. on a sustained threshold breach.
     pub on_tick: Option<OnTick>,
@@ -125,7 +126,7 @@ struct Ctx<T> {
     max_requests: u64,
     iterations: AtomicU64,
     active: AtomicU32,
-    samples: Option<mpsc::Sender<Sample>>,
+    samples: Option<mpsc::Sender<StreamedSample>>,
     seed: Option<u64>,
     stopping: AtomicBool,
 }
@@ -504,7 +505,7 @@ async fn send_step<T: Transport>(ctx: &Ctx<T>, user: u32, step: usize, scope: &S
         };
         ctx.recorder.record(&sample);
         if let Some(tx) = &ctx.samples {
-            let _ = tx.send(sample).await;
+            let _ = tx.send(StreamedSample { sample, url: path.clone() }).await;
         }
         let status = x.status.ok();
         if retry_401 {

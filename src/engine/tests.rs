@@ -58,7 +58,7 @@ async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOutput, Vec<Sa
     let out = execute(p, t, AuthRuntime::None, opts).await;
     let mut v = Vec::new();
     while let Ok(s) = rx.try_recv() {
-        v.push(s);
+        v.push(s.sample);
     }
     v.sort_by_key(|s| (s.start_us, s.user));
     (out, v)

@@ -1,82 +1,164 @@
-//! Raw per-request samples, only when asked (`--samples FILE`): streamed to disk from a
-//! bounded channel by one writer thread, never held in memory.
+//! Raw per-request samples, only when asked (`--samples FILE`, and other sinks such as a JTL
+//! file): streamed from a bounded channel to one writer thread that feeds every sink, never
+//! held in memory.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use tokio::sync::mpsc;
 
 use super::sample::Sample;
 
-/// Columns of a samples file.
+/// A sample on its way to the sinks, with what only streaming needs (the URL as sent).
+#[derive(Debug, Clone)]
+pub struct StreamedSample {
+    /// The sample.
+    pub sample: Sample,
+    /// The URL as sent (variables substituted).
+    pub url: String,
+}
+
+/// What every sink knows about the run.
+#[derive(Debug, Clone)]
+pub struct StreamMeta {
+    /// Request labels by step.
+    pub labels: Vec<String>,
+    /// Run start, ms since the Unix epoch.
+    pub epoch_unix_ms: u64,
+    /// Group name and first user id of each group, for thread names.
+    pub groups: Vec<(String, u32)>,
+}
+
+impl StreamMeta {
+    /// The group name and the 1-based user number within it, for `user`.
+    pub fn thread_of(&self, user: u32) -> (&str, u32) {
+        let mut found = ("main", user + 1);
+        for (name, base) in &self.groups {
+            if user >= *base {
+                found = (name.as_str(), user - base + 1);
+            }
+        }
+        found
+    }
+}
+
+/// A consumer of streamed samples, driven by the writer thread.
+pub trait SampleSink: Send {
+    /// Writes one sample.
+    ///
+    /// # Errors
+    /// I/O errors.
+    fn write(&mut self, s: &StreamedSample, meta: &StreamMeta) -> std::io::Result<()>;
+    /// Flushes at the end.
+    ///
+    /// # Errors
+    /// I/O errors.
+    fn finish(&mut self) -> std::io::Result<()>;
+    /// The file it writes, for error messages.
+    fn path(&self) -> &Path;
+}
+
+/// Columns of a `--samples` file.
 pub const SAMPLE_COLUMNS: &[&str] = &[
     "timestamp_unix_ms", "label", "user", "attempt", "status", "outcome", "intended_ms", "start_ms", "ttfb_ms",
     "end_ms", "service_ms", "response_ms", "bytes_in", "bytes_out", "retry_after_ms", "ratelimit_allowed",
-    "ratelimit_count", "ratelimit_reset", "active_users",
+    "ratelimit_count", "ratelimit_reset", "active_users", "url",
 ];
 
-/// A running samples writer.
-pub struct SampleWriter {
-    /// Where the executor sends samples.
-    pub tx: mpsc::Sender<Sample>,
-    handle: std::thread::JoinHandle<std::io::Result<u64>>,
+/// The `--samples` CSV sink.
+pub struct CsvSamples {
+    w: csv::Writer<std::io::BufWriter<std::fs::File>>,
     path: PathBuf,
 }
 
-impl SampleWriter {
-    /// Creates `path` and starts the writer thread.
+impl CsvSamples {
+    /// Creates `path` and writes the header.
     ///
     /// # Errors
     /// The file cannot be created.
-    pub fn start(path: &Path, labels: Vec<String>, epoch_unix_ms: u64) -> std::io::Result<SampleWriter> {
+    pub fn create(path: &Path) -> std::io::Result<CsvSamples> {
         let file = std::fs::File::create(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        let (tx, mut rx) = mpsc::channel::<Sample>(16_384);
-        let handle = std::thread::Builder::new().name("surge-samples".into()).spawn(move || -> std::io::Result<u64> {
-            let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 16, file));
-            w.write_record(SAMPLE_COLUMNS)?;
-            let mut n = 0u64;
-            let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
-            while let Some(s) = rx.blocking_recv() {
-                let opt = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
-                w.write_record([
-                    (epoch_unix_ms + s.start_us / 1000).to_string(),
-                    labels.get(usize::from(s.step)).cloned().unwrap_or_default(),
-                    (s.user + 1).to_string(),
-                    s.attempt.to_string(),
-                    s.status.label(),
-                    s.outcome().name().to_string(),
-                    ms(s.intended_us),
-                    ms(s.start_us),
-                    ms(s.ttfb_us),
-                    ms(s.end_us),
-                    ms(s.service_us()),
-                    ms(s.response_us()),
-                    s.bytes_in.to_string(),
-                    s.bytes_out.to_string(),
-                    opt(s.retry_after_ms),
-                    opt(s.rate_limit.map(|r| r.allowed)),
-                    opt(s.rate_limit.map(|r| r.count)),
-                    opt(s.rate_limit.map(|r| r.reset)),
-                    s.active.to_string(),
-                ])?;
-                n += 1;
-            }
-            w.flush()?;
-            w.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?.flush()?;
-            Ok(n)
-        })?;
-        Ok(SampleWriter { tx, handle, path: path.to_path_buf() })
+        let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 16, file));
+        w.write_record(SAMPLE_COLUMNS)?;
+        Ok(CsvSamples { w, path: path.to_path_buf() })
+    }
+}
+
+impl SampleSink for CsvSamples {
+    fn write(&mut self, st: &StreamedSample, meta: &StreamMeta) -> std::io::Result<()> {
+        let s = &st.sample;
+        let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
+        let opt = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
+        self.w.write_record([
+            (meta.epoch_unix_ms + s.start_us / 1000).to_string(),
+            meta.labels.get(usize::from(s.step)).cloned().unwrap_or_default(),
+            (s.user + 1).to_string(),
+            s.attempt.to_string(),
+            s.status.label(),
+            s.outcome().name().to_string(),
+            ms(s.intended_us),
+            ms(s.start_us),
+            ms(s.ttfb_us),
+            ms(s.end_us),
+            ms(s.service_us()),
+            ms(s.response_us()),
+            s.bytes_in.to_string(),
+            s.bytes_out.to_string(),
+            opt(s.retry_after_ms),
+            opt(s.rate_limit.map(|r| r.allowed)),
+            opt(s.rate_limit.map(|r| r.count)),
+            opt(s.rate_limit.map(|r| r.reset)),
+            s.active.to_string(),
+            st.url.clone(),
+        ])?;
+        Ok(())
     }
 
-    /// Waits for every sample sent before to be written (drop all senders first).
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.w.flush()
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A running writer thread feeding every sink.
+pub struct SampleWriter {
+    /// Where the executor sends samples.
+    pub tx: mpsc::Sender<StreamedSample>,
+    handle: std::thread::JoinHandle<std::io::Result<u64>>,
+}
+
+impl SampleWriter {
+    /// Starts the writer thread over `sinks`.
+    ///
+    /// # Errors
+    /// The thread cannot be started.
+    pub fn start(mut sinks: Vec<Box<dyn SampleSink>>, meta: StreamMeta) -> std::io::Result<SampleWriter> {
+        let (tx, mut rx) = mpsc::channel::<StreamedSample>(16_384);
+        let handle = std::thread::Builder::new().name("surge-samples".into()).spawn(move || -> std::io::Result<u64> {
+            let mut n = 0u64;
+            let named = |sink: &dyn SampleSink, e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", sink.path().display()));
+            while let Some(s) = rx.blocking_recv() {
+                for sink in sinks.iter_mut() {
+                    sink.write(&s, &meta).map_err(|e| named(sink.as_ref(), e))?;
+                }
+                n += 1;
+            }
+            for sink in sinks.iter_mut() {
+                sink.finish().map_err(|e| named(sink.as_ref(), e))?;
+            }
+            Ok(n)
+        })?;
+        Ok(SampleWriter { tx, handle })
+    }
+
+    /// Waits for every sample sent before to be written (the executor's senders must be gone).
     ///
     /// # Errors
     /// Any write error, naming the file.
     pub fn finish(self) -> std::io::Result<u64> {
         drop(self.tx);
-        self.handle
-            .join()
-            .map_err(|_| std::io::Error::other("the samples writer panicked"))?
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+        self.handle.join().map_err(|_| std::io::Error::other("the samples writer panicked"))?
     }
 }

@@ -540,7 +540,14 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
                             b','
                         }
                     };
-                    match load_csv(&path, delim) {
+                    let columns = d.columns.clone();
+                    if columns.as_ref().is_some_and(|c| c.is_empty() || c.iter().any(|n| n.trim().is_empty())) {
+                        c.err(&format!("{p}.columns"), "must name every column");
+                    }
+                    if d.skip_header.is_some() && columns.is_none() {
+                        c.err(&format!("{p}.skip_header"), "applies only with columns (without them the header row names the variables)");
+                    }
+                    match load_csv(&path, delim, columns.as_deref(), d.skip_header.unwrap_or(false)) {
                         Ok((header, rows)) => {
                             names = header;
                             DataKind::Csv { file: path, rows: rows.len(), data: Arc::new(rows) }
@@ -957,20 +964,28 @@ fn build_load(c: &mut Checker<'_>, at: &str, l: Option<super::spec::RawLoad>) ->
     }
 }
 
-/// Reads a CSV data file: header row names the variables; every row must have as many fields.
-pub fn load_csv(path: &Path, delim: u8) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+/// Reads a CSV data file. Without `columns`, the header row names the variables; with them,
+/// every row is data (after an optional header row to skip). Every row must have as many
+/// fields as there are names.
+///
+/// # Errors
+/// Unreadable file, a ragged row (with its line), or no data rows.
+pub fn load_csv(path: &Path, delim: u8, columns: Option<&[String]>, skip_header: bool) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delim)
-        .has_headers(true)
-        .flexible(false)
+        .has_headers(columns.is_none() || skip_header)
+        .flexible(true)
         .from_path(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let header: Vec<String> = rdr
-        .headers()
-        .map_err(|e| format!("{}: {e}", path.display()))?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
+    let header: Vec<String> = match columns {
+        Some(c) => c.iter().map(|s| s.trim().to_string()).collect(),
+        None => rdr
+            .headers()
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect(),
+    };
     if header.is_empty() || header.iter().any(String::is_empty) {
         return Err(format!("{}:1: the header row must name every column", path.display()));
     }
@@ -980,10 +995,14 @@ pub fn load_csv(path: &Path, delim: u8) -> Result<(Vec<String>, Vec<Vec<String>>
             let line = e.position().map_or(0, |p| p.line());
             format!("{}:{line}: {e}", path.display())
         })?;
+        if rec.len() != header.len() {
+            let line = rec.position().map_or(0, |p| p.line());
+            return Err(format!("{}:{line}: has {} fields, expected {} ({})", path.display(), rec.len(), header.len(), header.join(", ")));
+        }
         rows.push(rec.iter().map(str::to_string).collect());
     }
     if rows.is_empty() {
-        return Err(format!("{}: has a header row but no data rows", path.display()));
+        return Err(format!("{}: has no data rows", path.display()));
     }
     Ok((header, rows))
 }

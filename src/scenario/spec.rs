@@ -119,6 +119,10 @@ pub struct RawData {
     pub file: Option<String>,
     /// csv: field delimiter (default `,`).
     pub delimiter: Option<String>,
+    /// csv: variable names for a file without a header row (JMeter's `variableNames`).
+    pub columns: Option<Vec<String>>,
+    /// csv with `columns`: the file still has a header row to skip (JMeter's `ignoreFirstLine`).
+    pub skip_header: Option<bool>,
     /// uuid/counter/list: the variable name.
     pub var: Option<String>,
     /// counter: first value (default 1).

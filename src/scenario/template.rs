@@ -1,8 +1,8 @@
 //! `{var}` templates for paths, headers and bodies, compiled once at plan time.
 //!
 //! `{name}` is replaced by the variable's current value when `name` is a known variable or a
-//! built-in; `{{` and `}}` write a literal brace. Anything else in braces (JSON such as
-//! `{"a": 1}`) is left as it is, so bodies need no escaping.
+//! built-in; `{{name}}` writes a literal `{name}`. Anything else in braces (JSON such as
+//! `{"a": {"b": 1}}`) is left as it is, so bodies need no escaping.
 
 use std::fmt::Write as _;
 
@@ -71,15 +71,21 @@ impl Template {
         let mut segs = Vec::new();
         let mut lit = String::new();
         let mut rest = source;
-        while let Some(pos) = rest.find(['{', '}']) {
+        while let Some(pos) = rest.find('{') {
             lit.push_str(&rest[..pos]);
             let tail = &rest[pos..];
-            if tail.starts_with("{{") || tail.starts_with("}}") {
-                lit.push_str(&tail[..1]);
-                rest = &tail[2..];
-                continue;
+            if let Some(inner) = tail.strip_prefix("{{") {
+                if let Some(end) = inner.find("}}") {
+                    if is_ident(&inner[..end]) {
+                        lit.push('{');
+                        lit.push_str(&inner[..end]);
+                        lit.push('}');
+                        rest = &inner[end + 2..];
+                        continue;
+                    }
+                }
             }
-            if tail.starts_with('{') {
+            {
                 if let Some(end) = tail.find('}') {
                     let name = &tail[1..end];
                     if is_ident(name) {
@@ -200,6 +206,9 @@ mod tests {
             ("{ spaced }", "{ spaced }"),
             ("{unclosed", "{unclosed"),
             ("a}b", "a}b"),
+            ("{{flow_id}", "{f-1"),
+            ("}}", "}}"),
+            (r#"{"a": {"b": "{flow_id}"}}"#, r#"{"a": {"b": "f-1"}}"#),
         ];
         for (src, want) in cases {
             assert_eq!(render(src), want, "template {src:?}");
