@@ -13,10 +13,10 @@
 
 pub mod cli;
 pub mod engine;
+pub mod mock_target;
 pub mod record;
 pub mod report;
+pub mod run;
 pub mod scenario;
 pub mod schedule;
-pub mod mock_target;
-pub mod run;
 pub mod transport;

@@ -13,7 +13,10 @@ impl MockTarget {
     }
     /// Its default client.
     pub fn credentials(&self) -> Credentials {
-        Credentials { client_id: String::new(), client_secret: String::new() }
+        Credentials {
+            client_id: String::new(),
+            client_secret: String::new(),
+        }
     }
     /// Stops it.
     pub async fn stop(self) {}

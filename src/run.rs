@@ -62,7 +62,9 @@ pub struct RunReport {
 
 /// True when `base_url`'s host is a loopback address or `localhost`.
 pub fn is_loopback(base_url: &str) -> bool {
-    let Ok(u) = reqwest::Url::parse(base_url) else { return false };
+    let Ok(u) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
     match u.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -78,10 +80,19 @@ pub fn is_loopback(base_url: &str) -> bool {
 pub fn apply_target(plan: &mut Plan, target: Option<&str>) -> Result<(), RunError> {
     let Some(t) = target else { return Ok(()) };
     plan.target.endpoint = if t == "mock" {
-        Endpoint::Mock { preset: match &plan.target.endpoint { Endpoint::Mock { preset } => preset.clone(), _ => "seed".into() } }
+        Endpoint::Mock {
+            preset: match &plan.target.endpoint {
+                Endpoint::Mock { preset } => preset.clone(),
+                _ => "seed".into(),
+            },
+        }
     } else {
-        let base = crate::scenario::check_url(t).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
-        Endpoint::Url { login_url: crate::scenario::derive_login(&base), base_url: base }
+        let base =
+            crate::scenario::check_url(t).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
+        Endpoint::Url {
+            login_url: crate::scenario::derive_login(&base),
+            base_url: base,
+        }
     };
     Ok(())
 }
@@ -92,12 +103,24 @@ pub fn plan_summary(plan: &Plan) -> String {
         Endpoint::Url { base_url, .. } => base_url.clone(),
         Endpoint::Mock { preset } => format!("built-in mock ({preset})"),
     };
-    let reqs = plan.planned_requests().map_or("unbounded (until stopped by time)".to_string(), |n| n.to_string());
-    let dur = plan.planned_duration().map_or("until the loops finish".to_string(), |d| format!("at most {}", humantime::format_duration(d)));
+    let reqs = plan
+        .planned_requests()
+        .map_or("unbounded (until stopped by time)".to_string(), |n| {
+            n.to_string()
+        });
+    let dur = plan
+        .planned_duration()
+        .map_or("until the loops finish".to_string(), |d| {
+            format!("at most {}", humantime::format_duration(d))
+        });
     format!(
         "target:   {target}\nusers:    {}\nrequests: {reqs}\nduration: {dur}\nlabels:   {}",
         plan.max_users(),
-        plan.requests.iter().map(|r| format!("{} {}", r.method, r.name)).collect::<Vec<_>>().join(", ")
+        plan.requests
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.name))
+            .collect::<Vec<_>>()
+            .join(", ")
     )
 }
 
@@ -117,25 +140,57 @@ pub fn group_bases(plan: &Plan) -> Vec<(String, u32)> {
 fn default_out(plan: &Plan) -> PathBuf {
     let now = time::OffsetDateTime::now_utc();
     let stamp = now
-        .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
         .unwrap_or_else(|_| "run".into());
     Path::new("reports").join(format!("{}-{stamp}", plan.name))
 }
 
-async fn auth_runtime(plan: &Plan, login_url: &str, transport: &HttpTransport, mock_creds: Option<Credentials>) -> Result<AuthRuntime, RunError> {
+async fn auth_runtime(
+    plan: &Plan,
+    login_url: &str,
+    transport: &HttpTransport,
+    mock_creds: Option<Credentials>,
+) -> Result<AuthRuntime, RunError> {
     Ok(match &plan.auth {
         Auth::None => AuthRuntime::None,
-        Auth::Bearer { source: TokenSource::Env(v) } => AuthRuntime::bearer_from_env(v)?,
-        Auth::Bearer { source: TokenSource::File(f) } => AuthRuntime::bearer_from_file(f)?,
-        Auth::ClientCredentials { client_id_env, client_secret_env, tokens, refresh_margin } => {
-            let from_env = (std::env::var(client_id_env), std::env::var(client_secret_env));
+        Auth::Bearer {
+            source: TokenSource::Env(v),
+        } => AuthRuntime::bearer_from_env(v)?,
+        Auth::Bearer {
+            source: TokenSource::File(f),
+        } => AuthRuntime::bearer_from_file(f)?,
+        Auth::ClientCredentials {
+            client_id_env,
+            client_secret_env,
+            tokens,
+            refresh_margin,
+        } => {
+            let from_env = (
+                std::env::var(client_id_env),
+                std::env::var(client_secret_env),
+            );
             let creds = match (from_env, mock_creds) {
-                ((Ok(id), Ok(secret)), _) => Credentials { client_id: id, client_secret: secret },
+                ((Ok(id), Ok(secret)), _) => Credentials {
+                    client_id: id,
+                    client_secret: secret,
+                },
                 (_, Some(c)) => c,
-                ((Err(_), _), None) => return Err(AuthError::MissingEnv(client_id_env.clone()).into()),
-                ((_, Err(_)), None) => return Err(AuthError::MissingEnv(client_secret_env.clone()).into()),
+                ((Err(_), _), None) => {
+                    return Err(AuthError::MissingEnv(client_id_env.clone()).into())
+                }
+                ((_, Err(_)), None) => {
+                    return Err(AuthError::MissingEnv(client_secret_env.clone()).into())
+                }
             };
-            let pool = TokenPool::new(Arc::new(transport.clone()), login_url, &creds, *tokens, *refresh_margin);
+            let pool = TokenPool::new(
+                Arc::new(transport.clone()),
+                login_url,
+                &creds,
+                *tokens,
+                *refresh_margin,
+            );
             pool.prime().await?;
             AuthRuntime::OAuth(Arc::new(pool))
         }
@@ -149,34 +204,61 @@ async fn auth_runtime(plan: &Plan, login_url: &str, transport: &HttpTransport, m
 /// (an output error says which files were kept).
 pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunError> {
     let (base_url, login_url, kind, preset, mock_creds, mock) = match &plan.target.endpoint {
-        Endpoint::Url { base_url, login_url } => (base_url.clone(), login_url.clone(), "url", None, None, None),
+        Endpoint::Url {
+            base_url,
+            login_url,
+        } => (base_url.clone(), login_url.clone(), "url", None, None, None),
         Endpoint::Mock { preset } => {
-            let m = crate::mock_target::start(preset).await.map_err(RunError::Usage)?;
+            let m = crate::mock_target::start(preset)
+                .await
+                .map_err(RunError::Usage)?;
             let url = m.url();
             let creds = m.credentials();
-            (url.clone(), url, "mock", Some(preset.clone()), Some(creds), Some(m))
+            (
+                url.clone(),
+                url,
+                "mock",
+                Some(preset.clone()),
+                Some(creds),
+                Some(m),
+            )
         }
     };
-    let transport = HttpTransport::new(&plan.target, plan.max_users()).map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
+    let transport = HttpTransport::new(&plan.target, plan.max_users())
+        .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
     let auth = auth_runtime(&plan, &login_url, &transport, mock_creds).await?;
 
     let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&plan));
-    std::fs::create_dir_all(&out_dir).map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
     let started = time::OffsetDateTime::now_utc();
     let started_unix_ms = (started.unix_timestamp_nanos() / 1_000_000) as u64;
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     let mut sinks: Vec<Box<dyn SampleSink>> = Vec::new();
     if let Some(p) = &opts.samples {
-        sinks.push(Box::new(CsvSamples::create(p).map_err(|e| RunError::Usage(format!("--samples: {e}")))?));
+        sinks.push(Box::new(
+            CsvSamples::create(p).map_err(|e| RunError::Usage(format!("--samples: {e}")))?,
+        ));
     }
     let writer = if sinks.is_empty() {
         None
     } else {
-        let meta = StreamMeta { labels: labels.clone(), epoch_unix_ms: started_unix_ms, groups: group_bases(&plan) };
-        Some(SampleWriter::start(sinks, meta).map_err(|e| RunError::Io(format!("samples writer: {e}")))?)
+        let meta = StreamMeta {
+            labels: labels.clone(),
+            epoch_unix_ms: started_unix_ms,
+            groups: group_bases(&plan),
+        };
+        Some(
+            SampleWriter::start(sinks, meta)
+                .map_err(|e| RunError::Io(format!("samples writer: {e}")))?,
+        )
     };
 
-    let progress = if opts.progress { Some(crate::cli::progress::bar(&plan)) } else { None };
+    let progress = if opts.progress {
+        Some(crate::cli::progress::bar(&plan))
+    } else {
+        None
+    };
     let on_tick: Option<OnTick> = progress.clone().map(|p| {
         let f: OnTick = Arc::new(move |t: &Tick| {
             p.update(t);
@@ -200,21 +282,38 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         m.stop().await;
     }
     let samples_written = match writer {
-        Some(w) => Some(w.finish().map_err(|e| RunError::Io(format!("raw samples: {e}")))?),
+        Some(w) => Some(
+            w.finish()
+                .map_err(|e| RunError::Io(format!("raw samples: {e}")))?,
+        ),
         None => None,
     };
 
     let (totals, cells, timeline) = out.aggregate.finish(out.iterations, 0);
     debug_assert_eq!(totals.requests, out.issued);
-    let host = reqwest::Url::parse(&base_url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let host = reqwest::Url::parse(&base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
     let result = RunResult {
         schema: SCHEMA.into(),
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
-        scenario: ScenarioInfo { name: plan.name.clone(), description: plan.description.clone(), file: plan.source.display().to_string() },
+        scenario: ScenarioInfo {
+            name: plan.name.clone(),
+            description: plan.description.clone(),
+            file: plan.source.display().to_string(),
+        },
         plan: serde_json::to_value(&plan).unwrap_or(serde_json::Value::Null),
-        target: TargetInfo { base_url, host, kind: kind.into(), mock_preset: preset },
-        started_at: started.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        target: TargetInfo {
+            base_url,
+            host,
+            kind: kind.into(),
+            mock_preset: preset,
+        },
+        started_at: started
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         started_unix_ms,
         duration_s: out.duration.as_secs_f64(),
         partial: out.partial,
@@ -225,6 +324,11 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         cells,
         timeline,
     };
-    crate::report::write_outputs(&result, &out_dir).map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
-    Ok(RunReport { result, out_dir, samples_written })
+    crate::report::write_outputs(&result, &out_dir)
+        .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+    Ok(RunReport {
+        result,
+        out_dir,
+        samples_written,
+    })
 }

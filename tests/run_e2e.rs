@@ -10,7 +10,16 @@ use surge::record::{ErrorClass, RunResult, StatusKey};
 use tokio_util::sync::CancellationToken;
 
 fn args(scenario: std::path::PathBuf, out: std::path::PathBuf) -> RunArgs {
-    RunArgs { scenario, target: None, out: Some(out), set: vec![], samples: None, quiet: true, yes: false, seed: Some(1) }
+    RunArgs {
+        scenario,
+        target: None,
+        out: Some(out),
+        set: vec![],
+        samples: None,
+        quiet: true,
+        yes: false,
+        seed: Some(1),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,12 +70,17 @@ loops = 25
     assert_eq!(by(StatusKey::Http(200)), server.count("200"));
     assert_eq!(by(StatusKey::Http(429)), server.count("429"));
     assert_eq!(by(StatusKey::Http(500)), server.count("500"));
-    assert_eq!(by(StatusKey::Error(ErrorClass::Reset)), server.count("dropped"));
+    assert_eq!(
+        by(StatusKey::Error(ErrorClass::Reset)),
+        server.count("dropped")
+    );
     assert_eq!(server.count("200"), 120);
     assert_eq!(server.count("dropped"), 20);
     // Retry-After and rate-limit headers reached the timeline.
     assert_eq!(r.totals.retry_after.get(&2), Some(&40));
-    assert!(r.timeline.iter().any(|s| s.rate_limit.is_some_and(|l| l.allowed == 300 && l.reset_min == 17)));
+    assert!(r.timeline.iter().any(|s| s
+        .rate_limit
+        .is_some_and(|l| l.allowed == 300 && l.reset_min == 17)));
     assert_eq!(r.timeline.iter().map(|s| s.completed).sum::<u64>(), 200);
     assert_eq!(r.timeline.iter().map(|s| s.started).sum::<u64>(), 200);
     assert!(r.totals.first_429_s.is_some());
@@ -116,16 +130,22 @@ async fn oauth_token_is_fetched_once_shared_refreshed_on_401_and_never_written()
         if r.path == "/oauth/token" {
             let auth = r.header("authorization").unwrap_or("");
             // base64("id-1:s3cret-value")
-            if auth != "Basic aWQtMTpzM2NyZXQtdmFsdWU=" || String::from_utf8_lossy(&r.body) != "grant_type=client_credentials" {
-                return Reply::status(401).with_body("{\"error\":\"invalid_client\",\"description\":\"bad client\"}");
+            if auth != "Basic aWQtMTpzM2NyZXQtdmFsdWU="
+                || String::from_utf8_lossy(&r.body) != "grant_type=client_credentials"
+            {
+                return Reply::status(401)
+                    .with_body("{\"error\":\"invalid_client\",\"description\":\"bad client\"}");
             }
             let n = t2.fetch_add(1, Ordering::SeqCst) + 1;
-            return Reply::status(200).with_body(&format!("{{\"access_token\":\"tok-{n}\",\"token_type\":\"bearer\",\"expires_in\":86400}}"));
+            return Reply::status(200).with_body(&format!(
+                "{{\"access_token\":\"tok-{n}\",\"token_type\":\"bearer\",\"expires_in\":86400}}"
+            ));
         }
         // The first token is revoked after the 5th API request.
         match r.header("authorization") {
             Some("Bearer tok-1") if r.n <= 5 => Reply::status(200),
-            Some("Bearer tok-1") => Reply::status(401).with_body("{\"message\":\"expired\",\"code\":\"bad.credentials\",\"status\":401}"),
+            Some("Bearer tok-1") => Reply::status(401)
+                .with_body("{\"message\":\"expired\",\"code\":\"bad.credentials\",\"status\":401}"),
             Some(t) if t.starts_with("Bearer tok-") => Reply::status(200),
             _ => Reply::status(401),
         }
@@ -163,7 +183,14 @@ async fn oauth_token_is_fetched_once_shared_refreshed_on_401_and_never_written()
 async fn bad_scenario_and_bad_flags_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let sc = common::scenario(dir.path(), "name = \"x\"\n[target]\nbase_url = \"http://127.0.0.1:9\"\n[load]\nthreads = 0\nbogus = 1\n");
-    assert_eq!(cli::run_cmd(args(sc.clone(), dir.path().join("o")), CancellationToken::new()).await, 2);
+    assert_eq!(
+        cli::run_cmd(
+            args(sc.clone(), dir.path().join("o")),
+            CancellationToken::new()
+        )
+        .await,
+        2
+    );
     let mut a = args(sc, dir.path().join("o"));
     a.set = vec!["load.threads".into()];
     assert_eq!(cli::run_cmd(a, CancellationToken::new()).await, 2);
@@ -174,14 +201,26 @@ async fn bad_scenario_and_bad_flags_exit_2() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_connections_are_outcomes_not_failures() {
     // Bind then drop a listener: nothing listens on that port now.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let dir = tempfile::tempdir().unwrap();
     let sc = common::scenario(
         dir.path(),
         &format!("name = \"refused\"\n[target]\nbase_url = \"http://127.0.0.1:{port}\"\n[[request]]\nname = \"get\"\npath = \"/\"\n[load]\nthreads = 2\nloops = 3\n"),
     );
     let out = dir.path().join("out");
-    assert_eq!(cli::run_cmd(args(sc, out.clone()), CancellationToken::new()).await, 0);
+    assert_eq!(
+        cli::run_cmd(args(sc, out.clone()), CancellationToken::new()).await,
+        0
+    );
     let r = RunResult::read(&out.join("result.json")).unwrap();
-    assert_eq!(r.totals.by_status.get(&StatusKey::Error(ErrorClass::Refused)), Some(&6));
+    assert_eq!(
+        r.totals
+            .by_status
+            .get(&StatusKey::Error(ErrorClass::Refused)),
+        Some(&6)
+    );
 }

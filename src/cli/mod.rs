@@ -76,7 +76,11 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return code;
         }
@@ -111,7 +115,10 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
     }
     if let crate::scenario::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
         if !run::is_loopback(base_url) && !a.yes {
-            eprintln!("This sends load to a host outside this machine:\n{}", run::plan_summary(&plan));
+            eprintln!(
+                "This sends load to a host outside this machine:\n{}",
+                run::plan_summary(&plan)
+            );
             let stdin = std::io::stdin();
             if !stdin.is_terminal() {
                 eprintln!("error: --yes: not given, and there is no terminal to confirm on; add --yes to proceed");

@@ -22,12 +22,19 @@ pub fn bar(plan: &Plan) -> Progress {
         (None, None) => (0, false),
     };
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stdout());
-    let style = ProgressStyle::with_template("{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+    let style =
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
     bar.set_style(style);
-    let planned = plan.planned_duration().map_or(String::new(), |d| format!("/{}s", d.as_secs()));
-    Progress { bar, by_requests, planned }
+    let planned = plan
+        .planned_duration()
+        .map_or(String::new(), |d| format!("/{}s", d.as_secs()));
+    Progress {
+        bar,
+        by_requests,
+        planned,
+    }
 }
 
 impl Progress {

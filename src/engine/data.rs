@@ -23,7 +23,10 @@ pub struct SharedData {
 impl SharedData {
     /// Cursors for `sources`.
     pub fn new(sources: &[DataSource]) -> SharedData {
-        SharedData { sources: sources.to_vec(), cursors: sources.iter().map(|_| AtomicU64::new(0)).collect() }
+        SharedData {
+            sources: sources.to_vec(),
+            cursors: sources.iter().map(|_| AtomicU64::new(0)).collect(),
+        }
     }
 
     /// Number of variables set by all sources together.
@@ -43,7 +46,10 @@ pub struct UserData {
 impl UserData {
     /// A fresh user.
     pub fn new(shared: &SharedData, nvars: usize) -> UserData {
-        UserData { cursors: vec![0; shared.sources.len()], values: vec![String::new(); nvars] }
+        UserData {
+            cursors: vec![0; shared.sources.len()],
+            values: vec![String::new(); nvars],
+        }
     }
 
     /// Draws the next value of every source into `values` (once per iteration).
@@ -76,20 +82,31 @@ impl UserData {
             match &src.kind {
                 DataKind::Csv { data, .. } => {
                     for (col, var) in src.vars.iter().enumerate() {
-                        set(&mut self.values[*var], data[idx].get(col).map_or("", String::as_str));
+                        set(
+                            &mut self.values[*var],
+                            data[idx].get(col).map_or("", String::as_str),
+                        );
                     }
                 }
                 DataKind::List { values } => set(&mut self.values[src.vars[0]], &values[idx]),
                 DataKind::Uuid => {
                     let v = &mut self.values[src.vars[0]];
                     v.clear();
-                    v.push_str(uuid::Uuid::new_v4().hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()));
+                    v.push_str(
+                        uuid::Uuid::new_v4()
+                            .hyphenated()
+                            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+                    );
                 }
                 DataKind::Counter { start, step } => {
                     let v = &mut self.values[src.vars[0]];
                     v.clear();
                     use std::fmt::Write as _;
-                    let _ = write!(v, "{}", start.saturating_add((n as i64).saturating_mul(*step)));
+                    let _ = write!(
+                        v,
+                        "{}",
+                        start.saturating_add((n as i64).saturating_mul(*step))
+                    );
                 }
             }
         }
@@ -113,7 +130,11 @@ mod tests {
             kind: DataKind::Csv {
                 file: "f.csv".into(),
                 rows: rows.len(),
-                data: Arc::new(rows.iter().map(|r| vec![r.to_string(), format!("{r}-name")]).collect()),
+                data: Arc::new(
+                    rows.iter()
+                        .map(|r| vec![r.to_string(), format!("{r}-name")])
+                        .collect(),
+                ),
             },
             share,
             on_eof,
@@ -122,7 +143,9 @@ mod tests {
     }
 
     fn draws(shared: &SharedData, u: &mut UserData, n: usize) -> Vec<Result<String, Exhausted>> {
-        (0..n).map(|_| u.draw(shared).map(|_| u.values[0].clone())).collect()
+        (0..n)
+            .map(|_| u.draw(shared).map(|_| u.values[0].clone()))
+            .collect()
     }
 
     #[test]
@@ -130,8 +153,14 @@ mod tests {
         let shared = SharedData::new(&[csv(&["a", "b", "c"], Share::All, OnEof::Recycle)]);
         let mut u1 = UserData::new(&shared, 2);
         let mut u2 = UserData::new(&shared, 2);
-        assert_eq!(draws(&shared, &mut u1, 2), vec![Ok("a".into()), Ok("b".into())]);
-        assert_eq!(draws(&shared, &mut u2, 2), vec![Ok("c".into()), Ok("a".into())]);
+        assert_eq!(
+            draws(&shared, &mut u1, 2),
+            vec![Ok("a".into()), Ok("b".into())]
+        );
+        assert_eq!(
+            draws(&shared, &mut u2, 2),
+            vec![Ok("c".into()), Ok("a".into())]
+        );
         assert_eq!(u2.values[1], "a-name");
     }
 
@@ -140,7 +169,10 @@ mod tests {
         let shared = SharedData::new(&[csv(&["a", "b"], Share::PerThread, OnEof::Recycle)]);
         let mut u1 = UserData::new(&shared, 2);
         let mut u2 = UserData::new(&shared, 2);
-        assert_eq!(draws(&shared, &mut u1, 3), vec![Ok("a".into()), Ok("b".into()), Ok("a".into())]);
+        assert_eq!(
+            draws(&shared, &mut u1, 3),
+            vec![Ok("a".into()), Ok("b".into()), Ok("a".into())]
+        );
         assert_eq!(draws(&shared, &mut u2, 1), vec![Ok("a".into())]);
     }
 
@@ -148,18 +180,41 @@ mod tests {
     fn exhaustion_stops_thread_or_test() {
         let shared = SharedData::new(&[csv(&["a"], Share::All, OnEof::StopThread)]);
         let mut u = UserData::new(&shared, 2);
-        assert_eq!(draws(&shared, &mut u, 2), vec![Ok("a".into()), Err(Exhausted::StopThread)]);
+        assert_eq!(
+            draws(&shared, &mut u, 2),
+            vec![Ok("a".into()), Err(Exhausted::StopThread)]
+        );
         let shared = SharedData::new(&[csv(&["a"], Share::PerThread, OnEof::StopTest)]);
         let mut u = UserData::new(&shared, 2);
-        assert_eq!(draws(&shared, &mut u, 2), vec![Ok("a".into()), Err(Exhausted::StopTest)]);
+        assert_eq!(
+            draws(&shared, &mut u, 2),
+            vec![Ok("a".into()), Err(Exhausted::StopTest)]
+        );
     }
 
     #[test]
     fn generated_sources() {
         let sources = vec![
-            DataSource { kind: DataKind::Counter { start: 10, step: 5 }, share: Share::All, on_eof: OnEof::Recycle, vars: vec![0] },
-            DataSource { kind: DataKind::List { values: Arc::new(vec!["x".into(), "y".into()]) }, share: Share::PerThread, on_eof: OnEof::Recycle, vars: vec![1] },
-            DataSource { kind: DataKind::Uuid, share: Share::All, on_eof: OnEof::Recycle, vars: vec![2] },
+            DataSource {
+                kind: DataKind::Counter { start: 10, step: 5 },
+                share: Share::All,
+                on_eof: OnEof::Recycle,
+                vars: vec![0],
+            },
+            DataSource {
+                kind: DataKind::List {
+                    values: Arc::new(vec!["x".into(), "y".into()]),
+                },
+                share: Share::PerThread,
+                on_eof: OnEof::Recycle,
+                vars: vec![1],
+            },
+            DataSource {
+                kind: DataKind::Uuid,
+                share: Share::All,
+                on_eof: OnEof::Recycle,
+                vars: vec![2],
+            },
         ];
         let shared = SharedData::new(&sources);
         assert_eq!(shared.var_count(), 3);
@@ -170,6 +225,13 @@ mod tests {
             seen.push((u.values[0].clone(), u.values[1].clone()));
             assert_eq!(u.values[2].len(), 36);
         }
-        assert_eq!(seen, vec![("10".into(), "x".into()), ("15".into(), "y".into()), ("20".into(), "x".into())]);
+        assert_eq!(
+            seen,
+            vec![
+                ("10".into(), "x".into()),
+                ("15".into(), "y".into()),
+                ("20".into(), "x".into())
+            ]
+        );
     }
 }

@@ -44,7 +44,10 @@ pub struct ExecOptions {
 
 impl std::fmt::Debug for ExecOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ExecOptions").field("base_url", &self.base_url).field("grace", &self.grace).finish_non_exhaustive()
+        f.debug_struct("ExecOptions")
+            .field("base_url", &self.base_url)
+            .field("grace", &self.grace)
+            .finish_non_exhaustive()
     }
 }
 
@@ -159,7 +162,11 @@ impl<T> Ctx<T> {
 }
 
 fn prepare(plan: &Plan) -> Vec<Prepared> {
-    let scope = Scope { vars: &[], thread: 0, iteration: 0 };
+    let scope = Scope {
+        vars: &[],
+        thread: 0,
+        iteration: 0,
+    };
     plan.requests
         .iter()
         .map(|r| {
@@ -192,7 +199,12 @@ fn prepare(plan: &Plan) -> Vec<Prepared> {
 }
 
 /// Runs `plan` to its end (or a stop) over `transport`.
-pub async fn execute<T: Transport>(plan: &Plan, transport: Arc<T>, auth: AuthRuntime, opts: ExecOptions) -> ExecOutput {
+pub async fn execute<T: Transport>(
+    plan: &Plan,
+    transport: Arc<T>,
+    auth: AuthRuntime,
+    opts: ExecOptions,
+) -> ExecOutput {
     let epoch = Instant::now();
     let stop = CancellationToken::new();
     let mut user_base = 0;
@@ -246,7 +258,10 @@ pub async fn execute<T: Transport>(plan: &Plan, transport: Arc<T>, auth: AuthRun
         tokio::spawn(async move {
             let mut k: u32 = 1;
             loop {
-                sleep_until(ctx.epoch + Duration::from_secs(u64::from(k)) + Duration::from_millis(100)).await;
+                sleep_until(
+                    ctx.epoch + Duration::from_secs(u64::from(k)) + Duration::from_millis(100),
+                )
+                .await;
                 let tick = {
                     let mut a = agg.lock().unwrap_or_else(|e| e.into_inner());
                     ctx.recorder.drain_into(k, &mut a);
@@ -323,12 +338,19 @@ pub async fn execute<T: Transport>(plan: &Plan, transport: Arc<T>, auth: AuthRun
     ticker.abort();
     let _ = ticker.await;
 
-    let mut a = Arc::try_unwrap(agg).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner())).unwrap_or_else(|arc| {
-        let mut g = arc.lock().unwrap_or_else(|e| e.into_inner());
-        std::mem::take(&mut *g)
-    });
+    let mut a = Arc::try_unwrap(agg)
+        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_else(|arc| {
+            let mut g = arc.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut *g)
+        });
     ctx.recorder.drain_into(u32::MAX, &mut a);
-    let reason = ctx.stop_reason.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| "completed".into());
+    let reason = ctx
+        .stop_reason
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_else(|| "completed".into());
     ExecOutput {
         aggregate: a,
         duration,
@@ -405,7 +427,11 @@ async fn run_user<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, local_user: u32, sta
                 ThinkTime::None => Duration::ZERO,
                 ThinkTime::Constant { pause } => pause,
                 ThinkTime::Uniform { min, max } => {
-                    if max > min { rng.random_range(min..=max) } else { min }
+                    if max > min {
+                        rng.random_range(min..=max)
+                    } else {
+                        min
+                    }
                 }
             };
             if !pause.is_zero() {
@@ -419,7 +445,11 @@ async fn run_user<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, local_user: u32, sta
                 break 'iterations;
             }
             let vars: Vec<&str> = data.values.iter().map(String::as_str).collect();
-            let scope = Scope { vars: &vars, thread: local_user + 1, iteration };
+            let scope = Scope {
+                vars: &vars,
+                thread: local_user + 1,
+                iteration,
+            };
             let ok = send_step(&ctx, user, step, &scope, &mut path, due).await;
             due = Instant::now();
             if !ok {
@@ -450,7 +480,14 @@ fn on_error_flow(o: OnError) -> Flow {
 
 /// Sends one step (and, with OAuth, one retry after a 401); records every attempt. True when
 /// the final attempt succeeded.
-async fn send_step<T: Transport>(ctx: &Ctx<T>, user: u32, step: usize, scope: &Scope<'_>, path: &mut String, intended: Instant) -> bool {
+async fn send_step<T: Transport>(
+    ctx: &Ctx<T>,
+    user: u32,
+    step: usize,
+    scope: &Scope<'_>,
+    path: &mut String,
+    intended: Instant,
+) -> bool {
     let req = &ctx.requests[step];
     path.clear();
     path.push_str(&ctx.base_url);
@@ -458,7 +495,8 @@ async fn send_step<T: Transport>(ctx: &Ctx<T>, user: u32, step: usize, scope: &S
     let mut headers = Vec::with_capacity(req.const_headers.len() + req.dyn_headers.len());
     headers.extend(req.const_headers.iter().cloned());
     for (k, t) in &req.dyn_headers {
-        let v = HeaderValue::try_from(t.render(scope)).unwrap_or_else(|_| HeaderValue::from_static(""));
+        let v =
+            HeaderValue::try_from(t.render(scope)).unwrap_or_else(|_| HeaderValue::from_static(""));
         headers.push((k.clone(), v));
     }
     let body = req.body.as_ref().map(|b| Bytes::from(b.render(scope)));
@@ -505,7 +543,12 @@ async fn send_step<T: Transport>(ctx: &Ctx<T>, user: u32, step: usize, scope: &S
         };
         ctx.recorder.record(&sample);
         if let Some(tx) = &ctx.samples {
-            let _ = tx.send(StreamedSample { sample, url: path.clone() }).await;
+            let _ = tx
+                .send(StreamedSample {
+                    sample,
+                    url: path.clone(),
+                })
+                .await;
         }
         let status = x.status.ok();
         if retry_401 {

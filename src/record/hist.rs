@@ -25,7 +25,8 @@ impl PartialEq for Hist {
 impl Hist {
     /// An empty histogram.
     pub fn new() -> Hist {
-        let mut h = Histogram::<u64>::new_with_bounds(1, 2 * 1024, 3).expect("static bounds are valid");
+        let mut h =
+            Histogram::<u64>::new_with_bounds(1, 2 * 1024, 3).expect("static bounds are valid");
         h.auto(true);
         Hist(h)
     }

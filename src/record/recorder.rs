@@ -28,7 +28,16 @@ struct CellAcc {
 
 impl CellAcc {
     fn new(step: u16, status: StatusKey) -> Self {
-        CellAcc { step, status, count: 0, retries: 0, bytes_in: 0, bytes_out: 0, service: Hist::new(), response: Hist::new() }
+        CellAcc {
+            step,
+            status,
+            count: 0,
+            retries: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            service: Hist::new(),
+            response: Hist::new(),
+        }
     }
 
     fn add(&mut self, o: &CellAcc) {
@@ -42,7 +51,10 @@ impl CellAcc {
 }
 
 fn cell_mut(cells: &mut Vec<CellAcc>, step: u16, status: StatusKey) -> &mut CellAcc {
-    match cells.iter().position(|c| c.step == step && c.status == status) {
+    match cells
+        .iter()
+        .position(|c| c.step == step && c.status == status)
+    {
         Some(i) => &mut cells[i],
         None => {
             cells.push(CellAcc::new(step, status));
@@ -76,7 +88,10 @@ impl Shard {
         match self.open.iter().rposition(|b| b.second == second) {
             Some(i) => &mut self.open[i],
             None => {
-                self.open.push(Bucket { second, ..Bucket::default() });
+                self.open.push(Bucket {
+                    second,
+                    ..Bucket::default()
+                });
                 self.open.last_mut().expect("just pushed")
             }
         }
@@ -105,7 +120,9 @@ impl Recorder {
     /// Records one attempt.
     #[inline]
     pub fn record(&self, s: &Sample) {
-        let mut shard = self.shards[s.user as usize % self.shards.len()].lock().unwrap_or_else(|e| e.into_inner());
+        let mut shard = self.shards[s.user as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let end_sec = (s.end_us / US) as u32;
         let start_sec = (s.start_us / US) as u32;
         shard.bucket(start_sec).started += 1;
@@ -141,7 +158,10 @@ impl Recorder {
             }
         }
         if let Some(rl) = s.rate_limit {
-            let r = b.rate_limit.get_or_insert(RateLimitSecond { reset_min: u32::MAX, ..Default::default() });
+            let r = b.rate_limit.get_or_insert(RateLimitSecond {
+                reset_min: u32::MAX,
+                ..Default::default()
+            });
             r.responses += 1;
             r.allowed = r.allowed.max(rl.allowed);
             r.count_max = r.count_max.max(rl.count);
@@ -151,7 +171,10 @@ impl Recorder {
 
     /// Notes that a user started (`+1`) or stopped (`-1`) at `at_us`. Rare: once per user.
     pub fn user_event(&self, at_us: u64, delta: i32) {
-        self.user_events.lock().unwrap_or_else(|e| e.into_inner()).push((at_us, delta));
+        self.user_events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((at_us, delta));
     }
 
     /// Moves every bucket of a second before `upto` into `agg`.
@@ -159,7 +182,8 @@ impl Recorder {
         for shard in self.shards.iter() {
             let drained: Vec<Bucket> = {
                 let mut sh = shard.lock().unwrap_or_else(|e| e.into_inner());
-                let (done, keep): (Vec<Bucket>, Vec<Bucket>) = sh.open.drain(..).partition(|b| b.second < upto);
+                let (done, keep): (Vec<Bucket>, Vec<Bucket>) =
+                    sh.open.drain(..).partition(|b| b.second < upto);
                 sh.open = keep;
                 done
             };
@@ -167,9 +191,15 @@ impl Recorder {
                 agg.stage(b);
             }
         }
-        let mut events = std::mem::take(&mut *self.user_events.lock().unwrap_or_else(|e| e.into_inner()));
-        let (now, later): (Vec<_>, Vec<_>) = events.drain(..).partition(|(t, _)| ((t / US) as u32) < upto);
-        self.user_events.lock().unwrap_or_else(|e| e.into_inner()).extend(later);
+        let mut events =
+            std::mem::take(&mut *self.user_events.lock().unwrap_or_else(|e| e.into_inner()));
+        let (now, later): (Vec<_>, Vec<_>) = events
+            .drain(..)
+            .partition(|(t, _)| ((t / US) as u32) < upto);
+        self.user_events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(later);
         agg.finish_seconds(upto, now);
     }
 }
@@ -192,11 +222,17 @@ pub struct Aggregate {
 impl Aggregate {
     /// An empty aggregate for these request labels.
     pub fn new(labels: Vec<String>) -> Aggregate {
-        Aggregate { labels, ..Aggregate::default() }
+        Aggregate {
+            labels,
+            ..Aggregate::default()
+        }
     }
 
     fn row(&mut self, t: u32) -> &mut Second {
-        self.timeline.entry(t).or_insert_with(|| Second { t, ..Second::default() })
+        self.timeline.entry(t).or_insert_with(|| Second {
+            t,
+            ..Second::default()
+        })
     }
 
     fn stage(&mut self, b: Bucket) {
@@ -226,7 +262,10 @@ impl Aggregate {
             *row.retry_after.entry(*v).or_default() += n;
         }
         if let Some(rl) = b.rate_limit {
-            let r = row.rate_limit.get_or_insert(RateLimitSecond { reset_min: u32::MAX, ..Default::default() });
+            let r = row.rate_limit.get_or_insert(RateLimitSecond {
+                reset_min: u32::MAX,
+                ..Default::default()
+            });
             r.responses += rl.responses;
             r.allowed = r.allowed.max(rl.allowed);
             r.count_max = r.count_max.max(rl.count_max);
@@ -327,7 +366,11 @@ impl Aggregate {
             .cells
             .iter()
             .map(|c| Cell {
-                label: self.labels.get(usize::from(c.step)).cloned().unwrap_or_else(|| format!("step{}", c.step)),
+                label: self
+                    .labels
+                    .get(usize::from(c.step))
+                    .cloned()
+                    .unwrap_or_else(|| format!("step{}", c.step)),
                 status: c.status,
                 outcome: c.status.outcome(),
                 count: c.count,
@@ -340,7 +383,10 @@ impl Aggregate {
                 response_hist: c.response.clone(),
             })
             .collect();
-        cells.sort_by(|a, b| (self.labels.iter().position(|l| *l == a.label), a.status).cmp(&(self.labels.iter().position(|l| *l == b.label), b.status)));
+        cells.sort_by(|a, b| {
+            (self.labels.iter().position(|l| *l == a.label), a.status)
+                .cmp(&(self.labels.iter().position(|l| *l == b.label), b.status))
+        });
         for c in &cells {
             totals.requests += c.count;
             totals.retries += c.retries;
@@ -354,7 +400,10 @@ impl Aggregate {
         let mut timeline = Vec::new();
         if let Some(last) = last {
             for t in 0..=last {
-                timeline.push(self.timeline.remove(&t).unwrap_or(Second { t, ..Second::default() }));
+                timeline.push(self.timeline.remove(&t).unwrap_or(Second {
+                    t,
+                    ..Second::default()
+                }));
             }
         }
         (totals, cells, timeline)

@@ -65,7 +65,10 @@ pub struct Tool {
 impl Tool {
     /// This build.
     pub fn current() -> Tool {
-        Tool { name: "surge".into(), version: env!("CARGO_PKG_VERSION").into() }
+        Tool {
+            name: "surge".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -213,7 +216,12 @@ pub struct Quantiles {
 impl Quantiles {
     /// From a histogram.
     pub fn of(h: &Hist) -> Quantiles {
-        Quantiles { p50: h.quantile(0.5), p95: h.quantile(0.95), p99: h.quantile(0.99), max: h.max() }
+        Quantiles {
+            p50: h.quantile(0.5),
+            p95: h.quantile(0.95),
+            p99: h.quantile(0.99),
+            max: h.max(),
+        }
     }
 }
 
@@ -298,19 +306,34 @@ impl RunResult {
     /// [`ResultError`] naming the file (and line for malformed JSON).
     pub fn read(path: &Path) -> Result<RunResult, ResultError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ResultError::Io { path: p.clone(), source })?;
-        let probe: serde_json::Value = serde_json::from_str(&text).map_err(|e| ResultError::Parse {
+        let text = std::fs::read_to_string(path).map_err(|source| ResultError::Io {
             path: p.clone(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+            source,
         })?;
+        let probe: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ResultError::Parse {
+                path: p.clone(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            })?;
         if probe.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
-            return Err(ResultError::Parse { path: p, line: 1, column: 1, message: format!("field \"schema\" is not {SCHEMA:?}") });
+            return Err(ResultError::Parse {
+                path: p,
+                line: 1,
+                column: 1,
+                message: format!("field \"schema\" is not {SCHEMA:?}"),
+            });
         }
-        let version = probe.get("schema_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+        let version = probe
+            .get("schema_version")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0) as u32;
         if version != SCHEMA_VERSION {
-            return Err(ResultError::Version { path: p, found: version });
+            return Err(ResultError::Version {
+                path: p,
+                found: version,
+            });
         }
         serde_json::from_str(&text).map_err(|e| ResultError::Parse {
             path: p,

@@ -229,7 +229,8 @@ impl Sample {
 
     /// Response time from the intended start (coordinated omission corrected), in µs.
     pub fn response_us(&self) -> u64 {
-        self.end_us.saturating_sub(self.intended_us.min(self.start_us))
+        self.end_us
+            .saturating_sub(self.intended_us.min(self.start_us))
     }
 
     /// Outcome class.
@@ -244,7 +245,11 @@ mod tests {
 
     #[test]
     fn sample_stays_small() {
-        assert!(std::mem::size_of::<Sample>() <= 96, "{}", std::mem::size_of::<Sample>());
+        assert!(
+            std::mem::size_of::<Sample>() <= 96,
+            "{}",
+            std::mem::size_of::<Sample>()
+        );
     }
 
     #[test]

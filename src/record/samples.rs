@@ -59,9 +59,26 @@ pub trait SampleSink: Send {
 
 /// Columns of a `--samples` file.
 pub const SAMPLE_COLUMNS: &[&str] = &[
-    "timestamp_unix_ms", "label", "user", "attempt", "status", "outcome", "intended_ms", "start_ms", "ttfb_ms",
-    "end_ms", "service_ms", "response_ms", "bytes_in", "bytes_out", "retry_after_ms", "ratelimit_allowed",
-    "ratelimit_count", "ratelimit_reset", "active_users", "url",
+    "timestamp_unix_ms",
+    "label",
+    "user",
+    "attempt",
+    "status",
+    "outcome",
+    "intended_ms",
+    "start_ms",
+    "ttfb_ms",
+    "end_ms",
+    "service_ms",
+    "response_ms",
+    "bytes_in",
+    "bytes_out",
+    "retry_after_ms",
+    "ratelimit_allowed",
+    "ratelimit_count",
+    "ratelimit_reset",
+    "active_users",
+    "url",
 ];
 
 /// The `--samples` CSV sink.
@@ -76,10 +93,14 @@ impl CsvSamples {
     /// # Errors
     /// The file cannot be created.
     pub fn create(path: &Path) -> std::io::Result<CsvSamples> {
-        let file = std::fs::File::create(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let file = std::fs::File::create(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 16, file));
         w.write_record(SAMPLE_COLUMNS)?;
-        Ok(CsvSamples { w, path: path.to_path_buf() })
+        Ok(CsvSamples {
+            w,
+            path: path.to_path_buf(),
+        })
     }
 }
 
@@ -90,7 +111,10 @@ impl SampleSink for CsvSamples {
         let opt = |v: Option<u32>| v.map_or(String::new(), |v| v.to_string());
         self.w.write_record([
             (meta.epoch_unix_ms + s.start_us / 1000).to_string(),
-            meta.labels.get(usize::from(s.step)).cloned().unwrap_or_default(),
+            meta.labels
+                .get(usize::from(s.step))
+                .cloned()
+                .unwrap_or_default(),
             (s.user + 1).to_string(),
             s.attempt.to_string(),
             s.status.label(),
@@ -134,22 +158,29 @@ impl SampleWriter {
     ///
     /// # Errors
     /// The thread cannot be started.
-    pub fn start(mut sinks: Vec<Box<dyn SampleSink>>, meta: StreamMeta) -> std::io::Result<SampleWriter> {
+    pub fn start(
+        mut sinks: Vec<Box<dyn SampleSink>>,
+        meta: StreamMeta,
+    ) -> std::io::Result<SampleWriter> {
         let (tx, mut rx) = mpsc::channel::<StreamedSample>(16_384);
-        let handle = std::thread::Builder::new().name("surge-samples".into()).spawn(move || -> std::io::Result<u64> {
-            let mut n = 0u64;
-            let named = |sink: &dyn SampleSink, e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", sink.path().display()));
-            while let Some(s) = rx.blocking_recv() {
-                for sink in sinks.iter_mut() {
-                    sink.write(&s, &meta).map_err(|e| named(sink.as_ref(), e))?;
+        let handle = std::thread::Builder::new()
+            .name("surge-samples".into())
+            .spawn(move || -> std::io::Result<u64> {
+                let mut n = 0u64;
+                let named = |sink: &dyn SampleSink, e: std::io::Error| {
+                    std::io::Error::new(e.kind(), format!("{}: {e}", sink.path().display()))
+                };
+                while let Some(s) = rx.blocking_recv() {
+                    for sink in sinks.iter_mut() {
+                        sink.write(&s, &meta).map_err(|e| named(sink.as_ref(), e))?;
+                    }
+                    n += 1;
                 }
-                n += 1;
-            }
-            for sink in sinks.iter_mut() {
-                sink.finish().map_err(|e| named(sink.as_ref(), e))?;
-            }
-            Ok(n)
-        })?;
+                for sink in sinks.iter_mut() {
+                    sink.finish().map_err(|e| named(sink.as_ref(), e))?;
+                }
+                Ok(n)
+            })?;
         Ok(SampleWriter { tx, handle })
     }
 
@@ -159,6 +190,8 @@ impl SampleWriter {
     /// Any write error, naming the file.
     pub fn finish(self) -> std::io::Result<u64> {
         drop(self.tx);
-        self.handle.join().map_err(|_| std::io::Error::other("the samples writer panicked"))?
+        self.handle
+            .join()
+            .map_err(|_| std::io::Error::other("the samples writer panicked"))?
     }
 }

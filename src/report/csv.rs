@@ -9,16 +9,48 @@ use crate::record::{Outcome, StatusKey};
 
 /// Columns of `summary.csv`.
 pub const SUMMARY_COLUMNS: &[&str] = &[
-    "label", "status", "outcome", "count", "share", "rate_per_s", "retries", "min_ms", "mean_ms", "p50_ms", "p90_ms",
-    "p95_ms", "p99_ms", "p999_ms", "max_ms",
+    "label",
+    "status",
+    "outcome",
+    "count",
+    "share",
+    "rate_per_s",
+    "retries",
+    "min_ms",
+    "mean_ms",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "p999_ms",
+    "max_ms",
 ];
 
 /// Columns of `timeline.csv`.
 pub const TIMELINE_COLUMNS: &[&str] = &[
-    "second", "active_users", "started", "completed", "ok_2xx", "throttled_429", "client_4xx", "server_5xx",
-    "other_status", "transport_errors", "retries", "ok_p50_ms", "ok_p95_ms", "ok_p99_ms", "throttled_p50_ms",
-    "throttled_p95_ms", "throttled_p99_ms", "retry_after_count", "retry_after_min_s", "retry_after_max_s",
-    "ratelimit_allowed", "ratelimit_count_max", "ratelimit_reset_min",
+    "second",
+    "active_users",
+    "started",
+    "completed",
+    "ok_2xx",
+    "throttled_429",
+    "client_4xx",
+    "server_5xx",
+    "other_status",
+    "transport_errors",
+    "retries",
+    "ok_p50_ms",
+    "ok_p95_ms",
+    "ok_p99_ms",
+    "throttled_p50_ms",
+    "throttled_p95_ms",
+    "throttled_p99_ms",
+    "retry_after_count",
+    "retry_after_min_s",
+    "retry_after_max_s",
+    "ratelimit_allowed",
+    "ratelimit_count_max",
+    "ratelimit_reset_min",
 ];
 
 fn ms(us: u64) -> String {
@@ -36,7 +68,13 @@ pub fn write_summary(r: &RunResult, out: impl Write) -> csv::Result<()> {
     let dur = r.duration_s.max(1e-9);
     let mut rows: Vec<(String, StatusKey, crate::record::Hist, u64, u64)> = Vec::new();
     for c in &r.cells {
-        rows.push((c.label.clone(), c.status, c.service_hist.clone(), c.count, c.retries));
+        rows.push((
+            c.label.clone(),
+            c.status,
+            c.service_hist.clone(),
+            c.count,
+            c.retries,
+        ));
     }
     if r.labels.len() > 1 {
         let mut statuses: Vec<StatusKey> = r.cells.iter().map(|c| c.status).collect();
@@ -57,7 +95,11 @@ pub fn write_summary(r: &RunResult, out: impl Write) -> csv::Result<()> {
         let label_total: u64 = if label == "ALL" {
             r.totals.requests
         } else {
-            r.cells.iter().filter(|c| c.label == label).map(|c| c.count).sum()
+            r.cells
+                .iter()
+                .filter(|c| c.label == label)
+                .map(|c| c.count)
+                .sum()
         };
         w.write_record([
             label,
@@ -88,7 +130,8 @@ pub fn write_summary(r: &RunResult, out: impl Write) -> csv::Result<()> {
 pub fn write_timeline(r: &RunResult, out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(TIMELINE_COLUMNS)?;
-    let blank = |q: Option<&Quantiles>, f: fn(&Quantiles) -> u64| q.map_or(String::new(), |q| ms(f(q)));
+    let blank =
+        |q: Option<&Quantiles>, f: fn(&Quantiles) -> u64| q.map_or(String::new(), |q| ms(f(q)));
     for s in &r.timeline {
         let o = |x: Outcome| s.by_outcome.get(&x).copied().unwrap_or(0).to_string();
         let ok = s.latency.get(&Outcome::Success);
@@ -114,8 +157,14 @@ pub fn write_timeline(r: &RunResult, out: impl Write) -> csv::Result<()> {
             blank(thr, |q| q.p95),
             blank(thr, |q| q.p99),
             ra_count.to_string(),
-            s.retry_after.keys().next().map_or(String::new(), |v| v.to_string()),
-            s.retry_after.keys().next_back().map_or(String::new(), |v| v.to_string()),
+            s.retry_after
+                .keys()
+                .next()
+                .map_or(String::new(), |v| v.to_string()),
+            s.retry_after
+                .keys()
+                .next_back()
+                .map_or(String::new(), |v| v.to_string()),
             rl.map_or(String::new(), |r| r.allowed.to_string()),
             rl.map_or(String::new(), |r| r.count_max.to_string()),
             rl.map_or(String::new(), |r| r.reset_min.to_string()),
@@ -131,7 +180,10 @@ pub fn write_timeline(r: &RunResult, out: impl Write) -> csv::Result<()> {
 /// I/O errors, naming the file.
 pub fn write_all(r: &RunResult, dir: &Path) -> std::io::Result<()> {
     for (name, f) in [
-        ("summary.csv", write_summary as fn(&RunResult, std::fs::File) -> csv::Result<()>),
+        (
+            "summary.csv",
+            write_summary as fn(&RunResult, std::fs::File) -> csv::Result<()>,
+        ),
         ("timeline.csv", write_timeline),
     ] {
         let path = dir.join(name);

@@ -13,8 +13,10 @@ use crate::record::RunResult;
 /// # Errors
 /// I/O errors naming the file.
 pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     let rj = dir.join("result.json");
-    r.write(&rj).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
+    r.write(&rj)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
     csv::write_all(r, dir)
 }

@@ -27,9 +27,19 @@ pub fn summary(r: &RunResult) -> String {
         r.target.base_url,
         r.duration_s,
         if r.simulated { " (simulated)" } else { "" },
-        if r.partial { format!(" · PARTIAL ({})", r.stop_reason) } else { String::new() }
+        if r.partial {
+            format!(" · PARTIAL ({})", r.stop_reason)
+        } else {
+            String::new()
+        }
     );
-    let pct = |n: u64| if t.requests == 0 { 0.0 } else { 100.0 * n as f64 / t.requests as f64 };
+    let pct = |n: u64| {
+        if t.requests == 0 {
+            0.0
+        } else {
+            100.0 * n as f64 / t.requests as f64
+        }
+    };
     let ok = r.outcome_count(Outcome::Success);
     let thr = r.outcome_count(Outcome::Throttled);
     let other = t.requests - ok - thr;
@@ -46,7 +56,11 @@ pub fn summary(r: &RunResult) -> String {
         pct(other),
         t.retries
     );
-    let _ = writeln!(s, "\n{:<24} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}", "label / outcome", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s");
+    let _ = writeln!(
+        s,
+        "\n{:<24} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "label / outcome", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s"
+    );
     for label in &r.labels {
         for o in Outcome::ALL {
             let h = r.service_hist(Some(label), Some(o));
@@ -67,16 +81,32 @@ pub fn summary(r: &RunResult) -> String {
             );
         }
     }
-    let codes: Vec<String> = t.by_status.iter().map(|(k, v)| format!("{}={v}", k.label())).collect();
+    let codes: Vec<String> = t
+        .by_status
+        .iter()
+        .map(|(k, v)| format!("{}={v}", k.label()))
+        .collect();
     let _ = writeln!(s, "\nstatus: {}", codes.join("  "));
     match t.first_429_s {
         Some(f) => {
-            let ra: Vec<String> = t.retry_after.iter().map(|(k, v)| format!("{k}s×{v}")).collect();
+            let ra: Vec<String> = t
+                .retry_after
+                .iter()
+                .map(|(k, v)| format!("{k}s×{v}"))
+                .collect();
             let _ = writeln!(
                 s,
                 "first 429 at {f:.1} s; Retry-After seen: {}{}",
-                if ra.is_empty() { "none".to_string() } else { ra.join(", ") },
-                if t.throttled_without_retry_after > 0 { format!(" ({} 429s without one)", t.throttled_without_retry_after) } else { String::new() }
+                if ra.is_empty() {
+                    "none".to_string()
+                } else {
+                    ra.join(", ")
+                },
+                if t.throttled_without_retry_after > 0 {
+                    format!(" ({} 429s without one)", t.throttled_without_retry_after)
+                } else {
+                    String::new()
+                }
             );
         }
         None => {

@@ -131,6 +131,47 @@ impl Locator {
         best.map(|o| self.line_col(o).0)
     }
 
+    /// The dotted path of the deepest key whose value spans `offset` (for type errors, which
+    /// serde reports by position only).
+    pub fn path_at(&self, offset: usize) -> Option<String> {
+        fn walk(t: &dyn toml_edit::TableLike, offset: usize, prefix: &str) -> Option<String> {
+            for (k, item) in t.iter() {
+                let path = if prefix.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match item {
+                    toml_edit::Item::ArrayOfTables(a) => {
+                        for (i, t) in a.iter().enumerate() {
+                            if let Some(p) = walk(t, offset, &format!("{path}[{i}]")) {
+                                return Some(p);
+                            }
+                        }
+                    }
+                    toml_edit::Item::Table(t) => {
+                        if let Some(p) = walk(t, offset, &path) {
+                            return Some(p);
+                        }
+                    }
+                    toml_edit::Item::Value(v) => {
+                        if v.span()
+                            .is_some_and(|s| s.contains(&offset) || s.start == offset)
+                        {
+                            return match v.as_inline_table() {
+                                Some(it) => walk(it, offset, &path).or(Some(path)),
+                                None => Some(path),
+                            };
+                        }
+                    }
+                    toml_edit::Item::None => {}
+                }
+            }
+            None
+        }
+        walk(self.doc.as_ref()?.as_table(), offset, "")
+    }
+
     /// A problem at `path`, with its line when found.
     pub fn problem(&self, path: &str, message: impl Into<String>) -> Problem {
         Problem {

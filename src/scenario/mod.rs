@@ -24,17 +24,31 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
 
 /// As [`load`], from text already read; `path` names it in errors and locates relative files.
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
-    let fail = |problems: Vec<Problem>| ConfigError { file: path.to_path_buf(), problems };
+    let fail = |problems: Vec<Problem>| ConfigError {
+        file: path.to_path_buf(),
+        problems,
+    };
     let text = if overrides.is_empty() {
         text.to_string()
     } else {
         apply_overrides(text, overrides).map_err(|p| fail(vec![p]))?
     };
     let loc = Locator::new(&text);
-    let de = toml::Deserializer::parse(&text).map_err(|e| fail(vec![toml_problem(&loc, &e)]))?;
+    let applied = |mut p: Problem| {
+        if !overrides.is_empty() {
+            p.message = format!(
+                "{} (with --set {} applied)",
+                p.message,
+                overrides.join(" --set ")
+            );
+        }
+        p
+    };
+    let de = toml::Deserializer::parse(&text)
+        .map_err(|e| fail(vec![applied(toml_problem(&loc, &e))]))?;
     let mut unknown = Vec::new();
     let raw: spec::RawScenario = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
-        .map_err(|e| fail(vec![toml_problem(&loc, &e)]))?;
+        .map_err(|e| fail(vec![applied(toml_problem(&loc, &e))]))?;
     let mut problems: Vec<Problem> = unknown
         .iter()
         .map(|p| {
@@ -70,14 +84,19 @@ fn normalize_path(p: &str) -> String {
 }
 
 fn toml_problem(loc: &Locator, e: &toml::de::Error) -> Problem {
-    let (line, column) = match e.span() {
+    let (line, column, field) = match e.span() {
         Some(s) => {
             let (l, c) = loc.line_col(s.start);
-            (Some(l), Some(c))
+            (Some(l), Some(c), loc.path_at(s.start).unwrap_or_default())
         }
-        None => (None, None),
+        None => (None, None, String::new()),
     };
-    Problem { line, column, field: String::new(), message: e.message().trim().to_string() }
+    Problem {
+        line,
+        column,
+        field,
+        message: e.message().trim().to_string(),
+    }
 }
 
 /// Applies `key.path=value` overrides to TOML text. The value is read as TOML when it parses
@@ -98,11 +117,17 @@ pub fn apply_overrides(text: &str, overrides: &[String]) -> Result<String, Probl
     })?;
     for o in overrides {
         let Some((key, value)) = o.split_once('=') else {
-            return Err(flag_problem(o, "expected key=value, e.g. --set load.threads=20".into()));
+            return Err(flag_problem(
+                o,
+                "expected key=value, e.g. --set load.threads=20".into(),
+            ));
         };
         let key = key.trim();
         if key.is_empty() || key.split('.').any(str::is_empty) {
-            return Err(flag_problem(o, "the key is empty or has an empty part".into()));
+            return Err(flag_problem(
+                o,
+                "the key is empty or has an empty part".into(),
+            ));
         }
         let value: toml_edit::Value = value
             .trim()

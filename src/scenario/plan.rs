@@ -79,7 +79,8 @@ impl Group {
     /// Requests the group issues at most, when bounded by loops.
     pub fn planned_requests(&self) -> Option<u64> {
         let Profile::ThreadGroup(tg) = &self.load.profile;
-        tg.loops.map(|l| l * u64::from(tg.threads) * self.steps.len() as u64)
+        tg.loops
+            .map(|l| l * u64::from(tg.threads) * self.steps.len() as u64)
     }
 
     /// How long the group runs at most, when bounded by its scheduler.
@@ -369,7 +370,13 @@ impl Plan {
     /// The longest the plan can run, when it is bounded by time.
     pub fn planned_duration(&self) -> Option<Duration> {
         let each: Option<Vec<Duration>> = self.groups.iter().map(Group::planned_duration).collect();
-        let by_sched = each.map(|v| if self.serialize_groups { v.iter().sum() } else { v.into_iter().max().unwrap_or_default() });
+        let by_sched = each.map(|v| {
+            if self.serialize_groups {
+                v.iter().sum()
+            } else {
+                v.into_iter().max().unwrap_or_default()
+            }
+        });
         match (by_sched, self.limits.max_duration) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -379,7 +386,11 @@ impl Plan {
     /// Most users active at once.
     pub fn max_users(&self) -> u32 {
         let each = self.groups.iter().map(Group::max_users);
-        if self.serialize_groups { each.max().unwrap_or(0) } else { each.sum() }
+        if self.serialize_groups {
+            each.max().unwrap_or(0)
+        } else {
+            each.sum()
+        }
     }
 
     /// Users over all groups (user ids run from 0 to this).
@@ -425,7 +436,11 @@ fn ser_headers<S: serde::Serializer>(
     let mut m = s.serialize_map(Some(h.len()))?;
     for (k, v) in h {
         // Header values may hold secrets written inline; only the names are kept.
-        let shown = if is_sensitive_header(k.as_str()) { "<redacted>" } else { v.source() };
+        let shown = if is_sensitive_header(k.as_str()) {
+            "<redacted>"
+        } else {
+            v.source()
+        };
         m.serialize_entry(k.as_str(), shown)?;
     }
     m.end()
@@ -434,15 +449,22 @@ fn ser_headers<S: serde::Serializer>(
 /// Headers whose values are never written to any output.
 pub fn is_sensitive_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    n == "authorization" || n == "cookie" || n == "proxy-authorization" || n.contains("token")
-        || n.contains("secret") || n.contains("api-key") || n.contains("apikey")
+    n == "authorization"
+        || n == "cookie"
+        || n == "proxy-authorization"
+        || n.contains("token")
+        || n.contains("secret")
+        || n.contains("api-key")
+        || n.contains("apikey")
 }
 
 /// Parses a duration as written in a scenario.
 pub fn parse_duration(raw: &RawDuration) -> Result<Duration, String> {
     match raw {
         RawDuration::Seconds(s) if s.is_finite() && *s >= 0.0 => Ok(Duration::from_secs_f64(*s)),
-        RawDuration::Seconds(s) => Err(format!("must be a non-negative number of seconds, got {s}")),
+        RawDuration::Seconds(s) => {
+            Err(format!("must be a non-negative number of seconds, got {s}"))
+        }
         RawDuration::Text(t) => parse_duration_text(t),
     }
 }
@@ -453,8 +475,9 @@ pub fn parse_duration_text(t: &str) -> Result<Duration, String> {
     if let Ok(secs) = t.parse::<f64>() {
         return parse_duration(&RawDuration::Seconds(secs));
     }
-    humantime::parse_duration(t)
-        .map_err(|e| format!("{t:?} is not a duration ({e}); write e.g. \"10s\", \"500ms\", \"2m\""))
+    humantime::parse_duration(t).map_err(|e| {
+        format!("{t:?} is not a duration ({e}); write e.g. \"10s\", \"500ms\", \"2m\"")
+    })
 }
 
 struct Checker<'a> {
@@ -478,7 +501,13 @@ impl Checker<'_> {
         }
     }
 
-    fn choice<T: Copy>(&mut self, path: &str, raw: Option<&str>, default: T, options: &[(&str, T)]) -> T {
+    fn choice<T: Copy>(
+        &mut self,
+        path: &str,
+        raw: Option<&str>,
+        default: T,
+        options: &[(&str, T)],
+    ) -> T {
         let Some(v) = raw else { return default };
         if let Some((_, t)) = options.iter().find(|(n, _)| *n == v) {
             return *t;
@@ -491,18 +520,27 @@ impl Checker<'_> {
 
 /// Checks a raw scenario and builds the plan. `source` locates relative files.
 pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec<Problem>> {
-    let mut c = Checker { loc, problems: Vec::new() };
+    let mut c = Checker {
+        loc,
+        problems: Vec::new(),
+    };
     let base_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
 
     let name = match raw.name {
         Some(n) if !n.trim().is_empty() => {
-            if !n.chars().all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch)) {
+            if !n
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+            {
                 c.err("name", format!("{n:?} may hold only letters, digits, '-', '_' and '.' (it names the report folder)"));
             }
             n
         }
         _ => {
-            c.err("name", "is required: a short name such as \"architect-publish-burst\"");
+            c.err(
+                "name",
+                "is required: a short name such as \"architect-publish-burst\"",
+            );
             String::new()
         }
     };
@@ -513,14 +551,24 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     // Data sources first: they define the variables templates may use.
     let mut vars: Vec<String> = Vec::new();
     let mut data = Vec::new();
+    let problems_before_data = c.problems.len();
     for (i, d) in raw.data.into_iter().enumerate() {
         let p = format!("data[{i}]");
-        let share = c.choice(&format!("{p}.share"), d.share.as_deref(), Share::All, &[("all", Share::All), ("per_thread", Share::PerThread)]);
+        let share = c.choice(
+            &format!("{p}.share"),
+            d.share.as_deref(),
+            Share::All,
+            &[("all", Share::All), ("per_thread", Share::PerThread)],
+        );
         let on_eof = c.choice(
             &format!("{p}.on_eof"),
             d.on_eof.as_deref(),
             OnEof::Recycle,
-            &[("recycle", OnEof::Recycle), ("stop_thread", OnEof::StopThread), ("stop_test", OnEof::StopTest)],
+            &[
+                ("recycle", OnEof::Recycle),
+                ("stop_thread", OnEof::StopThread),
+                ("stop_test", OnEof::StopTest),
+            ],
         );
         let mut names: Vec<String> = Vec::new();
         let kind = match d.kind.as_deref() {
@@ -536,21 +584,36 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
                         Some(s) if s.len() == 1 => s.as_bytes()[0],
                         Some("\\t") => b'\t',
                         Some(s) => {
-                            c.err(&format!("{p}.delimiter"), format!("must be one character, got {s:?}"));
+                            c.err(
+                                &format!("{p}.delimiter"),
+                                format!("must be one character, got {s:?}"),
+                            );
                             b','
                         }
                     };
                     let columns = d.columns.clone();
-                    if columns.as_ref().is_some_and(|c| c.is_empty() || c.iter().any(|n| n.trim().is_empty())) {
+                    if columns
+                        .as_ref()
+                        .is_some_and(|c| c.is_empty() || c.iter().any(|n| n.trim().is_empty()))
+                    {
                         c.err(&format!("{p}.columns"), "must name every column");
                     }
                     if d.skip_header.is_some() && columns.is_none() {
                         c.err(&format!("{p}.skip_header"), "applies only with columns (without them the header row names the variables)");
                     }
-                    match load_csv(&path, delim, columns.as_deref(), d.skip_header.unwrap_or(false)) {
+                    match load_csv(
+                        &path,
+                        delim,
+                        columns.as_deref(),
+                        d.skip_header.unwrap_or(false),
+                    ) {
                         Ok((header, rows)) => {
                             names = header;
-                            DataKind::Csv { file: path, rows: rows.len(), data: Arc::new(rows) }
+                            DataKind::Csv {
+                                file: path,
+                                rows: rows.len(),
+                                data: Arc::new(rows),
+                            }
                         }
                         Err(e) => {
                             c.err(&format!("{p}.file"), e);
@@ -560,20 +623,34 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
                 }
             },
             Some("uuid") => DataKind::Uuid,
-            Some("counter") => DataKind::Counter { start: d.start.unwrap_or(1), step: d.step.unwrap_or(1) },
+            Some("counter") => DataKind::Counter {
+                start: d.start.unwrap_or(1),
+                step: d.step.unwrap_or(1),
+            },
             Some("list") => match d.values {
-                Some(v) if !v.is_empty() => DataKind::List { values: Arc::new(v) },
+                Some(v) if !v.is_empty() => DataKind::List {
+                    values: Arc::new(v),
+                },
                 _ => {
-                    c.err(&format!("{p}.values"), "is required for kind = \"list\" and must not be empty");
+                    c.err(
+                        &format!("{p}.values"),
+                        "is required for kind = \"list\" and must not be empty",
+                    );
                     continue;
                 }
             },
             Some(other) => {
-                c.err(&format!("{p}.kind"), format!("{other:?} is not one of: csv, uuid, counter, list"));
+                c.err(
+                    &format!("{p}.kind"),
+                    format!("{other:?} is not one of: csv, uuid, counter, list"),
+                );
                 continue;
             }
             None => {
-                c.err(&format!("{p}.kind"), "is required: csv, uuid, counter or list");
+                c.err(
+                    &format!("{p}.kind"),
+                    "is required: csv, uuid, counter or list",
+                );
                 continue;
             }
         };
@@ -581,25 +658,53 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
             match &d.var {
                 Some(v) => names = vec![v.clone()],
                 None => {
-                    c.err(&format!("{p}.var"), "is required: the variable name this source sets");
+                    c.err(
+                        &format!("{p}.var"),
+                        "is required: the variable name this source sets",
+                    );
                     continue;
                 }
             }
         } else if d.var.is_some() {
-            c.err(&format!("{p}.var"), "does not apply to csv sources: the header row names the variables");
+            c.err(
+                &format!("{p}.var"),
+                "does not apply to csv sources: the header row names the variables",
+            );
         }
         let mut idx = Vec::new();
         for n in names {
             if vars.contains(&n) {
-                c.err(&p, format!("variable {n:?} is already set by an earlier [[data]] source"));
+                c.err(
+                    &p,
+                    format!("variable {n:?} is already set by an earlier [[data]] source"),
+                );
                 continue;
             }
             idx.push(vars.len());
             vars.push(n);
         }
-        data.push(DataSource { kind, share, on_eof, vars: idx });
+        data.push(DataSource {
+            kind,
+            share,
+            on_eof,
+            vars: idx,
+        });
     }
 
+    // When a data source failed, its variables are unknown: do not cascade into templates.
+    let data_ok = c.problems.len() == problems_before_data;
+    let compile =
+        |c: &mut Checker<'_>, path: &str, src: &str, vars: &[String]| match Template::compile(
+            src, vars,
+        ) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                if data_ok {
+                    c.err(path, e);
+                }
+                None
+            }
+        };
     if raw.request.is_empty() {
         c.err("request", "at least one [[request]] is required");
     }
@@ -609,14 +714,26 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         let name = match r.name {
             Some(n) if !n.trim().is_empty() => n,
             _ => {
-                c.err(&format!("{p}.name"), "is required: the label used in every report");
+                c.err(
+                    &format!("{p}.name"),
+                    "is required: the label used in every report",
+                );
                 format!("request{i}")
             }
         };
         if requests.iter().any(|q| q.name == name) {
-            c.err(&format!("{p}.name"), format!("{name:?} is used by an earlier request; labels must be unique"));
+            c.err(
+                &format!("{p}.name"),
+                format!("{name:?} is used by an earlier request; labels must be unique"),
+            );
         }
-        let method = match r.method.as_deref().unwrap_or("GET").to_ascii_uppercase().parse::<http::Method>() {
+        let method = match r
+            .method
+            .as_deref()
+            .unwrap_or("GET")
+            .to_ascii_uppercase()
+            .parse::<http::Method>()
+        {
             Ok(m) => m,
             Err(_) => {
                 c.err(&format!("{p}.method"), "is not an HTTP method");
@@ -626,7 +743,10 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         let path = match r.path {
             Some(s) if s.starts_with('/') => s,
             Some(s) => {
-                c.err(&format!("{p}.path"), format!("must start with '/', got {s:?} (the host comes from [target])"));
+                c.err(
+                    &format!("{p}.path"),
+                    format!("must start with '/', got {s:?} (the host comes from [target])"),
+                );
                 s
             }
             None => {
@@ -634,13 +754,8 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
                 "/".into()
             }
         };
-        let path = match Template::compile(&path, &vars) {
-            Ok(t) => t,
-            Err(e) => {
-                c.err(&format!("{p}.path"), e);
-                Template::compile("/", &[]).expect("constant")
-            }
-        };
+        let path = compile(&mut c, &format!("{p}.path"), &path, &vars)
+            .unwrap_or_else(|| Template::compile("/", &[]).expect("constant"));
         let mut headers = Vec::new();
         for (k, v) in &r.headers {
             let hp = format!("{p}.headers.{k}");
@@ -649,30 +764,37 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
                 continue;
             };
             if hn == http::header::AUTHORIZATION && !matches!(auth, Auth::None) {
-                c.err(&hp, "conflicts with [auth], which sets Authorization; remove one");
+                c.err(
+                    &hp,
+                    "conflicts with [auth], which sets Authorization; remove one",
+                );
             }
             if is_sensitive_header(k) && !v.contains('{') {
                 c.err(&hp, "looks like a secret written into the scenario; read it from the environment with [auth] instead");
             }
-            match Template::compile(v, &vars) {
-                Ok(t) => headers.push((hn, t)),
-                Err(e) => c.err(&hp, e),
+            if let Some(t) = compile(&mut c, &hp, v, &vars) {
+                headers.push((hn, t));
             }
         }
-        let body = match r.body.map(|b| Template::compile(&b, &vars)) {
-            None => None,
-            Some(Ok(t)) => Some(t),
-            Some(Err(e)) => {
-                c.err(&format!("{p}.body"), e);
-                None
-            }
-        };
+        let body = r
+            .body
+            .and_then(|b| compile(&mut c, &format!("{p}.body"), &b, &vars));
         if let Some(list) = &r.expect_status {
             if list.is_empty() || list.iter().any(|s| !(100..=599).contains(s)) {
-                c.err(&format!("{p}.expect_status"), "must list HTTP status codes between 100 and 599");
+                c.err(
+                    &format!("{p}.expect_status"),
+                    "must list HTTP status codes between 100 and 599",
+                );
             }
         }
-        requests.push(RequestSpec { name, method, path, headers, body, expect_status: r.expect_status });
+        requests.push(RequestSpec {
+            name,
+            method,
+            path,
+            headers,
+            body,
+            expect_status: r.expect_status,
+        });
     }
     if requests.len() > usize::from(u16::MAX) {
         c.err("request", "too many requests (at most 65535)");
@@ -681,7 +803,11 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let mut groups = Vec::new();
     if raw.group.is_empty() {
         let load = build_load(&mut c, "load", raw.load);
-        groups.push(Group { name: "main".into(), load, steps: (0..requests.len()).collect() });
+        groups.push(Group {
+            name: "main".into(),
+            load,
+            steps: (0..requests.len()).collect(),
+        });
     } else {
         if raw.load.is_some() {
             c.err("load", "set [load] or [[group]]s, not both");
@@ -690,7 +816,10 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
             let p = format!("group[{i}]");
             let name = g.name.unwrap_or_else(|| format!("group{}", i + 1));
             if groups.iter().any(|x: &Group| x.name == name) {
-                c.err(&format!("{p}.name"), format!("{name:?} is used by an earlier group"));
+                c.err(
+                    &format!("{p}.name"),
+                    format!("{name:?} is used by an earlier group"),
+                );
             }
             let steps: Vec<usize> = match g.requests {
                 None => (0..requests.len()).collect(),
@@ -699,14 +828,20 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
                     .filter_map(|l| match requests.iter().position(|r| &r.name == l) {
                         Some(i) => Some(i),
                         None => {
-                            c.err(&format!("{p}.requests"), format!("no [[request]] is named {l:?}"));
+                            c.err(
+                                &format!("{p}.requests"),
+                                format!("no [[request]] is named {l:?}"),
+                            );
                             None
                         }
                     })
                     .collect(),
             };
             if steps.is_empty() {
-                c.err(&format!("{p}.requests"), "a group needs at least one request");
+                c.err(
+                    &format!("{p}.requests"),
+                    "a group needs at least one request",
+                );
             }
             let load = build_load(&mut c, &format!("{p}.load"), g.load);
             groups.push(Group { name, load, steps });
@@ -718,7 +853,10 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         None => None,
         Some(n) if n >= 1 => Some(n as u64),
         Some(n) => {
-            c.err("limits.max_requests", format!("must be at least 1, got {n}"));
+            c.err(
+                "limits.max_requests",
+                format!("must be at least 1, got {n}"),
+            );
             None
         }
     };
@@ -729,12 +867,23 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     if max_duration == Some(Duration::ZERO) {
         c.err("limits.max_duration", "must be longer than 0s");
     }
-    let limits = Limits { max_requests, max_duration };
+    let limits = Limits {
+        max_requests,
+        max_duration,
+    };
 
     for (i, g) in groups.iter().enumerate() {
         let Profile::ThreadGroup(tg) = &g.load.profile;
-        if tg.loops.is_none() && tg.duration.is_none() && limits.max_duration.is_none() && limits.max_requests.is_none() {
-            let field = if groups.len() == 1 && g.name == "main" { "load.loops".to_string() } else { format!("group[{i}].load.loops") };
+        if tg.loops.is_none()
+            && tg.duration.is_none()
+            && limits.max_duration.is_none()
+            && limits.max_requests.is_none()
+        {
+            let field = if groups.len() == 1 && g.name == "main" {
+                "load.loops".to_string()
+            } else {
+                format!("group[{i}].load.loops")
+            };
             c.err(&field, "\"forever\" needs an end: set a duration, limits.max_duration or limits.max_requests");
         }
     }
@@ -759,8 +908,16 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
 }
 
 fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
-    let connect_timeout = c.duration("target.connect_timeout", t.connect_timeout.as_ref(), Duration::from_secs(10));
-    let timeout = c.duration("target.timeout", t.timeout.as_ref(), Duration::from_secs(60));
+    let connect_timeout = c.duration(
+        "target.connect_timeout",
+        t.connect_timeout.as_ref(),
+        Duration::from_secs(10),
+    );
+    let timeout = c.duration(
+        "target.timeout",
+        t.timeout.as_ref(),
+        Duration::from_secs(60),
+    );
     if timeout.is_zero() {
         c.err("target.timeout", "must be longer than 0s");
     }
@@ -768,7 +925,11 @@ fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
         "target.http",
         t.http.as_deref(),
         HttpVersion::Auto,
-        &[("auto", HttpVersion::Auto), ("http1", HttpVersion::Http1), ("http2", HttpVersion::Http2)],
+        &[
+            ("auto", HttpVersion::Auto),
+            ("http1", HttpVersion::Http1),
+            ("http2", HttpVersion::Http2),
+        ],
     );
     let region_domain = match &t.region {
         None => None,
@@ -776,7 +937,13 @@ fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
             Some((_, d)) => Some(*d),
             None => {
                 let names: Vec<&str> = REGIONS.iter().map(|(n, _)| *n).collect();
-                c.err("target.region", format!("{r:?} is not a Genesys Cloud region; one of: {}", names.join(", ")));
+                c.err(
+                    "target.region",
+                    format!(
+                        "{r:?} is not a Genesys Cloud region; one of: {}",
+                        names.join(", ")
+                    ),
+                );
                 None
             }
         },
@@ -784,9 +951,13 @@ fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
     let endpoint = match (&t.base_url, region_domain) {
         (Some(_), Some(_)) => {
             c.err("target.base_url", "set base_url or region, not both");
-            Endpoint::Mock { preset: "seed".into() }
+            Endpoint::Mock {
+                preset: "seed".into(),
+            }
         }
-        (Some(u), None) if u == "mock" => Endpoint::Mock { preset: t.mock_preset.clone().unwrap_or_else(|| "seed".into()) },
+        (Some(u), None) if u == "mock" => Endpoint::Mock {
+            preset: t.mock_preset.clone().unwrap_or_else(|| "seed".into()),
+        },
         (Some(u), None) => match check_url(u) {
             Ok(base) => {
                 let login = match &t.login_url {
@@ -796,28 +967,51 @@ fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
                     }),
                     None => derive_login(&base),
                 };
-                Endpoint::Url { base_url: base, login_url: login }
+                Endpoint::Url {
+                    base_url: base,
+                    login_url: login,
+                }
             }
             Err(e) => {
                 c.err("target.base_url", e);
-                Endpoint::Mock { preset: "seed".into() }
+                Endpoint::Mock {
+                    preset: "seed".into(),
+                }
             }
         },
         (None, Some(d)) => Endpoint::Url {
             base_url: format!("https://api.{d}"),
-            login_url: t.login_url.clone().unwrap_or_else(|| format!("https://login.{d}")),
+            login_url: t
+                .login_url
+                .clone()
+                .unwrap_or_else(|| format!("https://login.{d}")),
         },
         (None, None) => {
             if t.region.is_none() {
-                c.err("target", "set base_url (a URL, or \"mock\" for the built-in mock) or region");
+                c.err(
+                    "target",
+                    "set base_url (a URL, or \"mock\" for the built-in mock) or region",
+                );
             }
-            Endpoint::Mock { preset: "seed".into() }
+            Endpoint::Mock {
+                preset: "seed".into(),
+            }
         }
     };
     if t.mock_preset.is_some() && !matches!(endpoint, Endpoint::Mock { .. }) {
-        c.err("target.mock_preset", "applies only when base_url = \"mock\"");
+        c.err(
+            "target.mock_preset",
+            "applies only when base_url = \"mock\"",
+        );
     }
-    Target { endpoint, region: t.region, connect_timeout, timeout, http, keep_alive: t.keep_alive.unwrap_or(true) }
+    Target {
+        endpoint,
+        region: t.region,
+        connect_timeout,
+        timeout,
+        http,
+        keep_alive: t.keep_alive.unwrap_or(true),
+    }
 }
 
 /// Validates a base URL and strips its trailing slash.
@@ -850,17 +1044,36 @@ fn build_auth(c: &mut Checker<'_>, a: super::spec::RawAuth, base_dir: &Path) -> 
     let stray = |c: &mut Checker<'_>, fields: &[(&str, bool)]| {
         for (f, set) in fields {
             if *set {
-                c.err(&format!("auth.{f}"), format!("does not apply to kind = {kind:?}"));
+                c.err(
+                    &format!("auth.{f}"),
+                    format!("does not apply to kind = {kind:?}"),
+                );
             }
         }
     };
     match kind {
         "none" => {
-            stray(c, &[("token_env", a.token_env.is_some()), ("token_file", a.token_file.is_some()), ("client_id_env", a.client_id_env.is_some()), ("client_secret_env", a.client_secret_env.is_some()), ("tokens", a.tokens.is_some())]);
+            stray(
+                c,
+                &[
+                    ("token_env", a.token_env.is_some()),
+                    ("token_file", a.token_file.is_some()),
+                    ("client_id_env", a.client_id_env.is_some()),
+                    ("client_secret_env", a.client_secret_env.is_some()),
+                    ("tokens", a.tokens.is_some()),
+                ],
+            );
             Auth::None
         }
         "bearer" => {
-            stray(c, &[("client_id_env", a.client_id_env.is_some()), ("client_secret_env", a.client_secret_env.is_some()), ("tokens", a.tokens.is_some())]);
+            stray(
+                c,
+                &[
+                    ("client_id_env", a.client_id_env.is_some()),
+                    ("client_secret_env", a.client_secret_env.is_some()),
+                    ("tokens", a.tokens.is_some()),
+                ],
+            );
             let source = match (a.token_env, a.token_file) {
                 (Some(e), None) => TokenSource::Env(e),
                 (None, Some(f)) => TokenSource::File(base_dir.join(f)),
@@ -876,25 +1089,45 @@ fn build_auth(c: &mut Checker<'_>, a: super::spec::RawAuth, base_dir: &Path) -> 
             Auth::Bearer { source }
         }
         "client_credentials" => {
-            stray(c, &[("token_env", a.token_env.is_some()), ("token_file", a.token_file.is_some())]);
+            stray(
+                c,
+                &[
+                    ("token_env", a.token_env.is_some()),
+                    ("token_file", a.token_file.is_some()),
+                ],
+            );
             let tokens = match a.tokens {
                 None => 1,
                 Some(n) if (1..=1000).contains(&n) => n as u32,
                 Some(n) => {
-                    c.err("auth.tokens", format!("must be between 1 and 1000, got {n}"));
+                    c.err(
+                        "auth.tokens",
+                        format!("must be between 1 and 1000, got {n}"),
+                    );
                     1
                 }
             };
-            let refresh_margin = c.duration("auth.refresh_margin", a.refresh_margin.as_ref(), Duration::from_secs(60));
+            let refresh_margin = c.duration(
+                "auth.refresh_margin",
+                a.refresh_margin.as_ref(),
+                Duration::from_secs(60),
+            );
             Auth::ClientCredentials {
-                client_id_env: a.client_id_env.unwrap_or_else(|| "GENESYS_CLIENT_ID".into()),
-                client_secret_env: a.client_secret_env.unwrap_or_else(|| "GENESYS_CLIENT_SECRET".into()),
+                client_id_env: a
+                    .client_id_env
+                    .unwrap_or_else(|| "GENESYS_CLIENT_ID".into()),
+                client_secret_env: a
+                    .client_secret_env
+                    .unwrap_or_else(|| "GENESYS_CLIENT_SECRET".into()),
                 tokens,
                 refresh_margin,
             }
         }
         other => {
-            c.err("auth.kind", format!("{other:?} is not one of: none, bearer, client_credentials"));
+            c.err(
+                "auth.kind",
+                format!("{other:?} is not one of: none, bearer, client_credentials"),
+            );
             Auth::None
         }
     }
@@ -911,7 +1144,10 @@ fn build_load(c: &mut Checker<'_>, at: &str, l: Option<super::spec::RawLoad>) ->
     let threads = match l.threads {
         Some(n) if (1..=100_000).contains(&n) => n as u32,
         Some(n) => {
-            c.err(&format!("{at}.threads"), format!("must be between 1 and 100000, got {n}"));
+            c.err(
+                &format!("{at}.threads"),
+                format!("must be between 1 and 100000, got {n}"),
+            );
             1
         }
         None => 1,
@@ -922,16 +1158,25 @@ fn build_load(c: &mut Checker<'_>, at: &str, l: Option<super::spec::RawLoad>) ->
         Some(RawLoops::Count(-1)) => None,
         Some(RawLoops::Count(n)) if *n >= 1 => Some(*n as u64),
         Some(RawLoops::Count(n)) => {
-            c.err(&format!("{at}.loops"), format!("must be at least 1 (or \"forever\"), got {n}"));
+            c.err(
+                &format!("{at}.loops"),
+                format!("must be at least 1 (or \"forever\"), got {n}"),
+            );
             Some(1)
         }
         Some(RawLoops::Text(t)) if t == "forever" => None,
         Some(RawLoops::Text(t)) => {
-            c.err(&format!("{at}.loops"), format!("must be a number or \"forever\", got {t:?}"));
+            c.err(
+                &format!("{at}.loops"),
+                format!("must be a number or \"forever\", got {t:?}"),
+            );
             Some(1)
         }
     };
-    let duration = l.duration.as_ref().map(|d| c.duration(&format!("{at}.duration"), Some(d), Duration::ZERO));
+    let duration = l
+        .duration
+        .as_ref()
+        .map(|d| c.duration(&format!("{at}.duration"), Some(d), Duration::ZERO));
     if duration == Some(Duration::ZERO) {
         c.err(&format!("{at}.duration"), "must be longer than 0s");
     }
@@ -940,7 +1185,11 @@ fn build_load(c: &mut Checker<'_>, at: &str, l: Option<super::spec::RawLoad>) ->
         None => ThinkTime::None,
         Some(RawThinkTime::Constant(d)) => {
             let pause = c.duration(&format!("{at}.think_time"), Some(d), Duration::ZERO);
-            if pause.is_zero() { ThinkTime::None } else { ThinkTime::Constant { pause } }
+            if pause.is_zero() {
+                ThinkTime::None
+            } else {
+                ThinkTime::Constant { pause }
+            }
         }
         Some(RawThinkTime::Range { min, max }) => {
             let min = c.duration(&format!("{at}.think_time.min"), Some(min), Duration::ZERO);
@@ -955,10 +1204,21 @@ fn build_load(c: &mut Checker<'_>, at: &str, l: Option<super::spec::RawLoad>) ->
         &format!("{at}.on_error"),
         l.on_error.as_deref(),
         OnError::Continue,
-        &[("continue", OnError::Continue), ("next_loop", OnError::NextLoop), ("stop_thread", OnError::StopThread), ("stop_test", OnError::StopTest)],
+        &[
+            ("continue", OnError::Continue),
+            ("next_loop", OnError::NextLoop),
+            ("stop_thread", OnError::StopThread),
+            ("stop_test", OnError::StopTest),
+        ],
     );
     Load {
-        profile: Profile::ThreadGroup(ThreadGroup { threads, ramp_up, loops, duration, delay }),
+        profile: Profile::ThreadGroup(ThreadGroup {
+            threads,
+            ramp_up,
+            loops,
+            duration,
+            delay,
+        }),
         think_time,
         on_error,
     }
@@ -970,7 +1230,12 @@ fn build_load(c: &mut Checker<'_>, at: &str, l: Option<super::spec::RawLoad>) ->
 ///
 /// # Errors
 /// Unreadable file, a ragged row (with its line), or no data rows.
-pub fn load_csv(path: &Path, delim: u8, columns: Option<&[String]>, skip_header: bool) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+pub fn load_csv(
+    path: &Path,
+    delim: u8,
+    columns: Option<&[String]>,
+    skip_header: bool,
+) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delim)
         .has_headers(columns.is_none() || skip_header)
@@ -987,7 +1252,10 @@ pub fn load_csv(path: &Path, delim: u8, columns: Option<&[String]>, skip_header:
             .collect(),
     };
     if header.is_empty() || header.iter().any(String::is_empty) {
-        return Err(format!("{}:1: the header row must name every column", path.display()));
+        return Err(format!(
+            "{}:1: the header row must name every column",
+            path.display()
+        ));
     }
     let mut rows = Vec::new();
     for rec in rdr.records() {
@@ -997,7 +1265,13 @@ pub fn load_csv(path: &Path, delim: u8, columns: Option<&[String]>, skip_header:
         })?;
         if rec.len() != header.len() {
             let line = rec.position().map_or(0, |p| p.line());
-            return Err(format!("{}:{line}: has {} fields, expected {} ({})", path.display(), rec.len(), header.len(), header.join(", ")));
+            return Err(format!(
+                "{}:{line}: has {} fields, expected {} ({})",
+                path.display(),
+                rec.len(),
+                header.len(),
+                header.join(", ")
+            ));
         }
         rows.push(rec.iter().map(str::to_string).collect());
     }

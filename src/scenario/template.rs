@@ -196,13 +196,19 @@ mod tests {
     #[test]
     fn substitutes_variables_and_builtins() {
         let cases = [
-            ("/api/v2/flows/actions/publish?flow={flow_id}", "/api/v2/flows/actions/publish?flow=f-1"),
+            (
+                "/api/v2/flows/actions/publish?flow={flow_id}",
+                "/api/v2/flows/actions/publish?flow=f-1",
+            ),
             ("{flow_id}{flow_name}", "f-1Main IVR"),
             ("t{__thread}-i{__iteration}", "t7-i3"),
             ("no vars", "no vars"),
             ("", ""),
             ("{{flow_id}}", "{flow_id}"),
-            (r#"{"name": "{flow_name}", "x": {"y": 1}}"#, r#"{"name": "Main IVR", "x": {"y": 1}}"#),
+            (
+                r#"{"name": "{flow_name}", "x": {"y": 1}}"#,
+                r#"{"name": "Main IVR", "x": {"y": 1}}"#,
+            ),
             ("{ spaced }", "{ spaced }"),
             ("{unclosed", "{unclosed"),
             ("a}b", "a}b"),
@@ -220,7 +226,10 @@ mod tests {
     #[test]
     fn unknown_variable_is_an_error_naming_known_ones() {
         let e = Template::compile("/x?flow={flowid}", &names()).unwrap_err();
-        assert!(e.contains("{flowid}") && e.contains("flow_id, flow_name"), "{e}");
+        assert!(
+            e.contains("{flowid}") && e.contains("flow_id, flow_name"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,280 @@
+//! Scenario loading: a full valid file, every problem reported with its line, `--set`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::*;
+
+const GOOD: &str = r#"
+name = "architect-publish"
+description = "the seed's JMeter test"
+
+[target]
+base_url = "https://api.mypurecloud.com"
+timeout = "30s"
+
+[auth]
+kind = "client_credentials"
+client_id_env = "GENESYS_CLIENT_ID"
+client_secret_env = "GENESYS_CLIENT_SECRET"
+tokens = 2
+
+[[data]]
+kind = "list"
+var = "flow_id"
+values = ["a", "b"]
+
+[[data]]
+kind = "counter"
+var = "n"
+start = 100
+
+[[request]]
+name = "publish"
+method = "post"
+path = "/api/v2/flows/actions/publish?flow={flow_id}"
+headers = { "Content-Type" = "application/json", "X-Run" = "{n}" }
+body = "null"
+
+[load]
+threads = 50
+ramp_up = "10s"
+loops = 10
+think_time = { min = "100ms", max = "1s" }
+on_error = "next_loop"
+
+[limits]
+max_requests = 10000
+max_duration = "10m"
+"#;
+
+fn load(text: &str) -> Result<Plan, ConfigError> {
+    load_str(text, Path::new("s.toml"), &[])
+}
+
+#[test]
+fn a_full_scenario_becomes_a_plan() {
+    let p = load(GOOD).unwrap();
+    assert_eq!(p.name, "architect-publish");
+    assert_eq!(
+        p.target.endpoint,
+        Endpoint::Url {
+            base_url: "https://api.mypurecloud.com".into(),
+            login_url: "https://login.mypurecloud.com".into()
+        }
+    );
+    assert_eq!(p.target.timeout, Duration::from_secs(30));
+    assert!(matches!(p.auth, Auth::ClientCredentials { tokens: 2, .. }));
+    assert_eq!(p.vars, vec!["flow_id", "n"]);
+    assert_eq!(p.requests[0].method, http::Method::POST);
+    assert_eq!(p.groups.len(), 1);
+    let g = &p.groups[0];
+    assert_eq!(g.load.on_error, OnError::NextLoop);
+    assert_eq!(
+        g.load.think_time,
+        ThinkTime::Uniform {
+            min: Duration::from_millis(100),
+            max: Duration::from_secs(1)
+        }
+    );
+    let Profile::ThreadGroup(tg) = &g.load.profile;
+    assert_eq!(
+        (tg.threads, tg.ramp_up, tg.loops),
+        (50, Duration::from_secs(10), Some(10))
+    );
+    assert_eq!(p.planned_requests(), Some(500));
+    assert_eq!(p.limits.max_duration, Some(Duration::from_secs(600)));
+    // The plan as written to result.json holds variable names, not secrets.
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(json.contains("GENESYS_CLIENT_SECRET"));
+}
+
+#[test]
+fn region_maps_to_api_and_login_hosts() {
+    let p = load(&GOOD.replace(
+        "base_url = \"https://api.mypurecloud.com\"",
+        "region = \"eu-central-1\"",
+    ))
+    .unwrap();
+    assert_eq!(
+        p.target.endpoint,
+        Endpoint::Url {
+            base_url: "https://api.mypurecloud.de".into(),
+            login_url: "https://login.mypurecloud.de".into()
+        }
+    );
+    let e = load(&GOOD.replace(
+        "base_url = \"https://api.mypurecloud.com\"",
+        "region = \"mars-1\"",
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("s.toml:6: target.region: \"mars-1\" is not a Genesys Cloud region"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_problem_is_reported_with_file_line_and_field() {
+    let bad = GOOD
+        .replace("threads = 50", "threads = 0")
+        .replace("ramp_up = \"10s\"", "ramp_up = \"ten seconds\"")
+        .replace("on_error = \"next_loop\"", "on_error = \"retry\"")
+        .replace(
+            "path = \"/api/v2/flows/actions/publish?flow={flow_id}\"",
+            "path = \"/x?flow={flowid}\"",
+        )
+        .replace("timeout = \"30s\"", "timeout = \"30s\"\ntimeuot = \"1s\"");
+    let e = load(&bad).unwrap_err();
+    let text = e.to_string();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    for want in [
+        "s.toml:8: target.timeuot: unknown key",
+        "s.toml:29: request[0].path: unknown variable {flowid} (known variables: flow_id, n;",
+        "s.toml:34: load.threads: must be between 1 and 100000, got 0",
+        "s.toml:35: load.ramp_up: \"ten seconds\" is not a duration",
+        "s.toml:38: load.on_error: \"retry\" is not one of: continue, next_loop, stop_thread, stop_test",
+    ] {
+        assert!(lines.iter().any(|l| l.starts_with(want)), "missing {want:?} in\n{text}");
+    }
+}
+
+#[test]
+fn syntax_and_type_errors_have_line_and_column() {
+    let e = load("name = \"x\"\n[load\nthreads = 1\n").unwrap_err();
+    assert_eq!(e.problems[0].line, Some(2), "{e}");
+    let e = load(&GOOD.replace("threads = 50", "threads = \"many\"")).unwrap_err();
+    assert_eq!(e.problems[0].line, Some(33), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("s.toml:33:11: load.threads: invalid type"),
+        "{e}"
+    );
+}
+
+#[test]
+fn secrets_in_the_scenario_are_refused() {
+    let e = load(&GOOD.replace("\"X-Run\" = \"{n}\"", "\"X-Api-Token\" = \"abc123\"")).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("request[0].headers.X-Api-Token: looks like a secret"),
+        "{e}"
+    );
+    let e =
+        load(&GOOD.replace("\"X-Run\" = \"{n}\"", "Authorization = \"Bearer abc\"")).unwrap_err();
+    assert!(e.to_string().contains("conflicts with [auth]"), "{e}");
+}
+
+#[test]
+fn forever_needs_an_end_and_mock_is_a_target() {
+    let e = load(
+        &GOOD
+            .replace("loops = 10", "loops = \"forever\"")
+            .replace("[limits]\nmax_requests = 10000\nmax_duration = \"10m\"", ""),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("load.loops: \"forever\" needs an end"),
+        "{e}"
+    );
+    let p = load(&GOOD.replace("\"https://api.mypurecloud.com\"", "\"mock\"")).unwrap();
+    assert_eq!(
+        p.target.endpoint,
+        Endpoint::Mock {
+            preset: "seed".into()
+        }
+    );
+}
+
+#[test]
+fn overrides_set_values_and_name_the_flag_when_wrong() {
+    let p = load_str(
+        GOOD,
+        Path::new("s.toml"),
+        &[
+            "load.threads=20".into(),
+            "load.ramp_up=30s".into(),
+            "request[0].path=/p".into(),
+        ],
+    )
+    .unwrap();
+    let Profile::ThreadGroup(tg) = &p.groups[0].load.profile;
+    assert_eq!((tg.threads, tg.ramp_up), (20, Duration::from_secs(30)));
+    assert_eq!(p.requests[0].path.source(), "/p");
+    // A new table is created when absent.
+    let p = load_str(
+        &GOOD.replace("[limits]\nmax_requests = 10000\nmax_duration = \"10m\"", ""),
+        Path::new("s.toml"),
+        &["limits.max_requests=5".into()],
+    )
+    .unwrap();
+    assert_eq!(p.limits.max_requests, Some(5));
+    for (o, want) in [
+        ("load.threads", "--set load.threads: expected key=value"),
+        ("=3", "--set =3: the key is empty"),
+        ("name.x=1", "--set name.x=1: name is a value, not a table"),
+        ("request[3].path=/x", "--set request[3].path=/x: request has 1 entries"),
+        ("load.threads=zero", "load.threads: invalid type: string \"zero\", expected i64 (with --set load.threads=zero applied)"),
+    ] {
+        let e = load_str(GOOD, Path::new("s.toml"), &[o.into()]).unwrap_err();
+        assert!(e.to_string().contains(want), "{o}: {e}");
+    }
+}
+
+#[test]
+fn csv_files_are_checked_with_their_own_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("ok.csv"),
+        "flow_id,flow_name\nf1,One\nf2,Two\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("ragged.csv"),
+        "flow_id,flow_name\nf1,One\nf2\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("nohead.csv"), "f1;One\nf2;Two\n").unwrap();
+    let scen = |data: &str| {
+        format!("name = \"c\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n{data}\n[[request]]\nname = \"r\"\npath = \"/{{flow_id}}\"\n[load]\nthreads = 1\n")
+    };
+    let p = load_str(
+        &scen("[[data]]\nkind = \"csv\"\nfile = \"ok.csv\""),
+        &dir.path().join("s.toml"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(p.vars, vec!["flow_id", "flow_name"]);
+    let p = load_str(&scen("[[data]]\nkind = \"csv\"\nfile = \"nohead.csv\"\ndelimiter = \";\"\ncolumns = [\"flow_id\", \"flow_name\"]"), &dir.path().join("s.toml"), &[]).unwrap();
+    assert!(matches!(&p.data[0].kind, DataKind::Csv { rows: 2, .. }));
+    let e = load_str(
+        &scen("[[data]]\nkind = \"csv\"\nfile = \"ragged.csv\""),
+        &dir.path().join("s.toml"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("ragged.csv:3: has 1 fields, expected 2"),
+        "{e}"
+    );
+    let e = load_str(
+        &scen("[[data]]\nkind = \"csv\"\nfile = \"missing.csv\""),
+        &dir.path().join("s.toml"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("s.toml:6: data[0].file: cannot read"),
+        "{e}"
+    );
+    assert_eq!(
+        e.problems.len(),
+        1,
+        "no cascade of unknown-variable errors: {e}"
+    );
+}

@@ -52,7 +52,11 @@ pub struct ThreadGroupSchedule {
 impl ThreadGroupSchedule {
     /// A schedule for `tg`.
     pub fn new(tg: ThreadGroup) -> Self {
-        ThreadGroupSchedule { tg, next_user: 0, stop_sent: false }
+        ThreadGroupSchedule {
+            tg,
+            next_user: 0,
+            stop_sent: false,
+        }
     }
 
     /// Start offset of user `i` (exact to the nanosecond).
@@ -126,17 +130,30 @@ mod tests {
         let table: Vec<(ThreadGroup, Vec<Event>)> = vec![
             (
                 tg(5, 10_000, 0, None),
-                (0..5).map(|i| Event::StartUser { at: ms(2_000 * i as u64), user: i }).collect(),
+                (0..5)
+                    .map(|i| Event::StartUser {
+                        at: ms(2_000 * i as u64),
+                        user: i,
+                    })
+                    .collect(),
             ),
             (
                 tg(3, 0, 0, None),
-                (0..3).map(|i| Event::StartUser { at: ms(0), user: i }).collect(),
+                (0..3)
+                    .map(|i| Event::StartUser { at: ms(0), user: i })
+                    .collect(),
             ),
             (
                 tg(2, 1_000, 500, Some(3_000)),
                 vec![
-                    Event::StartUser { at: ms(500), user: 0 },
-                    Event::StartUser { at: ms(1_000), user: 1 },
+                    Event::StartUser {
+                        at: ms(500),
+                        user: 0,
+                    },
+                    Event::StartUser {
+                        at: ms(1_000),
+                        user: 1,
+                    },
                     Event::StopAll { at: ms(3_500) },
                 ],
             ),
@@ -145,7 +162,10 @@ mod tests {
                 tg(4, 8_000, 0, Some(3_000)),
                 vec![
                     Event::StartUser { at: ms(0), user: 0 },
-                    Event::StartUser { at: ms(2_000), user: 1 },
+                    Event::StartUser {
+                        at: ms(2_000),
+                        user: 1,
+                    },
                     Event::StopAll { at: ms(3_000) },
                 ],
             ),
@@ -161,7 +181,10 @@ mod tests {
         let seed = tg(50, 10_000, 0, None);
         assert_eq!(ThreadGroupSchedule::start_of(&seed, 49), ms(9_800));
         let odd = tg(3, 1_000, 0, None);
-        assert_eq!(ThreadGroupSchedule::start_of(&odd, 2), Duration::from_nanos(666_666_666));
+        assert_eq!(
+            ThreadGroupSchedule::start_of(&odd, 2),
+            Duration::from_nanos(666_666_666)
+        );
         let ev = events(seed);
         assert_eq!(ev.len(), 50);
         assert!(ev.windows(2).all(|w| w[0].at() <= w[1].at()));

@@ -63,7 +63,10 @@ pub struct Credentials {
 
 impl fmt::Debug for Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials").field("client_id", &self.client_id).field("client_secret", &"<redacted>").finish()
+        f.debug_struct("Credentials")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -71,17 +74,30 @@ impl fmt::Debug for Credentials {
 /// TCP and in-process alike).
 pub trait TokenFetch: Send + Sync {
     /// `POST url` with `Authorization: <basic>` and a form body; the status and body.
-    fn post_form(&self, url: String, basic: HeaderValue, form: &'static str) -> BoxFuture<'_, Result<(u16, Bytes), ErrorClass>>;
+    fn post_form(
+        &self,
+        url: String,
+        basic: HeaderValue,
+        form: &'static str,
+    ) -> BoxFuture<'_, Result<(u16, Bytes), ErrorClass>>;
 }
 
 impl TokenFetch for super::http::HttpTransport {
-    fn post_form(&self, url: String, basic: HeaderValue, form: &'static str) -> BoxFuture<'_, Result<(u16, Bytes), ErrorClass>> {
+    fn post_form(
+        &self,
+        url: String,
+        basic: HeaderValue,
+        form: &'static str,
+    ) -> BoxFuture<'_, Result<(u16, Bytes), ErrorClass>> {
         Box::pin(async move {
             let r = self
                 .client()
                 .post(&url)
                 .header(http::header::AUTHORIZATION, basic)
-                .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(
+                    http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
                 .body(form)
                 .send()
                 .await
@@ -115,16 +131,28 @@ pub struct TokenPool {
 
 impl fmt::Debug for TokenPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenPool").field("token_url", &self.token_url).field("tokens", &self.slots.len()).finish_non_exhaustive()
+        f.debug_struct("TokenPool")
+            .field("token_url", &self.token_url)
+            .field("tokens", &self.slots.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl TokenPool {
     /// A pool of `tokens` tokens fetched from `{login_url}/oauth/token`.
-    pub fn new(fetch: Arc<dyn TokenFetch>, login_url: &str, creds: &Credentials, tokens: u32, margin: Duration) -> TokenPool {
+    pub fn new(
+        fetch: Arc<dyn TokenFetch>,
+        login_url: &str,
+        creds: &Credentials,
+        tokens: u32,
+        margin: Duration,
+    ) -> TokenPool {
         let raw = format!("{}:{}", creds.client_id, creds.client_secret);
-        let mut basic = HeaderValue::try_from(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw)))
-            .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+        let mut basic = HeaderValue::try_from(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
         basic.set_sensitive(true);
         TokenPool {
             fetch,
@@ -132,7 +160,10 @@ impl TokenPool {
             basic,
             margin,
             slots: (0..tokens.max(1))
-                .map(|_| Slot { current: RwLock::new(None), refreshing: tokio::sync::Mutex::new(()) })
+                .map(|_| Slot {
+                    current: RwLock::new(None),
+                    refreshing: tokio::sync::Mutex::new(()),
+                })
                 .collect(),
             fetches: 0.into(),
         }
@@ -156,8 +187,13 @@ impl TokenPool {
     }
 
     fn valid(&self, i: usize) -> Option<HeaderValue> {
-        let g = self.slots[i].current.read().unwrap_or_else(|e| e.into_inner());
-        g.as_ref().filter(|t| Instant::now() < t.refresh_at).map(|t| t.header.clone())
+        let g = self.slots[i]
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        g.as_ref()
+            .filter(|t| Instant::now() < t.refresh_at)
+            .map(|t| t.header.clone())
     }
 
     /// The `Authorization` value for `user`, refreshing when due. When a refresh fails the last
@@ -169,7 +205,12 @@ impl TokenPool {
         }
         match self.refresh(i, None).await {
             Ok(h) => Some(h),
-            Err(_) => self.slots[i].current.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|t| t.header.clone()),
+            Err(_) => self.slots[i]
+                .current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .map(|t| t.header.clone()),
         }
     }
 
@@ -180,7 +221,11 @@ impl TokenPool {
         self.refresh(i, Some(used)).await.ok()
     }
 
-    async fn refresh(&self, i: usize, stale: Option<&HeaderValue>) -> Result<HeaderValue, AuthError> {
+    async fn refresh(
+        &self,
+        i: usize,
+        stale: Option<&HeaderValue>,
+    ) -> Result<HeaderValue, AuthError> {
         let slot = &self.slots[i];
         let _g = slot.refreshing.lock().await;
         // Someone else refreshed while we waited.
@@ -194,13 +239,22 @@ impl TokenPool {
                 }
             }
         }
-        self.fetches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (status, body) = self
             .fetch
-            .post_form(self.token_url.clone(), self.basic.clone(), "grant_type=client_credentials")
+            .post_form(
+                self.token_url.clone(),
+                self.basic.clone(),
+                "grant_type=client_credentials",
+            )
             .await
-            .map_err(|c| AuthError::Unreachable { url: self.token_url.clone(), class: c.name() })?;
-        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            .map_err(|c| AuthError::Unreachable {
+                url: self.token_url.clone(),
+                class: c.name(),
+            })?;
+        let json: serde_json::Value =
+            serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
         if status != 200 {
             let msg = ["error_description", "description", "message", "error"]
                 .iter()
@@ -210,21 +264,35 @@ impl TokenPool {
                 .chars()
                 .take(200)
                 .collect();
-            return Err(AuthError::Refused { url: self.token_url.clone(), status, message: msg });
+            return Err(AuthError::Refused {
+                url: self.token_url.clone(),
+                status,
+                message: msg,
+            });
         }
-        let token = json.get("access_token").and_then(|v| v.as_str()).ok_or_else(|| AuthError::Refused {
-            url: self.token_url.clone(),
-            status,
-            message: "the answer has no access_token".into(),
-        })?;
-        let expires_in = json.get("expires_in").and_then(|v| v.as_f64()).unwrap_or(86_400.0).max(0.0);
+        let token = json
+            .get("access_token")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| AuthError::Refused {
+                url: self.token_url.clone(),
+                status,
+                message: "the answer has no access_token".into(),
+            })?;
+        let expires_in = json
+            .get("expires_in")
+            .and_then(|v| v.as_f64())
+            .unwrap_or(86_400.0)
+            .max(0.0);
         let lifetime = Duration::from_secs_f64(expires_in);
         // Refresh `margin` early, but never sooner than half the lifetime.
         let early = self.margin.min(lifetime / 2);
-        let mut header = HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| AuthError::BadToken(self.token_url.clone()))?;
+        let mut header = HeaderValue::try_from(format!("Bearer {token}"))
+            .map_err(|_| AuthError::BadToken(self.token_url.clone()))?;
         header.set_sensitive(true);
-        *slot.current.write().unwrap_or_else(|e| e.into_inner()) =
-            Some(Token { header: header.clone(), refresh_at: Instant::now() + lifetime - early });
+        *slot.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Token {
+            header: header.clone(),
+            refresh_at: Instant::now() + lifetime - early,
+        });
         Ok(header)
     }
 }
@@ -255,18 +323,24 @@ impl AuthRuntime {
     /// # Errors
     /// Unreadable or empty file, or an invalid header value.
     pub fn bearer_from_file(path: &std::path::Path) -> Result<AuthRuntime, AuthError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AuthError::TokenFile { path: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| AuthError::TokenFile {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         let t = text.lines().next().unwrap_or("").trim();
         if t.is_empty() {
-            return Err(AuthError::TokenFile { path: path.display().to_string(), message: "is empty".into() });
+            return Err(AuthError::TokenFile {
+                path: path.display().to_string(),
+                message: "is empty".into(),
+            });
         }
         Self::bearer(t, &path.display().to_string())
     }
 
     fn bearer(token: &str, from: &str) -> Result<AuthRuntime, AuthError> {
         let t = token.strip_prefix("Bearer ").unwrap_or(token);
-        let mut h = HeaderValue::try_from(format!("Bearer {t}")).map_err(|_| AuthError::BadToken(from.to_string()))?;
+        let mut h = HeaderValue::try_from(format!("Bearer {t}"))
+            .map_err(|_| AuthError::BadToken(from.to_string()))?;
         h.set_sensitive(true);
         Ok(AuthRuntime::Static(h))
     }

@@ -42,7 +42,12 @@ fn clamp_ms(ms: u64) -> u32 {
 pub fn parse_rate_limit(headers: &http::HeaderMap) -> Option<RateLimitHeaders> {
     let num = |name: &str| -> Option<u32> {
         let v = headers.get(name)?.to_str().ok()?.trim();
-        v.parse::<u32>().ok().or_else(|| v.parse::<f64>().ok().filter(|f| *f >= 0.0).map(|f| f.ceil() as u32))
+        v.parse::<u32>().ok().or_else(|| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|f| *f >= 0.0)
+                .map(|f| f.ceil() as u32)
+        })
     };
     Some(RateLimitHeaders {
         allowed: num("inin-ratelimit-allowed")?,
@@ -89,7 +94,14 @@ mod tests {
         h.insert("inin-ratelimit-count", "12".parse().unwrap());
         assert_eq!(parse_rate_limit(&h), None);
         h.insert("inin-ratelimit-reset", "41".parse().unwrap());
-        assert_eq!(parse_rate_limit(&h), Some(RateLimitHeaders { allowed: 300, count: 12, reset: 41 }));
+        assert_eq!(
+            parse_rate_limit(&h),
+            Some(RateLimitHeaders {
+                allowed: 300,
+                count: 12,
+                reset: 41
+            })
+        );
         h.insert("inin-ratelimit-count", "x".parse().unwrap());
         assert_eq!(parse_rate_limit(&h), None);
     }

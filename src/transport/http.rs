@@ -36,7 +36,11 @@ impl HttpTransport {
             .tcp_nodelay(true)
             .no_proxy()
             .user_agent(concat!("surge/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(if target.keep_alive { users.max(1) as usize } else { 0 });
+            .pool_max_idle_per_host(if target.keep_alive {
+                users.max(1) as usize
+            } else {
+                0
+            });
         b = match target.http {
             HttpVersion::Auto => b,
             HttpVersion::Http1 => b.http1_only(),
@@ -66,7 +70,15 @@ impl Transport for HttpTransport {
         }
         let fail = |class: ErrorClass| {
             let now = Instant::now();
-            Exchange { status: Err(class), ttfb: now, end: now, bytes_in: 0, bytes_out, retry_after_ms: None, rate_limit: None }
+            Exchange {
+                status: Err(class),
+                ttfb: now,
+                end: now,
+                bytes_in: 0,
+                bytes_out,
+                retry_after_ms: None,
+                rate_limit: None,
+            }
         };
         let mut resp = match rb.send().await {
             Ok(r) => r,
@@ -124,7 +136,9 @@ pub fn classify(e: &reqwest::Error) -> ErrorClass {
             use std::io::ErrorKind as K;
             match io.kind() {
                 K::ConnectionRefused => return ErrorClass::Refused,
-                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => return ErrorClass::Reset,
+                K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
+                    return ErrorClass::Reset
+                }
                 K::TimedOut => return ErrorClass::Timeout,
                 _ => {}
             }
@@ -147,7 +161,10 @@ pub fn classify(e: &reqwest::Error) -> ErrorClass {
         text.push(' ');
         src = s.source();
     }
-    if text.contains("dns error") || text.contains("failed to lookup address") || text.contains("name or service not known") {
+    if text.contains("dns error")
+        || text.contains("failed to lookup address")
+        || text.contains("name or service not known")
+    {
         ErrorClass::Dns
     } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
         ErrorClass::Tls

@@ -23,21 +23,32 @@ pub struct Req {
 
 impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// What to answer.
 #[derive(Debug, Clone)]
 pub enum Reply {
-    Respond { status: u16, headers: Vec<(String, String)>, body: String },
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
     /// Close the connection without answering.
     Drop,
 }
 
 impl Reply {
     pub fn status(status: u16) -> Reply {
-        Reply::Respond { status, headers: vec![], body: String::new() }
+        Reply::Respond {
+            status,
+            headers: vec![],
+            body: String::new(),
+        }
     }
     pub fn with_header(mut self, k: &str, v: &str) -> Reply {
         if let Reply::Respond { headers, .. } = &mut self {
@@ -87,8 +98,15 @@ pub async fn serve(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> T
         let (counts, requests, log) = (counts.clone(), requests.clone(), log.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { return };
-                let (counts, requests, log, handler) = (counts.clone(), requests.clone(), log.clone(), handler.clone());
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (counts, requests, log, handler) = (
+                    counts.clone(),
+                    requests.clone(),
+                    log.clone(),
+                    handler.clone(),
+                );
                 tokio::spawn(async move {
                     let mut rd = BufReader::new(sock);
                     loop {
@@ -123,16 +141,36 @@ pub async fn serve(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> T
                             return;
                         }
                         let n = requests.fetch_add(1, Ordering::SeqCst);
-                        let req = Req { method, path, headers, body, n };
-                        log.lock().unwrap().push((req.path.clone(), req.header("authorization").map(str::to_string)));
+                        let req = Req {
+                            method,
+                            path,
+                            headers,
+                            body,
+                            n,
+                        };
+                        log.lock().unwrap().push((
+                            req.path.clone(),
+                            req.header("authorization").map(str::to_string),
+                        ));
                         match handler(&req) {
                             Reply::Drop => {
                                 *counts.lock().unwrap().entry("dropped".into()).or_default() += 1;
                                 return;
                             }
-                            Reply::Respond { status, headers, body } => {
-                                *counts.lock().unwrap().entry(status.to_string()).or_default() += 1;
-                                let mut out = format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+                            Reply::Respond {
+                                status,
+                                headers,
+                                body,
+                            } => {
+                                *counts
+                                    .lock()
+                                    .unwrap()
+                                    .entry(status.to_string())
+                                    .or_default() += 1;
+                                let mut out = format!(
+                                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\n",
+                                    body.len()
+                                );
                                 for (k, v) in headers {
                                     out.push_str(&format!("{k}: {v}\r\n"));
                                 }
@@ -148,7 +186,12 @@ pub async fn serve(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> T
             }
         });
     }
-    TestServer { addr, counts, requests, log }
+    TestServer {
+        addr,
+        counts,
+        requests,
+        log,
+    }
 }
 
 /// Writes a scenario file into `dir` and returns its path.
