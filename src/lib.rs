@@ -1,4 +1,6 @@
 //! surge: a load-testing harness for REST APIs that throttle with HTTP 429.
 //!
 //! # Layout
-//! (filled in as modules land)
+//! - `mock`: the built-in Genesys Cloud Architect mock server (router, state, limit models, latency, faults).
+
+pub mod mock;
