@@ -11,6 +11,7 @@
 //! # Ok(()) }
 //! ```
 
+mod calibration;
 pub mod cli;
 pub mod config;
 mod errors;
