@@ -22,6 +22,8 @@ mod misc_api;
 pub mod random;
 mod router;
 mod state;
+#[cfg(test)]
+mod tests_http;
 
 pub use config::{MockConfig, Preset};
 pub use router::{router, MockFault};
