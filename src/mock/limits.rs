@@ -156,7 +156,7 @@ impl Backlog {
     fn with_workers(mut self, workers: u32) -> Backlog {
         self.workers_free_at.clear();
         self.workers_free_at
-            .extend(std::iter::repeat_n(Instant::now(), workers as usize));
+            .resize(workers as usize, Instant::now());
         self
     }
 
