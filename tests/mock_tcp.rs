@@ -8,11 +8,18 @@ use surge::mock::{MockConfig, MockServer, Preset};
 
 fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 async fn token(c: &reqwest::Client, s: &MockServer) -> String {
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", s.client_id(), s.client_secret()));
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        s.client_id(),
+        s.client_secret()
+    ));
     let r = c
         .post(format!("{}/oauth/token", s.url()))
         .header("authorization", format!("Basic {basic}"))
@@ -31,20 +38,43 @@ async fn over_tcp_login_list_throttle_reset_and_stats() {
     let mut cfg = MockConfig::preset(Preset::Unlimited);
     cfg.token_limit.enabled = true;
     cfg.token_limit.per_minute = 2;
-    let server = MockServer::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server = MockServer::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     assert!(server.url().starts_with("http://127.0.0.1:"));
     let c = client();
     let t = token(&c, &server).await;
-    let r = c.get(format!("{}/api/v2/flows?pageSize=2", server.url())).bearer_auth(&t).send().await.unwrap();
+    let r = c
+        .get(format!("{}/api/v2/flows?pageSize=2", server.url()))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers().contains_key("inin-correlation-id"));
     assert_eq!(r.headers()["inin-ratelimit-count"], "1");
     let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(v["total"], 500);
-    c.get(format!("{}/api/v2/flows", server.url())).bearer_auth(&t).send().await.unwrap();
-    let r = c.get(format!("{}/api/v2/flows", server.url())).bearer_auth(&t).send().await.unwrap();
+    c.get(format!("{}/api/v2/flows", server.url()))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
+    let r = c
+        .get(format!("{}/api/v2/flows", server.url()))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 429);
-    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 59);
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 59
+    );
     let v: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
     assert_eq!(v["code"], "too.many.requests.retry.after");
     assert_eq!(v["limit"]["key"], "token.rate.per.minute");
@@ -55,9 +85,16 @@ async fn over_tcp_login_list_throttle_reset_and_stats() {
     // a connection reset is an error for the client, not a status
     let mut cfg = MockConfig::preset(Preset::Unlimited);
     cfg.faults.reset_share = 1.0;
-    let server = MockServer::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server = MockServer::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let t = token(&c, &server).await;
-    let outcome = match c.get(format!("{}/api/v2/flows", server.url())).bearer_auth(&t).send().await {
+    let outcome = match c
+        .get(format!("{}/api/v2/flows", server.url()))
+        .bearer_auth(&t)
+        .send()
+        .await
+    {
         Err(e) => Err(e),
         Ok(r) => r.bytes().await.map(|_| ()),
     };
@@ -68,11 +105,20 @@ async fn over_tcp_login_list_throttle_reset_and_stats() {
 /// The seed scenario with JMeter semantics over loopback: about 40 s of wall time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_scenario_over_tcp_sees_the_seed_onset_and_share() {
-    let server = MockServer::start(MockConfig::preset(Preset::Seed), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server = MockServer::start(
+        MockConfig::preset(Preset::Seed),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     let c = client();
     let t = token(&c, &server).await;
     let csv = surge::mock::flow_ids_csv(&MockConfig::preset(Preset::Seed));
-    let ids: Vec<String> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect();
+    let ids: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 500);
     let t0 = Instant::now();
     let mut tasks = Vec::new();
@@ -91,7 +137,10 @@ async fn seed_scenario_over_tcp_sees_the_seed_onset_and_share() {
                     .send()
                     .await
                     .unwrap();
-                let ra = r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_string());
+                let ra = r
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_string());
                 let status = r.status().as_u16();
                 let _ = r.bytes().await;
                 seen.push((status, ra, t0.elapsed()));
@@ -99,7 +148,11 @@ async fn seed_scenario_over_tcp_sees_the_seed_onset_and_share() {
             seen
         }));
     }
-    let (mut by_status, mut ras, mut first) = (BTreeMap::<u16, u64>::new(), BTreeMap::<String, u64>::new(), None);
+    let (mut by_status, mut ras, mut first) = (
+        BTreeMap::<u16, u64>::new(),
+        BTreeMap::<String, u64>::new(),
+        None,
+    );
     for task in tasks {
         for (status, ra, at) in task.await.unwrap() {
             *by_status.entry(status).or_default() += 1;
@@ -119,5 +172,10 @@ async fn seed_scenario_over_tcp_sees_the_seed_onset_and_share() {
     let first = first.unwrap().as_secs_f64();
     assert!((20.0..=40.0).contains(&first), "first 429 at {first} s");
     assert_eq!(stats.responses_by_status.get(&429), Some(&n429));
-    assert_eq!(stats.requests_by_path.get("POST /api/v2/flows/actions/publish"), Some(&500));
+    assert_eq!(
+        stats
+            .requests_by_path
+            .get("POST /api/v2/flows/actions/publish"),
+        Some(&500)
+    );
 }

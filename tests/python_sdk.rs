@@ -21,11 +21,24 @@ async fn python_sdk_talks_to_the_mock() {
         expires_in: 3600,
         token_rate_per_minute: Some(3),
     });
-    let server = MockServer::start(cfg, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server = MockServer::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/sdk_check.py");
-    let args = [script, &server.url(), server.client_id(), server.client_secret(), "limited-client", "limited-secret"]
-        .map(String::from);
-    let out = tokio::process::Command::new("python3").args(&args).output().await.expect("python3 runs");
+    let args = [
+        script,
+        &server.url(),
+        server.client_id(),
+        server.client_secret(),
+        "limited-client",
+        "limited-secret",
+    ]
+    .map(String::from);
+    let out = tokio::process::Command::new("python3")
+        .args(&args)
+        .output()
+        .await
+        .expect("python3 runs");
     println!("{}", String::from_utf8_lossy(&out.stdout));
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     let stats = server.shutdown().await;
