@@ -88,13 +88,25 @@ fn paging(q: &[(String, String)]) -> Result<(usize, usize), ApiError> {
 /// A Genesys entity listing of `entities` (already filtered and sorted) for `base` with the query `extra`.
 fn listing(entities: Vec<Value>, number: usize, size: usize, base: &str, extra: &str) -> Value {
     let total = entities.len();
-    let page_count = total.div_ceil(size).max(1);
-    let uri = |n: usize| format!("{base}?pageNumber={n}&pageSize={size}{extra}");
     let page: Vec<Value> = entities
         .into_iter()
         .skip((number - 1) * size)
         .take(size)
         .collect();
+    listing_page(page, total, number, size, base, extra)
+}
+
+/// A Genesys entity listing of one page of `total` entities.
+fn listing_page(
+    page: Vec<Value>,
+    total: usize,
+    number: usize,
+    size: usize,
+    base: &str,
+    extra: &str,
+) -> Value {
+    let page_count = total.div_ceil(size).max(1);
+    let uri = |n: usize| format!("{base}?pageNumber={n}&pageSize={size}{extra}");
     let mut v = json!({
         "entities": page,
         "pageSize": size,
@@ -154,8 +166,23 @@ pub async fn list(State(st): State<MockState>, RawQuery(q): RawQuery) -> ApiResu
     for t in &types {
         extra += &format!("&type={t}");
     }
-    let entities = flows.into_iter().map(|f| f.json(now)).collect();
-    Ok(Json(listing(entities, number, size, "/api/v2/flows", &extra)).into_response())
+    // render only the requested page
+    let total = flows.len();
+    let page: Vec<Value> = flows
+        .into_iter()
+        .skip((number - 1) * size)
+        .take(size)
+        .map(|f| f.json(now))
+        .collect();
+    Ok(Json(listing_page(
+        page,
+        total,
+        number,
+        size,
+        "/api/v2/flows",
+        &extra,
+    ))
+    .into_response())
 }
 
 fn body_json(body: &Bytes) -> Result<Value, ApiError> {

@@ -842,13 +842,13 @@ async fn faults_500_503_reset_and_stall() {
     .await;
     assert!(start.elapsed() >= Duration::from_secs(120));
     assert_error_body(&json(r).await, 504, "gateway.timeout");
-    // shares are reproducible draws: 30 % of 1000 requests, the same count for the same seed
+    // shares are reproducible draws: 30 % of 300 requests, the same count for the same seed
     let count = || async {
         let mut cfg = quiet(Preset::Unlimited);
         cfg.faults.error_500_share = 0.3;
         let t = setup(cfg).await;
         let mut n = 0;
-        for _ in 0..1000 {
+        for _ in 0..300 {
             n += u32::from(
                 send(
                     &t.app,
@@ -866,7 +866,7 @@ async fn faults_500_503_reset_and_stall() {
     };
     let (a, b) = (count().await, count().await);
     assert_eq!(a, b);
-    assert!((250..350).contains(&a), "{a}");
+    assert!((60..120).contains(&a), "{a}");
 }
 
 #[tokio::test(start_paused = true)]
