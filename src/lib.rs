@@ -7,13 +7,13 @@
 //! - [`transport`]: HTTP (reqwest + rustls) and OAuth; `Retry-After` and rate-limit headers.
 //! - [`record`]: samples, HDR recording per second, the aggregate and `result.json`.
 //! - [`report`]: CSV files and the terminal summary.
-//! - [`run`]: `surge run` from plan to written outputs.
-//! - [`mock_target`]: starts the built-in mock for `base_url = "mock"`.
+//! - [`run`]: `surge run` from plan to written outputs (starts the mock for `base_url = "mock"`).
+//! - [`mock`]: the built-in Genesys Cloud Architect mock (router, state, limit models, latency, faults).
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
 
 pub mod cli;
 pub mod engine;
-pub mod mock_target;
+pub mod mock;
 pub mod record;
 pub mod report;
 pub mod run;

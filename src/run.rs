@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::mock::{MockConfig, MockServer, MockStats};
 use crate::engine::{self, ExecOptions, OnTick, Tick};
 use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
 use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
@@ -58,6 +59,8 @@ pub struct RunReport {
     pub out_dir: PathBuf,
     /// Samples written to `--samples`, when asked.
     pub samples_written: Option<u64>,
+    /// The built-in mock's own counts, when the target was the mock.
+    pub mock_stats: Option<MockStats>,
 }
 
 /// True when `base_url`'s host is a loopback address or `localhost`.
@@ -209,11 +212,16 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             login_url,
         } => (base_url.clone(), login_url.clone(), "url", None, None, None),
         Endpoint::Mock { preset } => {
-            let m = crate::mock_target::start(preset)
+            let p = crate::scenario::mock_preset(preset)
+                .map_err(|e| RunError::Usage(format!("target.mock_preset: {e}")))?;
+            let m = MockServer::start(MockConfig::preset(p), ([127, 0, 0, 1], 0).into())
                 .await
-                .map_err(RunError::Usage)?;
+                .map_err(|e| RunError::Usage(format!("cannot start the built-in mock on 127.0.0.1: {e}")))?;
             let url = m.url();
-            let creds = m.credentials();
+            let creds = Credentials {
+                client_id: m.client_id().to_string(),
+                client_secret: m.client_secret().to_string(),
+            };
             (
                 url.clone(),
                 url,
@@ -278,9 +286,10 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     if let Some(p) = &progress {
         p.finish();
     }
-    if let Some(m) = mock {
-        m.stop().await;
-    }
+    let mock_stats = match mock {
+        Some(m) => Some(m.shutdown().await),
+        None => None,
+    };
     let samples_written = match writer {
         Some(w) => Some(
             w.finish()
@@ -326,9 +335,16 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     };
     crate::report::write_outputs(&result, &out_dir)
         .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+    if let Some(stats) = &mock_stats {
+        // The mock's own counts: the ground truth to hold surge's figures against.
+        let p = out_dir.join("mock_stats.json");
+        let text = serde_json::to_string_pretty(stats).unwrap_or_default();
+        std::fs::write(&p, text).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+    }
     Ok(RunReport {
         result,
         out_dir,
         samples_written,
+        mock_stats,
     })
 }

@@ -37,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario and write result.json, CSV files and a summary.
     Run(RunArgs),
+    /// Serve the built-in Genesys Cloud Architect mock (prints its URL and client credentials).
+    Mock(crate::mock::cli::MockArgs),
 }
 
 /// `surge run`.
@@ -97,6 +99,13 @@ where
     }
     match cli.command {
         Command::Run(a) => run_cmd(a, cancel).await,
+        Command::Mock(a) => match crate::mock::cli::run(a).await {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                exit::USAGE
+            }
+        },
     }
 }
 

@@ -1014,6 +1014,21 @@ fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
     }
 }
 
+/// Parses a mock preset name.
+///
+/// # Errors
+/// An unknown name, listing the known ones.
+pub fn mock_preset(name: &str) -> Result<crate::mock::Preset, String> {
+    use clap::ValueEnum as _;
+    crate::mock::Preset::from_str(name, false).map_err(|_| {
+        let names: Vec<String> = crate::mock::Preset::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        format!("{name:?} is not a mock preset; one of: {}", names.join(", "))
+    })
+}
+
 /// Validates a base URL and strips its trailing slash.
 pub fn check_url(u: &str) -> Result<String, String> {
     let parsed = reqwest::Url::parse(u).map_err(|e| format!("{u:?} is not a URL ({e})"))?;
