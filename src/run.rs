@@ -158,6 +158,14 @@ async fn auth_runtime(
 ) -> Result<AuthRuntime, RunError> {
     Ok(match &plan.auth {
         Auth::None => AuthRuntime::None,
+        // Against the built-in mock, a bearer scenario gets one token minted by the mock and
+        // shared by every user: the seed's one-token situation, without a real token.
+        Auth::Bearer { .. } if mock_creds.is_some() => {
+            let creds = mock_creds.expect("checked");
+            let pool = TokenPool::new(Arc::new(transport.clone()), login_url, &creds, 1, Duration::from_secs(60));
+            pool.prime().await?;
+            AuthRuntime::OAuth(Arc::new(pool))
+        }
         Auth::Bearer {
             source: TokenSource::Env(v),
         } => AuthRuntime::bearer_from_env(v)?,
@@ -174,12 +182,14 @@ async fn auth_runtime(
                 std::env::var(client_id_env),
                 std::env::var(client_secret_env),
             );
+            // Against the built-in mock, its own client is used: real credentials from the
+            // environment never travel to it.
             let creds = match (from_env, mock_creds) {
-                ((Ok(id), Ok(secret)), _) => Credentials {
+                (_, Some(c)) => c,
+                ((Ok(id), Ok(secret)), None) => Credentials {
                     client_id: id,
                     client_secret: secret,
                 },
-                (_, Some(c)) => c,
                 ((Err(_), _), None) => {
                     return Err(AuthError::MissingEnv(client_id_env.clone()).into())
                 }
