@@ -24,7 +24,11 @@ fn sample(i: u64) -> Sample {
         bytes_out: 256,
         attempt: 1,
         last: true,
-        retry_after_ms: if status == StatusKey::Http(429) { Some(2_000) } else { None },
+        retry_after_ms: if status == StatusKey::Http(429) {
+            Some(2_000)
+        } else {
+            None
+        },
         rate_limit: None,
     }
 }

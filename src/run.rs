@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::mock::{MockConfig, MockServer, MockStats};
 use crate::engine::{self, ExecOptions, OnTick, Tick};
+use crate::mock::{MockConfig, MockServer, MockStats};
 use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
 use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
 use crate::scenario::{Auth, ConfigError, Endpoint, Plan, TokenSource};
@@ -162,7 +162,13 @@ async fn auth_runtime(
         // shared by every user: the seed's one-token situation, without a real token.
         Auth::Bearer { .. } if mock_creds.is_some() => {
             let creds = mock_creds.expect("checked");
-            let pool = TokenPool::new(Arc::new(transport.clone()), login_url, &creds, 1, Duration::from_secs(60));
+            let pool = TokenPool::new(
+                Arc::new(transport.clone()),
+                login_url,
+                &creds,
+                1,
+                Duration::from_secs(60),
+            );
             pool.prime().await?;
             AuthRuntime::OAuth(Arc::new(pool))
         }
@@ -226,7 +232,9 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
                 .map_err(|e| RunError::Usage(format!("target.mock_preset: {e}")))?;
             let m = MockServer::start(MockConfig::preset(p), ([127, 0, 0, 1], 0).into())
                 .await
-                .map_err(|e| RunError::Usage(format!("cannot start the built-in mock on 127.0.0.1: {e}")))?;
+                .map_err(|e| {
+                    RunError::Usage(format!("cannot start the built-in mock on 127.0.0.1: {e}"))
+                })?;
             let url = m.url();
             let creds = Credentials {
                 client_id: m.client_id().to_string(),
@@ -308,7 +316,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         None => None,
     };
 
-    let (totals, cells, timeline) = out.aggregate.finish(out.iterations, 0);
+    let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
     debug_assert_eq!(totals.requests, out.issued);
     let host = reqwest::Url::parse(&base_url)
         .ok()

@@ -94,12 +94,26 @@ loops = 25
 
 /// result.json is checked against the schema users are given.
 fn assert_matches_schema(path: &std::path::Path) {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/result.schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/result.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "result.json does not match the schema:\n{}", errors.join("\n"));
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "result.json does not match the schema:\n{}",
+        errors.join("\n")
+    );
     // And the schema does reject a wrong document.
     let mut bad = doc.clone();
     bad["timeline"][0]["by_status"]["abc"] = serde_json::json!(1);

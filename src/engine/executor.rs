@@ -1,25 +1,24 @@
 //! The one executor: reads a schedule, starts users as tokio tasks, and is the only place that
 //! sleeps. Each user runs the request sequence once per iteration and records every attempt.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use rand::RngExt as _;
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::data::{Exhausted, SharedData, UserData};
+use super::data::SharedData;
+use super::user::{closed_user, open_user, Pacer};
 use crate::record::samples::StreamedSample;
-use crate::record::{Aggregate, ErrorClass, Recorder, Sample, StatusKey};
+use crate::record::{Aggregate, Recorder};
 use crate::scenario::template::{Scope, Template};
-use crate::scenario::{OnError, Plan, ThinkTime};
-use crate::schedule::{self, Event};
+use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
+use crate::schedule::{self, Event, Model};
 use crate::transport::auth::AuthRuntime;
-use crate::transport::{Exchange, OutRequest, Transport};
+use crate::transport::Transport;
 
 /// How long requests in flight may finish after a stop before they are cancelled.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
@@ -92,65 +91,72 @@ pub struct ExecOutput {
     pub issued: u64,
 }
 
-struct Prepared {
-    method: http::Method,
-    path: Template,
-    const_headers: Vec<(HeaderName, HeaderValue)>,
-    dyn_headers: Vec<(HeaderName, Template)>,
-    body: Option<Template>,
-    expect: Box<dyn Fn(Option<u16>) -> bool + Send + Sync>,
+pub(super) struct Prepared {
+    pub(super) method: http::Method,
+    pub(super) path: Template,
+    pub(super) const_headers: Vec<(HeaderName, HeaderValue)>,
+    pub(super) dyn_headers: Vec<(HeaderName, Template)>,
+    pub(super) body: Option<Template>,
+    spec: RequestSpec,
 }
 
-struct GroupRt {
+impl Prepared {
+    pub(super) fn is_success(&self, status: Option<u16>) -> bool {
+        self.spec.is_success(status)
+    }
+}
+
+pub(super) struct GroupRt {
     profile: crate::scenario::Profile,
-    steps: Vec<usize>,
-    think: ThinkTime,
-    on_error: OnError,
-    loops: Option<u64>,
-    user_base: u32,
+    pub(super) steps: Vec<usize>,
+    pub(super) think: ThinkTime,
+    pub(super) on_error: OnError,
+    pub(super) loops: Option<u64>,
+    pub(super) user_base: u32,
     stop: CancellationToken,
 }
 
-struct Ctx<T> {
-    transport: Arc<T>,
-    auth: AuthRuntime,
-    base_url: String,
-    requests: Vec<Prepared>,
-    groups: Vec<GroupRt>,
+pub(super) struct Ctx<T> {
+    pub(super) transport: Arc<T>,
+    pub(super) auth: AuthRuntime,
+    pub(super) base_url: String,
+    pub(super) requests: Vec<Prepared>,
+    pub(super) groups: Vec<GroupRt>,
     serialize_groups: bool,
-    data: SharedData,
-    nvars: usize,
-    recorder: Recorder,
+    pub(super) data: SharedData,
+    pub(super) nvars: usize,
+    pub(super) recorder: Recorder,
     epoch: Instant,
     stop: CancellationToken,
-    abort: CancellationToken,
+    pub(super) abort: CancellationToken,
     stop_reason: Mutex<Option<String>>,
     issued: AtomicU64,
     max_requests: u64,
-    iterations: AtomicU64,
-    active: AtomicU32,
-    samples: Option<mpsc::Sender<StreamedSample>>,
-    seed: Option<u64>,
-    stopping: AtomicBool,
+    pub(super) iterations: AtomicU64,
+    dropped: AtomicU64,
+    pub(super) active: AtomicU32,
+    pub(super) samples: Option<mpsc::Sender<StreamedSample>>,
+    pub(super) seed: Option<u64>,
+    pub(super) policy: Policy,
+    pub(super) pacer: Option<Pacer>,
 }
 
 impl<T> Ctx<T> {
-    fn us(&self, t: Instant) -> u64 {
+    pub(super) fn us(&self, t: Instant) -> u64 {
         t.saturating_duration_since(self.epoch).as_micros() as u64
     }
 
-    fn stop_with(&self, reason: &str) {
+    pub(super) fn stop_with(&self, reason: &str) {
         let mut r = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
         if r.is_none() {
             *r = Some(reason.to_string());
         }
         drop(r);
-        self.stopping.store(true, Ordering::Relaxed);
         self.stop.cancel();
     }
 
     /// Takes one request slot under `max_requests`.
-    fn take_slot(&self) -> bool {
+    pub(super) fn take_slot(&self) -> bool {
         let n = self.issued.fetch_add(1, Ordering::Relaxed);
         if n >= self.max_requests {
             self.issued.fetch_sub(1, Ordering::Relaxed);
@@ -158,6 +164,21 @@ impl<T> Ctx<T> {
             return false;
         }
         true
+    }
+
+    /// Returns a slot taken for an attempt that was never sent.
+    pub(super) fn give_back_slot(&self) {
+        self.issued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// A user became active (`+1`) or idle/stopped (`-1`).
+    pub(super) fn user_event(&self, _user: u32, delta: i32) {
+        if delta > 0 {
+            self.active.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.active.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.recorder.user_event(self.us(Instant::now()), delta);
     }
 }
 
@@ -185,14 +206,13 @@ fn prepare(plan: &Plan) -> Vec<Prepared> {
                     dyn_headers.push((k.clone(), t.clone()));
                 }
             }
-            let spec = r.clone();
             Prepared {
                 method: r.method.clone(),
                 path: r.path.clone(),
                 const_headers,
                 dyn_headers,
                 body: r.body.clone(),
-                expect: Box::new(move |s| spec.is_success(s)),
+                spec: r.clone(),
             }
         })
         .collect()
@@ -217,7 +237,10 @@ pub async fn execute<T: Transport>(
                 steps: g.steps.clone(),
                 think: g.load.think_time,
                 on_error: g.load.on_error,
-                loops: schedule::for_profile(&g.load.profile).loops_per_user(),
+                loops: match schedule::for_profile(&g.load.profile).model() {
+                    Model::Closed { loops } => loops,
+                    Model::Open { .. } => None,
+                },
                 user_base,
                 stop: stop.child_token(),
             };
@@ -245,7 +268,13 @@ pub async fn execute<T: Transport>(
         active: AtomicU32::new(0),
         samples: opts.samples.clone(),
         seed: opts.seed,
-        stopping: AtomicBool::new(false),
+        dropped: AtomicU64::new(0),
+        policy: plan.on_429.clone(),
+        pacer: plan
+            .on_429
+            .pace
+            .as_ref()
+            .map(|p| Pacer::new(p.per_second, p.steps.clone())),
     });
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     let agg = Arc::new(Mutex::new(Aggregate::new(labels)));
@@ -345,6 +374,7 @@ pub async fn execute<T: Transport>(
             std::mem::take(&mut *g)
         });
     ctx.recorder.drain_into(u32::MAX, &mut a);
+    a.set_dropped(ctx.dropped.load(Ordering::Relaxed));
     let reason = ctx
         .stop_reason
         .lock()
@@ -361,11 +391,27 @@ pub async fn execute<T: Transport>(
     }
 }
 
-/// Reads group `g`'s schedule from `start`, starts its users, and waits for them.
+/// Reads group `g`'s schedule from `start`, starts and stops its users, hands arrivals to free
+/// users (open model), and waits for its users.
 async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let grp = &ctx.groups[g];
     let mut sched = schedule::for_profile(&grp.profile);
+    let model = sched.model();
     let mut users = tokio::task::JoinSet::new();
+    let mut user_stops: std::collections::HashMap<u32, CancellationToken> =
+        std::collections::HashMap::new();
+    // Open model: arrivals go to idle users over a channel; `idle` counts users free for one.
+    let (tx, rx) = async_channel::unbounded::<Instant>();
+    let idle = Arc::new(AtomicU32::new(0));
+    let mut allocated: u32 = 0;
+    if let Model::Open { pre_allocated, .. } = model {
+        for local in 0..pre_allocated {
+            let (ctx, rx, idle, stop) = (ctx.clone(), rx.clone(), idle.clone(), grp.stop.clone());
+            users.spawn(async move { open_user(ctx, g, local, None, rx, idle, stop).await });
+        }
+        idle.store(pre_allocated, Ordering::Release);
+        allocated = pre_allocated;
+    }
     while let Some(ev) = sched.next_event() {
         tokio::select! {
             biased;
@@ -374,191 +420,45 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
         }
         match ev {
             Event::StartUser { user, at } => {
+                let stop = grp.stop.child_token();
+                user_stops.insert(user, stop.clone());
                 let ctx = ctx.clone();
-                users.spawn(async move { run_user(ctx, g, user, start + at).await });
+                users.spawn(async move { closed_user(ctx, g, user, start + at, stop).await });
             }
-            // The scheduler's end: a planned stop of this group, not a partial run.
+            Event::StopUser { user, .. } => {
+                if let Some(t) = user_stops.remove(&user) {
+                    t.cancel();
+                }
+            }
+            Event::Arrival { at } => {
+                let due = start + at;
+                let Model::Open { max_users, .. } = model else {
+                    continue;
+                };
+                if idle
+                    .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| v.checked_sub(1))
+                    .is_ok()
+                {
+                    let _ = tx.try_send(due);
+                } else if allocated < max_users {
+                    let (ctx, rx, idle, stop) =
+                        (ctx.clone(), rx.clone(), idle.clone(), grp.stop.clone());
+                    let local = allocated;
+                    allocated += 1;
+                    users.spawn(async move {
+                        open_user(ctx, g, local, Some(due), rx, idle, stop).await
+                    });
+                } else {
+                    ctx.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            // The schedule's end: a planned stop of this group, not a partial run.
             Event::StopAll { .. } => {
                 grp.stop.cancel();
                 break;
             }
         }
     }
+    drop(tx);
     while users.join_next().await.is_some() {}
-}
-
-enum Flow {
-    Next,
-    NextLoop,
-    Stop,
-}
-
-async fn run_user<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, local_user: u32, start_due: Instant) {
-    let grp = &ctx.groups[g];
-    let user = grp.user_base + local_user;
-    let now = Instant::now();
-    ctx.active.fetch_add(1, Ordering::Relaxed);
-    ctx.recorder.user_event(ctx.us(now), 1);
-    let mut data = UserData::new(&ctx.data, ctx.nvars);
-    let mut rng: rand::rngs::StdRng = match ctx.seed {
-        Some(s) => rand::SeedableRng::seed_from_u64(s ^ (u64::from(user) << 32 | 0x5eed)),
-        None => rand::make_rng(),
-    };
-    let mut path = String::with_capacity(128);
-    let mut due = start_due;
-    let mut iteration: u64 = 0;
-    'iterations: while grp.loops.is_none_or(|l| iteration < l) {
-        if grp.stop.is_cancelled() {
-            break;
-        }
-        match data.draw(&ctx.data) {
-            Ok(()) => {}
-            Err(Exhausted::StopThread) => break,
-            Err(Exhausted::StopTest) => {
-                ctx.stop_with("data_exhausted");
-                break;
-            }
-        }
-        iteration += 1;
-        ctx.iterations.fetch_add(1, Ordering::Relaxed);
-        for &step in &grp.steps {
-            // Timers run before each sampler, as JMeter's do.
-            let pause = match grp.think {
-                ThinkTime::None => Duration::ZERO,
-                ThinkTime::Constant { pause } => pause,
-                ThinkTime::Uniform { min, max } => {
-                    if max > min {
-                        rng.random_range(min..=max)
-                    } else {
-                        min
-                    }
-                }
-            };
-            if !pause.is_zero() {
-                due = Instant::now() + pause;
-                tokio::select! {
-                    _ = grp.stop.cancelled() => break 'iterations,
-                    _ = sleep_until(due) => {}
-                }
-            }
-            if grp.stop.is_cancelled() || !ctx.take_slot() {
-                break 'iterations;
-            }
-            let vars: Vec<&str> = data.values.iter().map(String::as_str).collect();
-            let scope = Scope {
-                vars: &vars,
-                thread: local_user + 1,
-                iteration,
-            };
-            let ok = send_step(&ctx, user, step, &scope, &mut path, due).await;
-            due = Instant::now();
-            if !ok {
-                match on_error_flow(grp.on_error) {
-                    Flow::Next => {}
-                    Flow::NextLoop => continue 'iterations,
-                    Flow::Stop => {
-                        if grp.on_error == OnError::StopTest {
-                            ctx.stop_with("stop_test");
-                        }
-                        break 'iterations;
-                    }
-                }
-            }
-        }
-    }
-    ctx.active.fetch_sub(1, Ordering::Relaxed);
-    ctx.recorder.user_event(ctx.us(Instant::now()), -1);
-}
-
-fn on_error_flow(o: OnError) -> Flow {
-    match o {
-        OnError::Continue => Flow::Next,
-        OnError::NextLoop => Flow::NextLoop,
-        OnError::StopThread | OnError::StopTest => Flow::Stop,
-    }
-}
-
-/// Sends one step (and, with OAuth, one retry after a 401); records every attempt. True when
-/// the final attempt succeeded.
-async fn send_step<T: Transport>(
-    ctx: &Ctx<T>,
-    user: u32,
-    step: usize,
-    scope: &Scope<'_>,
-    path: &mut String,
-    intended: Instant,
-) -> bool {
-    let req = &ctx.requests[step];
-    path.clear();
-    path.push_str(&ctx.base_url);
-    req.path.render_into(scope, path);
-    let mut headers = Vec::with_capacity(req.const_headers.len() + req.dyn_headers.len());
-    headers.extend(req.const_headers.iter().cloned());
-    for (k, t) in &req.dyn_headers {
-        let v =
-            HeaderValue::try_from(t.render(scope)).unwrap_or_else(|_| HeaderValue::from_static(""));
-        headers.push((k.clone(), v));
-    }
-    let body = req.body.as_ref().map(|b| Bytes::from(b.render(scope)));
-    let mut authz = ctx.auth.header_for(user).await;
-    let mut attempt: u16 = 1;
-    loop {
-        let out = OutRequest {
-            method: &req.method,
-            url: path,
-            headers: &headers,
-            authorization: authz.clone(),
-            body: body.clone(),
-        };
-        let active = ctx.active.load(Ordering::Relaxed);
-        let start = Instant::now();
-        let x = tokio::select! {
-            x = ctx.transport.send(out) => x,
-            _ = ctx.abort.cancelled() => {
-                let now = Instant::now();
-                Exchange { status: Err(ErrorClass::Cancelled), ttfb: now, end: now, bytes_in: 0, bytes_out: 0, retry_after_ms: None, rate_limit: None }
-            }
-        };
-        let retry_401 = x.status == Ok(401) && attempt == 1 && authz.is_some() && matches!(ctx.auth, AuthRuntime::OAuth(_)) && !ctx.stop.is_cancelled()
-            // Reserve the retry's slot now, so the 401 is marked final when no retry can follow.
-            && ctx.take_slot();
-        let sample = Sample {
-            step: step as u16,
-            user,
-            active,
-            status: match x.status {
-                Ok(s) => StatusKey::Http(s),
-                Err(c) => StatusKey::Error(c),
-            },
-            intended_us: ctx.us(intended.min(start)),
-            start_us: ctx.us(start),
-            ttfb_us: ctx.us(x.ttfb),
-            end_us: ctx.us(x.end),
-            bytes_in: x.bytes_in,
-            bytes_out: x.bytes_out,
-            attempt,
-            last: !retry_401,
-            retry_after_ms: x.retry_after_ms,
-            rate_limit: x.rate_limit,
-        };
-        ctx.recorder.record(&sample);
-        if let Some(tx) = &ctx.samples {
-            let _ = tx
-                .send(StreamedSample {
-                    sample,
-                    url: path.clone(),
-                })
-                .await;
-        }
-        let status = x.status.ok();
-        if retry_401 {
-            // The 401 was recorded as not final: a retry must follow, even with a stale token.
-            let used = authz.clone().expect("retry_401 implies a header");
-            let fresh = ctx.auth.after_unauthorized(user, &used).await;
-            authz = fresh.or(Some(used));
-            attempt += 1;
-            continue;
-        }
-        return (req.expect)(status);
-    }
 }

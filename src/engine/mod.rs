@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod executor;
+mod user;
 
 pub use executor::{execute, ExecOptions, ExecOutput, OnTick, Tick, DEFAULT_GRACE};
 

@@ -75,6 +75,8 @@ struct Bucket {
     last_end_us: u64,
     first_by_outcome: [u64; 6],
     final_by_outcome: [u64; 6],
+    retry_wait_ms: u64,
+    pace_wait_ms: u64,
     rate_limit: Option<RateLimitSecond>,
 }
 
@@ -142,6 +144,8 @@ impl Recorder {
         if s.last {
             b.final_by_outcome[o] += 1;
         }
+        b.retry_wait_ms += u64::from(s.retry_wait_ms);
+        b.pace_wait_ms += u64::from(s.pace_wait_ms);
         if s.status == StatusKey::Http(429) {
             if b.first_429_us.is_none_or(|t| s.end_us < t) {
                 b.first_429_us = Some(s.end_us);
@@ -167,6 +171,15 @@ impl Recorder {
             r.count_max = r.count_max.max(rl.count);
             r.reset_min = r.reset_min.min(rl.reset);
         }
+    }
+
+    /// Counts the final outcome of a request whose last recorded attempt expected a retry that
+    /// never came (the run stopped during the wait).
+    pub fn add_final(&self, user: u32, at_us: u64, outcome: Outcome) {
+        let mut shard = self.shards[user as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        shard.bucket((at_us / US) as u32).final_by_outcome[outcome.index()] += 1;
     }
 
     /// Notes that a user started (`+1`) or stopped (`-1`) at `at_us`. Rare: once per user.
@@ -244,6 +257,8 @@ impl Aggregate {
         }
         self.totals.throttled_without_retry_after += b.throttled_without_retry_after;
         self.last_end_us = self.last_end_us.max(b.last_end_us);
+        self.totals.retry_wait_s += b.retry_wait_ms as f64 / 1000.0;
+        self.totals.pace_wait_s += b.pace_wait_ms as f64 / 1000.0;
         for o in Outcome::ALL {
             let (f, l) = (b.first_by_outcome[o.index()], b.final_by_outcome[o.index()]);
             if f > 0 {
@@ -324,6 +339,11 @@ impl Aggregate {
         self.done_upto = end;
     }
 
+    /// Records the open model's dropped iterations (arrivals with no free user).
+    pub fn set_dropped(&mut self, n: u64) {
+        self.totals.dropped_iterations = n;
+    }
+
     /// Users active now (as of the last drain).
     pub fn active_users(&self) -> u32 {
         self.active.max(0) as u32
@@ -356,10 +376,9 @@ impl Aggregate {
     }
 
     /// The totals, cells and timeline of the whole run. Call after a final `drain_into(u32::MAX)`.
-    pub fn finish(mut self, iterations: u64, dropped: u64) -> (Totals, Vec<Cell>, Vec<Second>) {
+    pub fn finish(mut self, iterations: u64) -> (Totals, Vec<Cell>, Vec<Second>) {
         let mut totals = std::mem::take(&mut self.totals);
         totals.iterations = iterations;
-        totals.dropped_iterations = dropped;
         totals.first_429_s = self.first_429_us.map(|u| u as f64 / 1e6);
         totals.completion_s = self.last_end_us as f64 / 1e6;
         let mut cells: Vec<Cell> = self

@@ -117,6 +117,9 @@ pub struct Totals {
     /// Seconds users spent waiting before retries (all users together).
     #[serde(default)]
     pub retry_wait_s: f64,
+    /// Seconds requests were held back by the client-side pacer (all users together).
+    #[serde(default)]
+    pub pace_wait_s: f64,
     /// Seconds from the start to the end of the last response: the batch completion time.
     #[serde(default)]
     pub completion_s: f64,

@@ -215,6 +215,10 @@ pub struct Sample {
     pub attempt: u16,
     /// True when no retry follows: this attempt's status is the request's final outcome.
     pub last: bool,
+    /// ms the client waited (retry policy) before this attempt.
+    pub retry_wait_ms: u32,
+    /// ms the client-side pacer held this attempt back.
+    pub pace_wait_ms: u32,
     /// The parsed `Retry-After`, in ms, when the response carried a usable one.
     pub retry_after_ms: Option<u32>,
     /// The `inin-ratelimit-*` headers, when present.

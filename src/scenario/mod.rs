@@ -1,15 +1,22 @@
 //! Scenario files: TOML as written ([`spec`]), checked into a [`Plan`] ([`plan`]), with errors
 //! that name the file, line and field ([`error`]), and `{var}` templates ([`template`]).
 
+pub mod build;
 pub mod error;
+pub mod load;
 pub mod plan;
+pub mod policy;
 pub mod spec;
 pub mod template;
 
 use std::path::Path;
 
+pub use build::{
+    check_url, derive_login, load_csv, mock_preset, parse_duration, parse_duration_text,
+};
 pub use error::{ConfigError, Locator, Problem};
 pub use plan::*;
+pub use policy::{Pace, Policy, Retry};
 
 /// Reads and checks a scenario file, applying `--set key=value` overrides first.
 ///
@@ -56,7 +63,7 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
             loc.problem(&p, "unknown key (see scenarios/README.md for the fields)")
         })
         .collect();
-    match plan::build(raw, path, &loc) {
+    match build::build(raw, path, &loc) {
         Ok(plan) if problems.is_empty() => Ok(plan),
         Ok(_) => Err(fail(problems)),
         Err(mut more) => {

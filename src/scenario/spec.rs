@@ -68,6 +68,43 @@ pub struct RawScenario {
     pub serialize_groups: Option<bool>,
     /// Hard caps.
     pub limits: Option<RawLimits>,
+    /// What the client does on HTTP 429 (and optionally 503).
+    pub on_429: Option<RawOn429>,
+}
+
+/// A pacing rate: a number per second, or text such as `"270/m"`, `"4.5/s"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawRate {
+    /// Per second.
+    PerSecond(f64),
+    /// `N/s`, `N/m`, `N/h`.
+    Text(String),
+}
+
+/// `[on_429]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawOn429 {
+    /// `none` (default), `retry_after`, `backoff`, `pace`.
+    pub policy: Option<String>,
+    /// With `pace`: the retry policy for 429s that still come (`none`, `retry_after`, `backoff`).
+    pub retry: Option<String>,
+    /// Attempts in all, the first included (default 5).
+    pub max_attempts: Option<i64>,
+    /// retry_after: wait when the header is missing, 0 or unusable (default 3s, as the Java SDK).
+    pub fallback: Option<RawDuration>,
+    /// Longest single wait (default 60s): longer Retry-After values are clamped to it.
+    pub cap: Option<RawDuration>,
+    /// retry_after: give up at once when Retry-After exceeds this (the SDKs use 180s).
+    pub give_up_above: Option<RawDuration>,
+    /// backoff: the first wait's upper bound (default 1s); doubles each attempt, full jitter.
+    pub base: Option<RawDuration>,
+    /// Also retry 503 responses (default false).
+    pub also_503: Option<bool>,
+    /// pace: the client-side rate shared by every user.
+    pub rate: Option<RawRate>,
+    /// pace: only these request labels are paced (default all).
+    pub labels: Option<Vec<String>>,
 }
 
 /// `[target]`.
@@ -166,10 +203,56 @@ pub struct RawGroup {
     pub load: Option<RawLoad>,
 }
 
-/// `[load]`: a JMeter thread group.
+/// One stage of a `stages` or `ramping_arrival_rate` profile.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RawStage {
+    /// How long the stage lasts.
+    pub duration: RawDuration,
+    /// Users (closed) or arrivals per `time_unit` (open) reached at its end.
+    pub target: f64,
+}
+
+/// `[load]`: a profile (JMeter thread group by default).
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RawLoad {
-    /// Number of users (threads).
+    /// `thread_group` (default), `stepping`, `spike`, `stages`, `constant_arrival_rate`,
+    /// `ramping_arrival_rate`.
+    pub profile: Option<String>,
+    /// stepping/stages: users at the start (default 0).
+    pub start_users: Option<i64>,
+    /// stepping: users added at each step.
+    pub step_users: Option<i64>,
+    /// stepping: time between steps.
+    pub step_every: Option<RawDuration>,
+    /// stepping: users at the top; arrival rates: most users ever allocated.
+    pub max_users: Option<i64>,
+    /// stepping: how long to hold the top.
+    pub hold: Option<RawDuration>,
+    /// stepping: users removed at each step down (optional).
+    pub step_down_users: Option<i64>,
+    /// stepping: time between steps down (default `step_every`).
+    pub step_down_every: Option<RawDuration>,
+    /// spike: users before and after the spike.
+    pub base_users: Option<i64>,
+    /// spike: users during the spike.
+    pub peak_users: Option<i64>,
+    /// spike: when the spike starts.
+    pub spike_at: Option<RawDuration>,
+    /// spike: how long it lasts at its peak.
+    pub spike_for: Option<RawDuration>,
+    /// spike: time to go up to the peak and back down (default 0: a jump).
+    pub spike_ramp: Option<RawDuration>,
+    /// stages / ramping_arrival_rate: the stages.
+    pub stages: Option<Vec<RawStage>>,
+    /// constant_arrival_rate: iterations per `time_unit`.
+    pub rate: Option<f64>,
+    /// ramping_arrival_rate: iterations per `time_unit` at the start (default 0).
+    pub start_rate: Option<f64>,
+    /// arrival rates: the unit of `rate` (default `1s`).
+    pub time_unit: Option<RawDuration>,
+    /// arrival rates: users started before the first arrival (default: enough for 1 s of rate).
+    pub pre_allocated_users: Option<i64>,
+    /// thread_group: number of users (threads).
     pub threads: Option<i64>,
     /// Time over which the users start.
     pub ramp_up: Option<RawDuration>,

@@ -77,7 +77,9 @@ fn a_full_scenario_becomes_a_plan() {
             max: Duration::from_secs(1)
         }
     );
-    let Profile::ThreadGroup(tg) = &g.load.profile;
+    let Profile::ThreadGroup(tg) = &g.load.profile else {
+        panic!()
+    };
     assert_eq!(
         (tg.threads, tg.ramp_up, tg.loops),
         (50, Duration::from_secs(10), Some(10))
@@ -201,7 +203,9 @@ fn overrides_set_values_and_name_the_flag_when_wrong() {
         ],
     )
     .unwrap();
-    let Profile::ThreadGroup(tg) = &p.groups[0].load.profile;
+    let Profile::ThreadGroup(tg) = &p.groups[0].load.profile else {
+        panic!()
+    };
     assert_eq!((tg.threads, tg.ramp_up), (20, Duration::from_secs(30)));
     assert_eq!(p.requests[0].path.source(), "/p");
     // A new table is created when absent.

@@ -5,6 +5,12 @@ use std::time::Duration;
 
 use crate::scenario::{Profile, ThreadGroup};
 
+mod arrival;
+mod curve;
+
+pub use arrival::ArrivalSchedule;
+pub use curve::CurveSchedule;
+
 /// Something the executor must do at a time offset from the run's start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
@@ -15,7 +21,19 @@ pub enum Event {
         /// User index.
         user: u32,
     },
-    /// Every user stops issuing (the thread group's scheduler end).
+    /// User `user` stops before its next request (a closed-model ramp down).
+    StopUser {
+        /// Offset from the run's start.
+        at: Duration,
+        /// User index.
+        user: u32,
+    },
+    /// One iteration is due (open model): a free user runs it, or it is dropped.
+    Arrival {
+        /// Offset from the run's start.
+        at: Duration,
+    },
+    /// Every user stops issuing (the scheduler's or the profile's end).
     StopAll {
         /// Offset from the run's start.
         at: Duration,
@@ -26,9 +44,29 @@ impl Event {
     /// When it is due.
     pub fn at(&self) -> Duration {
         match *self {
-            Event::StartUser { at, .. } | Event::StopAll { at } => at,
+            Event::StartUser { at, .. }
+            | Event::StopUser { at, .. }
+            | Event::Arrival { at }
+            | Event::StopAll { at } => at,
         }
     }
+}
+
+/// How users get their iterations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// Each user loops on its own (this many iterations, or until stopped).
+    Closed {
+        /// Iterations per user (None: until stopped).
+        loops: Option<u64>,
+    },
+    /// Users wait for arrivals; at most `max_users` exist.
+    Open {
+        /// Users started at the beginning.
+        pre_allocated: u32,
+        /// Most users ever.
+        max_users: u32,
+    },
 }
 
 /// A profile's events, in non-decreasing time order.
@@ -36,8 +74,8 @@ pub trait Schedule: Send {
     /// The next event, or None when the schedule has nothing more.
     fn next_event(&mut self) -> Option<Event>;
 
-    /// Iterations each user runs before it stops by itself (None: until stopped).
-    fn loops_per_user(&self) -> Option<u64>;
+    /// How users get their iterations.
+    fn model(&self) -> Model;
 }
 
 /// JMeter's thread group: user `i` starts at `delay + i × ramp_up / threads`; with the
@@ -89,8 +127,10 @@ impl Schedule for ThreadGroupSchedule {
         }
     }
 
-    fn loops_per_user(&self) -> Option<u64> {
-        self.tg.loops
+    fn model(&self) -> Model {
+        Model::Closed {
+            loops: self.tg.loops,
+        }
     }
 }
 
@@ -98,6 +138,12 @@ impl Schedule for ThreadGroupSchedule {
 pub fn for_profile(p: &Profile) -> Box<dyn Schedule> {
     match p {
         Profile::ThreadGroup(tg) => Box::new(ThreadGroupSchedule::new(tg.clone())),
+        Profile::Users(c) => Box::new(CurveSchedule::new(&c.points)),
+        Profile::Arrivals(a) => Box::new(ArrivalSchedule::new(
+            &a.points,
+            a.pre_allocated_users,
+            a.max_users,
+        )),
     }
 }
 
