@@ -7,12 +7,14 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{self, ExecOptions, OnTick, Tick};
-use crate::mock::{MockConfig, MockServer, MockStats};
+use crate::mock::{MockConfig, MockServer, MockState, MockStats};
 use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
 use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
 use crate::scenario::{Auth, ConfigError, Endpoint, Plan, TokenSource};
+use crate::transport::auth::TokenFetch;
 use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
+use crate::transport::inprocess::InProcess;
 
 /// Options of one run that are not in the scenario.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +33,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Grace for requests in flight after a stop (default 3 s).
     pub grace: Option<Duration>,
+    /// Run on virtual time against the in-process mock (`--simulate`).
+    pub simulate: bool,
 }
 
 /// Errors before or after the measurement. Each maps to an exit code in `main.rs`.
@@ -153,7 +157,7 @@ fn default_out(plan: &Plan) -> PathBuf {
 async fn auth_runtime(
     plan: &Plan,
     login_url: &str,
-    transport: &HttpTransport,
+    fetch: Arc<dyn TokenFetch>,
     mock_creds: Option<Credentials>,
 ) -> Result<AuthRuntime, RunError> {
     Ok(match &plan.auth {
@@ -162,13 +166,7 @@ async fn auth_runtime(
         // shared by every user: the seed's one-token situation, without a real token.
         Auth::Bearer { .. } if mock_creds.is_some() => {
             let creds = mock_creds.expect("checked");
-            let pool = TokenPool::new(
-                Arc::new(transport.clone()),
-                login_url,
-                &creds,
-                1,
-                Duration::from_secs(60),
-            );
+            let pool = TokenPool::new(fetch.clone(), login_url, &creds, 1, Duration::from_secs(60));
             pool.prime().await?;
             AuthRuntime::OAuth(Arc::new(pool))
         }
@@ -203,13 +201,7 @@ async fn auth_runtime(
                     return Err(AuthError::MissingEnv(client_secret_env.clone()).into())
                 }
             };
-            let pool = TokenPool::new(
-                Arc::new(transport.clone()),
-                login_url,
-                &creds,
-                *tokens,
-                *refresh_margin,
-            );
+            let pool = TokenPool::new(fetch.clone(), login_url, &creds, *tokens, *refresh_margin);
             pool.prime().await?;
             AuthRuntime::OAuth(Arc::new(pool))
         }
@@ -222,38 +214,18 @@ async fn auth_runtime(
 /// [`RunError`]; once the measurement has started, the result is written whatever happens
 /// (an output error says which files were kept).
 pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunError> {
-    let (base_url, login_url, kind, preset, mock_creds, mock) = match &plan.target.endpoint {
-        Endpoint::Url {
-            base_url,
-            login_url,
-        } => (base_url.clone(), login_url.clone(), "url", None, None, None),
-        Endpoint::Mock { preset } => {
-            let p = crate::scenario::mock_preset(preset)
-                .map_err(|e| RunError::Usage(format!("target.mock_preset: {e}")))?;
-            let m = MockServer::start(MockConfig::preset(p), ([127, 0, 0, 1], 0).into())
-                .await
-                .map_err(|e| {
-                    RunError::Usage(format!("cannot start the built-in mock on 127.0.0.1: {e}"))
-                })?;
-            let url = m.url();
-            let creds = Credentials {
-                client_id: m.client_id().to_string(),
-                client_secret: m.client_secret().to_string(),
-            };
-            (
-                url.clone(),
-                url,
-                "mock",
-                Some(preset.clone()),
-                Some(creds),
-                Some(m),
-            )
+    let preset = match &plan.target.endpoint {
+        Endpoint::Mock { preset } => Some(
+            crate::scenario::mock_preset(preset)
+                .map_err(|e| RunError::Usage(format!("target.mock_preset: {e}")))?,
+        ),
+        Endpoint::Url { .. } if opts.simulate => {
+            return Err(RunError::Usage(
+                "--simulate: the target must be the built-in mock (base_url = \"mock\", or --target mock)".into(),
+            ))
         }
+        Endpoint::Url { .. } => None,
     };
-    let transport = HttpTransport::new(&plan.target, plan.max_users())
-        .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
-    let auth = auth_runtime(&plan, &login_url, &transport, mock_creds).await?;
-
     let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&plan));
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
@@ -279,7 +251,6 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
                 .map_err(|e| RunError::Io(format!("samples writer: {e}")))?,
         )
     };
-
     let progress = if opts.progress {
         Some(crate::cli::progress::bar(&plan))
     } else {
@@ -292,22 +263,57 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         });
         f
     });
-    let exec = ExecOptions {
-        base_url: base_url.clone(),
+    let mut exec = ExecOptions {
+        base_url: String::new(),
         cancel: opts.cancel.clone(),
         grace: opts.grace.unwrap_or(engine::DEFAULT_GRACE),
         samples: writer.as_ref().map(|w| w.tx.clone()),
         on_tick,
         seed: opts.seed,
     };
-    let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
+
+    let (out, base_url, mock_stats) = match preset {
+        Some(p) if opts.simulate => {
+            exec.seed = Some(opts.seed.unwrap_or(1));
+            simulate(plan.clone(), MockConfig::preset(p), exec).await?
+        }
+        Some(p) => {
+            let m = MockServer::start(MockConfig::preset(p), ([127, 0, 0, 1], 0).into())
+                .await
+                .map_err(|e| {
+                    RunError::Usage(format!("cannot start the built-in mock on 127.0.0.1: {e}"))
+                })?;
+            let url = m.url();
+            let creds = Credentials {
+                client_id: m.client_id().to_string(),
+                client_secret: m.client_secret().to_string(),
+            };
+            let transport = HttpTransport::new(&plan.target, plan.max_users())
+                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
+            let auth = auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds)).await?;
+            exec.base_url = url.clone();
+            let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
+            (out, url, Some(m.shutdown().await))
+        }
+        None => {
+            let Endpoint::Url {
+                base_url,
+                login_url,
+            } = &plan.target.endpoint
+            else {
+                unreachable!("no preset means a URL")
+            };
+            let transport = HttpTransport::new(&plan.target, plan.max_users())
+                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
+            let auth = auth_runtime(&plan, login_url, Arc::new(transport.clone()), None).await?;
+            exec.base_url = base_url.clone();
+            let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
+            (out, base_url.clone(), None)
+        }
+    };
     if let Some(p) = &progress {
         p.finish();
     }
-    let mock_stats = match mock {
-        Some(m) => Some(m.shutdown().await),
-        None => None,
-    };
     let samples_written = match writer {
         Some(w) => Some(
             w.finish()
@@ -335,8 +341,15 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         target: TargetInfo {
             base_url,
             host,
-            kind: kind.into(),
-            mock_preset: preset,
+            kind: if preset.is_some() {
+                "mock".into()
+            } else {
+                "url".into()
+            },
+            mock_preset: match &plan.target.endpoint {
+                Endpoint::Mock { preset } => Some(preset.clone()),
+                Endpoint::Url { .. } => None,
+            },
         },
         started_at: started
             .format(&time::format_description::well_known::Rfc3339)
@@ -345,7 +358,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         duration_s: out.duration.as_secs_f64(),
         partial: out.partial,
         stop_reason: out.stop_reason,
-        simulated: false,
+        simulated: opts.simulate,
         labels,
         totals,
         cells,
@@ -365,4 +378,47 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         samples_written,
         mock_stats,
     })
+}
+
+/// Runs `plan` against the mock in-process on tokio's paused clock, in a runtime of its own
+/// (one thread: timers fire in a fixed order, so a seed gives the same run twice).
+async fn simulate(
+    plan: Plan,
+    cfg: MockConfig,
+    mut exec: ExecOptions,
+) -> Result<(engine::ExecOutput, String, Option<MockStats>), RunError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("surge-simulate".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(RunError::Io(format!("simulation runtime: {e}"))));
+                    return;
+                }
+            };
+            let r = rt.block_on(async move {
+                let state = MockState::new(cfg.clone());
+                let client = cfg.clients.first().map(|c| Credentials {
+                    client_id: c.id.clone(),
+                    client_secret: c.secret.clone(),
+                });
+                let transport =
+                    InProcess::new(crate::mock::router(state.clone()), plan.target.timeout);
+                let url = "http://mock.invalid".to_string();
+                let auth = auth_runtime(&plan, &url, Arc::new(transport.clone()), client).await?;
+                exec.base_url = url.clone();
+                let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
+                Ok((out, url, Some(state.stats())))
+            });
+            let _ = tx.send(r);
+        })
+        .map_err(|e| RunError::Io(format!("simulation thread: {e}")))?;
+    rx.await
+        .map_err(|_| RunError::Io("the simulation thread ended without a result".into()))?
 }

@@ -12,13 +12,10 @@ use tokio_util::sync::CancellationToken;
 fn args(scenario: std::path::PathBuf, out: std::path::PathBuf) -> RunArgs {
     RunArgs {
         scenario,
-        target: None,
         out: Some(out),
-        set: vec![],
-        samples: None,
         quiet: true,
-        yes: false,
         seed: Some(1),
+        ..RunArgs::default()
     }
 }
 

@@ -16,13 +16,10 @@ async fn seed_scenario_against_the_mock_shows_the_seed_onset_and_share() {
             "/scenarios/architect-publish-burst.toml"
         )
         .into(),
-        target: None,
         out: Some(out.clone()),
-        set: vec![],
-        samples: None,
         quiet: true,
-        yes: false,
         seed: Some(1),
+        ..RunArgs::default()
     };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);
     let r = RunResult::read(&out.join("result.json")).unwrap();

@@ -42,7 +42,7 @@ pub enum Command {
 }
 
 /// `surge run`.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct RunArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
@@ -64,9 +64,13 @@ pub struct RunArgs {
     /// Do not ask before sending load to a host outside loopback.
     #[arg(long, short)]
     pub yes: bool,
-    /// Seed for random think times.
+    /// Seed for random think times and backoff jitter (default with --simulate: 1).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Run on virtual time against the in-process mock (no sockets): a 60 s scenario takes a
+    /// couple of seconds, and a seed gives the same counts twice.
+    #[arg(long)]
+    pub simulate: bool,
 }
 
 /// Parses `args` (program name first), runs, prints, and returns the exit code.
@@ -151,6 +155,7 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         cancel: cancel.clone(),
         seed: a.seed,
         grace: None,
+        simulate: a.simulate,
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {

@@ -329,6 +329,7 @@ pub async fn execute<T: Transport>(
                 }
             };
             tokio::select! {
+                biased;
                 _ = cancel.cancelled() => ctx.stop_with("cancelled"),
                 _ = deadline => ctx.stop_with("max_duration"),
                 _ = ctx.stop.cancelled() => {}
@@ -356,6 +357,7 @@ pub async fn execute<T: Transport>(
     };
     tokio::pin!(drivers);
     tokio::select! {
+        biased;
         _ = &mut drivers => {}
         _ = async { ctx.stop.cancelled().await; tokio::time::sleep(opts.grace).await; } => {
             ctx.abort.cancel();

@@ -9,3 +9,5 @@ pub use executor::{execute, ExecOptions, ExecOutput, OnTick, Tick, DEFAULT_GRACE
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_profiles;

@@ -13,9 +13,11 @@ use crate::record::{ErrorClass, Sample, StatusKey};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::{Exchange, OutRequest, Transport};
 
-/// Answers after `latency` with the status the script gives for the n-th request.
-struct Scripted {
+/// Answers after `latency` with the status the script gives for the n-th request; 429s
+/// carry `Retry-After: retry_after_ms`.
+pub(super) struct Scripted {
     latency: Duration,
+    pub(super) retry_after_ms: Option<u32>,
     script: Box<dyn Fn(u64, &str) -> Result<u16, ErrorClass> + Send + Sync>,
     n: Mutex<u64>,
     urls: Mutex<Vec<String>>,
@@ -38,17 +40,22 @@ impl Transport for Scripted {
             end: now,
             bytes_in: 10,
             bytes_out: 10,
-            retry_after_ms: None,
+            retry_after_ms: if status == Ok(429) {
+                self.retry_after_ms
+            } else {
+                None
+            },
             rate_limit: None,
         }
     }
 }
 
-fn scripted(
+pub(super) fn scripted(
     latency_ms: u64,
     f: impl Fn(u64, &str) -> Result<u16, ErrorClass> + Send + Sync + 'static,
 ) -> Arc<Scripted> {
     Arc::new(Scripted {
+        retry_after_ms: None,
         latency: Duration::from_millis(latency_ms),
         script: Box::new(f),
         n: Mutex::new(0),
@@ -56,13 +63,13 @@ fn scripted(
     })
 }
 
-fn plan(toml_body: &str) -> crate::scenario::Plan {
+pub(super) fn plan(toml_body: &str) -> crate::scenario::Plan {
     let text = format!("name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n{toml_body}");
     crate::scenario::load_str(&text, std::path::Path::new("t.toml"), &[])
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOutput, Vec<Sample>) {
+pub(super) async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOutput, Vec<Sample>) {
     let (tx, mut rx) = mpsc::channel(100_000);
     let opts = ExecOptions {
         base_url: "http://h".into(),
@@ -81,7 +88,7 @@ async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOutput, Vec<Sa
     (out, v)
 }
 
-const REQ: &str = "[[request]]\nname = \"a\"\npath = \"/a\"\n";
+pub(super) const REQ: &str = "[[request]]\nname = \"a\"\npath = \"/a\"\n";
 
 #[tokio::test(start_paused = true)]
 async fn seed_ramp_up_starts_each_thread_exactly_on_time() {

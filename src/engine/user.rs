@@ -69,6 +69,7 @@ impl Pacer {
         };
         if slot > now {
             tokio::select! {
+                biased;
                 _ = stop.cancelled() => return None,
                 _ = sleep_until(slot) => {}
             }
@@ -140,6 +141,7 @@ impl User {
             if !pause.is_zero() {
                 due = Instant::now() + pause;
                 tokio::select! {
+                    biased;
                     _ = stop.cancelled() => return IterEnd::StopUser,
                     _ = sleep_until(due) => {}
                 }
@@ -221,6 +223,7 @@ impl User {
             let active = ctx.active.load(Ordering::Relaxed);
             let start = Instant::now();
             let x = tokio::select! {
+                biased;
                 x = ctx.transport.send(out) => x,
                 _ = ctx.abort.cancelled() => {
                     let now = Instant::now();
@@ -290,6 +293,7 @@ impl User {
             let wait = policy_wait.unwrap_or_default();
             let until = Instant::now() + wait;
             tokio::select! {
+                biased;
                 _ = stop.cancelled() => {
                     // The retry never comes: the last recorded attempt is the final outcome.
                     ctx.give_back_slot();
@@ -346,6 +350,7 @@ pub(super) async fn open_user<T: Transport>(
             Some(at) => at,
             None => {
                 tokio::select! {
+                    biased;
                     _ = stop.cancelled() => break,
                     a = arrivals.recv() => match a {
                         Ok(at) => at,

@@ -344,6 +344,11 @@ impl Aggregate {
         self.totals.dropped_iterations = n;
     }
 
+    /// Dropped iterations recorded so far.
+    pub fn totals_dropped(&self) -> u64 {
+        self.totals.dropped_iterations
+    }
+
     /// Users active now (as of the last drain).
     pub fn active_users(&self) -> u32 {
         self.active.max(0) as u32

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod headers;
 pub mod http;
+pub mod inprocess;
 
 use std::future::Future;
 
