@@ -19,6 +19,9 @@ fn args(scenario: std::path::PathBuf, out: std::path::PathBuf) -> RunArgs {
         quiet: true,
         yes: false,
         seed: Some(1),
+        threshold: vec![],
+        junit: None,
+        summary_md: None,
     }
 }
 

@@ -23,6 +23,9 @@ async fn seed_scenario_against_the_mock_shows_the_seed_onset_and_share() {
         quiet: true,
         yes: false,
         seed: Some(1),
+        threshold: vec![],
+        junit: None,
+        summary_md: None,
     };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);
     let r = RunResult::read(&out.join("result.json")).unwrap();

@@ -303,4 +303,4 @@ pub fn any_failed(v: &[Verdict]) -> bool {
 
 #[cfg(test)]
 #[path = "threshold_eval_tests.rs"]
-mod tests;
+pub(crate) mod tests;
