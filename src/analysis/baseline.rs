@@ -59,13 +59,22 @@ fn split_top(s: &str) -> Vec<&str> {
         }
     }
     out.push(&s[start..]);
-    out.into_iter().map(str::trim).filter(|x| !x.is_empty()).collect()
+    out.into_iter()
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .collect()
 }
 
 fn bad_when_up(m: &Metric) -> bool {
     match m {
-        Metric::Rate { sel: Sel::Outcome(Outcome::Success), .. } => false,
-        Metric::Rate { sel: Sel::Status(k), .. } => k.outcome() != Outcome::Success,
+        Metric::Rate {
+            sel: Sel::Outcome(Outcome::Success),
+            ..
+        } => false,
+        Metric::Rate {
+            sel: Sel::Status(k),
+            ..
+        } => k.outcome() != Outcome::Success,
         Metric::Throughput { .. } => false,
         _ => true,
     }
@@ -81,10 +90,19 @@ pub fn parse_allowances(spec: &str, labels: &[String]) -> Result<Vec<Allowance>,
     let mut out = Vec::new();
     for item in split_top(spec) {
         let Some((lhs, rhs)) = item.rsplit_once('=') else {
-            return Err(format!("{item:?}: expected METRIC=AMOUNT, e.g. p95=+10% or rate(429)=+2pp"));
+            return Err(format!(
+                "{item:?}: expected METRIC=AMOUNT, e.g. p95=+10% or rate(429)=+2pp"
+            ));
         };
-        let metric = parse_metric(lhs.trim(), Some(labels)).map_err(|e: ParseError| e.to_string())?;
-        if !matches!(metric, Metric::Latency { .. } | Metric::Rate { .. } | Metric::ErrorRate { .. } | Metric::Throughput { .. }) {
+        let metric =
+            parse_metric(lhs.trim(), Some(labels)).map_err(|e: ParseError| e.to_string())?;
+        if !matches!(
+            metric,
+            Metric::Latency { .. }
+                | Metric::Rate { .. }
+                | Metric::ErrorRate { .. }
+                | Metric::Throughput { .. }
+        ) {
             return Err(format!("{item:?}: only latency statistics, rate(…), error_rate and throughput(…) are compared with a baseline"));
         }
         let rhs = rhs.trim();
@@ -96,19 +114,30 @@ pub fn parse_allowances(spec: &str, labels: &[String]) -> Result<Vec<Allowance>,
         let direction = sign.unwrap_or(if bad_when_up(&metric) { 1 } else { -1 });
         let kind = metric.kind();
         let limit = if let Some(n) = amount.strip_suffix('%') {
-            let v: f64 = n.trim().parse().map_err(|_| format!("{item:?}: {amount:?} is not a percentage"))?;
+            let v: f64 = n
+                .trim()
+                .parse()
+                .map_err(|_| format!("{item:?}: {amount:?} is not a percentage"))?;
             Limit::Relative(v / 100.0)
         } else {
-            let v = parse_value(amount, kind, lhs.trim()).map_err(|m| format!("{item:?}: {m}; or a relative change such as +10%"))?;
+            let v = parse_value(amount, kind, lhs.trim())
+                .map_err(|m| format!("{item:?}: {m}; or a relative change such as +10%"))?;
             Limit::Absolute(v)
         };
         let bad = match limit {
             Limit::Relative(v) | Limit::Absolute(v) => !v.is_finite() || v < 0.0,
         };
         if bad {
-            return Err(format!("{item:?}: the amount must be a non-negative number after the sign"));
+            return Err(format!(
+                "{item:?}: the amount must be a non-negative number after the sign"
+            ));
         }
-        out.push(Allowance { source: item.to_string(), metric, direction, limit });
+        out.push(Allowance {
+            source: item.to_string(),
+            metric,
+            direction,
+            limit,
+        });
     }
     if out.is_empty() {
         return Err("--max-regression is empty; e.g. p95=+10%,rate(429)=+2pp".into());
@@ -173,18 +202,33 @@ fn metric_name(m: &Metric) -> String {
         Sel::Status(k) => k.label(),
     };
     match m {
-        Metric::Latency { stat, outcome, timing, .. } => format!("{}{}", stat.name(), tail(*outcome, *timing)),
+        Metric::Latency {
+            stat,
+            outcome,
+            timing,
+            ..
+        } => format!("{}{}", stat.name(), tail(*outcome, *timing)),
         Metric::Rate { sel: s, .. } => format!("rate({})", sel(s)),
         Metric::ErrorRate { .. } => "error_rate".into(),
-        Metric::Throughput { sel: s, .. } => format!("throughput({})", s.as_ref().map_or("*".to_string(), sel)),
+        Metric::Throughput { sel: s, .. } => {
+            format!("throughput({})", s.as_ref().map_or("*".to_string(), sel))
+        }
         _ => "?".into(),
     }
 }
 
 fn hist(r: &RunResult, label: &str, outcome: Outcome, timing: Timing) -> Hist {
     let mut h = Hist::new();
-    for c in r.cells.iter().filter(|c| c.label == label && c.outcome == outcome) {
-        h.add(if timing == Timing::Service { &c.service_hist } else { &c.response_hist });
+    for c in r
+        .cells
+        .iter()
+        .filter(|c| c.label == label && c.outcome == outcome)
+    {
+        h.add(if timing == Timing::Service {
+            &c.service_hist
+        } else {
+            &c.response_hist
+        });
     }
     h
 }
@@ -201,44 +245,98 @@ fn share_counts(r: &RunResult, m: &Metric, label: &str) -> (u64, u64) {
         Metric::Rate { sel, .. } => counts(r, Some(*sel), Some(label)),
         _ => {
             let all = counts(r, None, Some(label)).1;
-            let hit = counts(r, Some(Sel::Outcome(Outcome::ServerError)), Some(label)).0 + counts(r, Some(Sel::Outcome(Outcome::TransportError)), Some(label)).0;
+            let hit = counts(r, Some(Sel::Outcome(Outcome::ServerError)), Some(label)).0
+                + counts(r, Some(Sel::Outcome(Outcome::TransportError)), Some(label)).0;
             (hit, all)
         }
     }
 }
 
-fn measure(base: &RunResult, cand: &RunResult, m: &Metric, label: &str, z: f64, confidence: f64, rng: &mut Rng) -> Result<Measured, String> {
+fn measure(
+    base: &RunResult,
+    cand: &RunResult,
+    m: &Metric,
+    label: &str,
+    z: f64,
+    confidence: f64,
+    rng: &mut Rng,
+) -> Result<Measured, String> {
     match m {
-        Metric::Latency { stat, outcome, timing, .. } => {
-            let (hb, hc) = (hist(base, label, *outcome, *timing), hist(cand, label, *outcome, *timing));
+        Metric::Latency {
+            stat,
+            outcome,
+            timing,
+            ..
+        } => {
+            let (hb, hc) = (
+                hist(base, label, *outcome, *timing),
+                hist(cand, label, *outcome, *timing),
+            );
             let (Some(b), Some(c)) = (stat_of(&hb, *stat), stat_of(&hc, *stat)) else {
-                let side = if hb.is_empty() { "baseline" } else { "candidate" };
+                let side = if hb.is_empty() {
+                    "baseline"
+                } else {
+                    "candidate"
+                };
                 return Err(format!("no {} responses in the {side}", outcome.name()));
             };
             if *stat == Stat::Avg {
                 let (sb, sc) = (hb.0.stdev() / 1e6, hc.0.stdev() / 1e6);
                 let zz = stats::welch_z(b, sb, hb.len(), c, sc, hc.len());
                 let se = ((sb * sb) / hb.len() as f64 + (sc * sc) / hc.len() as f64).sqrt();
-                return Ok(Measured { base: b, cand: c, interval: (c - b - z * se, c - b + z * se), p: Some(stats::p_two_sided(zz)) });
+                return Ok(Measured {
+                    base: b,
+                    cand: c,
+                    interval: (c - b - z * se, c - b + z * se),
+                    p: Some(stats::p_two_sided(zz)),
+                });
             }
             let q = stat.quantile().unwrap_or(1.0);
-            let (lo, hi) = stats::quantile_diff_interval(&Cdf::of(&hb), &Cdf::of(&hc), q, confidence, BOOTSTRAP_ITERS, rng).unwrap_or((f64::NAN, f64::NAN));
-            Ok(Measured { base: b, cand: c, interval: (lo / 1e6, hi / 1e6), p: None })
+            let (lo, hi) = stats::quantile_diff_interval(
+                &Cdf::of(&hb),
+                &Cdf::of(&hc),
+                q,
+                confidence,
+                BOOTSTRAP_ITERS,
+                rng,
+            )
+            .unwrap_or((f64::NAN, f64::NAN));
+            Ok(Measured {
+                base: b,
+                cand: c,
+                interval: (lo / 1e6, hi / 1e6),
+                p: None,
+            })
         }
         Metric::Rate { .. } | Metric::ErrorRate { .. } => {
             let ((x1, n1), (x2, n2)) = (share_counts(base, m, label), share_counts(cand, m, label));
             if n1 == 0 || n2 == 0 {
-                return Err(format!("no attempts in the {}", if n1 == 0 { "baseline" } else { "candidate" }));
+                return Err(format!(
+                    "no attempts in the {}",
+                    if n1 == 0 { "baseline" } else { "candidate" }
+                ));
             }
             let (d, zz) = stats::two_proportions(x1, n1, x2, n2);
             let (p1, p2) = (x1 as f64 / n1 as f64, x2 as f64 / n2 as f64);
             let se = (p1 * (1.0 - p1) / n1 as f64 + p2 * (1.0 - p2) / n2 as f64).sqrt();
             // Both shares at 0 or 1: no variance, no change to test.
-            let interval = if se == 0.0 { (d, d) } else { (d - z * se, d + z * se) };
-            Ok(Measured { base: p1, cand: p2, interval, p: Some(stats::p_two_sided(zz)) })
+            let interval = if se == 0.0 {
+                (d, d)
+            } else {
+                (d - z * se, d + z * se)
+            };
+            Ok(Measured {
+                base: p1,
+                cand: p2,
+                interval,
+                p: Some(stats::p_two_sided(zz)),
+            })
         }
         Metric::Throughput { sel, .. } => {
-            let (x1, x2) = (counts(base, *sel, Some(label)).0, counts(cand, *sel, Some(label)).0);
+            let (x1, x2) = (
+                counts(base, *sel, Some(label)).0,
+                counts(cand, *sel, Some(label)).0,
+            );
             let (t1, t2) = (base.duration_s, cand.duration_s);
             if t1 <= 0.0 || t2 <= 0.0 {
                 return Err("a run has no duration".into());
@@ -246,7 +344,12 @@ fn measure(base: &RunResult, cand: &RunResult, m: &Metric, label: &str, z: f64, 
             let (b, c) = (x1 as f64 / t1, x2 as f64 / t2);
             let se = (x1 as f64 / (t1 * t1) + x2 as f64 / (t2 * t2)).sqrt();
             let zz = stats::poisson_rates_z(x1, t1, x2, t2);
-            Ok(Measured { base: b, cand: c, interval: (c - b - z * se, c - b + z * se), p: Some(stats::p_two_sided(zz)) })
+            Ok(Measured {
+                base: b,
+                cand: c,
+                interval: (c - b - z * se, c - b + z * se),
+                p: Some(stats::p_two_sided(zz)),
+            })
         }
         _ => Err("not comparable".into()),
     }
@@ -262,11 +365,20 @@ fn fmt_change(d: f64, kind: Kind) -> String {
 
 /// Compares `cand` with `base` for every allowance and label (labels in both runs; a label in
 /// only one run gives a skipped row). `confidence` is the two-sided level of the intervals.
-pub fn compare(base: &RunResult, cand: &RunResult, allowances: &[Allowance], confidence: f64) -> Vec<Comparison> {
+pub fn compare(
+    base: &RunResult,
+    cand: &RunResult,
+    allowances: &[Allowance],
+    confidence: f64,
+) -> Vec<Comparison> {
     let z = stats::z_for(confidence);
     let mut rng = Rng::new(0x5EED_5EED);
     let mut out = Vec::new();
-    let common: Vec<&String> = base.labels.iter().filter(|l| cand.labels.contains(l)).collect();
+    let common: Vec<&String> = base
+        .labels
+        .iter()
+        .filter(|l| cand.labels.contains(l))
+        .collect();
     for a in allowances {
         let labels: Vec<&String> = match a.metric.label() {
             Some(l) => common.iter().copied().filter(|x| *x == l).collect(),
@@ -307,12 +419,21 @@ pub fn compare(base: &RunResult, cand: &RunResult, allowances: &[Allowance], con
             let significant = lo > 0.0 || hi < 0.0;
             let out_of_noise_bad = if dir > 0.0 { lo > 0.0 } else { hi < 0.0 };
             let beyond = d * dir > allowed + 1e-12;
-            let status = if beyond && out_of_noise_bad { Status::Regression } else { Status::Pass };
+            let status = if beyond && out_of_noise_bad {
+                Status::Regression
+            } else {
+                Status::Pass
+            };
             let rel_text = rel.map_or(String::new(), |r| format!(", {:+.1}%", r * 100.0));
             let noise = if lo.is_nan() {
                 "no noise estimate".to_string()
             } else {
-                format!("{:.0}% interval {}..{}", confidence * 100.0, fmt_change(lo, kind), fmt_change(hi, kind))
+                format!(
+                    "{:.0}% interval {}..{}",
+                    confidence * 100.0,
+                    fmt_change(lo, kind),
+                    fmt_change(hi, kind)
+                )
             };
             let why = match (beyond, out_of_noise_bad) {
                 (true, true) => "regression: beyond the allowance and out of the noise",

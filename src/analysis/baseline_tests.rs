@@ -30,12 +30,18 @@ fn run(seed: u64, pub_ms: u64, n429: u64) -> RunResult {
 }
 
 fn find<'a>(rows: &'a [Comparison], label: &str, metric: &str) -> &'a Comparison {
-    rows.iter().find(|r| r.label == label && r.metric == metric).unwrap_or_else(|| panic!("{label} {metric}: {rows:#?}"))
+    rows.iter()
+        .find(|r| r.label == label && r.metric == metric)
+        .unwrap_or_else(|| panic!("{label} {metric}: {rows:#?}"))
 }
 
 #[test]
 fn allowances_parse_with_directions_and_units() {
-    let a = parse_allowances("p95=+10%, rate(429)=+2pp,rate(2xx)=1pp, throughput(2xx, publish)=-5%, p99(get)=50ms", &labels()).unwrap();
+    let a = parse_allowances(
+        "p95=+10%, rate(429)=+2pp,rate(2xx)=1pp, throughput(2xx, publish)=-5%, p99(get)=50ms",
+        &labels(),
+    )
+    .unwrap();
     assert_eq!(a.len(), 5);
     assert_eq!((a[0].direction, a[0].limit), (1, Limit::Relative(0.10)));
     assert_eq!((a[1].direction, a[1].limit), (1, Limit::Absolute(0.02)));
@@ -72,18 +78,39 @@ fn a_clear_regression_fails_and_names_its_interval() {
     // get did not change.
     assert_eq!(find(&rows, "get", "p95").status, Status::Pass);
     assert_eq!(find(&rows, "get", "rate(throttled)").status, Status::Pass);
-    assert!(p95.detail.contains("regression: beyond the allowance and out of the noise"), "{}", p95.detail);
+    assert!(
+        p95.detail
+            .contains("regression: beyond the allowance and out of the noise"),
+        "{}",
+        p95.detail
+    );
 }
 
 #[test]
 fn a_change_inside_the_noise_passes() {
     // Same distribution, different draws; and a tiny sample where +12% is not out of the noise.
-    let rows = compare(&run(1, 400, 40), &run(7, 400, 44), &parse_allowances("p95=+1%,rate(429)=+0pp", &labels()).unwrap(), 0.99);
+    let rows = compare(
+        &run(1, 400, 40),
+        &run(7, 400, 44),
+        &parse_allowances("p95=+1%,rate(429)=+0pp", &labels()).unwrap(),
+        0.99,
+    );
     for r in &rows {
         assert_eq!(r.status, Status::Pass, "{}: {}", r.metric, r.detail);
     }
-    let small = |seed, ms| result(vec![cell("publish", StatusKey::Http(200), 20, lat(seed, ms))], vec![], 10.0);
-    let rows = compare(&small(1, 400), &small(2, 450), &parse_allowances("p95=+5%", &["publish".into()]).unwrap(), 0.99);
+    let small = |seed, ms| {
+        result(
+            vec![cell("publish", StatusKey::Http(200), 20, lat(seed, ms))],
+            vec![],
+            10.0,
+        )
+    };
+    let rows = compare(
+        &small(1, 400),
+        &small(2, 450),
+        &parse_allowances("p95=+5%", &["publish".into()]).unwrap(),
+        0.99,
+    );
     let r = find(&rows, "publish", "p95");
     assert_eq!(r.status, Status::Pass, "{}", r.detail);
     assert!(!r.significant);
@@ -94,12 +121,20 @@ fn a_real_change_within_the_allowance_passes_and_missing_labels_are_skipped() {
     let base = run(1, 400, 40);
     let mut cand = run(2, 430, 40);
     cand.labels.push("new".into());
-    let rows = compare(&base, &cand, &parse_allowances("p50=+20%,avg=+20%,throughput(2xx)=-5%", &labels()).unwrap(), 0.99);
+    let rows = compare(
+        &base,
+        &cand,
+        &parse_allowances("p50=+20%,avg=+20%,throughput(2xx)=-5%", &labels()).unwrap(),
+        0.99,
+    );
     let p50 = find(&rows, "publish", "p50");
     assert_eq!(p50.status, Status::Pass);
     assert!(p50.significant, "{}", p50.detail);
     assert!(p50.detail.contains("a real change, within the allowance"));
     assert_eq!(find(&rows, "publish", "avg").status, Status::Pass);
-    assert_eq!(find(&rows, "publish", "throughput(success)").status, Status::Pass);
+    assert_eq!(
+        find(&rows, "publish", "throughput(success)").status,
+        Status::Pass
+    );
     assert_eq!(find(&rows, "new", "label").status, Status::Skipped);
 }

@@ -55,8 +55,16 @@ impl Suite {
             cases: v
                 .iter()
                 .map(|v| Case {
-                    name: if v.name == v.expr { v.expr.clone() } else { format!("{}: {}", v.name, v.expr) },
-                    status: if v.passed { CaseStatus::Pass } else { CaseStatus::Fail },
+                    name: if v.name == v.expr {
+                        v.expr.clone()
+                    } else {
+                        format!("{}: {}", v.name, v.expr)
+                    },
+                    status: if v.passed {
+                        CaseStatus::Pass
+                    } else {
+                        CaseStatus::Fail
+                    },
                     observed: v.observed_text.clone(),
                     detail: v.detail.clone(),
                 })
@@ -77,7 +85,9 @@ impl Suite {
                         Status::Regression => CaseStatus::Fail,
                         Status::Skipped => CaseStatus::Skip,
                     },
-                    observed: c.change_rel.map_or_else(|| "-".into(), |r| format!("{:+.1}%", r * 100.0)),
+                    observed: c
+                        .change_rel
+                        .map_or_else(|| "-".into(), |r| format!("{:+.1}%", r * 100.0)),
                     detail: c.detail.clone(),
                 })
                 .collect(),
@@ -124,10 +134,19 @@ pub fn junit(suites: &[Suite]) -> String {
             s.count(CaseStatus::Skip)
         );
         for c in &s.cases {
-            let _ = write!(x, "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"", xml_escape(&s.name), xml_escape(&c.name));
+            let _ = write!(
+                x,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
+                xml_escape(&s.name),
+                xml_escape(&c.name)
+            );
             match c.status {
                 CaseStatus::Pass => {
-                    let _ = writeln!(x, ">\n      <system-out>{}</system-out>\n    </testcase>", xml_escape(&c.detail));
+                    let _ = writeln!(
+                        x,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        xml_escape(&c.detail)
+                    );
                 }
                 CaseStatus::Fail => {
                     let _ = writeln!(
@@ -138,7 +157,11 @@ pub fn junit(suites: &[Suite]) -> String {
                     );
                 }
                 CaseStatus::Skip => {
-                    let _ = writeln!(x, ">\n      <skipped message=\"{}\"/>\n    </testcase>", xml_escape(&c.detail));
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml_escape(&c.detail)
+                    );
                 }
             }
         }
@@ -149,7 +172,9 @@ pub fn junit(suites: &[Suite]) -> String {
 }
 
 fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('|', "\\|").replace(['\n', '\r'], " ")
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
 }
 
 fn mark(s: CaseStatus) -> &'static str {
@@ -165,11 +190,31 @@ pub fn markdown(title: &str, suites: &[Suite]) -> String {
     let fails: usize = suites.iter().map(|s| s.count(CaseStatus::Fail)).sum();
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
     let mut m = format!("## {}\n\n", md_cell(title));
-    let _ = writeln!(m, "{}: {} of {total} checks failed\n", if fails == 0 { "✅ **passed**" } else { "❌ **failed**" }, fails);
+    let _ = writeln!(
+        m,
+        "{}: {} of {total} checks failed\n",
+        if fails == 0 {
+            "✅ **passed**"
+        } else {
+            "❌ **failed**"
+        },
+        fails
+    );
     for s in suites {
-        let _ = writeln!(m, "### {}\n\n| Check | Observed | Verdict | Detail |\n| --- | --- | --- | --- |", md_cell(&s.name));
+        let _ = writeln!(
+            m,
+            "### {}\n\n| Check | Observed | Verdict | Detail |\n| --- | --- | --- | --- |",
+            md_cell(&s.name)
+        );
         for c in &s.cases {
-            let _ = writeln!(m, "| `{}` | {} | {} | {} |", md_cell(&c.name.replace('`', "'")), md_cell(&c.observed), mark(c.status), md_cell(&c.detail));
+            let _ = writeln!(
+                m,
+                "| `{}` | {} | {} | {} |",
+                md_cell(&c.name.replace('`', "'")),
+                md_cell(&c.observed),
+                mark(c.status),
+                md_cell(&c.detail)
+            );
         }
         m.push('\n');
     }
@@ -183,7 +228,13 @@ pub fn terminal(suites: &[Suite]) -> String {
         if s.cases.is_empty() {
             continue;
         }
-        let w = s.cases.iter().map(|c| c.name.chars().count()).max().unwrap_or(0).clamp(10, 60);
+        let w = s
+            .cases
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(10, 60);
         let _ = writeln!(t, "\n{}", s.name);
         for c in &s.cases {
             let tag = match c.status {
@@ -191,7 +242,11 @@ pub fn terminal(suites: &[Suite]) -> String {
                 CaseStatus::Fail => "FAIL",
                 CaseStatus::Skip => "skip",
             };
-            let _ = writeln!(t, "  {tag}  {:<w$}  {:>12}  {}", c.name, c.observed, c.detail);
+            let _ = writeln!(
+                t,
+                "  {tag}  {:<w$}  {:>12}  {}",
+                c.name, c.observed, c.detail
+            );
         }
     }
     t
@@ -210,23 +265,40 @@ struct ThresholdsFile<'a> {
 ///
 /// # Errors
 /// I/O errors naming the file.
-pub fn write_thresholds_json(dir: &Path, verdicts: &[Verdict], stop_reason: &str) -> std::io::Result<()> {
+pub fn write_thresholds_json(
+    dir: &Path,
+    verdicts: &[Verdict],
+    stop_reason: &str,
+) -> std::io::Result<()> {
     let p = dir.join("thresholds.json");
-    let f = ThresholdsFile { schema: THRESHOLDS_SCHEMA, schema_version: 1, passed: verdicts.iter().all(|v| v.passed), stop_reason, verdicts };
+    let f = ThresholdsFile {
+        schema: THRESHOLDS_SCHEMA,
+        schema_version: 1,
+        passed: verdicts.iter().all(|v| v.passed),
+        stop_reason,
+        verdicts,
+    };
     let text = serde_json::to_string_pretty(&f).map_err(std::io::Error::other)?;
-    std::fs::write(&p, text).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+    std::fs::write(&p, text)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
 }
 
 /// Writes `--junit` and `--summary-md` files when asked.
 ///
 /// # Errors
 /// A message naming the flag and file.
-pub fn write_ci_outputs(junit_path: Option<&Path>, md_path: Option<&Path>, title: &str, suites: &[Suite]) -> Result<(), String> {
+pub fn write_ci_outputs(
+    junit_path: Option<&Path>,
+    md_path: Option<&Path>,
+    title: &str,
+    suites: &[Suite],
+) -> Result<(), String> {
     if let Some(p) = junit_path {
         std::fs::write(p, junit(suites)).map_err(|e| format!("--junit {}: {e}", p.display()))?;
     }
     if let Some(p) = md_path {
-        std::fs::write(p, markdown(title, suites)).map_err(|e| format!("--summary-md {}: {e}", p.display()))?;
+        std::fs::write(p, markdown(title, suites))
+            .map_err(|e| format!("--summary-md {}: {e}", p.display()))?;
     }
     Ok(())
 }
@@ -239,9 +311,24 @@ mod tests {
         vec![Suite {
             name: "thresholds <mix & match>".into(),
             cases: vec![
-                Case { name: "p95(\"a<b\") < 800ms".into(), status: CaseStatus::Pass, observed: "12ms".into(), detail: "ok & fine".into() },
-                Case { name: "rate(429) < 1%".into(), status: CaseStatus::Fail, observed: "3%".into(), detail: "3% breaks < 1%\u{1}".into() },
-                Case { name: "x | y".into(), status: CaseStatus::Skip, observed: "-".into(), detail: "no data".into() },
+                Case {
+                    name: "p95(\"a<b\") < 800ms".into(),
+                    status: CaseStatus::Pass,
+                    observed: "12ms".into(),
+                    detail: "ok & fine".into(),
+                },
+                Case {
+                    name: "rate(429) < 1%".into(),
+                    status: CaseStatus::Fail,
+                    observed: "3%".into(),
+                    detail: "3% breaks < 1%\u{1}".into(),
+                },
+                Case {
+                    name: "x | y".into(),
+                    status: CaseStatus::Skip,
+                    observed: "-".into(),
+                    detail: "no data".into(),
+                },
             ],
         }]
     }
@@ -251,7 +338,8 @@ mod tests {
         use quick_xml::events::Event;
         let x = junit(&suites());
         let mut r = quick_xml::Reader::from_str(&x);
-        let (mut open, mut cases, mut failures, mut skipped, mut names) = (Vec::new(), 0, 0, 0, Vec::new());
+        let (mut open, mut cases, mut failures, mut skipped, mut names) =
+            (Vec::new(), 0, 0, 0, Vec::new());
         loop {
             match r.read_event().expect("well-formed XML") {
                 Event::Start(e) => {
@@ -259,7 +347,12 @@ mod tests {
                     match tag.as_str() {
                         "testcase" => {
                             cases += 1;
-                            let raw = e.try_get_attribute("name").unwrap().unwrap().value.to_string();
+                            let raw = e
+                                .try_get_attribute("name")
+                                .unwrap()
+                                .unwrap()
+                                .value
+                                .to_string();
                             names.push(quick_xml::escape::unescape(&raw).unwrap().to_string());
                         }
                         "failure" => failures += 1,
@@ -276,7 +369,9 @@ mod tests {
         assert!(open.is_empty());
         assert_eq!((cases, failures, skipped), (3, 1, 1));
         assert_eq!(names[0], "p95(\"a<b\") < 800ms");
-        assert!(x.contains("<testsuites name=\"surge\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""));
+        assert!(x.contains(
+            "<testsuites name=\"surge\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""
+        ));
         assert!(!x.contains('\u{1}'));
     }
 

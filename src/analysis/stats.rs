@@ -71,13 +71,22 @@ pub fn normal_cdf(z: f64) -> f64 {
 fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t * (-z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06 + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-        .exp();
-    if x >= 0.0 { r } else { 2.0 - r }
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
 }
 
 /// Two-sided p-value of a z statistic.
@@ -94,7 +103,11 @@ pub fn z_for(confidence: f64) -> f64 {
     let (mut lo, mut hi) = (0.0_f64, 10.0_f64);
     for _ in 0..80 {
         let mid = (lo + hi) / 2.0;
-        if normal_cdf(mid) < target { lo = mid } else { hi = mid }
+        if normal_cdf(mid) < target {
+            lo = mid
+        } else {
+            hi = mid
+        }
     }
     (lo + hi) / 2.0
 }
@@ -118,7 +131,15 @@ pub fn welch_z(m1: f64, s1: f64, n1: u64, m2: f64, s2: f64, n2: u64) -> f64 {
         return f64::NAN;
     }
     let se = (s1 * s1 / n1 as f64 + s2 * s2 / n2 as f64).sqrt();
-    if se == 0.0 { if m1 == m2 { 0.0 } else { f64::INFINITY.copysign(m2 - m1) } } else { (m2 - m1) / se }
+    if se == 0.0 {
+        if m1 == m2 {
+            0.0
+        } else {
+            f64::INFINITY.copysign(m2 - m1)
+        }
+    } else {
+        (m2 - m1) / se
+    }
 }
 
 /// z for two Poisson rates `x1/t1` and `x2/t2` (events per second).
@@ -128,7 +149,11 @@ pub fn poisson_rates_z(x1: u64, t1: f64, x2: u64, t2: f64) -> f64 {
     }
     let se = (x1 as f64 / (t1 * t1) + x2 as f64 / (t2 * t2)).sqrt();
     let d = x2 as f64 / t2 - x1 as f64 / t1;
-    if se == 0.0 { 0.0 } else { d / se }
+    if se == 0.0 {
+        0.0
+    } else {
+        d / se
+    }
 }
 
 /// A histogram's empirical distribution as (value, cumulative count) steps, for fast quantiles.
@@ -164,7 +189,11 @@ impl Cdf {
     pub fn at_rank(&self, k: u64) -> u64 {
         let k = k.clamp(1, self.len().max(1));
         let i = self.cum.partition_point(|&c| c < k);
-        self.values.get(i).or(self.values.last()).copied().unwrap_or(0)
+        self.values
+            .get(i)
+            .or(self.values.last())
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The value at quantile `q` (rank ⌈q·n⌉, as HDR).
@@ -192,7 +221,14 @@ pub fn resample_quantile(c: &Cdf, q: f64, rng: &mut Rng) -> u64 {
 
 /// Percentile-bootstrap interval of `quantile(candidate) − quantile(baseline)` (µs) at
 /// `confidence`, from `iters` replicates. None when a side is empty.
-pub fn quantile_diff_interval(base: &Cdf, cand: &Cdf, q: f64, confidence: f64, iters: usize, rng: &mut Rng) -> Option<(f64, f64)> {
+pub fn quantile_diff_interval(
+    base: &Cdf,
+    cand: &Cdf,
+    q: f64,
+    confidence: f64,
+    iters: usize,
+    rng: &mut Rng,
+) -> Option<(f64, f64)> {
     if base.is_empty() || cand.is_empty() {
         return None;
     }
@@ -265,7 +301,8 @@ mod tests {
             shifted.record((r.uniform() * 100_000.0) as u64 + 21_000);
         }
         let (ca, cb, cs) = (Cdf::of(&a), Cdf::of(&b), Cdf::of(&shifted));
-        let (lo, hi) = quantile_diff_interval(&ca, &cb, 0.95, 0.99, 2000, &mut Rng::new(3)).unwrap();
+        let (lo, hi) =
+            quantile_diff_interval(&ca, &cb, 0.95, 0.99, 2000, &mut Rng::new(3)).unwrap();
         assert!(lo < 0.0 && hi > 0.0, "same distribution: [{lo}, {hi}]");
         let (lo, _) = quantile_diff_interval(&ca, &cs, 0.95, 0.99, 2000, &mut Rng::new(3)).unwrap();
         assert!(lo > 10_000.0, "shift of 20ms: lower bound {lo}");

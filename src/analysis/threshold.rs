@@ -210,7 +210,9 @@ impl Metric {
     pub fn kind(&self) -> Kind {
         match self {
             Metric::Latency { .. } | Metric::First429 | Metric::Completion => Kind::Time,
-            Metric::Rate { .. } | Metric::ErrorRate { .. } | Metric::FinalRate { .. } => Kind::Share,
+            Metric::Rate { .. } | Metric::ErrorRate { .. } | Metric::FinalRate { .. } => {
+                Kind::Share
+            }
             Metric::Throughput { .. } => Kind::PerSecond,
             Metric::Count { .. } | Metric::RetriesPerSuccess { .. } => Kind::Number,
         }
@@ -334,7 +336,14 @@ fn lex(src: &str) -> Vec<(usize, Tok)> {
         match c {
             c if c.is_whitespace() => i += 1,
             '(' | ')' | ',' => {
-                out.push((pos, match c { '(' => Tok::Open, ')' => Tok::Close, _ => Tok::Comma }));
+                out.push((
+                    pos,
+                    match c {
+                        '(' => Tok::Open,
+                        ')' => Tok::Close,
+                        _ => Tok::Comma,
+                    },
+                ));
                 i += 1;
             }
             '<' | '>' | '=' | '!' => {
@@ -395,8 +404,23 @@ fn describe(t: Option<&Tok>) -> String {
 
 /// Every metric name, for messages and suggestions.
 pub const METRICS: &[&str] = &[
-    "p50", "p90", "p95", "p99", "p99.9", "median", "min", "max", "avg", "rate", "error_rate", "final_rate", "count",
-    "throughput", "retries_per_success", "first_429", "completion",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "p99.9",
+    "median",
+    "min",
+    "max",
+    "avg",
+    "rate",
+    "error_rate",
+    "final_rate",
+    "count",
+    "throughput",
+    "retries_per_success",
+    "first_429",
+    "completion",
 ];
 
 /// Levenshtein distance, for "did you mean" hints.
@@ -406,7 +430,11 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -447,19 +475,27 @@ pub fn parse_value(w: &str, kind: Kind, what: &str) -> Result<f64, String> {
             "s" => Ok(n),
             "m" | "min" => Ok(n * 60.0),
             "h" => Ok(n * 3600.0),
-            "" => Err(format!("{what} is a time: write {n} with a unit (us, ms, s, m, h), e.g. {n}ms")),
-            u => Err(format!("{what} is a time: unit {u:?} is not one of us, ms, s, m, h")),
+            "" => Err(format!(
+                "{what} is a time: write {n} with a unit (us, ms, s, m, h), e.g. {n}ms"
+            )),
+            u => Err(format!(
+                "{what} is a time: unit {u:?} is not one of us, ms, s, m, h"
+            )),
         },
         Kind::Share => match unit {
             "%" | "pp" => Ok(n / 100.0),
-            "" => Err(format!("{what} is a share: write it in percent, e.g. {n}% (a bare number is ambiguous)")),
+            "" => Err(format!(
+                "{what} is a share: write it in percent, e.g. {n}% (a bare number is ambiguous)"
+            )),
             u => Err(format!("{what} is a share: unit {u:?} is not % or pp")),
         },
         Kind::PerSecond => match unit {
             "/s" => Ok(n),
             "/m" | "/min" => Ok(n / 60.0),
             "" => Err(format!("{what} is a rate per time: write e.g. {n}/s")),
-            u => Err(format!("{what} is a rate per time: unit {u:?} is not /s or /m")),
+            u => Err(format!(
+                "{what} is a rate per time: unit {u:?} is not /s or /m"
+            )),
         },
         Kind::Number => match unit {
             "" => Ok(n),
@@ -480,10 +516,16 @@ impl Parser<'_> {
         self.toks.get(self.i).map(|(_, t)| t)
     }
     fn pos(&self) -> usize {
-        self.toks.get(self.i).map_or(self.src.chars().count() + 1, |(p, _)| *p)
+        self.toks
+            .get(self.i)
+            .map_or(self.src.chars().count() + 1, |(p, _)| *p)
     }
     fn err<T>(&self, pos: usize, message: impl Into<String>) -> Result<T, ParseError> {
-        Err(ParseError { source_text: self.src.to_string(), pos, message: message.into() })
+        Err(ParseError {
+            source_text: self.src.to_string(),
+            pos,
+            message: message.into(),
+        })
     }
 
     fn label(&self, pos: usize, l: &str) -> Result<Option<String>, ParseError> {
@@ -492,8 +534,18 @@ impl Parser<'_> {
         }
         if let Some(labels) = self.labels {
             if !labels.iter().any(|x| x == l) {
-                let list = if labels.is_empty() { "none".to_string() } else { labels.join(", ") };
-                return self.err(pos, format!("unknown label {l:?} (labels: {list}){}", suggest(l, labels.iter().map(String::as_str))));
+                let list = if labels.is_empty() {
+                    "none".to_string()
+                } else {
+                    labels.join(", ")
+                };
+                return self.err(
+                    pos,
+                    format!(
+                        "unknown label {l:?} (labels: {list}){}",
+                        suggest(l, labels.iter().map(String::as_str))
+                    ),
+                );
             }
         }
         Ok(Some(l.to_string()))
@@ -520,7 +572,15 @@ impl Parser<'_> {
             let pos = self.pos();
             match self.peek().cloned() {
                 Some(Tok::Word(w) | Tok::Quoted(w)) => args.push((pos, w)),
-                t => return self.err(pos, format!("expected an argument (a label, an outcome or a status), found {}", describe(t.as_ref()))),
+                t => {
+                    return self.err(
+                        pos,
+                        format!(
+                            "expected an argument (a label, an outcome or a status), found {}",
+                            describe(t.as_ref())
+                        ),
+                    )
+                }
             }
             self.i += 1;
             let pos = self.pos();
@@ -530,7 +590,12 @@ impl Parser<'_> {
                     self.i += 1;
                     return Ok(args);
                 }
-                t => return self.err(pos, format!("expected \",\" or \")\", found {}", describe(t))),
+                t => {
+                    return self.err(
+                        pos,
+                        format!("expected \",\" or \")\", found {}", describe(t)),
+                    )
+                }
             }
         }
     }
@@ -539,7 +604,16 @@ impl Parser<'_> {
         let pos = self.pos();
         let name = match self.peek().cloned() {
             Some(Tok::Word(w)) => w,
-            t => return self.err(pos, format!("expected a metric ({}), found {}", METRICS.join(", "), describe(t.as_ref()))),
+            t => {
+                return self.err(
+                    pos,
+                    format!(
+                        "expected a metric ({}), found {}",
+                        METRICS.join(", "),
+                        describe(t.as_ref())
+                    ),
+                )
+            }
         };
         self.i += 1;
         let args = self.args()?;
@@ -575,12 +649,21 @@ impl Parser<'_> {
         Ok(match name.as_str() {
             "rate" | "count" => {
                 let Some((ap, s)) = args.first() else {
-                    return self.err(self.pos(), format!("{name} needs what to count, e.g. {name}(429) or {name}(5xx, LABEL)"));
+                    return self.err(
+                        self.pos(),
+                        format!(
+                            "{name} needs what to count, e.g. {name}(429) or {name}(5xx, LABEL)"
+                        ),
+                    );
                 };
                 let sel = self.sel(*ap, s)?;
                 let label = opt_label(self, 1)?;
                 at_most(self, 2, "(OUTCOME_OR_STATUS[, LABEL])")?;
-                if name == "rate" { Metric::Rate { sel, label } } else { Metric::Count { sel, label } }
+                if name == "rate" {
+                    Metric::Rate { sel, label }
+                } else {
+                    Metric::Count { sel, label }
+                }
             }
             "throughput" => {
                 let sel = match args.first() {
@@ -595,14 +678,37 @@ impl Parser<'_> {
             "error_rate" | "retries_per_success" => {
                 let label = opt_label(self, 0)?;
                 at_most(self, 1, "([LABEL])")?;
-                if name == "error_rate" { Metric::ErrorRate { label } } else { Metric::RetriesPerSuccess { label } }
+                if name == "error_rate" {
+                    Metric::ErrorRate { label }
+                } else {
+                    Metric::RetriesPerSuccess { label }
+                }
             }
             "final_rate" => {
                 let outcome = match args.first() {
-                    Some((ap, a)) => Outcome::from_name(a).map_or_else(|| self.err(*ap, format!("expected an outcome (2xx, 429, 4xx, 5xx, error), found {a:?}")), Ok)?,
-                    None => return self.err(self.pos(), "final_rate needs an outcome, e.g. final_rate(2xx)"),
+                    Some((ap, a)) => Outcome::from_name(a).map_or_else(
+                        || {
+                            self.err(
+                                *ap,
+                                format!(
+                                    "expected an outcome (2xx, 429, 4xx, 5xx, error), found {a:?}"
+                                ),
+                            )
+                        },
+                        Ok,
+                    )?,
+                    None => {
+                        return self.err(
+                            self.pos(),
+                            "final_rate needs an outcome, e.g. final_rate(2xx)",
+                        )
+                    }
                 };
-                at_most(self, 1, "(OUTCOME): final outcomes are kept for the whole run, not per label")?;
+                at_most(
+                    self,
+                    1,
+                    "(OUTCOME): final outcomes are kept for the whole run, not per label",
+                )?;
                 Metric::FinalRate { outcome }
             }
             "first_429" => {
@@ -613,7 +719,16 @@ impl Parser<'_> {
                 no_args(self)?;
                 Metric::Completion
             }
-            _ => return self.err(pos, format!("unknown metric {name:?}; one of: {}{}", METRICS.join(", "), suggest(&name, METRICS.iter().copied()))),
+            _ => {
+                return self.err(
+                    pos,
+                    format!(
+                        "unknown metric {name:?}; one of: {}{}",
+                        METRICS.join(", "),
+                        suggest(&name, METRICS.iter().copied())
+                    ),
+                )
+            }
         })
     }
 
@@ -625,14 +740,39 @@ impl Parser<'_> {
         let pos = self.pos();
         let cmp = match self.peek() {
             Some(Tok::Op(c)) => *c,
-            t => return self.err(pos, format!("expected a comparison (<, <=, >, >=, ==, !=), found {}", describe(t))),
+            t => {
+                return self.err(
+                    pos,
+                    format!(
+                        "expected a comparison (<, <=, >, >=, ==, !=), found {}",
+                        describe(t)
+                    ),
+                )
+            }
         };
         self.i += 1;
         let pos = self.pos();
-        let what = self.src.split(['<', '>', '=', '!']).next().unwrap_or("").trim().to_string();
+        let what = self
+            .src
+            .split(['<', '>', '=', '!'])
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         let value = match self.peek() {
-            Some(Tok::Word(w)) => parse_value(w, metric.kind(), &what).or_else(|m| self.err(pos, m))?,
-            t => return self.err(pos, format!("expected a value after {:?}, found {}", cmp.symbol(), describe(t))),
+            Some(Tok::Word(w)) => {
+                parse_value(w, metric.kind(), &what).or_else(|m| self.err(pos, m))?
+            }
+            t => {
+                return self.err(
+                    pos,
+                    format!(
+                        "expected a value after {:?}, found {}",
+                        cmp.symbol(),
+                        describe(t)
+                    ),
+                )
+            }
         };
         self.i += 1;
         let mut sustain_s = None;
@@ -643,8 +783,17 @@ impl Parser<'_> {
                 self.i += 1;
                 let dpos = self.pos();
                 let secs = match self.peek() {
-                    Some(Tok::Word(w)) => parse_value(w, Kind::Time, "the duration after \"for\"").or_else(|m| self.err(dpos, m))?,
-                    t => return self.err(dpos, format!("expected a duration after \"for\" (e.g. 10s), found {}", describe(t))),
+                    Some(Tok::Word(w)) => parse_value(w, Kind::Time, "the duration after \"for\"")
+                        .or_else(|m| self.err(dpos, m))?,
+                    t => {
+                        return self.err(
+                            dpos,
+                            format!(
+                                "expected a duration after \"for\" (e.g. 10s), found {}",
+                                describe(t)
+                            ),
+                        )
+                    }
                 };
                 if secs < 1.0 || secs.fract() != 0.0 {
                     return self.err(dpos, "the duration after \"for\" must be whole seconds, at least 1s (the timeline has one row per second)");
@@ -653,12 +802,29 @@ impl Parser<'_> {
                 sustain_s = Some(secs as u32);
                 check_sustainable(self, pos, &metric)?;
             }
-            t => return self.err(pos, format!("expected \"for DURATION\" or the end, found {}", describe(t))),
+            t => {
+                return self.err(
+                    pos,
+                    format!(
+                        "expected \"for DURATION\" or the end, found {}",
+                        describe(t)
+                    ),
+                )
+            }
         }
         if self.i < self.toks.len() {
-            return self.err(self.pos(), format!("unexpected {} after the expression", describe(self.peek())));
+            return self.err(
+                self.pos(),
+                format!("unexpected {} after the expression", describe(self.peek())),
+            );
         }
-        Ok(Expr { source: self.src.trim().to_string(), metric, cmp, value, sustain_s })
+        Ok(Expr {
+            source: self.src.trim().to_string(),
+            metric,
+            cmp,
+            value,
+            sustain_s,
+        })
     }
 }
 
@@ -689,7 +855,13 @@ fn check_sustainable(p: &Parser<'_>, pos: usize, m: &Metric) -> Result<(), Parse
 /// assert!(err.to_string().contains("did you mean \"publish\""));
 /// ```
 pub fn parse(src: &str, labels: Option<&[String]>) -> Result<Expr, ParseError> {
-    Parser { src, toks: lex(src), i: 0, labels }.expr()
+    Parser {
+        src,
+        toks: lex(src),
+        i: 0,
+        labels,
+    }
+    .expr()
 }
 
 /// Parses a metric alone (`p95(publish)`, `rate(429)`), as `--max-regression` names them.
@@ -697,13 +869,21 @@ pub fn parse(src: &str, labels: Option<&[String]>) -> Result<Expr, ParseError> {
 /// # Errors
 /// As [`parse`].
 pub fn parse_metric(src: &str, labels: Option<&[String]>) -> Result<Metric, ParseError> {
-    let mut p = Parser { src, toks: lex(src), i: 0, labels };
+    let mut p = Parser {
+        src,
+        toks: lex(src),
+        i: 0,
+        labels,
+    };
     if p.toks.is_empty() {
         return p.err(1, "expected a metric");
     }
     let m = p.metric()?;
     if p.i < p.toks.len() {
-        return p.err(p.pos(), format!("unexpected {} after the metric", describe(p.peek())));
+        return p.err(
+            p.pos(),
+            format!("unexpected {} after the metric", describe(p.peek())),
+        );
     }
     Ok(m)
 }
@@ -714,7 +894,12 @@ impl Threshold {
     /// # Errors
     /// As [`parse`]; `abort_on_fail` on an expression without `for` is an error, since only a
     /// sustained condition can be decided while the run goes on.
-    pub fn new(src: &str, name: Option<String>, abort_on_fail: bool, labels: Option<&[String]>) -> Result<Threshold, ParseError> {
+    pub fn new(
+        src: &str,
+        name: Option<String>,
+        abort_on_fail: bool,
+        labels: Option<&[String]>,
+    ) -> Result<Threshold, ParseError> {
         let expr = parse(src, labels)?;
         if abort_on_fail && expr.sustain_s.is_none() {
             return Err(ParseError {
@@ -723,7 +908,11 @@ impl Threshold {
                 message: "abort_on_fail needs a sustained condition (… for 10s): a whole-run value is known only at the end".into(),
             });
         }
-        Ok(Threshold { name: name.unwrap_or_else(|| expr.source.clone()), expr, abort_on_fail })
+        Ok(Threshold {
+            name: name.unwrap_or_else(|| expr.source.clone()),
+            expr,
+            abort_on_fail,
+        })
     }
 }
 

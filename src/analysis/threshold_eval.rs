@@ -53,13 +53,17 @@ pub fn fmt_value(v: f64, kind: Kind) -> String {
 }
 
 fn trim(s: String) -> String {
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 fn hist_of(r: &RunResult, label: Option<&str>, outcome: Outcome, timing: Timing) -> Hist {
     let mut h = Hist::new();
     for c in &r.cells {
-        if label.is_none_or(|l| l == c.label) && c.outcome == outcome {
+        if label.map_or(true, |l| l == c.label) && c.outcome == outcome {
             h.add(match timing {
                 Timing::Service => &c.service_hist,
                 Timing::Response => &c.response_hist,
@@ -86,9 +90,9 @@ pub fn stat_of(h: &Hist, stat: Stat) -> Option<f64> {
 pub fn counts(r: &RunResult, sel: Option<Sel>, label: Option<&str>) -> (u64, u64) {
     let (mut hit, mut all) = (0, 0);
     for c in &r.cells {
-        if label.is_none_or(|l| l == c.label) {
+        if label.map_or(true, |l| l == c.label) {
             all += c.count;
-            if sel.is_none_or(|s| s.matches(c.status)) {
+            if sel.map_or(true, |s| s.matches(c.status)) {
                 hit += c.count;
             }
         }
@@ -96,26 +100,52 @@ pub fn counts(r: &RunResult, sel: Option<Sel>, label: Option<&str>) -> (u64, u64
     (hit, all)
 }
 
-const ERRORS: [Sel; 2] = [Sel::Outcome(Outcome::ServerError), Sel::Outcome(Outcome::TransportError)];
+const ERRORS: [Sel; 2] = [
+    Sel::Outcome(Outcome::ServerError),
+    Sel::Outcome(Outcome::TransportError),
+];
 
 /// The whole-run value of a metric; Err(why) when there is nothing to measure.
 pub fn measure(r: &RunResult, m: &Metric) -> Result<f64, String> {
-    let share = |hit: u64, all: u64, what: &str| if all == 0 { Err(format!("no attempts{what}: nothing to measure")) } else { Ok(hit as f64 / all as f64) };
+    let share = |hit: u64, all: u64, what: &str| {
+        if all == 0 {
+            Err(format!("no attempts{what}: nothing to measure"))
+        } else {
+            Ok(hit as f64 / all as f64)
+        }
+    };
     let of = |l: &Option<String>| l.as_ref().map_or(String::new(), |l| format!(" of {l}"));
     match m {
-        Metric::Latency { stat, label, outcome, timing } => stat_of(&hist_of(r, label.as_deref(), *outcome, *timing), *stat)
-            .ok_or_else(|| format!("no {} responses{}: nothing to measure", outcome.name(), of(label))),
+        Metric::Latency {
+            stat,
+            label,
+            outcome,
+            timing,
+        } => stat_of(&hist_of(r, label.as_deref(), *outcome, *timing), *stat).ok_or_else(|| {
+            format!(
+                "no {} responses{}: nothing to measure",
+                outcome.name(),
+                of(label)
+            )
+        }),
         Metric::Rate { sel, label } => {
             let (hit, all) = counts(r, Some(*sel), label.as_deref());
             share(hit, all, &of(label))
         }
         Metric::ErrorRate { label } => {
-            let hit: u64 = ERRORS.iter().map(|s| counts(r, Some(*s), label.as_deref()).0).sum();
+            let hit: u64 = ERRORS
+                .iter()
+                .map(|s| counts(r, Some(*s), label.as_deref()).0)
+                .sum();
             share(hit, counts(r, None, label.as_deref()).1, &of(label))
         }
         Metric::FinalRate { outcome } => {
             let f = &r.totals.final_by_outcome;
-            share(f.get(outcome).copied().unwrap_or(0), f.values().sum(), " (final outcomes)")
+            share(
+                f.get(outcome).copied().unwrap_or(0),
+                f.values().sum(),
+                " (final outcomes)",
+            )
         }
         Metric::Count { sel, label } => Ok(counts(r, Some(*sel), label.as_deref()).0 as f64),
         Metric::Throughput { sel, label } => {
@@ -125,7 +155,12 @@ pub fn measure(r: &RunResult, m: &Metric) -> Result<f64, String> {
             Ok(counts(r, *sel, label.as_deref()).0 as f64 / r.duration_s)
         }
         Metric::RetriesPerSuccess { label } => {
-            let retries: u64 = r.cells.iter().filter(|c| label.as_ref().is_none_or(|l| *l == c.label)).map(|c| c.retries).sum();
+            let retries: u64 = r
+                .cells
+                .iter()
+                .filter(|c| label.as_ref().map_or(true, |l| *l == c.label))
+                .map(|c| c.retries)
+                .sum();
             let ok = counts(r, Some(Sel::Outcome(Outcome::Success)), label.as_deref()).0;
             Ok(match (retries, ok) {
                 (0, _) => 0.0,
@@ -140,9 +175,10 @@ pub fn measure(r: &RunResult, m: &Metric) -> Result<f64, String> {
 
 fn quantile_of(q: &Quantiles, stat: Stat) -> Option<u64> {
     match stat {
-        Stat::Pct(p) if p == 50.0 => Some(q.p50),
-        Stat::Pct(p) if p == 95.0 => Some(q.p95),
-        Stat::Pct(p) if p == 99.0 => Some(q.p99),
+        Stat::Pct(p) => [(50.0, q.p50), (95.0, q.p95), (99.0, q.p99)]
+            .into_iter()
+            .find(|(x, _)| *x == p)
+            .map(|(_, v)| v),
         Stat::Max => Some(q.max),
         _ => None,
     }
@@ -158,12 +194,19 @@ pub fn measure_second(s: &Second, m: &Metric) -> Option<f64> {
     };
     let share = |hit: u64| (s.completed > 0).then(|| hit as f64 / s.completed as f64);
     match m {
-        Metric::Latency { stat, outcome, timing, .. } => {
+        Metric::Latency {
+            stat,
+            outcome,
+            timing,
+            ..
+        } => {
             let map = match timing {
                 Timing::Service => &s.latency,
                 Timing::Response => &s.response_latency,
             };
-            map.get(outcome).and_then(|q| quantile_of(q, *stat)).map(|us| us as f64 / 1e6)
+            map.get(outcome)
+                .and_then(|q| quantile_of(q, *stat))
+                .map(|us| us as f64 / 1e6)
         }
         Metric::Rate { sel, .. } => share(count(*sel)),
         Metric::ErrorRate { .. } => share(ERRORS.iter().map(|e| count(*e)).sum()),
@@ -192,7 +235,13 @@ impl Streak {
             return self.run;
         }
         for t in self.next_t..s.t {
-            self.step(e, &Second { t, ..Second::default() });
+            self.step(
+                e,
+                &Second {
+                    t,
+                    ..Second::default()
+                },
+            );
         }
         self.step(e, s)
     }
@@ -230,23 +279,55 @@ pub fn evaluate(r: &RunResult, t: &Threshold) -> Verdict {
     };
     if let Some(n) = e.sustain_s {
         let mut st = Streak::default();
-        for s in r.timeline.iter().filter(|s| f64::from(s.t + 1) <= r.duration_s + 1e-6) {
+        for s in r
+            .timeline
+            .iter()
+            .filter(|s| f64::from(s.t + 1) <= r.duration_s + 1e-6)
+        {
             st.push(e, s);
         }
         let (len, start) = st.longest;
         return if len >= n {
-            mk(false, Some(f64::from(len)), format!("held {len}s"), format!("the condition held {len}s in a row from t={start}s (fails at {n}s)"))
+            mk(
+                false,
+                Some(f64::from(len)),
+                format!("held {len}s"),
+                format!("the condition held {len}s in a row from t={start}s (fails at {n}s)"),
+            )
         } else {
-            let longest = if len == 0 { "the condition never held".to_string() } else { format!("the condition held at most {len}s in a row (from t={start}s)") };
-            mk(true, Some(f64::from(len)), format!("longest {len}s"), format!("{longest}; fails at {n}s"))
+            let longest = if len == 0 {
+                "the condition never held".to_string()
+            } else {
+                format!("the condition held at most {len}s in a row (from t={start}s)")
+            };
+            mk(
+                true,
+                Some(f64::from(len)),
+                format!("longest {len}s"),
+                format!("{longest}; fails at {n}s"),
+            )
         };
     }
     match measure(r, &e.metric) {
-        Err(why) => mk(false, None, "no data".into(), format!("{why} (a gate never passes without data)")),
+        Err(why) => mk(
+            false,
+            None,
+            "no data".into(),
+            format!("{why} (a gate never passes without data)"),
+        ),
         Ok(v) => {
             let passed = e.cmp.holds(v, e.value);
-            let text = if matches!(e.metric, Metric::First429) && v.is_infinite() { "no 429".to_string() } else { fmt_value(v, kind) };
-            let detail = format!("{text} {} {} {}", if passed { "meets" } else { "breaks" }, e.cmp.symbol(), fmt_value(e.value, kind));
+            let text = if matches!(e.metric, Metric::First429) && v.is_infinite() {
+                "no 429".to_string()
+            } else {
+                fmt_value(v, kind)
+            };
+            let detail = format!(
+                "{text} {} {} {}",
+                if passed { "meets" } else { "breaks" },
+                e.cmp.symbol(),
+                fmt_value(e.value, kind)
+            );
             mk(passed, v.is_finite().then_some(v), text, detail)
         }
     }
@@ -267,7 +348,11 @@ pub struct LiveGate {
 impl LiveGate {
     /// None when no threshold has `abort_on_fail`.
     pub fn new(ts: &[Threshold]) -> Option<LiveGate> {
-        let watched: Vec<_> = ts.iter().filter(|t| t.abort_on_fail && t.expr.sustain_s.is_some()).map(|t| (t.clone(), Mutex::default())).collect();
+        let watched: Vec<_> = ts
+            .iter()
+            .filter(|t| t.abort_on_fail && t.expr.sustain_s.is_some())
+            .map(|t| (t.clone(), Mutex::default()))
+            .collect();
         (!watched.is_empty()).then_some(LiveGate { watched })
     }
 
@@ -278,7 +363,11 @@ impl LiveGate {
             let run = st.push(&t.expr, s);
             let n = t.expr.sustain_s.unwrap_or(u32::MAX);
             if run >= n {
-                return Some(format!("threshold {:?} failed: held {run}s in a row up to t={}s", t.name, s.t + 1));
+                return Some(format!(
+                    "threshold {:?} failed: held {run}s in a row up to t={}s",
+                    t.name,
+                    s.t + 1
+                ));
             }
         }
         None
@@ -290,7 +379,10 @@ impl LiveGate {
             Some(s) => self.push(s),
             None => {
                 let sec = t.elapsed.as_secs().saturating_sub(1) as u32;
-                self.push(&Second { t: sec, ..Second::default() })
+                self.push(&Second {
+                    t: sec,
+                    ..Second::default()
+                })
             }
         }
     }

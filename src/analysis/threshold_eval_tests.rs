@@ -47,9 +47,18 @@ pub(crate) fn result(cells: Vec<Cell>, timeline: Vec<Second>, duration_s: f64) -
         schema: "surge/result".into(),
         schema_version: 1,
         tool: Tool::current(),
-        scenario: ScenarioInfo { name: "t".into(), description: String::new(), file: "t.toml".into() },
+        scenario: ScenarioInfo {
+            name: "t".into(),
+            description: String::new(),
+            file: "t.toml".into(),
+        },
         plan: serde_json::Value::Null,
-        target: TargetInfo { base_url: "http://127.0.0.1:1".into(), host: "127.0.0.1".into(), kind: "url".into(), mock_preset: None },
+        target: TargetInfo {
+            base_url: "http://127.0.0.1:1".into(),
+            host: "127.0.0.1".into(),
+            kind: "url".into(),
+            mock_preset: None,
+        },
         started_at: String::new(),
         started_unix_ms: 0,
         duration_s,
@@ -65,7 +74,11 @@ pub(crate) fn result(cells: Vec<Cell>, timeline: Vec<Second>, duration_s: f64) -
 
 /// A second with `ok` 2xx and `throttled` 429s, 2xx p95 of `p95_ms`.
 pub(crate) fn second(t: u32, ok: u64, throttled: u64, p95_ms: u64) -> Second {
-    let mut s = Second { t, completed: ok + throttled, ..Second::default() };
+    let mut s = Second {
+        t,
+        completed: ok + throttled,
+        ..Second::default()
+    };
     s.by_outcome.insert(Outcome::Success, ok);
     s.by_status.insert(StatusKey::Http(200), ok);
     if throttled > 0 {
@@ -73,7 +86,12 @@ pub(crate) fn second(t: u32, ok: u64, throttled: u64, p95_ms: u64) -> Second {
         s.by_status.insert(StatusKey::Http(429), throttled);
     }
     if ok > 0 {
-        let q = Quantiles { p50: p95_ms * 500, p95: p95_ms * 1000, p99: p95_ms * 1100, max: p95_ms * 1200 };
+        let q = Quantiles {
+            p50: p95_ms * 500,
+            p95: p95_ms * 1000,
+            p99: p95_ms * 1100,
+            max: p95_ms * 1200,
+        };
         s.latency.insert(Outcome::Success, q);
     }
     s
@@ -124,7 +142,10 @@ fn latency_metrics_read_the_histograms_of_successes_only() {
     assert!(verdict(&r, "p99.9 < 1s").passed);
     // Nothing to measure fails, never passes silently.
     let v = verdict(&r, "p95(get, 5xx) < 1s");
-    assert!(!v.passed && v.observed.is_none() && v.detail.contains("no server_error responses of get"), "{v:?}");
+    assert!(
+        !v.passed && v.observed.is_none() && v.detail.contains("no server_error responses of get"),
+        "{v:?}"
+    );
 }
 
 #[test]
@@ -136,7 +157,10 @@ fn rates_counts_and_run_metrics_match_hand_counts() {
     assert!((v("rate(429, publish) < 10%") - 0.08).abs() < 1e-12);
     assert!((v("rate(2xx) > 50%") - 1000.0 / 1100.0).abs() < 1e-12);
     assert!((v("rate(503) < 5%") - 15.0 / 1100.0).abs() < 1e-12);
-    assert!((v("error_rate < 5%") - 20.0 / 1100.0).abs() < 1e-12, "5xx + transport errors");
+    assert!(
+        (v("error_rate < 5%") - 20.0 / 1100.0).abs() < 1e-12,
+        "5xx + transport errors"
+    );
     assert!((v("error_rate(get) < 5%") - 0.0).abs() < 1e-12);
     assert!((v("final_rate(2xx) > 90%") - 0.99).abs() < 1e-12);
     assert_eq!(v("count(5xx) < 100"), 15.0);
@@ -154,9 +178,16 @@ fn rates_counts_and_run_metrics_match_hand_counts() {
 
 #[test]
 fn first_429_without_any_429_is_infinitely_late() {
-    let r = result(vec![cell("get", StatusKey::Http(200), 10, |_| 1_000)], vec![], 1.0);
+    let r = result(
+        vec![cell("get", StatusKey::Http(200), 10, |_| 1_000)],
+        vec![],
+        1.0,
+    );
     let v = verdict(&r, "first_429 > 30s");
-    assert!(v.passed && v.observed_text == "no 429" && v.observed.is_none(), "{v:?}");
+    assert!(
+        v.passed && v.observed_text == "no 429" && v.observed.is_none(),
+        "{v:?}"
+    );
     assert!(!verdict(&r, "first_429 < 30s").passed);
     // No attempts at all: a rate has nothing to measure and fails.
     let empty = result(vec![], vec![], 1.0);
@@ -171,7 +202,10 @@ fn crafted() -> RunResult {
         tl.push(match t {
             0..=2 | 14 => second(t, 10, 0, 100),
             3..=6 => second(t, 7, 3, 300),
-            7 => Second { t, ..Second::default() },
+            7 => Second {
+                t,
+                ..Second::default()
+            },
             8..=13 => second(t, 6, 4, 900),
             _ => second(t, 0, 10, 0),
         });
@@ -186,7 +220,11 @@ fn sustained_conditions_count_consecutive_full_seconds() {
     let v = verdict(&r, "rate(429) > 5% for 6s");
     assert!(!v.passed, "{v:?}");
     assert_eq!(v.observed, Some(6.0));
-    assert!(v.detail.contains("held 6s in a row from t=8s"), "{}", v.detail);
+    assert!(
+        v.detail.contains("held 6s in a row from t=8s"),
+        "{}",
+        v.detail
+    );
     // The idle second at t=7 breaks the streak: 4 + 6 is not 10.
     let v = verdict(&r, "rate(429) > 5% for 7s");
     assert!(v.passed && v.observed == Some(6.0), "{v:?}");
@@ -198,14 +236,22 @@ fn sustained_conditions_count_consecutive_full_seconds() {
     let v = verdict(&r, "throughput(2xx) < 8/s for 11s");
     assert!(!v.passed && v.observed == Some(11.0), "{v:?}");
     assert!(verdict(&r, "count(429) >= 3 for 5s").observed == Some(6.0));
-    assert!(verdict(&r, "rate(429) > 50% for 1s").detail.contains("never held"));
+    assert!(verdict(&r, "rate(429) > 50% for 1s")
+        .detail
+        .contains("never held"));
 }
 
 #[test]
 fn live_gate_aborts_once_the_streak_reaches_its_length() {
     let r = crafted();
     let ts = vec![
-        Threshold::new("rate(429) > 5% for 5s", Some("429 storm".into()), true, None).unwrap(),
+        Threshold::new(
+            "rate(429) > 5% for 5s",
+            Some("429 storm".into()),
+            true,
+            None,
+        )
+        .unwrap(),
         Threshold::new("rate(429) > 5% for 2s", None, false, None).unwrap(),
     ];
     let gate = LiveGate::new(&ts).expect("one abort_on_fail threshold");
@@ -218,6 +264,9 @@ fn live_gate_aborts_once_the_streak_reaches_its_length() {
     }
     let (t, reason) = fired.expect("aborts");
     assert_eq!(t, 12, "8,9,10,11,12: five seconds in a row");
-    assert!(reason.contains("\"429 storm\"") && reason.contains("held 5s"), "{reason}");
+    assert!(
+        reason.contains("\"429 storm\"") && reason.contains("held 5s"),
+        "{reason}"
+    );
     assert!(LiveGate::new(&ts[1..]).is_none());
 }

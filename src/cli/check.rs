@@ -43,13 +43,19 @@ pub struct CheckArgs {
 
 /// The thresholds stored in a result's plan (as the run was given them).
 fn stored_thresholds(r: &RunResult) -> Result<Vec<Threshold>, String> {
-    let Some(list) = r.plan.get("thresholds").and_then(|t| t.as_array()) else { return Ok(Vec::new()) };
+    let Some(list) = r.plan.get("thresholds").and_then(|t| t.as_array()) else {
+        return Ok(Vec::new());
+    };
     list.iter()
         .map(|t| {
-            let src = t.pointer("/expr/source").and_then(|s| s.as_str()).ok_or("a stored threshold has no expression")?;
+            let src = t
+                .pointer("/expr/source")
+                .and_then(|s| s.as_str())
+                .ok_or("a stored threshold has no expression")?;
             let name = t.get("name").and_then(|s| s.as_str()).map(str::to_string);
             // abort_on_fail has done its work during the run; here every threshold is a verdict.
-            Threshold::new(src, name, false, Some(&r.labels)).map_err(|e| format!("stored threshold: {e}"))
+            Threshold::new(src, name, false, Some(&r.labels))
+                .map_err(|e| format!("stored threshold: {e}"))
         })
         .collect()
 }
@@ -67,7 +73,10 @@ pub async fn cmd(a: CheckArgs) -> i32 {
 
 fn check(a: &CheckArgs) -> Result<i32, String> {
     if !(0.5..1.0).contains(&a.confidence) {
-        return Err(format!("--confidence: must be in [0.5, 1), got {}", a.confidence));
+        return Err(format!(
+            "--confidence: must be in [0.5, 1), got {}",
+            a.confidence
+        ));
     }
     if a.max_regression.is_some() && a.baseline.is_none() {
         return Err("--max-regression: needs --baseline".into());
@@ -75,35 +84,66 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let cand = RunResult::read(&a.candidate).map_err(|e| e.to_string())?;
     let mut thresholds = stored_thresholds(&cand)?;
     for e in &a.threshold {
-        thresholds.push(Threshold::new(e, None, false, Some(&cand.labels)).map_err(|e| format!("--threshold: {e}"))?);
+        thresholds.push(
+            Threshold::new(e, None, false, Some(&cand.labels))
+                .map_err(|e| format!("--threshold: {e}"))?,
+        );
     }
     if thresholds.is_empty() && a.baseline.is_none() {
         return Err("nothing to check: give --baseline BASE.json and/or --threshold EXPR (the run had no thresholds)".into());
     }
     let mut suites = Vec::new();
     if !thresholds.is_empty() {
-        suites.push(Suite::thresholds(&format!("thresholds: {}", cand.scenario.name), &evaluate_all(&cand, &thresholds)));
+        suites.push(Suite::thresholds(
+            &format!("thresholds: {}", cand.scenario.name),
+            &evaluate_all(&cand, &thresholds),
+        ));
     }
     if let Some(bp) = &a.baseline {
         let base = RunResult::read(bp).map_err(|e| e.to_string())?;
         let mut labels = cand.labels.clone();
-        labels.extend(base.labels.iter().filter(|l| !cand.labels.contains(l)).cloned());
-        let spec = a.max_regression.as_deref().unwrap_or(DEFAULT_MAX_REGRESSION);
-        let allowances = baseline::parse_allowances(spec, &labels).map_err(|e| format!("--max-regression: {e}"))?;
+        labels.extend(
+            base.labels
+                .iter()
+                .filter(|l| !cand.labels.contains(l))
+                .cloned(),
+        );
+        let spec = a
+            .max_regression
+            .as_deref()
+            .unwrap_or(DEFAULT_MAX_REGRESSION);
+        let allowances = baseline::parse_allowances(spec, &labels)
+            .map_err(|e| format!("--max-regression: {e}"))?;
         let rows = baseline::compare(&base, &cand, &allowances, a.confidence);
         if rows.iter().all(|r| r.status == Status::Skipped) {
-            eprintln!("warning: nothing in common to compare between {} and {}", bp.display(), a.candidate.display());
+            eprintln!(
+                "warning: nothing in common to compare between {} and {}",
+                bp.display(),
+                a.candidate.display()
+            );
         }
-        suites.push(Suite::baseline(&format!("baseline: {} vs {}", cand.scenario.name, base.scenario.name), &rows));
+        suites.push(Suite::baseline(
+            &format!("baseline: {} vs {}", cand.scenario.name, base.scenario.name),
+            &rows,
+        ));
     }
-    let failed: usize = suites.iter().flat_map(|s| &s.cases).filter(|c| c.status == gate_report::CaseStatus::Fail).count();
+    let failed: usize = suites
+        .iter()
+        .flat_map(|s| &s.cases)
+        .filter(|c| c.status == gate_report::CaseStatus::Fail)
+        .count();
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
     if !a.quiet {
         print!("{}", gate_report::terminal(&suites));
     }
-    println!("check: {} ({failed} of {total} failed)", if failed == 0 { "passed" } else { "FAILED" });
+    println!(
+        "check: {} ({failed} of {total} failed)",
+        if failed == 0 { "passed" } else { "FAILED" }
+    );
     let title = format!("surge check: {}", a.candidate.display());
-    if let Err(e) = gate_report::write_ci_outputs(a.junit.as_deref(), a.summary_md.as_deref(), &title, &suites) {
+    if let Err(e) =
+        gate_report::write_ci_outputs(a.junit.as_deref(), a.summary_md.as_deref(), &title, &suites)
+    {
         eprintln!("error: {e}");
         return Ok(exit::FAILED);
     }

@@ -17,7 +17,8 @@ use crate::scenario::Plan;
 pub(crate) fn add_cli_thresholds(plan: &mut Plan, exprs: &[String]) -> Result<(), String> {
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     for e in exprs {
-        let t = Threshold::new(e, None, false, Some(&labels)).map_err(|err| format!("--threshold: {err}"))?;
+        let t = Threshold::new(e, None, false, Some(&labels))
+            .map_err(|err| format!("--threshold: {err}"))?;
         plan.thresholds.push(t);
     }
     Ok(())
@@ -30,19 +31,32 @@ pub(crate) fn was_aborted(stop_reason: &str) -> bool {
 
 /// Evaluates the thresholds on the finished run, prints and writes the verdicts, and returns
 /// the exit code: 3 aborted, 1 a threshold failed (or a verdict file could not be written), 0.
-pub(crate) fn finish_run(rep: &RunReport, thresholds: &[Threshold], quiet: bool, junit: Option<&Path>, md: Option<&Path>) -> i32 {
+pub(crate) fn finish_run(
+    rep: &RunReport,
+    thresholds: &[Threshold],
+    quiet: bool,
+    junit: Option<&Path>,
+    md: Option<&Path>,
+) -> i32 {
     let r = &rep.result;
     let verdicts = evaluate_all(r, thresholds);
-    let suites = vec![Suite::thresholds(&format!("thresholds: {}", r.scenario.name), &verdicts)];
+    let suites = vec![Suite::thresholds(
+        &format!("thresholds: {}", r.scenario.name),
+        &verdicts,
+    )];
     let mut code = exit::OK;
     if !thresholds.is_empty() {
-        if let Err(e) = gate_report::write_thresholds_json(&rep.out_dir, &verdicts, &r.stop_reason) {
+        if let Err(e) = gate_report::write_thresholds_json(&rep.out_dir, &verdicts, &r.stop_reason)
+        {
             eprintln!("error: {e}");
             code = exit::FAILED;
         }
         let failed = verdicts.iter().filter(|v| !v.passed).count();
         if quiet {
-            println!("thresholds: {} passed, {failed} failed", verdicts.len() - failed);
+            println!(
+                "thresholds: {} passed, {failed} failed",
+                verdicts.len() - failed
+            );
         } else {
             print!("{}", gate_report::terminal(&suites));
         }
@@ -53,7 +67,11 @@ pub(crate) fn finish_run(rep: &RunReport, thresholds: &[Threshold], quiet: bool,
         code = exit::FAILED;
     }
     if was_aborted(&r.stop_reason) {
-        eprintln!("run stopped early: {} (exit {})", r.stop_reason, exit::ABORTED);
+        eprintln!(
+            "run stopped early: {} (exit {})",
+            r.stop_reason,
+            exit::ABORTED
+        );
         return exit::ABORTED;
     }
     if any_failed(&verdicts) {
