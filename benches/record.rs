@@ -24,6 +24,8 @@ fn sample(i: u64) -> Sample {
         bytes_out: 256,
         attempt: 1,
         last: true,
+        retry_wait_ms: 0,
+        pace_wait_ms: 0,
         retry_after_ms: if status == StatusKey::Http(429) {
             Some(2_000)
         } else {

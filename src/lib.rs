@@ -9,8 +9,11 @@
 //! - [`report`]: CSV files and the terminal summary.
 //! - [`run`]: `surge run` from plan to written outputs (starts the mock for `base_url = "mock"`).
 //! - [`mock`]: the built-in Genesys Cloud Architect mock (router, state, limit models, latency, faults).
+//! - [`analysis`]: thresholds (expressions, verdicts, `abort_on_fail`), baseline checks and their
+//!   JUnit/Markdown outputs.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
 
+pub mod analysis;
 pub mod cli;
 pub mod engine;
 pub mod mock;

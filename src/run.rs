@@ -256,13 +256,20 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     } else {
         None
     };
-    let on_tick: Option<OnTick> = progress.clone().map(|p| {
+    // One callback per second: the progress bar, and the thresholds that may abort the run.
+    let gate = crate::analysis::threshold_eval::LiveGate::new(&plan.thresholds);
+    let on_tick: Option<OnTick> = if progress.is_none() && gate.is_none() {
+        None
+    } else {
+        let p = progress.clone();
         let f: OnTick = Arc::new(move |t: &Tick| {
-            p.update(t);
-            None
+            if let Some(p) = &p {
+                p.update(t);
+            }
+            gate.as_ref().and_then(|g| g.tick(t))
         });
-        f
-    });
+        Some(f)
+    };
     let mut exec = ExecOptions {
         base_url: String::new(),
         cancel: opts.cancel.clone(),

@@ -1,6 +1,8 @@
 //! The command line (clap derive). `main.rs` calls [`main_with`] and exits with its code, so
 //! tests drive the whole tool in-process.
 
+pub mod check;
+mod gates;
 pub mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -19,7 +21,7 @@ pub mod exit {
     pub const FAILED: i32 = 1;
     /// Usage or configuration error.
     pub const USAGE: i32 = 2;
-    /// The run was aborted (Ctrl-C).
+    /// The run was aborted (Ctrl-C, or a threshold with `abort_on_fail`).
     pub const ABORTED: i32 = 3;
 }
 
@@ -39,6 +41,8 @@ pub enum Command {
     Run(RunArgs),
     /// Serve the built-in Genesys Cloud Architect mock (prints its URL and client credentials).
     Mock(crate::mock::cli::MockArgs),
+    /// Gate a result in CI: thresholds, and regressions against a baseline result.
+    Check(check::CheckArgs),
 }
 
 /// `surge run`.
@@ -71,6 +75,15 @@ pub struct RunArgs {
     /// couple of seconds, and a seed gives the same counts twice.
     #[arg(long)]
     pub simulate: bool,
+    /// A pass/fail threshold, e.g. 'p95(publish) < 800ms' (repeatable; added to the scenario's).
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub threshold: Vec<String>,
+    /// Write the threshold verdicts as JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the threshold verdicts as a Markdown table here (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long = "summary-md", value_name = "FILE")]
+    pub summary_md: Option<PathBuf>,
 }
 
 /// Parses `args` (program name first), runs, prints, and returns the exit code.
@@ -103,6 +116,7 @@ where
     }
     match cli.command {
         Command::Run(a) => run_cmd(a, cancel).await,
+        Command::Check(a) => check::cmd(a).await,
         Command::Mock(a) => match crate::mock::cli::run(a).await {
             Ok(()) => exit::OK,
             Err(e) => {
@@ -126,6 +140,11 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
+    if let Err(e) = gates::add_cli_thresholds(&mut plan, &a.threshold) {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
+    let thresholds = plan.thresholds.clone();
     if let crate::scenario::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
         if !run::is_loopback(base_url) && !a.yes {
             eprintln!(
@@ -163,11 +182,13 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
                 print!("{}", crate::report::terminal::summary(&rep.result));
             }
             println!("result: {}", rep.out_dir.join("result.json").display());
-            if rep.result.stop_reason == "cancelled" {
-                exit::ABORTED
-            } else {
-                exit::OK
-            }
+            gates::finish_run(
+                &rep,
+                &thresholds,
+                a.quiet,
+                a.junit.as_deref(),
+                a.summary_md.as_deref(),
+            )
         }
         Err(e) => {
             eprintln!("error: {e}");

@@ -444,6 +444,20 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let on_429 = super::policy::build_policy(&mut c, raw.on_429, &labels);
 
+    let mut thresholds = Vec::new();
+    for (i, t) in raw.threshold.into_iter().enumerate() {
+        let p = format!("threshold[{i}]");
+        let Some(expr) = t.expr else {
+            c.err(&p, "needs expr, e.g. expr = \"p95(LABEL) < 800ms\"");
+            continue;
+        };
+        let abort = t.abort_on_fail.unwrap_or(false);
+        match crate::analysis::threshold::Threshold::new(&expr, t.name, abort, Some(&labels)) {
+            Ok(t) => thresholds.push(t),
+            Err(e) => c.err(&format!("{p}.expr"), e.to_string()),
+        }
+    }
+
     if c.problems.is_empty() {
         Ok(Plan {
             name,
@@ -458,6 +472,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
             serialize_groups: raw.serialize_groups.unwrap_or(false),
             limits,
             on_429,
+            thresholds,
         })
     } else {
         Err(c.problems)

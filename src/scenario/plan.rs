@@ -56,6 +56,9 @@ pub struct Plan {
     pub limits: Limits,
     /// What the client does on 429.
     pub on_429: super::policy::Policy,
+    /// Pass/fail gates, checked against the request labels (scenario first, then `--threshold`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thresholds: Vec<crate::analysis::threshold::Threshold>,
 }
 
 /// A group of users running a sequence of requests under one load profile.

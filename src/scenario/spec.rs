@@ -70,6 +70,20 @@ pub struct RawScenario {
     pub limits: Option<RawLimits>,
     /// What the client does on HTTP 429 (and optionally 503).
     pub on_429: Option<RawOn429>,
+    /// Pass/fail gates (`[[threshold]]`).
+    #[serde(default)]
+    pub threshold: Vec<RawThreshold>,
+}
+
+/// One `[[threshold]]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawThreshold {
+    /// The expression, e.g. `"p95(publish) < 800ms"` or `"rate(429) > 5% for 10s"`.
+    pub expr: Option<String>,
+    /// Shown in verdicts instead of the expression.
+    pub name: Option<String>,
+    /// Stop the run as soon as this sustained threshold fails (default false).
+    pub abort_on_fail: Option<bool>,
 }
 
 /// A pacing rate: a number per second, or text such as `"270/m"`, `"4.5/s"`.

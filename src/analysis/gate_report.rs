@@ -1,0 +1,385 @@
+//! Verdicts of thresholds and baseline checks as CI reads them: a terminal table, JUnit XML
+//! (one test case per threshold or comparison), a Markdown table for job summaries, and
+//! `thresholds.json` beside `result.json`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::baseline::{Comparison, Status};
+use super::threshold_eval::Verdict;
+
+/// The `schema` of `thresholds.json`.
+pub const THRESHOLDS_SCHEMA: &str = "surge/thresholds";
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Passed.
+    Pass,
+    /// Failed (threshold broken, regression).
+    Fail,
+    /// Not evaluated.
+    Skip,
+}
+
+/// One test case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Case {
+    /// Shown as the test name.
+    pub name: String,
+    /// Pass, fail or skip.
+    pub status: CaseStatus,
+    /// The measured value (or the change).
+    pub observed: String,
+    /// The sentence explaining the verdict.
+    pub detail: String,
+}
+
+/// A named group of cases (JUnit's testsuite).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Suite {
+    /// `thresholds` or `baseline`, with the scenario.
+    pub name: String,
+    /// Its cases.
+    pub cases: Vec<Case>,
+}
+
+impl Suite {
+    /// Thresholds of a run.
+    pub fn thresholds(name: &str, v: &[Verdict]) -> Suite {
+        Suite {
+            name: name.into(),
+            cases: v
+                .iter()
+                .map(|v| Case {
+                    name: if v.name == v.expr {
+                        v.expr.clone()
+                    } else {
+                        format!("{}: {}", v.name, v.expr)
+                    },
+                    status: if v.passed {
+                        CaseStatus::Pass
+                    } else {
+                        CaseStatus::Fail
+                    },
+                    observed: v.observed_text.clone(),
+                    detail: v.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Comparisons with a baseline.
+    pub fn baseline(name: &str, c: &[Comparison]) -> Suite {
+        Suite {
+            name: name.into(),
+            cases: c
+                .iter()
+                .map(|c| Case {
+                    name: format!("{} {}", c.label, c.metric),
+                    status: match c.status {
+                        Status::Pass => CaseStatus::Pass,
+                        Status::Regression => CaseStatus::Fail,
+                        Status::Skipped => CaseStatus::Skip,
+                    },
+                    observed: c
+                        .change_rel
+                        .map_or_else(|| "-".into(), |r| format!("{:+.1}%", r * 100.0)),
+                    detail: c.detail.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    fn count(&self, s: CaseStatus) -> usize {
+        self.cases.iter().filter(|c| c.status == s).count()
+    }
+}
+
+/// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
+pub fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            '\t' | '\n' | '\r' => o.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// JUnit XML: `testsuites` › `testsuite` › `testcase` with `failure` or `skipped`.
+pub fn junit(suites: &[Suite]) -> String {
+    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let fails: usize = suites.iter().map(|s| s.count(CaseStatus::Fail)).sum();
+    let skips: usize = suites.iter().map(|s| s.count(CaseStatus::Skip)).sum();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(x, "<testsuites name=\"surge\" tests=\"{total}\" failures=\"{fails}\" errors=\"0\" skipped=\"{skips}\" time=\"0\">");
+    for s in suites {
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\">",
+            xml_escape(&s.name),
+            s.cases.len(),
+            s.count(CaseStatus::Fail),
+            s.count(CaseStatus::Skip)
+        );
+        for c in &s.cases {
+            let _ = write!(
+                x,
+                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
+                xml_escape(&s.name),
+                xml_escape(&c.name)
+            );
+            match c.status {
+                CaseStatus::Pass => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <system-out>{}</system-out>\n    </testcase>",
+                        xml_escape(&c.detail)
+                    );
+                }
+                CaseStatus::Fail => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <failure message=\"{}\" type=\"surge.gate\">{}</failure>\n    </testcase>",
+                        xml_escape(&c.observed),
+                        xml_escape(&c.detail)
+                    );
+                }
+                CaseStatus::Skip => {
+                    let _ = writeln!(
+                        x,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml_escape(&c.detail)
+                    );
+                }
+            }
+        }
+        x.push_str("  </testsuite>\n");
+    }
+    x.push_str("</testsuites>\n");
+    x
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn mark(s: CaseStatus) -> &'static str {
+    match s {
+        CaseStatus::Pass => "✅ pass",
+        CaseStatus::Fail => "❌ FAIL",
+        CaseStatus::Skip => "⏭️ skipped",
+    }
+}
+
+/// A Markdown summary (for `$GITHUB_STEP_SUMMARY` and the like): a headline and one table per suite.
+pub fn markdown(title: &str, suites: &[Suite]) -> String {
+    let fails: usize = suites.iter().map(|s| s.count(CaseStatus::Fail)).sum();
+    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
+    let mut m = format!("## {}\n\n", md_cell(title));
+    let _ = writeln!(
+        m,
+        "{}: {} of {total} checks failed\n",
+        if fails == 0 {
+            "✅ **passed**"
+        } else {
+            "❌ **failed**"
+        },
+        fails
+    );
+    for s in suites {
+        let _ = writeln!(
+            m,
+            "### {}\n\n| Check | Observed | Verdict | Detail |\n| --- | --- | --- | --- |",
+            md_cell(&s.name)
+        );
+        for c in &s.cases {
+            let _ = writeln!(
+                m,
+                "| `{}` | {} | {} | {} |",
+                md_cell(&c.name.replace('`', "'")),
+                md_cell(&c.observed),
+                mark(c.status),
+                md_cell(&c.detail)
+            );
+        }
+        m.push('\n');
+    }
+    m
+}
+
+/// A plain table for the terminal.
+pub fn terminal(suites: &[Suite]) -> String {
+    let mut t = String::new();
+    for s in suites {
+        if s.cases.is_empty() {
+            continue;
+        }
+        let w = s
+            .cases
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .clamp(10, 60);
+        let _ = writeln!(t, "\n{}", s.name);
+        for c in &s.cases {
+            let tag = match c.status {
+                CaseStatus::Pass => "pass",
+                CaseStatus::Fail => "FAIL",
+                CaseStatus::Skip => "skip",
+            };
+            let _ = writeln!(
+                t,
+                "  {tag}  {:<w$}  {:>12}  {}",
+                c.name, c.observed, c.detail
+            );
+        }
+    }
+    t
+}
+
+#[derive(Serialize)]
+struct ThresholdsFile<'a> {
+    schema: &'static str,
+    schema_version: u32,
+    passed: bool,
+    stop_reason: &'a str,
+    verdicts: &'a [Verdict],
+}
+
+/// Writes `thresholds.json` into `dir`.
+///
+/// # Errors
+/// I/O errors naming the file.
+pub fn write_thresholds_json(
+    dir: &Path,
+    verdicts: &[Verdict],
+    stop_reason: &str,
+) -> std::io::Result<()> {
+    let p = dir.join("thresholds.json");
+    let f = ThresholdsFile {
+        schema: THRESHOLDS_SCHEMA,
+        schema_version: 1,
+        passed: verdicts.iter().all(|v| v.passed),
+        stop_reason,
+        verdicts,
+    };
+    let text = serde_json::to_string_pretty(&f).map_err(std::io::Error::other)?;
+    std::fs::write(&p, text)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+}
+
+/// Writes `--junit` and `--summary-md` files when asked.
+///
+/// # Errors
+/// A message naming the flag and file.
+pub fn write_ci_outputs(
+    junit_path: Option<&Path>,
+    md_path: Option<&Path>,
+    title: &str,
+    suites: &[Suite],
+) -> Result<(), String> {
+    if let Some(p) = junit_path {
+        std::fs::write(p, junit(suites)).map_err(|e| format!("--junit {}: {e}", p.display()))?;
+    }
+    if let Some(p) = md_path {
+        std::fs::write(p, markdown(title, suites))
+            .map_err(|e| format!("--summary-md {}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suites() -> Vec<Suite> {
+        vec![Suite {
+            name: "thresholds <mix & match>".into(),
+            cases: vec![
+                Case {
+                    name: "p95(\"a<b\") < 800ms".into(),
+                    status: CaseStatus::Pass,
+                    observed: "12ms".into(),
+                    detail: "ok & fine".into(),
+                },
+                Case {
+                    name: "rate(429) < 1%".into(),
+                    status: CaseStatus::Fail,
+                    observed: "3%".into(),
+                    detail: "3% breaks < 1%\u{1}".into(),
+                },
+                Case {
+                    name: "x | y".into(),
+                    status: CaseStatus::Skip,
+                    observed: "-".into(),
+                    detail: "no data".into(),
+                },
+            ],
+        }]
+    }
+
+    #[test]
+    fn junit_is_well_formed_with_counts_and_escapes() {
+        use quick_xml::events::Event;
+        let x = junit(&suites());
+        let mut r = quick_xml::Reader::from_str(&x);
+        let (mut open, mut cases, mut failures, mut skipped, mut names) =
+            (Vec::new(), 0, 0, 0, Vec::new());
+        loop {
+            match r.read_event().expect("well-formed XML") {
+                Event::Start(e) => {
+                    let tag = e.name().into_inner().to_string();
+                    match tag.as_str() {
+                        "testcase" => {
+                            cases += 1;
+                            let raw = e
+                                .try_get_attribute("name")
+                                .unwrap()
+                                .unwrap()
+                                .value
+                                .to_string();
+                            names.push(quick_xml::escape::unescape(&raw).unwrap().to_string());
+                        }
+                        "failure" => failures += 1,
+                        _ => {}
+                    }
+                    open.push(tag);
+                }
+                Event::Empty(e) if e.name().into_inner() == "skipped" => skipped += 1,
+                Event::End(e) => assert_eq!(open.pop().unwrap(), e.name().into_inner()),
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert!(open.is_empty());
+        assert_eq!((cases, failures, skipped), (3, 1, 1));
+        assert_eq!(names[0], "p95(\"a<b\") < 800ms");
+        assert!(x.contains(
+            "<testsuites name=\"surge\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""
+        ));
+        assert!(!x.contains('\u{1}'));
+    }
+
+    #[test]
+    fn markdown_escapes_pipes_and_says_the_verdict() {
+        let m = markdown("surge: mix", &suites());
+        assert!(m.contains("❌ **failed**: 1 of 3 checks failed"));
+        assert!(m.contains("`x \\| y`"));
+        assert!(m.lines().filter(|l| l.starts_with("| `")).count() == 3);
+    }
+}

@@ -1,0 +1,7 @@
+//! Analysis of results: thresholds, baseline checks and their CI outputs.
+
+pub mod baseline;
+pub mod gate_report;
+pub mod stats;
+pub mod threshold;
+pub mod threshold_eval;

@@ -1,0 +1,151 @@
+//! `surge check CANDIDATE.json [--baseline BASE.json] [--max-regression …] [--threshold …]`:
+//! gates a result file in CI. Exit 0 pass, 1 a threshold failed or a regression, 2 usage.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::exit;
+use crate::analysis::baseline::{self, Status, DEFAULT_MAX_REGRESSION};
+use crate::analysis::gate_report::{self, Suite};
+use crate::analysis::threshold::Threshold;
+use crate::analysis::threshold_eval::evaluate_all;
+use crate::record::RunResult;
+
+/// `surge check`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckArgs {
+    /// The result to judge (a run's result.json).
+    pub candidate: PathBuf,
+    /// Compare label by label with this earlier result.json.
+    #[arg(long, value_name = "BASE.json")]
+    pub baseline: Option<PathBuf>,
+    /// Allowed worsening per metric, comma-separated, e.g. 'p95=+10%,rate(429)=+2pp,throughput(2xx)=-5%'
+    /// [default: p95=+10%,rate(429)=+2pp,error_rate=+1pp].
+    #[arg(long = "max-regression", value_name = "SPEC")]
+    pub max_regression: Option<String>,
+    /// A threshold on the candidate (repeatable), besides those the run was given.
+    #[arg(long = "threshold", value_name = "EXPR")]
+    pub threshold: Vec<String>,
+    /// Confidence of the noise intervals (two-sided).
+    #[arg(long, default_value_t = 0.99)]
+    pub confidence: f64,
+    /// Write the verdicts as JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the verdicts as a Markdown table here (e.g. $GITHUB_STEP_SUMMARY).
+    #[arg(long = "summary-md", value_name = "FILE")]
+    pub summary_md: Option<PathBuf>,
+    /// Print only the verdict line.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The thresholds stored in a result's plan (as the run was given them).
+fn stored_thresholds(r: &RunResult) -> Result<Vec<Threshold>, String> {
+    let Some(list) = r.plan.get("thresholds").and_then(|t| t.as_array()) else {
+        return Ok(Vec::new());
+    };
+    list.iter()
+        .map(|t| {
+            let src = t
+                .pointer("/expr/source")
+                .and_then(|s| s.as_str())
+                .ok_or("a stored threshold has no expression")?;
+            let name = t.get("name").and_then(|s| s.as_str()).map(str::to_string);
+            // abort_on_fail has done its work during the run; here every threshold is a verdict.
+            Threshold::new(src, name, false, Some(&r.labels))
+                .map_err(|e| format!("stored threshold: {e}"))
+        })
+        .collect()
+}
+
+/// Runs `surge check` and returns the exit code.
+pub async fn cmd(a: CheckArgs) -> i32 {
+    match check(&a) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::USAGE
+        }
+    }
+}
+
+fn check(a: &CheckArgs) -> Result<i32, String> {
+    if !(0.5..1.0).contains(&a.confidence) {
+        return Err(format!(
+            "--confidence: must be in [0.5, 1), got {}",
+            a.confidence
+        ));
+    }
+    if a.max_regression.is_some() && a.baseline.is_none() {
+        return Err("--max-regression: needs --baseline".into());
+    }
+    let cand = RunResult::read(&a.candidate).map_err(|e| e.to_string())?;
+    let mut thresholds = stored_thresholds(&cand)?;
+    for e in &a.threshold {
+        thresholds.push(
+            Threshold::new(e, None, false, Some(&cand.labels))
+                .map_err(|e| format!("--threshold: {e}"))?,
+        );
+    }
+    if thresholds.is_empty() && a.baseline.is_none() {
+        return Err("nothing to check: give --baseline BASE.json and/or --threshold EXPR (the run had no thresholds)".into());
+    }
+    let mut suites = Vec::new();
+    if !thresholds.is_empty() {
+        suites.push(Suite::thresholds(
+            &format!("thresholds: {}", cand.scenario.name),
+            &evaluate_all(&cand, &thresholds),
+        ));
+    }
+    if let Some(bp) = &a.baseline {
+        let base = RunResult::read(bp).map_err(|e| e.to_string())?;
+        let mut labels = cand.labels.clone();
+        labels.extend(
+            base.labels
+                .iter()
+                .filter(|l| !cand.labels.contains(l))
+                .cloned(),
+        );
+        let spec = a
+            .max_regression
+            .as_deref()
+            .unwrap_or(DEFAULT_MAX_REGRESSION);
+        let allowances = baseline::parse_allowances(spec, &labels)
+            .map_err(|e| format!("--max-regression: {e}"))?;
+        let rows = baseline::compare(&base, &cand, &allowances, a.confidence);
+        if rows.iter().all(|r| r.status == Status::Skipped) {
+            eprintln!(
+                "warning: nothing in common to compare between {} and {}",
+                bp.display(),
+                a.candidate.display()
+            );
+        }
+        suites.push(Suite::baseline(
+            &format!("baseline: {} vs {}", cand.scenario.name, base.scenario.name),
+            &rows,
+        ));
+    }
+    let failed: usize = suites
+        .iter()
+        .flat_map(|s| &s.cases)
+        .filter(|c| c.status == gate_report::CaseStatus::Fail)
+        .count();
+    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
+    if !a.quiet {
+        print!("{}", gate_report::terminal(&suites));
+    }
+    println!(
+        "check: {} ({failed} of {total} failed)",
+        if failed == 0 { "passed" } else { "FAILED" }
+    );
+    let title = format!("surge check: {}", a.candidate.display());
+    if let Err(e) =
+        gate_report::write_ci_outputs(a.junit.as_deref(), a.summary_md.as_deref(), &title, &suites)
+    {
+        eprintln!("error: {e}");
+        return Ok(exit::FAILED);
+    }
+    Ok(if failed > 0 { exit::FAILED } else { exit::OK })
+}

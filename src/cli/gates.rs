@@ -1,0 +1,81 @@
+//! `surge run`'s gates: `--threshold` flags joined to the scenario's, and after the run the
+//! verdicts, `thresholds.json`, `--junit`, `--summary-md` and the exit code.
+
+use std::path::Path;
+
+use super::exit;
+use crate::analysis::gate_report::{self, Suite};
+use crate::analysis::threshold::Threshold;
+use crate::analysis::threshold_eval::{any_failed, evaluate_all};
+use crate::run::RunReport;
+use crate::scenario::Plan;
+
+/// Parses each `--threshold` against the plan's labels and appends it to the plan.
+///
+/// # Errors
+/// A line naming the flag and the expression's problem.
+pub(crate) fn add_cli_thresholds(plan: &mut Plan, exprs: &[String]) -> Result<(), String> {
+    let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+    for e in exprs {
+        let t = Threshold::new(e, None, false, Some(&labels))
+            .map_err(|err| format!("--threshold: {err}"))?;
+        plan.thresholds.push(t);
+    }
+    Ok(())
+}
+
+/// True when the run stopped on Ctrl-C or an abort (`abort_on_fail`).
+pub(crate) fn was_aborted(stop_reason: &str) -> bool {
+    stop_reason == "cancelled" || stop_reason.starts_with("aborted")
+}
+
+/// Evaluates the thresholds on the finished run, prints and writes the verdicts, and returns
+/// the exit code: 3 aborted, 1 a threshold failed (or a verdict file could not be written), 0.
+pub(crate) fn finish_run(
+    rep: &RunReport,
+    thresholds: &[Threshold],
+    quiet: bool,
+    junit: Option<&Path>,
+    md: Option<&Path>,
+) -> i32 {
+    let r = &rep.result;
+    let verdicts = evaluate_all(r, thresholds);
+    let suites = vec![Suite::thresholds(
+        &format!("thresholds: {}", r.scenario.name),
+        &verdicts,
+    )];
+    let mut code = exit::OK;
+    if !thresholds.is_empty() {
+        if let Err(e) = gate_report::write_thresholds_json(&rep.out_dir, &verdicts, &r.stop_reason)
+        {
+            eprintln!("error: {e}");
+            code = exit::FAILED;
+        }
+        let failed = verdicts.iter().filter(|v| !v.passed).count();
+        if quiet {
+            println!(
+                "thresholds: {} passed, {failed} failed",
+                verdicts.len() - failed
+            );
+        } else {
+            print!("{}", gate_report::terminal(&suites));
+        }
+    }
+    let title = format!("surge run: {}", r.scenario.name);
+    if let Err(e) = gate_report::write_ci_outputs(junit, md, &title, &suites) {
+        eprintln!("error: {e}");
+        code = exit::FAILED;
+    }
+    if was_aborted(&r.stop_reason) {
+        eprintln!(
+            "run stopped early: {} (exit {})",
+            r.stop_reason,
+            exit::ABORTED
+        );
+        return exit::ABORTED;
+    }
+    if any_failed(&verdicts) {
+        return exit::FAILED;
+    }
+    code
+}
