@@ -30,6 +30,21 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Grace for requests in flight after a stop (default 3 s).
     pub grace: Option<Duration>,
+    /// `--jtl`: also stream every attempt to this file in JMeter's JTL CSV format.
+    pub jtl: Option<PathBuf>,
+    /// A bearer token given on the command line (`surge run plan.jmx -J token=…`), used
+    /// instead of the plan's token source when the plan authenticates with a bearer token.
+    pub bearer_token: Option<Secret>,
+}
+
+/// A secret given on the command line; `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Errors before or after the measurement. Each maps to an exit code in `main.rs`.
@@ -158,7 +173,16 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         }
     };
     let transport = HttpTransport::new(&plan.target, plan.max_users()).map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
-    let auth = auth_runtime(&plan, &login_url, &transport, mock_creds).await?;
+    let auth = match (&opts.bearer_token, &plan.auth) {
+        (Some(Secret(t)), Auth::Bearer { .. }) => {
+            let t = t.trim();
+            let mut h = http::HeaderValue::try_from(format!("Bearer {}", t.strip_prefix("Bearer ").unwrap_or(t)))
+                .map_err(|_| RunError::Usage("-J: the bearer token is not a valid header value".into()))?;
+            h.set_sensitive(true);
+            crate::transport::auth::AuthRuntime::Static(h)
+        }
+        _ => auth_runtime(&plan, &login_url, &transport, mock_creds).await?,
+    };
 
     let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&plan));
     std::fs::create_dir_all(&out_dir).map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
@@ -168,6 +192,9 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let mut sinks: Vec<Box<dyn SampleSink>> = Vec::new();
     if let Some(p) = &opts.samples {
         sinks.push(Box::new(CsvSamples::create(p).map_err(|e| RunError::Usage(format!("--samples: {e}")))?));
+    }
+    if let Some(p) = &opts.jtl {
+        sinks.push(Box::new(crate::report::jtl::JtlWriter::create(p, &plan).map_err(|e| RunError::Usage(format!("--jtl: {e}")))?));
     }
     let writer = if sinks.is_empty() {
         None

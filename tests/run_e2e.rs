@@ -10,7 +10,7 @@ use surge::record::{ErrorClass, RunResult, StatusKey};
 use tokio_util::sync::CancellationToken;
 
 fn args(scenario: std::path::PathBuf, out: std::path::PathBuf) -> RunArgs {
-    RunArgs { scenario, target: None, out: Some(out), set: vec![], samples: None, quiet: true, yes: false, seed: Some(1) }
+    RunArgs { scenario, target: None, out: Some(out), set: vec![], samples: None, quiet: true, yes: false, seed: Some(1), jtl: None, jmeter_property: vec![], strict: false }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! The command line (clap derive). `main.rs` calls [`main_with`] and exits with its code, so
 //! tests drive the whole tool in-process.
 
+pub mod import;
 pub mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -37,12 +38,14 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario and write result.json, CSV files and a summary.
     Run(RunArgs),
+    /// Convert a JMeter test plan (.jmx) into a surge scenario (TOML, commented).
+    Import(import::ImportArgs),
 }
 
 /// `surge run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The scenario file (TOML).
+    /// The scenario file (TOML), or a JMeter test plan (.jmx), imported in memory.
     pub scenario: PathBuf,
     /// Send requests here instead of the scenario's target (a URL, or `mock`).
     #[arg(long)]
@@ -65,6 +68,15 @@ pub struct RunArgs {
     /// Seed for random think times.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Also stream every request to this file in JMeter's JTL CSV format (5.x default columns).
+    #[arg(long, value_name = "FILE")]
+    pub jtl: Option<PathBuf>,
+    /// A .jmx plan's JMeter property, read by ${__P(NAME)} (repeatable), as jmeter -JNAME=VALUE.
+    #[arg(short = 'J', long = "jmeter-property", value_name = "NAME=VALUE")]
+    pub jmeter_property: Vec<String>,
+    /// A .jmx plan: treat every import warning as an error (exit 2).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Parses `args` (program name first), runs, prints, and returns the exit code.
@@ -93,12 +105,22 @@ where
     }
     match cli.command {
         Command::Run(a) => run_cmd(a, cancel).await,
+        Command::Import(a) => import::import_cmd(&a),
     }
 }
 
 /// `surge run` with a given cancellation token (tests cancel it to simulate Ctrl-C).
 pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
-    let mut plan = match crate::scenario::load(&a.scenario, &a.set) {
+    let mut bearer_token = None;
+    let loaded = if crate::scenario::jmx::is_jmx(&a.scenario) {
+        import::load_for_run(&a).map(|(p, token)| {
+            bearer_token = token.map(run::Secret);
+            p
+        })
+    } else {
+        crate::scenario::load(&a.scenario, &a.set).map_err(|e| e.to_string())
+    };
+    let mut plan = match loaded {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -135,6 +157,8 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         cancel: cancel.clone(),
         seed: a.seed,
         grace: None,
+        jtl: a.jtl,
+        bearer_token,
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {

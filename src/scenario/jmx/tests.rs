@@ -1,0 +1,1 @@
+//! Unit tests of the import on the fixtures in `tests/fixtures/jmx/`.
