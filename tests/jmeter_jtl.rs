@@ -42,7 +42,11 @@ fn sample(i: u64, us_jitter: u64) -> Sample {
     let status = match i % 10 {
         0..=6 => StatusKey::Http(200),
         7 | 8 => StatusKey::Http(429),
-        _ => StatusKey::Error(if i % 20 == 9 { ErrorClass::Reset } else { ErrorClass::Timeout }),
+        _ => StatusKey::Error(if i % 20 == 9 {
+            ErrorClass::Reset
+        } else {
+            ErrorClass::Timeout
+        }),
     };
     let start = i * 1_000 + (i % 3) * us_jitter;
     let service = 1_000 * (1 + (i * 7919) % 900) + us_jitter;
@@ -65,16 +69,35 @@ fn sample(i: u64, us_jitter: u64) -> Sample {
 }
 
 /// Writes `n` samples to a JTL and records them; returns the JTL path and the direct result.
-fn write_and_record(dir: &Path, n: u64, us_jitter: u64) -> (PathBuf, surge::record::result::Totals, Vec<surge::record::result::Cell>) {
+fn write_and_record(
+    dir: &Path,
+    n: u64,
+    us_jitter: u64,
+) -> (
+    PathBuf,
+    surge::record::result::Totals,
+    Vec<surge::record::result::Cell>,
+) {
     let plan = plan();
     let path = dir.join("run.jtl");
     let mut w = JtlWriter::create(&path, &plan).unwrap();
-    let meta = StreamMeta { labels: vec!["publish".into(), "list, paged".into()], epoch_unix_ms: 1_732_900_000_000, groups: vec![("Publishers".into(), 0)] };
+    let meta = StreamMeta {
+        labels: vec!["publish".into(), "list, paged".into()],
+        epoch_unix_ms: 1_732_900_000_000,
+        groups: vec![("Publishers".into(), 0)],
+    };
     let rec = Recorder::new(7);
     for i in 0..n {
         let s = sample(i, us_jitter);
         rec.record(&s);
-        w.write(&StreamedSample { sample: s, url: format!("http://127.0.0.1:1/publish?i={i}") }, &meta).unwrap();
+        w.write(
+            &StreamedSample {
+                sample: s,
+                url: format!("http://127.0.0.1:1/publish?i={i}"),
+            },
+            &meta,
+        )
+        .unwrap();
     }
     w.finish().unwrap();
     let mut agg = Aggregate::new(meta.labels.clone());
@@ -94,14 +117,31 @@ fn surge_jtl_has_jmeters_header_and_rows() {
     // Sample 0: a 200 of "publish", started at the epoch, 1 ms.
     assert_eq!(rows[0], "1732900000000,1,publish,200,OK,Publishers 1-1,text,true,,100,50,7,7,http://127.0.0.1:1/publish?i=0,0,0,0");
     // A label with a comma is quoted, as JMeter does.
-    assert!(rows[1].contains(",\"list, paged\",200,OK,Publishers 1-2,"), "{}", rows[1]);
+    assert!(
+        rows[1].contains(",\"list, paged\",200,OK,Publishers 1-2,"),
+        "{}",
+        rows[1]
+    );
     // A 429 where the assertion wants 200: not a success, with a failure message.
-    assert!(rows[8].contains(",publish,429,Too Many Requests,") && rows[8].contains(",false,Test failed: code expected to equal /200/ but was /429/,"), "{}", rows[8]);
+    assert!(
+        rows[8].contains(",publish,429,Too Many Requests,")
+            && rows[8].contains(",false,Test failed: code expected to equal /200/ but was /429/,"),
+        "{}",
+        rows[8]
+    );
     // Without expect_status, a 429 fails with no assertion message (JMeter: any code >= 400).
-    assert!(rows[7].contains(",\"list, paged\",429,Too Many Requests,Publishers 1-1,text,false,,"), "{}", rows[7]);
+    assert!(
+        rows[7].contains(",\"list, paged\",429,Too Many Requests,Publishers 1-1,text,false,,"),
+        "{}",
+        rows[7]
+    );
     // Transport errors: JMeter's non-HTTP texts.
     assert!(rows[9].contains(",Non HTTP response code: org.apache.http.NoHttpResponseException,Non HTTP response message: The target server failed to respond,"), "{}", rows[9]);
-    assert!(rows[19].contains(",Non HTTP response code: java.net.SocketTimeoutException,"), "{}", rows[19]);
+    assert!(
+        rows[19].contains(",Non HTTP response code: java.net.SocketTimeoutException,"),
+        "{}",
+        rows[19]
+    );
     let mut r = csv::ReaderBuilder::new().from_path(&path).unwrap();
     assert!(r.records().all(|rec| rec.unwrap().len() == 17));
 }
@@ -121,7 +161,10 @@ fn surge_jtl_reads_back_to_the_same_counts_and_percentiles() {
     assert_eq!(back.totals.by_status, totals.by_status);
     assert_eq!(back.totals.by_outcome, totals.by_outcome);
     assert_eq!(back.totals.bytes_in, totals.bytes_in);
-    assert_eq!(back.labels, vec!["publish".to_string(), "list, paged".to_string()]);
+    assert_eq!(
+        back.labels,
+        vec!["publish".to_string(), "list, paged".to_string()]
+    );
     assert_eq!(back.cells.len(), cells.len());
     for (a, b) in back.cells.iter().zip(&cells) {
         assert_eq!((&a.label, a.status, a.count), (&b.label, b.status, b.count));
@@ -131,7 +174,10 @@ fn surge_jtl_reads_back_to_the_same_counts_and_percentiles() {
     assert_eq!(back.stop_reason, "completed");
     assert_eq!(back.scenario.file, path.display().to_string());
     assert_eq!(back.target.base_url, "http://127.0.0.1:1");
-    assert_eq!(back.timeline.iter().map(|s| s.completed).sum::<u64>(), 2_000);
+    assert_eq!(
+        back.timeline.iter().map(|s| s.completed).sum::<u64>(),
+        2_000
+    );
     // Sub-millisecond times: JTL keeps whole ms, so within 1 ms (and HDR precision).
     let dir = tempfile::tempdir().unwrap();
     let (path, totals, cells) = write_and_record(dir.path(), 2_000, 437);
@@ -139,7 +185,12 @@ fn surge_jtl_reads_back_to_the_same_counts_and_percentiles() {
     assert_eq!(back.totals.by_status, totals.by_status);
     for (a, b) in back.cells.iter().zip(&cells) {
         assert_eq!(a.count, b.count);
-        for (x, y) in [(a.service.p50, b.service.p50), (a.service.p90, b.service.p90), (a.service.p99, b.service.p99), (a.service.max, b.service.max)] {
+        for (x, y) in [
+            (a.service.p50, b.service.p50),
+            (a.service.p90, b.service.p90),
+            (a.service.p99, b.service.p99),
+            (a.service.max, b.service.max),
+        ] {
             assert!(close(x, y, 1_000), "{x} vs {y}");
         }
     }
@@ -159,11 +210,21 @@ fn check_jmeter_result(r: &RunResult) {
     assert_eq!(by(StatusKey::Http(200)), 3);
     assert_eq!(by(StatusKey::Http(429)), 1);
     assert_eq!(by(StatusKey::Error(ErrorClass::Timeout)), 1);
-    assert_eq!(r.labels, vec!["publish".to_string(), "list, paged".to_string()]);
+    assert_eq!(
+        r.labels,
+        vec!["publish".to_string(), "list, paged".to_string()]
+    );
     assert_eq!(r.started_unix_ms, 1_732_900_000_000);
     assert!((r.duration_s - 21.151).abs() < 1e-9, "{}", r.duration_s);
-    assert_eq!((r.target.base_url.as_str(), r.target.host.as_str()), ("https://api.example.com", "api.example.com"));
-    let publish_ok = r.cells.iter().find(|c| c.label == "publish" && c.status == StatusKey::Http(200)).unwrap();
+    assert_eq!(
+        (r.target.base_url.as_str(), r.target.host.as_str()),
+        ("https://api.example.com", "api.example.com")
+    );
+    let publish_ok = r
+        .cells
+        .iter()
+        .find(|c| c.label == "publish" && c.status == StatusKey::Http(200))
+        .unwrap();
     assert_eq!(publish_ok.count, 2);
     assert!(close(publish_ok.service.max, 120_000, 0) && close(publish_ok.service.min, 95_000, 0));
     assert_eq!(r.totals.bytes_in, 512 + 220 + 2001 + 900 + 512);
@@ -184,7 +245,10 @@ fn jmeter_jtl_with_and_without_header() {
     std::fs::write(&without, JMETER_ROWS).unwrap();
     let b = read_jtl(&without).unwrap_or_else(|e| panic!("{e}"));
     check_jmeter_result(&b);
-    assert_eq!((a.totals, a.cells, a.timeline), (b.totals, b.cells, b.timeline));
+    assert_eq!(
+        (a.totals, a.cells, a.timeline),
+        (b.totals, b.cells, b.timeline)
+    );
     // Optional columns, found by name.
     let extra = dir.path().join("extra.jtl");
     let header = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Filename,Latency,Encoding,SampleCount,ErrorCount,Hostname,IdleTime,Connect\n";
@@ -192,7 +256,16 @@ fn jmeter_jtl_with_and_without_header() {
         .lines()
         .map(|l| {
             // Insert Filename after URL, and Encoding, SampleCount, ErrorCount, Hostname after Latency.
-            let mut f: Vec<String> = csv::ReaderBuilder::new().has_headers(false).from_reader(l.as_bytes()).records().next().unwrap().unwrap().iter().map(str::to_string).collect();
+            let mut f: Vec<String> = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(l.as_bytes())
+                .records()
+                .next()
+                .unwrap()
+                .unwrap()
+                .iter()
+                .map(str::to_string)
+                .collect();
             f.insert(14, String::new());
             for (i, v) in ["UTF-8", "1", "0", "loadgen-1"].iter().enumerate() {
                 f.insert(16 + i, v.to_string());
@@ -212,21 +285,43 @@ fn bad_jtl_files_name_the_file_and_line() {
     let f = dir.path().join("bad.jtl");
     std::fs::write(&f, format!("{HEADER}1732900000000,12,a,200,OK,t 1-1,text,true,,1,1,1,1,http://h/,1,0,0\n2024/11/29 18:00:00,12,a,200,OK,t 1-1,text,true,,1,1,1,1,http://h/,1,0,0\n")).unwrap();
     let e = read_jtl(&f).unwrap_err().to_string();
-    assert!(e.starts_with(&format!("{}:3: timeStamp", f.display())), "{e}");
+    assert!(
+        e.starts_with(&format!("{}:3: timeStamp", f.display())),
+        "{e}"
+    );
     std::fs::write(&f, "1,2,3\n").unwrap();
-    assert!(read_jtl(&f).unwrap_err().to_string().contains(":1: no header row, and 3 columns"));
+    assert!(read_jtl(&f)
+        .unwrap_err()
+        .to_string()
+        .contains(":1: no header row, and 3 columns"));
     std::fs::write(&f, "label,elapsed\nx,1\n").unwrap();
-    assert!(read_jtl(&f).unwrap_err().to_string().contains("no header row"));
+    assert!(read_jtl(&f)
+        .unwrap_err()
+        .to_string()
+        .contains("no header row"));
     std::fs::write(&f, "timeStamp,label\n").unwrap();
-    assert!(read_jtl(&f).unwrap_err().to_string().contains("\"elapsed\""));
+    assert!(read_jtl(&f)
+        .unwrap_err()
+        .to_string()
+        .contains("\"elapsed\""));
     std::fs::write(&f, HEADER).unwrap();
     assert!(read_jtl(&f).unwrap_err().to_string().contains("no samples"));
-    assert!(read_jtl(&dir.path().join("missing.jtl")).unwrap_err().to_string().contains("cannot read"));
+    assert!(read_jtl(&dir.path().join("missing.jtl"))
+        .unwrap_err()
+        .to_string()
+        .contains("cannot read"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn surge_run_jmx_end_to_end_with_jtl() {
-    let server = serve(|r| if r.n % 5 == 4 { Reply::status(429).with_header("Retry-After", "1") } else { Reply::status(200).with_body("{\"id\":\"x\"}") }).await;
+    let server = serve(|r| {
+        if r.n % 5 == 4 {
+            Reply::status(429).with_header("Retry-After", "1")
+        } else {
+            Reply::status(200).with_body("{\"id\":\"x\"}")
+        }
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let jtl = dir.path().join("run.jtl");
@@ -237,38 +332,72 @@ async fn surge_run_jmx_end_to_end_with_jtl() {
         target: None,
         out: Some(out.clone()),
         // The seed's 50 threads × 10 loops over 10 s, scaled down for a quick test.
-        set: vec!["group[0].load.threads=5".into(), "group[0].load.ramp_up=\"200ms\"".into(), "group[0].load.loops=4".into()],
+        set: vec![
+            "group[0].load.threads=5".into(),
+            "group[0].load.ramp_up=\"200ms\"".into(),
+            "group[0].load.loops=4".into(),
+        ],
         samples: None,
         quiet: true,
         yes: false,
         seed: Some(1),
         jtl: Some(jtl.clone()),
-        jmeter_property: vec!["host=127.0.0.1".into(), format!("port={port}"), "protocol=http".into(), "token=e2e-t0ken".into()],
+        jmeter_property: vec![
+            "host=127.0.0.1".into(),
+            format!("port={port}"),
+            "protocol=http".into(),
+            "token=e2e-t0ken".into(),
+        ],
         strict: true,
     };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);
     assert_eq!(server.total(), 20);
     let log = server.log.lock().unwrap().clone();
-    assert!(log.iter().all(|(p, a)| p.starts_with("/api/v2/flows/actions/publish?flow=f0") && a.as_deref() == Some("Bearer e2e-t0ken")), "{log:?}");
+    assert!(
+        log.iter().all(
+            |(p, a)| p.starts_with("/api/v2/flows/actions/publish?flow=f0")
+                && a.as_deref() == Some("Bearer e2e-t0ken")
+        ),
+        "{log:?}"
+    );
     let result = RunResult::read(&out.join("result.json")).unwrap();
     assert_eq!(result.totals.requests, 20);
-    assert_eq!(result.totals.by_status.get(&StatusKey::Http(429)).copied(), Some(server.count("429")));
+    assert_eq!(
+        result.totals.by_status.get(&StatusKey::Http(429)).copied(),
+        Some(server.count("429"))
+    );
     let text = std::fs::read_to_string(&jtl).unwrap();
     assert!(text.starts_with(HEADER));
     assert_eq!(text.lines().count(), 21);
-    assert!(text.lines().skip(1).all(|l| l.contains(",Publishers 1-")), "{text}");
-    assert_eq!(text.lines().filter(|l| l.contains(",429,Too Many Requests,") && l.contains(",false,Test failed")).count() as u64, server.count("429"));
+    assert!(
+        text.lines().skip(1).all(|l| l.contains(",Publishers 1-")),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains(",429,Too Many Requests,") && l.contains(",false,Test failed"))
+            .count() as u64,
+        server.count("429")
+    );
     let back = read_jtl(&jtl).unwrap();
     assert_eq!(back.totals.by_status, result.totals.by_status);
     assert_eq!(back.totals.bytes_in, result.totals.bytes_in);
     for (a, b) in back.cells.iter().zip(&result.cells) {
         assert_eq!((&a.label, a.status, a.count), (&b.label, b.status, b.count));
-        for (x, y) in [(a.service.p50, b.service.p50), (a.service.p99, b.service.p99), (a.service.max, b.service.max)] {
+        for (x, y) in [
+            (a.service.p50, b.service.p50),
+            (a.service.p99, b.service.p99),
+            (a.service.max, b.service.max),
+        ] {
             assert!(close(x, y, 1_000), "{x} vs {y}");
         }
     }
     // The token is in no output.
     for f in [jtl, out.join("result.json")] {
-        assert!(!std::fs::read_to_string(&f).unwrap().contains("e2e-t0ken"), "{}", f.display());
+        assert!(
+            !std::fs::read_to_string(&f).unwrap().contains("e2e-t0ken"),
+            "{}",
+            f.display()
+        );
     }
 }

@@ -26,8 +26,14 @@ pub struct ImportArgs {
 }
 
 fn options(props: &[String], out_dir: Option<PathBuf>) -> Result<ImportOptions, String> {
-    let properties = props.iter().map(|p| jmx::parse_property(p)).collect::<Result<Vec<_>, _>>()?;
-    Ok(ImportOptions { properties, out_dir })
+    let properties = props
+        .iter()
+        .map(|p| jmx::parse_property(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ImportOptions {
+        properties,
+        out_dir,
+    })
 }
 
 fn report(imported: &Imported, plan: &Path) {
@@ -57,7 +63,11 @@ pub fn load_for_run(a: &RunArgs) -> Result<(Plan, Option<String>), String> {
             return Err(format!("{e}{hint}"));
         }
     };
-    if let Some(e) = a.strict.then(|| imported.strict_error(&a.scenario)).flatten() {
+    if let Some(e) = a
+        .strict
+        .then(|| imported.strict_error(&a.scenario))
+        .flatten()
+    {
         return Err(e.to_string());
     }
     if !a.quiet {
@@ -72,7 +82,10 @@ pub fn load_for_run(a: &RunArgs) -> Result<(Plan, Option<String>), String> {
 
 /// `surge import`: writes (or prints) the scenario; returns the exit code.
 pub fn import_cmd(a: &ImportArgs) -> i32 {
-    let out_dir = a.output.as_ref().map(|o| o.parent().map(Path::to_path_buf).unwrap_or_default());
+    let out_dir = a
+        .output
+        .as_ref()
+        .map(|o| o.parent().map(Path::to_path_buf).unwrap_or_default());
     let opts = match options(&a.jmeter_property, out_dir) {
         Ok(o) => o,
         Err(e) => {
@@ -97,9 +110,19 @@ pub fn import_cmd(a: &ImportArgs) -> i32 {
             print!("{}", imported.toml);
             exit::OK
         }
-        Some(o) => match o.parent().filter(|d| !d.as_os_str().is_empty()).map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(o, &imported.toml)) {
+        Some(o) => match o
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(o, &imported.toml))
+        {
             Ok(()) => {
-                eprintln!("wrote {} ({} warning(s), {} note(s))", o.display(), imported.warnings.len(), imported.notes.len());
+                eprintln!(
+                    "wrote {} ({} warning(s), {} note(s))",
+                    o.display(),
+                    imported.warnings.len(),
+                    imported.notes.len()
+                );
                 exit::OK
             }
             Err(e) => {

@@ -42,12 +42,24 @@ pub fn non_http(class: ErrorClass) -> (&'static str, &'static str) {
     match class {
         ErrorClass::Refused => ("java.net.ConnectException", "Connection refused"),
         ErrorClass::Timeout => ("java.net.SocketTimeoutException", "Read timed out"),
-        ErrorClass::Reset => ("org.apache.http.NoHttpResponseException", "The target server failed to respond"),
-        ErrorClass::Tls => ("javax.net.ssl.SSLHandshakeException", "TLS handshake failed"),
+        ErrorClass::Reset => (
+            "org.apache.http.NoHttpResponseException",
+            "The target server failed to respond",
+        ),
+        ErrorClass::Tls => (
+            "javax.net.ssl.SSLHandshakeException",
+            "TLS handshake failed",
+        ),
         ErrorClass::Dns => ("java.net.UnknownHostException", "Name or service not known"),
-        ErrorClass::Body => ("org.apache.http.ConnectionClosedException", "Premature end of Content-Length delimited message body"),
+        ErrorClass::Body => (
+            "org.apache.http.ConnectionClosedException",
+            "Premature end of Content-Length delimited message body",
+        ),
         ErrorClass::InvalidResponse => ("org.apache.http.ProtocolException", "Invalid response"),
-        ErrorClass::Cancelled => ("java.io.InterruptedIOException", "Request cancelled at the end of the test"),
+        ErrorClass::Cancelled => (
+            "java.io.InterruptedIOException",
+            "Request cancelled at the end of the test",
+        ),
         ErrorClass::Other => ("java.io.IOException", "I/O error"),
     }
 }
@@ -90,9 +102,19 @@ mod tests {
     fn every_error_class_round_trips_through_its_java_name() {
         for c in ErrorClass::ALL {
             let (code, _) = non_http(c);
-            assert_eq!(error_class_of(&format!("Non HTTP response code: {code}")), c, "{code}");
+            assert_eq!(
+                error_class_of(&format!("Non HTTP response code: {code}")),
+                c,
+                "{code}"
+            );
         }
-        assert_eq!(error_class_of("Non HTTP response code: org.apache.http.conn.HttpHostConnectException"), ErrorClass::Refused);
-        assert_eq!(error_class_of("Non HTTP response code: java.net.SocketException"), ErrorClass::Reset);
+        assert_eq!(
+            error_class_of("Non HTTP response code: org.apache.http.conn.HttpHostConnectException"),
+            ErrorClass::Refused
+        );
+        assert_eq!(
+            error_class_of("Non HTTP response code: java.net.SocketException"),
+            ErrorClass::Reset
+        );
     }
 }

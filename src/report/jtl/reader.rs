@@ -62,7 +62,14 @@ struct Cols {
 impl Cols {
     fn from_names(names: &[&str]) -> Result<Cols, String> {
         let find = |n: &str| names.iter().position(|h| h.trim() == n);
-        let need = |n: &str| find(n).ok_or_else(|| format!("the header has no {n:?} column (columns: {})", names.join(",")));
+        let need = |n: &str| {
+            find(n).ok_or_else(|| {
+                format!(
+                    "the header has no {n:?} column (columns: {})",
+                    names.join(",")
+                )
+            })
+        };
         Ok(Cols {
             ts: need("timeStamp")?,
             elapsed: need("elapsed")?,
@@ -80,8 +87,14 @@ impl Cols {
 }
 
 fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, JtlError> {
-    let f = std::fs::File::open(path).map_err(|source| JtlError::Io { path: path.display().to_string(), source })?;
-    Ok(csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(f))
+    let f = std::fs::File::open(path).map_err(|source| JtlError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(f))
 }
 
 /// One row, read.
@@ -110,7 +123,11 @@ fn parse_row(rec: &csv::StringRecord, c: &Cols) -> Result<Row, String> {
             }
         })
     };
-    let small = |i: Option<usize>| -> u32 { opt(i).parse::<u64>().map_or(0, |v| v.min(u64::from(u32::MAX)) as u32) };
+    let small = |i: Option<usize>| -> u32 {
+        opt(i)
+            .parse::<u64>()
+            .map_or(0, |v| v.min(u64::from(u32::MAX)) as u32)
+    };
     if rec.len() <= c.ts.max(c.elapsed).max(c.label) {
         return Err(format!("has {} fields; the header names more", rec.len()));
     }
@@ -126,7 +143,9 @@ fn parse_row(rec: &csv::StringRecord, c: &Cols) -> Result<Row, String> {
     Ok(Row {
         ts: num(c.ts, "timeStamp")?,
         elapsed,
-        latency: opt(c.latency).parse::<u64>().map_or(elapsed, |l| l.min(elapsed)),
+        latency: opt(c.latency)
+            .parse::<u64>()
+            .map_or(elapsed, |l| l.min(elapsed)),
         thread: opt(c.thread).to_string(),
         label: get(c.label).to_string(),
         status,
@@ -145,10 +164,18 @@ fn parse_row(rec: &csv::StringRecord, c: &Cols) -> Result<Row, String> {
 /// sample (with its line), or no rows at all.
 pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
     let p = path.display().to_string();
-    let perr = |line: u64, message: String| JtlError::Parse { path: p.clone(), line, message };
+    let perr = |line: u64, message: String| JtlError::Parse {
+        path: p.clone(),
+        line,
+        message,
+    };
     let csv_err = |e: csv::Error| {
         let line = e.position().map_or(0, |x| x.line());
-        JtlError::Parse { path: p.clone(), line, message: e.to_string() }
+        JtlError::Parse {
+            path: p.clone(),
+            line,
+            message: e.to_string(),
+        }
     };
 
     // Pass 1: columns, earliest start, threads, labels, first URL.
@@ -166,9 +193,16 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
         let rec = rec.map_err(csv_err)?;
         let line = rec.position().map_or(0, |x| x.line());
         if cols.is_none() {
-            let first = rec.get(0).unwrap_or("").trim_start_matches('\u{feff}').trim();
+            let first = rec
+                .get(0)
+                .unwrap_or("")
+                .trim_start_matches('\u{feff}')
+                .trim();
             if first == "timeStamp" {
-                let names: Vec<&str> = rec.iter().map(|s| s.trim_start_matches('\u{feff}')).collect();
+                let names: Vec<&str> = rec
+                    .iter()
+                    .map(|s| s.trim_start_matches('\u{feff}'))
+                    .collect();
                 cols = Some(Cols::from_names(&names).map_err(|m| perr(line, m))?);
                 header_line = true;
                 continue;
@@ -184,7 +218,9 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
         min_ts = min_ts.min(r.ts);
         max_end = max_end.max(r.ts + r.elapsed);
         let next_id = threads.len() as u32;
-        let t = threads.entry(r.thread.clone()).or_insert((next_id, r.ts, r.ts + r.elapsed));
+        let t = threads
+            .entry(r.thread.clone())
+            .or_insert((next_id, r.ts, r.ts + r.elapsed));
         t.1 = t.1.min(r.ts);
         t.2 = t.2.max(r.ts + r.elapsed);
         if !label_ix.contains_key(&r.label) {
@@ -195,11 +231,18 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
             labels.push(r.label.clone());
         }
         if first_url.is_none() {
-            first_url = c.url.and_then(|i| rec.get(i)).filter(|u| u.starts_with("http")).map(str::to_string);
+            first_url = c
+                .url
+                .and_then(|i| rec.get(i))
+                .filter(|u| u.starts_with("http"))
+                .map(str::to_string);
         }
     }
     let Some(cols) = cols.filter(|_| rows > 0) else {
-        return Err(perr(1, "no samples: the file is empty or holds only a header".into()));
+        return Err(perr(
+            1,
+            "no samples: the file is empty or holds only a header".into(),
+        ));
     };
 
     // Pass 2: every row as a sample.
@@ -240,7 +283,10 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
     recorder.drain_into(u32::MAX, &mut agg);
     let (totals, cells, timeline) = agg.finish(0, 0);
 
-    let (base_url, host) = match first_url.as_deref().and_then(|u| reqwest::Url::parse(u).ok()) {
+    let (base_url, host) = match first_url
+        .as_deref()
+        .and_then(|u| reqwest::Url::parse(u).ok())
+    {
         Some(u) => {
             let host = u.host_str().unwrap_or("").to_string();
             let port = u.port().map_or(String::new(), |p| format!(":{p}"));
@@ -248,16 +294,30 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
         }
         None => (String::new(), String::new()),
     };
-    let started = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(min_ts) * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let name = path.file_stem().map_or_else(|| "jtl".to_string(), |s| s.to_string_lossy().into_owned());
+    let started = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(min_ts) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let name = path
+        .file_stem()
+        .map_or_else(|| "jtl".to_string(), |s| s.to_string_lossy().into_owned());
     Ok(RunResult {
         schema: SCHEMA.into(),
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
-        scenario: ScenarioInfo { name, description: format!("JMeter results (JTL) read from {p}"), file: p.clone() },
+        scenario: ScenarioInfo {
+            name,
+            description: format!("JMeter results (JTL) read from {p}"),
+            file: p.clone(),
+        },
         plan: serde_json::json!({ "source": "jtl", "threads": threads.len(), "samples": rows }),
-        target: TargetInfo { base_url, host, kind: "url".into(), mock_preset: None },
-        started_at: started.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        target: TargetInfo {
+            base_url,
+            host,
+            kind: "url".into(),
+            mock_preset: None,
+        },
+        started_at: started
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
         started_unix_ms: min_ts,
         duration_s: max_end.saturating_sub(min_ts) as f64 / 1000.0,
         partial: false,

@@ -46,14 +46,19 @@ impl JtlWriter {
     /// # Errors
     /// The file cannot be created or written.
     pub fn create(path: &Path, plan: &Plan) -> std::io::Result<JtlWriter> {
-        let file = std::fs::File::create(path).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let file = std::fs::File::create(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         let mut w = BufWriter::with_capacity(1 << 16, file);
         w.write_all(JTL_HEADER.as_bytes())?;
         w.write_all(b"\n")?;
         Ok(JtlWriter {
             w,
             path: path.to_path_buf(),
-            expect: plan.requests.iter().map(|r| r.expect_status.clone()).collect(),
+            expect: plan
+                .requests
+                .iter()
+                .map(|r| r.expect_status.clone())
+                .collect(),
             group_sizes: plan.groups.iter().map(|g| g.max_users()).collect(),
             serialized: plan.serialize_groups,
             line: String::with_capacity(256),
@@ -67,34 +72,64 @@ impl SampleSink for JtlWriter {
         let s = &st.sample;
         let ms = |us: u64| us / 1000;
         let (group, thread) = meta.thread_of(s.user);
-        let gi = meta.groups.iter().position(|(n, _)| n == group).unwrap_or(0);
-        let label = meta.labels.get(usize::from(s.step)).map_or("", String::as_str);
-        let expect = self.expect.get(usize::from(s.step)).and_then(Option::as_ref);
+        let gi = meta
+            .groups
+            .iter()
+            .position(|(n, _)| n == group)
+            .unwrap_or(0);
+        let label = meta
+            .labels
+            .get(usize::from(s.step))
+            .map_or("", String::as_str);
+        let expect = self
+            .expect
+            .get(usize::from(s.step))
+            .and_then(Option::as_ref);
         let (code, message, success): (String, String, bool) = match s.status {
             StatusKey::Http(c) => {
                 let ok = match expect {
                     Some(list) => list.contains(&c),
                     None => (200..400).contains(&c),
                 };
-                let reason = http::StatusCode::from_u16(c).ok().and_then(|x| x.canonical_reason()).unwrap_or("");
+                let reason = http::StatusCode::from_u16(c)
+                    .ok()
+                    .and_then(|x| x.canonical_reason())
+                    .unwrap_or("");
                 (c.to_string(), reason.to_string(), ok)
             }
             StatusKey::Error(class) => {
                 let (ex, msg) = non_http(class);
-                (format!("Non HTTP response code: {ex}"), format!("Non HTTP response message: {msg}"), false)
+                (
+                    format!("Non HTTP response code: {ex}"),
+                    format!("Non HTTP response message: {msg}"),
+                    false,
+                )
             }
         };
         let failure = match (s.status, expect) {
             (StatusKey::Http(c), Some(list)) if !success => {
                 let want: Vec<String> = list.iter().map(u16::to_string).collect();
-                format!("Test failed: code expected to equal /{}/ but was /{c}/", want.join("|"))
+                format!(
+                    "Test failed: code expected to equal /{}/ but was /{c}/",
+                    want.join("|")
+                )
             }
             _ => String::new(),
         };
-        let grp = if meta.groups.len() <= 1 || self.serialized { s.active } else { s.active.min(self.group_sizes.get(gi).copied().unwrap_or(s.active)) };
+        let grp = if meta.groups.len() <= 1 || self.serialized {
+            s.active
+        } else {
+            s.active
+                .min(self.group_sizes.get(gi).copied().unwrap_or(s.active))
+        };
         let l = &mut self.line;
         l.clear();
-        let _ = write!(l, "{},{},", meta.epoch_unix_ms + ms(s.start_us), ms(s.end_us).saturating_sub(ms(s.start_us)));
+        let _ = write!(
+            l,
+            "{},{},",
+            meta.epoch_unix_ms + ms(s.start_us),
+            ms(s.end_us).saturating_sub(ms(s.start_us))
+        );
         field(l, label);
         l.push(',');
         field(l, &code);

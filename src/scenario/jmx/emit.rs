@@ -12,7 +12,10 @@ fn q(s: &str) -> String {
 }
 
 fn list(items: &[String]) -> String {
-    format!("[{}]", items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+    )
 }
 
 fn comment(out: &mut String, lines: &[String]) {
@@ -41,7 +44,11 @@ fn dur_ms(ms: f64) -> String {
 /// root.
 pub fn relative_to(from_dir: &Path, to: &Path) -> PathBuf {
     let abs = |p: &Path| -> PathBuf {
-        let p = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().unwrap_or_default().join(p) };
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().unwrap_or_default().join(p)
+        };
         // Lexical normalization: `a/./b/../c` → `a/c`.
         let mut out = PathBuf::new();
         for c in p.components() {
@@ -76,11 +83,24 @@ pub fn relative_to(from_dir: &Path, to: &Path) -> PathBuf {
 /// The scenario text. CSV files are written relative to `out_dir` (where the scenario lives).
 pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
     let mut o = String::new();
-    let from = source.file_name().map_or_else(|| source.display().to_string(), |f| f.to_string_lossy().into_owned());
-    let _ = writeln!(o, "# Imported by `surge import` from {from}{}.", m.jmeter.as_ref().map_or(String::new(), |v| format!(" (saved by JMeter {v})")));
+    let from = source.file_name().map_or_else(
+        || source.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    let _ = writeln!(
+        o,
+        "# Imported by `surge import` from {from}{}.",
+        m.jmeter
+            .as_ref()
+            .map_or(String::new(), |v| format!(" (saved by JMeter {v})"))
+    );
     let _ = writeln!(o, "# Comments name the JMeter element each part came from; \"approximated\" marks what differs.");
     if !m.warnings.is_empty() {
-        let _ = writeln!(o, "#\n# {} warning(s): approximations, and elements surge does not run:", m.warnings.len());
+        let _ = writeln!(
+            o,
+            "#\n# {} warning(s): approximations, and elements surge does not run:",
+            m.warnings.len()
+        );
         for w in &m.warnings {
             let _ = writeln!(o, "#   - {w}");
         }
@@ -132,7 +152,13 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         let _ = writeln!(o, "\n[[data]]");
         comment(&mut o, &d.comments);
         let _ = writeln!(o, "kind = \"csv\"");
-        let _ = writeln!(o, "file = {}", q(&relative_to(out_dir, &d.file).to_string_lossy().replace('\\', "/")));
+        let _ = writeln!(
+            o,
+            "file = {}",
+            q(&relative_to(out_dir, &d.file)
+                .to_string_lossy()
+                .replace('\\', "/"))
+        );
         if d.delimiter != "," {
             let _ = writeln!(o, "delimiter = {}", q(&d.delimiter));
         }
@@ -152,7 +178,11 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         let _ = writeln!(o, "method = {}", q(&r.method));
         let _ = writeln!(o, "path = {}", q(&r.path));
         if !r.headers.is_empty() {
-            let hs: Vec<String> = r.headers.iter().map(|(k, v)| format!("{} = {}", q(k), q(v))).collect();
+            let hs: Vec<String> = r
+                .headers
+                .iter()
+                .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+                .collect();
             let _ = writeln!(o, "headers = {{ {} }}", hs.join(", "));
         }
         if let Some(b) = &r.body {
@@ -160,7 +190,11 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         }
         if let Some(c) = &r.expect_status {
             let _ = writeln!(o, "# Response Assertion on the response code");
-            let _ = writeln!(o, "expect_status = [{}]", c.iter().map(u16::to_string).collect::<Vec<_>>().join(", "));
+            let _ = writeln!(
+                o,
+                "expect_status = [{}]",
+                c.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+            );
         }
     }
 
@@ -191,7 +225,12 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
             if (lo - hi).abs() < 0.5 {
                 let _ = writeln!(o, "think_time = {}", dur_ms(lo));
             } else {
-                let _ = writeln!(o, "think_time = {{ min = {}, max = {} }}", dur_ms(lo), dur_ms(hi));
+                let _ = writeln!(
+                    o,
+                    "think_time = {{ min = {}, max = {} }}",
+                    dur_ms(lo),
+                    dur_ms(hi)
+                );
             }
         }
         let _ = writeln!(o, "on_error = {}", q(g.on_error));
@@ -206,9 +245,18 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/b/c.csv")), PathBuf::from("c.csv"));
-        assert_eq!(relative_to(Path::new("/a/out"), Path::new("/a/plans/./c.csv")), PathBuf::from("../plans/c.csv"));
-        assert_eq!(relative_to(Path::new("/a/b"), Path::new("/a/b/../c.csv")), PathBuf::from("../c.csv"));
+        assert_eq!(
+            relative_to(Path::new("/a/b"), Path::new("/a/b/c.csv")),
+            PathBuf::from("c.csv")
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/out"), Path::new("/a/plans/./c.csv")),
+            PathBuf::from("../plans/c.csv")
+        );
+        assert_eq!(
+            relative_to(Path::new("/a/b"), Path::new("/a/b/../c.csv")),
+            PathBuf::from("../c.csv")
+        );
         assert_eq!(dur_ms(1500.0), "\"1500ms\"");
         assert_eq!(dur_s(10.0), "\"10s\"");
         assert_eq!(q("a\"b"), "'a\"b'");

@@ -143,7 +143,8 @@ fn convert_ref(inner: &str, whole: &str, env: &Env, problems: &mut Vec<String>, 
         };
         // Arguments may themselves hold expressions (a default read from another property).
         let arg = |i: usize, problems: &mut Vec<String>| -> Option<String> {
-            args.get(i).map(|a| plain(&convert(a.trim(), env, problems)))
+            args.get(i)
+                .map(|a| plain(&convert(a.trim(), env, problems)))
         };
         match name {
             "P" | "property" => {
@@ -158,13 +159,21 @@ fn convert_ref(inner: &str, whole: &str, env: &Env, problems: &mut Vec<String>, 
                         Some(d) if !(name == "property" && d.is_empty()) => (d, true),
                         _ => {
                             // JMeter's fallbacks: "1" for __P, the name itself for __property.
-                            let v = if name == "P" { "1".to_string() } else { pname.clone() };
+                            let v = if name == "P" {
+                                "1".to_string()
+                            } else {
+                                pname.clone()
+                            };
                             problems.push(format!("{whole}: property {pname:?} is not set (-J {pname}=…) and has no default; JMeter would use {v:?}, so does surge"));
                             (v, true)
                         }
                     },
                 };
-                out.push(Piece::Prop { name: pname, value, defaulted });
+                out.push(Piece::Prop {
+                    name: pname,
+                    value,
+                    defaulted,
+                });
             }
             "UUID" => out.push(Piece::Var("__uuid".into())),
             "threadNum" => out.push(Piece::Var("__thread".into())),
@@ -183,18 +192,23 @@ fn convert_ref(inner: &str, whole: &str, env: &Env, problems: &mut Vec<String>, 
                 match (lo, hi) {
                     (Some(a), Some(b)) if a <= b => {
                         if arg(2, problems).is_some_and(|v| !v.is_empty()) {
-                            problems.push(format!("{whole}: storing into a variable is not supported"));
+                            problems
+                                .push(format!("{whole}: storing into a variable is not supported"));
                         }
                         out.push(Piece::Var(format!("__random_{a}_{b}")));
                     }
                     _ => {
-                        problems.push(format!("{whole}: needs two integer bounds, min <= max; left as written"));
+                        problems.push(format!(
+                            "{whole}: needs two integer bounds, min <= max; left as written"
+                        ));
                         push_lit(out, whole);
                     }
                 }
             }
             other => {
-                problems.push(format!("{whole}: JMeter function __{other} is not supported; left as written"));
+                problems.push(format!(
+                    "{whole}: JMeter function __{other} is not supported; left as written"
+                ));
                 push_lit(out, whole);
             }
         }
@@ -286,15 +300,24 @@ mod tests {
     #[test]
     fn converts_functions_variables_and_properties() {
         let cases = [
-            ("/api/${ver}/flows?flow=${flow_id}", "/api/v2/flows?flow={flow_id}"),
+            (
+                "/api/${ver}/flows?flow=${flow_id}",
+                "/api/v2/flows?flow={flow_id}",
+            ),
             ("${__P(host,x)}", "api.example.com"),
             ("${__P(port,8443)}", "8443"),
             ("${__property(port,,9000)}", "9000"),
             ("${__P(missing,${__P(host)})}", "api.example.com"),
-            ("id=${__UUID()}&t=${__time()}&n=${__threadNum}", "id={__uuid}&t={__time}&n={__thread}"),
+            (
+                "id=${__UUID()}&t=${__time()}&n=${__threadNum}",
+                "id={__uuid}&t={__time}&n={__thread}",
+            ),
             ("${__Random(1,100)}", "{__random_1_100}"),
             ("${__Random(-5,5,r)}", "{__random_-5_5}"),
-            (r#"{"a": {b}, "c": "${flow_id}"}"#, r#"{"a": {{b}}, "c": "{flow_id}"}"#),
+            (
+                r#"{"a": {b}, "c": "${flow_id}"}"#,
+                r#"{"a": {{b}}, "c": "{flow_id}"}"#,
+            ),
             ("plain", "plain"),
             ("${unclosed", "${unclosed"),
         ];
@@ -324,7 +347,14 @@ mod tests {
         let mut p = Vec::new();
         let e = env();
         let v = convert("Bearer ${__P(token,abc)}", &e, &mut p);
-        assert_eq!(v[1], Piece::Prop { name: "token".into(), value: "abc".into(), defaulted: true });
+        assert_eq!(
+            v[1],
+            Piece::Prop {
+                name: "token".into(),
+                value: "abc".into(),
+                defaulted: true
+            }
+        );
         assert_eq!(to_template(&convert("a b&c", &e, &mut p), true), "a+b%26c");
     }
 }

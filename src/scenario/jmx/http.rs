@@ -26,7 +26,8 @@ pub fn codes_matching(pattern: &str, test_type: i64) -> Option<Vec<u16>> {
             let s = s.as_bytes();
             alts.iter().any(|a| {
                 if anywhere {
-                    (0..=s.len().saturating_sub(a.len())).any(|i| matches_at(a, &s[i..]) && s.len() >= i + a.len())
+                    (0..=s.len().saturating_sub(a.len()))
+                        .any(|i| matches_at(a, &s[i..]) && s.len() >= i + a.len())
                 } else {
                     a.len() == s.len() && matches_at(a, s)
                 }
@@ -97,12 +98,25 @@ fn split_url(raw: &str) -> Option<(String, String, String)> {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    Some((scheme.to_ascii_lowercase(), authority.to_string(), path.to_string()))
+    Some((
+        scheme.to_ascii_lowercase(),
+        authority.to_string(),
+        path.to_string(),
+    ))
 }
 
 /// `TOKEN` from a property name such as `token` or `api.token`.
 pub fn env_name(prop: &str) -> String {
-    let s: String = prop.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+    let s: String = prop
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         format!("JMETER_{s}")
     } else {
@@ -113,14 +127,35 @@ pub fn env_name(prop: &str) -> String {
 impl Walker<'_> {
     /// The sampler's property, else the innermost HTTP Request Defaults' one.
     fn field(el: &Element, scope: &Scope<'_>, name: &str) -> Option<String> {
-        el.prop_nonempty(name).or_else(|| scope.defaults.iter().rev().find_map(|d| d.prop_nonempty(name)))
+        el.prop_nonempty(name).or_else(|| {
+            scope
+                .defaults
+                .iter()
+                .rev()
+                .find_map(|d| d.prop_nonempty(name))
+        })
     }
 
-    pub(super) fn sampler<'e>(&mut self, el: &'e Element, sub: Option<&'e Element>, scope: &Scope<'e>, path: &str, g: usize) {
+    pub(super) fn sampler<'e>(
+        &mut self,
+        el: &'e Element,
+        sub: Option<&'e Element>,
+        scope: &Scope<'e>,
+        path: &str,
+        g: usize,
+    ) {
         let place = place_of(path, el);
-        let sc = self.level(sub, scope, &format!("{path}/{}", el.testname()), Ctx::Sampler);
+        let sc = self.level(
+            sub,
+            scope,
+            &format!("{path}/{}", el.testname()),
+            Ctx::Sampler,
+        );
         let label = el.testname().trim().to_string();
-        let method = Self::field(el, &sc, "HTTPSampler.method").unwrap_or_else(|| "GET".into()).trim().to_ascii_uppercase();
+        let method = Self::field(el, &sc, "HTTPSampler.method")
+            .unwrap_or_else(|| "GET".into())
+            .trim()
+            .to_ascii_uppercase();
 
         // Where it goes.
         let raw_path = Self::field(el, &sc, "HTTPSampler.path").unwrap_or_default();
@@ -153,7 +188,9 @@ impl Walker<'_> {
         }
         let mut args: Vec<&Element> = Vec::new();
         let arg_list = |e: &'e Element| -> Vec<&'e Element> {
-            e.prop_el("HTTPsampler.Arguments").map(|a| a.collection("Arguments.arguments").iter().collect()).unwrap_or_default()
+            e.prop_el("HTTPsampler.Arguments")
+                .map(|a| a.collection("Arguments.arguments").iter().collect())
+                .unwrap_or_default()
         };
         args.extend(arg_list(el));
         for d in &sc.defaults {
@@ -164,7 +201,10 @@ impl Walker<'_> {
         let mut headers: Vec<(String, String)> = Vec::new();
         let mut form = false;
         if raw_body {
-            let text: String = args.iter().map(|a| a.prop("Argument.value").unwrap_or_default()).collect();
+            let text: String = args
+                .iter()
+                .map(|a| a.prop("Argument.value").unwrap_or_default())
+                .collect();
             body = Some(expr::to_template(&self.expr(&text, &place), false));
         } else if !args.is_empty() {
             let mut pairs = Vec::new();
@@ -172,7 +212,8 @@ impl Walker<'_> {
                 let name = a.prop("Argument.name").unwrap_or_default();
                 let value = a.prop("Argument.value").unwrap_or_default();
                 let encode = a.prop_bool("HTTPArgument.always_encode").unwrap_or(false);
-                let eq = a.prop_bool("HTTPArgument.use_equals").unwrap_or(true) || !value.is_empty();
+                let eq =
+                    a.prop_bool("HTTPArgument.use_equals").unwrap_or(true) || !value.is_empty();
                 let n = expr::to_template(&self.expr(&name, &place), encode);
                 let v = expr::to_template(&self.expr(&value, &place), encode);
                 pairs.push(if eq { format!("{n}={v}") } else { n });
@@ -187,9 +228,15 @@ impl Walker<'_> {
             }
         }
         if el.prop_bool("HTTPSampler.DO_MULTIPART_POST") == Some(true) {
-            self.warn(&place, "multipart/form-data is not supported: sent as a plain form");
+            self.warn(
+                &place,
+                "multipart/form-data is not supported: sent as a plain form",
+            );
         }
-        if el.prop_el("HTTPsampler.Files").is_some_and(|f| !f.collection("HTTPFileArgs.files").is_empty()) {
+        if el
+            .prop_el("HTTPsampler.Files")
+            .is_some_and(|f| !f.collection("HTTPFileArgs.files").is_empty())
+        {
             self.warn(&place, "file uploads are not supported: not sent");
         }
         if el.prop_bool("HTTPSampler.image_parser") == Some(true) {
@@ -200,7 +247,12 @@ impl Walker<'_> {
         let mut raw_headers: Vec<(String, String)> = Vec::new();
         for hm in &sc.headers {
             for h in hm.collection("HeaderManager.headers") {
-                let (Some(n), v) = (h.prop("Header.name"), h.prop("Header.value").unwrap_or_default()) else { continue };
+                let (Some(n), v) = (
+                    h.prop("Header.name"),
+                    h.prop("Header.value").unwrap_or_default(),
+                ) else {
+                    continue;
+                };
                 let n = n.trim().to_string();
                 if n.is_empty() {
                     continue;
@@ -216,7 +268,10 @@ impl Walker<'_> {
                 let (keep, token_prop) = self.authorization(&pieces, &v, &place);
                 for pr in problems {
                     // A token property with no value is expected: surge reads it from the environment.
-                    if !token_prop.as_ref().is_some_and(|p| pr.contains(&format!("property {p:?}"))) {
+                    if !token_prop
+                        .as_ref()
+                        .is_some_and(|p| pr.contains(&format!("property {p:?}")))
+                    {
                         self.warn(&place, pr);
                     }
                 }
@@ -232,19 +287,35 @@ impl Walker<'_> {
                 headers.push((n, expr::to_template(&pieces, false)));
             }
         }
-        if form && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
-            headers.push(("Content-Type".into(), "application/x-www-form-urlencoded".into()));
+        if form
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            headers.push((
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
         }
 
         // Transport settings surge sets per target.
-        if let Some(t) = Self::field(el, &sc, "HTTPSampler.connect_timeout").and_then(|t| self.constant(&t, &place, "connect_timeout")).and_then(|t| t.trim().parse().ok()) {
+        if let Some(t) = Self::field(el, &sc, "HTTPSampler.connect_timeout")
+            .and_then(|t| self.constant(&t, &place, "connect_timeout"))
+            .and_then(|t| t.trim().parse().ok())
+        {
             self.connect_timeouts.push(t);
         }
-        if let Some(t) = Self::field(el, &sc, "HTTPSampler.response_timeout").and_then(|t| self.constant(&t, &place, "response_timeout")).and_then(|t| t.trim().parse().ok()) {
+        if let Some(t) = Self::field(el, &sc, "HTTPSampler.response_timeout")
+            .and_then(|t| self.constant(&t, &place, "response_timeout"))
+            .and_then(|t| t.trim().parse().ok())
+        {
             self.response_timeouts.push(t);
         }
-        self.keep_alive.push(el.prop_bool("HTTPSampler.use_keepalive").unwrap_or(true));
-        if el.prop_bool("HTTPSampler.follow_redirects") == Some(true) || el.prop_bool("HTTPSampler.auto_redirects") == Some(true) {
+        self.keep_alive
+            .push(el.prop_bool("HTTPSampler.use_keepalive").unwrap_or(true));
+        if el.prop_bool("HTTPSampler.follow_redirects") == Some(true)
+            || el.prop_bool("HTTPSampler.auto_redirects") == Some(true)
+        {
             self.follow_redirects += 1;
         }
 
@@ -258,14 +329,18 @@ impl Walker<'_> {
             comments: vec![place.clone()],
         };
         let label = self.add_request(req, &place);
-        self.steps[g].push(Step { label, timers: sc.timers.clone() });
+        self.steps[g].push(Step {
+            label,
+            timers: sc.timers.clone(),
+        });
     }
 
     /// Keeps labels unique: an identical sampler of the same name is reused; a different one
     /// gets a new label.
     fn add_request(&mut self, mut req: RequestOut, place: &str) -> String {
         let same = |a: &RequestOut, b: &RequestOut| {
-            (&a.method, &a.path, &a.headers, &a.body, &a.expect_status) == (&b.method, &b.path, &b.headers, &b.body, &b.expect_status)
+            (&a.method, &a.path, &a.headers, &a.body, &a.expect_status)
+                == (&b.method, &b.path, &b.headers, &b.body, &b.expect_status)
         };
         if req.name.is_empty() {
             req.name = "HTTP Request".into();
@@ -291,16 +366,34 @@ impl Walker<'_> {
     }
 
     fn check_host(&mut self, proto: &str, host: &str, port: &str, place: &str) {
-        let Some(host) = self.constant(host, place, "HTTPSampler.domain") else { return };
-        let proto = self.constant(proto, place, "HTTPSampler.protocol").unwrap_or_default().trim().to_ascii_lowercase();
-        let port = self.constant(port, place, "HTTPSampler.port").unwrap_or_default().trim().to_string();
+        let Some(host) = self.constant(host, place, "HTTPSampler.domain") else {
+            return;
+        };
+        let proto = self
+            .constant(proto, place, "HTTPSampler.protocol")
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let port = self
+            .constant(port, place, "HTTPSampler.port")
+            .unwrap_or_default()
+            .trim()
+            .to_string();
         let host = host.trim().to_string();
         if host.is_empty() {
             return;
         }
-        let proto = if proto.is_empty() { "http".to_string() } else { proto };
+        let proto = if proto.is_empty() {
+            "http".to_string()
+        } else {
+            proto
+        };
         let default_port = if proto == "https" { "443" } else { "80" };
-        let url = if port.is_empty() || port == default_port { format!("{proto}://{host}") } else { format!("{proto}://{host}:{port}") };
+        let url = if port.is_empty() || port == default_port {
+            format!("{proto}://{host}")
+        } else {
+            format!("{proto}://{host}:{port}")
+        };
         match &self.seen_hosts {
             None => {
                 self.m.target.base_url = Some(url.clone());
@@ -318,7 +411,12 @@ impl Walker<'_> {
     /// kept for `surge run plan.jmx` only); a literal token is never copied; a header built from
     /// CSV variables stays a header. Returns the header template to keep, if any, and the
     /// property the token comes from, if it does.
-    fn authorization(&mut self, pieces: &Pieces, raw: &str, place: &str) -> (Option<String>, Option<String>) {
+    fn authorization(
+        &mut self,
+        pieces: &Pieces,
+        raw: &str,
+        place: &str,
+    ) -> (Option<String>, Option<String>) {
         let mut rest: Pieces = pieces.clone();
         let bearer = match rest.first_mut() {
             Some(Piece::Lit(l)) if l.len() >= 7 && l[..7].eq_ignore_ascii_case("bearer ") => {
@@ -336,7 +434,14 @@ impl Walker<'_> {
         }
         let mut token_prop = None;
         let (env, comment, token) = match (bearer, rest.as_slice()) {
-            (true, [Piece::Prop { name, value, defaulted }]) => {
+            (
+                true,
+                [Piece::Prop {
+                    name,
+                    value,
+                    defaulted,
+                }],
+            ) => {
                 let explicit_default = raw.contains(',');
                 if *defaulted && explicit_default {
                     self.warn(place, format!("the plan's default value for property {name:?} (a token) is not copied into the scenario"));
@@ -361,7 +466,10 @@ impl Walker<'_> {
         match &self.auth_from {
             None => {
                 self.auth_from = Some(raw.to_string());
-                self.m.auth = Some(AuthOut { token_env: env, comments: vec![comment] });
+                self.m.auth = Some(AuthOut {
+                    token_env: env,
+                    comments: vec![comment],
+                });
                 self.m.bearer_token = token.filter(|t| !t.is_empty());
             }
             Some(first) if first == raw => {}

@@ -60,7 +60,10 @@ impl std::fmt::Debug for Imported {
         f.debug_struct("Imported")
             .field("warnings", &self.warnings)
             .field("notes", &self.notes)
-            .field("bearer_token", &self.bearer_token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "bearer_token",
+                &self.bearer_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -82,7 +85,12 @@ impl Imported {
             problems: self
                 .warnings
                 .iter()
-                .map(|w| Problem { line: None, column: None, field: w.place.clone(), message: format!("{} (--strict)", w.message) })
+                .map(|w| Problem {
+                    line: None,
+                    column: None,
+                    field: w.place.clone(),
+                    message: format!("{} (--strict)", w.message),
+                })
                 .collect(),
         })
     }
@@ -90,7 +98,8 @@ impl Imported {
 
 /// True when `path` names a JMeter test plan (`.jmx`, any case).
 pub fn is_jmx(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("jmx"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jmx"))
 }
 
 /// Parses `-J name=value`.
@@ -105,7 +114,10 @@ pub fn parse_property(s: &str) -> Result<(String, String), String> {
 }
 
 fn scenario_name(jmx: &Path) -> String {
-    let stem = jmx.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = jmx
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut out = String::new();
     for c in stem.chars() {
         if c.is_ascii_alphanumeric() || "-_.".contains(c) {
@@ -130,17 +142,32 @@ fn scenario_name(jmx: &Path) -> String {
 pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Imported, ConfigError> {
     let fail = |line: Option<usize>, column: Option<usize>, message: String| ConfigError {
         file: jmx.to_path_buf(),
-        problems: vec![Problem { line, column, field: String::new(), message }],
+        problems: vec![Problem {
+            line,
+            column,
+            field: String::new(),
+            message,
+        }],
     };
     let root = xml::parse(text).map_err(|e| fail(Some(e.line), Some(e.column), e.message))?;
     if root.tag != "jmeterTestPlan" {
-        return Err(fail(Some(root.line), None, format!("not a JMeter test plan: the root element is <{}>, not <jmeterTestPlan>", root.tag)));
+        return Err(fail(
+            Some(root.line),
+            None,
+            format!(
+                "not a JMeter test plan: the root element is <{}>, not <jmeterTestPlan>",
+                root.tag
+            ),
+        ));
     }
     let top = root.children.iter().find(|c| c.tag == "hashTree");
     let jmx_dir = jmx.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut w = Walker {
         jmx_dir: &jmx_dir,
-        env: expr::Env { props: opts.properties.iter().cloned().collect(), ..Default::default() },
+        env: expr::Env {
+            props: opts.properties.iter().cloned().collect(),
+            ..Default::default()
+        },
         m: model::Model::default(),
         steps: Vec::new(),
         group_places: Vec::new(),
@@ -175,7 +202,9 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         } else {
             format!("{path}: {}", comments.trim())
         };
-        w.m.serialize = el.prop_bool("TestPlan.serialize_threadgroups").unwrap_or(false);
+        w.m.serialize = el
+            .prop_bool("TestPlan.serialize_threadgroups")
+            .unwrap_or(false);
         if let Some(udv) = el.prop_el("TestPlan.user_defined_variables") {
             let place = format!("{path}/User Defined Variables");
             w.udvs(udv, &place);
@@ -184,24 +213,47 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         let _ = w.level(sub, &Scope::default(), &path, Ctx::Plan);
     }
     if !found_plan {
-        return Err(fail(None, None, "no <TestPlan> element: not a JMeter test plan".into()));
+        return Err(fail(
+            None,
+            None,
+            "no <TestPlan> element: not a JMeter test plan".into(),
+        ));
     }
     w.finish_groups();
     finish_target(&mut w, &plan_path);
     if w.m.groups.is_empty() {
-        let mut e = fail(None, None, "no thread group with an HTTP sampler surge can run".into());
-        e.problems.extend(w.m.warnings.iter().map(|f| Problem { line: None, column: None, field: f.place.clone(), message: f.message.clone() }));
+        let mut e = fail(
+            None,
+            None,
+            "no thread group with an HTTP sampler surge can run".into(),
+        );
+        e.problems.extend(w.m.warnings.iter().map(|f| Problem {
+            line: None,
+            column: None,
+            field: f.place.clone(),
+            message: f.message.clone(),
+        }));
         return Err(e);
     }
     let out_dir = opts.out_dir.clone().unwrap_or_else(|| jmx_dir.clone());
     let toml = emit::to_toml(&w.m, jmx, &out_dir);
-    Ok(Imported { toml, warnings: w.m.warnings, notes: w.m.notes, bearer_token: w.m.bearer_token })
+    Ok(Imported {
+        toml,
+        warnings: w.m.warnings,
+        notes: w.m.notes,
+        bearer_token: w.m.bearer_token,
+    })
 }
 
 /// Settings surge keeps per target, from every sampler's.
 fn finish_target(w: &mut Walker<'_>, plan_place: &str) {
-    for (list, what, slot) in [(&w.connect_timeouts, "connect_timeout", 0), (&w.response_timeouts, "response_timeout", 1)] {
-        let Some(max) = list.iter().copied().filter(|t| *t > 0).max() else { continue };
+    for (list, what, slot) in [
+        (&w.connect_timeouts, "connect_timeout", 0),
+        (&w.response_timeouts, "response_timeout", 1),
+    ] {
+        let Some(max) = list.iter().copied().filter(|t| *t > 0).max() else {
+            continue;
+        };
         let differs = list.iter().any(|t| *t != max);
         let line = if differs {
             format!("approximated: samplers set {what} differently; the largest, {max} ms, applies to every request")
@@ -223,7 +275,9 @@ fn finish_target(w: &mut Walker<'_>, plan_place: &str) {
         let off = w.keep_alive.iter().filter(|k| !**k).count();
         if off == w.keep_alive.len() {
             w.m.target.keep_alive = Some(false);
-            w.m.target.comments.push("HTTPSampler.use_keepalive = false on every sampler".into());
+            w.m.target
+                .comments
+                .push("HTTPSampler.use_keepalive = false on every sampler".into());
         } else if off > 0 {
             let msg = format!("{off} sampler(s) turn keep-alive off and others on; surge sets it per target: kept on");
             w.warn(plan_place, msg);
@@ -243,7 +297,8 @@ fn finish_target(w: &mut Walker<'_>, plan_place: &str) {
 /// # Errors
 /// As [`import_str`], and an unreadable file.
 pub fn import_file(jmx: &Path, opts: &ImportOptions) -> Result<Imported, ConfigError> {
-    let text = std::fs::read_to_string(jmx).map_err(|e| ConfigError::single(jmx, "", format!("cannot read the test plan: {e}")))?;
+    let text = std::fs::read_to_string(jmx)
+        .map_err(|e| ConfigError::single(jmx, "", format!("cannot read the test plan: {e}")))?;
     import_str(&text, jmx, opts)
 }
 
@@ -253,9 +308,16 @@ pub fn import_file(jmx: &Path, opts: &ImportOptions) -> Result<Imported, ConfigE
 /// # Errors
 /// As [`import_file`]; then any problem of the imported scenario, named after
 /// `<plan>.imported.toml` (write it with `surge import` to see the lines).
-pub fn load(jmx: &Path, opts: &ImportOptions, overrides: &[String]) -> Result<(Plan, Imported), ConfigError> {
+pub fn load(
+    jmx: &Path,
+    opts: &ImportOptions,
+    overrides: &[String],
+) -> Result<(Plan, Imported), ConfigError> {
     let imported = import_file(jmx, opts)?;
-    let stem = jmx.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "plan".into());
+    let stem = jmx
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan".into());
     let as_toml = jmx.with_file_name(format!("{stem}.imported.toml"));
     let mut plan = super::load_str(&imported.toml, &as_toml, overrides)?;
     plan.source = jmx.to_path_buf();

@@ -117,27 +117,45 @@ fn kind(el: &Element) -> Kind {
         "ConfigTestElement" if el.attr("guiclass") == Some("HttpDefaultsGui") => Kind::HttpDefaults,
         "CSVDataSet" => Kind::Csv,
         "Arguments" => Kind::Udv,
-        "ConstantTimer" | "UniformRandomTimer" | "GaussianRandomTimer" | "PoissonRandomTimer" | "ConstantThroughputTimer" => Kind::Timer,
+        "ConstantTimer"
+        | "UniformRandomTimer"
+        | "GaussianRandomTimer"
+        | "PoissonRandomTimer"
+        | "ConstantThroughputTimer" => Kind::Timer,
         "ResponseAssertion" => Kind::Assertion,
         "WorkBench" => Kind::WorkBench,
         "TestFragmentController" => Kind::Fragment,
         "ResultCollector" | "BackendListener" | "Summariser" => Kind::Listener,
         _ if t.ends_with("ThreadGroup") => Kind::OtherThreadGroup,
-        _ if t.ends_with("Controller") || t.ends_with("ControllerGui") || t == "InterleaveControl" || t == "RandomOrderController" => Kind::Controller,
+        _ if t.ends_with("Controller")
+            || t.ends_with("ControllerGui")
+            || t == "InterleaveControl"
+            || t == "RandomOrderController" =>
+        {
+            Kind::Controller
+        }
         _ if t.ends_with("Sampler") || t.ends_with("SamplerProxy") => Kind::OtherSampler,
         _ if t.ends_with("Assertion") => Kind::OtherAssertion,
-        _ if t.ends_with("Listener") || t.ends_with("Visualizer") || t.ends_with("Collector") => Kind::Listener,
+        _ if t.ends_with("Listener") || t.ends_with("Visualizer") || t.ends_with("Collector") => {
+            Kind::Listener
+        }
         _ => Kind::Other,
     }
 }
 
 impl<'a> Walker<'a> {
     pub(super) fn warn(&mut self, place: &str, message: impl Into<String>) {
-        self.m.warnings.push(Finding { place: place.to_string(), message: message.into() });
+        self.m.warnings.push(Finding {
+            place: place.to_string(),
+            message: message.into(),
+        });
     }
 
     pub(super) fn note(&mut self, place: &str, message: impl Into<String>) {
-        self.m.notes.push(Finding { place: place.to_string(), message: message.into() });
+        self.m.notes.push(Finding {
+            place: place.to_string(),
+            message: message.into(),
+        });
     }
 
     /// Converts an expression, reporting what cannot be converted.
@@ -154,7 +172,12 @@ impl<'a> Walker<'a> {
     pub(super) fn constant(&mut self, raw: &str, place: &str, what: &str) -> Option<String> {
         let p = self.expr(raw, place);
         if !expr::is_constant(&p) {
-            self.warn(place, format!("{what} = {raw:?} changes per request; surge needs a fixed value here: ignored"));
+            self.warn(
+                place,
+                format!(
+                    "{what} = {raw:?} changes per request; surge needs a fixed value here: ignored"
+                ),
+            );
             return None;
         }
         Some(expr::plain(&p))
@@ -194,7 +217,10 @@ impl<'a> Walker<'a> {
     /// Reads an `Arguments` element (the test plan's, or a User Defined Variables element).
     pub(super) fn udvs(&mut self, args: &Element, place: &str) {
         for a in args.collection("Arguments.arguments") {
-            let (Some(name), value) = (a.prop("Argument.name"), a.prop("Argument.value").unwrap_or_default()) else {
+            let (Some(name), value) = (
+                a.prop("Argument.name"),
+                a.prop("Argument.value").unwrap_or_default(),
+            ) else {
                 continue;
             };
             let v = self.expr(&value, place);
@@ -210,20 +236,37 @@ impl<'a> Walker<'a> {
             self.warn(place, "no filename: not imported");
             return;
         };
-        let Some(file) = self.constant(&raw, place, "filename") else { return };
+        let Some(file) = self.constant(&raw, place, "filename") else {
+            return;
+        };
         let file = self.jmx_dir.join(file.trim());
-        let delimiter = el.prop("delimiter").filter(|d| !d.is_empty()).unwrap_or_else(|| ",".into());
+        let delimiter = el
+            .prop("delimiter")
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| ",".into());
         let names_raw = el.prop("variableNames").unwrap_or_default();
         let ignore_first = el.prop_bool("ignoreFirstLine").unwrap_or(false);
         let (columns, names) = if names_raw.trim().is_empty() {
             // JMeter reads the names from the file's first line.
-            let first = std::fs::read_to_string(&file).ok().and_then(|t| t.lines().next().map(str::to_string));
+            let first = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| t.lines().next().map(str::to_string));
             let Some(first) = first else {
                 self.warn(place, format!("{} cannot be read to learn its column names (variableNames is empty): not imported", file.display()));
                 return;
             };
-            let d = if delimiter == "\\t" { "\t".to_string() } else { delimiter.clone() };
-            (None, first.split(d.as_str()).map(|s| s.trim().to_string()).collect::<Vec<_>>())
+            let d = if delimiter == "\\t" {
+                "\t".to_string()
+            } else {
+                delimiter.clone()
+            };
+            (
+                None,
+                first
+                    .split(d.as_str())
+                    .map(|s| s.trim().to_string())
+                    .collect::<Vec<_>>(),
+            )
         } else {
             let n: Vec<String> = names_raw.split(',').map(|s| s.trim().to_string()).collect();
             (Some(n.clone()), n)
@@ -240,11 +283,16 @@ impl<'a> Walker<'a> {
             (false, true) => "stop_thread",
             (false, false) => {
                 self.warn(place, "recycle = false and stopThread = false: JMeter goes on with \"<EOF>\" values; surge stops the thread at the end of the file instead");
-                comments.push("approximated: JMeter would go on with \"<EOF>\" values at the end of the file".into());
+                comments.push(
+                    "approximated: JMeter would go on with \"<EOF>\" values at the end of the file"
+                        .into(),
+                );
                 "stop_thread"
             }
         };
-        let mode = el.prop("shareMode").unwrap_or_else(|| "shareMode.all".into());
+        let mode = el
+            .prop("shareMode")
+            .unwrap_or_else(|| "shareMode.all".into());
         let share = match mode.as_str() {
             "shareMode.all" | "" => "all",
             "shareMode.thread" => "per_thread",
@@ -254,7 +302,10 @@ impl<'a> Walker<'a> {
                 "all"
             }
             other => {
-                self.warn(place, format!("shareMode {other:?} is not supported: shared by all threads"));
+                self.warn(
+                    place,
+                    format!("shareMode {other:?} is not supported: shared by all threads"),
+                );
                 "all"
             }
         };
@@ -275,8 +326,14 @@ impl<'a> Walker<'a> {
 
     /// Reads one timer element.
     fn timer(&mut self, el: &Element, place: &str) -> Option<Timer> {
-        let delay = self.number(el, "ConstantTimer.delay", place).unwrap_or(0.0).max(0.0);
-        let range = self.number(el, "RandomTimer.range", place).unwrap_or(0.0).max(0.0);
+        let delay = self
+            .number(el, "ConstantTimer.delay", place)
+            .unwrap_or(0.0)
+            .max(0.0);
+        let range = self
+            .number(el, "RandomTimer.range", place)
+            .unwrap_or(0.0)
+            .max(0.0);
         match el.tag.as_str() {
             "ConstantTimer" => Some(Timer::Range(delay, delay)),
             "UniformRandomTimer" => Some(Timer::Range(delay, delay + range)),
@@ -285,7 +342,13 @@ impl<'a> Walker<'a> {
                 Some(Timer::Range((delay - range).max(0.0), delay + range))
             }
             "PoissonRandomTimer" => {
-                self.warn(place, format!("approximated: a Poisson pause becomes a constant one of its mean, {} ms", delay + range));
+                self.warn(
+                    place,
+                    format!(
+                        "approximated: a Poisson pause becomes a constant one of its mean, {} ms",
+                        delay + range
+                    ),
+                );
                 Some(Timer::Range(delay + range, delay + range))
             }
             "ConstantThroughputTimer" => {
@@ -310,13 +373,23 @@ impl<'a> Walker<'a> {
         }
         let ty = self.number(el, "Assertion.test_type", place).unwrap_or(8.0) as i64;
         if ty & 4 != 0 {
-            self.warn(place, "a NOT assertion on the response code is not supported: not imported");
+            self.warn(
+                place,
+                "a NOT assertion on the response code is not supported: not imported",
+            );
             return;
         }
-        let strings: Vec<String> = el.collection("Asserion.test_strings").iter().chain(el.collection("Assertion.test_strings")).map(|s| s.text.clone()).collect();
+        let strings: Vec<String> = el
+            .collection("Asserion.test_strings")
+            .iter()
+            .chain(el.collection("Assertion.test_strings"))
+            .map(|s| s.text.clone())
+            .collect();
         let mut sets: Vec<Vec<u16>> = Vec::new();
         for s in strings {
-            let Some(s) = self.constant(&s, place, "pattern") else { continue };
+            let Some(s) = self.constant(&s, place, "pattern") else {
+                continue;
+            };
             match super::http::codes_matching(s.trim(), ty) {
                 Some(c) => sets.push(c),
                 None => self.warn(place, format!("pattern {s:?} is not understood (digits, \\d, . and [..] only): not imported")),
@@ -349,7 +422,13 @@ impl<'a> Walker<'a> {
     }
 
     /// Walks one level; returns the scope its config elements make (samplers use it).
-    pub(super) fn level<'e>(&mut self, tree: Option<&'e Element>, scope: &Scope<'e>, path: &str, ctx: Ctx) -> Scope<'e> {
+    pub(super) fn level<'e>(
+        &mut self,
+        tree: Option<&'e Element>,
+        scope: &Scope<'e>,
+        path: &str,
+        ctx: Ctx,
+    ) -> Scope<'e> {
         let items = pairs(tree);
         let mut sc = scope.clone();
         for (el, _) in &items {
@@ -395,7 +474,10 @@ impl<'a> Walker<'a> {
                 (Kind::OtherAssertion, _) => self.warn(&place, "only Response Assertions on the response code are supported: not imported"),
                 (Kind::Other, _) => self.warn(&place, format!("{} is not supported by surge: ignored", el.tag)),
             }
-            if matches!(kind(el), Kind::Other | Kind::OtherSampler | Kind::OtherAssertion | Kind::Listener) {
+            if matches!(
+                kind(el),
+                Kind::Other | Kind::OtherSampler | Kind::OtherAssertion | Kind::Listener
+            ) {
                 // Anything under an unsupported element is reported too.
                 let _ = self.level(sub, &sc, &child_path, Ctx::Sampler);
             }
@@ -403,7 +485,14 @@ impl<'a> Walker<'a> {
         sc
     }
 
-    fn controller<'e>(&mut self, el: &'e Element, sub: Option<&'e Element>, scope: &Scope<'e>, path: &str, g: usize) {
+    fn controller<'e>(
+        &mut self,
+        el: &'e Element,
+        sub: Option<&'e Element>,
+        scope: &Scope<'e>,
+        path: &str,
+        g: usize,
+    ) {
         let place = place_of(path, el);
         let child_path = format!("{path}/{}", el.testname());
         let before = self.steps[g].len();
@@ -439,7 +528,13 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn thread_group<'e>(&mut self, el: &'e Element, sub: Option<&'e Element>, scope: &Scope<'e>, path: &str) {
+    fn thread_group<'e>(
+        &mut self,
+        el: &'e Element,
+        sub: Option<&'e Element>,
+        scope: &Scope<'e>,
+        path: &str,
+    ) {
         let place = place_of(path, el);
         let mut name = el.testname().trim().to_string();
         if name.is_empty() {
@@ -451,50 +546,89 @@ impl<'a> Walker<'a> {
             name = format!("{base} {n}");
             n += 1;
         }
-        let mut gout = GroupOut { name, comments: vec![place.clone()], on_error: "continue", ..GroupOut::default() };
-        let threads = self.number(el, "ThreadGroup.num_threads", &place).unwrap_or(1.0);
+        let mut gout = GroupOut {
+            name,
+            comments: vec![place.clone()],
+            on_error: "continue",
+            ..GroupOut::default()
+        };
+        let threads = self
+            .number(el, "ThreadGroup.num_threads", &place)
+            .unwrap_or(1.0);
         gout.threads = threads as i64;
-        gout.ramp_up_s = self.number(el, "ThreadGroup.ramp_time", &place).unwrap_or(0.0).max(0.0);
+        gout.ramp_up_s = self
+            .number(el, "ThreadGroup.ramp_time", &place)
+            .unwrap_or(0.0)
+            .max(0.0);
         let main = el.prop_el("ThreadGroup.main_controller");
         let loops = main.and_then(|m| {
             let p = place.clone();
             self.number(m, "LoopController.loops", &p)
         });
-        let forever_flag = main.and_then(|m| m.prop_bool("LoopController.continue_forever")).unwrap_or(false);
+        let forever_flag = main
+            .and_then(|m| m.prop_bool("LoopController.continue_forever"))
+            .unwrap_or(false);
         gout.loops = match loops.map(|l| l as i64) {
             Some(-1) => None,
             Some(l) if l < 0 && forever_flag => None,
             Some(l) if l >= 1 => Some(l),
             Some(l) => {
-                self.warn(&place, format!("LoopController.loops = {l}: JMeter runs no iteration; group not imported"));
+                self.warn(
+                    &place,
+                    format!(
+                        "LoopController.loops = {l}: JMeter runs no iteration; group not imported"
+                    ),
+                );
                 return;
             }
             None => Some(1),
         };
         let scheduler = el.prop_bool("ThreadGroup.scheduler").unwrap_or(false);
         if scheduler {
-            gout.duration_s = self.number(el, "ThreadGroup.duration", &place).filter(|d| *d > 0.0);
-            gout.delay_s = self.number(el, "ThreadGroup.delay", &place).filter(|d| *d > 0.0);
+            gout.duration_s = self
+                .number(el, "ThreadGroup.duration", &place)
+                .filter(|d| *d > 0.0);
+            gout.delay_s = self
+                .number(el, "ThreadGroup.delay", &place)
+                .filter(|d| *d > 0.0);
             if gout.duration_s.is_none() && el.prop_nonempty("ThreadGroup.end_time").is_some() {
-                self.warn(&place, "the scheduler's absolute start/end times are not supported: set a duration");
+                self.warn(
+                    &place,
+                    "the scheduler's absolute start/end times are not supported: set a duration",
+                );
             }
-        } else if el.prop_nonempty("ThreadGroup.duration").is_some() || el.prop_nonempty("ThreadGroup.delay").is_some() {
-            self.note(&place, "the scheduler is off: duration and delay are ignored, as JMeter does");
+        } else if el.prop_nonempty("ThreadGroup.duration").is_some()
+            || el.prop_nonempty("ThreadGroup.delay").is_some()
+        {
+            self.note(
+                &place,
+                "the scheduler is off: duration and delay are ignored, as JMeter does",
+            );
         }
         if gout.loops.is_none() && gout.duration_s.is_none() {
             self.warn(&place, "loops forever with no scheduler duration (JMeter runs until stopped); surge needs an end: add --set limits.max_duration=10m");
         }
-        gout.on_error = match el.prop("ThreadGroup.on_sample_error").as_deref().unwrap_or("continue") {
+        gout.on_error = match el
+            .prop("ThreadGroup.on_sample_error")
+            .as_deref()
+            .unwrap_or("continue")
+        {
             "continue" => "continue",
             "startnextloop" | "startnextithread" => "next_loop",
             "stopthread" => "stop_thread",
             "stoptest" => "stop_test",
             "stoptestnow" => {
-                self.note(&place, "stoptestnow: surge stops the test and gives requests in flight a short grace");
+                self.note(
+                    &place,
+                    "stoptestnow: surge stops the test and gives requests in flight a short grace",
+                );
                 "stop_test"
             }
             other => {
-                self.warn(&place, format!("on_sample_error {other:?} is not known: continue"));
+                self.warn(
+                    &place,
+                    format!("on_sample_error {other:?} is not known: continue"),
+                );
                 "continue"
             }
         };
@@ -505,7 +639,12 @@ impl<'a> Walker<'a> {
         self.steps.push(Vec::new());
         self.group_places.push(place.clone());
         let g = self.m.groups.len() - 1;
-        let _ = self.level(sub, scope, &format!("{path}/{}", el.testname()), Ctx::Group(g));
+        let _ = self.level(
+            sub,
+            scope,
+            &format!("{path}/{}", el.testname()),
+            Ctx::Group(g),
+        );
         if self.steps[g].is_empty() {
             self.warn(&place, "no HTTP sampler surge can run: group not imported");
             self.m.groups.pop();

@@ -43,20 +43,37 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn start_element(text: &str, pos: usize, e: &quick_xml::events::BytesStart<'_>) -> Result<Element, XmlError> {
+fn start_element(
+    text: &str,
+    pos: usize,
+    e: &quick_xml::events::BytesStart<'_>,
+) -> Result<Element, XmlError> {
     let err = |m: String| {
         let (line, column) = line_col(text, pos);
-        XmlError { line, column, message: m }
+        XmlError {
+            line,
+            column,
+            message: m,
+        }
     };
     let tag = String::from_utf8_lossy(e.name().as_ref()).into_owned();
     let mut attrs = Vec::new();
     for a in e.attributes() {
         let a = a.map_err(|x| err(format!("bad attribute in <{tag}>: {x}")))?;
         let k = String::from_utf8_lossy(a.key.as_ref()).into_owned();
-        let v = a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|x| err(format!("bad attribute value in <{tag}>: {x}")))?.into_owned();
+        let v = a
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|x| err(format!("bad attribute value in <{tag}>: {x}")))?
+            .into_owned();
         attrs.push((k, v));
     }
-    Ok(Element { tag, attrs, children: Vec::new(), text: String::new(), line: line_col(text, pos).0 })
+    Ok(Element {
+        tag,
+        attrs,
+        children: Vec::new(),
+        text: String::new(),
+        line: line_col(text, pos).0,
+    })
 }
 
 /// Parses a whole document and returns its root element.
@@ -71,7 +88,11 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     let mut root: Option<Element> = None;
     let at = |pos: u64, message: String| {
         let (line, column) = line_col(text, pos as usize);
-        XmlError { line, column, message }
+        XmlError {
+            line,
+            column,
+            message,
+        }
     };
     loop {
         let pos = reader.buffer_position() as usize;
@@ -92,7 +113,9 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 }
             }
             Event::End(_) => {
-                let el = stack.pop().ok_or_else(|| at(tag_pos as u64, "an end tag without a start tag".into()))?;
+                let el = stack
+                    .pop()
+                    .ok_or_else(|| at(tag_pos as u64, "an end tag without a start tag".into()))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None if root.is_none() => root = Some(el),
@@ -100,7 +123,9 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 }
             }
             Event::Text(t) => {
-                let s = t.xml10_content().map_err(|e| at(pos as u64, format!("bad text: {e}")))?;
+                let s = t
+                    .xml10_content()
+                    .map_err(|e| at(pos as u64, format!("bad text: {e}")))?;
                 match stack.last_mut() {
                     Some(el) => el.text.push_str(&s),
                     None if s.trim().is_empty() => {}
@@ -116,7 +141,9 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
                 let resolved = if r.is_char_ref() {
                     r.resolve_char_ref().ok().flatten().map(String::from)
                 } else {
-                    let name = r.decode().map_err(|e| at(pos as u64, format!("bad entity: {e}")))?;
+                    let name = r
+                        .decode()
+                        .map_err(|e| at(pos as u64, format!("bad entity: {e}")))?;
                     quick_xml::escape::resolve_predefined_entity(&name).map(str::to_string)
                 };
                 let Some(s) = resolved else {
@@ -135,16 +162,26 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
         return Err(XmlError {
             line,
             column,
-            message: format!("the file ends inside <{}> (opened on line {}): a missing end tag", open.tag, open.line),
+            message: format!(
+                "the file ends inside <{}> (opened on line {}): a missing end tag",
+                open.tag, open.line
+            ),
         });
     }
-    root.ok_or_else(|| XmlError { line: 1, column: 1, message: "no XML element found".into() })
+    root.ok_or_else(|| XmlError {
+        line: 1,
+        column: 1,
+        message: "no XML element found".into(),
+    })
 }
 
 impl Element {
     /// The value of attribute `name`.
     pub fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `testname`, or the tag when there is none.
@@ -167,10 +204,14 @@ impl Element {
     pub fn prop(&self, name: &str) -> Option<String> {
         let p = self.prop_el(name)?;
         match p.tag.as_str() {
-            "doubleProp" | "floatProp" if p.children.iter().any(|c| c.tag == "value") => {
-                p.children.iter().find(|c| c.tag == "value").map(|v| v.text.clone())
+            "doubleProp" | "floatProp" if p.children.iter().any(|c| c.tag == "value") => p
+                .children
+                .iter()
+                .find(|c| c.tag == "value")
+                .map(|v| v.text.clone()),
+            "stringProp" | "intProp" | "longProp" | "boolProp" | "floatProp" | "doubleProp" => {
+                Some(p.text.clone())
             }
-            "stringProp" | "intProp" | "longProp" | "boolProp" | "floatProp" | "doubleProp" => Some(p.text.clone()),
             _ => None,
         }
     }
@@ -204,7 +245,11 @@ fn prop_name(el: &Element) -> Option<&str> {
         return Some(n);
     }
     if el.tag.ends_with("Prop") {
-        return el.children.iter().find(|c| c.tag == "name").map(|n| n.text.as_str());
+        return el
+            .children
+            .iter()
+            .find(|c| c.tag == "name")
+            .map(|n| n.text.as_str());
     }
     None
 }
