@@ -18,6 +18,7 @@
 //! # let _ = plan;
 //! ```
 
+pub mod config;
 pub mod emit;
 pub mod expr;
 pub mod http;
