@@ -1,12 +1,13 @@
 //! surge: a load-testing harness for REST APIs that throttle with HTTP 429.
 //!
 //! # Layout
-//! - [`scenario`]: scenario files (TOML) → validated [`scenario::Plan`]; errors name file, line, field.
+//! - [`scenario`]: scenario files (TOML) → validated [`scenario::Plan`]; errors name file, line, field;
+//!   JMeter test plans (`.jmx`) imported into the same plan ([`scenario::jmx`]).
 //! - [`schedule`]: pure pacers ("when is the next start due?"), tested as tables.
 //! - [`engine`]: the one executor: users as tokio tasks, data sources, shutdown.
 //! - [`transport`]: HTTP (reqwest + rustls) and OAuth; `Retry-After` and rate-limit headers.
 //! - [`record`]: samples, HDR recording per second, the aggregate and `result.json`.
-//! - [`report`]: CSV files and the terminal summary.
+//! - [`report`]: CSV files and the terminal summary; JMeter JTL results written and read ([`report::jtl`]).
 //! - [`run`]: `surge run` from plan to written outputs (starts the mock for `base_url = "mock"`).
 //! - [`mock`]: the built-in Genesys Cloud Architect mock (router, state, limit models, latency, faults).
 //! - [`analysis`]: thresholds (expressions, verdicts, `abort_on_fail`), baseline checks and their

@@ -35,6 +35,21 @@ pub struct RunOptions {
     pub grace: Option<Duration>,
     /// Run on virtual time against the in-process mock (`--simulate`).
     pub simulate: bool,
+    /// `--jtl`: also stream every attempt to this file in JMeter's JTL CSV format.
+    pub jtl: Option<PathBuf>,
+    /// A bearer token given on the command line (`surge run plan.jmx -J token=…`), used
+    /// instead of the plan's token source when the plan authenticates with a bearer token.
+    pub bearer_token: Option<Secret>,
+}
+
+/// A secret given on the command line; `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// Errors before or after the measurement. Each maps to an exit code in `main.rs`.
@@ -159,9 +174,19 @@ async fn auth_runtime(
     login_url: &str,
     fetch: Arc<dyn TokenFetch>,
     mock_creds: Option<Credentials>,
+    bearer_token: Option<&Secret>,
 ) -> Result<AuthRuntime, RunError> {
     Ok(match &plan.auth {
         Auth::None => AuthRuntime::None,
+        // A token given on the command line (`-J token=…` for a .jmx plan) wins over the
+        // plan's token source, except against the mock, which mints its own.
+        Auth::Bearer { .. } if mock_creds.is_none() && bearer_token.is_some() => {
+            let t = bearer_token.expect("checked").0.trim();
+            let mut h = http::HeaderValue::try_from(format!("Bearer {}", t.strip_prefix("Bearer ").unwrap_or(t)))
+                .map_err(|_| RunError::Usage("-J: the bearer token is not a valid header value".into()))?;
+            h.set_sensitive(true);
+            AuthRuntime::Static(h)
+        }
         // Against the built-in mock, a bearer scenario gets one token minted by the mock and
         // shared by every user: the seed's one-token situation, without a real token.
         Auth::Bearer { .. } if mock_creds.is_some() => {
@@ -238,6 +263,9 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             CsvSamples::create(p).map_err(|e| RunError::Usage(format!("--samples: {e}")))?,
         ));
     }
+    if let Some(p) = &opts.jtl {
+        sinks.push(Box::new(crate::report::jtl::JtlWriter::create(p, &plan).map_err(|e| RunError::Usage(format!("--jtl: {e}")))?));
+    }
     let writer = if sinks.is_empty() {
         None
     } else {
@@ -297,7 +325,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             };
             let transport = HttpTransport::new(&plan.target, plan.max_users())
                 .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
-            let auth = auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds)).await?;
+            let auth = auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
             exec.base_url = url.clone();
             let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
             (out, url, Some(m.shutdown().await))
@@ -312,7 +340,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             };
             let transport = HttpTransport::new(&plan.target, plan.max_users())
                 .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
-            let auth = auth_runtime(&plan, login_url, Arc::new(transport.clone()), None).await?;
+            let auth = auth_runtime(&plan, login_url, Arc::new(transport.clone()), None, opts.bearer_token.as_ref()).await?;
             exec.base_url = base_url.clone();
             let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
             (out, base_url.clone(), None)
@@ -418,7 +446,7 @@ async fn simulate(
                 let transport =
                     InProcess::new(crate::mock::router(state.clone()), plan.target.timeout);
                 let url = "http://mock.invalid".to_string();
-                let auth = auth_runtime(&plan, &url, Arc::new(transport.clone()), client).await?;
+                let auth = auth_runtime(&plan, &url, Arc::new(transport.clone()), client, None).await?;
                 exec.base_url = url.clone();
                 let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
                 Ok((out, url, Some(state.stats())))

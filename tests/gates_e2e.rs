@@ -29,7 +29,7 @@ fn junit_counts(path: &Path) -> (usize, usize, usize) {
     loop {
         match r.read_event().expect("well-formed JUnit XML") {
             Event::Start(e) => {
-                let name = e.name().into_inner().to_string();
+                let name = String::from_utf8_lossy(e.name().into_inner()).to_string();
                 match name.as_str() {
                     "testcase" => {
                         assert_eq!(stack.last().map(String::as_str), Some("testsuite"));
@@ -41,8 +41,10 @@ fn junit_counts(path: &Path) -> (usize, usize, usize) {
                 }
                 stack.push(name);
             }
-            Event::Empty(e) if e.name().into_inner() == "skipped" => skipped += 1,
-            Event::End(e) => assert_eq!(stack.pop().as_deref(), Some(e.name().into_inner())),
+            Event::Empty(e) if e.name().into_inner() == b"skipped" => skipped += 1,
+            Event::End(e) => {
+                assert_eq!(stack.pop().as_deref(), Some(&*String::from_utf8_lossy(e.name().into_inner())))
+            }
             Event::Eof => break,
             _ => {}
         }

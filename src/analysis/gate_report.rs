@@ -343,16 +343,14 @@ mod tests {
         loop {
             match r.read_event().expect("well-formed XML") {
                 Event::Start(e) => {
-                    let tag = e.name().into_inner().to_string();
+                    let tag = String::from_utf8_lossy(e.name().into_inner()).to_string();
                     match tag.as_str() {
                         "testcase" => {
                             cases += 1;
-                            let raw = e
-                                .try_get_attribute("name")
-                                .unwrap()
-                                .unwrap()
-                                .value
-                                .to_string();
+                            let raw = String::from_utf8_lossy(
+                                &e.try_get_attribute("name").unwrap().unwrap().value,
+                            )
+                            .to_string();
                             names.push(quick_xml::escape::unescape(&raw).unwrap().to_string());
                         }
                         "failure" => failures += 1,
@@ -360,8 +358,11 @@ mod tests {
                     }
                     open.push(tag);
                 }
-                Event::Empty(e) if e.name().into_inner() == "skipped" => skipped += 1,
-                Event::End(e) => assert_eq!(open.pop().unwrap(), e.name().into_inner()),
+                Event::Empty(e) if e.name().into_inner() == b"skipped" => skipped += 1,
+                Event::End(e) => assert_eq!(
+                    open.pop().unwrap(),
+                    String::from_utf8_lossy(e.name().into_inner())
+                ),
                 Event::Eof => break,
                 _ => {}
             }

@@ -3,6 +3,7 @@
 
 pub mod check;
 mod gates;
+pub mod import;
 pub mod progress;
 
 use std::io::{IsTerminal, Write};
@@ -43,12 +44,14 @@ pub enum Command {
     Mock(crate::mock::cli::MockArgs),
     /// Gate a result in CI: thresholds, and regressions against a baseline result.
     Check(check::CheckArgs),
+    /// Convert a JMeter test plan (.jmx) into a surge scenario (TOML, commented).
+    Import(import::ImportArgs),
 }
 
 /// `surge run`.
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
-    /// The scenario file (TOML).
+    /// The scenario file (TOML), or a JMeter test plan (.jmx), imported in memory.
     pub scenario: PathBuf,
     /// Send requests here instead of the scenario's target (a URL, or `mock`).
     #[arg(long)]
@@ -84,6 +87,15 @@ pub struct RunArgs {
     /// Write the threshold verdicts as a Markdown table here (e.g. $GITHUB_STEP_SUMMARY).
     #[arg(long = "summary-md", value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
+    /// Also stream every request to this file in JMeter's JTL CSV format (5.x default columns).
+    #[arg(long, value_name = "FILE")]
+    pub jtl: Option<PathBuf>,
+    /// A .jmx plan's JMeter property, read by ${__P(NAME)} (repeatable), as jmeter -JNAME=VALUE.
+    #[arg(short = 'J', long = "jmeter-property", value_name = "NAME=VALUE")]
+    pub jmeter_property: Vec<String>,
+    /// A .jmx plan: treat every import warning as an error (exit 2).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Parses `args` (program name first), runs, prints, and returns the exit code.
@@ -124,12 +136,22 @@ where
                 exit::USAGE
             }
         },
+        Command::Import(a) => import::import_cmd(&a),
     }
 }
 
 /// `surge run` with a given cancellation token (tests cancel it to simulate Ctrl-C).
 pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
-    let mut plan = match crate::scenario::load(&a.scenario, &a.set) {
+    let mut bearer_token = None;
+    let loaded = if crate::scenario::jmx::is_jmx(&a.scenario) {
+        import::load_for_run(&a).map(|(p, token)| {
+            bearer_token = token.map(run::Secret);
+            p
+        })
+    } else {
+        crate::scenario::load(&a.scenario, &a.set).map_err(|e| e.to_string())
+    };
+    let mut plan = match loaded {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -175,6 +197,8 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         seed: a.seed,
         grace: None,
         simulate: a.simulate,
+        jtl: a.jtl,
+        bearer_token,
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {

@@ -1,7 +1,8 @@
 //! Outputs built from a [`crate::record::RunResult`]: CSV files ([`csv`]) and the terminal
-//! summary ([`terminal`]).
+//! summary ([`terminal`]); JMeter's JTL format both ways ([`jtl`]).
 
 pub mod csv;
+pub mod jtl;
 pub mod terminal;
 
 use std::path::Path;

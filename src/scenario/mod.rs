@@ -1,9 +1,11 @@
 //! Scenario files: TOML as written ([`spec`]), checked into a [`Plan`] ([`plan`]), with errors
 //! that name the file, line and field ([`error`]), and `{var}` templates ([`template`]).
+//! JMeter test plans are imported into the same plan by [`jmx`].
 
 pub mod build;
 pub mod error;
 pub mod load;
+pub mod jmx;
 pub mod plan;
 pub mod policy;
 pub mod spec;

@@ -17,6 +17,9 @@ pub enum Builtin {
     Uuid,
     /// Milliseconds since the Unix epoch.
     TimeMs,
+    /// A uniform random integer in `[min, max]` at each use: `{__random_1_100}` (JMeter's
+    /// `${__Random(1,100)}`).
+    Random(i64, i64),
 }
 
 impl Builtin {
@@ -26,7 +29,14 @@ impl Builtin {
             "__iteration" => Builtin::Iteration,
             "__uuid" => Builtin::Uuid,
             "__time" => Builtin::TimeMs,
-            _ => return None,
+            _ => {
+                let (a, b) = s.strip_prefix("__random_")?.split_once('_')?;
+                let (a, b) = (a.parse::<i64>().ok()?, b.parse::<i64>().ok()?);
+                if a > b {
+                    return None;
+                }
+                Builtin::Random(a, b)
+            }
         })
     }
 }
@@ -100,7 +110,7 @@ impl Template {
                                 format!("known variables: {}", names.join(", "))
                             };
                             return Err(format!(
-                                "unknown variable {{{name}}} ({known}; built-ins: __thread, __iteration, __uuid, __time)"
+                                "unknown variable {{{name}}} ({known}; built-ins: __thread, __iteration, __uuid, __time, __random_MIN_MAX)"
                             ));
                         };
                         if !lit.is_empty() {
@@ -164,6 +174,9 @@ impl Template {
                         .map_or(0, |d| d.as_millis());
                     let _ = write!(out, "{ms}");
                 }
+                Seg::Builtin(Builtin::Random(a, b)) => {
+                    let _ = write!(out, "{}", rand::random_range(*a..=*b));
+                }
             }
         }
     }
@@ -221,6 +234,16 @@ mod tests {
         }
         assert_eq!(render("{__uuid}").len(), 36);
         assert!(render("{__time}").parse::<u128>().unwrap() > 1_600_000_000_000);
+        for _ in 0..50 {
+            let n: i64 = render("{__random_1_3}").parse().unwrap();
+            assert!((1..=3).contains(&n));
+            let n: i64 = render("{__random_-2_-1}").parse().unwrap();
+            assert!((-2..=-1).contains(&n));
+        }
+        assert_eq!(render("{__random_5_5}"), "5");
+        // Bounds the wrong way round, or not numbers: not a built-in, so an error.
+        assert!(Template::compile("{__random_3_1}", &names()).is_err());
+        assert!(Template::compile("{__random_a_b}", &names()).is_err());
     }
 
     #[test]

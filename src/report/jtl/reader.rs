@@ -1,0 +1,333 @@
+//! Reads a JTL CSV file (JMeter's, or surge's `--jtl`) into a [`RunResult`], in two streaming
+//! passes (constant memory but for one entry per thread and label): the first finds the
+//! earliest timestamp and each thread's first start and last end; the second feeds every row
+//! as a [`Sample`] into the recorder, with times relative to the earliest start.
+//!
+//! Columns are found by name when the file has a header row, else by JMeter 5.x's default
+//! order. Mapping: `responseCode` → status (JMeter's `Non HTTP response code: <exception>` →
+//! the matching transport error class; a non-numeric code counts as 200 when `success` is true,
+//! else as `error:other`); `elapsed` → service time; `Latency` → time to first byte; `bytes`,
+//! `sentBytes` → bytes in/out; `allThreads` → active users of the sample; each `threadName` is
+//! one user, active from its first start to its last end. JTL times are whole milliseconds, so
+//! latencies read back are exact to 1 ms. Not in a JTL, so not in the result: intended start
+//! times (no coordinated-omission correction), retries, Retry-After and rate-limit headers,
+//! iteration counts (0), and assertion failures on a 2xx (counted by status).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{error_class_of, JTL_COLUMNS};
+use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
+use crate::record::{Aggregate, Recorder, Sample, StatusKey};
+
+/// Errors reading a JTL file.
+#[derive(Debug, thiserror::Error)]
+pub enum JtlError {
+    /// The file could not be read.
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A row or the header is not what a JTL holds.
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Where each known column is.
+#[derive(Debug, Clone, Copy)]
+struct Cols {
+    ts: usize,
+    elapsed: usize,
+    label: usize,
+    code: Option<usize>,
+    success: Option<usize>,
+    thread: Option<usize>,
+    bytes: Option<usize>,
+    sent: Option<usize>,
+    all_threads: Option<usize>,
+    url: Option<usize>,
+    latency: Option<usize>,
+}
+
+impl Cols {
+    fn from_names(names: &[&str]) -> Result<Cols, String> {
+        let find = |n: &str| names.iter().position(|h| h.trim() == n);
+        let need = |n: &str| {
+            find(n).ok_or_else(|| {
+                format!(
+                    "the header has no {n:?} column (columns: {})",
+                    names.join(",")
+                )
+            })
+        };
+        Ok(Cols {
+            ts: need("timeStamp")?,
+            elapsed: need("elapsed")?,
+            label: need("label")?,
+            code: find("responseCode"),
+            success: find("success"),
+            thread: find("threadName"),
+            bytes: find("bytes"),
+            sent: find("sentBytes"),
+            all_threads: find("allThreads"),
+            url: find("URL"),
+            latency: find("Latency"),
+        })
+    }
+}
+
+fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, JtlError> {
+    let f = std::fs::File::open(path).map_err(|source| JtlError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(f))
+}
+
+/// One row, read.
+struct Row {
+    ts: u64,
+    elapsed: u64,
+    latency: u64,
+    thread: String,
+    label: String,
+    status: StatusKey,
+    bytes: u32,
+    sent: u32,
+    all_threads: u32,
+}
+
+fn parse_row(rec: &csv::StringRecord, c: &Cols) -> Result<Row, String> {
+    let get = |i: usize| rec.get(i).unwrap_or("").trim();
+    let opt = |i: Option<usize>| i.map_or("", get);
+    let num = |i: usize, what: &str| -> Result<u64, String> {
+        let s = get(i);
+        s.parse::<u64>().map_err(|_| {
+            if what == "timeStamp" {
+                format!("timeStamp {s:?} is not epoch milliseconds (JMeter's default; set jmeter.save.saveservice.timestamp_format=ms)")
+            } else {
+                format!("{what} {s:?} is not a whole number")
+            }
+        })
+    };
+    let small = |i: Option<usize>| -> u32 {
+        opt(i)
+            .parse::<u64>()
+            .map_or(0, |v| v.min(u64::from(u32::MAX)) as u32)
+    };
+    if rec.len() <= c.ts.max(c.elapsed).max(c.label) {
+        return Err(format!("has {} fields; the header names more", rec.len()));
+    }
+    let success = opt(c.success).eq_ignore_ascii_case("true");
+    let code = opt(c.code);
+    let status = match code.parse::<u16>() {
+        Ok(n) if (100..=999).contains(&n) => StatusKey::Http(n),
+        _ if code.starts_with("Non HTTP response code") => StatusKey::Error(error_class_of(code)),
+        _ if success || (c.code.is_none() && c.success.is_none()) => StatusKey::Http(200),
+        _ => StatusKey::Error(crate::record::ErrorClass::Other),
+    };
+    let elapsed = num(c.elapsed, "elapsed")?;
+    Ok(Row {
+        ts: num(c.ts, "timeStamp")?,
+        elapsed,
+        latency: opt(c.latency)
+            .parse::<u64>()
+            .map_or(elapsed, |l| l.min(elapsed)),
+        thread: opt(c.thread).to_string(),
+        label: get(c.label).to_string(),
+        status,
+        bytes: small(c.bytes),
+        sent: small(c.sent),
+        all_threads: small(c.all_threads),
+    })
+}
+
+/// Reads the JTL at `path` into a result: target from the first URL, scenario named after the
+/// file, `stop_reason = "completed"`, timeline from the earliest timestamp.
+///
+/// # Errors
+/// [`JtlError`]: an unreadable file, a header without `timeStamp`/`elapsed`/`label`, a file
+/// without a header whose rows do not have JMeter's 17 default columns, a row that is not a
+/// sample (with its line), or no rows at all.
+pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
+    let p = path.display().to_string();
+    let perr = |line: u64, message: String| JtlError::Parse {
+        path: p.clone(),
+        line,
+        message,
+    };
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map_or(0, |x| x.line());
+        JtlError::Parse {
+            path: p.clone(),
+            line,
+            message: e.to_string(),
+        }
+    };
+
+    // Pass 1: columns, earliest start, threads, labels, first URL.
+    let mut rdr = open(path)?;
+    let mut cols: Option<Cols> = None;
+    let mut header_line = false;
+    let mut min_ts = u64::MAX;
+    let mut max_end = 0u64;
+    let mut threads: HashMap<String, (u32, u64, u64)> = HashMap::new();
+    let mut labels: Vec<String> = Vec::new();
+    let mut label_ix: HashMap<String, u16> = HashMap::new();
+    let mut first_url: Option<String> = None;
+    let mut rows = 0u64;
+    for rec in rdr.records() {
+        let rec = rec.map_err(csv_err)?;
+        let line = rec.position().map_or(0, |x| x.line());
+        if cols.is_none() {
+            let first = rec
+                .get(0)
+                .unwrap_or("")
+                .trim_start_matches('\u{feff}')
+                .trim();
+            if first == "timeStamp" {
+                let names: Vec<&str> = rec
+                    .iter()
+                    .map(|s| s.trim_start_matches('\u{feff}'))
+                    .collect();
+                cols = Some(Cols::from_names(&names).map_err(|m| perr(line, m))?);
+                header_line = true;
+                continue;
+            }
+            if rec.len() != JTL_COLUMNS.len() {
+                return Err(perr(line, format!("no header row, and {} columns instead of JMeter's 17 default ones; save the JTL with its header (jmeter.save.saveservice.print_field_names=true)", rec.len())));
+            }
+            cols = Some(Cols::from_names(&JTL_COLUMNS).expect("the default columns are complete"));
+        }
+        let c = cols.as_ref().expect("set above");
+        let r = parse_row(&rec, c).map_err(|m| perr(line, m))?;
+        rows += 1;
+        min_ts = min_ts.min(r.ts);
+        max_end = max_end.max(r.ts + r.elapsed);
+        let next_id = threads.len() as u32;
+        let t = threads
+            .entry(r.thread.clone())
+            .or_insert((next_id, r.ts, r.ts + r.elapsed));
+        t.1 = t.1.min(r.ts);
+        t.2 = t.2.max(r.ts + r.elapsed);
+        if !label_ix.contains_key(&r.label) {
+            if labels.len() >= usize::from(u16::MAX) {
+                return Err(perr(line, "more than 65535 distinct labels".into()));
+            }
+            label_ix.insert(r.label.clone(), labels.len() as u16);
+            labels.push(r.label.clone());
+        }
+        if first_url.is_none() {
+            first_url = c
+                .url
+                .and_then(|i| rec.get(i))
+                .filter(|u| u.starts_with("http"))
+                .map(str::to_string);
+        }
+    }
+    let Some(cols) = cols.filter(|_| rows > 0) else {
+        return Err(perr(
+            1,
+            "no samples: the file is empty or holds only a header".into(),
+        ));
+    };
+
+    // Pass 2: every row as a sample.
+    let recorder = Recorder::new(threads.len() as u32);
+    let mut rdr = open(path)?;
+    let us = |ms: u64| ms.saturating_sub(min_ts) * 1000;
+    for (i, rec) in rdr.records().enumerate() {
+        if i == 0 && header_line {
+            continue;
+        }
+        let rec = rec.map_err(csv_err)?;
+        let line = rec.position().map_or(0, |x| x.line());
+        let r = parse_row(&rec, &cols).map_err(|m| perr(line, m))?;
+        let start = us(r.ts);
+        let user = threads.get(&r.thread).map_or(0, |t| t.0);
+        recorder.record(&Sample {
+            step: label_ix[&r.label],
+            user,
+            active: r.all_threads,
+            status: r.status,
+            intended_us: start,
+            start_us: start,
+            ttfb_us: start + r.latency * 1000,
+            end_us: start + r.elapsed * 1000,
+            bytes_in: r.bytes,
+            bytes_out: r.sent,
+            attempt: 1,
+            last: true,
+            retry_wait_ms: 0,
+            pace_wait_ms: 0,
+            retry_after_ms: None,
+            rate_limit: None,
+        });
+    }
+    for (_, first, last) in threads.values() {
+        recorder.user_event(us(*first), 1);
+        recorder.user_event(us(*last), -1);
+    }
+    let mut agg = Aggregate::new(labels.clone());
+    recorder.drain_into(u32::MAX, &mut agg);
+    let (totals, cells, timeline) = agg.finish(0);
+
+    let (base_url, host) = match first_url
+        .as_deref()
+        .and_then(|u| reqwest::Url::parse(u).ok())
+    {
+        Some(u) => {
+            let host = u.host_str().unwrap_or("").to_string();
+            let port = u.port().map_or(String::new(), |p| format!(":{p}"));
+            (format!("{}://{host}{port}", u.scheme()), host)
+        }
+        None => (String::new(), String::new()),
+    };
+    let started = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(min_ts) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let name = path
+        .file_stem()
+        .map_or_else(|| "jtl".to_string(), |s| s.to_string_lossy().into_owned());
+    Ok(RunResult {
+        schema: SCHEMA.into(),
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        scenario: ScenarioInfo {
+            name,
+            description: format!("JMeter results (JTL) read from {p}"),
+            file: p.clone(),
+        },
+        plan: serde_json::json!({ "source": "jtl", "threads": threads.len(), "samples": rows }),
+        target: TargetInfo {
+            base_url,
+            host,
+            kind: "url".into(),
+            mock_preset: None,
+        },
+        started_at: started
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        started_unix_ms: min_ts,
+        duration_s: max_end.saturating_sub(min_ts) as f64 / 1000.0,
+        partial: false,
+        stop_reason: "completed".into(),
+        simulated: false,
+        labels,
+        totals,
+        cells,
+        timeline,
+    })
+}

@@ -1,0 +1,140 @@
+//! What an imported test plan becomes before it is written as TOML: plain data, one struct per
+//! scenario section, each carrying the comments that say where it came from and what was
+//! approximated.
+
+use std::path::PathBuf;
+
+/// Something the importer wants the user to know, with the element it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Where: the test names from the test plan down, then the element's type and name, e.g.
+    /// `Test Plan/Users/IfController "check"`.
+    pub place: String,
+    /// What was approximated, or not imported, and why.
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.place, self.message)
+    }
+}
+
+/// `[target]`.
+#[derive(Debug, Clone, Default)]
+pub struct TargetOut {
+    /// `scheme://host[:port]`, when the plan names a server.
+    pub base_url: Option<String>,
+    /// Connect timeout, ms.
+    pub connect_timeout_ms: Option<u64>,
+    /// Response timeout, ms.
+    pub timeout_ms: Option<u64>,
+    /// Keep-alive (None: surge's default, on).
+    pub keep_alive: Option<bool>,
+    /// Comment lines.
+    pub comments: Vec<String>,
+}
+
+/// `[auth]` (bearer only: the token's environment variable, never the token).
+#[derive(Debug, Clone)]
+pub struct AuthOut {
+    /// Environment variable holding the token.
+    pub token_env: String,
+    /// Comment lines.
+    pub comments: Vec<String>,
+}
+
+/// One `[[data]]` CSV source.
+#[derive(Debug, Clone)]
+pub struct DataOut {
+    /// The file, absolute (written relative to the scenario's folder when possible).
+    pub file: PathBuf,
+    /// Variable names, when the plan lists them (else the file's header row names them).
+    pub columns: Option<Vec<String>>,
+    /// Skip the first line (with `columns`).
+    pub skip_header: bool,
+    /// Field delimiter as JMeter wrote it (`,`, `;`, `\t`).
+    pub delimiter: String,
+    /// `all` or `per_thread`.
+    pub share: &'static str,
+    /// `recycle`, `stop_thread` or `stop_test`.
+    pub on_eof: &'static str,
+    /// Comment lines.
+    pub comments: Vec<String>,
+}
+
+/// One `[[request]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOut {
+    /// Label (the sampler's test name, made unique).
+    pub name: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query, as a surge template.
+    pub path: String,
+    /// Headers, as surge templates.
+    pub headers: Vec<(String, String)>,
+    /// Body, as a surge template.
+    pub body: Option<String>,
+    /// Response codes a Response Assertion accepts.
+    pub expect_status: Option<Vec<u16>>,
+    /// Comment lines.
+    pub comments: Vec<String>,
+}
+
+/// One `[[group]]`: a JMeter thread group.
+#[derive(Debug, Clone, Default)]
+pub struct GroupOut {
+    /// Its name (the thread group's test name, made unique).
+    pub name: String,
+    /// Request labels, in order, one iteration.
+    pub steps: Vec<String>,
+    /// Threads.
+    pub threads: i64,
+    /// Ramp-up, seconds.
+    pub ramp_up_s: f64,
+    /// Loops; None is forever.
+    pub loops: Option<i64>,
+    /// Scheduler duration, seconds.
+    pub duration_s: Option<f64>,
+    /// Scheduler delay, seconds.
+    pub delay_s: Option<f64>,
+    /// Think time before each request, ms: (min, max); equal for a constant.
+    pub think_ms: Option<(f64, f64)>,
+    /// `continue`, `next_loop`, `stop_thread` or `stop_test`.
+    pub on_error: &'static str,
+    /// Comment lines.
+    pub comments: Vec<String>,
+    /// Comment lines for its think time.
+    pub think_comments: Vec<String>,
+}
+
+/// The whole imported plan.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    /// Scenario name (from the file name).
+    pub name: String,
+    /// Description (the test plan's name and comments).
+    pub description: String,
+    /// The JMeter version that saved the file, when it says.
+    pub jmeter: Option<String>,
+    /// `TestPlan.serialize_threadgroups`.
+    pub serialize: bool,
+    /// `[target]`.
+    pub target: TargetOut,
+    /// `[auth]`.
+    pub auth: Option<AuthOut>,
+    /// `[[data]]`.
+    pub data: Vec<DataOut>,
+    /// `[[request]]`.
+    pub requests: Vec<RequestOut>,
+    /// `[[group]]`.
+    pub groups: Vec<GroupOut>,
+    /// Approximations and elements surge does not run (`--strict` makes these errors).
+    pub warnings: Vec<Finding>,
+    /// Harmless differences and ignored listeners: listed, never errors.
+    pub notes: Vec<Finding>,
+    /// The bearer token given with `-J` (or the plan's default for it), for `surge run
+    /// plan.jmx` only; never written to the scenario.
+    pub bearer_token: Option<String>,
+}
