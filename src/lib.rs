@@ -6,11 +6,13 @@
 //! - [`engine`]: the one executor: users as tokio tasks, data sources, shutdown.
 //! - [`transport`]: HTTP (reqwest + rustls) and OAuth; `Retry-After` and rate-limit headers.
 //! - [`record`]: samples, HDR recording per second, the aggregate and `result.json`.
-//! - [`report`]: CSV files and the terminal summary.
+//! - [`report`]: the HTML report, CSV files and the terminal summary.
+//! - [`analysis`]: analyses of a result: the 429 diagnosis.
 //! - [`run`]: `surge run` from plan to written outputs.
 //! - [`mock_target`]: starts the built-in mock for `base_url = "mock"`.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
 
+pub mod analysis;
 pub mod cli;
 pub mod engine;
 pub mod record;
