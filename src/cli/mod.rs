@@ -2,6 +2,7 @@
 //! tests drive the whole tool in-process.
 
 pub mod progress;
+pub mod report;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario and write result.json, CSV files and a summary.
     Run(RunArgs),
+    /// Rebuild report.html and the CSV files from a saved result.json, offline.
+    Report(report::ReportArgs),
 }
 
 /// `surge run`.
@@ -93,6 +96,7 @@ where
     }
     match cli.command {
         Command::Run(a) => run_cmd(a, cancel).await,
+        Command::Report(a) => report::cmd(a).await,
     }
 }
 
@@ -142,6 +146,7 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
                 print!("{}", crate::report::terminal::summary(&rep.result));
             }
             println!("result: {}", rep.out_dir.join("result.json").display());
+            println!("report: {}", rep.out_dir.join("report.html").display());
             if rep.result.stop_reason == "cancelled" {
                 exit::ABORTED
             } else {

@@ -1,5 +1,5 @@
-//! `summary.csv` and `timeline.csv`. Column names are stable (tested) and documented in the
-//! README; latencies are milliseconds with microsecond precision.
+//! `summary.csv`, `timeline.csv` and `status_codes.csv`. Column names are stable (tested) and
+//! documented in `docs/reports.md`; latencies are milliseconds with microsecond precision.
 
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +20,9 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "throttled_p95_ms", "throttled_p99_ms", "retry_after_count", "retry_after_min_s", "retry_after_max_s",
     "ratelimit_allowed", "ratelimit_count_max", "ratelimit_reset_min",
 ];
+
+/// Columns of `status_codes.csv` (long format: one row per second × status that occurred).
+pub const STATUS_CODES_COLUMNS: &[&str] = &["second", "status", "count"];
 
 fn ms(us: u64) -> String {
     format!("{:.3}", us as f64 / 1000.0)
@@ -125,7 +128,25 @@ pub fn write_timeline(r: &RunResult, out: impl Write) -> csv::Result<()> {
     Ok(())
 }
 
-/// Writes both CSV files into `dir`.
+/// Writes `status_codes.csv`: one row per second and status code (or `error:<class>`) with a
+/// non-zero count, seconds ascending, codes ascending and transport errors last: the long format
+/// that pivots into "codes per second".
+///
+/// # Errors
+/// I/O errors.
+pub fn write_status_codes(r: &RunResult, out: impl Write) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(STATUS_CODES_COLUMNS)?;
+    for s in &r.timeline {
+        for (status, count) in s.by_status.iter().filter(|(_, c)| **c > 0) {
+            w.write_record([s.t.to_string(), status.label(), count.to_string()])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Writes every CSV file into `dir`.
 ///
 /// # Errors
 /// I/O errors, naming the file.
@@ -133,6 +154,7 @@ pub fn write_all(r: &RunResult, dir: &Path) -> std::io::Result<()> {
     for (name, f) in [
         ("summary.csv", write_summary as fn(&RunResult, std::fs::File) -> csv::Result<()>),
         ("timeline.csv", write_timeline),
+        ("status_codes.csv", write_status_codes),
     ] {
         let path = dir.join(name);
         let file = std::fs::File::create(&path)

@@ -1,5 +1,5 @@
 //! The end-of-run summary printed to the terminal: 2xx, 429 and errors kept apart, with
-//! percentiles per outcome and the first 429.
+//! percentiles per outcome, the first 429 and the 429 diagnosis in two lines.
 
 use std::fmt::Write as _;
 
@@ -83,6 +83,8 @@ pub fn summary(r: &RunResult) -> String {
             let _ = writeln!(s, "no 429 responses");
         }
     }
+    let d = crate::analysis::diagnosis::diagnose(r);
+    let _ = writeln!(s, "{}\n{}", d.headline[0], d.headline[1]);
     s
 }
 
