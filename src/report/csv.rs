@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(rows[1], "get,429,throttled,1,0.2500,0.500,0,0.500,0.500,0.500,0.500,0.500,0.500,0.500,0.500");
         assert_eq!(rows[2], "put,200,success,1,0.5000,0.500,1,4.000,4.001,4.001,4.001,4.001,4.001,4.001,4.001");
         assert!(rows[3].starts_with("put,error:timeout,transport_error,1,0.5000,0.500,0,"), "{}", rows[3]);
-        assert!(rows[4].starts_with("ALL,200,success,4,0.6667,2.000,1,1.000,2.500,"), "{}", rows[4]);
+        assert!(rows[4].starts_with("ALL,200,success,4,0.6667,2.000,1,1.000,2.501,"), "{}", rows[4]);
         assert!(rows[5].starts_with("ALL,429,throttled,1,0.1667,"), "{}", rows[5]);
         assert!(rows[6].starts_with("ALL,error:timeout,transport_error,1,"), "{}", rows[6]);
     }
