@@ -62,15 +62,34 @@ async fn run_into(dir: &Path) -> PathBuf {
         ),
     );
     let out = dir.join("out");
-    let args = RunArgs { scenario: sc, target: None, out: Some(out.clone()), set: vec![], samples: None, quiet: true, yes: false, seed: Some(7) };
+    let args = RunArgs {
+        scenario: sc,
+        target: None,
+        out: Some(out.clone()),
+        set: vec![],
+        samples: None,
+        quiet: true,
+        yes: false,
+        seed: Some(7),
+    };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);
     out
 }
 
 fn assert_same_files(a: &Path, b: &Path) {
     for f in REPORT_FILES {
-        let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
-        assert!(x == y, "{f} differs between {} and {} ({} vs {} bytes)", a.display(), b.display(), x.len(), y.len());
+        let (x, y) = (
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+        );
+        assert!(
+            x == y,
+            "{f} differs between {} and {} ({} vs {} bytes)",
+            a.display(),
+            b.display(),
+            x.len(),
+            y.len()
+        );
     }
 }
 
@@ -85,16 +104,35 @@ async fn report_rebuilds_byte_identical_files_from_a_fresh_run() {
     }
     // --out elsewhere.
     let again = dir.path().join("again");
-    let code = cli::main_with(["surge".as_ref(), "report".as_ref(), out.join("result.json").as_os_str(), "--out".as_ref(), again.as_os_str()]).await;
+    let code = cli::main_with([
+        "surge".as_ref(),
+        "report".as_ref(),
+        out.join("result.json").as_os_str(),
+        "--out".as_ref(),
+        again.as_os_str(),
+    ])
+    .await;
     assert_eq!(code, 0);
     assert_same_files(&out, &again);
     // Default: beside the result (a copy of it, so the run's own files are not the ones compared).
     let beside = dir.path().join("beside");
     std::fs::create_dir_all(&beside).unwrap();
     std::fs::copy(out.join("result.json"), beside.join("result.json")).unwrap();
-    assert_eq!(cli::main_with(["surge".as_ref(), "report".as_ref(), beside.join("result.json").as_os_str()]).await, 0);
+    assert_eq!(
+        cli::main_with([
+            "surge".as_ref(),
+            "report".as_ref(),
+            beside.join("result.json").as_os_str()
+        ])
+        .await,
+        0
+    );
     assert_same_files(&out, &beside);
-    assert_eq!(std::fs::read(out.join("result.json")).unwrap(), std::fs::read(beside.join("result.json")).unwrap(), "result.json is never rewritten");
+    assert_eq!(
+        std::fs::read(out.join("result.json")).unwrap(),
+        std::fs::read(beside.join("result.json")).unwrap(),
+        "result.json is never rewritten"
+    );
 }
 
 /// The committed fixture is a result written by an older run (and the files that run wrote);
@@ -105,13 +143,30 @@ async fn report_rebuilds_byte_identical_files_from_a_fresh_run() {
 async fn report_from_a_result_of_an_older_run_gives_the_same_files() {
     let fx = fixture_dir();
     let result = fx.join("result.json");
-    assert!(result.exists(), "missing fixture {}: run `cargo test --test report_e2e -- --ignored write_report_fixture`", result.display());
+    assert!(
+        result.exists(),
+        "missing fixture {}: run `cargo test --test report_e2e -- --ignored write_report_fixture`",
+        result.display()
+    );
     if std::env::var("SURGE_BLESS").as_deref() == Ok("1") {
-        assert_eq!(cli::main_with(["surge".as_ref(), "report".as_ref(), result.as_os_str()]).await, 0);
-        eprintln!("SURGE_BLESS=1: rewrote the report files of {}", fx.display());
+        assert_eq!(
+            cli::main_with(["surge".as_ref(), "report".as_ref(), result.as_os_str()]).await,
+            0
+        );
+        eprintln!(
+            "SURGE_BLESS=1: rewrote the report files of {}",
+            fx.display()
+        );
     }
     let dir = tempfile::tempdir().unwrap();
-    let code = cli::main_with(["surge".as_ref(), "report".as_ref(), result.as_os_str(), "--out".as_ref(), dir.path().as_os_str()]).await;
+    let code = cli::main_with([
+        "surge".as_ref(),
+        "report".as_ref(),
+        result.as_os_str(),
+        "--out".as_ref(),
+        dir.path().as_os_str(),
+    ])
+    .await;
     assert_eq!(code, 0);
     assert_same_files(&fx, dir.path());
 }
@@ -131,8 +186,15 @@ async fn write_report_fixture() {
 }
 
 fn surge_report(args: &[&std::ffi::OsStr]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_surge")).arg("report").args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+        .arg("report")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -144,7 +206,11 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
     let other = dir.path().join("other.json");
     std::fs::write(&other, "{\"schema\": \"k6/summary\", \"metrics\": {}}").unwrap();
     let newer = dir.path().join("newer.json");
-    std::fs::write(&newer, "{\"schema\": \"surge/result\", \"schema_version\": 99}").unwrap();
+    std::fs::write(
+        &newer,
+        "{\"schema\": \"surge/result\", \"schema_version\": 99}",
+    )
+    .unwrap();
     let truncated = dir.path().join("truncated.json");
     let full = std::fs::read_to_string(fixture_dir().join("result.json")).unwrap();
     std::fs::write(&truncated, &full[..full.len() / 2]).unwrap();
@@ -155,12 +221,22 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
         (&newer, "schema_version 99 is not supported".to_string()),
         (&truncated, format!("{}:", truncated.display())),
     ] {
-        let (code, err) = surge_report(&[file.as_os_str(), "--out".as_ref(), dir.path().join("o").as_os_str()]);
+        let (code, err) = surge_report(&[
+            file.as_os_str(),
+            "--out".as_ref(),
+            dir.path().join("o").as_os_str(),
+        ]);
         assert_eq!(code, 2, "{}: {err}", file.display());
         assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-        assert!(err.starts_with("error: ") && err.contains(&*file.display().to_string()), "names the file: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(&*file.display().to_string()),
+            "names the file: {err}"
+        );
         assert!(err.contains(&want), "{want:?} in {err}");
-        assert!(!dir.path().join("o").exists(), "nothing written for bad input");
+        assert!(
+            !dir.path().join("o").exists(),
+            "nothing written for bad input"
+        );
     }
     let (code, _) = surge_report(&[]);
     assert_eq!(code, 2, "a missing argument is a usage error");

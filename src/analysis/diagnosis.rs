@@ -210,7 +210,10 @@ fn pct(x: f64) -> String {
 fn tokens_used(r: &RunResult) -> Option<u32> {
     let auth = r.plan.get("auth")?;
     match auth.get("kind")?.as_str()? {
-        "client_credentials" => auth.get("tokens").and_then(|t| t.as_u64()).map(|t| t.max(1) as u32),
+        "client_credentials" => auth
+            .get("tokens")
+            .and_then(|t| t.as_u64())
+            .map(|t| t.max(1) as u32),
         "bearer" => Some(1),
         _ => None,
     }
@@ -233,13 +236,24 @@ fn retry_after_seen(r: &RunResult) -> RetryAfterSeen {
             }
         }
     }
-    RetryAfterSeen { count, without: t.throttled_without_retry_after, min_s, median_s, max_s }
+    RetryAfterSeen {
+        count,
+        without: t.throttled_without_retry_after,
+        min_s,
+        median_s,
+        max_s,
+    }
 }
 
 fn named_limit(r: &RunResult) -> Option<NamedLimit> {
     let mut by_allowed: std::collections::BTreeMap<u32, u32> = std::collections::BTreeMap::new();
     let (mut count_max, mut reset_max_s, mut responses) = (0, 0, 0);
-    for rl in r.timeline.iter().filter_map(|s| s.rate_limit).filter(|l| l.responses > 0) {
+    for rl in r
+        .timeline
+        .iter()
+        .filter_map(|s| s.rate_limit)
+        .filter(|l| l.responses > 0)
+    {
         responses += rl.responses;
         if rl.allowed > 0 {
             *by_allowed.entry(rl.allowed).or_default() += 1;
@@ -250,8 +264,15 @@ fn named_limit(r: &RunResult) -> Option<NamedLimit> {
         }
     }
     // The mode; on a tie, the smaller (the binding) limit.
-    let allowed = by_allowed.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))).map(|(a, _)| *a)?;
-    let window_s = if reset_max_s <= 60 { 60 } else { reset_max_s.div_ceil(60) * 60 };
+    let allowed = by_allowed
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(a, _)| *a)?;
+    let window_s = if reset_max_s <= 60 {
+        60
+    } else {
+        reset_max_s.div_ceil(60) * 60
+    };
     Some(NamedLimit {
         allowed,
         allowed_values: by_allowed.keys().copied().collect(),
@@ -307,13 +328,21 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
             l.allowed,
             window_text(l.window_s),
             fmt_rate(l.per_token_rate),
-            if l.reset_max_s <= 60 { "; the window is read as one minute, as Genesys documents it" } else { "" },
+            if l.reset_max_s <= 60 {
+                "; the window is read as one minute, as Genesys documents it"
+            } else {
+                ""
+            },
             l.count_max,
             l.reset_max_s
         ) + &if l.allowed_values.len() > 1 {
             format!(
                 " Several limits were named ({}): different endpoints count separately.",
-                l.allowed_values.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                l.allowed_values
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         } else {
             String::new()
@@ -321,8 +350,12 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
     };
 
     if requests == 0 {
-        d.lines.push("No request was recorded: there is nothing to diagnose.".into());
-        d.headline = ["429 diagnosis: no request was recorded.".into(), "→ nothing to diagnose.".into()];
+        d.lines
+            .push("No request was recorded: there is nothing to diagnose.".into());
+        d.headline = [
+            "429 diagnosis: no request was recorded.".into(),
+            "→ nothing to diagnose.".into(),
+        ];
         return d;
     }
 
@@ -337,7 +370,11 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
         let second = match &limit {
             Some(l) => {
                 d.lines.push(limit_sentence(l));
-                let used = if l.allowed > 0 { f64::from(l.count_max) / f64::from(l.allowed) } else { 0.0 };
+                let used = if l.allowed > 0 {
+                    f64::from(l.count_max) / f64::from(l.allowed)
+                } else {
+                    0.0
+                };
                 d.lines.push(format!(
                     "Headroom: the count reached {} of {} ({}) in a window.",
                     l.count_max,
@@ -347,13 +384,19 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
                 format!(
                     "→ limit named: {}/{} per token; count reached {} ({}).",
                     l.allowed,
-                    if l.window_s == 60 { "min".to_string() } else { format!("{} s", l.window_s) },
+                    if l.window_s == 60 {
+                        "min".to_string()
+                    } else {
+                        format!("{} s", l.window_s)
+                    },
                     l.count_max,
                     pct(used)
                 )
             }
             None => {
-                d.lines.push("The server sent no inin-ratelimit-* headers, so no limit was named.".into());
+                d.lines.push(
+                    "The server sent no inin-ratelimit-* headers, so no limit was named.".into(),
+                );
                 "→ no rate-limit headers seen: the limit is unknown.".into()
             }
         };
@@ -369,8 +412,14 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
     }
 
     d.verdict = Verdict::Throttled;
-    let first_row = tl.iter().find(|s| n(s, Outcome::Throttled) > 0).map(|s| s.t);
-    let at_s = r.totals.first_429_s.unwrap_or_else(|| f64::from(first_row.unwrap_or(0)));
+    let first_row = tl
+        .iter()
+        .find(|s| n(s, Outcome::Throttled) > 0)
+        .map(|s| s.t);
+    let at_s = r
+        .totals
+        .first_429_s
+        .unwrap_or_else(|| f64::from(first_row.unwrap_or(0)));
     let t0 = first_row.unwrap_or(at_s.floor() as u32);
     let lo = t0.saturating_sub(ONSET_WINDOW_S - 1);
     let window: Vec<&Second> = tl.iter().filter(|s| s.t >= lo && s.t <= t0).collect();
@@ -396,12 +445,25 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
     d.share_429_after = share(&mut tl.iter().filter(|s| s.t >= t0));
 
     // The throttled span: the onset second to the end of the last second with a 429.
-    let t1 = tl.iter().filter(|s| n(s, Outcome::Throttled) > 0).map(|s| s.t).max().unwrap_or(t0);
+    let t1 = tl
+        .iter()
+        .filter(|s| n(s, Outcome::Throttled) > 0)
+        .map(|s| s.t)
+        .max()
+        .unwrap_or(t0);
     let from_s = f64::from(t0);
     let run_end = r.duration_s.max(from_s);
     let to_s = (f64::from(t1) + 1.0).min(run_end.max(from_s + 1e-3));
-    let ok: u64 = tl.iter().filter(|s| s.t >= t0 && s.t <= t1).map(|s| n(s, Outcome::Success)).sum();
-    let capacity = Capacity { ok_per_s: ok as f64 / (to_s - from_s).max(1e-3), from_s, to_s };
+    let ok: u64 = tl
+        .iter()
+        .filter(|s| s.t >= t0 && s.t <= t1)
+        .map(|s| n(s, Outcome::Success))
+        .sum();
+    let capacity = Capacity {
+        ok_per_s: ok as f64 / (to_s - from_s).max(1e-3),
+        from_s,
+        to_s,
+    };
     let ra = retry_after_seen(r);
 
     d.lines.push(format!(
@@ -436,10 +498,15 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
             ra.min_s,
             ra.max_s,
             ra.median_s,
-            if ra.without > 0 { format!("; {} 429s carried none", ra.without) } else { String::new() }
+            if ra.without > 0 {
+                format!("; {} 429s carried none", ra.without)
+            } else {
+                String::new()
+            }
         ));
     } else {
-        d.lines.push("No 429 carried a usable Retry-After header.".into());
+        d.lines
+            .push("No 429 carried a usable Retry-After header.".into());
     }
     d.lines.push(
         "surge does not record 429 bodies, so the body's message and `limit` key are not in this result; \
@@ -488,7 +555,12 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
                 );
             }
             text.push('.');
-            Some(Recommendation { pace_per_s: pace, basis: Basis::Headers, tokens_needed, text })
+            Some(Recommendation {
+                pace_per_s: pace,
+                basis: Basis::Headers,
+                tokens_needed,
+                text,
+            })
         }
         None if capacity.ok_per_s > 0.0 => {
             let pace = floor_2sig(capacity.ok_per_s);

@@ -44,7 +44,10 @@ pub async fn cmd(a: ReportArgs) -> i32 {
     }
     let d = crate::analysis::diagnosis::diagnose(&r);
     println!("{}\n{}", d.headline[0], d.headline[1]);
-    for f in crate::report::REPORT_FILES.iter().filter(|f| **f != "report.html") {
+    for f in crate::report::REPORT_FILES
+        .iter()
+        .filter(|f| **f != "report.html")
+    {
         println!("wrote: {}", dir.join(f).display());
     }
     println!("report: {}", dir.join("report.html").display());

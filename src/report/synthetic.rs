@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use crate::record::result::{
-    Cell, Quantiles, RateLimitSecond, RunResult, ScenarioInfo, Second, Summary, TargetInfo, Tool, Totals, SCHEMA,
-    SCHEMA_VERSION,
+    Cell, Quantiles, RateLimitSecond, RunResult, ScenarioInfo, Second, Summary, TargetInfo, Tool,
+    Totals, SCHEMA, SCHEMA_VERSION,
 };
 use crate::record::{ErrorClass, Hist, Outcome, StatusKey};
 
@@ -14,7 +14,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
 }
@@ -40,7 +43,13 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
         }
         let users = (40 * (t + 1) / ramp).min(40);
         let demand = (f64::from(users) * (1.8 + 0.4 * rng.next())).round() as u64;
-        let mut s = Second { t, active_users: users, started: demand, completed: demand, ..Second::default() };
+        let mut s = Second {
+            t,
+            active_users: users,
+            started: demand,
+            completed: demand,
+            ..Second::default()
+        };
         let mut lat: BTreeMap<Outcome, (Hist, Hist)> = BTreeMap::new();
         for i in 0..demand {
             let x = rng.next();
@@ -58,7 +67,9 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
             };
             let o = status.outcome();
             let service = match o {
-                Outcome::Success => 60_000.0 + 40_000.0 * rng.next() + 400_000.0 * rng.next().powi(40),
+                Outcome::Success => {
+                    60_000.0 + 40_000.0 * rng.next() + 400_000.0 * rng.next().powi(40)
+                }
                 Outcome::Throttled => 800.0 + 1_500.0 * rng.next(),
                 Outcome::TransportError => 10_000_000.0,
                 _ => 20_000.0 + 30_000.0 * rng.next(),
@@ -93,7 +104,12 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
             s.response_latency.insert(*o, Quantiles::of(rs));
         }
         if demand > 0 {
-            s.rate_limit = Some(RateLimitSecond { responses: demand, allowed, count_max: used, reset_min: 60 - t % 60 });
+            s.rate_limit = Some(RateLimitSecond {
+                responses: demand,
+                allowed,
+                count_max: used,
+                reset_min: 60 - t % 60,
+            });
         }
         totals.requests += demand;
         totals.retries += s.retries;

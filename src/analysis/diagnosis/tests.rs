@@ -3,9 +3,25 @@ use crate::record::result::{RateLimitSecond, Totals};
 use crate::record::StatusKey;
 
 /// One second: `ok` 200s and `thr` 429s, all started in the same second, `users` active.
-fn sec(t: u32, users: u32, ok: u64, thr: u64, rl: Option<(u32, u32, u32)>, ra: Option<u32>) -> Second {
-    let mut s = Second { t, active_users: users, started: ok + thr, completed: ok + thr, ..Second::default() };
-    for (k, o, c) in [(StatusKey::Http(200), Outcome::Success, ok), (StatusKey::Http(429), Outcome::Throttled, thr)] {
+fn sec(
+    t: u32,
+    users: u32,
+    ok: u64,
+    thr: u64,
+    rl: Option<(u32, u32, u32)>,
+    ra: Option<u32>,
+) -> Second {
+    let mut s = Second {
+        t,
+        active_users: users,
+        started: ok + thr,
+        completed: ok + thr,
+        ..Second::default()
+    };
+    for (k, o, c) in [
+        (StatusKey::Http(200), Outcome::Success, ok),
+        (StatusKey::Http(429), Outcome::Throttled, thr),
+    ] {
         if c > 0 {
             s.by_status.insert(k, c);
             s.by_outcome.insert(o, c);
@@ -14,7 +30,12 @@ fn sec(t: u32, users: u32, ok: u64, thr: u64, rl: Option<(u32, u32, u32)>, ra: O
     if let (Some(v), true) = (ra, thr > 0) {
         s.retry_after.insert(v, thr);
     }
-    s.rate_limit = rl.map(|(allowed, count_max, reset_min)| RateLimitSecond { responses: ok + thr, allowed, count_max, reset_min });
+    s.rate_limit = rl.map(|(allowed, count_max, reset_min)| RateLimitSecond {
+        responses: ok + thr,
+        allowed,
+        count_max,
+        reset_min,
+    });
     s
 }
 
@@ -35,13 +56,21 @@ fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResult {
             totals.first_429_s = Some(f64::from(s.t) + 0.25);
         }
     }
-    let thr = totals.by_outcome.get(&Outcome::Throttled).copied().unwrap_or(0);
+    let thr = totals
+        .by_outcome
+        .get(&Outcome::Throttled)
+        .copied()
+        .unwrap_or(0);
     totals.throttled_without_retry_after = thr - totals.retry_after.values().sum::<u64>();
     RunResult {
         schema: crate::record::result::SCHEMA.into(),
         schema_version: crate::record::result::SCHEMA_VERSION,
         tool: crate::record::result::Tool::current(),
-        scenario: crate::record::result::ScenarioInfo { name: "t".into(), description: String::new(), file: "t.toml".into() },
+        scenario: crate::record::result::ScenarioInfo {
+            name: "t".into(),
+            description: String::new(),
+            file: "t.toml".into(),
+        },
         plan,
         target: crate::record::result::TargetInfo {
             base_url: "http://127.0.0.1:1".into(),
@@ -107,11 +136,29 @@ fn onset_rate_concurrency_shares_and_named_limit() {
     let ra = d.retry_after.as_ref().unwrap();
     assert_eq!((ra.min_s, ra.median_s, ra.max_s, ra.without), (3, 3, 3, 0));
     let text = d.lines.join("\n");
-    for want in ["10.2 s", "12 req/s", "6 active users", "300 requests per minute per token", "5 2xx/s", "≤ 4.7 req/s", "3 tokens", "does not record 429 bodies"] {
+    for want in [
+        "10.2 s",
+        "12 req/s",
+        "6 active users",
+        "300 requests per minute per token",
+        "5 2xx/s",
+        "≤ 4.7 req/s",
+        "3 tokens",
+        "does not record 429 bodies",
+    ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
-    assert!(d.headline[0].contains("first 429 at 10.2 s") && d.headline[0].contains("300/min per token"), "{:?}", d.headline);
-    assert!(d.headline[1].contains("pace at ≤ 4.7 req/s, or spread over 3 tokens"), "{:?}", d.headline);
+    assert!(
+        d.headline[0].contains("first 429 at 10.2 s")
+            && d.headline[0].contains("300/min per token"),
+        "{:?}",
+        d.headline
+    );
+    assert!(
+        d.headline[1].contains("pace at ≤ 4.7 req/s, or spread over 3 tokens"),
+        "{:?}",
+        d.headline
+    );
 }
 
 #[test]
@@ -138,9 +185,19 @@ fn without_headers_the_pace_is_the_measured_capacity_and_says_so() {
     assert_eq!(rec.tokens_needed, None);
     let text = d.lines.join("\n");
     assert!(text.contains("named no limit"), "{text}");
-    assert!(text.contains("No 429 carried a usable Retry-After"), "{text}");
-    assert!(text.contains("cannot tell whether the limit is per token"), "{text}");
-    assert!(d.headline[1].contains("measured; no limit named"), "{:?}", d.headline);
+    assert!(
+        text.contains("No 429 carried a usable Retry-After"),
+        "{text}"
+    );
+    assert!(
+        text.contains("cannot tell whether the limit is per token"),
+        "{text}"
+    );
+    assert!(
+        d.headline[1].contains("measured; no limit named"),
+        "{:?}",
+        d.headline
+    );
 }
 
 #[test]
@@ -149,19 +206,41 @@ fn no_429s_says_the_data_cannot_tell() {
     let d = diagnose(&result(tl, serde_json::Value::Null));
     assert_eq!(d.verdict, Verdict::NotThrottled);
     assert!(d.onset.is_none() && d.capacity.is_none() && d.recommendation.is_none());
-    assert!(d.lines[0].contains("No 429 responses") && d.lines[0].contains("cannot tell"), "{:?}", d.lines);
-    assert!(d.lines[1].contains("no inin-ratelimit-* headers"), "{:?}", d.lines);
-    assert!(d.headline[0].contains("no 429s at up to 8 req/s (4 users)"), "{:?}", d.headline);
-    assert!(d.headline[1].contains("limit is unknown"), "{:?}", d.headline);
+    assert!(
+        d.lines[0].contains("No 429 responses") && d.lines[0].contains("cannot tell"),
+        "{:?}",
+        d.lines
+    );
+    assert!(
+        d.lines[1].contains("no inin-ratelimit-* headers"),
+        "{:?}",
+        d.lines
+    );
+    assert!(
+        d.headline[0].contains("no 429s at up to 8 req/s (4 users)"),
+        "{:?}",
+        d.headline
+    );
+    assert!(
+        d.headline[1].contains("limit is unknown"),
+        "{:?}",
+        d.headline
+    );
 }
 
 #[test]
 fn no_429s_with_headers_reports_headroom() {
-    let tl = (0..20).map(|t| sec(t, 4, 2, 0, Some((300, 2 * (t + 1), 60 - t)), None)).collect();
+    let tl = (0..20)
+        .map(|t| sec(t, 4, 2, 0, Some((300, 2 * (t + 1), 60 - t)), None))
+        .collect();
     let d = diagnose(&result(tl, serde_json::Value::Null));
     assert_eq!(d.verdict, Verdict::NotThrottled);
     assert_eq!(d.limit.as_ref().unwrap().count_max, 40);
-    assert!(d.lines.iter().any(|l| l.contains("40 of 300 (13.3%)")), "{:?}", d.lines);
+    assert!(
+        d.lines.iter().any(|l| l.contains("40 of 300 (13.3%)")),
+        "{:?}",
+        d.lines
+    );
 }
 
 #[test]
@@ -173,7 +252,13 @@ fn everything_throttled_from_the_start_gives_no_safe_pace() {
     assert_eq!(d.share_429_before, None);
     assert_eq!(d.share_429_after, Some(1.0));
     assert!(d.recommendation.is_none());
-    assert!(d.lines.iter().any(|l| l.contains("cannot give a safe pace")), "{:?}", d.lines);
+    assert!(
+        d.lines
+            .iter()
+            .any(|l| l.contains("cannot give a safe pace")),
+        "{:?}",
+        d.lines
+    );
 }
 
 #[test]
@@ -185,18 +270,36 @@ fn no_traffic_is_said_plainly() {
 
 #[test]
 fn a_longer_reset_widens_the_window() {
-    let tl = (0..10).map(|t| sec(t, 2, 1, 1, Some((1000, 1000, 3600 - t)), Some(30))).collect();
-    let l = diagnose(&result(tl, serde_json::Value::Null)).limit.unwrap();
+    let tl = (0..10)
+        .map(|t| sec(t, 2, 1, 1, Some((1000, 1000, 3600 - t)), Some(30)))
+        .collect();
+    let l = diagnose(&result(tl, serde_json::Value::Null))
+        .limit
+        .unwrap();
     assert_eq!(l.window_s, 3600);
     assert!(l.per_token_rate < 0.28);
 }
 
 #[test]
 fn rounding_helpers() {
-    for (v, want) in [(4.75, 4.7), (5.0, 5.0), (123.4, 120.0), (0.475, 0.47), (9.5, 9.5), (0.0, 0.0)] {
+    for (v, want) in [
+        (4.75, 4.7),
+        (5.0, 5.0),
+        (123.4, 120.0),
+        (0.475, 0.47),
+        (9.5, 9.5),
+        (0.0, 0.0),
+    ] {
         assert_eq!(floor_2sig(v), want, "{v}");
     }
-    for (v, want) in [(4.7, "4.7"), (5.0, "5"), (12.25, "12.2"), (123.4, "123"), (0.475, "0.475"), (0.0, "0")] {
+    for (v, want) in [
+        (4.7, "4.7"),
+        (5.0, "5"),
+        (12.25, "12.2"),
+        (123.4, "123"),
+        (0.475, "0.475"),
+        (0.0, "0"),
+    ] {
         assert_eq!(fmt_rate(v), want, "{v}");
     }
 }

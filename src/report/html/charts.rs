@@ -25,12 +25,20 @@ pub fn shade(o: Outcome, k: usize) -> &'static str {
     p[k % p.len()]
 }
 
+/// Reads one quantile.
+type Pick = fn(&Quantiles) -> u64;
+
 const BLUE: &str = "#1c7ed6";
 const INK: &str = "#495057";
 
 /// One row per second from 0 to the last second, gaps as `None`.
 fn dense(r: &RunResult) -> Vec<Option<&Second>> {
-    let n = r.timeline.iter().map(|s| s.t as usize + 1).max().unwrap_or(0);
+    let n = r
+        .timeline
+        .iter()
+        .map(|s| s.t as usize + 1)
+        .max()
+        .unwrap_or(0);
     let mut rows = vec![None; n];
     for s in &r.timeline {
         rows[s.t as usize] = Some(s);
@@ -39,7 +47,14 @@ fn dense(r: &RunResult) -> Vec<Option<&Second>> {
 }
 
 fn first_429(r: &RunResult) -> Vec<Marker> {
-    r.totals.first_429_s.map(|f| Marker { x: f, label: format!("first 429 · {f:.1} s") }).into_iter().collect()
+    r.totals
+        .first_429_s
+        .map(|f| Marker {
+            x: f,
+            label: format!("first 429 · {f:.1} s"),
+        })
+        .into_iter()
+        .collect()
 }
 
 fn counts(rows: &[Option<&Second>], f: impl Fn(&Second) -> u64) -> Vec<Option<f64>> {
@@ -70,7 +85,10 @@ fn time_chart(id: &str, title: &str, caption: &str, seconds: usize, left: &str) 
         title: title.into(),
         caption: caption.into(),
         x: XAxis::Time { seconds },
-        left: YAxis { title: left.into(), log: false },
+        left: YAxis {
+            title: left.into(),
+            log: false,
+        },
         right: None,
         series: vec![],
         markers: vec![],
@@ -87,14 +105,23 @@ fn statuses(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
         rows.len(),
         "responses / s",
     );
-    let mut keys: Vec<StatusKey> = r.timeline.iter().flat_map(|s| s.by_status.keys().copied()).collect();
+    let mut keys: Vec<StatusKey> = r
+        .timeline
+        .iter()
+        .flat_map(|s| s.by_status.keys().copied())
+        .collect();
     keys.sort_by_key(outcome_order);
     keys.dedup();
     let mut within: BTreeMap<Outcome, usize> = BTreeMap::new();
     for k in keys {
         let o = k.outcome();
         let idx = within.entry(o).or_default();
-        let mut s = Series::new(k.label(), shade(o, *idx), Kind::Step, counts(rows, |s| s.by_status.get(&k).copied().unwrap_or(0)));
+        let mut s = Series::new(
+            k.label(),
+            shade(o, *idx),
+            Kind::Step,
+            counts(rows, |s| s.by_status.get(&k).copied().unwrap_or(0)),
+        );
         *idx += 1;
         s.stack = true;
         s.unit = "/s";
@@ -110,8 +137,16 @@ fn statuses(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
 
 fn latency(r: &RunResult, rows: &[Option<&Second>], o: Outcome) -> Chart {
     let (id, title, what) = match o {
-        Outcome::Throttled => ("c-lat-429", "2b · Latency over time: 429 responses", "429 responses"),
-        _ => ("c-lat-2xx", "2a · Latency over time: 2xx responses", "successful (2xx) responses"),
+        Outcome::Throttled => (
+            "c-lat-429",
+            "2b · Latency over time: 429 responses",
+            "429 responses",
+        ),
+        _ => (
+            "c-lat-2xx",
+            "2a · Latency over time: 2xx responses",
+            "successful (2xx) responses",
+        ),
     };
     let mut c = time_chart(
         id,
@@ -127,10 +162,15 @@ fn latency(r: &RunResult, rows: &[Option<&Second>], o: Outcome) -> Chart {
         Outcome::Throttled => ["#ffc078", "#fd7e14", "#d9480f", "#862e06"],
         _ => ["#8ce99a", "#40c057", "#2b8a3e", "#1b4332"],
     };
-    let q = |s: &Second, f: fn(&Quantiles) -> u64| s.latency.get(&o).map(|x| f(x) as f64 / 1000.0);
-    let fns: [(&str, fn(&Quantiles) -> u64); 3] = [("p50", |x| x.p50), ("p95", |x| x.p95), ("p99", |x| x.p99)];
+    let q = |s: &Second, f: Pick| s.latency.get(&o).map(|x| f(x) as f64 / 1000.0);
+    let fns: [(&str, Pick); 3] = [("p50", |x| x.p50), ("p95", |x| x.p95), ("p99", |x| x.p99)];
     for (i, (name, f)) in fns.into_iter().enumerate() {
-        let mut s = Series::new(name, shades[i], Kind::Line, rows.iter().map(|s| s.and_then(|s| q(s, f))).collect());
+        let mut s = Series::new(
+            name,
+            shades[i],
+            Kind::Line,
+            rows.iter().map(|s| s.and_then(|s| q(s, f))).collect(),
+        );
         s.unit = "ms";
         s.width = 1.2 + 0.4 * i as f64;
         c.series.push(s);
@@ -139,7 +179,9 @@ fn latency(r: &RunResult, rows: &[Option<&Second>], o: Outcome) -> Chart {
         "p99 from intended start",
         shades[3],
         Kind::Line,
-        rows.iter().map(|s| s.and_then(|s| s.response_latency.get(&o).map(|x| x.p99 as f64 / 1000.0))).collect(),
+        rows.iter()
+            .map(|s| s.and_then(|s| s.response_latency.get(&o).map(|x| x.p99 as f64 / 1000.0)))
+            .collect(),
     );
     s.unit = "ms";
     s.dash = true;
@@ -161,11 +203,24 @@ fn users_throughput(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
         rows.len(),
         "active users",
     );
-    c.right = Some(YAxis { title: "responses / s".into(), log: false });
-    let mut users = Series::new("active users", BLUE, Kind::Step, counts(rows, |s| u64::from(s.active_users)));
+    c.right = Some(YAxis {
+        title: "responses / s".into(),
+        log: false,
+    });
+    let mut users = Series::new(
+        "active users",
+        BLUE,
+        Kind::Step,
+        counts(rows, |s| u64::from(s.active_users)),
+    );
     users.width = 2.0;
     users.decimals = Some(0);
-    let mut all = Series::new("responses / s", INK, Kind::Step, counts(rows, |s| s.completed));
+    let mut all = Series::new(
+        "responses / s",
+        INK,
+        Kind::Step,
+        counts(rows, |s| s.completed),
+    );
     all.side = Side::Right;
     all.unit = "/s";
     all.decimals = Some(0);
@@ -174,7 +229,9 @@ fn users_throughput(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
         "2xx / s",
         shade(Outcome::Success, 0),
         Kind::Step,
-        counts(rows, |s| s.by_outcome.get(&Outcome::Success).copied().unwrap_or(0)),
+        counts(rows, |s| {
+            s.by_outcome.get(&Outcome::Success).copied().unwrap_or(0)
+        }),
     );
     ok.side = Side::Right;
     ok.unit = "/s";
@@ -200,7 +257,11 @@ fn distribution(r: &RunResult) -> Chart {
     for label in &r.labels {
         for o in Outcome::ALL {
             let (mut sv, mut rs) = (Hist::new(), Hist::new());
-            for c in r.cells.iter().filter(|c| &c.label == label && c.outcome == o) {
+            for c in r
+                .cells
+                .iter()
+                .filter(|c| &c.label == label && c.outcome == o)
+            {
                 sv.add(&c.service_hist);
                 rs.add(&c.response_hist);
             }
@@ -234,16 +295,27 @@ fn distribution(r: &RunResult) -> Chart {
         let limit = (sv.len().max(1) as f64).log10().max(1.0);
         let at = |h: &Hist| -> Vec<Option<f64>> {
             xs.iter()
-                .map(|x| (*x <= limit + 1e-9).then(|| h.quantile(1.0 - 10f64.powf(-x)) as f64 / 1000.0))
+                .map(|x| {
+                    (*x <= limit + 1e-9).then(|| h.quantile(1.0 - 10f64.powf(-x)) as f64 / 1000.0)
+                })
                 .collect()
         };
-        let name = if multi { format!("{label} · {}", o.name()) } else { o.name().to_string() };
+        let name = if multi {
+            format!("{label} · {}", o.name())
+        } else {
+            o.name().to_string()
+        };
         let mut s = Series::new(name.clone(), color, Kind::Line, at(sv));
         s.unit = "ms";
         s.width = 2.0;
         c.series.push(s);
         if *o == Outcome::Success {
-            let mut s = Series::new(format!("{name} (from intended start)"), color, Kind::Line, at(rs));
+            let mut s = Series::new(
+                format!("{name} (from intended start)"),
+                color,
+                Kind::Line,
+                at(rs),
+            );
             s.unit = "ms";
             s.dash = true;
             s.width = 1.2;
@@ -266,11 +338,23 @@ fn retry_after(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
         "Retry-After (s)",
     );
     let pick = |f: fn(&BTreeMap<u32, u64>) -> Option<u32>| -> Vec<Option<f64>> {
-        rows.iter().map(|s| s.and_then(|s| f(&s.retry_after)).map(f64::from)).collect()
+        rows.iter()
+            .map(|s| s.and_then(|s| f(&s.retry_after)).map(f64::from))
+            .collect()
     };
-    let mut hi = Series::new("largest", shade(Outcome::Throttled, 2), Kind::Dots, pick(|m| m.keys().next_back().copied()));
+    let mut hi = Series::new(
+        "largest",
+        shade(Outcome::Throttled, 2),
+        Kind::Dots,
+        pick(|m| m.keys().next_back().copied()),
+    );
     hi.unit = "s";
-    let mut lo = Series::new("smallest", shade(Outcome::Throttled, 0), Kind::Dots, pick(|m| m.keys().next().copied()));
+    let mut lo = Series::new(
+        "smallest",
+        shade(Outcome::Throttled, 0),
+        Kind::Dots,
+        pick(|m| m.keys().next().copied()),
+    );
     lo.unit = "s";
     c.series = vec![hi, lo];
     if r.totals.retry_after.is_empty() {
@@ -294,11 +378,25 @@ fn rate_limit(rows: &[Option<&Second>]) -> Chart {
         rows.len(),
         "requests in the window",
     );
-    c.right = Some(YAxis { title: "seconds to reset".into(), log: false });
+    c.right = Some(YAxis {
+        title: "seconds to reset".into(),
+        log: false,
+    });
     let rl = |f: fn(&crate::record::result::RateLimitSecond) -> u32| -> Vec<Option<f64>> {
-        rows.iter().map(|s| s.and_then(|s| s.rate_limit).filter(|l| l.responses > 0).map(|l| f64::from(f(&l)))).collect()
+        rows.iter()
+            .map(|s| {
+                s.and_then(|s| s.rate_limit)
+                    .filter(|l| l.responses > 0)
+                    .map(|l| f64::from(f(&l)))
+            })
+            .collect()
     };
-    let mut allowed = Series::new("allowed", shade(Outcome::ServerError, 0), Kind::Step, rl(|l| l.allowed));
+    let mut allowed = Series::new(
+        "allowed",
+        shade(Outcome::ServerError, 0),
+        Kind::Step,
+        rl(|l| l.allowed),
+    );
     allowed.dash = true;
     allowed.decimals = Some(0);
     let mut count = Series::new("count", BLUE, Kind::Step, rl(|l| l.count_max));

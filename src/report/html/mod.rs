@@ -22,7 +22,8 @@ const CSS: &str = include_str!("report.css");
 /// The page's script.
 const JS: &str = include_str!("report.js");
 /// The Content-Security-Policy of the page: nothing may be fetched; inline style and script only.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
+pub const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
 
 /// Escapes text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -46,11 +47,19 @@ pub fn render(r: &RunResult) -> String {
     let charts = charts::all(r);
     let mut out = String::with_capacity(64 * 1024 + r.timeline.len() * 160);
     out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    out.push_str(&format!("<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"));
+    out.push_str(&format!(
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+    ));
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
-    out.push_str(&format!("<meta name=\"generator\" content=\"surge {}\">", esc(&r.tool.version)));
+    out.push_str(&format!(
+        "<meta name=\"generator\" content=\"surge {}\">",
+        esc(&r.tool.version)
+    ));
     out.push_str("<link rel=\"icon\" href=\"data:,\">");
-    out.push_str(&format!("<title>{} · surge report</title>", esc(&r.scenario.name)));
+    out.push_str(&format!(
+        "<title>{} · surge report</title>",
+        esc(&r.scenario.name)
+    ));
     // Collects errors from the start, before the main script runs (the self-test reports them).
     out.push_str(
         "<script>window.__surgeErrors=[];addEventListener('error',function(e){__surgeErrors.push('error: '+(e.message||(e.target&&(e.target.src||e.target.href))||'resource'))},true);\
@@ -108,7 +117,14 @@ mod tests {
         assert!(!html.contains("a\"<b>"), "labels are escaped");
         assert!(html.contains(CSP));
         // No URL the browser could fetch: the only URLs are in text (the target host is text).
-        for attr in ["src=\"http", "href=\"http", "url(", "@import", "src='http", "href='http"] {
+        for attr in [
+            "src=\"http",
+            "href=\"http",
+            "url(",
+            "@import",
+            "src='http",
+            "href='http",
+        ] {
             assert!(!html.contains(attr), "{attr} found");
         }
         assert_eq!(html.matches("<figure class=\"chart\"").count(), 7);

@@ -46,14 +46,26 @@ fn duration(s: f64) -> String {
 }
 
 fn chip(k: StatusKey) -> String {
-    format!("<span class=\"chip\" style=\"--c:{}\">{}</span>", shade(k.outcome(), 0), esc(&k.label()))
+    format!(
+        "<span class=\"chip\" style=\"--c:{}\">{}</span>",
+        shade(k.outcome(), 0),
+        esc(&k.label())
+    )
 }
 
 /// The page header: scenario, host, start, duration and flags.
 pub fn header(out: &mut String, r: &RunResult) {
-    let _ = write!(out, "<header><div class=\"brand\">surge report</div><h1>{}</h1>", esc(&r.scenario.name));
+    let _ = write!(
+        out,
+        "<header><div class=\"brand\">surge report</div><h1>{}</h1>",
+        esc(&r.scenario.name)
+    );
     if !r.scenario.description.is_empty() {
-        let _ = write!(out, "<p class=\"desc\">{}</p>", esc(&r.scenario.description));
+        let _ = write!(
+            out,
+            "<p class=\"desc\">{}</p>",
+            esc(&r.scenario.description)
+        );
     }
     let _ = write!(
         out,
@@ -63,7 +75,11 @@ pub fn header(out: &mut String, r: &RunResult) {
         duration(r.duration_s)
     );
     if r.partial {
-        let _ = write!(out, "<span class=\"badge warn\">partial: {}</span>", esc(&r.stop_reason));
+        let _ = write!(
+            out,
+            "<span class=\"badge warn\">partial: {}</span>",
+            esc(&r.stop_reason)
+        );
     }
     if r.simulated {
         out.push_str("<span class=\"badge\">simulated time</span>");
@@ -83,21 +99,51 @@ pub fn overview(out: &mut String, r: &RunResult) {
     let mut card = |class: &str, title: &str, value: String, sub: String| {
         let _ = write!(out, "<div class=\"card {class}\"><div class=\"k\">{title}</div><div class=\"v\">{value}</div><div class=\"s\">{sub}</div></div>");
     };
-    card("", "requests", t.requests.to_string(), format!("{:.1} req/s · {} retries", t.requests as f64 / dur, t.retries));
+    card(
+        "",
+        "requests",
+        t.requests.to_string(),
+        format!(
+            "{:.1} req/s · {} retries",
+            t.requests as f64 / dur,
+            t.retries
+        ),
+    );
     card("ok", "2xx", ok.to_string(), pct(ok, t.requests));
     card("thr", "429", thr.to_string(), pct(thr, t.requests));
-    card("err", "errors & other", err.to_string(), pct(err, t.requests));
+    card(
+        "err",
+        "errors & other",
+        err.to_string(),
+        pct(err, t.requests),
+    );
     card(
         "",
         "first 429",
         t.first_429_s.map_or("none".into(), |f| format!("{f:.1} s")),
-        if t.retry_wait_s > 0.0 { format!("{:.1} s waited before retries", t.retry_wait_s) } else { "after the start".into() },
+        if t.retry_wait_s > 0.0 {
+            format!("{:.1} s waited before retries", t.retry_wait_s)
+        } else {
+            "after the start".into()
+        },
     );
     card(
         "",
         "2xx service time",
-        if p95.is_empty() { "–".into() } else { format!("{} ms", ms(p95.quantile(0.95))) },
-        if p95.is_empty() { "no 2xx".into() } else { format!("p95 · p50 {} ms · p99 {} ms", ms(p95.quantile(0.5)), ms(p95.quantile(0.99))) },
+        if p95.is_empty() {
+            "–".into()
+        } else {
+            format!("{} ms", ms(p95.quantile(0.95)))
+        },
+        if p95.is_empty() {
+            "no 2xx".into()
+        } else {
+            format!(
+                "p95 · p50 {} ms · p99 {} ms",
+                ms(p95.quantile(0.5)),
+                ms(p95.quantile(0.99))
+            )
+        },
     );
     out.push_str("</section>");
 }
@@ -109,35 +155,58 @@ pub fn diagnosis(out: &mut String, d: &Diagnosis) {
         Verdict::NotThrottled => "clear",
         Verdict::NoTraffic => "none",
     };
-    let _ = write!(out, "<section id=\"diagnosis\" class=\"diag {class}\"><h2>429 diagnosis</h2>");
+    let _ = write!(
+        out,
+        "<section id=\"diagnosis\" class=\"diag {class}\"><h2>429 diagnosis</h2>"
+    );
     if let Some(o) = &d.onset {
         out.push_str("<dl class=\"facts\">");
         let mut fact = |k: &str, v: String| {
             let _ = write!(out, "<div><dt>{k}</dt><dd>{}</dd></div>", esc(&v));
         };
         fact("first 429", format!("{:.1} s", o.at_s));
-        fact("rate at onset", format!("{} req/s", crate::analysis::diagnosis::fmt_rate(o.request_rate)));
+        fact(
+            "rate at onset",
+            format!(
+                "{} req/s",
+                crate::analysis::diagnosis::fmt_rate(o.request_rate)
+            ),
+        );
         fact("users at onset", o.concurrency.to_string());
         fact(
             "429 share after onset",
-            d.share_429_after.map_or("–".into(), |s| format!("{:.1}%", 100.0 * s)),
+            d.share_429_after
+                .map_or("–".into(), |s| format!("{:.1}%", 100.0 * s)),
         );
         if let Some(c) = &d.capacity {
-            fact("2xx while throttled", format!("{} /s", crate::analysis::diagnosis::fmt_rate(c.ok_per_s)));
+            fact(
+                "2xx while throttled",
+                format!("{} /s", crate::analysis::diagnosis::fmt_rate(c.ok_per_s)),
+            );
         }
         fact(
             "limit named",
-            d.limit.as_ref().map_or("none".into(), |l| format!("{} per {} s", l.allowed, l.window_s)),
+            d.limit.as_ref().map_or("none".into(), |l| {
+                format!("{} per {} s", l.allowed, l.window_s)
+            }),
         );
         out.push_str("</dl>");
     }
     out.push_str("<ul>");
-    for line in d.lines.iter().filter(|l| !l.starts_with("Recommendation: ")) {
+    for line in d
+        .lines
+        .iter()
+        .filter(|l| !l.starts_with("Recommendation: "))
+    {
         let _ = write!(out, "<li>{}</li>", esc(line));
     }
     out.push_str("</ul>");
     if let Some(rec) = &d.recommendation {
-        let _ = write!(out, "<p class=\"rec\"><b>Recommendation</b> {}</p>", esc(&rec.text));
+        let _ = write!(
+            out,
+            "<p class=\"rec\"><b>Recommendation</b> {}</p>",
+            esc(&rec.text)
+        );
     }
     out.push_str("</section>");
 }
@@ -267,7 +336,10 @@ pub fn tables(out: &mut String, r: &RunResult) {
             "<table><thead><tr><th>outcome</th><th class=\"n\">first attempt</th><th class=\"n\">final</th></tr></thead><tbody>",
         );
         for o in Outcome::ALL {
-            let (f, l) = (t.first_attempt_by_outcome.get(&o).copied().unwrap_or(0), t.final_by_outcome.get(&o).copied().unwrap_or(0));
+            let (f, l) = (
+                t.first_attempt_by_outcome.get(&o).copied().unwrap_or(0),
+                t.final_by_outcome.get(&o).copied().unwrap_or(0),
+            );
             if f + l > 0 {
                 let _ = write!(
                     out,
@@ -291,7 +363,10 @@ fn retry_after_groups(m: &std::collections::BTreeMap<u32, u64>) -> Vec<(String, 
     if m.len() <= 12 {
         return m.iter().map(|(v, n)| (format!("{v} s"), *n)).collect();
     }
-    let (lo, hi) = (*m.keys().next().unwrap_or(&0), *m.keys().next_back().unwrap_or(&0));
+    let (lo, hi) = (
+        *m.keys().next().unwrap_or(&0),
+        *m.keys().next_back().unwrap_or(&0),
+    );
     let width = (hi - lo + 1).div_ceil(10).max(1);
     let mut out: Vec<(String, u64)> = Vec::new();
     let mut start = lo;
@@ -310,9 +385,11 @@ fn plain(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Null => "none".into(),
         serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Object(m) => {
-            m.iter().map(|(k, v)| format!("{k}: {}", plain(v))).collect::<Vec<_>>().join(", ")
-        }
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", plain(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
         other => other.to_string(),
     }
 }
@@ -331,13 +408,30 @@ pub fn metadata(out: &mut String, r: &RunResult) {
     if let Some(p) = load.and_then(|l| l.get("profile")).and_then(|p| p.as_str()) {
         let rest: Vec<String> = load
             .and_then(|l| l.as_object())
-            .map(|m| m.iter().filter(|(k, _)| *k != "profile").map(|(k, v)| format!("{k} = {}", plain(v))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| *k != "profile")
+                    .map(|(k, v)| format!("{k} = {}", plain(v)))
+                    .collect()
+            })
             .unwrap_or_default();
         kv("profile", format!("{p}: {}", rest.join("; ")));
     }
-    if let Some(kind) = r.plan.get("auth").and_then(|a| a.get("kind")).and_then(|k| k.as_str()) {
-        let tokens = r.plan.get("auth").and_then(|a| a.get("tokens")).and_then(|t| t.as_u64());
-        kv("auth", tokens.map_or(kind.to_string(), |t| format!("{kind}, {t} token(s)")));
+    if let Some(kind) = r
+        .plan
+        .get("auth")
+        .and_then(|a| a.get("kind"))
+        .and_then(|k| k.as_str())
+    {
+        let tokens = r
+            .plan
+            .get("auth")
+            .and_then(|a| a.get("tokens"))
+            .and_then(|t| t.as_u64());
+        kv(
+            "auth",
+            tokens.map_or(kind.to_string(), |t| format!("{kind}, {t} token(s)")),
+        );
     }
     kv(
         "target host",
@@ -345,17 +439,53 @@ pub fn metadata(out: &mut String, r: &RunResult) {
             "{} ({}{})",
             r.target.host,
             r.target.kind,
-            r.target.mock_preset.as_ref().map_or(String::new(), |p| format!(", preset {p}"))
+            r.target
+                .mock_preset
+                .as_ref()
+                .map_or(String::new(), |p| format!(", preset {p}"))
         ),
     );
     kv("labels", r.labels.join(", "));
     kv("started", r.started_at.clone());
-    kv("duration", format!("{} (last response at {:.1} s)", duration(r.duration_s), r.totals.completion_s));
+    kv(
+        "duration",
+        format!(
+            "{} (last response at {:.1} s)",
+            duration(r.duration_s),
+            r.totals.completion_s
+        ),
+    );
     kv("stop reason", r.stop_reason.clone());
-    kv("partial", if r.partial { "yes: the plan did not run to its end".into() } else { "no".into() });
-    kv("simulated", if r.simulated { "yes: virtual time, in-process mock".into() } else { "no".into() });
-    kv("iterations", format!("{} begun, {} dropped", r.totals.iterations, r.totals.dropped_iterations));
-    kv("bytes", format!("{} received, {} sent", r.totals.bytes_in, r.totals.bytes_out));
+    kv(
+        "partial",
+        if r.partial {
+            "yes: the plan did not run to its end".into()
+        } else {
+            "no".into()
+        },
+    );
+    kv(
+        "simulated",
+        if r.simulated {
+            "yes: virtual time, in-process mock".into()
+        } else {
+            "no".into()
+        },
+    );
+    kv(
+        "iterations",
+        format!(
+            "{} begun, {} dropped",
+            r.totals.iterations, r.totals.dropped_iterations
+        ),
+    );
+    kv(
+        "bytes",
+        format!(
+            "{} received, {} sent",
+            r.totals.bytes_in, r.totals.bytes_out
+        ),
+    );
     kv("tool", format!("{} {}", r.tool.name, r.tool.version));
     out.push_str("</dl></section>");
 }

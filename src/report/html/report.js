@@ -137,5 +137,10 @@
     el.setAttribute("data-done", "1");
   }
 
-  if (location.hash === "#selftest") setTimeout(selftest, 0);
+  // After load and a moment more, so late errors and CSP violations are in.
+  if (location.hash === "#selftest") {
+    var go = function () { setTimeout(selftest, 250); };
+    if (document.readyState === "complete") go();
+    else addEventListener("load", go);
+  }
 })();

@@ -67,7 +67,12 @@ pub struct Series {
 
 impl Series {
     /// A series with the common defaults: a 1.5 px line on the left axis.
-    pub fn new(name: impl Into<String>, color: impl Into<String>, kind: Kind, values: Vec<Option<f64>>) -> Series {
+    pub fn new(
+        name: impl Into<String>,
+        color: impl Into<String>,
+        kind: Kind,
+        values: Vec<Option<f64>>,
+    ) -> Series {
         Series {
             name: name.into(),
             color: color.into(),
@@ -163,7 +168,9 @@ impl Scale {
     /// Tick values (in value space) and their labels.
     fn ticks(&self) -> Vec<(f64, String)> {
         if self.log {
-            (self.lo.round() as i32..=self.hi.round() as i32).map(|e| (10f64.powi(e), num(10f64.powi(e)))).collect()
+            (self.lo.round() as i32..=self.hi.round() as i32)
+                .map(|e| (10f64.powi(e), num(10f64.powi(e))))
+                .collect()
         } else {
             let step = nice_step(self.hi - self.lo);
             let mut out = Vec::new();
@@ -181,7 +188,10 @@ impl Scale {
 pub fn nice_step(range: f64) -> f64 {
     let raw = (range / 5.0).max(1e-9);
     let mag = 10f64.powf(raw.log10().floor());
-    let m = [1.0, 2.0, 2.5, 5.0, 10.0].into_iter().find(|m| m * mag >= raw - 1e-12).unwrap_or(10.0);
+    let m = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .find(|m| m * mag >= raw - 1e-12)
+        .unwrap_or(10.0);
     m * mag
 }
 
@@ -221,7 +231,9 @@ impl Chart {
     fn xd(&self) -> i64 {
         match &self.x {
             XAxis::Time { seconds } => 2 * (*seconds).max(1) as i64,
-            XAxis::Percentile { xs } => ((xs.last().copied().unwrap_or(1.0).max(1.0)) * 1000.0).ceil() as i64,
+            XAxis::Percentile { xs } => {
+                ((xs.last().copied().unwrap_or(1.0).max(1.0)) * 1000.0).ceil() as i64
+            }
         }
     }
 
@@ -240,30 +252,52 @@ impl Chart {
         };
         let on = |s: &&Series| s.side == side;
         if axis.log {
-            let vals = self.series.iter().filter(on).flat_map(|s| s.values.iter().flatten().copied()).filter(|v| *v > 0.0);
+            let vals = self
+                .series
+                .iter()
+                .filter(on)
+                .flat_map(|s| s.values.iter().flatten().copied())
+                .filter(|v| *v > 0.0);
             let (mut lo, mut hi) = (f64::MAX, f64::MIN);
             for v in vals {
                 lo = lo.min(v);
                 hi = hi.max(v);
             }
             if lo > hi {
-                return Scale { lo: 0.0, hi: 1.0, log: true };
+                return Scale {
+                    lo: 0.0,
+                    hi: 1.0,
+                    log: true,
+                };
             }
             let (lo, hi) = (lo.log10().floor(), hi.log10().ceil());
-            return Scale { lo, hi: if hi <= lo { lo + 1.0 } else { hi }, log: true };
+            return Scale {
+                lo,
+                hi: if hi <= lo { lo + 1.0 } else { hi },
+                log: true,
+            };
         }
         let mut max: f64 = 0.0;
         let stacked: Vec<&Series> = self.series.iter().filter(on).filter(|s| s.stack).collect();
         if !stacked.is_empty() {
             let n = stacked.iter().map(|s| s.values.len()).max().unwrap_or(0);
             for i in 0..n {
-                max = max.max(stacked.iter().map(|s| s.values.get(i).copied().flatten().unwrap_or(0.0)).sum());
+                max = max.max(
+                    stacked
+                        .iter()
+                        .map(|s| s.values.get(i).copied().flatten().unwrap_or(0.0))
+                        .sum(),
+                );
             }
         }
         for s in self.series.iter().filter(on).filter(|s| !s.stack) {
             max = s.values.iter().flatten().copied().fold(max, f64::max);
         }
-        Scale { lo: 0.0, hi: nice_max(max), log: false }
+        Scale {
+            lo: 0.0,
+            hi: nice_max(max),
+            log: false,
+        }
     }
 
     /// x position of value index `i` in inner units (the middle of a second for time charts).
@@ -280,7 +314,12 @@ impl Chart {
         if self.empty.is_some() {
             out.push_str(" data-empty=\"1\"");
         }
-        let _ = write!(out, "><figcaption><h3>{}</h3><p>{}</p></figcaption>", esc(&self.title), esc(&self.caption));
+        let _ = write!(
+            out,
+            "><figcaption><h3>{}</h3><p>{}</p></figcaption>",
+            esc(&self.title),
+            esc(&self.caption)
+        );
         if let Some(why) = &self.empty {
             let _ = write!(out, "<div class=\"empty\">{}</div></figure>", esc(why));
             return;
@@ -298,30 +337,58 @@ impl Chart {
         out.push_str("</div><div class=\"plot\">");
         let (l, r, t, b) = (LEFT, self.right_edge(), TOP, HEIGHT - BOTTOM);
         let (pw, ph) = (r - l, b - t);
-        let _ = write!(out, "<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{}\">", esc(&self.title));
+        let _ = write!(
+            out,
+            "<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{}\">",
+            esc(&self.title)
+        );
         // Grid and left ticks.
         let ls = self.scale(Side::Left);
         out.push_str("<g class=\"grid\">");
         for (v, label) in ls.ticks() {
             let y = t + ph * (ls.y(v).unwrap_or(YD) as f64 / YD as f64);
-            let _ = write!(out, "<line x1=\"{l}\" x2=\"{r}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>");
-            let _ = write!(out, "<text class=\"tl\" x=\"{:.1}\" y=\"{:.1}\">{label}</text>", l - 6.0, y + 4.0);
+            let _ = write!(
+                out,
+                "<line x1=\"{l}\" x2=\"{r}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>"
+            );
+            let _ = write!(
+                out,
+                "<text class=\"tl\" x=\"{:.1}\" y=\"{:.1}\">{label}</text>",
+                l - 6.0,
+                y + 4.0
+            );
         }
         let rs = self.right.as_ref().map(|_| self.scale(Side::Right));
         if let Some(rs) = rs {
             for (v, label) in rs.ticks() {
                 let y = t + ph * (rs.y(v).unwrap_or(YD) as f64 / YD as f64);
-                let _ = write!(out, "<text class=\"tr\" x=\"{:.1}\" y=\"{:.1}\">{label}</text>", r + 6.0, y + 4.0);
+                let _ = write!(
+                    out,
+                    "<text class=\"tr\" x=\"{:.1}\" y=\"{:.1}\">{label}</text>",
+                    r + 6.0,
+                    y + 4.0
+                );
             }
         }
         // x ticks.
         for (x, label) in self.x_ticks() {
             let px = l + pw * x;
-            let _ = write!(out, "<line class=\"xt\" x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{t}\" y2=\"{:.1}\"/>", b + 4.0);
-            let _ = write!(out, "<text class=\"tx\" x=\"{px:.1}\" y=\"{:.1}\">{label}</text>", b + 17.0);
+            let _ = write!(
+                out,
+                "<line class=\"xt\" x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{t}\" y2=\"{:.1}\"/>",
+                b + 4.0
+            );
+            let _ = write!(
+                out,
+                "<text class=\"tx\" x=\"{px:.1}\" y=\"{:.1}\">{label}</text>",
+                b + 17.0
+            );
         }
         out.push_str("</g>");
-        let _ = write!(out, "<line class=\"axis\" x1=\"{l}\" x2=\"{r}\" y1=\"{b}\" y2=\"{b}\"/>");
+        let _ = write!(
+            out,
+            "<line class=\"axis\" x1=\"{l}\" x2=\"{r}\" y1=\"{b}\" y2=\"{b}\"/>"
+        );
         // Axis titles.
         let _ = write!(
             out,
@@ -338,7 +405,13 @@ impl Chart {
                 esc(&ra.title)
             );
         }
-        let _ = write!(out, "<text class=\"at\" x=\"{:.1}\" y=\"{:.1}\">{}</text>", l + pw / 2.0, HEIGHT - 4.0, self.x_title());
+        let _ = write!(
+            out,
+            "<text class=\"at\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
+            l + pw / 2.0,
+            HEIGHT - 4.0,
+            self.x_title()
+        );
         // Series.
         let xd = self.xd();
         let _ = write!(
@@ -347,7 +420,11 @@ impl Chart {
         );
         let (mut lower, mut lower_v): (Vec<i64>, Vec<f64>) = (Vec::new(), Vec::new());
         for (i, s) in self.series.iter().enumerate() {
-            let sc = if s.side == Side::Right { rs.unwrap_or(ls) } else { ls };
+            let sc = if s.side == Side::Right {
+                rs.unwrap_or(ls)
+            } else {
+                ls
+            };
             let _ = write!(out, "<g class=\"s\" data-i=\"{i}\">");
             if s.stack && s.kind == Kind::Step {
                 let n = s.values.len();
@@ -361,11 +438,19 @@ impl Chart {
                     top[k] = sc.y(lower_v[k]).unwrap_or(YD);
                 }
                 let d = stacked_path(&top, &lower);
-                let _ = write!(out, "<path class=\"area\" fill=\"{}\" d=\"{d}\"/>", esc(&s.color));
+                let _ = write!(
+                    out,
+                    "<path class=\"area\" fill=\"{}\" d=\"{d}\"/>",
+                    esc(&s.color)
+                );
                 lower = top;
             } else {
-                let pts: Vec<Option<(i64, i64)>> =
-                    s.values.iter().enumerate().map(|(k, v)| v.and_then(|v| sc.y(v)).map(|y| (self.xi(k), y))).collect();
+                let pts: Vec<Option<(i64, i64)>> = s
+                    .values
+                    .iter()
+                    .enumerate()
+                    .map(|(k, v)| v.and_then(|v| sc.y(v)).map(|y| (self.xi(k), y)))
+                    .collect();
                 let d = match s.kind {
                     Kind::Step => step_path(&pts),
                     Kind::Line => line_path(&pts),
@@ -376,8 +461,16 @@ impl Chart {
                     "<path class=\"{}\" stroke=\"{}\" stroke-width=\"{}\"{} d=\"{d}\"/>",
                     if s.kind == Kind::Dots { "dots" } else { "ln" },
                     esc(&s.color),
-                    if s.kind == Kind::Dots { s.width.max(4.0) } else { s.width },
-                    if s.dash { " stroke-dasharray=\"5 4\"" } else { "" }
+                    if s.kind == Kind::Dots {
+                        s.width.max(4.0)
+                    } else {
+                        s.width
+                    },
+                    if s.dash {
+                        " stroke-dasharray=\"5 4\""
+                    } else {
+                        ""
+                    }
                 );
             }
             out.push_str("</g>");
@@ -419,15 +512,22 @@ impl Chart {
         match &self.x {
             XAxis::Time { seconds } => {
                 let n = (*seconds).max(1) as f64;
-                let step = [1u32, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 86400]
-                    .into_iter()
-                    .find(|s| n / f64::from(*s) <= 10.0)
-                    .unwrap_or(86400);
+                let step = [
+                    1u32, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800,
+                    86400,
+                ]
+                .into_iter()
+                .find(|s| n / f64::from(*s) <= 10.0)
+                .unwrap_or(86400);
                 (0..)
                     .map(|k| k * step)
                     .take_while(|t| f64::from(*t) <= n)
                     .map(|t| {
-                        let label = if step % 60 == 0 { format!("{} min", t / 60) } else { format!("{t} s") };
+                        let label = if step % 60 == 0 {
+                            format!("{} min", t / 60)
+                        } else {
+                            format!("{t} s")
+                        };
                         (f64::from(t) / n, label)
                     })
                     .collect()
@@ -435,8 +535,20 @@ impl Chart {
             XAxis::Percentile { xs } => {
                 let max = xs.last().copied().unwrap_or(1.0).max(1.0);
                 let xd = self.xd() as f64 / 1000.0;
-                let names = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%", "99.99999%"];
-                (0..names.len()).filter(|k| *k as f64 <= max + 1e-9).map(|k| (k as f64 / xd, names[k].to_string())).collect()
+                let names = [
+                    "0%",
+                    "90%",
+                    "99%",
+                    "99.9%",
+                    "99.99%",
+                    "99.999%",
+                    "99.9999%",
+                    "99.99999%",
+                ];
+                (0..names.len())
+                    .filter(|k| *k as f64 <= max + 1e-9)
+                    .map(|k| (k as f64 / xd, names[k].to_string()))
+                    .collect()
             }
         }
     }
@@ -489,7 +601,11 @@ impl Chart {
 
 /// A JSON string literal that is also safe inside `<script>`.
 pub fn json_str(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into()).replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+    serde_json::to_string(s)
+        .unwrap_or_else(|_| "\"\"".into())
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 /// Step path over runs of present points (each covers x-1..x+1).
@@ -531,7 +647,11 @@ fn stacked_path(top: &[i64], bottom: &[i64]) -> String {
     if n == 0 {
         return String::new();
     }
-    let pts: Vec<Option<(i64, i64)>> = top.iter().enumerate().map(|(k, y)| Some((2 * k as i64 + 1, *y))).collect();
+    let pts: Vec<Option<(i64, i64)>> = top
+        .iter()
+        .enumerate()
+        .map(|(k, y)| Some((2 * k as i64 + 1, *y)))
+        .collect();
     let mut d = step_path(&pts);
     // Back along the bottom edge, right to left.
     let mut py = top[n - 1];
@@ -602,10 +722,24 @@ mod tests {
 
     #[test]
     fn paths_are_short_relative_and_break_on_gaps() {
-        let p = |v: &[Option<i64>]| v.iter().enumerate().map(|(i, y)| y.map(|y| (2 * i as i64 + 1, y))).collect::<Vec<_>>();
-        assert_eq!(step_path(&p(&[Some(10), Some(10), Some(5), None, Some(7)])), "M0 10h4v-5h2M8 7h2");
-        assert_eq!(line_path(&p(&[Some(10), Some(12), None, Some(7)])), "M1 10l2 2M7 7h0");
-        assert_eq!(stacked_path(&[900, 800], &[1000, 1000]), "M0 900h2v-100h2v200h-4Z");
+        let p = |v: &[Option<i64>]| {
+            v.iter()
+                .enumerate()
+                .map(|(i, y)| y.map(|y| (2 * i as i64 + 1, y)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            step_path(&p(&[Some(10), Some(10), Some(5), None, Some(7)])),
+            "M0 10h4v-5h2M8 7h2"
+        );
+        assert_eq!(
+            line_path(&p(&[Some(10), Some(12), None, Some(7)])),
+            "M1 10l2 2M7 7h0"
+        );
+        assert_eq!(
+            stacked_path(&[900, 800], &[1000, 1000]),
+            "M0 900h2v-100h2v200h-4Z"
+        );
         assert_eq!(dots_path(&p(&[Some(3), None, Some(4)])), "M1 3h0M5 4h0");
     }
 
