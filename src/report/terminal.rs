@@ -97,3 +97,16 @@ fn truncate(s: &str, n: usize) -> String {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn summary_ends_with_the_diagnosis_in_two_lines() {
+        let r = crate::report::synthetic::result(120, &["get"]);
+        let s = super::summary(&r);
+        let lines: Vec<&str> = s.lines().collect();
+        let n = lines.len();
+        assert!(lines[n - 2].starts_with("429 diagnosis: first 429 at "), "{s}");
+        assert!(lines[n - 1].starts_with("→ capacity while throttled ") && lines[n - 1].contains("pace at ≤"), "{s}");
+    }
+}
