@@ -2,7 +2,7 @@
 //! forbids every fetch), built from a [`RunResult`] alone, deterministically, so `surge report`
 //! rebuilds the same bytes offline.
 //!
-//! - [`svg`]: the small chart renderer (axes, ticks, series, hover data).
+//! - [`svg`]: the small chart renderer (axes, ticks, series, hover data); `path`: its path data.
 //! - [`charts`]: the report's charts from a result.
 //! - `page`: the sections around them (overview, 429 diagnosis, tables, run metadata).
 //! - `report.css` and `report.js`: inlined into the page; the script adds hover values and
@@ -11,6 +11,7 @@
 
 pub mod charts;
 mod page;
+mod path;
 pub mod svg;
 
 use std::path::Path;
