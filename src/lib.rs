@@ -7,11 +7,11 @@
 //! - [`engine`]: the one executor: users as tokio tasks, data sources, shutdown.
 //! - [`transport`]: HTTP (reqwest + rustls) and OAuth; `Retry-After` and rate-limit headers.
 //! - [`record`]: samples, HDR recording per second, the aggregate and `result.json`.
-//! - [`report`]: CSV files and the terminal summary; JMeter JTL results written and read ([`report::jtl`]).
+//! - [`report`]: the HTML report, CSV files and the terminal summary; JMeter JTL results written and read ([`report::jtl`]).
 //! - [`run`]: `surge run` from plan to written outputs (starts the mock for `base_url = "mock"`).
 //! - [`mock`]: the built-in Genesys Cloud Architect mock (router, state, limit models, latency, faults).
-//! - [`analysis`]: thresholds (expressions, verdicts, `abort_on_fail`), baseline checks and their
-//!   JUnit/Markdown outputs.
+//! - [`analysis`]: the 429 diagnosis, thresholds (expressions, verdicts, `abort_on_fail`), baseline
+//!   checks and their JUnit/Markdown outputs.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
 
 pub mod analysis;

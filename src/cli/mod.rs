@@ -5,6 +5,7 @@ pub mod check;
 mod gates;
 pub mod import;
 pub mod progress;
+pub mod report;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Convert a JMeter test plan (.jmx) into a surge scenario (TOML, commented).
     Import(import::ImportArgs),
+    /// Rebuild report.html and the CSV files from a saved result.json, offline.
+    Report(report::ReportArgs),
 }
 
 /// `surge run`.
@@ -137,6 +140,7 @@ where
             }
         },
         Command::Import(a) => import::import_cmd(&a),
+        Command::Report(a) => report::cmd(a).await,
     }
 }
 
@@ -206,6 +210,7 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
                 print!("{}", crate::report::terminal::summary(&rep.result));
             }
             println!("result: {}", rep.out_dir.join("result.json").display());
+            println!("report: {}", rep.out_dir.join("report.html").display());
             gates::finish_run(
                 &rep,
                 &thresholds,

@@ -1,5 +1,5 @@
-//! `summary.csv` and `timeline.csv`. Column names are stable (tested) and documented in the
-//! README; latencies are milliseconds with microsecond precision.
+//! `summary.csv`, `timeline.csv` and `status_codes.csv`. Column names are stable (tested) and
+//! documented in `docs/reports.md`; latencies are milliseconds with microsecond precision.
 
 use std::io::Write;
 use std::path::Path;
@@ -52,6 +52,9 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "ratelimit_count_max",
     "ratelimit_reset_min",
 ];
+
+/// Columns of `status_codes.csv` (long format: one row per second × status that occurred).
+pub const STATUS_CODES_COLUMNS: &[&str] = &["second", "status", "count"];
 
 fn ms(us: u64) -> String {
     format!("{:.3}", us as f64 / 1000.0)
@@ -174,7 +177,25 @@ pub fn write_timeline(r: &RunResult, out: impl Write) -> csv::Result<()> {
     Ok(())
 }
 
-/// Writes both CSV files into `dir`.
+/// Writes `status_codes.csv`: one row per second and status code (or `error:<class>`) with a
+/// non-zero count, seconds ascending, codes ascending and transport errors last: the long format
+/// that pivots into "codes per second".
+///
+/// # Errors
+/// I/O errors.
+pub fn write_status_codes(r: &RunResult, out: impl Write) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(STATUS_CODES_COLUMNS)?;
+    for s in &r.timeline {
+        for (status, count) in s.by_status.iter().filter(|(_, c)| **c > 0) {
+            w.write_record([s.t.to_string(), status.label(), count.to_string()])?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Writes every CSV file into `dir`.
 ///
 /// # Errors
 /// I/O errors, naming the file.
@@ -185,6 +206,7 @@ pub fn write_all(r: &RunResult, dir: &Path) -> std::io::Result<()> {
             write_summary as fn(&RunResult, std::fs::File) -> csv::Result<()>,
         ),
         ("timeline.csv", write_timeline),
+        ("status_codes.csv", write_status_codes),
     ] {
         let path = dir.join(name);
         let file = std::fs::File::create(&path)
@@ -192,4 +214,134 @@ pub fn write_all(r: &RunResult, dir: &Path) -> std::io::Result<()> {
         f(r, file).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::record::result::{Cell, RateLimitSecond, Second, Summary};
+    use crate::record::{ErrorClass, Hist};
+
+    fn hist(values: &[u64]) -> Hist {
+        let mut h = Hist::new();
+        for v in values {
+            h.record(*v);
+        }
+        h
+    }
+
+    fn cell(label: &str, status: StatusKey, values: &[u64], retries: u64) -> Cell {
+        let h = hist(values);
+        Cell {
+            label: label.into(),
+            status,
+            outcome: status.outcome(),
+            count: values.len() as u64,
+            retries,
+            bytes_in: 0,
+            bytes_out: 0,
+            service: Summary::of(&h),
+            response: Summary::of(&h),
+            service_hist: h.clone(),
+            response_hist: h,
+        }
+    }
+
+    /// Two labels over two seconds: 3 × 200 and 1 × 429 for `get`, 1 × 200 and 1 timeout for `put`.
+    fn known() -> RunResult {
+        let mut r = crate::report::synthetic::result(0, &["get", "put"]);
+        r.duration_s = 2.0;
+        r.cells = vec![
+            cell("get", StatusKey::Http(200), &[1000, 2000, 3000], 0),
+            cell("get", StatusKey::Http(429), &[500], 0),
+            cell("put", StatusKey::Http(200), &[4000], 1),
+            cell("put", StatusKey::Error(ErrorClass::Timeout), &[10_000_000], 0),
+        ];
+        r.totals.requests = 6;
+        let q = |v: &[u64]| Quantiles::of(&hist(v));
+        let s0 = Second {
+            t: 0,
+            active_users: 2,
+            started: 4,
+            completed: 3,
+            by_status: BTreeMap::from([(StatusKey::Http(200), 2), (StatusKey::Http(429), 1)]),
+            by_outcome: BTreeMap::from([(Outcome::Success, 2), (Outcome::Throttled, 1)]),
+            latency: BTreeMap::from([(Outcome::Success, q(&[1000, 2000])), (Outcome::Throttled, q(&[500]))]),
+            retries: 0,
+            retry_after: BTreeMap::from([(2, 1)]),
+            rate_limit: Some(RateLimitSecond { responses: 3, allowed: 300, count_max: 300, reset_min: 17 }),
+            ..Second::default()
+        };
+        let s1 = Second {
+            t: 1,
+            active_users: 2,
+            started: 2,
+            completed: 3,
+            by_status: BTreeMap::from([(StatusKey::Http(200), 2), (StatusKey::Error(ErrorClass::Timeout), 1)]),
+            by_outcome: BTreeMap::from([(Outcome::Success, 2), (Outcome::TransportError, 1)]),
+            latency: BTreeMap::from([(Outcome::Success, q(&[3000, 4000]))]),
+            retries: 1,
+            ..Second::default()
+        };
+        r.timeline = vec![s0, s1];
+        r
+    }
+
+    fn render(f: impl Fn(&RunResult, &mut Vec<u8>) -> csv::Result<()>, r: &RunResult) -> String {
+        let mut buf = Vec::new();
+        f(r, &mut buf).unwrap();
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn headers_are_stable() {
+        let r = known();
+        let first = |s: String| s.lines().next().unwrap().to_string();
+        assert_eq!(
+            first(render(|r, w| write_summary(r, w), &r)),
+            "label,status,outcome,count,share,rate_per_s,retries,min_ms,mean_ms,p50_ms,p90_ms,p95_ms,p99_ms,p999_ms,max_ms"
+        );
+        assert_eq!(
+            first(render(|r, w| write_timeline(r, w), &r)),
+            "second,active_users,started,completed,ok_2xx,throttled_429,client_4xx,server_5xx,other_status,\
+             transport_errors,retries,ok_p50_ms,ok_p95_ms,ok_p99_ms,throttled_p50_ms,throttled_p95_ms,throttled_p99_ms,\
+             retry_after_count,retry_after_min_s,retry_after_max_s,ratelimit_allowed,ratelimit_count_max,ratelimit_reset_min"
+        );
+        assert_eq!(first(render(|r, w| write_status_codes(r, w), &r)), "second,status,count");
+        assert_eq!(SUMMARY_COLUMNS.len(), 15);
+        assert_eq!(TIMELINE_COLUMNS.len(), 23);
+    }
+
+    // Quantiles are HDR "highest equivalent" values (3 significant digits): 3000 µs reads 3.001 ms.
+    #[test]
+    fn summary_rows_per_label_and_status_then_all() {
+        let s = render(|r, w| write_summary(r, w), &known());
+        let rows: Vec<&str> = s.lines().skip(1).collect();
+        assert_eq!(rows.len(), 4 + 3, "{s}");
+        assert_eq!(rows[0], "get,200,success,3,0.7500,1.500,0,1.000,2.000,2.000,3.001,3.001,3.001,3.001,3.001");
+        assert_eq!(rows[1], "get,429,throttled,1,0.2500,0.500,0,0.500,0.500,0.500,0.500,0.500,0.500,0.500,0.500");
+        assert_eq!(rows[2], "put,200,success,1,0.5000,0.500,1,4.000,4.001,4.001,4.001,4.001,4.001,4.001,4.001");
+        assert!(rows[3].starts_with("put,error:timeout,transport_error,1,0.5000,0.500,0,"), "{}", rows[3]);
+        assert!(rows[4].starts_with("ALL,200,success,4,0.6667,2.000,1,1.000,2.501,"), "{}", rows[4]);
+        assert!(rows[5].starts_with("ALL,429,throttled,1,0.1667,"), "{}", rows[5]);
+        assert!(rows[6].starts_with("ALL,error:timeout,transport_error,1,"), "{}", rows[6]);
+    }
+
+    #[test]
+    fn timeline_rows_keep_outcomes_apart_and_leave_blanks_for_absent_values() {
+        let s = render(|r, w| write_timeline(r, w), &known());
+        let rows: Vec<&str> = s.lines().skip(1).collect();
+        assert_eq!(rows, [
+            "0,2,4,3,2,1,0,0,0,0,0,1.000,2.000,2.000,0.500,0.500,0.500,1,2,2,300,300,17",
+            "1,2,2,3,2,0,0,0,0,1,1,3.001,4.001,4.001,,,,0,,,,,",
+        ]);
+    }
+
+    #[test]
+    fn status_codes_are_long_format_per_second_and_code() {
+        let s = render(|r, w| write_status_codes(r, w), &known());
+        assert_eq!(s, "second,status,count\n0,200,2\n0,429,1\n1,200,2\n1,error:timeout,1\n");
+    }
 }

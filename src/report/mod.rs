@@ -1,13 +1,19 @@
-//! Outputs built from a [`crate::record::RunResult`]: CSV files ([`csv`]) and the terminal
-//! summary ([`terminal`]); JMeter's JTL format both ways ([`jtl`]).
+//! Outputs built from a [`crate::record::RunResult`]: the self-contained HTML report ([`html`]),
+//! CSV files ([`csv`]) and the terminal summary ([`terminal`]); JMeter's JTL format both ways
+//! ([`jtl`]). [`synthetic`] makes a long, throttled result for benchmarks and tests.
 
 pub mod csv;
+pub mod html;
 pub mod jtl;
+pub mod synthetic;
 pub mod terminal;
 
 use std::path::Path;
 
 use crate::record::RunResult;
+
+/// The files [`write_reports`] writes, in order.
+pub const REPORT_FILES: &[&str] = &["summary.csv", "timeline.csv", "status_codes.csv", "report.html"];
 
 /// Writes `result.json` and every report derived from it into `dir` (created if needed).
 ///
@@ -17,7 +23,18 @@ pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     let rj = dir.join("result.json");
-    r.write(&rj)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
-    csv::write_all(r, dir)
+    r.write(&rj).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
+    write_reports(r, dir)
+}
+
+/// Writes every report derived from a result ([`REPORT_FILES`]) into `dir` (created if needed),
+/// but not `result.json`: what `surge report` rebuilds from a saved result.
+///
+/// # Errors
+/// I/O errors naming the file.
+pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    csv::write_all(r, dir)?;
+    let html = dir.join("report.html");
+    html::write(r, &html).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
 }

@@ -1,5 +1,5 @@
 //! The end-of-run summary printed to the terminal: 2xx, 429 and errors kept apart, with
-//! percentiles per outcome and the first 429.
+//! percentiles per outcome, the first 429 and the 429 diagnosis in two lines.
 
 use std::fmt::Write as _;
 
@@ -113,6 +113,8 @@ pub fn summary(r: &RunResult) -> String {
             let _ = writeln!(s, "no 429 responses");
         }
     }
+    let d = crate::analysis::diagnosis::diagnose(r);
+    let _ = writeln!(s, "{}\n{}", d.headline[0], d.headline[1]);
     s
 }
 
@@ -123,5 +125,18 @@ fn truncate(s: &str, n: usize) -> String {
         let mut t: String = s.chars().take(n - 1).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn summary_ends_with_the_diagnosis_in_two_lines() {
+        let r = crate::report::synthetic::result(120, &["get"]);
+        let s = super::summary(&r);
+        let lines: Vec<&str> = s.lines().collect();
+        let n = lines.len();
+        assert!(lines[n - 2].starts_with("429 diagnosis: first 429 at "), "{s}");
+        assert!(lines[n - 1].starts_with("→ capacity while throttled ") && lines[n - 1].contains("pace at ≤"), "{s}");
     }
 }

@@ -1,0 +1,175 @@
+//! A synthetic, deterministic [`RunResult`] shaped like a throttled Genesys run (a per-minute
+//! limit per token, Retry-After, rate-limit headers, a few 5xx, 404s and timeouts), for the
+//! report benchmark and tests that need a long result without running for an hour.
+
+use std::collections::BTreeMap;
+
+use crate::record::result::{
+    Cell, Quantiles, RateLimitSecond, RunResult, ScenarioInfo, Second, Summary, TargetInfo, Tool,
+    Totals, SCHEMA, SCHEMA_VERSION,
+};
+use crate::record::{ErrorClass, Hist, Outcome, StatusKey};
+
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A result of `seconds` one-second rows over `labels`: 40 users ramped over the first tenth,
+/// about 2 requests per user per second, a limit of 600 per minute (reset each minute) answered
+/// with 429 and `Retry-After` = seconds left in the minute, `inin-ratelimit-*` on every response,
+/// 0.5% 503s, 0.3% 404s and a rare timeout.
+pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
+    let mut rng = Lcg(0x5eed);
+    let labels: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
+    let nl = labels.len().max(1);
+    let mut timeline = Vec::with_capacity(seconds as usize);
+    let mut totals = Totals::default();
+    // (label index, status) → (service, response, count, retries)
+    let mut cells: BTreeMap<(usize, StatusKey), (Hist, Hist, u64, u64)> = BTreeMap::new();
+    let allowed = 600u32;
+    let mut used = 0u32;
+    let ramp = (seconds / 10).max(1);
+    for t in 0..seconds {
+        if t % 60 == 0 {
+            used = 0;
+        }
+        let users = (40 * (t + 1) / ramp).min(40);
+        let demand = (f64::from(users) * (1.8 + 0.4 * rng.next())).round() as u64;
+        let mut s = Second {
+            t,
+            active_users: users,
+            started: demand,
+            completed: demand,
+            ..Second::default()
+        };
+        let mut lat: BTreeMap<Outcome, (Hist, Hist)> = BTreeMap::new();
+        for i in 0..demand {
+            let x = rng.next();
+            let status = if x < 0.005 {
+                StatusKey::Http(503)
+            } else if x < 0.008 {
+                StatusKey::Http(404)
+            } else if x < 0.0085 {
+                StatusKey::Error(ErrorClass::Timeout)
+            } else if used < allowed {
+                used += 1;
+                StatusKey::Http(200)
+            } else {
+                StatusKey::Http(429)
+            };
+            let o = status.outcome();
+            let service = match o {
+                Outcome::Success => {
+                    60_000.0 + 40_000.0 * rng.next() + 400_000.0 * rng.next().powi(40)
+                }
+                Outcome::Throttled => 800.0 + 1_500.0 * rng.next(),
+                Outcome::TransportError => 10_000_000.0,
+                _ => 20_000.0 + 30_000.0 * rng.next(),
+            } as u64;
+            let response = service + (50_000.0 * rng.next().powi(8)) as u64;
+            let retry = i % 5 == 0 && t > 0 && used >= allowed;
+            let e = lat.entry(o).or_default();
+            e.0.record(service);
+            e.1.record(response);
+            *s.by_status.entry(status).or_default() += 1;
+            *s.by_outcome.entry(o).or_default() += 1;
+            s.retries += u64::from(retry);
+            if o == Outcome::Throttled {
+                if totals.first_429_s.is_none() {
+                    totals.first_429_s = Some(f64::from(t) + x);
+                }
+                if i % 50 == 49 {
+                    totals.throttled_without_retry_after += 1;
+                } else {
+                    *s.retry_after.entry(60 - t % 60).or_default() += 1;
+                }
+            }
+            let label = (i as usize) % nl;
+            let c = cells.entry((label, status)).or_default();
+            c.0.record(service);
+            c.1.record(response);
+            c.2 += 1;
+            c.3 += u64::from(retry);
+        }
+        for (o, (sv, rs)) in &lat {
+            s.latency.insert(*o, Quantiles::of(sv));
+            s.response_latency.insert(*o, Quantiles::of(rs));
+        }
+        if demand > 0 {
+            s.rate_limit = Some(RateLimitSecond {
+                responses: demand,
+                allowed,
+                count_max: used,
+                reset_min: 60 - t % 60,
+            });
+        }
+        totals.requests += demand;
+        totals.retries += s.retries;
+        for (k, v) in &s.by_status {
+            *totals.by_status.entry(*k).or_default() += v;
+        }
+        for (k, v) in &s.by_outcome {
+            *totals.by_outcome.entry(*k).or_default() += v;
+        }
+        for (k, v) in &s.retry_after {
+            *totals.retry_after.entry(*k).or_default() += v;
+        }
+        timeline.push(s);
+    }
+    totals.iterations = totals.requests - totals.retries;
+    totals.completion_s = f64::from(seconds);
+    let cells = cells
+        .into_iter()
+        .map(|((l, status), (sv, rs, count, retries))| Cell {
+            label: labels.get(l).cloned().unwrap_or_default(),
+            status,
+            outcome: status.outcome(),
+            count,
+            retries,
+            bytes_in: count * 420,
+            bytes_out: count * 310,
+            service: Summary::of(&sv),
+            response: Summary::of(&rs),
+            service_hist: sv,
+            response_hist: rs,
+        })
+        .collect();
+    RunResult {
+        schema: SCHEMA.into(),
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        scenario: ScenarioInfo {
+            name: "synthetic-publish".into(),
+            description: "Synthetic run: 40 users against a 600/min limit".into(),
+            file: "scenarios/synthetic.toml".into(),
+        },
+        plan: serde_json::json!({
+            "auth": {"kind": "client_credentials", "tokens": 1},
+            "load": {"profile": "thread_group", "threads": 40, "ramp_up": ramp, "loops": null, "duration": seconds, "delay": 0}
+        }),
+        target: TargetInfo {
+            base_url: "https://api.example.invalid".into(),
+            host: "api.example.invalid".into(),
+            kind: "url".into(),
+            mock_preset: None,
+        },
+        started_at: "2025-06-02T09:00:00Z".into(),
+        started_unix_ms: 1_748_854_800_000,
+        duration_s: f64::from(seconds),
+        partial: false,
+        stop_reason: "completed".into(),
+        simulated: false,
+        labels,
+        totals,
+        cells,
+        timeline,
+    }
+}
