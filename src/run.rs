@@ -182,8 +182,13 @@ async fn auth_runtime(
         // plan's token source, except against the mock, which mints its own.
         Auth::Bearer { .. } if mock_creds.is_none() && bearer_token.is_some() => {
             let t = bearer_token.expect("checked").0.trim();
-            let mut h = http::HeaderValue::try_from(format!("Bearer {}", t.strip_prefix("Bearer ").unwrap_or(t)))
-                .map_err(|_| RunError::Usage("-J: the bearer token is not a valid header value".into()))?;
+            let mut h = http::HeaderValue::try_from(format!(
+                "Bearer {}",
+                t.strip_prefix("Bearer ").unwrap_or(t)
+            ))
+            .map_err(|_| {
+                RunError::Usage("-J: the bearer token is not a valid header value".into())
+            })?;
             h.set_sensitive(true);
             AuthRuntime::Static(h)
         }
@@ -264,7 +269,10 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         ));
     }
     if let Some(p) = &opts.jtl {
-        sinks.push(Box::new(crate::report::jtl::JtlWriter::create(p, &plan).map_err(|e| RunError::Usage(format!("--jtl: {e}")))?));
+        sinks.push(Box::new(
+            crate::report::jtl::JtlWriter::create(p, &plan)
+                .map_err(|e| RunError::Usage(format!("--jtl: {e}")))?,
+        ));
     }
     let writer = if sinks.is_empty() {
         None
@@ -325,7 +333,8 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             };
             let transport = HttpTransport::new(&plan.target, plan.max_users())
                 .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
-            let auth = auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
+            let auth =
+                auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
             exec.base_url = url.clone();
             let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
             (out, url, Some(m.shutdown().await))
@@ -340,7 +349,14 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             };
             let transport = HttpTransport::new(&plan.target, plan.max_users())
                 .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
-            let auth = auth_runtime(&plan, login_url, Arc::new(transport.clone()), None, opts.bearer_token.as_ref()).await?;
+            let auth = auth_runtime(
+                &plan,
+                login_url,
+                Arc::new(transport.clone()),
+                None,
+                opts.bearer_token.as_ref(),
+            )
+            .await?;
             exec.base_url = base_url.clone();
             let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
             (out, base_url.clone(), None)
@@ -446,7 +462,8 @@ async fn simulate(
                 let transport =
                     InProcess::new(crate::mock::router(state.clone()), plan.target.timeout);
                 let url = "http://mock.invalid".to_string();
-                let auth = auth_runtime(&plan, &url, Arc::new(transport.clone()), client, None).await?;
+                let auth =
+                    auth_runtime(&plan, &url, Arc::new(transport.clone()), client, None).await?;
                 exec.base_url = url.clone();
                 let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
                 Ok((out, url, Some(state.stats())))

@@ -13,7 +13,13 @@ use surge::record::{Hist, RunResult, StatusKey};
 use tokio_util::sync::CancellationToken;
 
 fn args(scenario: PathBuf, out: PathBuf) -> RunArgs {
-    RunArgs { scenario, out: Some(out), quiet: true, seed: Some(1), ..RunArgs::default() }
+    RunArgs {
+        scenario,
+        out: Some(out),
+        quiet: true,
+        seed: Some(1),
+        ..RunArgs::default()
+    }
 }
 
 fn scenario(url: &str, extra: &str) -> String {
@@ -43,7 +49,10 @@ fn junit_counts(path: &Path) -> (usize, usize, usize) {
             }
             Event::Empty(e) if e.name().into_inner() == b"skipped" => skipped += 1,
             Event::End(e) => {
-                assert_eq!(stack.pop().as_deref(), Some(&*String::from_utf8_lossy(e.name().into_inner())))
+                assert_eq!(
+                    stack.pop().as_deref(),
+                    Some(&*String::from_utf8_lossy(e.name().into_inner()))
+                )
             }
             Event::Eof => break,
             _ => {}

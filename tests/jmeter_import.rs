@@ -27,7 +27,9 @@ fn props(p: &[(&str, &str)]) -> ImportOptions {
 }
 
 fn tg(p: &surge::scenario::Plan, g: usize) -> &surge::scenario::ThreadGroup {
-    let Profile::ThreadGroup(t) = &p.groups[g].load.profile else { panic!("not a thread group") };
+    let Profile::ThreadGroup(t) = &p.groups[g].load.profile else {
+        panic!("not a thread group")
+    };
     t
 }
 

@@ -62,7 +62,13 @@ async fn run_into(dir: &Path) -> PathBuf {
         ),
     );
     let out = dir.join("out");
-    let args = RunArgs { scenario: sc, out: Some(out.clone()), quiet: true, seed: Some(7), ..RunArgs::default() };
+    let args = RunArgs {
+        scenario: sc,
+        out: Some(out.clone()),
+        quiet: true,
+        seed: Some(7),
+        ..RunArgs::default()
+    };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);
     out
 }

@@ -257,7 +257,12 @@ mod tests {
             cell("get", StatusKey::Http(200), &[1000, 2000, 3000], 0),
             cell("get", StatusKey::Http(429), &[500], 0),
             cell("put", StatusKey::Http(200), &[4000], 1),
-            cell("put", StatusKey::Error(ErrorClass::Timeout), &[10_000_000], 0),
+            cell(
+                "put",
+                StatusKey::Error(ErrorClass::Timeout),
+                &[10_000_000],
+                0,
+            ),
         ];
         r.totals.requests = 6;
         let q = |v: &[u64]| Quantiles::of(&hist(v));
@@ -268,10 +273,18 @@ mod tests {
             completed: 3,
             by_status: BTreeMap::from([(StatusKey::Http(200), 2), (StatusKey::Http(429), 1)]),
             by_outcome: BTreeMap::from([(Outcome::Success, 2), (Outcome::Throttled, 1)]),
-            latency: BTreeMap::from([(Outcome::Success, q(&[1000, 2000])), (Outcome::Throttled, q(&[500]))]),
+            latency: BTreeMap::from([
+                (Outcome::Success, q(&[1000, 2000])),
+                (Outcome::Throttled, q(&[500])),
+            ]),
             retries: 0,
             retry_after: BTreeMap::from([(2, 1)]),
-            rate_limit: Some(RateLimitSecond { responses: 3, allowed: 300, count_max: 300, reset_min: 17 }),
+            rate_limit: Some(RateLimitSecond {
+                responses: 3,
+                allowed: 300,
+                count_max: 300,
+                reset_min: 17,
+            }),
             ..Second::default()
         };
         let s1 = Second {
@@ -279,7 +292,10 @@ mod tests {
             active_users: 2,
             started: 2,
             completed: 3,
-            by_status: BTreeMap::from([(StatusKey::Http(200), 2), (StatusKey::Error(ErrorClass::Timeout), 1)]),
+            by_status: BTreeMap::from([
+                (StatusKey::Http(200), 2),
+                (StatusKey::Error(ErrorClass::Timeout), 1),
+            ]),
             by_outcome: BTreeMap::from([(Outcome::Success, 2), (Outcome::TransportError, 1)]),
             latency: BTreeMap::from([(Outcome::Success, q(&[3000, 4000]))]),
             retries: 1,
@@ -309,7 +325,10 @@ mod tests {
              transport_errors,retries,ok_p50_ms,ok_p95_ms,ok_p99_ms,throttled_p50_ms,throttled_p95_ms,throttled_p99_ms,\
              retry_after_count,retry_after_min_s,retry_after_max_s,ratelimit_allowed,ratelimit_count_max,ratelimit_reset_min"
         );
-        assert_eq!(first(render(|r, w| write_status_codes(r, w), &r)), "second,status,count");
+        assert_eq!(
+            first(render(|r, w| write_status_codes(r, w), &r)),
+            "second,status,count"
+        );
         assert_eq!(SUMMARY_COLUMNS.len(), 15);
         assert_eq!(TIMELINE_COLUMNS.len(), 23);
     }
@@ -320,28 +339,59 @@ mod tests {
         let s = render(|r, w| write_summary(r, w), &known());
         let rows: Vec<&str> = s.lines().skip(1).collect();
         assert_eq!(rows.len(), 4 + 3, "{s}");
-        assert_eq!(rows[0], "get,200,success,3,0.7500,1.500,0,1.000,2.000,2.000,3.001,3.001,3.001,3.001,3.001");
-        assert_eq!(rows[1], "get,429,throttled,1,0.2500,0.500,0,0.500,0.500,0.500,0.500,0.500,0.500,0.500,0.500");
-        assert_eq!(rows[2], "put,200,success,1,0.5000,0.500,1,4.000,4.001,4.001,4.001,4.001,4.001,4.001,4.001");
-        assert!(rows[3].starts_with("put,error:timeout,transport_error,1,0.5000,0.500,0,"), "{}", rows[3]);
-        assert!(rows[4].starts_with("ALL,200,success,4,0.6667,2.000,1,1.000,2.501,"), "{}", rows[4]);
-        assert!(rows[5].starts_with("ALL,429,throttled,1,0.1667,"), "{}", rows[5]);
-        assert!(rows[6].starts_with("ALL,error:timeout,transport_error,1,"), "{}", rows[6]);
+        assert_eq!(
+            rows[0],
+            "get,200,success,3,0.7500,1.500,0,1.000,2.000,2.000,3.001,3.001,3.001,3.001,3.001"
+        );
+        assert_eq!(
+            rows[1],
+            "get,429,throttled,1,0.2500,0.500,0,0.500,0.500,0.500,0.500,0.500,0.500,0.500,0.500"
+        );
+        assert_eq!(
+            rows[2],
+            "put,200,success,1,0.5000,0.500,1,4.000,4.001,4.001,4.001,4.001,4.001,4.001,4.001"
+        );
+        assert!(
+            rows[3].starts_with("put,error:timeout,transport_error,1,0.5000,0.500,0,"),
+            "{}",
+            rows[3]
+        );
+        assert!(
+            rows[4].starts_with("ALL,200,success,4,0.6667,2.000,1,1.000,2.501,"),
+            "{}",
+            rows[4]
+        );
+        assert!(
+            rows[5].starts_with("ALL,429,throttled,1,0.1667,"),
+            "{}",
+            rows[5]
+        );
+        assert!(
+            rows[6].starts_with("ALL,error:timeout,transport_error,1,"),
+            "{}",
+            rows[6]
+        );
     }
 
     #[test]
     fn timeline_rows_keep_outcomes_apart_and_leave_blanks_for_absent_values() {
         let s = render(|r, w| write_timeline(r, w), &known());
         let rows: Vec<&str> = s.lines().skip(1).collect();
-        assert_eq!(rows, [
-            "0,2,4,3,2,1,0,0,0,0,0,1.000,2.000,2.000,0.500,0.500,0.500,1,2,2,300,300,17",
-            "1,2,2,3,2,0,0,0,0,1,1,3.001,4.001,4.001,,,,0,,,,,",
-        ]);
+        assert_eq!(
+            rows,
+            [
+                "0,2,4,3,2,1,0,0,0,0,0,1.000,2.000,2.000,0.500,0.500,0.500,1,2,2,300,300,17",
+                "1,2,2,3,2,0,0,0,0,1,1,3.001,4.001,4.001,,,,0,,,,,",
+            ]
+        );
     }
 
     #[test]
     fn status_codes_are_long_format_per_second_and_code() {
         let s = render(|r, w| write_status_codes(r, w), &known());
-        assert_eq!(s, "second,status,count\n0,200,2\n0,429,1\n1,200,2\n1,error:timeout,1\n");
+        assert_eq!(
+            s,
+            "second,status,count\n0,200,2\n0,429,1\n1,200,2\n1,error:timeout,1\n"
+        );
     }
 }

@@ -13,7 +13,12 @@ use std::path::Path;
 use crate::record::RunResult;
 
 /// The files [`write_reports`] writes, in order.
-pub const REPORT_FILES: &[&str] = &["summary.csv", "timeline.csv", "status_codes.csv", "report.html"];
+pub const REPORT_FILES: &[&str] = &[
+    "summary.csv",
+    "timeline.csv",
+    "status_codes.csv",
+    "report.html",
+];
 
 /// Writes `result.json` and every report derived from it into `dir` (created if needed).
 ///
@@ -23,7 +28,8 @@ pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     let rj = dir.join("result.json");
-    r.write(&rj).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
+    r.write(&rj)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
     write_reports(r, dir)
 }
 
@@ -33,8 +39,10 @@ pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<()> {
 /// # Errors
 /// I/O errors naming the file.
 pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     csv::write_all(r, dir)?;
     let html = dir.join("report.html");
-    html::write(r, &html).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
+    html::write(r, &html)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
 }

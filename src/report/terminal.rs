@@ -136,7 +136,14 @@ mod tests {
         let s = super::summary(&r);
         let lines: Vec<&str> = s.lines().collect();
         let n = lines.len();
-        assert!(lines[n - 2].starts_with("429 diagnosis: first 429 at "), "{s}");
-        assert!(lines[n - 1].starts_with("→ capacity while throttled ") && lines[n - 1].contains("pace at ≤"), "{s}");
+        assert!(
+            lines[n - 2].starts_with("429 diagnosis: first 429 at "),
+            "{s}"
+        );
+        assert!(
+            lines[n - 1].starts_with("→ capacity while throttled ")
+                && lines[n - 1].contains("pace at ≤"),
+            "{s}"
+        );
     }
 }

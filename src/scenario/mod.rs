@@ -4,8 +4,8 @@
 
 pub mod build;
 pub mod error;
-pub mod load;
 pub mod jmx;
+pub mod load;
 pub mod plan;
 pub mod policy;
 pub mod spec;
