@@ -159,6 +159,15 @@ pub fn group_bases(plan: &Plan) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// `reports/<prefix>-<UTC timestamp>`.
+pub fn stamped_dir(prefix: &str) -> PathBuf {
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = now
+        .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+        .unwrap_or_else(|_| "run".into());
+    Path::new("reports").join(format!("{prefix}-{stamp}"))
+}
+
 fn default_out(plan: &Plan) -> PathBuf {
     let now = time::OffsetDateTime::now_utc();
     let stamp = now

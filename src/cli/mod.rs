@@ -2,10 +2,12 @@
 //! tests drive the whole tool in-process.
 
 pub mod check;
+pub mod compare;
 mod gates;
 pub mod import;
 pub mod progress;
 pub mod report;
+pub mod sweep;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -47,8 +49,12 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Convert a JMeter test plan (.jmx) into a surge scenario (TOML, commented).
     Import(import::ImportArgs),
-    /// Rebuild report.html and the CSV files from a saved result.json, offline.
+    /// Rebuild report.html and the CSV files from a saved result.json (or a JTL), offline.
     Report(report::ReportArgs),
+    /// Compare runs side by side: compare.html and compare.csv, best run per figure.
+    Compare(compare::CompareArgs),
+    /// Run every combination of --vary values, then compare them.
+    Sweep(sweep::SweepArgs),
 }
 
 /// `surge run`.
@@ -141,6 +147,8 @@ where
         },
         Command::Import(a) => import::import_cmd(&a),
         Command::Report(a) => report::cmd(a).await,
+        Command::Compare(a) => compare::cmd(a).await,
+        Command::Sweep(a) => sweep::cmd(a, cancel).await,
     }
 }
 

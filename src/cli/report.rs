@@ -6,12 +6,11 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::exit;
-use crate::record::RunResult;
 
 /// `surge report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A result.json written by `surge run`.
+    /// A result.json written by `surge run`, or a JTL file written by JMeter (or `surge run --jtl`).
     pub result: PathBuf,
     /// Output directory (default: the result's directory).
     #[arg(long, short)]
@@ -30,7 +29,7 @@ pub fn out_dir(a: &ReportArgs) -> PathBuf {
 /// (missing, not JSON, another schema: one line naming the file, and the line for JSON errors),
 /// 1 when an output cannot be written.
 pub async fn cmd(a: ReportArgs) -> i32 {
-    let r = match RunResult::read(&a.result) {
+    let r = match crate::report::load_run(&a.result) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");

@@ -46,3 +46,23 @@ pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<()> {
     html::write(r, &html)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
 }
+
+/// Reads a run from `result.json`, or from a JMeter JTL file (`.jtl`, or a `.csv` whose first
+/// line is JMeter's header), for `surge report` and `surge compare`.
+///
+/// # Errors
+/// One line naming the file (and the line, for malformed input).
+pub fn load_run(path: &Path) -> Result<RunResult, String> {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let looks_jtl = ext == "jtl"
+        || (ext == "csv"
+            && std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| t.lines().next().map(|l| l.starts_with("timeStamp,")))
+                .unwrap_or(false));
+    if looks_jtl {
+        jtl::read_jtl(path).map_err(|e| e.to_string())
+    } else {
+        RunResult::read(path).map_err(|e| e.to_string())
+    }
+}

@@ -10,6 +10,7 @@
 //!   `<pre id="selftest">` (the browser test reads it).
 
 pub mod charts;
+pub mod compare;
 mod page;
 mod path;
 pub mod svg;
@@ -19,9 +20,9 @@ use std::path::Path;
 use crate::record::RunResult;
 
 /// The page's stylesheet.
-const CSS: &str = include_str!("report.css");
+pub(crate) const CSS: &str = include_str!("report.css");
 /// The page's script.
-const JS: &str = include_str!("report.js");
+pub(crate) const JS: &str = include_str!("report.js");
 /// The Content-Security-Policy of the page: nothing may be fetched; inline style and script only.
 pub const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";

@@ -1,0 +1,101 @@
+//! `surge compare A.json B.json [C.json …]`: runs side by side (result.json or JMeter JTL files):
+//! `compare.html` and `compare.csv`, and the figures table in the terminal.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::exit;
+use crate::analysis::compare::{best, figures, names, RunFigures, FIGURES};
+use crate::record::RunResult;
+
+/// `surge compare`.
+#[derive(Debug, Args, Default)]
+pub struct CompareArgs {
+    /// Two or more results: result.json files, or JTL files written by JMeter or `surge run --jtl`.
+    #[arg(required = true, num_args = 2..)]
+    pub results: Vec<PathBuf>,
+    /// Output directory for compare.html and compare.csv (default reports/compare-<UTC timestamp>).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Names for the runs, in order (default: scenario names, else folder names).
+    #[arg(long = "name", value_name = "NAME")]
+    pub names: Vec<String>,
+}
+
+/// Runs `surge compare`: 0 when written; 2 for unreadable input or bad flags; 1 when an output
+/// cannot be written.
+pub async fn cmd(a: CompareArgs) -> i32 {
+    let mut loaded = Vec::new();
+    for p in &a.results {
+        match crate::report::load_run(p) {
+            Ok(r) => loaded.push((p.clone(), r)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return exit::USAGE;
+            }
+        }
+    }
+    if !a.names.is_empty() && a.names.len() != loaded.len() {
+        eprintln!("error: --name: {} names for {} results", a.names.len(), loaded.len());
+        return exit::USAGE;
+    }
+    let run_names = if a.names.is_empty() { names(&loaded) } else { a.names.clone() };
+    let out = a.out.clone().unwrap_or_else(|| crate::run::stamped_dir("compare"));
+    let runs: Vec<(String, &RunResult)> = run_names.into_iter().zip(loaded.iter().map(|(_, r)| r)).collect();
+    match write_comparison(&runs, &out) {
+        Ok(figs) => {
+            print!("{}", table(&figs));
+            println!("compare: {}", out.join("compare.html").display());
+            exit::OK
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::FAILED
+        }
+    }
+}
+
+/// Writes `compare.html` and `compare.csv` into `dir`; returns the figures.
+///
+/// # Errors
+/// I/O errors naming the file.
+pub fn write_comparison(runs: &[(String, &RunResult)], dir: &Path) -> Result<Vec<RunFigures>, String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let figs: Vec<RunFigures> = runs.iter().map(|(n, r)| figures(n, r)).collect();
+    let csv_path = dir.join("compare.csv");
+    let f = std::fs::File::create(&csv_path).map_err(|e| format!("{}: {e}", csv_path.display()))?;
+    crate::analysis::compare::write_csv(&figs, f).map_err(|e| format!("{}: {e}", csv_path.display()))?;
+    let html_path = dir.join("compare.html");
+    std::fs::write(&html_path, crate::report::html::compare::render(runs, &figs))
+        .map_err(|e| format!("{}: {e}", html_path.display()))?;
+    Ok(figs)
+}
+
+/// The figures as a terminal table; `*` marks the best run of a figure.
+pub fn table(figs: &[RunFigures]) -> String {
+    let best = best(figs);
+    let w = figs.iter().map(|f| f.name.chars().count()).max().unwrap_or(4).clamp(8, 32);
+    let mut s = format!("\n{:<30}", "");
+    for f in figs {
+        let name: String = f.name.chars().take(w).collect();
+        s.push_str(&format!(" {name:>w$}"));
+    }
+    s.push('\n');
+    for (i, fig) in FIGURES.iter().enumerate() {
+        s.push_str(&format!("{:<30}", format!("{} {}", fig.title, if fig.unit.is_empty() { "" } else { fig.unit }).trim_end()));
+        for (k, f) in figs.iter().enumerate() {
+            let v = f.values[i];
+            let cell = if v.is_finite() {
+                if v.fract() == 0.0 || v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+            } else {
+                "–".into()
+            };
+            let mark = if best[i].contains(&k) { "*" } else { " " };
+            s.push_str(&format!(" {:>w$}", format!("{cell}{mark}"), w = w));
+        }
+        s.push('\n');
+    }
+    s.push_str("(* best per figure)\n");
+    s
+}

@@ -1,0 +1,208 @@
+//! `surge sweep SCENARIO --vary key=a,b --vary key2=x,y [--simulate]`: runs every combination of
+//! the values (each a `--set` on the scenario), one result each, then compares them.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::Args;
+use tokio_util::sync::CancellationToken;
+
+use super::exit;
+use crate::record::RunResult;
+use crate::run::{self, RunOptions};
+
+/// `surge sweep`.
+#[derive(Debug, Args, Default)]
+pub struct SweepArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// A field and the values to try, e.g. --vary load.ramp_up=0s,10s,30s (repeatable: every
+    /// combination runs).
+    #[arg(long = "vary", value_name = "KEY=V1,V2,…", required = true)]
+    pub vary: Vec<String>,
+    /// Fixed overrides applied to every run, as in `surge run --set`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Run on virtual time against the in-process mock (each run takes seconds).
+    #[arg(long)]
+    pub simulate: bool,
+    /// Output directory: one folder per run, compare.html and compare.csv (default
+    /// reports/sweep-<name>-<UTC timestamp>).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// No progress bars and no per-run summaries.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Do not ask before sending load to a host outside loopback.
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Seed for random think times and backoff jitter.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Parses `--vary` flags into (key, values).
+///
+/// # Errors
+/// A message naming the flag.
+pub fn parse_vary(vary: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
+    vary.iter()
+        .map(|v| {
+            let (k, vals) = v.split_once('=').ok_or_else(|| format!("--vary {v}: expected KEY=V1,V2,…"))?;
+            let vals: Vec<String> = split_top(vals).into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            if k.trim().is_empty() || vals.is_empty() {
+                return Err(format!("--vary {v}: needs a key and at least one value"));
+            }
+            Ok((k.trim().to_string(), vals))
+        })
+        .collect()
+}
+
+/// Splits on commas outside braces, brackets and quotes, so a value may be a TOML inline table:
+/// `on_429={policy="none"},{policy="pace",rate=4.5}`.
+fn split_top(s: &str) -> Vec<&str> {
+    let (mut depth, mut quote, mut start, mut out) = (0i32, None::<char>, 0, Vec::new());
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => depth += 1,
+            (None, '}' | ']') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&s[start..]);
+    out
+}
+
+/// Every combination, as `--set` lists, in order (the first --vary changes slowest).
+pub fn combinations(axes: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
+    let mut combos: Vec<Vec<String>> = vec![vec![]];
+    for (k, vals) in axes {
+        combos = combos.into_iter().flat_map(|c| vals.iter().map(move |v| [c.clone(), vec![format!("{k}={v}")]].concat())).collect();
+    }
+    combos
+}
+
+fn slug(sets: &[String]) -> String {
+    let s: String = sets.join("_").chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    s.chars().take(80).collect()
+}
+
+/// Runs `surge sweep`.
+pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
+    let axes = match parse_vary(&a.vary) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let combos = combinations(&axes);
+    // Check every combination before running any, so a bad value never costs a half sweep.
+    let mut plans = Vec::new();
+    for c in &combos {
+        let sets: Vec<String> = a.set.iter().cloned().chain(c.iter().cloned()).collect();
+        match crate::scenario::load(&a.scenario, &sets) {
+            Ok(p) => plans.push(p),
+            Err(e) => {
+                eprintln!("error: with --vary {}:\n{e}", c.join(" "));
+                return exit::USAGE;
+            }
+        }
+    }
+    if let Some(p) = plans.first() {
+        if let crate::scenario::Endpoint::Url { base_url, .. } = &p.target.endpoint {
+            if !run::is_loopback(base_url) && !a.yes {
+                eprintln!("error: --yes: a sweep of {} runs against {base_url} (outside this machine) needs --yes", plans.len());
+                return exit::USAGE;
+            }
+        }
+    }
+    let name = plans.first().map_or("sweep".to_string(), |p| p.name.clone());
+    let out = a.out.clone().unwrap_or_else(|| run::stamped_dir(&format!("sweep-{name}")));
+    let mut done: Vec<(String, RunResult)> = Vec::new();
+    let total = plans.len();
+    for (i, (plan, combo)) in plans.into_iter().zip(&combos).enumerate() {
+        if cancel.is_cancelled() {
+            break;
+        }
+        // Short names: the last part of each key (`load.ramp_up=10s` → `ramp_up=10s`).
+        let label = combo
+            .iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => format!("{}={v}", k.rsplit('.').next().unwrap_or(k)),
+                None => kv.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        println!("[{}/{total}] {label}", i + 1);
+        let opts = RunOptions {
+            out: Some(out.join(format!("{:02}-{}", i + 1, slug(combo)))),
+            progress: !a.quiet && std::io::stdout().is_terminal(),
+            cancel: cancel.clone(),
+            seed: a.seed,
+            simulate: a.simulate,
+            ..RunOptions::default()
+        };
+        match run::run_plan(plan, opts).await {
+            Ok(rep) => {
+                if !a.quiet {
+                    print!("{}", crate::report::terminal::summary(&rep.result));
+                }
+                done.push((label, rep.result));
+            }
+            Err(e) => {
+                eprintln!("error: {label}: {e}");
+                return match e {
+                    run::RunError::Io(_) => exit::FAILED,
+                    _ => exit::USAGE,
+                };
+            }
+        }
+    }
+    if done.is_empty() {
+        eprintln!("error: no run finished");
+        return exit::ABORTED;
+    }
+    let runs: Vec<(String, &RunResult)> = done.iter().map(|(n, r)| (n.clone(), r)).collect();
+    match super::compare::write_comparison(&runs, &out) {
+        Ok(figs) => {
+            print!("{}", super::compare::table(&figs));
+            println!("compare: {}", out.join("compare.html").display());
+            if done.len() < total || cancel.is_cancelled() {
+                exit::ABORTED
+            } else {
+                exit::OK
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit::FAILED
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vary_parses_and_combines_in_order() {
+        let axes = parse_vary(&["load.ramp_up=0s,10s".into(), "on_429.policy=none, retry_after".into()]).unwrap();
+        let c = combinations(&axes);
+        assert_eq!(c.len(), 4);
+        assert_eq!(c[0], vec!["load.ramp_up=0s", "on_429.policy=none"]);
+        assert_eq!(c[3], vec!["load.ramp_up=10s", "on_429.policy=retry_after"]);
+        assert!(parse_vary(&["load.ramp_up".into()]).unwrap_err().contains("--vary load.ramp_up"));
+        assert!(parse_vary(&["x=".into()]).is_err());
+        assert_eq!(slug(&c[3]), "load.ramp_up_10s_on_429.policy_retry_after");
+        let axes = parse_vary(&[r#"on_429={policy="none"},{policy="pace",rate=4.5,retry="retry_after"}"#.into()]).unwrap();
+        assert_eq!(axes[0].1, vec![r#"{policy="none"}"#, r#"{policy="pace",rate=4.5,retry="retry_after"}"#]);
+    }
+}
