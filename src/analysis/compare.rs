@@ -129,8 +129,13 @@ pub fn names(results: &[(std::path::PathBuf, RunResult)]) -> Vec<String> {
     let dirs: Vec<String> = results
         .iter()
         .map(|(p, _)| {
-            let stem = if p.file_name().is_some_and(|f| f == "result.json") { p.parent() } else { Some(p.as_path()) };
-            stem.and_then(|s| s.file_stem()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+            // reports/<run>/result.json → <run> (whole folder name); other files → their stem.
+            let name = if p.file_name().is_some_and(|f| f == "result.json") {
+                p.parent().and_then(|d| d.file_name())
+            } else {
+                p.file_stem()
+            };
+            name.map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
         })
         .collect();
     if distinct(&dirs) && dirs.iter().all(|d| !d.is_empty()) {
