@@ -32,6 +32,7 @@ fn sample(i: u64) -> Sample {
             None
         },
         rate_limit: None,
+        limit_key: None,
     }
 }
 

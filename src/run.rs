@@ -163,7 +163,9 @@ pub fn group_bases(plan: &Plan) -> Vec<(String, u32)> {
 pub fn stamped_dir(prefix: &str) -> PathBuf {
     let now = time::OffsetDateTime::now_utc();
     let stamp = now
-        .format(time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"))
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
         .unwrap_or_else(|_| "run".into());
     Path::new("reports").join(format!("{prefix}-{stamp}"))
 }

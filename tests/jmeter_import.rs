@@ -452,6 +452,7 @@ impl surge::transport::Transport for Scripted {
             bytes_out: 10,
             retry_after_ms: None,
             rate_limit: None,
+            limit_key: None,
         }
     }
 }

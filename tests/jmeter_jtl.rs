@@ -67,6 +67,7 @@ fn sample(i: u64, us_jitter: u64) -> Sample {
         pace_wait_ms: 0,
         retry_after_ms: None,
         rate_limit: None,
+        limit_key: None,
     }
 }
 

@@ -30,20 +30,90 @@ pub struct Figure {
 
 /// The figures, in table order.
 pub const FIGURES: &[Figure] = &[
-    Figure { key: "requests", title: "attempts", unit: "", better: None },
-    Figure { key: "logical_requests", title: "requests (retries once)", unit: "", better: None },
-    Figure { key: "success_share", title: "2xx share of attempts", unit: "%", better: Some(Better::Higher) },
-    Figure { key: "throttled_share", title: "429 share of attempts", unit: "%", better: Some(Better::Lower) },
-    Figure { key: "final_success_rate", title: "final success rate", unit: "%", better: Some(Better::Higher) },
-    Figure { key: "failed_requests", title: "requests that finally failed", unit: "", better: Some(Better::Lower) },
-    Figure { key: "completion_s", title: "batch completion time", unit: "s", better: Some(Better::Lower) },
-    Figure { key: "first_429_s", title: "first 429", unit: "s", better: None },
-    Figure { key: "p50_ms", title: "p50 of successes", unit: "ms", better: Some(Better::Lower) },
-    Figure { key: "p95_ms", title: "p95 of successes", unit: "ms", better: Some(Better::Lower) },
-    Figure { key: "p99_ms", title: "p99 of successes", unit: "ms", better: Some(Better::Lower) },
-    Figure { key: "retries_per_success", title: "retries per success", unit: "", better: Some(Better::Lower) },
-    Figure { key: "retry_wait_s", title: "time waiting before retries", unit: "s", better: Some(Better::Lower) },
-    Figure { key: "dropped_iterations", title: "dropped iterations", unit: "", better: Some(Better::Lower) },
+    Figure {
+        key: "requests",
+        title: "attempts",
+        unit: "",
+        better: None,
+    },
+    Figure {
+        key: "logical_requests",
+        title: "requests (retries once)",
+        unit: "",
+        better: None,
+    },
+    Figure {
+        key: "success_share",
+        title: "2xx share of attempts",
+        unit: "%",
+        better: Some(Better::Higher),
+    },
+    Figure {
+        key: "throttled_share",
+        title: "429 share of attempts",
+        unit: "%",
+        better: Some(Better::Lower),
+    },
+    Figure {
+        key: "final_success_rate",
+        title: "final success rate",
+        unit: "%",
+        better: Some(Better::Higher),
+    },
+    Figure {
+        key: "failed_requests",
+        title: "requests that finally failed",
+        unit: "",
+        better: Some(Better::Lower),
+    },
+    Figure {
+        key: "completion_s",
+        title: "batch completion time",
+        unit: "s",
+        better: Some(Better::Lower),
+    },
+    Figure {
+        key: "first_429_s",
+        title: "first 429",
+        unit: "s",
+        better: None,
+    },
+    Figure {
+        key: "p50_ms",
+        title: "p50 of successes",
+        unit: "ms",
+        better: Some(Better::Lower),
+    },
+    Figure {
+        key: "p95_ms",
+        title: "p95 of successes",
+        unit: "ms",
+        better: Some(Better::Lower),
+    },
+    Figure {
+        key: "p99_ms",
+        title: "p99 of successes",
+        unit: "ms",
+        better: Some(Better::Lower),
+    },
+    Figure {
+        key: "retries_per_success",
+        title: "retries per success",
+        unit: "",
+        better: Some(Better::Lower),
+    },
+    Figure {
+        key: "retry_wait_s",
+        title: "time waiting before retries",
+        unit: "s",
+        better: Some(Better::Lower),
+    },
+    Figure {
+        key: "dropped_iterations",
+        title: "dropped iterations",
+        unit: "",
+        better: Some(Better::Lower),
+    },
 ];
 
 /// One run's figures (NaN where a figure does not apply, e.g. no 429 at all for `first_429_s`).
@@ -70,13 +140,29 @@ pub fn figures(name: &str, r: &RunResult) -> RunFigures {
     // Logical requests: final outcomes when the run recorded them (JTL input does not).
     let finals: u64 = t.final_by_outcome.values().sum();
     let (logical, final_ok) = if finals > 0 {
-        (finals, t.final_by_outcome.get(&Outcome::Success).copied().unwrap_or(0))
+        (
+            finals,
+            t.final_by_outcome
+                .get(&Outcome::Success)
+                .copied()
+                .unwrap_or(0),
+        )
     } else {
         (t.requests, by(Outcome::Success))
     };
     let ok = r.service_hist(None, Some(Outcome::Success));
-    let ms = |q: f64| if ok.is_empty() { f64::NAN } else { ok.quantile(q) as f64 / 1000.0 };
-    let completion = if t.completion_s > 0.0 { t.completion_s } else { r.duration_s };
+    let ms = |q: f64| {
+        if ok.is_empty() {
+            f64::NAN
+        } else {
+            ok.quantile(q) as f64 / 1000.0
+        }
+    };
+    let completion = if t.completion_s > 0.0 {
+        t.completion_s
+    } else {
+        r.duration_s
+    };
     let values = vec![
         t.requests as f64,
         logical as f64,
@@ -89,12 +175,19 @@ pub fn figures(name: &str, r: &RunResult) -> RunFigures {
         ms(0.50),
         ms(0.95),
         ms(0.99),
-        if final_ok == 0 { f64::NAN } else { t.retries as f64 / final_ok as f64 },
+        if final_ok == 0 {
+            f64::NAN
+        } else {
+            t.retries as f64 / final_ok as f64
+        },
         t.retry_wait_s,
         t.dropped_iterations as f64,
     ];
     debug_assert_eq!(values.len(), FIGURES.len());
-    RunFigures { name: name.to_string(), values }
+    RunFigures {
+        name: name.to_string(),
+        values,
+    }
 }
 
 /// For each figure, the indices of the best runs (ties all count; none for informational
@@ -114,7 +207,11 @@ pub fn best(runs: &[RunFigures]) -> Vec<Vec<usize>> {
                 Better::Higher => finite.iter().copied().fold(f64::MIN, f64::max),
                 Better::Lower => finite.iter().copied().fold(f64::MAX, f64::min),
             };
-            vals.iter().enumerate().filter(|(_, v)| **v == target).map(|(k, _)| k).collect()
+            vals.iter()
+                .enumerate()
+                .filter(|(_, v)| **v == target)
+                .map(|(k, _)| k)
+                .collect()
         })
         .collect()
 }
@@ -122,7 +219,10 @@ pub fn best(runs: &[RunFigures]) -> Vec<Vec<usize>> {
 /// Names for runs: the scenario names when they differ, else the names of the folders holding
 /// the results, else `run 1`, `run 2` ….
 pub fn names(results: &[(std::path::PathBuf, RunResult)]) -> Vec<String> {
-    let scen: Vec<String> = results.iter().map(|(_, r)| r.scenario.name.clone()).collect();
+    let scen: Vec<String> = results
+        .iter()
+        .map(|(_, r)| r.scenario.name.clone())
+        .collect();
     if distinct(&scen) {
         return scen;
     }
@@ -135,7 +235,8 @@ pub fn names(results: &[(std::path::PathBuf, RunResult)]) -> Vec<String> {
             } else {
                 p.file_stem()
             };
-            name.map(|s| s.to_string_lossy().to_string()).unwrap_or_default()
+            name.map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default()
         })
         .collect();
     if distinct(&dirs) && dirs.iter().all(|d| !d.is_empty()) {
@@ -162,7 +263,16 @@ pub fn write_csv(runs: &[RunFigures], out: impl std::io::Write) -> csv::Result<(
     w.write_record(&header)?;
     for r in runs {
         let mut row = vec![r.name.clone()];
-        row.extend(r.values.iter().map(|v| if v.is_finite() { format!("{:.3}", v).trim_end_matches('0').trim_end_matches('.').to_string() } else { String::new() }));
+        row.extend(r.values.iter().map(|v| {
+            if v.is_finite() {
+                format!("{:.3}", v)
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_string()
+            } else {
+                String::new()
+            }
+        }));
         w.write_record(&row)?;
     }
     w.flush()?;
@@ -193,7 +303,9 @@ mod tests {
         assert!(best[col("requests")].is_empty());
         let t = &a.totals;
         let thr = t.by_outcome.get(&Outcome::Throttled).copied().unwrap_or(0) as f64;
-        assert!((runs[0].values[col("throttled_share")] - 100.0 * thr / t.requests as f64).abs() < 1e-9);
+        assert!(
+            (runs[0].values[col("throttled_share")] - 100.0 * thr / t.requests as f64).abs() < 1e-9
+        );
         let mut csv = Vec::new();
         write_csv(&runs, &mut csv).unwrap();
         let text = String::from_utf8(csv).unwrap();
@@ -206,9 +318,15 @@ mod tests {
     #[test]
     fn names_fall_back_to_folders_then_numbers() {
         let r = synthetic::result(5, &["x"]);
-        let two = vec![("reports/a/result.json".into(), r.clone()), ("reports/b/result.json".into(), r.clone())];
+        let two = vec![
+            ("reports/a/result.json".into(), r.clone()),
+            ("reports/b/result.json".into(), r.clone()),
+        ];
         assert_eq!(names(&two), vec!["a", "b"]);
-        let same = vec![("x/result.json".into(), r.clone()), ("x/result.json".into(), r)];
+        let same = vec![
+            ("x/result.json".into(), r.clone()),
+            ("x/result.json".into(), r),
+        ];
         assert_eq!(names(&same), vec!["run 1", "run 2"]);
     }
 }

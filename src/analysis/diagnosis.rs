@@ -162,6 +162,43 @@ pub struct Diagnosis {
     pub headline: [String; 2],
 }
 
+/// What the 429 bodies named (`limit` {namespace, key}), most first.
+fn body_limits_sentence(r: &RunResult, throttled: u64) -> String {
+    let by = &r.totals.throttled_by_limit;
+    if by.is_empty() {
+        return "No 429 body named its limit (no `limit` key in the bodies, or the result predates \
+                surge recording it); read one 429 by hand to see which limit the server counts."
+            .into();
+    }
+    let mut v: Vec<(&String, &u64)> = by.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let named: u64 = by.values().sum();
+    let list: Vec<String> = v.iter().map(|(k, n)| format!("`{k}` × {n}")).collect();
+    let hypothesis = if v.iter().any(|(k, _)| k.contains("HYPOTHESIS")) {
+        " (a HYPOTHESIS model of the built-in mock, not a documented Genesys limit)"
+    } else {
+        ""
+    };
+    format!(
+        "The 429 bodies named their limit: {}{hypothesis}{}.",
+        list.join(", "),
+        if named < throttled {
+            format!("; {} 429s named none", throttled - named)
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The limit most 429 bodies named, for the headline.
+fn top_body_limit(r: &RunResult) -> Option<String> {
+    r.totals
+        .throttled_by_limit
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(k, _)| k.clone())
+}
+
 fn n(s: &Second, o: Outcome) -> u64 {
     s.by_outcome.get(&o).copied().unwrap_or(0)
 }
@@ -508,11 +545,7 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
         d.lines
             .push("No 429 carried a usable Retry-After header.".into());
     }
-    d.lines.push(
-        "surge does not record 429 bodies, so the body's message and `limit` key are not in this result; \
-         read one 429 by hand to see which limit key the server counts."
-            .into(),
-    );
+    d.lines.push(body_limits_sentence(r, throttled));
     let short_span = capacity.to_s - capacity.from_s < 3.0;
     d.lines.push(format!(
         "While throttled ({:.0}–{:.0} s), the server still answered {} 2xx/s: the effective capacity{}.",
@@ -593,13 +626,15 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
             fmt_rate(onset.request_rate),
             onset.concurrency,
             d.share_429_after.map_or("n/a".into(), pct),
-            match &limit {
-                Some(l) => format!(
-                    "{}/{} per token",
+            match (&limit, top_body_limit(r)) {
+                (Some(l), body) => format!(
+                    "{}/{} per token{}",
                     l.allowed,
-                    if l.window_s == 60 { "min".to_string() } else { format!("{} s", l.window_s) }
+                    if l.window_s == 60 { "min".to_string() } else { format!("{} s", l.window_s) },
+                    body.map_or(String::new(), |k| format!(" (429 bodies: {k})"))
                 ),
-                None => "none (no rate-limit headers)".into(),
+                (None, Some(k)) => format!("{k} (in the 429 bodies; no rate-limit headers)"),
+                (None, None) => "none (no rate-limit headers, no limit in the 429 bodies)".into(),
             }
         ),
         format!(
@@ -612,7 +647,7 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
                         s += &format!(", or spread over {k} tokens");
                     }
                     if r.basis == Basis::Measured {
-                        s += " (measured; no limit named)";
+                        s += " (measured; no rate limit in the headers)";
                     }
                     s + "."
                 }

@@ -37,12 +37,26 @@ pub async fn cmd(a: CompareArgs) -> i32 {
         }
     }
     if !a.names.is_empty() && a.names.len() != loaded.len() {
-        eprintln!("error: --name: {} names for {} results", a.names.len(), loaded.len());
+        eprintln!(
+            "error: --name: {} names for {} results",
+            a.names.len(),
+            loaded.len()
+        );
         return exit::USAGE;
     }
-    let run_names = if a.names.is_empty() { names(&loaded) } else { a.names.clone() };
-    let out = a.out.clone().unwrap_or_else(|| crate::run::stamped_dir("compare"));
-    let runs: Vec<(String, &RunResult)> = run_names.into_iter().zip(loaded.iter().map(|(_, r)| r)).collect();
+    let run_names = if a.names.is_empty() {
+        names(&loaded)
+    } else {
+        a.names.clone()
+    };
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::run::stamped_dir("compare"));
+    let runs: Vec<(String, &RunResult)> = run_names
+        .into_iter()
+        .zip(loaded.iter().map(|(_, r)| r))
+        .collect();
     match write_comparison(&runs, &out) {
         Ok(figs) => {
             print!("{}", table(&figs));
@@ -60,22 +74,34 @@ pub async fn cmd(a: CompareArgs) -> i32 {
 ///
 /// # Errors
 /// I/O errors naming the file.
-pub fn write_comparison(runs: &[(String, &RunResult)], dir: &Path) -> Result<Vec<RunFigures>, String> {
+pub fn write_comparison(
+    runs: &[(String, &RunResult)],
+    dir: &Path,
+) -> Result<Vec<RunFigures>, String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let figs: Vec<RunFigures> = runs.iter().map(|(n, r)| figures(n, r)).collect();
     let csv_path = dir.join("compare.csv");
     let f = std::fs::File::create(&csv_path).map_err(|e| format!("{}: {e}", csv_path.display()))?;
-    crate::analysis::compare::write_csv(&figs, f).map_err(|e| format!("{}: {e}", csv_path.display()))?;
+    crate::analysis::compare::write_csv(&figs, f)
+        .map_err(|e| format!("{}: {e}", csv_path.display()))?;
     let html_path = dir.join("compare.html");
-    std::fs::write(&html_path, crate::report::html::compare::render(runs, &figs))
-        .map_err(|e| format!("{}: {e}", html_path.display()))?;
+    std::fs::write(
+        &html_path,
+        crate::report::html::compare::render(runs, &figs),
+    )
+    .map_err(|e| format!("{}: {e}", html_path.display()))?;
     Ok(figs)
 }
 
 /// The figures as a terminal table; `*` marks the best run of a figure.
 pub fn table(figs: &[RunFigures]) -> String {
     let best = best(figs);
-    let w = figs.iter().map(|f| f.name.chars().count()).max().unwrap_or(4).clamp(8, 32);
+    let w = figs
+        .iter()
+        .map(|f| f.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(8, 32);
     let mut s = format!("\n{:<30}", "");
     for f in figs {
         let name: String = f.name.chars().take(w).collect();
@@ -83,11 +109,23 @@ pub fn table(figs: &[RunFigures]) -> String {
     }
     s.push('\n');
     for (i, fig) in FIGURES.iter().enumerate() {
-        s.push_str(&format!("{:<30}", format!("{} {}", fig.title, if fig.unit.is_empty() { "" } else { fig.unit }).trim_end()));
+        s.push_str(&format!(
+            "{:<30}",
+            format!(
+                "{} {}",
+                fig.title,
+                if fig.unit.is_empty() { "" } else { fig.unit }
+            )
+            .trim_end()
+        ));
         for (k, f) in figs.iter().enumerate() {
             let v = f.values[i];
             let cell = if v.is_finite() {
-                if v.fract() == 0.0 || v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+                if v.fract() == 0.0 || v.abs() >= 100.0 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.2}")
+                }
             } else {
                 "–".into()
             };

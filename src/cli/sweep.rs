@@ -48,8 +48,14 @@ pub struct SweepArgs {
 pub fn parse_vary(vary: &[String]) -> Result<Vec<(String, Vec<String>)>, String> {
     vary.iter()
         .map(|v| {
-            let (k, vals) = v.split_once('=').ok_or_else(|| format!("--vary {v}: expected KEY=V1,V2,…"))?;
-            let vals: Vec<String> = split_top(vals).into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            let (k, vals) = v
+                .split_once('=')
+                .ok_or_else(|| format!("--vary {v}: expected KEY=V1,V2,…"))?;
+            let vals: Vec<String> = split_top(vals)
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
             if k.trim().is_empty() || vals.is_empty() {
                 return Err(format!("--vary {v}: needs a key and at least one value"));
             }
@@ -84,13 +90,29 @@ fn split_top(s: &str) -> Vec<&str> {
 pub fn combinations(axes: &[(String, Vec<String>)]) -> Vec<Vec<String>> {
     let mut combos: Vec<Vec<String>> = vec![vec![]];
     for (k, vals) in axes {
-        combos = combos.into_iter().flat_map(|c| vals.iter().map(move |v| [c.clone(), vec![format!("{k}={v}")]].concat())).collect();
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                vals.iter()
+                    .map(move |v| [c.clone(), vec![format!("{k}={v}")]].concat())
+            })
+            .collect();
     }
     combos
 }
 
 fn slug(sets: &[String]) -> String {
-    let s: String = sets.join("_").chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' }).collect();
+    let s: String = sets
+        .join("_")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     s.chars().take(80).collect()
 }
 
@@ -124,8 +146,13 @@ pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
             }
         }
     }
-    let name = plans.first().map_or("sweep".to_string(), |p| p.name.clone());
-    let out = a.out.clone().unwrap_or_else(|| run::stamped_dir(&format!("sweep-{name}")));
+    let name = plans
+        .first()
+        .map_or("sweep".to_string(), |p| p.name.clone());
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| run::stamped_dir(&format!("sweep-{name}")));
     let mut done: Vec<(String, RunResult)> = Vec::new();
     let total = plans.len();
     for (i, (plan, combo)) in plans.into_iter().zip(&combos).enumerate() {
@@ -194,15 +221,30 @@ mod tests {
 
     #[test]
     fn vary_parses_and_combines_in_order() {
-        let axes = parse_vary(&["load.ramp_up=0s,10s".into(), "on_429.policy=none, retry_after".into()]).unwrap();
+        let axes = parse_vary(&[
+            "load.ramp_up=0s,10s".into(),
+            "on_429.policy=none, retry_after".into(),
+        ])
+        .unwrap();
         let c = combinations(&axes);
         assert_eq!(c.len(), 4);
         assert_eq!(c[0], vec!["load.ramp_up=0s", "on_429.policy=none"]);
         assert_eq!(c[3], vec!["load.ramp_up=10s", "on_429.policy=retry_after"]);
-        assert!(parse_vary(&["load.ramp_up".into()]).unwrap_err().contains("--vary load.ramp_up"));
+        assert!(parse_vary(&["load.ramp_up".into()])
+            .unwrap_err()
+            .contains("--vary load.ramp_up"));
         assert!(parse_vary(&["x=".into()]).is_err());
         assert_eq!(slug(&c[3]), "load.ramp_up_10s_on_429.policy_retry_after");
-        let axes = parse_vary(&[r#"on_429={policy="none"},{policy="pace",rate=4.5,retry="retry_after"}"#.into()]).unwrap();
-        assert_eq!(axes[0].1, vec![r#"{policy="none"}"#, r#"{policy="pace",rate=4.5,retry="retry_after"}"#]);
+        let axes = parse_vary(&[
+            r#"on_429={policy="none"},{policy="pace",rate=4.5,retry="retry_after"}"#.into(),
+        ])
+        .unwrap();
+        assert_eq!(
+            axes[0].1,
+            vec![
+                r#"{policy="none"}"#,
+                r#"{policy="pace",rate=4.5,retry="retry_after"}"#
+            ]
+        );
     }
 }

@@ -46,6 +46,7 @@ impl Transport for Scripted {
                 None
             },
             rate_limit: None,
+            limit_key: None,
         }
     }
 }

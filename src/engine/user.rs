@@ -227,7 +227,7 @@ impl User {
                 x = ctx.transport.send(out) => x,
                 _ = ctx.abort.cancelled() => {
                     let now = Instant::now();
-                    Exchange { status: Err(ErrorClass::Cancelled), ttfb: now, end: now, bytes_in: 0, bytes_out: 0, retry_after_ms: None, rate_limit: None }
+                    Exchange { status: Err(ErrorClass::Cancelled), ttfb: now, end: now, bytes_in: 0, bytes_out: 0, retry_after_ms: None, rate_limit: None, limit_key: None }
                 }
             };
             let status = x.status.ok();
@@ -265,6 +265,7 @@ impl User {
                 pace_wait_ms: pace_wait.as_millis().min(u128::from(u32::MAX)) as u32,
                 retry_after_ms: x.retry_after_ms,
                 rate_limit: x.rate_limit,
+                limit_key: x.limit_key,
             };
             ctx.recorder.record(&sample);
             if let Some(tx) = &ctx.samples {

@@ -2,6 +2,7 @@
 //! aggregate ([`recorder`]), and the result file ([`result`]).
 
 pub mod hist;
+pub mod limit_key;
 pub mod recorder;
 pub mod result;
 pub mod sample;

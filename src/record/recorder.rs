@@ -77,6 +77,7 @@ struct Bucket {
     final_by_outcome: [u64; 6],
     retry_wait_ms: u64,
     pace_wait_ms: u64,
+    limits: Vec<(u16, u64)>,
     rate_limit: Option<RateLimitSecond>,
 }
 
@@ -146,6 +147,12 @@ impl Recorder {
         }
         b.retry_wait_ms += u64::from(s.retry_wait_ms);
         b.pace_wait_ms += u64::from(s.pace_wait_ms);
+        if let Some(id) = s.limit_key {
+            match b.limits.iter_mut().find(|(k, _)| *k == id) {
+                Some((_, n)) => *n += 1,
+                None => b.limits.push((id, 1)),
+            }
+        }
         if s.status == StatusKey::Http(429) {
             if b.first_429_us.is_none_or(|t| s.end_us < t) {
                 b.first_429_us = Some(s.end_us);
@@ -271,8 +278,20 @@ impl Aggregate {
         for (v, n) in &b.retry_after {
             *self.totals.retry_after.entry(*v).or_default() += n;
         }
+        for (id, n) in &b.limits {
+            *self
+                .totals
+                .throttled_by_limit
+                .entry(super::limit_key::name(*id))
+                .or_default() += n;
+        }
         let row = self.row(t);
         row.started += b.started;
+        for (id, n) in &b.limits {
+            *row.throttled_by_limit
+                .entry(super::limit_key::name(*id))
+                .or_default() += n;
+        }
         for (v, n) in &b.retry_after {
             *row.retry_after.entry(*v).or_default() += n;
         }

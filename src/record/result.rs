@@ -137,6 +137,9 @@ pub struct Totals {
     pub retry_after: BTreeMap<u32, u64>,
     /// 429 responses that carried no usable Retry-After.
     pub throttled_without_retry_after: u64,
+    /// 429 responses per limit their body named (`namespace/key`); 429s naming none are not here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub throttled_by_limit: BTreeMap<String, u64>,
 }
 
 /// Latency summary in µs.
@@ -267,6 +270,9 @@ pub struct Second {
     pub retry_after: BTreeMap<u32, u64>,
     /// Rate-limit headers, when any response in the second carried them.
     pub rate_limit: Option<RateLimitSecond>,
+    /// 429 responses per limit their body named.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub throttled_by_limit: BTreeMap<String, u64>,
 }
 
 /// Errors reading a result file.

@@ -223,6 +223,8 @@ pub struct Sample {
     pub retry_after_ms: Option<u32>,
     /// The `inin-ratelimit-*` headers, when present.
     pub rate_limit: Option<RateLimitHeaders>,
+    /// The limit a 429's body named (a [`super::limit_key`] id), when it named one.
+    pub limit_key: Option<u16>,
 }
 
 impl Sample {

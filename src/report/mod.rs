@@ -53,7 +53,11 @@ pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<()> {
 /// # Errors
 /// One line naming the file (and the line, for malformed input).
 pub fn load_run(path: &Path) -> Result<RunResult, String> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let looks_jtl = ext == "jtl"
         || (ext == "csv"
             && std::fs::read_to_string(path)

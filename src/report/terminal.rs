@@ -113,6 +113,36 @@ pub fn summary(r: &RunResult) -> String {
             let _ = writeln!(s, "no 429 responses");
         }
     }
+    // The client policy's effect: first attempts against final outcomes.
+    let finals: u64 = t.final_by_outcome.values().sum();
+    if t.retries > 0 || t.pace_wait_s > 0.0 {
+        let first_ok = t
+            .first_attempt_by_outcome
+            .get(&Outcome::Success)
+            .copied()
+            .unwrap_or(0);
+        let final_ok = t
+            .final_by_outcome
+            .get(&Outcome::Success)
+            .copied()
+            .unwrap_or(0);
+        let _ = writeln!(
+            s,
+            "requests {finals}: {first_ok} succeeded first time, {final_ok} in the end ({} failed); {:.2} retries per success; waited {:.0} s before retries, {:.0} s paced; batch done at {:.1} s",
+            finals - final_ok,
+            if final_ok == 0 { 0.0 } else { t.retries as f64 / final_ok as f64 },
+            t.retry_wait_s,
+            t.pace_wait_s,
+            t.completion_s
+        );
+    }
+    if t.dropped_iterations > 0 {
+        let _ = writeln!(
+            s,
+            "dropped iterations: {} (arrivals with no free user)",
+            t.dropped_iterations
+        );
+    }
     let d = crate::analysis::diagnosis::diagnose(r);
     let _ = writeln!(s, "{}\n{}", d.headline[0], d.headline[1]);
     s

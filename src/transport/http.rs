@@ -78,6 +78,7 @@ impl Transport for HttpTransport {
                 bytes_out,
                 retry_after_ms: None,
                 rate_limit: None,
+                limit_key: None,
             }
         };
         let mut resp = match rb.send().await {
@@ -96,9 +97,16 @@ impl Transport for HttpTransport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let rate_limit = parse_rate_limit(headers);
+        // Only a throttled response's body is kept (up to 16 KiB), to read the limit it names.
+        let mut keep: Option<Vec<u8>> = (status == 429).then(Vec::new);
         loop {
             match resp.chunk().await {
-                Ok(Some(c)) => bytes_in += c.len(),
+                Ok(Some(c)) => {
+                    bytes_in += c.len();
+                    if let Some(k) = keep.as_mut().filter(|k| k.len() < 16 * 1024) {
+                        k.extend_from_slice(&c);
+                    }
+                }
                 Ok(None) => break,
                 Err(e) => {
                     let class = match classify(&e) {
@@ -120,6 +128,7 @@ impl Transport for HttpTransport {
             bytes_out,
             retry_after_ms,
             rate_limit,
+            limit_key: keep.and_then(|b| crate::record::limit_key::from_body(&b)),
         }
     }
 }

@@ -93,6 +93,7 @@ impl Transport for InProcess {
                 bytes_out,
                 retry_after_ms: None,
                 rate_limit: None,
+                limit_key: None,
             }
         };
         let request = match build(
@@ -124,6 +125,11 @@ impl Transport for InProcess {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| parse_retry_after(v, SystemTime::now())),
                     rate_limit: parse_rate_limit(&parts.headers),
+                    limit_key: if parts.status.as_u16() == 429 {
+                        crate::record::limit_key::from_body(&body)
+                    } else {
+                        None
+                    },
                 }
             }
         }

@@ -61,6 +61,8 @@ pub struct Exchange {
     pub retry_after_ms: Option<u32>,
     /// `inin-ratelimit-*` headers.
     pub rate_limit: Option<RateLimitHeaders>,
+    /// The limit a 429 body named (a `record::limit_key` id).
+    pub limit_key: Option<u16>,
 }
 
 /// Sends requests. Implementations never panic on a failure: every failure is an

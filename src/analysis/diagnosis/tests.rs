@@ -144,7 +144,7 @@ fn onset_rate_concurrency_shares_and_named_limit() {
         "5 2xx/s",
         "≤ 4.7 req/s",
         "3 tokens",
-        "does not record 429 bodies",
+        "No 429 body named its limit",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
@@ -194,7 +194,7 @@ fn without_headers_the_pace_is_the_measured_capacity_and_says_so() {
         "{text}"
     );
     assert!(
-        d.headline[1].contains("measured; no limit named"),
+        d.headline[1].contains("measured; no rate limit in the headers"),
         "{:?}",
         d.headline
     );
@@ -302,4 +302,31 @@ fn rounding_helpers() {
     ] {
         assert_eq!(fmt_rate(v), want, "{v}");
     }
+}
+
+#[test]
+fn limits_named_in_429_bodies_are_reported() {
+    let mut r = crate::report::synthetic::result(60, &["publish"]);
+    let thr = r.outcome_count(Outcome::Throttled);
+    assert!(thr > 2);
+    r.totals.throttled_by_limit.insert(
+        "HYPOTHESIS.architect.compile/HYPOTHESIS.publish.compile.backlog.capacity".into(),
+        thr - 2,
+    );
+    let d = diagnose(&r);
+    let text = d.lines.join("\n");
+    assert!(
+        text.contains(&format!(
+            "`HYPOTHESIS.architect.compile/HYPOTHESIS.publish.compile.backlog.capacity` × {}",
+            thr - 2
+        )),
+        "{text}"
+    );
+    assert!(text.contains("not a documented Genesys limit"), "{text}");
+    assert!(text.contains("2 429s named none"), "{text}");
+    assert!(
+        d.headline[0].contains("HYPOTHESIS.publish.compile.backlog.capacity"),
+        "{:?}",
+        d.headline
+    );
 }

@@ -9,14 +9,24 @@ use crate::analysis::compare::{best, Better, RunFigures, FIGURES};
 use crate::record::{Outcome, RunResult};
 
 /// Distinct colours for runs, in order.
-const RUN_COLORS: &[&str] = &["#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626", "#475569", "#ca8a04"];
+const RUN_COLORS: &[&str] = &[
+    "#2563eb", "#d97706", "#059669", "#db2777", "#7c3aed", "#0891b2", "#65a30d", "#dc2626",
+    "#475569", "#ca8a04",
+];
 
 fn color(i: usize) -> &'static str {
     RUN_COLORS[i % RUN_COLORS.len()]
 }
 
-fn per_second(runs: &[(String, &RunResult)], f: impl Fn(&crate::record::result::Second) -> Option<f64>) -> (usize, Vec<Vec<Option<f64>>>) {
-    let len = runs.iter().map(|(_, r)| r.timeline.len()).max().unwrap_or(0);
+fn per_second(
+    runs: &[(String, &RunResult)],
+    f: impl Fn(&crate::record::result::Second) -> Option<f64>,
+) -> (usize, Vec<Vec<Option<f64>>>) {
+    let len = runs
+        .iter()
+        .map(|(_, r)| r.timeline.len())
+        .max()
+        .unwrap_or(0);
     let vals = runs
         .iter()
         .map(|(_, r)| {
@@ -28,7 +38,16 @@ fn per_second(runs: &[(String, &RunResult)], f: impl Fn(&crate::record::result::
     (len, vals)
 }
 
-fn overlay(id: &str, title: &str, caption: &str, left: &str, unit: &'static str, kind: Kind, runs: &[(String, &RunResult)], f: impl Fn(&crate::record::result::Second) -> Option<f64>) -> Chart {
+fn overlay(
+    id: &str,
+    title: &str,
+    caption: &str,
+    left: &str,
+    unit: &'static str,
+    kind: Kind,
+    runs: &[(String, &RunResult)],
+    f: impl Fn(&crate::record::result::Second) -> Option<f64>,
+) -> Chart {
     let (len, vals) = per_second(runs, f);
     let series = runs
         .iter()
@@ -40,13 +59,21 @@ fn overlay(id: &str, title: &str, caption: &str, left: &str, unit: &'static str,
             s
         })
         .collect::<Vec<_>>();
-    let empty = series.iter().all(|s| s.values.iter().all(|v| v.is_none_or(|x| x == 0.0))).then(|| "no data in any run".to_string());
+    let empty = series
+        .iter()
+        .all(|s| s.values.iter().all(|v| v.is_none_or(|x| x == 0.0)))
+        .then(|| "no data in any run".to_string());
     Chart {
         id: id.into(),
         title: title.into(),
         caption: caption.into(),
-        x: XAxis::Time { seconds: len.max(1) },
-        left: YAxis { title: left.into(), log: false },
+        x: XAxis::Time {
+            seconds: len.max(1),
+        },
+        left: YAxis {
+            title: left.into(),
+            log: false,
+        },
         right: None,
         series,
         markers: vec![],
@@ -58,7 +85,13 @@ fn fmt_value(v: f64, unit: &str) -> String {
     if !v.is_finite() {
         return "–".into();
     }
-    let s = if v.abs() >= 100.0 || v.fract() == 0.0 { format!("{v:.0}") } else if v.abs() >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") };
+    let s = if v.abs() >= 100.0 || v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
     if unit.is_empty() {
         s
     } else if unit == "%" {
@@ -72,14 +105,20 @@ fn fmt_value(v: f64, unit: &str) -> String {
 pub fn render(runs: &[(String, &RunResult)], figs: &[RunFigures]) -> String {
     let mut out = String::with_capacity(64 * 1024);
     out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    let _ = write!(out, "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">");
+    let _ = write!(
+        out,
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+    );
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">");
     let _ = write!(out, "<title>surge compare · {} runs</title>", runs.len());
     out.push_str(
         "<script>window.__surgeErrors=[];addEventListener('error',function(e){__surgeErrors.push('error: '+(e.message||'resource'))},true);\
          addEventListener('securitypolicyviolation',function(e){__surgeErrors.push('blocked by CSP: '+e.blockedURI)});</script>",
     );
-    let _ = write!(out, "<style>{CSS}td.best{{background:#dcfce7;font-weight:600}}</style></head><body>");
+    let _ = write!(
+        out,
+        "<style>{CSS}td.best{{background:#dcfce7;font-weight:600}}</style></head><body>"
+    );
     let _ = write!(out, "<header><div class=\"brand\">surge compare</div><h1>{} runs side by side</h1><p class=\"meta\">", runs.len());
     for (i, (name, r)) in runs.iter().enumerate() {
         let _ = write!(
@@ -109,7 +148,11 @@ pub fn render(runs: &[(String, &RunResult)], figs: &[RunFigures]) -> String {
         };
         let _ = write!(out, "<tr><td>{}</td><td>{dir}</td>", esc(f.title));
         for (k, r) in figs.iter().enumerate() {
-            let cls = if best[i].contains(&k) { " class=\"best\"" } else { "" };
+            let cls = if best[i].contains(&k) {
+                " class=\"best\""
+            } else {
+                ""
+            };
             let _ = write!(out, "<td{cls}>{}</td>", fmt_value(r.values[i], f.unit));
         }
         out.push_str("</tr>");

@@ -275,6 +275,7 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
             pace_wait_ms: 0,
             retry_after_ms: None,
             rate_limit: None,
+            limit_key: None,
         });
     }
     for (_, first, last) in threads.values() {
