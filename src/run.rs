@@ -343,7 +343,8 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
                 client_secret: m.client_secret().to_string(),
             };
             let transport = HttpTransport::new(&plan.target, plan.max_users())
-                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
+                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?
+                .with_base(&url);
             let auth =
                 auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
             exec.base_url = url.clone();
@@ -359,7 +360,8 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
                 unreachable!("no preset means a URL")
             };
             let transport = HttpTransport::new(&plan.target, plan.max_users())
-                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?;
+                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?
+                .with_base(base_url);
             let auth = auth_runtime(
                 &plan,
                 login_url,

@@ -181,22 +181,27 @@ impl User {
             return StepEnd::Stop;
         }
         let req = &ctx.requests[step];
-        let vars: Vec<&str> = self.data.values.iter().map(String::as_str).collect();
         let scope = Scope {
-            vars: &vars,
+            vars: &self.data.values,
             thread: self.number,
             iteration: self.iteration,
         };
         self.url.clear();
         self.url.push_str(&ctx.base_url);
         req.path.render_into(&scope, &mut self.url);
-        let mut headers = Vec::with_capacity(req.const_headers.len() + req.dyn_headers.len());
-        headers.extend(req.const_headers.iter().cloned());
-        for (k, t) in &req.dyn_headers {
-            let v = HeaderValue::try_from(t.render(&scope))
-                .unwrap_or_else(|_| HeaderValue::from_static(""));
-            headers.push((k.clone(), v));
-        }
+        // Constant headers are borrowed as they are; only templated ones are rendered.
+        let headers: std::borrow::Cow<'_, [(http::HeaderName, HeaderValue)]> =
+            if req.dyn_headers.is_empty() {
+                std::borrow::Cow::Borrowed(&req.const_headers)
+            } else {
+                let mut h = req.const_headers.clone();
+                for (k, t) in &req.dyn_headers {
+                    let v = HeaderValue::try_from(t.render(&scope))
+                        .unwrap_or_else(|_| HeaderValue::from_static(""));
+                    h.push((k.clone(), v));
+                }
+                std::borrow::Cow::Owned(h)
+            };
         let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
         let mut authz = ctx.auth.header_for(self.id).await;
         let paced = ctx.pacer.as_ref().filter(|p| p.applies(step));

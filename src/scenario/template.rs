@@ -58,7 +58,7 @@ pub struct Template {
 /// The values a template reads at render time.
 pub struct Scope<'a> {
     /// Values of the data variables, indexed as the names given to [`Template::compile`].
-    pub vars: &'a [&'a str],
+    pub vars: &'a [String],
     /// User number from 1.
     pub thread: u32,
     /// Iteration number from 1.
@@ -158,7 +158,7 @@ impl Template {
         for seg in &self.segs {
             match seg {
                 Seg::Lit(s) => out.push_str(s),
-                Seg::Var(i) => out.push_str(scope.vars.get(*i).copied().unwrap_or("")),
+                Seg::Var(i) => out.push_str(scope.vars.get(*i).map_or("", String::as_str)),
                 Seg::Builtin(Builtin::Thread) => {
                     let _ = write!(out, "{}", scope.thread);
                 }
@@ -200,7 +200,7 @@ mod tests {
     fn render(src: &str) -> String {
         let t = Template::compile(src, &names()).unwrap();
         t.render(&Scope {
-            vars: &["f-1", "Main IVR"],
+            vars: &["f-1".to_string(), "Main IVR".to_string()],
             thread: 7,
             iteration: 3,
         })

@@ -20,6 +20,9 @@ pub fn install_crypto() {
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
+    /// The API base, parsed once: request URLs under it only set their path and query
+    /// (no host re-parse, no IDNA) on the hot path.
+    base: Option<(String, reqwest::Url)>,
 }
 
 impl HttpTransport {
@@ -46,7 +49,42 @@ impl HttpTransport {
             HttpVersion::Http1 => b.http1_only(),
             HttpVersion::Http2 => b.http2_prior_knowledge(),
         };
-        Ok(HttpTransport { client: b.build()? })
+        Ok(HttpTransport {
+            client: b.build()?,
+            base: None,
+        })
+    }
+
+    /// Requests to URLs starting with `base` skip parsing the scheme and host.
+    pub fn with_base(mut self, base: &str) -> HttpTransport {
+        self.base = reqwest::Url::parse(base)
+            .ok()
+            .map(|u| (base.trim_end_matches('/').to_string(), u));
+        self
+    }
+
+    /// `url` as a parsed URL: from the cached base when it starts with it.
+    fn url(&self, url: &str) -> Result<reqwest::Url, ()> {
+        if let Some((prefix, base)) = &self.base {
+            if let Some(rest) = url
+                .strip_prefix(prefix.as_str())
+                .filter(|r| r.starts_with('/'))
+            {
+                let (path, query) = match rest.split_once('?') {
+                    Some((p, q)) => (p, Some(q)),
+                    None => (rest, None),
+                };
+                let mut u = base.clone();
+                if base.path() == "/" {
+                    u.set_path(path);
+                } else {
+                    u.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+                }
+                u.set_query(query);
+                return Ok(u);
+            }
+        }
+        reqwest::Url::parse(url).map_err(|_| ())
     }
 
     /// The underlying client (for the OAuth token requests).
@@ -58,7 +96,20 @@ impl HttpTransport {
 impl Transport for HttpTransport {
     async fn send(&self, req: OutRequest<'_>) -> Exchange {
         let bytes_out = req.wire_len().min(u32::MAX as usize) as u32;
-        let mut rb = self.client.request(req.method.clone(), req.url);
+        let Ok(url) = self.url(req.url) else {
+            let now = Instant::now();
+            return Exchange {
+                status: Err(ErrorClass::InvalidResponse),
+                ttfb: now,
+                end: now,
+                bytes_in: 0,
+                bytes_out,
+                retry_after_ms: None,
+                rate_limit: None,
+                limit_key: None,
+            };
+        };
+        let mut rb = self.client.request(req.method.clone(), url);
         for (k, v) in req.headers {
             rb = rb.header(k, v);
         }
@@ -185,5 +236,40 @@ pub fn classify(e: &reqwest::Error) -> ErrorClass {
         ErrorClass::InvalidResponse
     } else {
         ErrorClass::Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_under_the_base_are_built_without_reparsing_and_match_a_full_parse() {
+        let target = crate::scenario::load_str(
+            "name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[load]\nthreads = 1\n",
+            std::path::Path::new("t.toml"),
+            &[],
+        )
+        .unwrap()
+        .target;
+        for (base, url) in [
+            (
+                "http://127.0.0.1:8080",
+                "http://127.0.0.1:8080/api/v2/flows/actions/publish?flow=a%20b&x=1",
+            ),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080/"),
+            (
+                "https://api.example.com/prefix",
+                "https://api.example.com/prefix/api/v2/flows?pageSize=25",
+            ),
+            ("http://127.0.0.1:8080", "http://other.host/x"),
+        ] {
+            let t = HttpTransport::new(&target, 1).unwrap().with_base(base);
+            assert_eq!(
+                t.url(url).unwrap(),
+                reqwest::Url::parse(url).unwrap(),
+                "{url}"
+            );
+        }
     }
 }
