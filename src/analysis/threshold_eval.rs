@@ -63,7 +63,7 @@ fn trim(s: String) -> String {
 fn hist_of(r: &RunResult, label: Option<&str>, outcome: Outcome, timing: Timing) -> Hist {
     let mut h = Hist::new();
     for c in &r.cells {
-        if label.map_or(true, |l| l == c.label) && c.outcome == outcome {
+        if label.is_none_or(|l| l == c.label) && c.outcome == outcome {
             h.add(match timing {
                 Timing::Service => &c.service_hist,
                 Timing::Response => &c.response_hist,
@@ -90,9 +90,9 @@ pub fn stat_of(h: &Hist, stat: Stat) -> Option<f64> {
 pub fn counts(r: &RunResult, sel: Option<Sel>, label: Option<&str>) -> (u64, u64) {
     let (mut hit, mut all) = (0, 0);
     for c in &r.cells {
-        if label.map_or(true, |l| l == c.label) {
+        if label.is_none_or(|l| l == c.label) {
             all += c.count;
-            if sel.map_or(true, |s| s.matches(c.status)) {
+            if sel.is_none_or(|s| s.matches(c.status)) {
                 hit += c.count;
             }
         }
@@ -158,7 +158,7 @@ pub fn measure(r: &RunResult, m: &Metric) -> Result<f64, String> {
             let retries: u64 = r
                 .cells
                 .iter()
-                .filter(|c| label.as_ref().map_or(true, |l| *l == c.label))
+                .filter(|c| label.as_ref().is_none_or(|l| *l == c.label))
                 .map(|c| c.retries)
                 .sum();
             let ok = counts(r, Some(Sel::Outcome(Outcome::Success)), label.as_deref()).0;

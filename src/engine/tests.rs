@@ -13,12 +13,14 @@ use crate::record::{ErrorClass, Sample, StatusKey};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::{Exchange, OutRequest, Transport};
 
+type Script = Box<dyn Fn(u64, &str) -> Result<u16, ErrorClass> + Send + Sync>;
+
 /// Answers after `latency` with the status the script gives for the n-th request; 429s
 /// carry `Retry-After: retry_after_ms`.
 pub(super) struct Scripted {
     latency: Duration,
     pub(super) retry_after_ms: Option<u32>,
-    script: Box<dyn Fn(u64, &str) -> Result<u16, ErrorClass> + Send + Sync>,
+    script: Script,
     n: Mutex<u64>,
     urls: Mutex<Vec<String>>,
 }
@@ -233,9 +235,7 @@ async fn csv_data_shared_by_all_threads_is_handed_out_in_order() {
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(dir.path().join("flows.csv"), csv).unwrap();
-    let text = format!(
-        "name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[data]]\nkind = \"csv\"\nfile = \"flows.csv\"\non_eof = \"stop_thread\"\n[[request]]\nname = \"p\"\npath = \"/publish?flow={{flow_id}}\"\n[load]\nthreads = 2\nramp_up = \"1s\"\nloops = 10\n"
-    );
+    let text = "name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[data]]\nkind = \"csv\"\nfile = \"flows.csv\"\non_eof = \"stop_thread\"\n[[request]]\nname = \"p\"\npath = \"/publish?flow={flow_id}\"\n[load]\nthreads = 2\nramp_up = \"1s\"\nloops = 10\n".to_string();
     let p = crate::scenario::load_str(&text, &dir.path().join("s.toml"), &[]).unwrap();
     let t = scripted(100, |_, _| Ok(200));
     let (out, _) = run(&p, t.clone()).await;

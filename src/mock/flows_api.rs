@@ -151,7 +151,7 @@ pub async fn list(State(st): State<MockState>, RawQuery(q): RawQuery) -> ApiResu
         .filter(|f| ids.is_empty() || ids.contains(&f.id))
         .filter(|f| {
             name.as_ref()
-                .map_or(true, |n| f.name.to_lowercase().contains(n.as_str()))
+                .is_none_or(|n| f.name.to_lowercase().contains(n.as_str()))
         })
         .collect();
     match first(&q, "sortBy").as_deref() {

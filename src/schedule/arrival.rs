@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn arrival_table() {
-        let table: Vec<(Vec<(Duration, f64)>, Vec<Duration>)> = vec![
+        let table: Vec<(crate::scenario::Curve, Vec<Duration>)> = vec![
             // 4/s for 1 s: 0, 250, 500, 750 ms.
             (
                 vec![(ms(0), 4.0), (ms(1_000), 4.0)],

@@ -88,7 +88,7 @@ mod tests {
     #[test]
     fn curve_table() {
         use Event::*;
-        let table: Vec<(Vec<(Duration, f64)>, Vec<Event>)> = vec![
+        let table: Vec<(crate::scenario::Curve, Vec<Event>)> = vec![
             // Linear ramp 0 → 4 users over 4 s, then down to 2 over 2 s.
             (
                 vec![(s(0), 0.0), (s(4), 4.0), (s(6), 2.0)],

@@ -64,6 +64,9 @@ impl Reply {
     }
 }
 
+/// Requests seen: (path, Authorization).
+pub type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 type Handler = Arc<dyn Fn(&Req) -> Reply + Send + Sync>;
 
 pub struct TestServer {
@@ -72,7 +75,7 @@ pub struct TestServer {
     pub counts: Arc<Mutex<BTreeMap<String, u64>>>,
     pub requests: Arc<AtomicU64>,
     /// Every request seen (path and Authorization), in arrival order.
-    pub log: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub log: Log,
 }
 
 impl TestServer {
@@ -92,7 +95,7 @@ pub async fn serve(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> T
     let addr = listener.local_addr().unwrap();
     let counts: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let requests = Arc::new(AtomicU64::new(0));
-    let log: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let log: Log = Arc::default();
     let handler: Handler = Arc::new(handler);
     {
         let (counts, requests, log) = (counts.clone(), requests.clone(), log.clone());

@@ -38,6 +38,7 @@ fn per_second(
     (len, vals)
 }
 
+#[allow(clippy::too_many_arguments)] // one call site per chart, each a table row of its own
 fn overlay(
     id: &str,
     title: &str,
