@@ -24,6 +24,8 @@ mod router;
 mod state;
 #[cfg(test)]
 mod tests_http;
+#[cfg(test)]
+mod tests_limits;
 
 pub use config::{MockConfig, Preset};
 pub use router::{router, MockFault};

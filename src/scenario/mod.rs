@@ -9,16 +9,16 @@ pub mod load;
 pub mod plan;
 pub mod policy;
 pub mod spec;
+pub mod target;
 pub mod template;
 
 use std::path::Path;
 
-pub use build::{
-    check_url, derive_login, load_csv, mock_preset, parse_duration, parse_duration_text,
-};
+pub use build::{load_csv, parse_duration, parse_duration_text};
 pub use error::{ConfigError, Locator, Problem};
 pub use plan::*;
 pub use policy::{Pace, Policy, Retry};
+pub use target::{check_url, derive_login, mock_preset};
 
 /// Reads and checks a scenario file, applying `--set key=value` overrides first.
 ///

@@ -1,0 +1,252 @@
+//! `[target]` and `[auth]`: where requests go (a URL, a Genesys region, or the built-in mock) and
+//! how they authenticate (names of secrets, never secrets).
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::build::Checker;
+use super::plan::*;
+
+pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
+    let connect_timeout = c.duration(
+        "target.connect_timeout",
+        t.connect_timeout.as_ref(),
+        Duration::from_secs(10),
+    );
+    let timeout = c.duration(
+        "target.timeout",
+        t.timeout.as_ref(),
+        Duration::from_secs(60),
+    );
+    if timeout.is_zero() {
+        c.err("target.timeout", "must be longer than 0s");
+    }
+    let http = c.choice(
+        "target.http",
+        t.http.as_deref(),
+        HttpVersion::Auto,
+        &[
+            ("auto", HttpVersion::Auto),
+            ("http1", HttpVersion::Http1),
+            ("http2", HttpVersion::Http2),
+        ],
+    );
+    let region_domain = match &t.region {
+        None => None,
+        Some(r) => match REGIONS.iter().find(|(n, _)| n == r) {
+            Some((_, d)) => Some(*d),
+            None => {
+                let names: Vec<&str> = REGIONS.iter().map(|(n, _)| *n).collect();
+                c.err(
+                    "target.region",
+                    format!(
+                        "{r:?} is not a Genesys Cloud region; one of: {}",
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let endpoint = match (&t.base_url, region_domain) {
+        (Some(_), Some(_)) => {
+            c.err("target.base_url", "set base_url or region, not both");
+            Endpoint::Mock {
+                preset: "seed".into(),
+            }
+        }
+        (Some(u), None) if u == "mock" => Endpoint::Mock {
+            preset: t.mock_preset.clone().unwrap_or_else(|| "seed".into()),
+        },
+        (Some(u), None) => match check_url(u) {
+            Ok(base) => {
+                let login = match &t.login_url {
+                    Some(l) => check_url(l).unwrap_or_else(|e| {
+                        c.err("target.login_url", e);
+                        base.clone()
+                    }),
+                    None => derive_login(&base),
+                };
+                Endpoint::Url {
+                    base_url: base,
+                    login_url: login,
+                }
+            }
+            Err(e) => {
+                c.err("target.base_url", e);
+                Endpoint::Mock {
+                    preset: "seed".into(),
+                }
+            }
+        },
+        (None, Some(d)) => Endpoint::Url {
+            base_url: format!("https://api.{d}"),
+            login_url: t
+                .login_url
+                .clone()
+                .unwrap_or_else(|| format!("https://login.{d}")),
+        },
+        (None, None) => {
+            if t.region.is_none() {
+                c.err(
+                    "target",
+                    "set base_url (a URL, or \"mock\" for the built-in mock) or region",
+                );
+            }
+            Endpoint::Mock {
+                preset: "seed".into(),
+            }
+        }
+    };
+    if t.mock_preset.is_some() && !matches!(endpoint, Endpoint::Mock { .. }) {
+        c.err(
+            "target.mock_preset",
+            "applies only when base_url = \"mock\"",
+        );
+    }
+    Target {
+        endpoint,
+        region: t.region,
+        connect_timeout,
+        timeout,
+        http,
+        keep_alive: t.keep_alive.unwrap_or(true),
+    }
+}
+
+/// Parses a mock preset name.
+///
+/// # Errors
+/// An unknown name, listing the known ones.
+pub fn mock_preset(name: &str) -> Result<crate::mock::Preset, String> {
+    use clap::ValueEnum as _;
+    crate::mock::Preset::from_str(name, false).map_err(|_| {
+        let names: Vec<String> = crate::mock::Preset::value_variants()
+            .iter()
+            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+            .collect();
+        format!(
+            "{name:?} is not a mock preset; one of: {}",
+            names.join(", ")
+        )
+    })
+}
+
+/// Validates a base URL and strips its trailing slash.
+pub fn check_url(u: &str) -> Result<String, String> {
+    let parsed = reqwest::Url::parse(u).map_err(|e| format!("{u:?} is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{u:?}: only http and https are supported"));
+    }
+    if parsed.host_str().is_none() {
+        return Err(format!("{u:?} has no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(format!("{u:?}: a base URL takes no query or fragment"));
+    }
+    Ok(u.trim_end_matches('/').to_string())
+}
+
+/// `https://api.x` → `https://login.x`; anything else serves its own `/oauth/token`
+/// (as the Genesys SDKs do when pointed at a non-`api.` host).
+pub fn derive_login(base: &str) -> String {
+    if base.contains("//api.") {
+        base.replacen("//api.", "//login.", 1)
+    } else {
+        base.to_string()
+    }
+}
+
+pub(super) fn build_auth(c: &mut Checker<'_>, a: super::spec::RawAuth, base_dir: &Path) -> Auth {
+    let kind = a.kind.as_deref().unwrap_or("none");
+    let stray = |c: &mut Checker<'_>, fields: &[(&str, bool)]| {
+        for (f, set) in fields {
+            if *set {
+                c.err(
+                    &format!("auth.{f}"),
+                    format!("does not apply to kind = {kind:?}"),
+                );
+            }
+        }
+    };
+    match kind {
+        "none" => {
+            stray(
+                c,
+                &[
+                    ("token_env", a.token_env.is_some()),
+                    ("token_file", a.token_file.is_some()),
+                    ("client_id_env", a.client_id_env.is_some()),
+                    ("client_secret_env", a.client_secret_env.is_some()),
+                    ("tokens", a.tokens.is_some()),
+                ],
+            );
+            Auth::None
+        }
+        "bearer" => {
+            stray(
+                c,
+                &[
+                    ("client_id_env", a.client_id_env.is_some()),
+                    ("client_secret_env", a.client_secret_env.is_some()),
+                    ("tokens", a.tokens.is_some()),
+                ],
+            );
+            let source = match (a.token_env, a.token_file) {
+                (Some(e), None) => TokenSource::Env(e),
+                (None, Some(f)) => TokenSource::File(base_dir.join(f)),
+                (Some(_), Some(_)) => {
+                    c.err("auth.token_env", "set token_env or token_file, not both");
+                    TokenSource::Env(String::new())
+                }
+                (None, None) => {
+                    c.err("auth", "kind = \"bearer\" needs token_env (an environment variable name) or token_file; the token itself never goes in the scenario");
+                    TokenSource::Env(String::new())
+                }
+            };
+            Auth::Bearer { source }
+        }
+        "client_credentials" => {
+            stray(
+                c,
+                &[
+                    ("token_env", a.token_env.is_some()),
+                    ("token_file", a.token_file.is_some()),
+                ],
+            );
+            let tokens = match a.tokens {
+                None => 1,
+                Some(n) if (1..=1000).contains(&n) => n as u32,
+                Some(n) => {
+                    c.err(
+                        "auth.tokens",
+                        format!("must be between 1 and 1000, got {n}"),
+                    );
+                    1
+                }
+            };
+            let refresh_margin = c.duration(
+                "auth.refresh_margin",
+                a.refresh_margin.as_ref(),
+                Duration::from_secs(60),
+            );
+            Auth::ClientCredentials {
+                client_id_env: a
+                    .client_id_env
+                    .unwrap_or_else(|| "GENESYS_CLIENT_ID".into()),
+                client_secret_env: a
+                    .client_secret_env
+                    .unwrap_or_else(|| "GENESYS_CLIENT_SECRET".into()),
+                tokens,
+                refresh_margin,
+            }
+        }
+        other => {
+            c.err(
+                "auth.kind",
+                format!("{other:?} is not one of: none, bearer, client_credentials"),
+            );
+            Auth::None
+        }
+    }
+}
