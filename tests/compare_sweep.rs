@@ -105,3 +105,72 @@ async fn bad_sweeps_and_comparisons_exit_2_before_running() {
         2
     );
 }
+
+/// A JTL as JMeter 5.x writes it (default columns, with header).
+const JMETER_JTL: &str = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect
+1764400000000,120,publish,200,OK,Thread Group 1-1,text,true,,300,200,2,2,http://127.0.0.1:8080/api/v2/flows/actions/publish?flow=a,110,0,3
+1764400000100,130,publish,200,OK,Thread Group 1-2,text,true,,300,200,2,2,http://127.0.0.1:8080/api/v2/flows/actions/publish?flow=b,120,0,3
+1764400001200,5,publish,429,Too Many Requests,Thread Group 1-1,text,false,,250,200,2,2,http://127.0.0.1:8080/api/v2/flows/actions/publish?flow=c,5,0,0
+1764400002300,140,publish,200,OK,Thread Group 1-2,text,true,,300,200,2,2,http://127.0.0.1:8080/api/v2/flows/actions/publish?flow=d,125,0,2
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jmeter_jtl_is_reported_and_compared_with_a_surge_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let jtl = dir.path().join("jmeter.jtl");
+    std::fs::write(&jtl, JMETER_JTL).unwrap();
+    let rep = dir.path().join("rep");
+    assert_eq!(
+        cli::main_with([
+            "surge",
+            "report",
+            jtl.to_str().unwrap(),
+            "--out",
+            rep.to_str().unwrap()
+        ])
+        .await,
+        0
+    );
+    assert!(rep.join("report.html").exists() && rep.join("timeline.csv").exists());
+    let timeline = std::fs::read_to_string(rep.join("timeline.csv")).unwrap();
+    assert_eq!(timeline.lines().count(), 1 + 3, "three seconds: {timeline}");
+    // A simulated surge run of the same scenario beside the JMeter run.
+    let run = dir.path().join("run");
+    assert_eq!(
+        cli::main_with([
+            "surge",
+            "run",
+            &scenario(),
+            "--simulate",
+            "-q",
+            "--set",
+            "load.loops=1",
+            "--out",
+            run.to_str().unwrap()
+        ])
+        .await,
+        0
+    );
+    let cmp = dir.path().join("cmp");
+    let r = run.join("result.json");
+    assert_eq!(
+        cli::main_with([
+            "surge",
+            "compare",
+            r.to_str().unwrap(),
+            jtl.to_str().unwrap(),
+            "--name",
+            "surge",
+            "--name",
+            "jmeter",
+            "--out",
+            cmp.to_str().unwrap()
+        ])
+        .await,
+        0
+    );
+    let csv = std::fs::read_to_string(cmp.join("compare.csv")).unwrap();
+    let jm = csv.lines().find(|l| l.starts_with("jmeter,")).unwrap();
+    // 4 attempts, 3 of them 2xx (75 %), 1 × 429 (25 %).
+    assert!(jm.starts_with("jmeter,4,4,75,25,"), "{jm}");
+}

@@ -198,7 +198,13 @@ async fn oauth_token_is_fetched_once_shared_refreshed_on_401_and_never_written()
     assert_eq!(r.totals.by_status.get(&StatusKey::Http(200)), Some(&10));
     assert_eq!(r.totals.retries, 1);
     // No secret, token or Basic credential in any output.
-    for f in ["result.json", "summary.csv", "timeline.csv"] {
+    for f in [
+        "result.json",
+        "summary.csv",
+        "timeline.csv",
+        "status_codes.csv",
+        "report.html",
+    ] {
         let text = std::fs::read_to_string(out.join(f)).unwrap();
         for secret in ["s3cret-value", "tok-1", "tok-2", "aWQtMTpzM2NyZXQtdmFsdWU"] {
             assert!(!text.contains(secret), "{f} contains {secret}");
