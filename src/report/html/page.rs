@@ -145,6 +145,46 @@ pub fn overview(out: &mut String, r: &RunResult) {
             )
         },
     );
+    // The client policy's effect, when it retried or paced: what callers finally got.
+    let finals: u64 = t.final_by_outcome.values().sum();
+    if (t.retries > 0 || t.pace_wait_s > 0.0) && finals > 0 {
+        let first_ok = t
+            .first_attempt_by_outcome
+            .get(&Outcome::Success)
+            .copied()
+            .unwrap_or(0);
+        let final_ok = t
+            .final_by_outcome
+            .get(&Outcome::Success)
+            .copied()
+            .unwrap_or(0);
+        card(
+            "ok",
+            "final success",
+            pct(final_ok, finals),
+            format!(
+                "{final_ok} of {finals} requests ({first_ok} at the first attempt) · {:.2} retries per success",
+                if final_ok == 0 { 0.0 } else { t.retries as f64 / final_ok as f64 }
+            ),
+        );
+        card(
+            "",
+            "batch done",
+            format!("{:.1} s", t.completion_s),
+            format!(
+                "waited {:.0} s before retries · {:.0} s paced",
+                t.retry_wait_s, t.pace_wait_s
+            ),
+        );
+    }
+    if t.dropped_iterations > 0 {
+        card(
+            "err",
+            "dropped iterations",
+            t.dropped_iterations.to_string(),
+            "arrivals with no free user".into(),
+        );
+    }
     out.push_str("</section>");
 }
 
