@@ -19,8 +19,6 @@ use crate::transport::inprocess::InProcess;
 /// Options of one run that are not in the scenario.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
-    /// `--target`: overrides `[target] base_url` (a URL or `mock`).
-    pub target: Option<String>,
     /// `--out`: the output directory (default `reports/<name>-<UTC timestamp>`).
     pub out: Option<PathBuf>,
     /// `--samples`: also stream raw samples to this CSV file.

@@ -201,7 +201,6 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         }
     }
     let opts = RunOptions {
-        target: None,
         out: a.out,
         samples: a.samples,
         progress: !a.quiet && std::io::stdout().is_terminal(),

@@ -172,7 +172,7 @@ impl<T> Ctx<T> {
     }
 
     /// A user became active (`+1`) or idle/stopped (`-1`).
-    pub(super) fn user_event(&self, _user: u32, delta: i32) {
+    pub(super) fn user_event(&self, delta: i32) {
         if delta > 0 {
             self.active.fetch_add(1, Ordering::Relaxed);
         } else {

@@ -230,10 +230,7 @@ impl User {
             let x = tokio::select! {
                 biased;
                 x = ctx.transport.send(out) => x,
-                _ = ctx.abort.cancelled() => {
-                    let now = Instant::now();
-                    Exchange { status: Err(ErrorClass::Cancelled), ttfb: now, end: now, bytes_in: 0, bytes_out: 0, retry_after_ms: None, rate_limit: None, limit_key: None }
-                }
+                _ = ctx.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
             };
             let status = x.status.ok();
             // Decide now whether a retry follows (and reserve its slot), so the sample says
@@ -324,7 +321,7 @@ pub(super) async fn closed_user<T: Transport>(
 ) {
     let grp = &ctx.groups[g];
     let mut user = User::new(&ctx, grp, local);
-    ctx.user_event(user.id, 1);
+    ctx.user_event(1);
     let mut due = start_due;
     let mut n: u64 = 0;
     while grp.loops.is_none_or(|l| n < l) && !stop.is_cancelled() {
@@ -334,7 +331,7 @@ pub(super) async fn closed_user<T: Transport>(
         }
         due = Instant::now();
     }
-    ctx.user_event(user.id, -1);
+    ctx.user_event(-1);
 }
 
 /// An open-model user: runs one iteration per arrival it receives, until the arrivals end.
@@ -365,9 +362,9 @@ pub(super) async fn open_user<T: Transport>(
                 }
             }
         };
-        ctx.user_event(user.id, 1);
+        ctx.user_event(1);
         let end = user.iteration(&ctx, grp, due, &stop).await;
-        ctx.user_event(user.id, -1);
+        ctx.user_event(-1);
         if end == IterEnd::StopUser {
             break;
         }

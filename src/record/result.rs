@@ -142,6 +142,47 @@ pub struct Totals {
     pub throttled_by_limit: BTreeMap<String, u64>,
 }
 
+/// Requests as callers saw them (retries counted once): how many, and how many succeeded at the
+/// first attempt and in the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finals {
+    /// Logical requests.
+    pub requests: u64,
+    /// Succeeded at the first attempt.
+    pub first_ok: u64,
+    /// Succeeded in the end.
+    pub final_ok: u64,
+}
+
+impl Totals {
+    /// Final outcomes, when the run recorded them (a result read from a JTL does not).
+    pub fn finals(&self) -> Option<Finals> {
+        let requests: u64 = self.final_by_outcome.values().sum();
+        (requests > 0).then(|| Finals {
+            requests,
+            first_ok: self
+                .first_attempt_by_outcome
+                .get(&Outcome::Success)
+                .copied()
+                .unwrap_or(0),
+            final_ok: self
+                .final_by_outcome
+                .get(&Outcome::Success)
+                .copied()
+                .unwrap_or(0),
+        })
+    }
+
+    /// Retries per final success (0 with no success).
+    pub fn retries_per_success(&self, final_ok: u64) -> f64 {
+        if final_ok == 0 {
+            0.0
+        } else {
+            self.retries as f64 / final_ok as f64
+        }
+    }
+}
+
 /// Latency summary in µs.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]
 pub struct Summary {

@@ -114,23 +114,15 @@ pub fn summary(r: &RunResult) -> String {
         }
     }
     // The client policy's effect: first attempts against final outcomes.
-    let finals: u64 = t.final_by_outcome.values().sum();
-    if t.retries > 0 || t.pace_wait_s > 0.0 {
-        let first_ok = t
-            .first_attempt_by_outcome
-            .get(&Outcome::Success)
-            .copied()
-            .unwrap_or(0);
-        let final_ok = t
-            .final_by_outcome
-            .get(&Outcome::Success)
-            .copied()
-            .unwrap_or(0);
+    if let Some(f) = t.finals().filter(|_| t.retries > 0 || t.pace_wait_s > 0.0) {
         let _ = writeln!(
             s,
-            "requests {finals}: {first_ok} succeeded first time, {final_ok} in the end ({} failed); {:.2} retries per success; waited {:.0} s before retries, {:.0} s paced; batch done at {:.1} s",
-            finals - final_ok,
-            if final_ok == 0 { 0.0 } else { t.retries as f64 / final_ok as f64 },
+            "requests {}: {} succeeded first time, {} in the end ({} failed); {:.2} retries per success; waited {:.0} s before retries, {:.0} s paced; batch done at {:.1} s",
+            f.requests,
+            f.first_ok,
+            f.final_ok,
+            f.requests - f.final_ok,
+            t.retries_per_success(f.final_ok),
             t.retry_wait_s,
             t.pace_wait_s,
             t.completion_s

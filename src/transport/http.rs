@@ -97,17 +97,7 @@ impl Transport for HttpTransport {
     async fn send(&self, req: OutRequest<'_>) -> Exchange {
         let bytes_out = req.wire_len().min(u32::MAX as usize) as u32;
         let Ok(url) = self.url(req.url) else {
-            let now = Instant::now();
-            return Exchange {
-                status: Err(ErrorClass::InvalidResponse),
-                ttfb: now,
-                end: now,
-                bytes_in: 0,
-                bytes_out,
-                retry_after_ms: None,
-                rate_limit: None,
-                limit_key: None,
-            };
+            return Exchange::failed(ErrorClass::InvalidResponse, bytes_out);
         };
         let mut rb = self.client.request(req.method.clone(), url);
         for (k, v) in req.headers {
@@ -119,19 +109,7 @@ impl Transport for HttpTransport {
         if let Some(body) = req.body {
             rb = rb.body(body);
         }
-        let fail = |class: ErrorClass| {
-            let now = Instant::now();
-            Exchange {
-                status: Err(class),
-                ttfb: now,
-                end: now,
-                bytes_in: 0,
-                bytes_out,
-                retry_after_ms: None,
-                rate_limit: None,
-                limit_key: None,
-            }
-        };
+        let fail = |class: ErrorClass| Exchange::failed(class, bytes_out);
         let mut resp = match rb.send().await {
             Ok(r) => r,
             Err(e) => return fail(classify(&e)),

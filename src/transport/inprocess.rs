@@ -83,19 +83,7 @@ fn build(
 impl Transport for InProcess {
     async fn send(&self, req: OutRequest<'_>) -> Exchange {
         let bytes_out = req.wire_len().min(u32::MAX as usize) as u32;
-        let fail = |class: ErrorClass| {
-            let now = Instant::now();
-            Exchange {
-                status: Err(class),
-                ttfb: now,
-                end: now,
-                bytes_in: 0,
-                bytes_out,
-                retry_after_ms: None,
-                rate_limit: None,
-                limit_key: None,
-            }
-        };
+        let fail = |class: ErrorClass| Exchange::failed(class, bytes_out);
         let request = match build(
             req.method,
             req.url,

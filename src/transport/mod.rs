@@ -65,6 +65,23 @@ pub struct Exchange {
     pub limit_key: Option<u16>,
 }
 
+impl Exchange {
+    /// A request that got no response: `class` says why; times are now.
+    pub fn failed(class: ErrorClass, bytes_out: u32) -> Exchange {
+        let now = Instant::now();
+        Exchange {
+            status: Err(class),
+            ttfb: now,
+            end: now,
+            bytes_in: 0,
+            bytes_out,
+            retry_after_ms: None,
+            rate_limit: None,
+            limit_key: None,
+        }
+    }
+}
+
 /// Sends requests. Implementations never panic on a failure: every failure is an
 /// [`Exchange`] with an error class.
 pub trait Transport: Send + Sync + 'static {

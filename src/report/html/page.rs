@@ -146,25 +146,17 @@ pub fn overview(out: &mut String, r: &RunResult) {
         },
     );
     // The client policy's effect, when it retried or paced: what callers finally got.
-    let finals: u64 = t.final_by_outcome.values().sum();
-    if (t.retries > 0 || t.pace_wait_s > 0.0) && finals > 0 {
-        let first_ok = t
-            .first_attempt_by_outcome
-            .get(&Outcome::Success)
-            .copied()
-            .unwrap_or(0);
-        let final_ok = t
-            .final_by_outcome
-            .get(&Outcome::Success)
-            .copied()
-            .unwrap_or(0);
+    if let Some(f) = t.finals().filter(|_| t.retries > 0 || t.pace_wait_s > 0.0) {
         card(
             "ok",
             "final success",
-            pct(final_ok, finals),
+            pct(f.final_ok, f.requests),
             format!(
-                "{final_ok} of {finals} requests ({first_ok} at the first attempt) · {:.2} retries per success",
-                if final_ok == 0 { 0.0 } else { t.retries as f64 / final_ok as f64 }
+                "{} of {} requests ({} at the first attempt) · {:.2} retries per success",
+                f.final_ok,
+                f.requests,
+                f.first_ok,
+                t.retries_per_success(f.final_ok)
             ),
         );
         card(
