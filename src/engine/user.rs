@@ -88,6 +88,7 @@ pub(super) struct User {
     rng: rand::rngs::StdRng,
     url: String,
     iteration: u64,
+    auth: Option<crate::transport::auth::AuthCache>,
 }
 
 impl User {
@@ -103,6 +104,7 @@ impl User {
             data: UserData::new(&ctx.data, ctx.nvars),
             rng,
             url: String::with_capacity(128),
+            auth: None,
             iteration: 0,
         }
     }
@@ -203,7 +205,7 @@ impl User {
                 std::borrow::Cow::Owned(h)
             };
         let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
-        let mut authz = ctx.auth.header_for(self.id).await;
+        let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
         let paced = ctx.pacer.as_ref().filter(|p| p.applies(step));
         let policy = &ctx.policy;
         let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);

@@ -116,7 +116,27 @@ struct Token {
 
 struct Slot {
     current: RwLock<Option<Token>>,
+    /// Bumped (under the write lock) each time a new token is stored, so users can keep their
+    /// own copy and check it with one atomic load instead of taking the lock per request.
+    generation: std::sync::atomic::AtomicU64,
     refreshing: tokio::sync::Mutex<()>,
+}
+
+/// A user's own copy of its token, valid while the slot's generation is unchanged and the
+/// refresh time has not come. `Debug` never shows the token.
+#[derive(Clone)]
+pub struct AuthCache {
+    header: HeaderValue,
+    generation: u64,
+    refresh_at: Instant,
+}
+
+impl fmt::Debug for AuthCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthCache")
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A pool of OAuth tokens from one client; user `u` uses token `u % tokens`.
@@ -161,6 +181,7 @@ impl TokenPool {
             margin,
             slots: (0..tokens.max(1))
                 .map(|_| Slot {
+                    generation: std::sync::atomic::AtomicU64::new(0),
                     current: RwLock::new(None),
                     refreshing: tokio::sync::Mutex::new(()),
                 })
@@ -194,6 +215,32 @@ impl TokenPool {
         g.as_ref()
             .filter(|t| Instant::now() < t.refresh_at)
             .map(|t| t.header.clone())
+    }
+
+    /// As [`TokenPool::header_for`], from the user's own `cache` while it is current: one atomic
+    /// load per request instead of a lock shared by every user of the token.
+    pub async fn header_cached(
+        &self,
+        user: u32,
+        cache: &mut Option<AuthCache>,
+    ) -> Option<HeaderValue> {
+        let i = user as usize % self.slots.len();
+        let slot = &self.slots[i];
+        if let Some(c) = cache.as_ref() {
+            if c.generation == slot.generation.load(std::sync::atomic::Ordering::Acquire)
+                && Instant::now() < c.refresh_at
+            {
+                return Some(c.header.clone());
+            }
+        }
+        let h = self.header_for(user).await?;
+        let cur = slot.current.read().unwrap_or_else(|e| e.into_inner());
+        *cache = cur.as_ref().filter(|t| t.header == h).map(|t| AuthCache {
+            header: t.header.clone(),
+            generation: slot.generation.load(std::sync::atomic::Ordering::Acquire),
+            refresh_at: t.refresh_at,
+        });
+        Some(h)
     }
 
     /// The `Authorization` value for `user`, refreshing when due. When a refresh fails the last
@@ -289,10 +336,14 @@ impl TokenPool {
         let mut header = HeaderValue::try_from(format!("Bearer {token}"))
             .map_err(|_| AuthError::BadToken(self.token_url.clone()))?;
         header.set_sensitive(true);
-        *slot.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Token {
+        let mut cur = slot.current.write().unwrap_or_else(|e| e.into_inner());
+        *cur = Some(Token {
             header: header.clone(),
             refresh_at: Instant::now() + lifetime - early,
         });
+        slot.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        drop(cur);
         Ok(header)
     }
 }
@@ -354,11 +405,93 @@ impl AuthRuntime {
         }
     }
 
+    /// The header for `user`, from its own `cache` while current (see [`TokenPool::header_cached`]).
+    pub async fn header_cached(
+        &self,
+        user: u32,
+        cache: &mut Option<AuthCache>,
+    ) -> Option<HeaderValue> {
+        match self {
+            AuthRuntime::OAuth(p) => p.header_cached(user, cache).await,
+            other => other.header_for(user).await,
+        }
+    }
+
     /// A new header after a 401, when one can be had (OAuth only).
     pub async fn after_unauthorized(&self, user: u32, used: &HeaderValue) -> Option<HeaderValue> {
         match self {
             AuthRuntime::OAuth(p) => p.after_unauthorized(user, used).await,
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Mints `tok-N` tokens that live `expires_in` seconds.
+    struct Mint {
+        n: std::sync::atomic::AtomicU64,
+        expires_in: u64,
+    }
+
+    impl TokenFetch for Mint {
+        fn post_form(
+            &self,
+            _url: String,
+            _basic: HeaderValue,
+            _form: &'static str,
+        ) -> BoxFuture<'_, Result<(u16, Bytes), ErrorClass>> {
+            let n = self.n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let body = format!(
+                "{{\"access_token\":\"tok-{n}\",\"expires_in\":{}}}",
+                self.expires_in
+            );
+            Box::pin(async move { Ok((200, Bytes::from(body))) })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn users_keep_their_token_until_it_is_replaced_or_due() {
+        let mint = Arc::new(Mint {
+            n: 0.into(),
+            expires_in: 600,
+        });
+        let creds = Credentials {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+        };
+        let pool = TokenPool::new(
+            mint.clone(),
+            "http://login",
+            &creds,
+            1,
+            Duration::from_secs(60),
+        );
+        pool.prime().await.unwrap();
+        let (mut a, mut b) = (None, None);
+        for _ in 0..100 {
+            assert_eq!(pool.header_cached(0, &mut a).await.unwrap(), "Bearer tok-1");
+            assert_eq!(pool.header_cached(1, &mut b).await.unwrap(), "Bearer tok-1");
+        }
+        assert_eq!(pool.fetches(), 1, "one token shared, fetched once");
+        // A 401 seen by user 0 replaces the token: user 1's copy is dropped at its next request.
+        let used = HeaderValue::from_static("Bearer tok-1");
+        assert_eq!(
+            pool.after_unauthorized(0, &used).await.unwrap(),
+            "Bearer tok-2"
+        );
+        assert_eq!(pool.header_cached(1, &mut b).await.unwrap(), "Bearer tok-2");
+        // Refreshed `margin` (60 s) before expiry: at 540 s a new token comes.
+        tokio::time::advance(Duration::from_secs(541)).await;
+        assert_eq!(pool.header_cached(1, &mut b).await.unwrap(), "Bearer tok-3");
+        assert_eq!(pool.fetches(), 3);
+        // Neither the pool nor a cache shows a token or the secret in Debug.
+        let shown = format!("{pool:?} {b:?} {creds:?}");
+        assert!(
+            !shown.contains("tok-") && !shown.contains("secret\""),
+            "{shown}"
+        );
     }
 }
