@@ -13,6 +13,11 @@ use super::sample::{Outcome, Sample, StatusKey};
 
 const US: u64 = 1_000_000;
 
+/// Seconds a finished second's histograms are kept for late samples (recorded > 100 ms after
+/// their end, e.g. under CPU starvation). Later than that, counts still merge exactly, quantiles
+/// keep what they had.
+pub const LATE_WINDOW_S: u32 = 5;
+
 /// One label × status within one second (or the whole run).
 #[derive(Debug, Clone)]
 struct CellAcc {
@@ -231,6 +236,9 @@ pub struct Aggregate {
     cells: Vec<CellAcc>,
     timeline: BTreeMap<u32, Second>,
     staged: BTreeMap<u32, Vec<CellAcc>>,
+    /// Per-outcome histograms of the last [`LATE_WINDOW_S`] finished seconds, so a sample
+    /// recorded after its second was drained still merges into that second's quantiles.
+    recent: BTreeMap<u32, BTreeMap<Outcome, (Hist, Hist)>>,
     totals: Totals,
     first_429_us: Option<u64>,
     last_end_us: u64,
@@ -325,18 +333,29 @@ impl Aggregate {
         let staged: Vec<u32> = self.staged.range(..upto).map(|(k, _)| *k).collect();
         for t in staged {
             let cells = self.staged.remove(&t).unwrap_or_default();
-            let mut per_outcome: BTreeMap<Outcome, (Hist, Hist)> = BTreeMap::new();
+            // A second older than the window already lost its histograms: keep its quantiles.
+            let seen_before = self.timeline.get(&t).is_some_and(|r| !r.latency.is_empty());
+            if seen_before && !self.recent.contains_key(&t) {
+                continue;
+            }
+            let per_outcome = self.recent.entry(t).or_default();
             for c in &cells {
                 let e = per_outcome.entry(c.status.outcome()).or_default();
                 e.0.add(&c.service);
                 e.1.add(&c.response);
             }
+            let q: Vec<(Outcome, Quantiles, Quantiles)> = per_outcome
+                .iter()
+                .map(|(o, (s, r))| (*o, Quantiles::of(s), Quantiles::of(r)))
+                .collect();
             let row = self.row(t);
-            for (o, (s, r)) in per_outcome {
-                row.latency.insert(o, Quantiles::of(&s));
-                row.response_latency.insert(o, Quantiles::of(&r));
+            for (o, s, r) in q {
+                row.latency.insert(o, s);
+                row.response_latency.insert(o, r);
             }
         }
+        let keep_from = upto.saturating_sub(LATE_WINDOW_S);
+        self.recent = self.recent.split_off(&keep_from);
         let last_event = events.last().map(|(t, _)| (t / US) as u32 + 1).unwrap_or(0);
         let last_row = self.timeline.keys().next_back().map_or(0, |k| k + 1);
         let end = upto.min(last_event.max(last_row)).max(self.done_upto);
@@ -450,5 +469,118 @@ impl Aggregate {
             }
         }
         (totals, cells, timeline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::sample::ErrorClass;
+
+    fn sample(i: u64, user: u32) -> Sample {
+        let status = match i % 11 {
+            0..=6 => StatusKey::Http(200),
+            7 | 8 => StatusKey::Http(429),
+            9 => StatusKey::Http(503),
+            _ => StatusKey::Error(ErrorClass::Reset),
+        };
+        let start = i * 9_973;
+        Sample {
+            step: (i % 2) as u16,
+            user,
+            active: 8,
+            status,
+            intended_us: start.saturating_sub(i % 500),
+            start_us: start,
+            ttfb_us: start + 700,
+            end_us: start + 1_000 + (i * 7_919) % 400_000,
+            bytes_in: 100,
+            bytes_out: 50,
+            attempt: 1 + (i % 3 == 0) as u16,
+            last: i % 3 != 2,
+            retry_wait_ms: (i % 3 == 0) as u32 * 1_000,
+            pace_wait_ms: 0,
+            retry_after_ms: (status == StatusKey::Http(429)).then_some(2_000),
+            rate_limit: Some(RateLimitHeaders {
+                allowed: 300,
+                count: (i % 300) as u32,
+                reset: 60 - (i % 60) as u32,
+            }),
+            limit_key: None,
+        }
+    }
+
+    use crate::record::sample::RateLimitHeaders;
+
+    #[test]
+    fn sharded_recording_drained_each_second_equals_one_recording_drained_once() {
+        let labels = vec!["a".to_string(), "b".to_string()];
+        // Many users over 8 shards, drained second by second as a run does.
+        let sharded = Recorder::new(50);
+        let mut a = Aggregate::new(labels.clone());
+        // One shard, drained once at the end.
+        let single = Recorder::new(1);
+        let mut b = Aggregate::new(labels);
+        // Users start in the first 50 ms, as a ramp-up would (events come before any drain).
+        for u in 0..50u64 {
+            sharded.user_event(u * 1_000, 1);
+            single.user_event(u * 1_000, 1);
+        }
+        let n = 5_000u64;
+        let mut next_drain = 1u32;
+        for i in 0..n {
+            let s = sample(i, (i % 50) as u32);
+            sharded.record(&s);
+            single.record(&Sample { user: 0, ..s });
+            // Drain seconds that ended more than 0.5 s ago (samples end up to 0.4 s late).
+            while u64::from(next_drain) * US + 500_000 < s.start_us {
+                sharded.drain_into(next_drain, &mut a);
+                next_drain += 1;
+            }
+        }
+        sharded.drain_into(u32::MAX, &mut a);
+        single.drain_into(u32::MAX, &mut b);
+        let (ta, ca, la) = a.finish(7);
+        let (tb, cb, lb) = b.finish(7);
+        assert_eq!(ta, tb);
+        assert_eq!(ca, cb, "histograms merge exactly");
+        assert_eq!(la.len(), lb.len());
+        for (x, y) in la.iter().zip(&lb) {
+            assert!(x == y, "second {} differs (quantiles included)", x.t);
+        }
+        assert!(la.iter().all(|s| s.active_users == 50));
+        assert_eq!(ta.requests, n);
+        assert_eq!(la.iter().map(|s| s.completed).sum::<u64>(), n);
+    }
+
+    #[test]
+    fn a_late_sample_merges_into_its_seconds_quantiles() {
+        let rec = Recorder::new(4);
+        let mut agg = Aggregate::new(vec!["a".into()]);
+        let at = |end_ms: u64, service_ms: u64| Sample {
+            start_us: (end_ms - service_ms) * 1_000,
+            intended_us: (end_ms - service_ms) * 1_000,
+            ttfb_us: end_ms * 1_000,
+            end_us: end_ms * 1_000,
+            status: StatusKey::Http(200),
+            rate_limit: None,
+            retry_after_ms: None,
+            ..sample(0, 0)
+        };
+        for _ in 0..10 {
+            rec.record(&at(500, 10));
+        }
+        rec.drain_into(1, &mut agg);
+        assert_eq!(
+            agg.second(0).unwrap().latency[&Outcome::Success].max,
+            10_007
+        );
+        // Recorded after second 0 was drained: it still counts, and its quantiles include it.
+        rec.record(&at(900, 800));
+        rec.drain_into(2, &mut agg);
+        let row = agg.second(0).unwrap();
+        assert_eq!(row.completed, 11);
+        assert!(row.latency[&Outcome::Success].max >= 800_000);
+        assert_eq!(row.latency[&Outcome::Success].p50, 10_007);
     }
 }
