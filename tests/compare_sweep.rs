@@ -35,8 +35,7 @@ async fn sweep_runs_every_combination_then_compares() {
     let rows: Vec<&str> = csv.lines().collect();
     assert_eq!(rows.len(), 1 + 4, "{csv}");
     assert!(
-        rows[1].starts_with("ramp_up=0s on_429={policy=\"\"none\"\"}")
-            || rows[1].starts_with("\"ramp_up=0s"),
+        rows[1].starts_with(r#""ramp_up=0s on_429={policy=""none""}","#),
         "{}",
         rows[1]
     );

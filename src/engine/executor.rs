@@ -111,7 +111,6 @@ pub(super) struct GroupRt {
     pub(super) steps: Vec<usize>,
     pub(super) think: ThinkTime,
     pub(super) on_error: OnError,
-    pub(super) loops: Option<u64>,
     pub(super) user_base: u32,
     stop: CancellationToken,
 }
@@ -237,10 +236,6 @@ pub async fn execute<T: Transport>(
                 steps: g.steps.clone(),
                 think: g.load.think_time,
                 on_error: g.load.on_error,
-                loops: match schedule::for_profile(&g.load.profile).model() {
-                    Model::Closed { loops } => loops,
-                    Model::Open { .. } => None,
-                },
                 user_base,
                 stop: stop.child_token(),
             };
@@ -399,6 +394,10 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let grp = &ctx.groups[g];
     let mut sched = schedule::for_profile(&grp.profile);
     let model = sched.model();
+    let loops = match model {
+        Model::Closed { loops } => loops,
+        Model::Open { .. } => None,
+    };
     let mut users = tokio::task::JoinSet::new();
     let mut user_stops: std::collections::HashMap<u32, CancellationToken> =
         std::collections::HashMap::new();
@@ -425,7 +424,8 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
                 let stop = grp.stop.child_token();
                 user_stops.insert(user, stop.clone());
                 let ctx = ctx.clone();
-                users.spawn(async move { closed_user(ctx, g, user, start + at, stop).await });
+                users
+                    .spawn(async move { closed_user(ctx, g, user, start + at, loops, stop).await });
             }
             Event::StopUser { user, .. } => {
                 if let Some(t) = user_stops.remove(&user) {

@@ -319,6 +319,7 @@ pub(super) async fn closed_user<T: Transport>(
     g: usize,
     local: u32,
     start_due: Instant,
+    loops: Option<u64>,
     stop: CancellationToken,
 ) {
     let grp = &ctx.groups[g];
@@ -326,7 +327,7 @@ pub(super) async fn closed_user<T: Transport>(
     ctx.user_event(1);
     let mut due = start_due;
     let mut n: u64 = 0;
-    while grp.loops.is_none_or(|l| n < l) && !stop.is_cancelled() {
+    while loops.is_none_or(|l| n < l) && !stop.is_cancelled() {
         n += 1;
         if user.iteration(&ctx, grp, due, &stop).await == IterEnd::StopUser {
             break;

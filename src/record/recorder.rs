@@ -387,11 +387,6 @@ impl Aggregate {
         self.totals.dropped_iterations
     }
 
-    /// Users active now (as of the last drain).
-    pub fn active_users(&self) -> u32 {
-        self.active.max(0) as u32
-    }
-
     /// Live view for progress: (completed, 2xx, 429, errors incl. other non-2xx).
     pub fn live(&self) -> (u64, u64, u64, u64) {
         let mut all = 0;

@@ -145,14 +145,6 @@ impl Template {
         self.segs.iter().all(|s| matches!(s, Seg::Lit(_)))
     }
 
-    /// Indices of the data variables this template reads.
-    pub fn vars(&self) -> impl Iterator<Item = usize> + '_ {
-        self.segs.iter().filter_map(|s| match s {
-            Seg::Var(i) => Some(*i),
-            _ => None,
-        })
-    }
-
     /// Appends the rendered text to `out`.
     pub fn render_into(&self, scope: &Scope<'_>, out: &mut String) {
         for seg in &self.segs {
@@ -259,7 +251,6 @@ mod tests {
     fn constant_detection_and_vars() {
         let t = Template::compile("/a/{flow_name}/{flow_name}", &names()).unwrap();
         assert!(!t.is_constant());
-        assert_eq!(t.vars().collect::<Vec<_>>(), vec![1, 1]);
         assert!(Template::compile("/a", &names()).unwrap().is_constant());
     }
 }
