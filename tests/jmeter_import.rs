@@ -453,6 +453,7 @@ impl surge::transport::Transport for Scripted {
             retry_after_ms: None,
             rate_limit: None,
             limit_key: None,
+            captured: None,
         }
     }
 }

@@ -49,6 +49,7 @@ impl Transport for Scripted {
             },
             rate_limit: None,
             limit_key: None,
+            captured: None,
         }
     }
 }

@@ -226,6 +226,7 @@ impl User {
                 headers: &headers,
                 authorization: authz.clone(),
                 body: body.clone(),
+                capture: crate::transport::Capture::NONE,
             };
             let active = ctx.active.load(Ordering::Relaxed);
             let start = Instant::now();

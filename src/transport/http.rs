@@ -4,10 +4,11 @@
 use std::error::Error as _;
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::headers::{parse_rate_limit, parse_retry_after};
-use super::{Exchange, OutRequest, Transport};
+use super::{Captured, Exchange, OutRequest, Transport};
 use crate::record::ErrorClass;
 use crate::scenario::{HttpVersion, Target};
 
@@ -96,6 +97,7 @@ impl HttpTransport {
 impl Transport for HttpTransport {
     async fn send(&self, req: OutRequest<'_>) -> Exchange {
         let bytes_out = req.wire_len().min(u32::MAX as usize) as u32;
+        let capture = req.capture;
         let Ok(url) = self.url(req.url) else {
             return Exchange::failed(ErrorClass::InvalidResponse, bytes_out);
         };
@@ -126,14 +128,23 @@ impl Transport for HttpTransport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let rate_limit = parse_rate_limit(headers);
-        // Only a throttled response's body is kept (up to 16 KiB), to read the limit it names.
-        let mut keep: Option<Vec<u8>> = (status == 429).then(Vec::new);
+        let kept_headers = capture.headers.then(|| headers.clone());
+        // A throttled response's body is kept (up to 16 KiB) to read the limit it names; any
+        // body is kept up to the limit the caller asked for.
+        let limit = match (status == 429, capture.body_limit) {
+            (true, asked) => Some(asked.unwrap_or(0).max(16 * 1024)),
+            (false, asked) => asked,
+        };
+        let mut keep: Option<Vec<u8>> = limit.map(|_| Vec::new());
+        let mut truncated = false;
         loop {
             match resp.chunk().await {
                 Ok(Some(c)) => {
                     bytes_in += c.len();
-                    if let Some(k) = keep.as_mut().filter(|k| k.len() < 16 * 1024) {
-                        k.extend_from_slice(&c);
+                    if let (Some(k), Some(limit)) = (keep.as_mut(), limit) {
+                        let room = limit.saturating_sub(k.len());
+                        truncated |= c.len() > room;
+                        k.extend_from_slice(&c[..c.len().min(room)]);
                     }
                 }
                 Ok(None) => break,
@@ -149,6 +160,26 @@ impl Transport for HttpTransport {
                 }
             }
         }
+        let limit_key = (status == 429)
+            .then(|| {
+                keep.as_deref()
+                    .and_then(crate::record::limit_key::from_body)
+            })
+            .flatten();
+        let captured = (!capture.is_none()).then(|| {
+            let (body, body_truncated) = match (capture.body_limit, keep) {
+                (Some(asked), Some(k)) if k.len() > asked => {
+                    (Some(Bytes::from(k).slice(..asked)), true)
+                }
+                (Some(_), Some(k)) => (Some(Bytes::from(k)), truncated),
+                _ => (None, false),
+            };
+            Box::new(Captured {
+                body,
+                body_truncated,
+                headers: kept_headers,
+            })
+        });
         Exchange {
             status: Ok(status),
             ttfb,
@@ -157,7 +188,8 @@ impl Transport for HttpTransport {
             bytes_out,
             retry_after_ms,
             rate_limit,
-            limit_key: keep.and_then(|b| crate::record::limit_key::from_body(&b)),
+            limit_key,
+            captured,
         }
     }
 }

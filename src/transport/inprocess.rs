@@ -12,7 +12,7 @@ use tower::ServiceExt as _;
 
 use super::auth::TokenFetch;
 use super::headers::{parse_rate_limit, parse_retry_after};
-use super::{Exchange, OutRequest, Transport};
+use super::{Captured, Exchange, OutRequest, Transport};
 use crate::mock::MockFault;
 use crate::record::ErrorClass;
 
@@ -84,6 +84,7 @@ impl Transport for InProcess {
     async fn send(&self, req: OutRequest<'_>) -> Exchange {
         let bytes_out = req.wire_len().min(u32::MAX as usize) as u32;
         let fail = |class: ErrorClass| Exchange::failed(class, bytes_out);
+        let capture = req.capture;
         let request = match build(
             req.method,
             req.url,
@@ -118,6 +119,7 @@ impl Transport for InProcess {
                     } else {
                         None
                     },
+                    captured: Captured::keep(capture, &parts.headers, &body),
                 }
             }
         }

@@ -28,6 +28,66 @@ pub struct OutRequest<'a> {
     pub authorization: Option<::http::HeaderValue>,
     /// Body.
     pub body: Option<Bytes>,
+    /// What of the answer the caller needs beyond the status and timings (extractors and
+    /// assertions read it). The default captures nothing, so a plain request reads and drops
+    /// its body as it arrives.
+    pub capture: Capture,
+}
+
+/// What of a response a transport keeps for the caller.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capture {
+    /// Keep the body, up to this many bytes (the rest is read and counted, not kept).
+    pub body_limit: Option<usize>,
+    /// Keep the response headers.
+    pub headers: bool,
+}
+
+impl Capture {
+    /// Nothing beyond status and timings.
+    pub const NONE: Capture = Capture {
+        body_limit: None,
+        headers: false,
+    };
+
+    /// True when nothing is to be kept.
+    pub fn is_none(&self) -> bool {
+        self.body_limit.is_none() && !self.headers
+    }
+}
+
+/// The parts of an answer kept because the request asked for them ([`Capture`]).
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    /// The body (up to the limit asked for), when asked.
+    pub body: Option<Bytes>,
+    /// True when the body was longer than the limit and was cut.
+    pub body_truncated: bool,
+    /// The response headers, when asked.
+    pub headers: Option<::http::HeaderMap>,
+}
+
+impl Captured {
+    /// Keeps what `capture` asks for of a complete answer.
+    pub fn keep(
+        capture: Capture,
+        headers: &::http::HeaderMap,
+        body: &Bytes,
+    ) -> Option<Box<Captured>> {
+        if capture.is_none() {
+            return None;
+        }
+        let (body, body_truncated) = match capture.body_limit {
+            Some(limit) if body.len() > limit => (Some(body.slice(..limit)), true),
+            Some(_) => (Some(body.clone()), false),
+            None => (None, false),
+        };
+        Some(Box::new(Captured {
+            body,
+            body_truncated,
+            headers: capture.headers.then(|| headers.clone()),
+        }))
+    }
 }
 
 impl OutRequest<'_> {
@@ -45,7 +105,7 @@ impl OutRequest<'_> {
 }
 
 /// What came back.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Exchange {
     /// Status code, or why there was none.
     pub status: Result<u16, ErrorClass>,
@@ -63,6 +123,9 @@ pub struct Exchange {
     pub rate_limit: Option<RateLimitHeaders>,
     /// The limit a 429 body named (a `record::limit_key` id).
     pub limit_key: Option<u16>,
+    /// What the request asked to keep of the answer ([`OutRequest::capture`]); `None` when it
+    /// asked for nothing or no answer came.
+    pub captured: Option<Box<Captured>>,
 }
 
 impl Exchange {
@@ -78,6 +141,7 @@ impl Exchange {
             retry_after_ms: None,
             rate_limit: None,
             limit_key: None,
+            captured: None,
         }
     }
 }
