@@ -210,6 +210,8 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         simulate: a.simulate,
         jtl: a.jtl,
         bearer_token,
+        segment: None,
+        start_at: None,
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {
