@@ -336,10 +336,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         samples: writer.as_ref().map(|w| w.tx.clone()),
         on_tick,
         seed: opts.seed,
-        segment: opts
-            .segment
-            .as_ref()
-            .map_or_else(Default::default, |s| s.segment),
+        segment: opts.segment.as_ref().map(|s| s.segment),
     };
 
     let mut late = None;

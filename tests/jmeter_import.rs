@@ -467,7 +467,7 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
         samples: Some(tx),
         on_tick: None,
         seed: Some(3),
-        segment: surge::schedule::Segment::WHOLE,
+        segment: None,
     };
     let t = Arc::new(Scripted {
         latency: Duration::from_millis(100),

@@ -3,8 +3,10 @@
 
 pub mod check;
 pub mod compare;
+pub mod dist;
 mod gates;
 pub mod import;
+pub mod merge;
 pub mod progress;
 pub mod report;
 pub mod sweep;
@@ -55,6 +57,8 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Run every combination of --vary values, then compare them.
     Sweep(sweep::SweepArgs),
+    /// Merge the segments of a distributed run (`surge run --segment I/N`) into one result.
+    Merge(merge::MergeArgs),
 }
 
 /// `surge run`.
@@ -105,6 +109,9 @@ pub struct RunArgs {
     /// A .jmx plan: treat every import warning as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
+    /// Distributed runs: segment, run id, start barrier.
+    #[command(flatten)]
+    pub dist: dist::DistArgs,
 }
 
 /// Parses `args` (program name first), runs, prints, and returns the exit code.
@@ -129,8 +136,8 @@ where
     {
         let cancel = cancel.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping: waiting briefly for requests in flight, then writing the result (Ctrl-C)");
+            if let Some(sig) = dist::stop_signal().await {
+                eprintln!("\nstopping: waiting briefly for requests in flight, then writing the result ({sig})");
                 cancel.cancel();
             }
         });
@@ -149,6 +156,7 @@ where
         Command::Report(a) => report::cmd(a).await,
         Command::Compare(a) => compare::cmd(a).await,
         Command::Sweep(a) => sweep::cmd(a, cancel).await,
+        Command::Merge(a) => merge::cmd(a).await,
     }
 }
 
@@ -179,6 +187,19 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         return exit::USAGE;
     }
     let thresholds = plan.thresholds.clone();
+    let (segment, start_at) = match a.dist.resolve(&plan.name) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    if let Some(w) = segment
+        .as_ref()
+        .and_then(|s| run::segment::token_warning(&plan, s.segment.count))
+    {
+        eprintln!("warning: {w}");
+    }
     if let crate::scenario::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
         if !run::is_loopback(base_url) && !a.yes {
             eprintln!(
@@ -210,8 +231,8 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         simulate: a.simulate,
         jtl: a.jtl,
         bearer_token,
-        segment: None,
-        start_at: None,
+        segment,
+        start_at,
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {

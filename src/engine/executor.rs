@@ -39,8 +39,8 @@ pub struct ExecOptions {
     pub on_tick: Option<OnTick>,
     /// Seed for think-time randomness (None: from entropy).
     pub seed: Option<u64>,
-    /// The part of the plan this process runs ([`Segment::WHOLE`]: all of it).
-    pub segment: Segment,
+    /// The segment of a distributed run this process runs (None: the whole plan, alone).
+    pub segment: Option<Segment>,
 }
 
 impl std::fmt::Debug for ExecOptions {
@@ -229,6 +229,7 @@ pub async fn execute<T: Transport>(
 ) -> ExecOutput {
     let epoch = Instant::now();
     let stop = CancellationToken::new();
+    let segment = opts.segment.unwrap_or(Segment::WHOLE);
     let mut user_base = 0;
     let groups = plan
         .groups
@@ -253,7 +254,7 @@ pub async fn execute<T: Transport>(
         requests: prepare(plan),
         groups,
         serialize_groups: plan.serialize_groups,
-        data: SharedData::for_segment(&plan.data, opts.segment),
+        data: SharedData::for_segment(&plan.data, segment),
         nvars: plan.vars.len(),
         recorder: Recorder::new(plan.total_users()),
         epoch,
@@ -264,7 +265,7 @@ pub async fn execute<T: Transport>(
         max_requests: plan
             .limits
             .max_requests
-            .map_or(u64::MAX, |m| opts.segment.share(m)),
+            .map_or(u64::MAX, |m| segment.share(m)),
         iterations: AtomicU64::new(0),
         active: AtomicU32::new(0),
         samples: opts.samples.clone(),
@@ -273,15 +274,15 @@ pub async fn execute<T: Transport>(
         policy: plan.on_429.clone(),
         pacer: plan.on_429.pace.as_ref().map(|p| {
             // N segments pace together at the plan's rate.
-            let per_second = p.per_second / f64::from(opts.segment.count.max(1));
+            let per_second = p.per_second / f64::from(segment.count.max(1));
             Pacer::new(per_second, p.steps.clone())
         }),
-        segment: opts.segment,
+        segment,
     });
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     let mut agg = Aggregate::new(labels);
     // A segment keeps every second's histograms: the merge recomputes quantiles from them.
-    agg.keep_second_hists(!opts.segment.is_whole());
+    agg.keep_second_hists(opts.segment.is_some());
     let agg = Arc::new(Mutex::new(agg));
 
     // Aggregator: drains completed seconds once a second.

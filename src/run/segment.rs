@@ -101,6 +101,32 @@ pub struct MemberRun<'a> {
     pub partial: bool,
 }
 
+/// A warning when N segments cannot hold the plan's OAuth tokens one-to-one: user `u` uses
+/// token slot `u mod tokens` in every segment, as in one process, but each segment fetches its
+/// own token for a slot, so a slot shared by users of several segments becomes several tokens
+/// (and per-token rate limits apply to each). With `tokens` a multiple of N, every slot's users
+/// are in one segment and the platform sees exactly the tokens one process would use.
+pub fn token_warning(plan: &crate::scenario::Plan, segments: u32) -> Option<String> {
+    let crate::scenario::Auth::ClientCredentials { tokens, .. } = plan.auth else {
+        return None;
+    };
+    let tokens = tokens.max(1);
+    (segments > 1 && tokens % segments != 0).then(|| {
+        format!(
+            "auth.tokens = {tokens} is not a multiple of {segments} segments: each segment fetches its own token for the slots its users share, so the platform sees up to {} tokens where one process uses {tokens}, and per-token limits apply to each; set tokens to a multiple of {segments} for the same limits as one process",
+            u64::from(tokens) * u64::from(segments) / u64::from(gcd(tokens, segments)),
+        )
+    })
+}
+
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 /// A run id: letters, digits, `-`, `_` and `.`, at most 100 characters (it names a directory).
 fn check_run_id(id: &str) -> Result<(), RunError> {
     let ok = !id.is_empty()
