@@ -6,6 +6,7 @@ pub mod compare;
 pub mod dist;
 mod gates;
 pub mod import;
+pub mod k8s;
 pub mod merge;
 pub mod progress;
 pub mod report;
@@ -59,6 +60,8 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Merge the segments of a distributed run (`surge run --segment I/N`) into one result.
     Merge(merge::MergeArgs),
+    /// Write Kubernetes manifests that run a scenario as N segments and merge them.
+    K8s(k8s::K8sArgs),
 }
 
 /// `surge run`.
@@ -157,6 +160,7 @@ where
         Command::Compare(a) => compare::cmd(a).await,
         Command::Sweep(a) => sweep::cmd(a, cancel).await,
         Command::Merge(a) => merge::cmd(a).await,
+        Command::K8s(a) => k8s::cmd(&a),
     }
 }
 
