@@ -106,11 +106,12 @@ impl DistArgs {
     }
 }
 
-/// Waits for Ctrl-C or, on Unix, SIGTERM (what Kubernetes sends a pod it stops), and names it;
-/// None when no signal can be listened for.
-pub async fn stop_signal() -> Option<&'static str> {
+/// Waits for Ctrl-C or, with `term` on Unix, SIGTERM (what Kubernetes sends a pod it stops),
+/// and names it; None when no signal can be listened for. Only commands that stop cleanly on
+/// the cancellation token should take over SIGTERM: for the others it keeps ending the process.
+pub async fn stop_signal(term: bool) -> Option<&'static str> {
     #[cfg(unix)]
-    {
+    if term {
         use tokio::signal::unix::{signal, SignalKind};
         if let Ok(mut term) = signal(SignalKind::terminate()) {
             return tokio::select! {
@@ -139,7 +140,8 @@ mod tests {
     #[test]
     fn flags_and_the_job_index_table() {
         let seg = |i, n| Segment::new(i, n).unwrap();
-        let table: Vec<(DistArgs, Option<&str>, Result<Option<Segment>, &str>)> = vec![
+        type Want = Result<Option<Segment>, &'static str>;
+        let table: Vec<(DistArgs, Option<&str>, Want)> = vec![
             (args(None, None, None), None, Ok(None)),
             (
                 args(Some("2/4"), None, Some("r")),

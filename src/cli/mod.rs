@@ -138,8 +138,9 @@ where
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
+        let term = matches!(cli.command, Command::Run(_) | Command::Sweep(_));
         tokio::spawn(async move {
-            if let Some(sig) = dist::stop_signal().await {
+            if let Some(sig) = dist::stop_signal(term).await {
                 eprintln!("\nstopping: waiting briefly for requests in flight, then writing the result ({sig})");
                 cancel.cancel();
             }
