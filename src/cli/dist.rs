@@ -106,6 +106,19 @@ impl DistArgs {
     }
 }
 
+/// For a segment's run: which segment of which run it was, and how to merge the run.
+pub fn merge_note(rep: &crate::run::RunReport) -> Option<String> {
+    let d = rep.result.distributed.as_ref()?;
+    let run_dir = rep.out_dir.parent().unwrap_or(&rep.out_dir);
+    Some(format!(
+        "segment {}/{} of run {}: once every segment has run, merge with: surge merge {}",
+        d.segment.unwrap_or(0),
+        d.segments,
+        d.run_id,
+        run_dir.display()
+    ))
+}
+
 /// Waits for Ctrl-C or, with `term` on Unix, SIGTERM (what Kubernetes sends a pod it stops),
 /// and names it; None when no signal can be listened for. Only commands that stop cleanly on
 /// the cancellation token should take over SIGTERM: for the others it keeps ending the process.

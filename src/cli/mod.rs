@@ -246,6 +246,9 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
             }
             println!("result: {}", rep.out_dir.join("result.json").display());
             println!("report: {}", rep.out_dir.join("report.html").display());
+            if let Some(note) = dist::merge_note(&rep) {
+                println!("{note}");
+            }
             gates::finish_run(
                 &rep,
                 &thresholds,
