@@ -16,6 +16,8 @@ use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
 use crate::transport::inprocess::InProcess;
 
+pub mod segment;
+
 /// Options of one run that are not in the scenario.
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -38,6 +40,10 @@ pub struct RunOptions {
     /// A bearer token given on the command line (`surge run plan.jmx -J token=…`), used
     /// instead of the plan's token source when the plan authenticates with a bearer token.
     pub bearer_token: Option<Secret>,
+    /// Run one segment of a distributed run (`--segment I/N`) instead of the whole plan.
+    pub segment: Option<segment::SegmentRun>,
+    /// Sleep until this barrier before the first request (`--start-at`).
+    pub start_at: Option<segment::Barrier>,
 }
 
 /// A secret given on the command line; `Debug` never shows it.
@@ -265,10 +271,18 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         }
         Endpoint::Url { .. } => None,
     };
-    let out_dir = opts.out.clone().unwrap_or_else(|| default_out(&plan));
+    segment::check(&opts, preset.is_some())?;
+    let out_dir = opts.out.clone().unwrap_or_else(|| match &opts.segment {
+        Some(s) => s.default_out(),
+        None => default_out(&plan),
+    });
+    segment::check_out(&opts, &out_dir)?;
     std::fs::create_dir_all(&out_dir)
         .map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
-    let started = time::OffsetDateTime::now_utc();
+    // With a barrier, the run's clock starts at the barrier (every segment's alike).
+    let started = opts
+        .start_at
+        .map_or_else(time::OffsetDateTime::now_utc, |b| b.at);
     let started_unix_ms = (started.unix_timestamp_nanos() / 1_000_000) as u64;
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     let mut sinks: Vec<Box<dyn SampleSink>> = Vec::new();
@@ -322,9 +336,11 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         samples: writer.as_ref().map(|w| w.tx.clone()),
         on_tick,
         seed: opts.seed,
+        segment: opts.segment.as_ref().map(|s| s.segment),
     };
 
-    let (out, base_url, mock_stats) = match preset {
+    let mut late = None;
+    let (mut out, base_url, mock_stats) = match preset {
         Some(p) if opts.simulate => {
             exec.seed = Some(opts.seed.unwrap_or(1));
             simulate(plan.clone(), MockConfig::preset(p), exec).await?
@@ -346,6 +362,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             let auth =
                 auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
             exec.base_url = url.clone();
+            late = segment::at_start(&opts).await?;
             let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
             (out, url, Some(m.shutdown().await))
         }
@@ -369,6 +386,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             )
             .await?;
             exec.base_url = base_url.clone();
+            late = segment::at_start(&opts).await?;
             let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
             (out, base_url.clone(), None)
         }
@@ -384,6 +402,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         None => None,
     };
 
+    let second_hists = out.aggregate.take_second_hists();
     let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
     debug_assert_eq!(totals.requests, out.issued);
     let host = reqwest::Url::parse(&base_url)
@@ -425,7 +444,9 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         totals,
         cells,
         timeline,
+        distributed: None,
     };
+    let result = segment::with_record(result, &opts, late, second_hists);
     crate::report::write_outputs(&result, &out_dir)
         .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
     if let Some(stats) = &mock_stats {

@@ -467,6 +467,7 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
         samples: Some(tx),
         on_tick: None,
         seed: Some(3),
+        segment: None,
     };
     let t = Arc::new(Scripted {
         latency: Duration::from_millis(100),

@@ -42,7 +42,7 @@ pub struct CheckArgs {
 }
 
 /// The thresholds stored in a result's plan (as the run was given them).
-fn stored_thresholds(r: &RunResult) -> Result<Vec<Threshold>, String> {
+pub(crate) fn stored_thresholds(r: &RunResult) -> Result<Vec<Threshold>, String> {
     let Some(list) = r.plan.get("thresholds").and_then(|t| t.as_array()) else {
         return Ok(Vec::new());
     };

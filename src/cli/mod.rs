@@ -3,8 +3,11 @@
 
 pub mod check;
 pub mod compare;
+pub mod dist;
 mod gates;
 pub mod import;
+pub mod k8s;
+pub mod merge;
 pub mod progress;
 pub mod report;
 pub mod sweep;
@@ -55,6 +58,10 @@ pub enum Command {
     Compare(compare::CompareArgs),
     /// Run every combination of --vary values, then compare them.
     Sweep(sweep::SweepArgs),
+    /// Merge the segments of a distributed run (`surge run --segment I/N`) into one result.
+    Merge(merge::MergeArgs),
+    /// Write Kubernetes manifests that run a scenario as N segments and merge them.
+    K8s(k8s::K8sArgs),
 }
 
 /// `surge run`.
@@ -105,6 +112,9 @@ pub struct RunArgs {
     /// A .jmx plan: treat every import warning as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
+    /// Distributed runs: segment, run id, start barrier.
+    #[command(flatten)]
+    pub dist: dist::DistArgs,
 }
 
 /// Parses `args` (program name first), runs, prints, and returns the exit code.
@@ -128,9 +138,10 @@ where
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
+        let term = matches!(cli.command, Command::Run(_) | Command::Sweep(_));
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nstopping: waiting briefly for requests in flight, then writing the result (Ctrl-C)");
+            if let Some(sig) = dist::stop_signal(term).await {
+                eprintln!("\nstopping: waiting briefly for requests in flight, then writing the result ({sig})");
                 cancel.cancel();
             }
         });
@@ -149,6 +160,8 @@ where
         Command::Report(a) => report::cmd(a).await,
         Command::Compare(a) => compare::cmd(a).await,
         Command::Sweep(a) => sweep::cmd(a, cancel).await,
+        Command::Merge(a) => merge::cmd(a).await,
+        Command::K8s(a) => k8s::cmd(&a),
     }
 }
 
@@ -179,6 +192,19 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         return exit::USAGE;
     }
     let thresholds = plan.thresholds.clone();
+    let (segment, start_at) = match a.dist.resolve(&plan.name) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    if let Some(w) = segment
+        .as_ref()
+        .and_then(|s| run::segment::token_warning(&plan, s.segment.count))
+    {
+        eprintln!("warning: {w}");
+    }
     if let crate::scenario::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
         if !run::is_loopback(base_url) && !a.yes {
             eprintln!(
@@ -210,6 +236,8 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         simulate: a.simulate,
         jtl: a.jtl,
         bearer_token,
+        segment,
+        start_at,
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {
@@ -218,6 +246,9 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
             }
             println!("result: {}", rep.out_dir.join("result.json").display());
             println!("report: {}", rep.out_dir.join("report.html").display());
+            if let Some(note) = dist::merge_note(&rep) {
+                println!("{note}");
+            }
             gates::finish_run(
                 &rep,
                 &thresholds,

@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::scenario::{DataKind, DataSource, OnEof, Share};
+use crate::schedule::Segment;
 
 /// What a user must do when a source ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,14 +19,23 @@ pub enum Exhausted {
 pub struct SharedData {
     sources: Vec<DataSource>,
     cursors: Vec<AtomicU64>,
+    /// A segment draws only its share of a shared source's draws (every N-th, interleaved), so
+    /// N segments together hand out each value exactly once, as one process would.
+    segment: Segment,
 }
 
 impl SharedData {
     /// Cursors for `sources`.
     pub fn new(sources: &[DataSource]) -> SharedData {
+        SharedData::for_segment(sources, Segment::WHOLE)
+    }
+
+    /// Cursors for `sources` in segment `segment` of a distributed run.
+    pub fn for_segment(sources: &[DataSource], segment: Segment) -> SharedData {
         SharedData {
             sources: sources.to_vec(),
             cursors: sources.iter().map(|_| AtomicU64::new(0)).collect(),
+            segment,
         }
     }
 
@@ -59,7 +69,9 @@ impl UserData {
     pub fn draw(&mut self, shared: &SharedData) -> Result<(), Exhausted> {
         for (i, src) in shared.sources.iter().enumerate() {
             let n = match src.share {
-                Share::All => shared.cursors[i].fetch_add(1, Ordering::Relaxed),
+                Share::All => shared
+                    .segment
+                    .nth(shared.cursors[i].fetch_add(1, Ordering::Relaxed)),
                 Share::PerThread => {
                     let n = self.cursors[i];
                     self.cursors[i] += 1;
@@ -233,5 +245,44 @@ mod tests {
                 ("20".into(), "x".into())
             ]
         );
+    }
+
+    #[test]
+    fn segments_of_a_shared_source_hand_out_each_value_once() {
+        // 10 rows, stop at the end; and a counter: N segments draw until dry (or 7 draws).
+        for n in 1..=5u32 {
+            let rows: Vec<String> = (0..10).map(|i| format!("r{i}")).collect();
+            let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+            let sources = vec![csv(&refs, Share::All, OnEof::StopThread)];
+            let mut seen = Vec::new();
+            let mut counted = Vec::new();
+            for i in 1..=n {
+                let seg = Segment::new(i, n).unwrap();
+                let shared = SharedData::for_segment(&sources, seg);
+                let mut u = UserData::new(&shared, 2);
+                while u.draw(&shared).is_ok() {
+                    seen.push(u.values[0].clone());
+                }
+                let counter = SharedData::for_segment(
+                    &[DataSource {
+                        kind: DataKind::Counter { start: 1, step: 1 },
+                        share: Share::All,
+                        on_eof: OnEof::Recycle,
+                        vars: vec![0],
+                    }],
+                    seg,
+                );
+                let mut c = UserData::new(&counter, 1);
+                // Each segment draws its share of 23 draws, as it would with 23 iterations.
+                for _ in 0..seg.share(23) {
+                    c.draw(&counter).unwrap();
+                    counted.push(c.values[0].parse::<u64>().unwrap());
+                }
+            }
+            seen.sort();
+            assert_eq!(seen, rows, "N = {n}: every row exactly once");
+            counted.sort_unstable();
+            assert_eq!(counted, (1..=23).collect::<Vec<u64>>(), "N = {n}");
+        }
     }
 }

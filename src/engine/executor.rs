@@ -16,7 +16,7 @@ use crate::record::samples::StreamedSample;
 use crate::record::{Aggregate, Recorder};
 use crate::scenario::template::{Scope, Template};
 use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
-use crate::schedule::{self, Event, Model};
+use crate::schedule::{self, Event, Model, Segment};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::Transport;
 
@@ -39,6 +39,8 @@ pub struct ExecOptions {
     pub on_tick: Option<OnTick>,
     /// Seed for think-time randomness (None: from entropy).
     pub seed: Option<u64>,
+    /// The segment of a distributed run this process runs (None: the whole plan, alone).
+    pub segment: Option<Segment>,
 }
 
 impl std::fmt::Debug for ExecOptions {
@@ -138,6 +140,7 @@ pub(super) struct Ctx<T> {
     pub(super) seed: Option<u64>,
     pub(super) policy: Policy,
     pub(super) pacer: Option<Pacer>,
+    segment: Segment,
 }
 
 impl<T> Ctx<T> {
@@ -226,6 +229,7 @@ pub async fn execute<T: Transport>(
 ) -> ExecOutput {
     let epoch = Instant::now();
     let stop = CancellationToken::new();
+    let segment = opts.segment.unwrap_or(Segment::WHOLE);
     let mut user_base = 0;
     let groups = plan
         .groups
@@ -250,7 +254,7 @@ pub async fn execute<T: Transport>(
         requests: prepare(plan),
         groups,
         serialize_groups: plan.serialize_groups,
-        data: SharedData::new(&plan.data),
+        data: SharedData::for_segment(&plan.data, segment),
         nvars: plan.vars.len(),
         recorder: Recorder::new(plan.total_users()),
         epoch,
@@ -258,21 +262,28 @@ pub async fn execute<T: Transport>(
         abort: CancellationToken::new(),
         stop_reason: Mutex::new(None),
         issued: AtomicU64::new(0),
-        max_requests: plan.limits.max_requests.unwrap_or(u64::MAX),
+        max_requests: plan
+            .limits
+            .max_requests
+            .map_or(u64::MAX, |m| segment.share(m)),
         iterations: AtomicU64::new(0),
         active: AtomicU32::new(0),
         samples: opts.samples.clone(),
         seed: opts.seed,
         dropped: AtomicU64::new(0),
         policy: plan.on_429.clone(),
-        pacer: plan
-            .on_429
-            .pace
-            .as_ref()
-            .map(|p| Pacer::new(p.per_second, p.steps.clone())),
+        pacer: plan.on_429.pace.as_ref().map(|p| {
+            // N segments pace together at the plan's rate.
+            let per_second = p.per_second / f64::from(segment.count.max(1));
+            Pacer::new(per_second, p.steps.clone())
+        }),
+        segment,
     });
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
-    let agg = Arc::new(Mutex::new(Aggregate::new(labels)));
+    let mut agg = Aggregate::new(labels);
+    // A segment keeps every second's histograms: the merge recomputes quantiles from them.
+    agg.keep_second_hists(opts.segment.is_some());
+    let agg = Arc::new(Mutex::new(agg));
 
     // Aggregator: drains completed seconds once a second.
     let ticker = {
@@ -392,7 +403,7 @@ pub async fn execute<T: Transport>(
 /// users (open model), and waits for its users.
 async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let grp = &ctx.groups[g];
-    let mut sched = schedule::for_profile(&grp.profile);
+    let mut sched = schedule::for_segment(&grp.profile, ctx.segment, grp.user_base);
     let model = sched.model();
     let loops = match model {
         Model::Closed { loops } => loops,
@@ -406,7 +417,8 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let idle = Arc::new(AtomicU32::new(0));
     let mut allocated: u32 = 0;
     if let Model::Open { pre_allocated, .. } = model {
-        for local in 0..pre_allocated {
+        for j in 0..pre_allocated {
+            let local = schedule::segment::pool_user(ctx.segment, grp.user_base, j);
             let (ctx, rx, idle, stop) = (ctx.clone(), rx.clone(), idle.clone(), grp.stop.clone());
             users.spawn(async move { open_user(ctx, g, local, None, rx, idle, stop).await });
         }
@@ -445,7 +457,7 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
                 } else if allocated < max_users {
                     let (ctx, rx, idle, stop) =
                         (ctx.clone(), rx.clone(), idle.clone(), grp.stop.clone());
-                    let local = allocated;
+                    let local = schedule::segment::pool_user(ctx.segment, grp.user_base, allocated);
                     allocated += 1;
                     users.spawn(async move {
                         open_user(ctx, g, local, Some(due), rx, idle, stop).await

@@ -82,6 +82,7 @@ pub(super) async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOut
         samples: Some(tx),
         on_tick: None,
         seed: Some(7),
+        segment: None,
     };
     let out = execute(p, t, AuthRuntime::None, opts).await;
     let mut v = Vec::new();
@@ -301,6 +302,7 @@ async fn on_tick_can_abort_the_run() {
             (t.elapsed >= Duration::from_secs(5)).then(|| "breach".to_string())
         })),
         seed: None,
+        segment: None,
     };
     let out = execute(&p, scripted(100, |_, _| Ok(200)), AuthRuntime::None, opts).await;
     assert_eq!(out.stop_reason, "aborted: breach");

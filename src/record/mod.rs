@@ -1,8 +1,11 @@
 //! Measurement: samples ([`sample`]), HDR histograms ([`hist`]), the sharded recorder and its
-//! aggregate ([`recorder`]), and the result file ([`result`]).
+//! aggregate ([`recorder`]), the result file ([`result`]), and distributed runs: a segment's
+//! record ([`distributed`]) and the exact merge of N segments into one result ([`merge`]).
 
+pub mod distributed;
 pub mod hist;
 pub mod limit_key;
+pub mod merge;
 pub mod recorder;
 pub mod result;
 pub mod sample;

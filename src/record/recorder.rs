@@ -245,6 +245,9 @@ pub struct Aggregate {
     active: i64,
     /// The last second fully merged (exclusive).
     pub done_upto: u32,
+    /// Keep every second's histograms (a segment of a distributed run: the merge needs them).
+    keep_second_hists: bool,
+    kept: BTreeMap<u32, BTreeMap<Outcome, (Hist, Hist)>>,
 }
 
 impl Aggregate {
@@ -308,10 +311,7 @@ impl Aggregate {
                 reset_min: u32::MAX,
                 ..Default::default()
             });
-            r.responses += rl.responses;
-            r.allowed = r.allowed.max(rl.allowed);
-            r.count_max = r.count_max.max(rl.count_max);
-            r.reset_min = r.reset_min.min(rl.reset_min);
+            r.merge(&rl);
         }
         for c in &b.cells {
             row.completed += c.count;
@@ -355,7 +355,11 @@ impl Aggregate {
             }
         }
         let keep_from = upto.saturating_sub(LATE_WINDOW_S);
-        self.recent = self.recent.split_off(&keep_from);
+        let newer = self.recent.split_off(&keep_from);
+        let older = std::mem::replace(&mut self.recent, newer);
+        if self.keep_second_hists {
+            self.kept.extend(older);
+        }
         let last_event = events.last().map(|(t, _)| (t / US) as u32 + 1).unwrap_or(0);
         let last_row = self.timeline.keys().next_back().map_or(0, |k| k + 1);
         let end = upto.min(last_event.max(last_row)).max(self.done_upto);
@@ -375,6 +379,32 @@ impl Aggregate {
             self.row(t).active_users = most.max(0) as u32;
         }
         self.done_upto = end;
+    }
+
+    /// Keeps every second's latency histograms for [`Aggregate::take_second_hists`] (a segment
+    /// of a distributed run), instead of only the last few seconds'.
+    pub fn keep_second_hists(&mut self, keep: bool) {
+        self.keep_second_hists = keep;
+    }
+
+    /// Every second's latency histograms per outcome, when kept. Call after the final drain.
+    pub fn take_second_hists(&mut self) -> Vec<super::distributed::SecondHists> {
+        if !self.keep_second_hists {
+            return Vec::new();
+        }
+        let mut all = std::mem::take(&mut self.kept);
+        all.extend(std::mem::take(&mut self.recent));
+        all.into_iter()
+            .map(|(t, by)| super::distributed::SecondHists {
+                t,
+                by_outcome: by
+                    .into_iter()
+                    .map(|(o, (service, response))| {
+                        (o, super::distributed::HistPair { service, response })
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Records the open model's dropped iterations (arrivals with no free user).

@@ -51,6 +51,10 @@ pub struct RunResult {
     pub cells: Vec<Cell>,
     /// One row per second from the run's start.
     pub timeline: Vec<Second>,
+    /// A segment of a distributed run (`surge run --segment`), or the merge of its segments
+    /// (`surge merge`); absent for a plain run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distributed: Option<super::distributed::Distributed>,
 }
 
 /// The tool that wrote a result.
@@ -283,6 +287,17 @@ pub struct RateLimitSecond {
     pub count_max: u32,
     /// Smallest `inin-ratelimit-reset` (seconds).
     pub reset_min: u32,
+}
+
+impl RateLimitSecond {
+    /// Folds in another's values: responses add, the largest `allowed` and `count` and the
+    /// smallest `reset` are kept.
+    pub fn merge(&mut self, other: &RateLimitSecond) {
+        self.responses += other.responses;
+        self.allowed = self.allowed.max(other.allowed);
+        self.count_max = self.count_max.max(other.count_max);
+        self.reset_min = self.reset_min.min(other.reset_min);
+    }
 }
 
 /// One second of the run: responses counted at their end, starts at their start.

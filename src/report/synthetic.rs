@@ -171,5 +171,6 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
         totals,
         cells,
         timeline,
+        distributed: None,
     }
 }

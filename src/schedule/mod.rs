@@ -7,9 +7,11 @@ use crate::scenario::{Profile, ThreadGroup};
 
 mod arrival;
 mod curve;
+pub mod segment;
 
 pub use arrival::ArrivalSchedule;
 pub use curve::CurveSchedule;
+pub use segment::{for_segment, Segment};
 
 /// Something the executor must do at a time offset from the run's start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

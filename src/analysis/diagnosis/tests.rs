@@ -88,6 +88,7 @@ fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResult {
         totals,
         cells: vec![],
         timeline,
+        distributed: None,
     }
 }
 

@@ -330,5 +330,6 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
         totals,
         cells,
         timeline,
+        distributed: None,
     })
 }

@@ -1,0 +1,214 @@
+//! `surge merge SEGMENT… [--out DIR]`: one result from the N segments of a distributed run,
+//! written with every report a run writes, and judged by the run's thresholds on the whole.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+
+use super::exit;
+use crate::record::merge::{merge, Input, MergeError};
+use crate::record::RunResult;
+use crate::run::RunReport;
+
+/// `surge merge`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MergeArgs {
+    /// Segment results: result.json files, or directories holding them (a run's directory
+    /// with one sub-directory per segment, e.g. reports/<run id>).
+    #[arg(required = true, value_name = "RESULT|DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Output directory [default: reports/<run id>/merged].
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Wait up to this long for every segment's result to appear in the directories given
+    /// (a merge Job beside the segments' pods).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub wait: Option<Duration>,
+    /// Merge the segments present even when some are missing; the result is marked partial
+    /// and lists them.
+    #[arg(long)]
+    pub allow_missing: bool,
+    /// Write the threshold verdicts as JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the threshold verdicts as a Markdown table here.
+    #[arg(long = "summary-md", value_name = "FILE")]
+    pub summary_md: Option<PathBuf>,
+    /// Print only the result and verdict lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The result files `path` stands for: itself, its `result.json`, or each sub-directory's
+/// `result.json` (except an earlier merge's).
+fn expand(path: &Path) -> Vec<PathBuf> {
+    if !path.is_dir() {
+        return vec![path.to_path_buf()];
+    }
+    let own = path.join("result.json");
+    if own.is_file() {
+        return vec![own];
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_dir() && p.file_name().is_some_and(|n| n != "merged"))
+                .map(|p| p.join("result.json"))
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// A failed attempt at reading and merging: may a later one succeed (a segment still absent or
+/// being written)?
+struct Failure {
+    message: String,
+    transient: bool,
+}
+
+fn read_all(inputs: &[PathBuf]) -> Result<Vec<Input>, Failure> {
+    let mut out = Vec::new();
+    for p in inputs {
+        let files = expand(p);
+        if files.is_empty() {
+            return Err(Failure {
+                message: format!(
+                    "{}: no result.json in it or in its sub-directories",
+                    p.display()
+                ),
+                transient: true,
+            });
+        }
+        for f in files {
+            let r = RunResult::read(&f).map_err(|e| Failure {
+                transient: !matches!(e, crate::record::result::ResultError::Version { .. }),
+                message: e.to_string(),
+            })?;
+            out.push((f.display().to_string(), r));
+        }
+    }
+    Ok(out)
+}
+
+fn attempt(a: &MergeArgs, last: bool) -> Result<RunResult, Failure> {
+    let inputs = read_all(&a.inputs)?;
+    merge(inputs, a.allow_missing && last).map_err(|e| Failure {
+        transient: matches!(e, MergeError::Missing { .. }),
+        message: e.to_string(),
+    })
+}
+
+/// Reads and merges, waiting (with `--wait`) while segments are missing or still being written.
+fn read_and_merge(a: &MergeArgs) -> Result<RunResult, String> {
+    let deadline = a.wait.map(|w| Instant::now() + w);
+    let mut noted = Instant::now();
+    loop {
+        let last = deadline.is_none_or(|d| Instant::now() >= d);
+        match attempt(a, last) {
+            Ok(r) => return Ok(r),
+            Err(f) if !f.transient || last => return Err(f.message),
+            Err(f) => {
+                if noted.elapsed() >= Duration::from_secs(30) {
+                    eprintln!("waiting: {}", f.message);
+                    noted = Instant::now();
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// One line on how the segments started: the spread of their starts and the worst lateness.
+fn start_line(r: &RunResult) -> String {
+    let Some(d) = &r.distributed else {
+        return String::new();
+    };
+    let starts = d.members.iter().map(|m| m.started_unix_ms);
+    let spread = starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0);
+    let late = d
+        .members
+        .iter()
+        .filter_map(|m| m.late_ms)
+        .fold(None::<f64>, |a, l| Some(a.map_or(l, |a| a.max(l))));
+    let barrier = match (&d.start_at, late) {
+        (Some(at), Some(l)) => format!("; barrier {at}, latest start {l:.1} ms after it"),
+        _ => String::new(),
+    };
+    let missing = if d.missing.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; MISSING: {}",
+            d.missing
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    format!(
+        "merged {} of {} segments of run {}: starts {spread} ms apart by their clocks{barrier}{missing}\n",
+        d.members.len(),
+        d.segments,
+        d.run_id
+    )
+}
+
+/// Runs `surge merge` and returns the exit code: 0, 1 a threshold failed (or the output could
+/// not be written), 2 the segments do not merge, 3 a segment was stopped early.
+pub async fn cmd(a: MergeArgs) -> i32 {
+    let a2 = a.clone();
+    let merged = tokio::task::spawn_blocking(move || read_and_merge(&a2))
+        .await
+        .unwrap_or_else(|e| Err(format!("merge: {e}")));
+    let result = match merged {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let run_id = result
+        .distributed
+        .as_ref()
+        .map_or_else(|| "run".to_string(), |d| d.run_id.clone());
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("reports").join(run_id).join("merged"));
+    if let Err(e) = crate::report::write_outputs(&result, &out_dir) {
+        eprintln!("error: writing outputs: {e}");
+        return exit::FAILED;
+    }
+    if !a.quiet {
+        print!("{}", crate::report::terminal::summary(&result));
+    }
+    print!("{}", start_line(&result));
+    println!("result: {}", out_dir.join("result.json").display());
+    println!("report: {}", out_dir.join("report.html").display());
+    let thresholds = match super::check::stored_thresholds(&result) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let rep = RunReport {
+        result,
+        out_dir,
+        samples_written: None,
+        mock_stats: None,
+    };
+    super::gates::finish_run(
+        &rep,
+        &thresholds,
+        a.quiet,
+        a.junit.as_deref(),
+        a.summary_md.as_deref(),
+    )
+}

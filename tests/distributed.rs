@@ -1,0 +1,315 @@
+//! Distributed runs end to end: N = 1, 2 and 4 segments as separate `surge` processes against a
+//! loopback server that counts what it receives, then `surge merge`. The merged result must
+//! equal the server's counts; a shared counter and a CSV file must hand each value out exactly
+//! once across segments; the merged histograms must equal one histogram fed every sample; and
+//! every user must start at the one-process plan's time after the barrier.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use common::{serve, Reply};
+use surge::record::{Hist, RunResult, StatusKey};
+
+const USERS: u32 = 8;
+const LOOPS: u32 = 3;
+const RAMP_MS: u64 = 1_600;
+
+fn surge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_surge"))
+}
+
+fn scenario(dir: &Path, url: &str) -> PathBuf {
+    let rows: String = (0..USERS * LOOPS)
+        .map(|i| format!("flow-{i:03}\n"))
+        .collect();
+    std::fs::write(dir.join("flows.csv"), format!("flow_id\n{rows}")).unwrap();
+    let text = format!(
+        r#"name = "dist"
+[target]
+base_url = "{url}"
+[[data]]
+kind = "counter"
+var = "n"
+[[data]]
+kind = "csv"
+file = "flows.csv"
+on_eof = "stop_thread"
+[[request]]
+name = "hit"
+path = "/hit?u={{__thread}}&n={{n}}&flow={{flow_id}}"
+[load]
+threads = {USERS}
+ramp_up = "{RAMP_MS}ms"
+loops = {LOOPS}
+"#
+    );
+    let p = dir.join("dist.toml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn query<'a>(path: &'a str, key: &str) -> &'a str {
+    path.split(['?', '&'])
+        .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("{key} in {path}"))
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let t = time::OffsetDateTime::from(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// The whole plan's start offset of user `u` (from 1): JMeter's `i × ramp / threads`.
+fn planned_start_ms(u: u32) -> f64 {
+    (u - 1) as f64 * RAMP_MS as f64 / USERS as f64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_add_up_to_the_one_process_run() {
+    for n in [1u32, 2, 4] {
+        one_split(n).await;
+    }
+}
+
+async fn one_split(n: u32) {
+    // The server: every 5th request is throttled; it keeps each request's path and arrival.
+    let arrivals: Arc<Mutex<Vec<(String, SystemTime)>>> = Arc::default();
+    let seen = arrivals.clone();
+    let server = serve(move |r| {
+        seen.lock()
+            .unwrap()
+            .push((r.path.clone(), SystemTime::now()));
+        if r.n % 5 == 4 {
+            Reply::status(429).with_header("Retry-After", "1")
+        } else {
+            Reply::status(200).with_body("{}")
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let scen = scenario(dir.path(), &server.url());
+    let barrier = SystemTime::now() + Duration::from_millis(2_500);
+    let at = rfc3339(barrier);
+    let barrier = time::OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339)
+        .map(SystemTime::from)
+        .unwrap();
+    let children: Vec<_> = (1..=n)
+        .map(|i| {
+            let seg = dir.path().join(format!("run/seg-{i}"));
+            surge()
+                .arg("run")
+                .arg(&scen)
+                .args(["--segment", &format!("{i}/{n}"), "--start-at", &at])
+                .args(["--run-id", "e2e", "--start-tolerance", "10s", "-q"])
+                .arg("--out")
+                .arg(&seg)
+                .arg("--samples")
+                .arg(dir.path().join(format!("samples-{i}.csv")))
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let done = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|mut c| c.wait().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    assert!(done.iter().all(|s| s.success()), "N = {n}: {done:?}");
+
+    let out = surge()
+        .arg("merge")
+        .arg(dir.path().join("run"))
+        .arg("--out")
+        .arg(dir.path().join("merged"))
+        .arg("-q")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "N = {n}: {stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("merged {n} of {n} segments of run e2e")),
+        "{stdout}"
+    );
+    let m = RunResult::read(&dir.path().join("merged/result.json")).unwrap();
+
+    // The merged counts are the server's.
+    let total = u64::from(USERS * LOOPS);
+    assert_eq!(server.total(), total, "N = {n}");
+    assert_eq!(m.totals.requests, total, "N = {n}");
+    assert_eq!(
+        m.totals.by_status.get(&StatusKey::Http(200)).copied(),
+        Some(server.count("200"))
+    );
+    assert_eq!(
+        m.totals.by_status.get(&StatusKey::Http(429)).copied(),
+        Some(server.count("429"))
+    );
+    assert_eq!(m.timeline.iter().map(|s| s.completed).sum::<u64>(), total);
+    assert_eq!(m.totals.iterations, total);
+    assert!(!m.partial, "N = {n}: {}", m.stop_reason);
+
+    // The counter and the CSV file handed each value out exactly once across the segments.
+    let log = arrivals.lock().unwrap().clone();
+    let mut counted: Vec<u64> = log
+        .iter()
+        .map(|(p, _)| query(p, "n").parse().unwrap())
+        .collect();
+    counted.sort_unstable();
+    assert_eq!(
+        counted,
+        (1..=total).collect::<Vec<_>>(),
+        "N = {n}: counter values"
+    );
+    let mut flows: Vec<String> = log
+        .iter()
+        .map(|(p, _)| query(p, "flow").to_string())
+        .collect();
+    flows.sort();
+    let want: Vec<String> = (0..total).map(|i| format!("flow-{i:03}")).collect();
+    assert_eq!(flows, want, "N = {n}: CSV rows");
+
+    // The merged histogram is one histogram fed every sample of every segment.
+    let mut fed = Hist::new();
+    let mut intended: BTreeMap<u32, f64> = BTreeMap::new();
+    for i in 1..=n {
+        let mut rd = csv::Reader::from_path(dir.path().join(format!("samples-{i}.csv"))).unwrap();
+        let h = rd.headers().unwrap().clone();
+        let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+        let (svc, user, int) = (col("service_ms"), col("user"), col("intended_ms"));
+        for row in rd.records() {
+            let row = row.unwrap();
+            fed.record((row[svc].parse::<f64>().unwrap() * 1000.0).round() as u64);
+            let u: u32 = row[user].parse().unwrap();
+            let t: f64 = row[int].parse().unwrap();
+            let e = intended.entry(u).or_insert(t);
+            *e = e.min(t);
+        }
+    }
+    assert_eq!(fed.len(), total);
+    assert_eq!(m.service_hist(None, None), fed, "N = {n}: merged histogram");
+
+    // Every user began at the whole plan's offset: exactly by the schedule, and by the
+    // server's clock no earlier and within the barrier's tolerance.
+    for u in 1..=USERS {
+        let planned = planned_start_ms(u);
+        assert!(
+            (intended[&u] - planned).abs() < 0.002,
+            "N = {n}: user {u} intended {}",
+            intended[&u]
+        );
+        let first = log
+            .iter()
+            .filter(|(p, _)| query(p, "u") == u.to_string())
+            .map(|(_, t)| *t)
+            .min()
+            .unwrap();
+        let after = first
+            .duration_since(barrier)
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3;
+        let early = barrier
+            .duration_since(first)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+        assert!(
+            early < 5.0,
+            "N = {n}: user {u} arrived {early:.1} ms before the barrier"
+        );
+        assert!(
+            after + 5.0 >= planned && after - planned < 10_000.0,
+            "N = {n}: user {u} arrived {after:.1} ms after the barrier; planned {planned} ms"
+        );
+    }
+    assert_matches_schema(&dir.path().join("merged/result.json"));
+    assert_matches_schema(&dir.path().join("run/seg-1/result.json"));
+    let d = m.distributed.unwrap();
+    assert_eq!((d.segments, d.members.len()), (n, n as usize));
+    assert!(d
+        .members
+        .iter()
+        .all(|mem| mem.late_ms.is_some_and(|l| l < 10_000.0)));
+}
+
+/// Segment and merged results are checked against the schema users are given.
+fn assert_matches_schema(path: &Path) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/result.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(&doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+}
+
+#[test]
+fn merge_refuses_a_missing_segment_by_name_and_a_run_must_be_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let scen = scenario(dir.path(), "http://127.0.0.1:9");
+    // No run id and no barrier: the segments could not agree on one.
+    let out = surge()
+        .arg("run")
+        .arg(&scen)
+        .args(["--segment", "1/2", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--segment: give --run-id ID"), "{err}");
+    // A barrier long past is refused before anything is sent.
+    let out = surge()
+        .arg("run")
+        .arg(&scen)
+        .args([
+            "--segment",
+            "1/2",
+            "--run-id",
+            "x",
+            "--start-at",
+            "2020-01-01T00:00:00Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("more than the 5 s tolerance"));
+    // --segments without the Indexed Job's variable.
+    let out = surge()
+        .arg("run")
+        .arg(&scen)
+        .args(["--segments", "3", "--run-id", "x"])
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JOB_COMPLETION_INDEX is not set"));
+    // Merging an empty directory names it.
+    std::fs::create_dir_all(dir.path().join("empty")).unwrap();
+    let out = surge()
+        .arg("merge")
+        .arg(dir.path().join("empty"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no result.json in it"));
+}

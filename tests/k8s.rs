@@ -1,0 +1,253 @@
+//! `surge k8s`: the manifests validate against the Kubernetes schemas (offline, with the
+//! `kubernetes-validate` package .ci/run installs), read back as YAML to what was meant, keep
+//! secrets out of the ConfigMap, and the Job's container command, run as an Indexed Job runs it
+//! (`JOB_COMPLETION_INDEX`, the ConfigMap's files mounted, the Secret's variables set), makes a
+//! distributed run that the merge Job's command merges.
+//!
+//! Skipped, with a notice, only when `SURGE_SKIP_PYTHON` is set; otherwise `python3` with
+//! PyYAML and `kubernetes-validate` is required.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{serve, Reply};
+use serde_json::Value;
+use surge::record::RunResult;
+
+fn surge() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_surge"))
+}
+
+/// Every document of a YAML file, as JSON (PyYAML reads it as Kubernetes would).
+fn yaml_docs(path: &Path) -> Vec<Value> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json,sys,yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Maps the container's paths onto this machine's directories.
+fn local(arg: &str, scenario: &Path, results: &Path) -> String {
+    if let Some(rest) = arg.strip_prefix("/scenario/") {
+        scenario.join(rest).display().to_string()
+    } else if let Some(rest) = arg.strip_prefix("/results/") {
+        results.join(rest).display().to_string()
+    } else {
+        arg.to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_validate_and_the_jobs_commands_run_a_distributed_run() {
+    if std::env::var_os("SURGE_SKIP_PYTHON").is_some() {
+        eprintln!("SURGE_SKIP_PYTHON is set: skipping the Kubernetes manifest check");
+        return;
+    }
+    let server = serve(|r| {
+        if r.header("authorization") == Some("Bearer s3cret-token") {
+            Reply::status(200).with_body("{}")
+        } else {
+            Reply::status(401)
+        }
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("data")).unwrap();
+    let rows: String = (0..12).map(|i| format!("id-{i}\n")).collect();
+    std::fs::write(src.join("data/ids.csv"), format!("id\n{rows}")).unwrap();
+    let scen = src.join("k8s-e2e.toml");
+    std::fs::write(
+        &scen,
+        r#"name = "k8s-e2e"
+[target]
+base_url = "https://api.example.invalid"
+[auth]
+kind = "bearer"
+token_env = "API_TOKEN"
+[[data]]
+kind = "csv"
+file = "data/ids.csv"
+on_eof = "stop_thread"
+[[request]]
+name = "get"
+path = "/things/{id}"
+[load]
+threads = 4
+ramp_up = "400ms"
+loops = 3
+"#,
+    )
+    .unwrap();
+    let out_dir = dir.path().join("k8s");
+    let out = surge()
+        .arg("k8s")
+        .arg(&scen)
+        .args([
+            "--parallelism",
+            "2",
+            "--namespace",
+            "load",
+            "--start-in",
+            "4s",
+        ])
+        .args(["--target", &server.url()])
+        .arg("--out")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("create secret generic surge-k8s-e2e-secrets --from-literal=API_TOKEN="),
+        "{stdout}"
+    );
+
+    // Offline schema validation, strict (unknown fields refused), oldest and newest schemas.
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files.push(out_dir.join("extra/results-reader.yaml"));
+    assert_eq!(files.len(), 5);
+    for version in ["1.27.0", "1.37.0"] {
+        let v = Command::new("kubernetes-validate")
+            .args(["--strict", "--quiet", "-k", version])
+            .args(&files)
+            .output()
+            .expect("kubernetes-validate is installed (.ci/run installs it)");
+        assert!(
+            v.status.success(),
+            "Kubernetes {version}: {}{}",
+            String::from_utf8_lossy(&v.stdout),
+            String::from_utf8_lossy(&v.stderr)
+        );
+    }
+
+    let cm = &yaml_docs(&files[0])[0];
+    let job = &yaml_docs(&files[2])[0];
+    let merge = &yaml_docs(&files[3])[0];
+    assert_eq!(cm["kind"], "ConfigMap");
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    assert_eq!(job["spec"]["completions"], 2);
+    assert_eq!(job["metadata"]["namespace"], "load");
+    // The scenario reads as itself; the secret is referenced, never written.
+    let scen_text = std::fs::read_to_string(&scen).unwrap();
+    assert_eq!(cm["data"]["k8s-e2e.toml"], Value::String(scen_text));
+    let all = std::fs::read_dir(&out_dir).unwrap().count();
+    assert!(all >= 4);
+    let pod = &job["spec"]["template"]["spec"];
+    let c = &pod["containers"][0];
+    assert_eq!(
+        c["env"][0],
+        serde_json::json!({"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "surge-k8s-e2e-secrets", "key": "API_TOKEN"}}})
+    );
+
+    // Mount the ConfigMap as the pod would: each item's key at its path.
+    let mounted = dir.path().join("scenario");
+    let results = dir.path().join("results");
+    std::fs::create_dir_all(&results).unwrap();
+    let vols = pod["volumes"].as_array().unwrap();
+    let cm_vol = vols.iter().find(|v| v.get("configMap").is_some()).unwrap();
+    for item in cm_vol["configMap"]["items"].as_array().unwrap() {
+        let p = mounted.join(item["path"].as_str().unwrap());
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let key = item["key"].as_str().unwrap();
+        std::fs::write(&p, cm["data"][key].as_str().unwrap()).unwrap();
+    }
+
+    // Each index runs the container's command, in its working directory, with its env.
+    let cmd = strings(&c["command"]);
+    assert_eq!(cmd[0], "surge");
+    let work = local(c["workingDir"].as_str().unwrap(), &mounted, &results);
+    let work = if work == "/results" {
+        results.display().to_string()
+    } else {
+        work
+    };
+    let pods: Vec<_> = (0..2)
+        .map(|i| {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+                .args(cmd[1..].iter().map(|a| local(a, &mounted, &results)))
+                .current_dir(&work)
+                .env("JOB_COMPLETION_INDEX", i.to_string())
+                .env("API_TOKEN", "s3cret-token")
+                .env("HOSTNAME", format!("surge-k8s-e2e-{i}-abcde"))
+                .output()
+        })
+        .collect();
+    for (i, p) in futures::future::join_all(pods)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let p = p.unwrap();
+        assert!(
+            p.status.success(),
+            "index {i}: {}",
+            String::from_utf8_lossy(&p.stderr)
+        );
+    }
+    let run_dir = results.join(
+        strings(&merge["spec"]["template"]["spec"]["containers"][0]["command"])[2]
+            .strip_prefix("/results/")
+            .unwrap(),
+    );
+    assert!(run_dir.join("segment-1/result.json").exists());
+    assert!(run_dir.join("segment-2/result.json").exists());
+
+    let mcmd = strings(&merge["spec"]["template"]["spec"]["containers"][0]["command"]);
+    let m = surge()
+        .args(mcmd[1..].iter().map(|a| local(a, &mounted, &results)))
+        .current_dir(&results)
+        .output()
+        .unwrap();
+    let mout = String::from_utf8_lossy(&m.stdout);
+    assert!(
+        m.status.success(),
+        "{mout}{}",
+        String::from_utf8_lossy(&m.stderr)
+    );
+    assert!(mout.contains("merged 2 of 2 segments"), "{mout}");
+    let r = RunResult::read(&run_dir.join("merged/result.json")).unwrap();
+    assert_eq!(r.totals.requests, 12);
+    assert_eq!(
+        server.count("200"),
+        12,
+        "every request carried the Secret's token"
+    );
+    let hosts: Vec<String> = r
+        .distributed
+        .unwrap()
+        .members
+        .iter()
+        .map(|m| m.host.clone())
+        .collect();
+    assert_eq!(hosts, ["surge-k8s-e2e-0-abcde", "surge-k8s-e2e-1-abcde"]);
+}
