@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::svg::{Chart, Kind, Marker, Series, Side, XAxis, YAxis};
+use crate::analysis::figures::Figures;
 use crate::record::result::{Quantiles, RunResult, Second};
 use crate::record::{Hist, Outcome, StatusKey};
 
@@ -65,15 +66,15 @@ fn outcome_order(k: &StatusKey) -> (usize, StatusKey) {
     (k.outcome().index(), *k)
 }
 
-/// Every chart of the report, in page order.
-pub fn all(r: &RunResult) -> Vec<Chart> {
+/// Every chart of the report, in page order; `f` are the figures of `r`.
+pub fn all(r: &RunResult, f: &Figures) -> Vec<Chart> {
     let rows = dense(r);
     vec![
         statuses(r, &rows),
         latency(r, &rows, Outcome::Success),
         latency(r, &rows, Outcome::Throttled),
         users_throughput(r, &rows),
-        distribution(r),
+        distribution(r, f),
         retry_after(r, &rows),
         rate_limit(&rows),
     ]
@@ -251,25 +252,13 @@ fn grid(max_count: u64) -> Vec<f64> {
     (0..=steps).map(|k| k as f64 * 0.05).collect()
 }
 
-fn distribution(r: &RunResult) -> Chart {
+fn distribution(r: &RunResult, f: &Figures) -> Chart {
     // label × outcome → (service, response)
-    let mut groups: Vec<(String, Outcome, Hist, Hist)> = Vec::new();
-    for label in &r.labels {
-        for o in Outcome::ALL {
-            let (mut sv, mut rs) = (Hist::new(), Hist::new());
-            for c in r
-                .cells
-                .iter()
-                .filter(|c| &c.label == label && c.outcome == o)
-            {
-                sv.add(&c.service_hist);
-                rs.add(&c.response_hist);
-            }
-            if !sv.is_empty() {
-                groups.push((label.clone(), o, sv, rs));
-            }
-        }
-    }
+    let groups: Vec<(&String, Outcome, &Hist, &Hist)> = f
+        .outcome_rows
+        .iter()
+        .map(|x| (&x.label, x.outcome, &x.service_hist, &x.response_hist))
+        .collect();
     let max_count = groups.iter().map(|g| g.2.len()).max().unwrap_or(0);
     let xs = grid(max_count);
     let mut c = Chart {
