@@ -153,8 +153,9 @@ fn latency(r: &RunResult, rows: &[Option<&Second>], o: Outcome) -> Chart {
         id,
         title,
         &format!(
-            "Service time (request sent → response read) of {what}, per second; dashed: p99 response time from the \
-             intended start (corrected for coordinated omission). Never mixed with other outcomes."
+            "Service time (request sent → response read) of {what}, per second, drawn at the end of the second; \
+             dashed: p99 response time from the intended start (corrected for coordinated omission; the legend says \
+             when it equals p99 throughout). Never mixed with other outcomes."
         ),
         rows.len(),
         "service time (ms)",
@@ -318,34 +319,44 @@ fn distribution(r: &RunResult, f: &Figures) -> Chart {
 }
 
 fn retry_after(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
-    let mut c = time_chart(
-        "c-retry",
-        "5 · Retry-After over time",
-        "The Retry-After values the 429s carried, per second (largest and smallest): a server that counts down to its \
-         window's reset draws a sawtooth.",
-        rows.len(),
-        "Retry-After (s)",
-    );
     let pick = |f: fn(&BTreeMap<u32, u64>) -> Option<u32>| -> Vec<Option<f64>> {
         rows.iter()
             .map(|s| s.and_then(|s| f(&s.retry_after)).map(f64::from))
             .collect()
     };
-    let mut hi = Series::new(
-        "largest",
-        shade(Outcome::Throttled, 2),
-        Kind::Dots,
-        pick(|m| m.keys().next_back().copied()),
+    let hi_v = pick(|m| m.keys().next_back().copied());
+    let lo_v = pick(|m| m.keys().next().copied());
+    // When every second's 429s carried one value, largest and smallest are one series: draw it
+    // once and say so, rather than hide one dot under the other.
+    let one_value = hi_v == lo_v;
+    let mut c = time_chart(
+        "c-retry",
+        "5 · Retry-After over time",
+        if one_value {
+            "The Retry-After value the 429s carried, per second (every 429 in a second carried the same value), \
+             drawn at the end of its second: a server that counts down to its window's reset draws a sawtooth."
+        } else {
+            "The Retry-After values the 429s carried, per second: the largest (large light dot) and the smallest \
+             (small dark dot, inside the large one when they agree), drawn at the end of their second. A server \
+             that counts down to its window's reset draws a sawtooth."
+        },
+        rows.len(),
+        "Retry-After (s)",
     );
-    hi.unit = "s";
-    let mut lo = Series::new(
-        "smallest",
-        shade(Outcome::Throttled, 0),
-        Kind::Dots,
-        pick(|m| m.keys().next().copied()),
-    );
-    lo.unit = "s";
-    c.series = vec![hi, lo];
+    if one_value {
+        let mut s = Series::new("Retry-After", shade(Outcome::Throttled, 2), Kind::Dots, hi_v);
+        s.unit = "s";
+        s.width = 5.0;
+        c.series = vec![s];
+    } else {
+        let mut hi = Series::new("largest", shade(Outcome::Throttled, 1), Kind::Dots, hi_v);
+        hi.unit = "s";
+        hi.width = 9.0;
+        let mut lo = Series::new("smallest", shade(Outcome::Throttled, 2), Kind::Dots, lo_v);
+        lo.unit = "s";
+        lo.width = 4.0;
+        c.series = vec![hi, lo];
+    }
     if r.totals.retry_after.is_empty() {
         let thr = r.outcome_count(Outcome::Throttled);
         c.empty = Some(if thr == 0 {

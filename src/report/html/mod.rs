@@ -2,13 +2,15 @@
 //! forbids every fetch), built from a [`RunResult`] alone, deterministically, so `surge report`
 //! rebuilds the same bytes offline.
 //!
-//! - [`svg`]: the small chart renderer (axes, ticks, series, hover data); `path`: its path data.
+//! - [`svg`]: the small chart renderer (legend, series, markers, hover data); `axis`: its scales
+//!   and ticks; `path`: its path data.
 //! - [`charts`]: the report's charts from a result.
 //! - `page`: the sections around them (overview, 429 diagnosis, tables, run metadata).
 //! - `report.css` and `report.js`: inlined into the page; the script adds hover values and
 //!   legend toggling, and on `#selftest` checks the page and writes the outcome into
 //!   `<pre id="selftest">` (the browser test reads it).
 
+mod axis;
 pub mod charts;
 pub mod compare;
 mod page;
