@@ -344,7 +344,12 @@ fn retry_after(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
         "Retry-After (s)",
     );
     if one_value {
-        let mut s = Series::new("Retry-After", shade(Outcome::Throttled, 2), Kind::Dots, hi_v);
+        let mut s = Series::new(
+            "Retry-After",
+            shade(Outcome::Throttled, 2),
+            Kind::Dots,
+            hi_v,
+        );
         s.unit = "s";
         s.width = 5.0;
         c.series = vec![s];
@@ -413,3 +418,7 @@ fn rate_limit(rows: &[Option<&Second>]) -> Chart {
     }
     c
 }
+
+#[cfg(test)]
+#[path = "charts_tests.rs"]
+mod tests;

@@ -188,7 +188,16 @@ impl Chart {
         let points: Vec<Vec<Option<(i64, i64)>>> = self
             .series
             .iter()
-            .map(|s| self.points(s, if s.side == Side::Right { rs.unwrap_or(ls) } else { ls }))
+            .map(|s| {
+                self.points(
+                    s,
+                    if s.side == Side::Right {
+                        rs.unwrap_or(ls)
+                    } else {
+                        ls
+                    },
+                )
+            })
             .collect();
         self.legend(out, &points);
         out.push_str("<div class=\"plot\">");
@@ -400,7 +409,11 @@ impl Chart {
                 XAxis::Percentile { .. } => m.x * 1000.0 / xd as f64,
             };
             let px = f.l + f.w() * frac.clamp(0.0, 1.0);
-            let (anchor, dx) = if frac > 0.8 { ("end", -4.0) } else { ("start", 4.0) };
+            let (anchor, dx) = if frac > 0.8 {
+                ("end", -4.0)
+            } else {
+                ("start", 4.0)
+            };
             let _ = write!(
                 out,
                 "<g class=\"marker\"><line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{:.1}\" y2=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text></g>",
@@ -422,7 +435,8 @@ impl Chart {
         let _ = write!(out, "<script type=\"application/json\" class=\"cd\">{{\"x\":\"{kind}\",\"xd\":{},\"yd\":{YD}", self.xd());
         let _ = write!(out, ",\"ymax\":{}", num(ls.hi));
         // Points (lines, dots) of a time chart stand at the end of their second.
-        if matches!(self.x, XAxis::Time { .. }) && self.series.iter().all(|s| s.kind != Kind::Step) {
+        if matches!(self.x, XAxis::Time { .. }) && self.series.iter().all(|s| s.kind != Kind::Step)
+        {
             out.push_str(",\"xe\":true");
         }
         if let XAxis::Percentile { xs } = &self.x {
