@@ -117,6 +117,30 @@ pub fn duration(s: f64) -> String {
     }
 }
 
+/// A compared figure: integers plain, else three significant digits at most two decimals
+/// (`500`, `71.2`, `0.40`, `114`); `–` where it does not apply.
+pub fn figure(v: f64) -> String {
+    if !v.is_finite() {
+        "–".into()
+    } else if v.fract() == 0.0 || v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// [`figure`] with its unit (`71.2 %`, `54.6 s`).
+pub fn figure_with_unit(v: f64, unit: &str) -> String {
+    let s = figure(v);
+    if unit.is_empty() || !v.is_finite() {
+        s
+    } else {
+        format!("{s} {unit}")
+    }
+}
+
 /// "1 user", "3 users".
 pub fn plural(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -4,6 +4,7 @@
 //! ([`jtl`]). [`synthetic`] makes a long, throttled result for benchmarks and tests. Phrasing and
 //! formats only: every figure comes from `analysis`.
 
+pub mod compare;
 pub mod csv;
 pub mod diagnosis;
 pub mod format;
