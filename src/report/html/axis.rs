@@ -9,6 +9,8 @@ pub(super) struct Scale {
     pub(super) lo: f64,
     pub(super) hi: f64,
     pub(super) log: bool,
+    /// Whole numbers only (counts of users, responses): no tick between integers.
+    pub(super) int: bool,
 }
 
 impl Scale {
@@ -31,7 +33,11 @@ impl Scale {
                 .map(|e| (10f64.powi(e), num(10f64.powi(e))))
                 .collect()
         } else {
-            let step = nice_step(self.hi - self.lo);
+            let step = if self.int {
+                nice_step(self.hi - self.lo).max(1.0)
+            } else {
+                nice_step(self.hi - self.lo)
+            };
             let mut out = Vec::new();
             let mut v = self.lo;
             while v <= self.hi + step * 1e-6 {
@@ -127,6 +133,7 @@ impl Chart {
                     lo: 0.0,
                     hi: 1.0,
                     log: true,
+                    int: false,
                 };
             }
             let (lo, hi) = (lo.log10().floor(), hi.log10().ceil());
@@ -134,6 +141,7 @@ impl Chart {
                 lo,
                 hi: if hi <= lo { lo + 1.0 } else { hi },
                 log: true,
+                int: false,
             };
         }
         let mut max: f64 = 0.0;
@@ -163,10 +171,12 @@ impl Chart {
         if points > 0.0 && points >= hi - 1e-9 * hi {
             hi = nice_max(points * (1.0 + 1e-6));
         }
+        let int = self.series.iter().filter(on).all(|s| s.decimals == Some(0));
         Scale {
             lo: 0.0,
-            hi,
+            hi: if int { hi.max(1.0).ceil() } else { hi },
             log: false,
+            int,
         }
     }
 

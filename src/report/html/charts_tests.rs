@@ -126,3 +126,14 @@ fn different_retry_after_values_keep_largest_and_smallest() {
     let fig = figure(&r, "c-retry");
     assert!(fig.contains(">largest</button>") && fig.contains(">smallest</button>"));
 }
+
+#[test]
+fn counts_of_users_have_no_fractional_ticks() {
+    let tl = (0..10).map(|t| sec(t, 2, 3, 0, None, None)).collect();
+    let fig = figure(&result(tl, serde_json::Value::Null), "c-users");
+    assert!(fig.contains("<text class=\"tl\" x=\"58.0\" y=\""), "{fig}");
+    assert!(
+        !fig.contains(">0.5</text>") && !fig.contains(">1.5</text>"),
+        "{fig}"
+    );
+}
