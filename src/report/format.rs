@@ -84,11 +84,6 @@ pub fn share(s: Share) -> String {
     s.value().map_or("–".into(), pct)
 }
 
-/// A share as `83.2% (416 of 500)`.
-pub fn share_of(s: Share) -> String {
-    format!("{} ({} of {})", share(s), s.n, s.of)
-}
-
 /// A share for CSV: a fraction with four decimals (`0.8320`); empty over an empty whole.
 pub fn share_exact(s: Share) -> String {
     s.value().map_or(String::new(), |v| format!("{v:.4}"))
@@ -182,7 +177,6 @@ mod tests {
         assert_eq!(share(Share::new(416, 500)), "83.2%");
         assert_eq!(share(Share::new(1, 5000)), "<0.1%");
         assert_eq!(share(Share::new(0, 0)), "–");
-        assert_eq!(share_of(Share::new(84, 500)), "16.8% (84 of 500)");
         assert_eq!(share_exact(Share::new(1, 3)), "0.3333");
         assert_eq!(duration(44.31), "44.3 s");
         assert_eq!(duration(185.0), "3 min 05 s");
