@@ -443,3 +443,43 @@ async fn check_exit_codes_regression_noise_thresholds_and_usage() {
         assert_eq!(cli::main_with(bad.clone()).await, 2, "{bad:?}");
     }
 }
+
+/// What a CI user reads from `surge check`: share metrics echo their name as written and show a
+/// change (never `-`), and a gate too weak for its sample size says so in the terminal and JUnit.
+#[test]
+fn check_echoes_metrics_as_written_and_says_when_a_gate_cannot_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (base, cand, junit) = (d.join("base.json"), d.join("cand.json"), d.join("j.xml"));
+    // 3000 successes around 400 ms; 429s go from 0 to 300: a regression of the 429 share.
+    write_result(&base, 400.0, 0, 1);
+    write_result(&cand, 400.0, 300, 2);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(["check", s(&cand), "--baseline", s(&base)])
+        .args([
+            "--max-regression",
+            "p95=+0.1%,rate(429)=+2pp",
+            "--junit",
+            s(&junit),
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("publish rate(429)"))
+        .unwrap_or_else(|| panic!("rate(429) echoed as written:\n{text}"));
+    assert!(line.contains("FAIL") && line.contains("+9.09pp"), "{line}");
+    assert!(!text.contains("rate(throttled)"), "{text}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("<failure message=\"+9.09pp\""), "{xml}");
+    assert!(!xml.contains("message=\"-\""), "{xml}");
+    // p95 allowed +0.1% on 3000 samples: the noise is wider, and the note says so.
+    assert!(
+        text.contains("note: 1 of 2 baseline checks cannot fail at their allowance")
+            && text.contains("publish p95 (≈ "),
+        "{text}"
+    );
+    assert!(xml.contains("cannot fail at the allowance"), "{xml}");
+}

@@ -180,6 +180,17 @@ pub struct Comparison {
     pub p_value: Option<f64>,
     /// The interval excludes 0: the change stands out of the noise.
     pub significant: bool,
+    /// The change as a CI line shows it: relative for times and rates per second (`+12.3%`),
+    /// percentage points for shares (`+1.20pp`); absolute when the baseline is 0.
+    pub observed: String,
+    /// Half the width of the interval (base units): the smallest change these sample sizes can
+    /// tell from chance.
+    pub resolution: Option<f64>,
+    /// The noise is wider than the allowance: a change of exactly the allowance cannot fail this
+    /// gate at these sample sizes.
+    pub underpowered: bool,
+    /// Samples per run that would resolve the allowance (when underpowered).
+    pub samples_needed: Option<u64>,
     /// The verdict.
     pub status: Status,
     /// One sentence: values, change, noise, verdict.
@@ -238,6 +249,8 @@ struct Measured {
     cand: f64,
     interval: (f64, f64),
     p: Option<f64>,
+    /// The smaller of the two sample sizes.
+    n: u64,
 }
 
 fn share_counts(r: &RunResult, m: &Metric, label: &str) -> (u64, u64) {
@@ -289,6 +302,7 @@ fn measure(
                     cand: c,
                     interval: (c - b - z * se, c - b + z * se),
                     p: Some(stats::p_two_sided(zz)),
+                    n: hb.len().min(hc.len()),
                 });
             }
             let q = stat.quantile().unwrap_or(1.0);
@@ -306,6 +320,7 @@ fn measure(
                 cand: c,
                 interval: (lo / 1e6, hi / 1e6),
                 p: None,
+                n: hb.len().min(hc.len()),
             })
         }
         Metric::Rate { .. } | Metric::ErrorRate { .. } => {
@@ -330,6 +345,7 @@ fn measure(
                 cand: p2,
                 interval,
                 p: Some(stats::p_two_sided(zz)),
+                n: n1.min(n2),
             })
         }
         Metric::Throughput { sel, .. } => {
@@ -349,6 +365,7 @@ fn measure(
                 cand: c,
                 interval: (c - b - z * se, c - b + z * se),
                 p: Some(stats::p_two_sided(zz)),
+                n: x1.min(x2),
             })
         }
         _ => Err("not comparable".into()),
@@ -384,7 +401,11 @@ pub fn compare(
             Some(l) => common.iter().copied().filter(|x| *x == l).collect(),
             None => common.clone(),
         };
-        let name = metric_name(&a.metric);
+        // As the user wrote it: `rate(429)` stays `rate(429)`.
+        let name = a
+            .source
+            .rsplit_once('=')
+            .map_or_else(|| metric_name(&a.metric), |(lhs, _)| lhs.trim().to_string());
         let kind = a.metric.kind();
         for label in labels {
             let row = |status, detail: String| Comparison {
@@ -398,6 +419,10 @@ pub fn compare(
                 interval: None,
                 p_value: None,
                 significant: false,
+                observed: "-".into(),
+                resolution: None,
+                underpowered: false,
+                samples_needed: None,
                 status,
                 detail,
             };
@@ -441,13 +466,41 @@ pub fn compare(
                 (false, _) if significant => "pass: a real change, within the allowance",
                 (false, _) => "pass",
             };
+            let allowed_text = a.source.rsplit_once('=').map_or("", |x| x.1).trim();
+            // The noise against the allowance: can this gate fail at all at these sample sizes?
+            let resolution = (!lo.is_nan()).then(|| (hi - lo) / 2.0);
+            let underpowered = resolution.is_some_and(|h| h > allowed + 1e-12);
+            let samples_needed = resolution.filter(|_| underpowered).map(|h| {
+                let ratio = if allowed > 0.0 {
+                    h / allowed
+                } else {
+                    f64::INFINITY
+                };
+                ((m.n.max(1) as f64) * ratio * ratio).ceil().min(1e12) as u64
+            });
+            let power_note = match (resolution, samples_needed) {
+                (Some(h), Some(n)) if allowed > 0.0 => format!(
+                    "; cannot fail at the allowance: the noise (±{}) is wider than {allowed_text} at {} samples, so only a change beyond {} fails; about {n} samples per run resolve {allowed_text}",
+                    noise_text(h, m.base, &a.limit, kind),
+                    m.n,
+                    noise_text(h, m.base, &a.limit, kind)
+                ),
+                (Some(h), Some(_)) => format!(
+                    "; an allowance of 0 fails only on a change out of the noise (±{})",
+                    noise_text(h, m.base, &a.limit, kind)
+                ),
+                _ => String::new(),
+            };
             let detail = format!(
-                "{} → {} ({}{rel_text}; {noise}; allowed {}): {why}",
+                "{} → {} ({}{rel_text}; {noise}; allowed {allowed_text}): {why}{power_note}",
                 fmt_value(m.base, kind),
                 fmt_value(m.cand, kind),
                 fmt_change(d, kind),
-                a.source.rsplit_once('=').map_or("", |x| x.1).trim()
             );
+            let observed = match (kind, rel) {
+                (Kind::Share, _) | (_, None) => fmt_change(d, kind),
+                (_, Some(r)) => format!("{:+.1}%", r * 100.0),
+            };
             out.push(Comparison {
                 baseline: Some(m.base),
                 candidate: Some(m.cand),
@@ -456,6 +509,10 @@ pub fn compare(
                 interval: (!lo.is_nan()).then_some((lo, hi)),
                 p_value: m.p,
                 significant,
+                observed,
+                resolution,
+                underpowered,
+                samples_needed,
                 status,
                 ..row(status, detail)
             });
@@ -470,6 +527,15 @@ pub fn compare(
     out
 }
 
+/// A noise half-width as the allowance is written: relative (`14.2%`) for a relative allowance,
+/// else in the metric's unit.
+fn noise_text(h: f64, base: f64, limit: &Limit, kind: Kind) -> String {
+    match limit {
+        Limit::Relative(_) if base != 0.0 => format!("{:.1}%", 100.0 * h / base.abs()),
+        _ => fmt_change(h, kind).trim_start_matches('+').to_string(),
+    }
+}
+
 fn skip_label(l: &str, why: &str) -> Comparison {
     Comparison {
         label: l.to_string(),
@@ -482,6 +548,10 @@ fn skip_label(l: &str, why: &str) -> Comparison {
         interval: None,
         p_value: None,
         significant: false,
+        observed: "-".into(),
+        resolution: None,
+        underpowered: false,
+        samples_needed: None,
         status: Status::Skipped,
         detail: format!("label {why}: not compared"),
     }

@@ -72,12 +72,12 @@ fn a_clear_regression_fails_and_names_its_interval() {
     assert!(p95.significant && p95.change_rel.unwrap() > 0.2);
     let (lo, hi) = p95.interval.unwrap();
     assert!(lo > 0.0 && hi > lo, "{lo}..{hi}");
-    let r429 = find(&rows, "publish", "rate(throttled)");
+    let r429 = find(&rows, "publish", "rate(429)");
     assert_eq!(r429.status, Status::Regression, "{}", r429.detail);
     assert!(r429.p_value.unwrap() < 1e-6);
     // get did not change.
     assert_eq!(find(&rows, "get", "p95").status, Status::Pass);
-    assert_eq!(find(&rows, "get", "rate(throttled)").status, Status::Pass);
+    assert_eq!(find(&rows, "get", "rate(429)").status, Status::Pass);
     assert!(
         p95.detail
             .contains("regression: beyond the allowance and out of the noise"),
@@ -133,8 +133,65 @@ fn a_real_change_within_the_allowance_passes_and_missing_labels_are_skipped() {
     assert!(p50.detail.contains("a real change, within the allowance"));
     assert_eq!(find(&rows, "publish", "avg").status, Status::Pass);
     assert_eq!(
-        find(&rows, "publish", "throughput(success)").status,
+        find(&rows, "publish", "throughput(2xx)").status,
         Status::Pass
     );
     assert_eq!(find(&rows, "new", "label").status, Status::Skipped);
+}
+
+#[test]
+fn the_default_p95_gate_says_when_it_cannot_fail_at_its_sample_size() {
+    // Exponential service times (mean 400 ms): a tail like the seed's publishes.
+    let small = |seed: u64, n| {
+        let tail = move |i: u64| {
+            let mut r = stats::Rng::new(seed ^ i.wrapping_mul(0x9E37));
+            (-(1.0 - r.uniform()).ln() * 400_000.0) as u64 + 1
+        };
+        result(
+            vec![cell("publish", StatusKey::Http(200), n, tail)],
+            vec![],
+            60.0,
+        )
+    };
+    let a = parse_allowances(DEFAULT_MAX_REGRESSION, &["publish".into()]).unwrap();
+    // 500 publishes a run (the seed's batch): the p95's noise is wider than +10%.
+    let rows = compare(&small(1, 500), &small(2, 500), &a, 0.99);
+    let p95 = find(&rows, "publish", "p95");
+    assert!(p95.underpowered, "{}", p95.detail);
+    let h = p95.resolution.unwrap() / p95.baseline.unwrap();
+    assert!(h > 0.10, "relative noise {h}");
+    let need = p95.samples_needed.unwrap();
+    assert!(need > 500, "{need}");
+    assert!(
+        p95.detail.contains("cannot fail at the allowance")
+            && p95.detail.contains(&format!("about {need} samples")),
+        "{}",
+        p95.detail
+    );
+    // With plenty of samples the same gate can fail, and says nothing of the kind.
+    let rows = compare(&small(1, 40_000), &small(2, 40_000), &a, 0.99);
+    let p95 = find(&rows, "publish", "p95");
+    assert!(!p95.underpowered, "{}", p95.detail);
+    assert!(!p95.detail.contains("cannot fail"));
+}
+
+#[test]
+fn shares_show_their_change_in_points_and_keep_their_written_name() {
+    // No 429 in the baseline: a relative change is undefined, the change in points is not.
+    let rows = compare(
+        &run(1, 400, 0),
+        &run(2, 400, 40),
+        &parse_allowances("rate(429)=+2pp", &labels()).unwrap(),
+        0.99,
+    );
+    let r = find(&rows, "publish", "rate(429)");
+    assert_eq!(r.change_rel, None);
+    assert!(
+        r.observed.starts_with('+') && r.observed.ends_with("pp"),
+        "{}",
+        r.observed
+    );
+    let case = &crate::analysis::gate_report::Suite::baseline("b", &rows).cases[0];
+    assert_eq!(case.name, "publish rate(429)");
+    assert_ne!(case.observed, "-");
 }

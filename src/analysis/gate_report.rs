@@ -85,9 +85,7 @@ impl Suite {
                         Status::Regression => CaseStatus::Fail,
                         Status::Skipped => CaseStatus::Skip,
                     },
-                    observed: c
-                        .change_rel
-                        .map_or_else(|| "-".into(), |r| format!("{:+.1}%", r * 100.0)),
+                    observed: c.observed.clone(),
                     detail: c.detail.clone(),
                 })
                 .collect(),

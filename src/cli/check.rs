@@ -60,6 +60,35 @@ pub(crate) fn stored_thresholds(r: &RunResult) -> Result<Vec<Threshold>, String>
         .collect()
 }
 
+/// The line that says which baseline checks cannot fail at these sample sizes, if any.
+fn underpowered_note(rows: &[baseline::Comparison]) -> Option<String> {
+    let weak: Vec<&baseline::Comparison> = rows.iter().filter(|r| r.underpowered).collect();
+    if weak.is_empty() {
+        return None;
+    }
+    let which: Vec<String> = weak
+        .iter()
+        .map(|r| {
+            let allowed = r.allowance.rsplit_once('=').map_or("", |x| x.1).trim();
+            match r.samples_needed {
+                Some(n) => format!(
+                    "{} {} (≈ {n} samples per run resolve {allowed})",
+                    r.label, r.metric
+                ),
+                None => format!("{} {}", r.label, r.metric),
+            }
+        })
+        .collect();
+    Some(format!(
+        "\nnote: {} of {} baseline checks cannot fail at their allowance with these sample sizes: their noise is \
+         wider than the allowance, so a regression of that size passes as chance: {}. Run more requests, or \
+         widen the allowance (docs/ci.md, \"What a gate can see\").",
+        weak.len(),
+        rows.iter().filter(|r| r.status != baseline::Status::Skipped).count(),
+        which.join("; ")
+    ))
+}
+
 /// Runs `surge check` and returns the exit code.
 pub async fn cmd(a: CheckArgs) -> i32 {
     match check(&a) {
@@ -93,6 +122,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         return Err("nothing to check: give --baseline BASE.json and/or --threshold EXPR (the run had no thresholds)".into());
     }
     let mut suites = Vec::new();
+    let mut notes = Vec::new();
     if !thresholds.is_empty() {
         suites.push(Suite::thresholds(
             &format!("thresholds: {}", cand.scenario.name),
@@ -115,6 +145,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         let allowances = baseline::parse_allowances(spec, &labels)
             .map_err(|e| format!("--max-regression: {e}"))?;
         let rows = baseline::compare(&base, &cand, &allowances, a.confidence);
+        notes.extend(underpowered_note(&rows));
         if rows.iter().all(|r| r.status == Status::Skipped) {
             eprintln!(
                 "warning: nothing in common to compare between {} and {}",
@@ -135,6 +166,9 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
     if !a.quiet {
         print!("{}", gate_report::terminal(&suites));
+        for n in &notes {
+            println!("{n}");
+        }
     }
     println!(
         "check: {} ({failed} of {total} failed)",

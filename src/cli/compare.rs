@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::exit;
-use crate::analysis::compare::{best, figures, names, RunFigures, FIGURES};
+use crate::analysis::compare::{figures, names, RunFigures};
 use crate::record::RunResult;
+use crate::report::compare::{table, terminal_width};
 
 /// `surge compare`.
 #[derive(Debug, Args, Default)]
@@ -59,7 +60,7 @@ pub async fn cmd(a: CompareArgs) -> i32 {
         .collect();
     match write_comparison(&runs, &out) {
         Ok(figs) => {
-            print!("{}", table(&figs));
+            print!("{}", table(&figs, terminal_width()));
             println!("compare: {}", out.join("compare.html").display());
             exit::OK
         }
@@ -91,49 +92,4 @@ pub fn write_comparison(
     )
     .map_err(|e| format!("{}: {e}", html_path.display()))?;
     Ok(figs)
-}
-
-/// The figures as a terminal table; `*` marks the best run of a figure.
-pub fn table(figs: &[RunFigures]) -> String {
-    let best = best(figs);
-    let w = figs
-        .iter()
-        .map(|f| f.name.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(8, 32);
-    let mut s = format!("\n{:<30}", "");
-    for f in figs {
-        let name: String = f.name.chars().take(w).collect();
-        s.push_str(&format!(" {name:>w$}"));
-    }
-    s.push('\n');
-    for (i, fig) in FIGURES.iter().enumerate() {
-        s.push_str(&format!(
-            "{:<30}",
-            format!(
-                "{} {}",
-                fig.title,
-                if fig.unit.is_empty() { "" } else { fig.unit }
-            )
-            .trim_end()
-        ));
-        for (k, f) in figs.iter().enumerate() {
-            let v = f.values[i];
-            let cell = if v.is_finite() {
-                if v.fract() == 0.0 || v.abs() >= 100.0 {
-                    format!("{v:.0}")
-                } else {
-                    format!("{v:.2}")
-                }
-            } else {
-                "–".into()
-            };
-            let mark = if best[i].contains(&k) { "*" } else { " " };
-            s.push_str(&format!(" {:>w$}", format!("{cell}{mark}"), w = w));
-        }
-        s.push('\n');
-    }
-    s.push_str("(* best per figure)\n");
-    s
 }

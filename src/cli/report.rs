@@ -37,11 +37,14 @@ pub async fn cmd(a: ReportArgs) -> i32 {
         }
     };
     let dir = out_dir(&a);
-    if let Err(e) = crate::report::write_reports(&r, &dir) {
-        eprintln!("error: writing reports: {e}");
-        return exit::FAILED;
-    }
-    let d = crate::analysis::diagnosis::diagnose(&r);
+    let facts = match crate::report::write_reports(&r, &dir) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: writing reports: {e}");
+            return exit::FAILED;
+        }
+    };
+    let d = crate::report::diagnosis::phrase(&facts.diagnosis);
     println!("{}\n{}", d.headline[0], d.headline[1]);
     for f in crate::report::REPORT_FILES
         .iter()

@@ -200,7 +200,10 @@ pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
     let runs: Vec<(String, &RunResult)> = done.iter().map(|(n, r)| (n.clone(), r)).collect();
     match super::compare::write_comparison(&runs, &out) {
         Ok(figs) => {
-            print!("{}", super::compare::table(&figs));
+            print!(
+                "{}",
+                crate::report::compare::table(&figs, crate::report::compare::terminal_width())
+            );
             println!("compare: {}", out.join("compare.html").display());
             if done.len() < total || cancel.is_cancelled() {
                 exit::ABORTED

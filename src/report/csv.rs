@@ -4,8 +4,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::format;
+use crate::analysis::figures::Figures;
 use crate::record::result::{Quantiles, RunResult};
-use crate::record::{Outcome, StatusKey};
+use crate::record::Outcome;
 
 /// Columns of `summary.csv`.
 pub const SUMMARY_COLUMNS: &[&str] = &[
@@ -56,70 +58,32 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
 /// Columns of `status_codes.csv` (long format: one row per second × status that occurred).
 pub const STATUS_CODES_COLUMNS: &[&str] = &["second", "status", "count"];
 
-fn ms(us: u64) -> String {
-    format!("{:.3}", us as f64 / 1000.0)
-}
-
 /// Writes `summary.csv`: one row per label × status (service time), then, when there is more
-/// than one label, one `ALL` row per status.
+/// than one label, one `ALL` row per status; rows as [`Figures::status_rows`] holds them.
 ///
 /// # Errors
 /// I/O errors.
-pub fn write_summary(r: &RunResult, out: impl Write) -> csv::Result<()> {
+pub fn write_summary(f: &Figures, out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(SUMMARY_COLUMNS)?;
-    let dur = r.duration_s.max(1e-9);
-    let mut rows: Vec<(String, StatusKey, crate::record::Hist, u64, u64)> = Vec::new();
-    for c in &r.cells {
-        rows.push((
-            c.label.clone(),
-            c.status,
-            c.service_hist.clone(),
-            c.count,
-            c.retries,
-        ));
-    }
-    if r.labels.len() > 1 {
-        let mut statuses: Vec<StatusKey> = r.cells.iter().map(|c| c.status).collect();
-        statuses.sort();
-        statuses.dedup();
-        for s in statuses {
-            let mut h = crate::record::Hist::new();
-            let (mut n, mut retries) = (0, 0);
-            for c in r.cells.iter().filter(|c| c.status == s) {
-                h.add(&c.service_hist);
-                n += c.count;
-                retries += c.retries;
-            }
-            rows.push(("ALL".into(), s, h, n, retries));
-        }
-    }
-    for (label, status, h, count, retries) in rows {
-        let label_total: u64 = if label == "ALL" {
-            r.totals.requests
-        } else {
-            r.cells
-                .iter()
-                .filter(|c| c.label == label)
-                .map(|c| c.count)
-                .sum()
-        };
+    for row in &f.status_rows {
+        let l = &row.service;
         w.write_record([
-            label,
-            status.label(),
-            status.outcome().name().to_string(),
-            count.to_string(),
-            format!("{:.4}", count as f64 / label_total.max(1) as f64),
-            format!("{:.3}", count as f64 / dur),
-            retries.to_string(),
-            ms(h.min()),
-            format!("{:.3}", h.mean() / 1000.0),
-            ms(h.quantile(0.5)),
-            ms(h.quantile(0.9)),
-            ms(h.quantile(0.95)),
-            ms(h.quantile(0.99)),
-            ms(h.quantile(0.999)),
-            ms(h.max()),
+            row.label.clone().unwrap_or_else(|| "ALL".into()),
+            row.status.label(),
+            row.outcome.name().to_string(),
+            row.count().to_string(),
+            format::share_exact(row.share),
+            format::rate_exact(row.rate_per_s),
+            row.retries.to_string(),
+            format::ms_exact(l.min_us),
+            format::ms_exact_f(l.mean_us),
+            format::ms_exact(l.p50_us),
+            format::ms_exact(l.p90_us),
+            format::ms_exact(l.p95_us),
+            format::ms_exact(l.p99_us),
+            format::ms_exact(l.p999_us),
+            format::ms_exact(l.max_us),
         ])?;
     }
     w.flush()?;
@@ -133,8 +97,9 @@ pub fn write_summary(r: &RunResult, out: impl Write) -> csv::Result<()> {
 pub fn write_timeline(r: &RunResult, out: impl Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(TIMELINE_COLUMNS)?;
-    let blank =
-        |q: Option<&Quantiles>, f: fn(&Quantiles) -> u64| q.map_or(String::new(), |q| ms(f(q)));
+    let blank = |q: Option<&Quantiles>, f: fn(&Quantiles) -> u64| {
+        q.map_or(String::new(), |q| format::ms_exact(f(q)))
+    };
     for s in &r.timeline {
         let o = |x: Outcome| s.by_outcome.get(&x).copied().unwrap_or(0).to_string();
         let ok = s.latency.get(&Outcome::Success);
@@ -195,18 +160,19 @@ pub fn write_status_codes(r: &RunResult, out: impl Write) -> csv::Result<()> {
     Ok(())
 }
 
-/// Writes every CSV file into `dir`.
+/// Writes every CSV file into `dir`; `f` are the figures of `r`.
 ///
 /// # Errors
 /// I/O errors, naming the file.
-pub fn write_all(r: &RunResult, dir: &Path) -> std::io::Result<()> {
+pub fn write_all(r: &RunResult, f: &Figures, dir: &Path) -> std::io::Result<()> {
+    let summary = |_: &RunResult, out: std::fs::File| write_summary(f, out);
     for (name, f) in [
         (
             "summary.csv",
-            write_summary as fn(&RunResult, std::fs::File) -> csv::Result<()>,
+            &summary as &dyn Fn(&RunResult, std::fs::File) -> csv::Result<()>,
         ),
-        ("timeline.csv", write_timeline),
-        ("status_codes.csv", write_status_codes),
+        ("timeline.csv", &write_timeline),
+        ("status_codes.csv", &write_status_codes),
     ] {
         let path = dir.join(name);
         let file = std::fs::File::create(&path)
@@ -222,7 +188,7 @@ mod tests {
 
     use super::*;
     use crate::record::result::{Cell, RateLimitSecond, Second, Summary};
-    use crate::record::{ErrorClass, Hist};
+    use crate::record::{ErrorClass, Hist, StatusKey};
 
     fn hist(values: &[u64]) -> Hist {
         let mut h = Hist::new();
@@ -316,7 +282,7 @@ mod tests {
         let r = known();
         let first = |s: String| s.lines().next().unwrap().to_string();
         assert_eq!(
-            first(render(|r, w| write_summary(r, w), &r)),
+            first(render(|r, w| write_summary(&Figures::of(r), w), &r)),
             "label,status,outcome,count,share,rate_per_s,retries,min_ms,mean_ms,p50_ms,p90_ms,p95_ms,p99_ms,p999_ms,max_ms"
         );
         assert_eq!(
@@ -336,7 +302,7 @@ mod tests {
     // Quantiles are HDR "highest equivalent" values (3 significant digits): 3000 µs reads 3.001 ms.
     #[test]
     fn summary_rows_per_label_and_status_then_all() {
-        let s = render(|r, w| write_summary(r, w), &known());
+        let s = render(|r, w| write_summary(&Figures::of(r), w), &known());
         let rows: Vec<&str> = s.lines().skip(1).collect();
         assert_eq!(rows.len(), 4 + 3, "{s}");
         assert_eq!(

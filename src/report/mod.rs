@@ -1,8 +1,13 @@
-//! Outputs built from a [`crate::record::RunResult`]: the self-contained HTML report ([`html`]),
-//! CSV files ([`csv`]) and the terminal summary ([`terminal`]); JMeter's JTL format both ways
-//! ([`jtl`]). [`synthetic`] makes a long, throttled result for benchmarks and tests.
+//! Outputs built from a [`crate::record::RunResult`] and its [`Facts`]: the self-contained HTML
+//! report ([`html`]), CSV files ([`csv`]), the terminal summary ([`terminal`]) and the diagnosis
+//! in words ([`diagnosis`]), all writing numbers through [`format`]; JMeter's JTL format both ways
+//! ([`jtl`]). [`synthetic`] makes a long, throttled result for benchmarks and tests. Phrasing and
+//! formats only: every figure comes from `analysis`.
 
+pub mod compare;
 pub mod csv;
+pub mod diagnosis;
+pub mod format;
 pub mod html;
 pub mod jtl;
 pub mod synthetic;
@@ -10,6 +15,7 @@ pub mod terminal;
 
 use std::path::Path;
 
+use crate::analysis::Facts;
 use crate::record::RunResult;
 
 /// The files [`write_reports`] writes, in order.
@@ -30,21 +36,24 @@ pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<()> {
     let rj = dir.join("result.json");
     r.write(&rj)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
-    write_reports(r, dir)
+    write_reports(r, dir).map(|_| ())
 }
 
 /// Writes every report derived from a result ([`REPORT_FILES`]) into `dir` (created if needed),
-/// but not `result.json`: what `surge report` rebuilds from a saved result.
+/// but not `result.json`: what `surge report` rebuilds from a saved result. Returns the facts
+/// the reports were written from (computed once here).
 ///
 /// # Errors
 /// I/O errors naming the file.
-pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<()> {
+pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    csv::write_all(r, dir)?;
+    let facts = Facts::of(r);
+    csv::write_all(r, &facts.figures, dir)?;
     let html = dir.join("report.html");
-    html::write(r, &html)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
+    std::fs::write(&html, html::render_with(r, &facts))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))?;
+    Ok(facts)
 }
 
 /// Reads a run from `result.json`, or from a JMeter JTL file (`.jtl`, or a `.csv` whose first
@@ -70,3 +79,7 @@ pub fn load_run(path: &Path) -> Result<RunResult, String> {
         RunResult::read(path).map_err(|e| e.to_string())
     }
 }
+
+#[cfg(test)]
+#[path = "same_figures_tests.rs"]
+mod same_figures_tests;

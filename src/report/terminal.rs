@@ -3,23 +3,20 @@
 
 use std::fmt::Write as _;
 
+use super::format::{ms, rate, share};
+use crate::analysis::Facts;
 use crate::record::result::RunResult;
-use crate::record::Outcome;
-
-fn ms(us: u64) -> String {
-    let v = us as f64 / 1000.0;
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.1}")
-    }
-}
 
 /// The summary as text (no colour codes, so it reads the same in CI logs).
 pub fn summary(r: &RunResult) -> String {
+    summary_with(r, &Facts::of(r))
+}
+
+/// [`summary`] from facts already computed for `r`.
+pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
     let mut s = String::new();
     let t = &r.totals;
-    let dur = r.duration_s.max(1e-9);
+    let f = &facts.figures.overview;
     let _ = writeln!(
         s,
         "\n{} · {} · {:.1} s{}{}",
@@ -33,53 +30,38 @@ pub fn summary(r: &RunResult) -> String {
             String::new()
         }
     );
-    let pct = |n: u64| {
-        if t.requests == 0 {
-            0.0
-        } else {
-            100.0 * n as f64 / t.requests as f64
-        }
-    };
-    let ok = r.outcome_count(Outcome::Success);
-    let thr = r.outcome_count(Outcome::Throttled);
-    let other = t.requests - ok - thr;
     let _ = writeln!(
         s,
-        "requests {}  ({:.1}/s)   2xx {} ({:.1}%)   429 {} ({:.1}%)   other {} ({:.1}%)   retries {}",
-        t.requests,
-        t.requests as f64 / dur,
-        ok,
-        pct(ok),
-        thr,
-        pct(thr),
-        other,
-        pct(other),
-        t.retries
+        "requests {}  ({}/s)   2xx {} ({})   429 {} ({})   other {} ({})   retries {}",
+        f.requests,
+        rate(f.rate_per_s),
+        f.ok.n,
+        share(f.ok),
+        f.throttled.n,
+        share(f.throttled),
+        f.other.n,
+        share(f.other),
+        f.retries
     );
     let _ = writeln!(
         s,
         "\n{:<24} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "label / outcome", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s"
     );
-    for label in &r.labels {
-        for o in Outcome::ALL {
-            let h = r.service_hist(Some(label), Some(o));
-            if h.is_empty() {
-                continue;
-            }
-            let name = format!("{label} {}", o.name());
-            let _ = writeln!(
-                s,
-                "{:<24} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9.2}",
-                truncate(&name, 24),
-                h.len(),
-                ms(h.quantile(0.5)),
-                ms(h.quantile(0.95)),
-                ms(h.quantile(0.99)),
-                ms(h.max()),
-                h.len() as f64 / dur
-            );
-        }
+    for row in &facts.figures.outcome_rows {
+        let name = format!("{} {}", row.label, row.outcome.name());
+        let l = &row.service;
+        let _ = writeln!(
+            s,
+            "{:<24} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            truncate(&name, 24),
+            row.count,
+            ms(l.p50_us),
+            ms(l.p95_us),
+            ms(l.p99_us),
+            ms(l.max_us),
+            rate(row.rate_per_s)
+        );
     }
     let codes: Vec<String> = t
         .by_status
@@ -87,8 +69,8 @@ pub fn summary(r: &RunResult) -> String {
         .map(|(k, v)| format!("{}={v}", k.label()))
         .collect();
     let _ = writeln!(s, "\nstatus: {}", codes.join("  "));
-    match t.first_429_s {
-        Some(f) => {
+    match f.first_429_s {
+        Some(first) => {
             let ra: Vec<String> = t
                 .retry_after
                 .iter()
@@ -96,7 +78,8 @@ pub fn summary(r: &RunResult) -> String {
                 .collect();
             let _ = writeln!(
                 s,
-                "first 429 at {f:.1} s; Retry-After seen: {}{}",
+                "first 429 at {}; Retry-After seen: {}{}",
+                super::format::secs(first),
                 if ra.is_empty() {
                     "none".to_string()
                 } else {
@@ -114,28 +97,28 @@ pub fn summary(r: &RunResult) -> String {
         }
     }
     // The client policy's effect: first attempts against final outcomes.
-    if let Some(f) = t.finals().filter(|_| t.retries > 0 || t.pace_wait_s > 0.0) {
+    if let Some(fin) = f.finals.filter(|_| f.retries > 0 || f.pace_wait_s > 0.0) {
         let _ = writeln!(
             s,
             "requests {}: {} succeeded first time, {} in the end ({} failed); {:.2} retries per success; waited {:.0} s before retries, {:.0} s paced; batch done at {:.1} s",
-            f.requests,
-            f.first_ok,
-            f.final_ok,
-            f.requests - f.final_ok,
-            t.retries_per_success(f.final_ok),
-            t.retry_wait_s,
-            t.pace_wait_s,
-            t.completion_s
+            fin.requests,
+            fin.first_ok.n,
+            fin.final_ok.n,
+            fin.failed,
+            fin.retries_per_success,
+            f.retry_wait_s,
+            f.pace_wait_s,
+            f.completion_s
         );
     }
-    if t.dropped_iterations > 0 {
+    if f.dropped_iterations > 0 {
         let _ = writeln!(
             s,
             "dropped iterations: {} (arrivals with no free user)",
-            t.dropped_iterations
+            f.dropped_iterations
         );
     }
-    let d = crate::analysis::diagnosis::diagnose(r);
+    let d = super::diagnosis::phrase(&facts.diagnosis);
     let _ = writeln!(s, "{}\n{}", d.headline[0], d.headline[1]);
     s
 }

@@ -3,7 +3,7 @@ use crate::record::result::{RateLimitSecond, Totals};
 use crate::record::StatusKey;
 
 /// One second: `ok` 200s and `thr` 429s, all started in the same second, `users` active.
-fn sec(
+pub(crate) fn sec(
     t: u32,
     users: u32,
     ok: u64,
@@ -39,7 +39,7 @@ fn sec(
     s
 }
 
-fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResult {
+pub(crate) fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResult {
     let mut totals = Totals::default();
     for s in &timeline {
         totals.requests += s.completed;
@@ -92,13 +92,13 @@ fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResult {
     }
 }
 
-fn cc(tokens: u32) -> serde_json::Value {
+pub(crate) fn cc(tokens: u32) -> serde_json::Value {
     serde_json::json!({"auth": {"kind": "client_credentials", "tokens": tokens}})
 }
 
 /// 12 req/s with 6 users; from second 10 the server admits 5/s and answers the rest with 429,
 /// naming 300 per minute in its headers.
-fn throttled_run(headers: bool) -> RunResult {
+pub(crate) fn throttled_run(headers: bool) -> RunResult {
     let tl = (0..40)
         .map(|t| {
             let (ok, thr) = if t < 10 { (12, 0) } else { (5, 7) };
@@ -120,10 +120,9 @@ fn onset_rate_concurrency_shares_and_named_limit() {
     assert!((o.request_rate - 12.0).abs() < 1e-9, "{}", o.request_rate);
     assert_eq!(o.concurrency, 6);
     assert_eq!(o.responses_before, 120);
-    assert_eq!(d.share_429_before, Some(0.0));
-    assert!((d.share_429_after.unwrap() - 7.0 / 12.0).abs() < 1e-9);
+    assert!((d.from_onset.unwrap().value().unwrap() - 7.0 / 12.0).abs() < 1e-9);
     assert_eq!(d.throttled_seconds, 30);
-    let l = d.limit.as_ref().unwrap();
+    let l = d.header_limit.as_ref().unwrap();
     assert_eq!((l.allowed, l.count_max, l.window_s), (300, 300, 60));
     assert!((l.per_token_rate - 5.0).abs() < 1e-9);
     let c = d.capacity.as_ref().unwrap();
@@ -136,30 +135,10 @@ fn onset_rate_concurrency_shares_and_named_limit() {
     assert_eq!(rec.tokens_needed, Some(3));
     let ra = d.retry_after.as_ref().unwrap();
     assert_eq!((ra.min_s, ra.median_s, ra.max_s, ra.without), (3, 3, 3, 0));
-    let text = d.lines.join("\n");
-    for want in [
-        "10.2 s",
-        "12 req/s",
-        "6 active users",
-        "300 requests per minute per token",
-        "5 2xx/s",
-        "≤ 4.7 req/s",
-        "3 tokens",
-        "No 429 body named its limit",
-    ] {
-        assert!(text.contains(want), "missing {want:?} in\n{text}");
-    }
-    assert!(
-        d.headline[0].contains("first 429 at 10.2 s")
-            && d.headline[0].contains("300/min per token"),
-        "{:?}",
-        d.headline
-    );
-    assert!(
-        d.headline[1].contains("pace at ≤ 4.7 req/s, or spread over 3 tokens"),
-        "{:?}",
-        d.headline
-    );
+    assert_eq!(d.limit_named(), LimitNamed::Headers);
+    assert_eq!(d.before_onset, Some(Share::new(0, 120)));
+    assert_eq!(d.from_onset, Some(Share::new(210, 360)));
+    assert_eq!(c.ok, 150);
 }
 
 #[test]
@@ -172,33 +151,19 @@ fn more_tokens_raise_the_pace_and_lower_the_tokens_needed() {
     r.plan = cc(3);
     let rec = diagnose(&r).recommendation.unwrap();
     assert_eq!(rec.tokens_needed, None, "3 tokens already carry 12 req/s");
-    assert!(!rec.text.contains("spread"));
 }
 
 #[test]
 fn without_headers_the_pace_is_the_measured_capacity_and_says_so() {
     let d = diagnose(&throttled_run(false));
     assert_eq!(d.verdict, Verdict::Throttled);
-    assert!(d.limit.is_none());
+    assert!(d.header_limit.is_none());
     let rec = d.recommendation.as_ref().unwrap();
     assert_eq!(rec.basis, Basis::Measured);
     assert_eq!(rec.pace_per_s, 5.0);
     assert_eq!(rec.tokens_needed, None);
-    let text = d.lines.join("\n");
-    assert!(text.contains("named no limit"), "{text}");
-    assert!(
-        text.contains("No 429 carried a usable Retry-After"),
-        "{text}"
-    );
-    assert!(
-        text.contains("cannot tell whether the limit is per token"),
-        "{text}"
-    );
-    assert!(
-        d.headline[1].contains("measured; no rate limit in the headers"),
-        "{:?}",
-        d.headline
-    );
+    assert_eq!(d.limit_named(), LimitNamed::Nowhere);
+    assert_eq!(d.retry_after.as_ref().unwrap().count, 0);
 }
 
 #[test]
@@ -207,26 +172,8 @@ fn no_429s_says_the_data_cannot_tell() {
     let d = diagnose(&result(tl, serde_json::Value::Null));
     assert_eq!(d.verdict, Verdict::NotThrottled);
     assert!(d.onset.is_none() && d.capacity.is_none() && d.recommendation.is_none());
-    assert!(
-        d.lines[0].contains("No 429 responses") && d.lines[0].contains("cannot tell"),
-        "{:?}",
-        d.lines
-    );
-    assert!(
-        d.lines[1].contains("no inin-ratelimit-* headers"),
-        "{:?}",
-        d.lines
-    );
-    assert!(
-        d.headline[0].contains("no 429s at up to 8 req/s (4 users)"),
-        "{:?}",
-        d.headline
-    );
-    assert!(
-        d.headline[1].contains("limit is unknown"),
-        "{:?}",
-        d.headline
-    );
+    assert_eq!((d.peak_rate, d.peak_users), (8.0, 4));
+    assert_eq!(d.limit_named(), LimitNamed::Nowhere);
 }
 
 #[test]
@@ -236,12 +183,9 @@ fn no_429s_with_headers_reports_headroom() {
         .collect();
     let d = diagnose(&result(tl, serde_json::Value::Null));
     assert_eq!(d.verdict, Verdict::NotThrottled);
-    assert_eq!(d.limit.as_ref().unwrap().count_max, 40);
-    assert!(
-        d.lines.iter().any(|l| l.contains("40 of 300 (13.3%)")),
-        "{:?}",
-        d.lines
-    );
+    let l = d.header_limit.as_ref().unwrap();
+    assert_eq!(l.count_max, 40);
+    assert!((l.used() - 40.0 / 300.0).abs() < 1e-9);
 }
 
 #[test]
@@ -250,23 +194,16 @@ fn everything_throttled_from_the_start_gives_no_safe_pace() {
     let d = diagnose(&result(tl, serde_json::Value::Null));
     let o = d.onset.as_ref().unwrap();
     assert_eq!((o.second, o.window_s, o.responses_before), (0, 1, 0));
-    assert_eq!(d.share_429_before, None);
-    assert_eq!(d.share_429_after, Some(1.0));
+    assert_eq!(d.before_onset, None);
+    assert_eq!(d.from_onset, Some(Share::new(50, 50)));
     assert!(d.recommendation.is_none());
-    assert!(
-        d.lines
-            .iter()
-            .any(|l| l.contains("cannot give a safe pace")),
-        "{:?}",
-        d.lines
-    );
 }
 
 #[test]
 fn no_traffic_is_said_plainly() {
     let d = diagnose(&result(vec![], serde_json::Value::Null));
     assert_eq!(d.verdict, Verdict::NoTraffic);
-    assert!(d.lines[0].contains("nothing to diagnose"));
+    assert!(d.onset.is_none() && d.recommendation.is_none());
 }
 
 #[test]
@@ -275,9 +212,10 @@ fn a_longer_reset_widens_the_window() {
         .map(|t| sec(t, 2, 1, 1, Some((1000, 1000, 3600 - t)), Some(30)))
         .collect();
     let l = diagnose(&result(tl, serde_json::Value::Null))
-        .limit
+        .header_limit
         .unwrap();
     assert_eq!(l.window_s, 3600);
+    assert!(!l.window_assumed);
     assert!(l.per_token_rate < 0.28);
 }
 
@@ -293,16 +231,6 @@ fn rounding_helpers() {
     ] {
         assert_eq!(floor_2sig(v), want, "{v}");
     }
-    for (v, want) in [
-        (4.7, "4.7"),
-        (5.0, "5"),
-        (12.25, "12.2"),
-        (123.4, "123"),
-        (0.475, "0.475"),
-        (0.0, "0"),
-    ] {
-        assert_eq!(fmt_rate(v), want, "{v}");
-    }
 }
 
 #[test]
@@ -315,19 +243,18 @@ fn limits_named_in_429_bodies_are_reported() {
         thr - 2,
     );
     let d = diagnose(&r);
-    let text = d.lines.join("\n");
-    assert!(
-        text.contains(&format!(
-            "`HYPOTHESIS.architect.compile/HYPOTHESIS.publish.compile.backlog.capacity` × {}",
-            thr - 2
-        )),
-        "{text}"
-    );
-    assert!(text.contains("not a documented Genesys limit"), "{text}");
-    assert!(text.contains("2 429s named none"), "{text}");
-    assert!(
-        d.headline[0].contains("HYPOTHESIS.publish.compile.backlog.capacity"),
-        "{:?}",
-        d.headline
-    );
+    let b = &d.body_limits;
+    assert_eq!(b.named.len(), 1);
+    assert_eq!(b.named[0].count, thr - 2);
+    assert_eq!(b.unnamed, 2);
+    assert!(b.hypothesis);
+    assert_eq!(d.limit_named(), LimitNamed::Both);
+}
+
+#[test]
+fn facts_round_trip_through_json() {
+    let d = diagnose(&throttled_run(true));
+    let text = serde_json::to_string(&d).unwrap();
+    let back: Diagnosis = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, d);
 }

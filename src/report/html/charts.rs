@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::svg::{Chart, Kind, Marker, Series, Side, XAxis, YAxis};
+use crate::analysis::figures::Figures;
 use crate::record::result::{Quantiles, RunResult, Second};
 use crate::record::{Hist, Outcome, StatusKey};
 
@@ -65,15 +66,15 @@ fn outcome_order(k: &StatusKey) -> (usize, StatusKey) {
     (k.outcome().index(), *k)
 }
 
-/// Every chart of the report, in page order.
-pub fn all(r: &RunResult) -> Vec<Chart> {
+/// Every chart of the report, in page order; `f` are the figures of `r`.
+pub fn all(r: &RunResult, f: &Figures) -> Vec<Chart> {
     let rows = dense(r);
     vec![
         statuses(r, &rows),
         latency(r, &rows, Outcome::Success),
         latency(r, &rows, Outcome::Throttled),
         users_throughput(r, &rows),
-        distribution(r),
+        distribution(r, f),
         retry_after(r, &rows),
         rate_limit(&rows),
     ]
@@ -152,8 +153,9 @@ fn latency(r: &RunResult, rows: &[Option<&Second>], o: Outcome) -> Chart {
         id,
         title,
         &format!(
-            "Service time (request sent → response read) of {what}, per second; dashed: p99 response time from the \
-             intended start (corrected for coordinated omission). Never mixed with other outcomes."
+            "Service time (request sent → response read) of {what}, per second, drawn at the end of the second; \
+             dashed: p99 response time from the intended start (corrected for coordinated omission; the legend says \
+             when it equals p99 throughout). Never mixed with other outcomes."
         ),
         rows.len(),
         "service time (ms)",
@@ -251,25 +253,13 @@ fn grid(max_count: u64) -> Vec<f64> {
     (0..=steps).map(|k| k as f64 * 0.05).collect()
 }
 
-fn distribution(r: &RunResult) -> Chart {
+fn distribution(r: &RunResult, f: &Figures) -> Chart {
     // label × outcome → (service, response)
-    let mut groups: Vec<(String, Outcome, Hist, Hist)> = Vec::new();
-    for label in &r.labels {
-        for o in Outcome::ALL {
-            let (mut sv, mut rs) = (Hist::new(), Hist::new());
-            for c in r
-                .cells
-                .iter()
-                .filter(|c| &c.label == label && c.outcome == o)
-            {
-                sv.add(&c.service_hist);
-                rs.add(&c.response_hist);
-            }
-            if !sv.is_empty() {
-                groups.push((label.clone(), o, sv, rs));
-            }
-        }
-    }
+    let groups: Vec<(&String, Outcome, &Hist, &Hist)> = f
+        .outcome_rows
+        .iter()
+        .map(|x| (&x.label, x.outcome, &x.service_hist, &x.response_hist))
+        .collect();
     let max_count = groups.iter().map(|g| g.2.len()).max().unwrap_or(0);
     let xs = grid(max_count);
     let mut c = Chart {
@@ -329,34 +319,49 @@ fn distribution(r: &RunResult) -> Chart {
 }
 
 fn retry_after(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
-    let mut c = time_chart(
-        "c-retry",
-        "5 · Retry-After over time",
-        "The Retry-After values the 429s carried, per second (largest and smallest): a server that counts down to its \
-         window's reset draws a sawtooth.",
-        rows.len(),
-        "Retry-After (s)",
-    );
     let pick = |f: fn(&BTreeMap<u32, u64>) -> Option<u32>| -> Vec<Option<f64>> {
         rows.iter()
             .map(|s| s.and_then(|s| f(&s.retry_after)).map(f64::from))
             .collect()
     };
-    let mut hi = Series::new(
-        "largest",
-        shade(Outcome::Throttled, 2),
-        Kind::Dots,
-        pick(|m| m.keys().next_back().copied()),
+    let hi_v = pick(|m| m.keys().next_back().copied());
+    let lo_v = pick(|m| m.keys().next().copied());
+    // When every second's 429s carried one value, largest and smallest are one series: draw it
+    // once and say so, rather than hide one dot under the other.
+    let one_value = hi_v == lo_v;
+    let mut c = time_chart(
+        "c-retry",
+        "5 · Retry-After over time",
+        if one_value {
+            "The Retry-After value the 429s carried, per second (every 429 in a second carried the same value), \
+             drawn at the end of its second: a server that counts down to its window's reset draws a sawtooth."
+        } else {
+            "The Retry-After values the 429s carried, per second: the largest (large light dot) and the smallest \
+             (small dark dot, inside the large one when they agree), drawn at the end of their second. A server \
+             that counts down to its window's reset draws a sawtooth."
+        },
+        rows.len(),
+        "Retry-After (s)",
     );
-    hi.unit = "s";
-    let mut lo = Series::new(
-        "smallest",
-        shade(Outcome::Throttled, 0),
-        Kind::Dots,
-        pick(|m| m.keys().next().copied()),
-    );
-    lo.unit = "s";
-    c.series = vec![hi, lo];
+    if one_value {
+        let mut s = Series::new(
+            "Retry-After",
+            shade(Outcome::Throttled, 2),
+            Kind::Dots,
+            hi_v,
+        );
+        s.unit = "s";
+        s.width = 5.0;
+        c.series = vec![s];
+    } else {
+        let mut hi = Series::new("largest", shade(Outcome::Throttled, 1), Kind::Dots, hi_v);
+        hi.unit = "s";
+        hi.width = 9.0;
+        let mut lo = Series::new("smallest", shade(Outcome::Throttled, 2), Kind::Dots, lo_v);
+        lo.unit = "s";
+        lo.width = 4.0;
+        c.series = vec![hi, lo];
+    }
     if r.totals.retry_after.is_empty() {
         let thr = r.outcome_count(Outcome::Throttled);
         c.empty = Some(if thr == 0 {
@@ -413,3 +418,7 @@ fn rate_limit(rows: &[Option<&Second>]) -> Chart {
     }
     c
 }
+
+#[cfg(test)]
+#[path = "charts_tests.rs"]
+mod tests;

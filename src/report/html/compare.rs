@@ -7,6 +7,7 @@ use super::svg::{Chart, Kind, Series, XAxis, YAxis};
 use super::{esc, CSP, CSS, JS};
 use crate::analysis::compare::{best, Better, RunFigures, FIGURES};
 use crate::record::{Outcome, RunResult};
+use crate::report::format::figure_with_unit;
 
 /// Distinct colours for runs, in order.
 const RUN_COLORS: &[&str] = &[
@@ -82,26 +83,6 @@ fn overlay(
     }
 }
 
-fn fmt_value(v: f64, unit: &str) -> String {
-    if !v.is_finite() {
-        return "–".into();
-    }
-    let s = if v.abs() >= 100.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    };
-    if unit.is_empty() {
-        s
-    } else if unit == "%" {
-        format!("{s} %")
-    } else {
-        format!("{s} {unit}")
-    }
-}
-
 /// Renders the comparison page.
 pub fn render(runs: &[(String, &RunResult)], figs: &[RunFigures]) -> String {
     let mut out = String::with_capacity(64 * 1024);
@@ -136,7 +117,7 @@ pub fn render(runs: &[(String, &RunResult)], figs: &[RunFigures]) -> String {
 
     // Figures table: one row per figure, one column per run; the best cell highlighted.
     let best = best(figs);
-    out.push_str("<section><h2>Figures</h2><p class=\"desc\">Highlighted: the best run for each figure (ties all highlighted; none when all are equal). Latencies are service times of successes only.</p><div class=\"scroll\"><table><thead><tr><th>figure</th><th>better</th>");
+    out.push_str("<section><h2>Figures</h2><p class=\"desc\">Highlighted: the best run for each figure, and every run within the runs' noise (95 %) of it; none where no difference stands out of the noise. Batch time, latencies and retries rank only the runs whose every request finally succeeded. Latencies are service times of successes only.</p><div class=\"scroll\"><table><thead><tr><th>figure</th><th>better</th>");
     for (name, _) in runs {
         let _ = write!(out, "<th>{}</th>", esc(name));
     }
@@ -154,7 +135,11 @@ pub fn render(runs: &[(String, &RunResult)], figs: &[RunFigures]) -> String {
             } else {
                 ""
             };
-            let _ = write!(out, "<td{cls}>{}</td>", fmt_value(r.values[i], f.unit));
+            let _ = write!(
+                out,
+                "<td{cls}>{}</td>",
+                figure_with_unit((f.get)(r).value, f.unit)
+            );
         }
         out.push_str("</tr>");
     }
@@ -183,7 +168,8 @@ mod tests {
 
     #[test]
     fn page_shows_every_run_and_highlights_the_best() {
-        let a = crate::report::synthetic::result(30, &["publish"]);
+        let mut a = crate::report::synthetic::result(30, &["publish"]);
+        a.totals.final_by_outcome = [(Outcome::Success, a.totals.requests)].into();
         let mut b = a.clone();
         b.totals.completion_s = a.totals.completion_s + 10.0;
         let runs = vec![("ramp 0s".to_string(), &a), ("ramp <10s>".to_string(), &b)];

@@ -2,13 +2,15 @@
 //! forbids every fetch), built from a [`RunResult`] alone, deterministically, so `surge report`
 //! rebuilds the same bytes offline.
 //!
-//! - [`svg`]: the small chart renderer (axes, ticks, series, hover data); `path`: its path data.
+//! - [`svg`]: the small chart renderer (legend, series, markers, hover data); `axis`: its scales
+//!   and ticks; `path`: its path data.
 //! - [`charts`]: the report's charts from a result.
 //! - `page`: the sections around them (overview, 429 diagnosis, tables, run metadata).
 //! - `report.css` and `report.js`: inlined into the page; the script adds hover values and
 //!   legend toggling, and on `#selftest` checks the page and writes the outcome into
 //!   `<pre id="selftest">` (the browser test reads it).
 
+mod axis;
 pub mod charts;
 pub mod compare;
 mod page;
@@ -17,6 +19,7 @@ pub mod svg;
 
 use std::path::Path;
 
+use crate::analysis::Facts;
 use crate::record::RunResult;
 
 /// The page's stylesheet.
@@ -45,8 +48,12 @@ pub fn esc(s: &str) -> String {
 
 /// Renders the whole page.
 pub fn render(r: &RunResult) -> String {
-    let diagnosis = crate::analysis::diagnosis::diagnose(r);
-    let charts = charts::all(r);
+    render_with(r, &Facts::of(r))
+}
+
+/// Renders the whole page from facts already computed for `r`.
+pub fn render_with(r: &RunResult, facts: &Facts) -> String {
+    let charts = charts::all(r, &facts.figures);
     let mut out = String::with_capacity(64 * 1024 + r.timeline.len() * 160);
     out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     out.push_str(&format!(
@@ -73,14 +80,14 @@ pub fn render(r: &RunResult) -> String {
     out.push_str("</style></head><body>");
     page::header(&mut out, r);
     out.push_str("<main>");
-    page::overview(&mut out, r);
-    page::diagnosis(&mut out, &diagnosis);
+    page::overview(&mut out, &facts.figures.overview);
+    page::diagnosis(&mut out, &facts.diagnosis);
     out.push_str("<section id=\"charts\"><h2>Over time</h2>");
     for c in &charts {
         c.render(&mut out);
     }
     out.push_str("</section>");
-    page::tables(&mut out, r);
+    page::tables(&mut out, r, &facts.figures);
     page::metadata(&mut out, r);
     out.push_str("</main>");
     out.push_str(&format!(

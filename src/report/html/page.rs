@@ -6,44 +6,10 @@ use std::fmt::Write as _;
 use super::charts::shade;
 use super::esc;
 use crate::analysis::diagnosis::{Diagnosis, Verdict};
+use crate::analysis::figures::{Figures, Overview};
 use crate::record::result::RunResult;
-use crate::record::{Hist, Outcome, StatusKey};
-
-fn ms(us: u64) -> String {
-    let v = us as f64 / 1000.0;
-    if v >= 100.0 {
-        format!("{v:.0}")
-    } else if v >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
-fn pct(n: u64, d: u64) -> String {
-    if d == 0 {
-        return "–".into();
-    }
-    let p = 100.0 * n as f64 / d as f64;
-    if p > 0.0 && p < 0.1 {
-        "<0.1%".into()
-    } else {
-        format!("{p:.1}%")
-    }
-}
-
-fn duration(s: f64) -> String {
-    if s < 120.0 {
-        format!("{s:.1} s")
-    } else {
-        let t = s.round() as u64;
-        if t >= 3600 {
-            format!("{} h {:02} min {:02} s", t / 3600, t % 3600 / 60, t % 60)
-        } else {
-            format!("{} min {:02} s", t / 60, t % 60)
-        }
-    }
-}
+use crate::record::{Outcome, StatusKey};
+use crate::report::format::{duration, ms, rate, secs, share};
 
 fn chip(k: StatusKey) -> String {
     format!(
@@ -88,13 +54,7 @@ pub fn header(out: &mut String, r: &RunResult) {
 }
 
 /// The overview cards.
-pub fn overview(out: &mut String, r: &RunResult) {
-    let t = &r.totals;
-    let dur = r.duration_s.max(1e-9);
-    let ok = r.outcome_count(Outcome::Success);
-    let thr = r.outcome_count(Outcome::Throttled);
-    let err = t.requests - ok - thr;
-    let p95 = r.service_hist(None, Some(Outcome::Success));
+pub fn overview(out: &mut String, f: &Overview) {
     out.push_str("<section class=\"cards\">");
     let mut card = |class: &str, title: &str, value: String, sub: String| {
         let _ = write!(out, "<div class=\"card {class}\"><div class=\"k\">{title}</div><div class=\"v\">{value}</div><div class=\"s\">{sub}</div></div>");
@@ -102,86 +62,72 @@ pub fn overview(out: &mut String, r: &RunResult) {
     card(
         "",
         "requests",
-        t.requests.to_string(),
-        format!(
-            "{:.1} req/s · {} retries",
-            t.requests as f64 / dur,
-            t.retries
-        ),
+        f.requests.to_string(),
+        format!("{} req/s · {} retries", rate(f.rate_per_s), f.retries),
     );
-    card("ok", "2xx", ok.to_string(), pct(ok, t.requests));
-    card("thr", "429", thr.to_string(), pct(thr, t.requests));
+    card("ok", "2xx", f.ok.n.to_string(), share(f.ok));
+    card("thr", "429", f.throttled.n.to_string(), share(f.throttled));
     card(
         "err",
         "errors & other",
-        err.to_string(),
-        pct(err, t.requests),
+        f.other.n.to_string(),
+        share(f.other),
     );
     card(
         "",
         "first 429",
-        t.first_429_s.map_or("none".into(), |f| format!("{f:.1} s")),
-        if t.retry_wait_s > 0.0 {
-            format!("{:.1} s waited before retries", t.retry_wait_s)
+        f.first_429_s.map_or("none".into(), secs),
+        if f.retry_wait_s > 0.0 {
+            format!("{} waited before retries", secs(f.retry_wait_s))
         } else {
             "after the start".into()
         },
     );
-    card(
-        "",
-        "2xx service time",
-        if p95.is_empty() {
-            "–".into()
-        } else {
-            format!("{} ms", ms(p95.quantile(0.95)))
-        },
-        if p95.is_empty() {
-            "no 2xx".into()
-        } else {
-            format!(
-                "p95 · p50 {} ms · p99 {} ms",
-                ms(p95.quantile(0.5)),
-                ms(p95.quantile(0.99))
-            )
-        },
-    );
+    match &f.success_service {
+        Some(l) => card(
+            "",
+            "2xx service time",
+            format!("{} ms", ms(l.p95_us)),
+            format!("p95 · p50 {} ms · p99 {} ms", ms(l.p50_us), ms(l.p99_us)),
+        ),
+        None => card("", "2xx service time", "–".into(), "no 2xx".into()),
+    }
     // The client policy's effect, when it retried or paced: what callers finally got.
-    if let Some(f) = t.finals().filter(|_| t.retries > 0 || t.pace_wait_s > 0.0) {
+    if let Some(fin) = f.finals.filter(|_| f.retries > 0 || f.pace_wait_s > 0.0) {
         card(
             "ok",
             "final success",
-            pct(f.final_ok, f.requests),
+            share(fin.final_ok),
             format!(
                 "{} of {} requests ({} at the first attempt) · {:.2} retries per success",
-                f.final_ok,
-                f.requests,
-                f.first_ok,
-                t.retries_per_success(f.final_ok)
+                fin.final_ok.n, fin.requests, fin.first_ok.n, fin.retries_per_success
             ),
         );
         card(
             "",
             "batch done",
-            format!("{:.1} s", t.completion_s),
+            secs(f.completion_s),
             format!(
                 "waited {:.0} s before retries · {:.0} s paced",
-                t.retry_wait_s, t.pace_wait_s
+                f.retry_wait_s, f.pace_wait_s
             ),
         );
     }
-    if t.dropped_iterations > 0 {
+    if f.dropped_iterations > 0 {
         card(
             "err",
             "dropped iterations",
-            t.dropped_iterations.to_string(),
+            f.dropped_iterations.to_string(),
             "arrivals with no free user".into(),
         );
     }
     out.push_str("</section>");
 }
 
-/// The 429 diagnosis section.
+/// The 429 diagnosis section: the tiles, the sentences and the recommendation, all from
+/// [`crate::report::diagnosis::phrase`] (the same words as the terminal's headline).
 pub fn diagnosis(out: &mut String, d: &Diagnosis) {
+    let p = crate::report::diagnosis::phrase(d);
     let class = match d.verdict {
         Verdict::Throttled => "throttled",
         Verdict::NotThrottled => "clear",
@@ -191,115 +137,30 @@ pub fn diagnosis(out: &mut String, d: &Diagnosis) {
         out,
         "<section id=\"diagnosis\" class=\"diag {class}\"><h2>429 diagnosis</h2>"
     );
-    if let Some(o) = &d.onset {
+    if !p.tiles.is_empty() {
         out.push_str("<dl class=\"facts\">");
-        let mut fact = |k: &str, v: String| {
-            let _ = write!(out, "<div><dt>{k}</dt><dd>{}</dd></div>", esc(&v));
-        };
-        fact("first 429", format!("{:.1} s", o.at_s));
-        fact(
-            "rate at onset",
-            format!(
-                "{} req/s",
-                crate::analysis::diagnosis::fmt_rate(o.request_rate)
-            ),
-        );
-        fact("users at onset", o.concurrency.to_string());
-        fact(
-            "429 share after onset",
-            d.share_429_after
-                .map_or("–".into(), |s| format!("{:.1}%", 100.0 * s)),
-        );
-        if let Some(c) = &d.capacity {
-            fact(
-                "2xx while throttled",
-                format!("{} /s", crate::analysis::diagnosis::fmt_rate(c.ok_per_s)),
-            );
+        for (k, v) in &p.tiles {
+            let _ = write!(out, "<div><dt>{k}</dt><dd>{}</dd></div>", esc(v));
         }
-        fact(
-            "limit named",
-            d.limit.as_ref().map_or("none".into(), |l| {
-                format!("{} per {} s", l.allowed, l.window_s)
-            }),
-        );
         out.push_str("</dl>");
     }
     out.push_str("<ul>");
-    for line in d
-        .lines
-        .iter()
-        .filter(|l| !l.starts_with("Recommendation: "))
-    {
+    for line in &p.lines {
         let _ = write!(out, "<li>{}</li>", esc(line));
     }
     out.push_str("</ul>");
-    if let Some(rec) = &d.recommendation {
+    if let Some(rec) = &p.recommendation {
         let _ = write!(
             out,
             "<p class=\"rec\"><b>Recommendation</b> {}</p>",
-            esc(&rec.text)
+            esc(rec)
         );
     }
     out.push_str("</section>");
 }
 
-struct Row {
-    label: String,
-    status: StatusKey,
-    count: u64,
-    retries: u64,
-    of: u64,
-    service: Hist,
-    response: Hist,
-}
-
-fn rows(r: &RunResult) -> Vec<Row> {
-    let mut out = Vec::new();
-    for label in &r.labels {
-        let mut cells: Vec<_> = r.cells.iter().filter(|c| &c.label == label).collect();
-        cells.sort_by_key(|c| (c.outcome.index(), c.status));
-        let of: u64 = cells.iter().map(|c| c.count).sum();
-        for c in cells {
-            out.push(Row {
-                label: label.clone(),
-                status: c.status,
-                count: c.count,
-                retries: c.retries,
-                of,
-                service: c.service_hist.clone(),
-                response: c.response_hist.clone(),
-            });
-        }
-    }
-    if r.labels.len() > 1 {
-        let mut statuses: Vec<StatusKey> = r.cells.iter().map(|c| c.status).collect();
-        statuses.sort_by_key(|k| (k.outcome().index(), *k));
-        statuses.dedup();
-        for s in statuses {
-            let mut row = Row {
-                label: "all labels".into(),
-                status: s,
-                count: 0,
-                retries: 0,
-                of: r.totals.requests,
-                service: Hist::new(),
-                response: Hist::new(),
-            };
-            for c in r.cells.iter().filter(|c| c.status == s) {
-                row.count += c.count;
-                row.retries += c.retries;
-                row.service.add(&c.service_hist);
-                row.response.add(&c.response_hist);
-            }
-            out.push(row);
-        }
-    }
-    out
-}
-
 /// The tables: label × status, Retry-After values, first attempts against final outcomes.
-pub fn tables(out: &mut String, r: &RunResult) {
-    let dur = r.duration_s.max(1e-9);
+pub fn tables(out: &mut String, r: &RunResult, f: &Figures) {
     out.push_str("<section id=\"tables\"><h2>Per label and status</h2>");
     out.push_str(
         "<p class=\"note\">Service time: request sent → response read. Response time: from the request's intended \
@@ -312,30 +173,34 @@ pub fn tables(out: &mut String, r: &RunResult) {
          <th class=\"n\">p90</th><th class=\"n\">p95</th><th class=\"n\">p99</th><th class=\"n\">max</th>\
          <th class=\"n\">p99</th></tr></thead><tbody>",
     );
-    let mut last = String::new();
-    for row in rows(r) {
-        let first = row.label != last;
-        last = row.label.clone();
+    let mut last: Option<&Option<String>> = None;
+    for row in &f.status_rows {
+        let first = last != Some(&row.label);
+        last = Some(&row.label);
         let h = &row.service;
         let _ = write!(
             out,
-            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.2}</td>\
+            "<tr{}><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
              <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             if first { " class=\"first\"" } else { "" },
-            if first { esc(&row.label) } else { String::new() },
+            if first {
+                esc(row.label.as_deref().unwrap_or("all labels"))
+            } else {
+                String::new()
+            },
             chip(row.status),
-            row.status.outcome().name(),
-            row.count,
-            pct(row.count, row.of),
-            row.count as f64 / dur,
+            row.outcome.name(),
+            row.count(),
+            share(row.share),
+            rate(row.rate_per_s),
             row.retries,
-            ms(h.quantile(0.5)),
-            ms(h.quantile(0.9)),
-            ms(h.quantile(0.95)),
-            ms(h.quantile(0.99)),
-            ms(h.max()),
-            ms(row.response.quantile(0.99)),
+            ms(h.p50_us),
+            ms(h.p90_us),
+            ms(h.p95_us),
+            ms(h.p99_us),
+            ms(h.max_us),
+            ms(row.response.p99_us),
         );
     }
     out.push_str("</tbody></table></div>");
@@ -383,8 +248,8 @@ pub fn tables(out: &mut String, r: &RunResult) {
         }
         let _ = write!(
             out,
-            "</tbody></table><p class=\"note\">{} retries; {:.1} s spent waiting before them (all users together).</p>",
-            t.retries, t.retry_wait_s
+            "</tbody></table><p class=\"note\">{} retries; {} spent waiting before them (all users together).</p>",
+            t.retries, secs(t.retry_wait_s)
         );
     }
     out.push_str("</div></div></section>");

@@ -51,7 +51,8 @@
   }
 
   function indexAt(d, f) {
-    if (d.x === "time") return Math.max(0, Math.min(d.xd / 2 - 1, Math.floor(f * d.xd / 2)));
+    // Points of a time chart stand at the end of their second ("xe"), steps span it.
+    if (d.x === "time") return Math.max(0, Math.min(d.xd / 2 - 1, d.xe ? Math.round(f * d.xd / 2) - 1 : Math.floor(f * d.xd / 2)));
     var target = f * d.xd, best = 0;
     for (var k = 1; k < d.xs.length; k++) if (Math.abs(d.xs[k] - target) < Math.abs(d.xs[best] - target)) best = k;
     return best;
@@ -63,7 +64,7 @@
     var f = (ev.clientX - r.left) / r.width;
     if (f < 0 || f > 1) return hide(fig);
     var i = indexAt(d, f);
-    var xu = d.x === "time" ? 2 * i + 1 : d.xs[i];
+    var xu = d.x === "time" ? 2 * i + (d.xe ? 2 : 1) : d.xs[i];
     var gx = hit.x.baseVal.value + xu / d.xd * hit.width.baseVal.value;
     fig._guide.setAttribute("x1", gx);
     fig._guide.setAttribute("x2", gx);
@@ -97,7 +98,7 @@
     }
     fig._off = fig._d.series.map(function () { return false; });
     fig._names = Array.prototype.map.call(fig.querySelectorAll(".key"), function (b) {
-      return b.innerHTML.replace(/^<i[^>]*><\/i>/, "");
+      return b.innerHTML.replace(/^<i[^>]*><\/i>/, "").replace(/<em[^>]*>.*<\/em>$/, "");
     });
     fig._hit = fig.querySelector("rect.hit");
     fig._guide = fig.querySelector("line.guide");

@@ -8,17 +8,20 @@
 
 use std::fmt::Write as _;
 
+use super::axis::{num, Scale};
 use super::esc;
 use super::path::{dots_path, line_path, stacked_path, step_path};
 
 /// Outer width of a chart, in SVG user units (the page scales it to the column width).
 pub const WIDTH: f64 = 960.0;
 /// Outer height of a chart.
-pub const HEIGHT: f64 = 280.0;
+pub const HEIGHT: f64 = 296.0;
 /// Inner y resolution (data units over the plot's height).
 pub const YD: i64 = 1000;
 const LEFT: f64 = 64.0;
-const TOP: f64 = 16.0;
+/// Height of the band above the plot that holds marker labels.
+const MARKER_BAND: f64 = 16.0;
+const TOP: f64 = 16.0 + MARKER_BAND;
 const BOTTOM: f64 = 40.0;
 
 /// How a series is drawn.
@@ -145,170 +148,25 @@ pub struct Chart {
     pub empty: Option<String>,
 }
 
-/// A linear or log scale from values to inner y units.
+/// The plot's frame in SVG user units: left, right, top, bottom.
 #[derive(Debug, Clone, Copy)]
-struct Scale {
-    lo: f64,
-    hi: f64,
-    log: bool,
+struct Frame {
+    l: f64,
+    r: f64,
+    t: f64,
+    b: f64,
 }
 
-impl Scale {
-    fn y(&self, v: f64) -> Option<i64> {
-        let f = if self.log {
-            if v <= 0.0 {
-                return None;
-            }
-            (v.log10().clamp(self.lo, self.hi) - self.lo) / (self.hi - self.lo)
-        } else {
-            (v.clamp(self.lo, self.hi) - self.lo) / (self.hi - self.lo)
-        };
-        Some(YD - (f * YD as f64).round() as i64)
+impl Frame {
+    fn w(&self) -> f64 {
+        self.r - self.l
     }
-
-    /// Tick values (in value space) and their labels.
-    fn ticks(&self) -> Vec<(f64, String)> {
-        if self.log {
-            (self.lo.round() as i32..=self.hi.round() as i32)
-                .map(|e| (10f64.powi(e), num(10f64.powi(e))))
-                .collect()
-        } else {
-            let step = nice_step(self.hi - self.lo);
-            let mut out = Vec::new();
-            let mut v = self.lo;
-            while v <= self.hi + step * 1e-6 {
-                out.push((v, num(v)));
-                v += step;
-            }
-            out
-        }
-    }
-}
-
-/// A tick step of 1, 2, 2.5 or 5 × 10^k giving about five intervals over `range`.
-pub fn nice_step(range: f64) -> f64 {
-    let raw = (range / 5.0).max(1e-9);
-    let mag = 10f64.powf(raw.log10().floor());
-    let m = [1.0, 2.0, 2.5, 5.0, 10.0]
-        .into_iter()
-        .find(|m| m * mag >= raw - 1e-12)
-        .unwrap_or(10.0);
-    m * mag
-}
-
-/// `max` rounded up to a tick step (1 when there is nothing above 0).
-pub fn nice_max(max: f64) -> f64 {
-    if max.is_nan() || max <= 0.0 {
-        return 1.0;
-    }
-    let step = nice_step(max);
-    (max / step - 1e-9).ceil() * step
-}
-
-/// A number for a tick or a hover: integers plain, otherwise up to three significant digits.
-pub fn num(v: f64) -> String {
-    if v == v.round() && v.abs() < 1e15 {
-        return format!("{}", v as i64);
-    }
-    let a = v.abs();
-    let d = if a >= 100.0 {
-        0
-    } else if a >= 10.0 {
-        1
-    } else if a >= 1.0 {
-        2
-    } else {
-        3
-    };
-    let s = format!("{v:.d$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
+    fn h(&self) -> f64 {
+        self.b - self.t
     }
 }
 
 impl Chart {
-    fn xd(&self) -> i64 {
-        match &self.x {
-            XAxis::Time { seconds } => 2 * (*seconds).max(1) as i64,
-            XAxis::Percentile { xs } => {
-                ((xs.last().copied().unwrap_or(1.0).max(1.0)) * 1000.0).ceil() as i64
-            }
-        }
-    }
-
-    fn right_edge(&self) -> f64 {
-        if self.right.is_some() {
-            WIDTH - 64.0
-        } else {
-            WIDTH - 20.0
-        }
-    }
-
-    fn scale(&self, side: Side) -> Scale {
-        let axis = match side {
-            Side::Left => &self.left,
-            Side::Right => self.right.as_ref().unwrap_or(&self.left),
-        };
-        let on = |s: &&Series| s.side == side;
-        if axis.log {
-            let vals = self
-                .series
-                .iter()
-                .filter(on)
-                .flat_map(|s| s.values.iter().flatten().copied())
-                .filter(|v| *v > 0.0);
-            let (mut lo, mut hi) = (f64::MAX, f64::MIN);
-            for v in vals {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-            if lo > hi {
-                return Scale {
-                    lo: 0.0,
-                    hi: 1.0,
-                    log: true,
-                };
-            }
-            let (lo, hi) = (lo.log10().floor(), hi.log10().ceil());
-            return Scale {
-                lo,
-                hi: if hi <= lo { lo + 1.0 } else { hi },
-                log: true,
-            };
-        }
-        let mut max: f64 = 0.0;
-        let stacked: Vec<&Series> = self.series.iter().filter(on).filter(|s| s.stack).collect();
-        if !stacked.is_empty() {
-            let n = stacked.iter().map(|s| s.values.len()).max().unwrap_or(0);
-            for i in 0..n {
-                max = max.max(
-                    stacked
-                        .iter()
-                        .map(|s| s.values.get(i).copied().flatten().unwrap_or(0.0))
-                        .sum(),
-                );
-            }
-        }
-        for s in self.series.iter().filter(on).filter(|s| !s.stack) {
-            max = s.values.iter().flatten().copied().fold(max, f64::max);
-        }
-        Scale {
-            lo: 0.0,
-            hi: nice_max(max),
-            log: false,
-        }
-    }
-
-    /// x position of value index `i` in inner units (the middle of a second for time charts).
-    fn xi(&self, i: usize) -> i64 {
-        match &self.x {
-            XAxis::Time { .. } => 2 * i as i64 + 1,
-            XAxis::Percentile { xs } => (xs.get(i).copied().unwrap_or(0.0) * 1000.0).round() as i64,
-        }
-    }
-
     /// Renders the chart as a `<figure>`: title, caption, legend, SVG, hover data.
     pub fn render(&self, out: &mut String) {
         let _ = write!(out, "<figure class=\"chart\" id=\"{}\"", esc(&self.id));
@@ -325,76 +183,133 @@ impl Chart {
             let _ = write!(out, "<div class=\"empty\">{}</div></figure>", esc(why));
             return;
         }
-        out.push_str("<div class=\"legend\">");
-        for (i, s) in self.series.iter().enumerate() {
-            let _ = write!(
-                out,
-                "<button type=\"button\" class=\"key{}\" data-i=\"{i}\" aria-pressed=\"true\" title=\"click to hide or show\"><i style=\"--c:{}\"></i>{}</button>",
-                if s.dash { " dash" } else { "" },
-                esc(&s.color),
-                esc(&s.name)
-            );
-        }
-        out.push_str("</div><div class=\"plot\">");
-        let (l, r, t, b) = (LEFT, self.right_edge(), TOP, HEIGHT - BOTTOM);
-        let (pw, ph) = (r - l, b - t);
+        let ls = self.scale(Side::Left);
+        let rs = self.right.as_ref().map(|_| self.scale(Side::Right));
+        let points: Vec<Vec<Option<(i64, i64)>>> = self
+            .series
+            .iter()
+            .map(|s| {
+                self.points(
+                    s,
+                    if s.side == Side::Right {
+                        rs.unwrap_or(ls)
+                    } else {
+                        ls
+                    },
+                )
+            })
+            .collect();
+        self.legend(out, &points);
+        out.push_str("<div class=\"plot\">");
+        let f = Frame {
+            l: LEFT,
+            r: self.right_edge(),
+            t: TOP,
+            b: HEIGHT - BOTTOM,
+        };
         let _ = write!(
             out,
             "<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" role=\"img\" aria-label=\"{}\">",
             esc(&self.title)
         );
-        // Grid and left ticks.
-        let ls = self.scale(Side::Left);
+        self.axes(out, f, ls, rs);
+        self.series_paths(out, f, ls, rs, &points);
+        self.markers_svg(out, f);
+        let _ = write!(
+            out,
+            "<line class=\"guide\" x1=\"0\" x2=\"0\" y1=\"{}\" y2=\"{}\" visibility=\"hidden\"/><rect class=\"hit\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></svg><div class=\"tip\" hidden></div></div>",
+            f.t, f.b, f.l, f.t, f.w(), f.h()
+        );
+        self.data_json(out, ls);
+        out.push_str("</figure>");
+    }
+
+    /// Inner-unit points of a non-stacked series (stacked areas are drawn from their sums).
+    fn points(&self, s: &Series, sc: Scale) -> Vec<Option<(i64, i64)>> {
+        s.values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v.and_then(|v| sc.y(v)).map(|y| (self.xi(k, s.kind), y)))
+            .collect()
+    }
+
+    /// The legend; a series drawn exactly under an earlier one says so instead of looking absent.
+    fn legend(&self, out: &mut String, points: &[Vec<Option<(i64, i64)>>]) {
+        out.push_str("<div class=\"legend\">");
+        for (i, s) in self.series.iter().enumerate() {
+            let under = (!s.stack && points[i].iter().any(Option::is_some))
+                .then(|| {
+                    (0..i).find(|&j| {
+                        !self.series[j].stack
+                            && self.series[j].kind == s.kind
+                            && points[j] == points[i]
+                    })
+                })
+                .flatten();
+            let _ = write!(
+                out,
+                "<button type=\"button\" class=\"key{}\" data-i=\"{i}\" aria-pressed=\"true\" title=\"click to hide or show\"><i style=\"--c:{}\"></i>{}",
+                if s.dash { " dash" } else { "" },
+                esc(&s.color),
+                esc(&s.name)
+            );
+            if let Some(j) = under {
+                let _ = write!(
+                    out,
+                    "<em class=\"same\"> = {} throughout (drawn on it)</em>",
+                    esc(&self.series[j].name)
+                );
+            }
+            out.push_str("</button>");
+        }
+        out.push_str("</div>");
+    }
+
+    /// Grid, ticks and axis titles.
+    fn axes(&self, out: &mut String, f: Frame, ls: Scale, rs: Option<Scale>) {
         out.push_str("<g class=\"grid\">");
         for (v, label) in ls.ticks() {
-            let y = t + ph * (ls.y(v).unwrap_or(YD) as f64 / YD as f64);
+            let y = f.t + f.h() * (ls.y(v).unwrap_or(YD) as f64 / YD as f64);
             let _ = write!(
                 out,
-                "<line x1=\"{l}\" x2=\"{r}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>"
-            );
-            let _ = write!(
-                out,
-                "<text class=\"tl\" x=\"{:.1}\" y=\"{:.1}\">{label}</text>",
-                l - 6.0,
+                "<line x1=\"{}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"tl\" x=\"{:.1}\" y=\"{:.1}\">{label}</text>",
+                f.l,
+                f.r,
+                f.l - 6.0,
                 y + 4.0
             );
         }
-        let rs = self.right.as_ref().map(|_| self.scale(Side::Right));
         if let Some(rs) = rs {
             for (v, label) in rs.ticks() {
-                let y = t + ph * (rs.y(v).unwrap_or(YD) as f64 / YD as f64);
+                let y = f.t + f.h() * (rs.y(v).unwrap_or(YD) as f64 / YD as f64);
                 let _ = write!(
                     out,
                     "<text class=\"tr\" x=\"{:.1}\" y=\"{:.1}\">{label}</text>",
-                    r + 6.0,
+                    f.r + 6.0,
                     y + 4.0
                 );
             }
         }
-        // x ticks.
         for (x, label) in self.x_ticks() {
-            let px = l + pw * x;
+            let px = f.l + f.w() * x;
             let _ = write!(
                 out,
-                "<line class=\"xt\" x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{t}\" y2=\"{:.1}\"/>",
-                b + 4.0
-            );
-            let _ = write!(
-                out,
-                "<text class=\"tx\" x=\"{px:.1}\" y=\"{:.1}\">{label}</text>",
-                b + 17.0
+                "<line class=\"xt\" x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{}\" y2=\"{:.1}\"/><text class=\"tx\" x=\"{px:.1}\" y=\"{:.1}\">{label}</text>",
+                f.t,
+                f.b + 4.0,
+                f.b + 17.0
             );
         }
         out.push_str("</g>");
         let _ = write!(
             out,
-            "<line class=\"axis\" x1=\"{l}\" x2=\"{r}\" y1=\"{b}\" y2=\"{b}\"/>"
+            "<line class=\"axis\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
+            f.l, f.r, f.b, f.b
         );
-        // Axis titles.
         let _ = write!(
             out,
             "<text class=\"at\" transform=\"translate(14 {:.1}) rotate(-90)\">{}</text>",
-            t + ph / 2.0,
+            f.t + f.h() / 2.0,
             esc(&self.left.title)
         );
         if let Some(ra) = &self.right {
@@ -402,22 +317,33 @@ impl Chart {
                 out,
                 "<text class=\"at\" transform=\"translate({:.1} {:.1}) rotate(90)\">{}</text>",
                 WIDTH - 14.0,
-                t + ph / 2.0,
+                f.t + f.h() / 2.0,
                 esc(&ra.title)
             );
         }
         let _ = write!(
             out,
             "<text class=\"at\" x=\"{:.1}\" y=\"{:.1}\">{}</text>",
-            l + pw / 2.0,
+            f.l + f.w() / 2.0,
             HEIGHT - 4.0,
             self.x_title()
         );
-        // Series.
+    }
+
+    /// The series, in the inner data-unit `<svg>`.
+    fn series_paths(
+        &self,
+        out: &mut String,
+        f: Frame,
+        ls: Scale,
+        rs: Option<Scale>,
+        points: &[Vec<Option<(i64, i64)>>],
+    ) {
         let xd = self.xd();
         let _ = write!(
             out,
-            "<svg class=\"data\" x=\"{l}\" y=\"{t}\" width=\"{pw}\" height=\"{ph}\" viewBox=\"0 0 {xd} {YD}\" preserveAspectRatio=\"none\">"
+            "<svg class=\"data\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {xd} {YD}\" preserveAspectRatio=\"none\">",
+            f.l, f.t, f.w(), f.h()
         );
         let (mut lower, mut lower_v): (Vec<i64>, Vec<f64>) = (Vec::new(), Vec::new());
         for (i, s) in self.series.iter().enumerate() {
@@ -446,16 +372,11 @@ impl Chart {
                 );
                 lower = top;
             } else {
-                let pts: Vec<Option<(i64, i64)>> = s
-                    .values
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| v.and_then(|v| sc.y(v)).map(|y| (self.xi(k), y)))
-                    .collect();
+                let pts = &points[i];
                 let d = match s.kind {
-                    Kind::Step => step_path(&pts),
-                    Kind::Line => line_path(&pts),
-                    Kind::Dots => dots_path(&pts),
+                    Kind::Step => step_path(pts),
+                    Kind::Line => line_path(pts),
+                    Kind::Dots => dots_path(pts),
                 };
                 let _ = write!(
                     out,
@@ -477,80 +398,31 @@ impl Chart {
             out.push_str("</g>");
         }
         out.push_str("</svg>");
+    }
+
+    /// Vertical markers; their labels stand in the band above the plot, where no series is drawn.
+    fn markers_svg(&self, out: &mut String, f: Frame) {
+        let xd = self.xd();
         for m in &self.markers {
-            let f = match &self.x {
+            let frac = match &self.x {
                 XAxis::Time { seconds } => m.x / (*seconds).max(1) as f64,
                 XAxis::Percentile { .. } => m.x * 1000.0 / xd as f64,
             };
-            let px = l + pw * f.clamp(0.0, 1.0);
-            let anchor = if f > 0.8 { "end" } else { "start" };
-            let dx = if f > 0.8 { -4.0 } else { 4.0 };
+            let px = f.l + f.w() * frac.clamp(0.0, 1.0);
+            let (anchor, dx) = if frac > 0.8 {
+                ("end", -4.0)
+            } else {
+                ("start", 4.0)
+            };
             let _ = write!(
                 out,
-                "<g class=\"marker\"><line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{t}\" y2=\"{b}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text></g>",
+                "<g class=\"marker\"><line x1=\"{px:.1}\" x2=\"{px:.1}\" y1=\"{:.1}\" y2=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text></g>",
+                f.t - MARKER_BAND + 3.0,
+                f.b,
                 px + dx,
-                t + 10.0,
+                f.t - MARKER_BAND + 11.0,
                 esc(&m.label)
             );
-        }
-        let _ = write!(
-            out,
-            "<line class=\"guide\" x1=\"0\" x2=\"0\" y1=\"{t}\" y2=\"{b}\" visibility=\"hidden\"/><rect class=\"hit\" x=\"{l}\" y=\"{t}\" width=\"{pw}\" height=\"{ph}\"/></svg><div class=\"tip\" hidden></div></div>"
-        );
-        self.data_json(out, ls);
-        out.push_str("</figure>");
-    }
-
-    fn x_title(&self) -> &'static str {
-        match self.x {
-            XAxis::Time { .. } => "time since start",
-            XAxis::Percentile { .. } => "percentile (log scale)",
-        }
-    }
-
-    /// Tick positions as fractions of the plot width, with labels.
-    fn x_ticks(&self) -> Vec<(f64, String)> {
-        match &self.x {
-            XAxis::Time { seconds } => {
-                let n = (*seconds).max(1) as f64;
-                let step = [
-                    1u32, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800,
-                    86400,
-                ]
-                .into_iter()
-                .find(|s| n / f64::from(*s) <= 10.0)
-                .unwrap_or(86400);
-                (0..)
-                    .map(|k| k * step)
-                    .take_while(|t| f64::from(*t) <= n)
-                    .map(|t| {
-                        let label = if step % 60 == 0 {
-                            format!("{} min", t / 60)
-                        } else {
-                            format!("{t} s")
-                        };
-                        (f64::from(t) / n, label)
-                    })
-                    .collect()
-            }
-            XAxis::Percentile { xs } => {
-                let max = xs.last().copied().unwrap_or(1.0).max(1.0);
-                let xd = self.xd() as f64 / 1000.0;
-                let names = [
-                    "0%",
-                    "90%",
-                    "99%",
-                    "99.9%",
-                    "99.99%",
-                    "99.999%",
-                    "99.9999%",
-                    "99.99999%",
-                ];
-                (0..names.len())
-                    .filter(|k| *k as f64 <= max + 1e-9)
-                    .map(|k| (k as f64 / xd, names[k].to_string()))
-                    .collect()
-            }
         }
     }
 
@@ -562,6 +434,11 @@ impl Chart {
         };
         let _ = write!(out, "<script type=\"application/json\" class=\"cd\">{{\"x\":\"{kind}\",\"xd\":{},\"yd\":{YD}", self.xd());
         let _ = write!(out, ",\"ymax\":{}", num(ls.hi));
+        // Points (lines, dots) of a time chart stand at the end of their second.
+        if matches!(self.x, XAxis::Time { .. }) && self.series.iter().all(|s| s.kind != Kind::Step)
+        {
+            out.push_str(",\"xe\":true");
+        }
         if let XAxis::Percentile { xs } = &self.x {
             out.push_str(",\"xs\":[");
             for (i, x) in xs.iter().enumerate() {
@@ -611,6 +488,7 @@ pub fn json_str(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::axis::{nice_max, nice_step};
     use super::*;
 
     #[test]

@@ -1,0 +1,203 @@
+use super::*;
+use crate::analysis::diagnosis::diagnose;
+use crate::analysis::diagnosis::tests::{cc, result, sec, throttled_run};
+use crate::record::Outcome;
+
+fn all_text(p: &Phrasing) -> String {
+    let mut t = p.lines.join("\n");
+    t += "\n";
+    t += p.recommendation.as_deref().unwrap_or("");
+    t += "\n";
+    t += &p.headline.join("\n");
+    t
+}
+
+#[test]
+fn a_throttled_run_with_headers_says_each_fact_once() {
+    let p = phrase(&diagnose(&throttled_run(true)));
+    let text = all_text(&p);
+    for want in [
+        "10.2 s",
+        "12 req/s",
+        "6 active users",
+        "300 requests per minute per token",
+        "5 2xx/s (150 in 30 s)",
+        "≤ 4.7 req/s",
+        "3 tokens",
+        "No 429 body named its limit",
+        // One denominator per share: 429s of the responses in that stretch.
+        "0.0% of the 120 responses before the onset, 58.3% of the 360 responses from the onset on",
+        "Retry-After came on 210 of 210 429s: always 3 s.",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    assert!(
+        p.headline[0].contains("first 429 at 10.2 s")
+            && p.headline[0].contains("300/min per token"),
+        "{:?}",
+        p.headline
+    );
+    assert!(
+        p.headline[1].contains("pace at ≤ 4.7 req/s, or spread over 3 tokens"),
+        "{:?}",
+        p.headline
+    );
+    assert!(p
+        .tiles
+        .contains(&("limit named", "300/min per token".into())));
+}
+
+#[test]
+fn more_tokens_drop_the_advice_to_spread() {
+    let mut r = throttled_run(true);
+    r.plan = cc(3);
+    let p = phrase(&diagnose(&r));
+    let rec = p.recommendation.unwrap();
+    assert!(
+        rec.contains("× 3 tokens") && !rec.contains("spread"),
+        "{rec}"
+    );
+}
+
+#[test]
+fn without_headers_the_pace_is_measured_and_says_so() {
+    let p = phrase(&diagnose(&throttled_run(false)));
+    let text = all_text(&p);
+    for want in [
+        "No response carried inin-ratelimit-* headers",
+        "No 429 carried a usable Retry-After",
+        "no header or 429 body named a limit",
+        "cannot tell whether the limit is per token",
+        "measured; no rate limit in the headers",
+        "limit named: none (no rate-limit headers, no limit in the 429 bodies)",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+}
+
+/// The seed's contradiction: bodies named a limit, headers did not. Tile, headline, bullets and
+/// recommendation must all say the same thing.
+#[test]
+fn a_limit_named_only_in_bodies_is_never_called_none() {
+    let mut r = throttled_run(false);
+    let thr = r.outcome_count(Outcome::Throttled);
+    r.totals
+        .throttled_by_limit
+        .insert("HYPOTHESIS.architect.compile/backlog".into(), thr);
+    let d = diagnose(&r);
+    let p = phrase(&d);
+    let text = all_text(&p);
+    assert!(!text.contains("limit named: none"), "{text}");
+    assert!(!text.contains("named no limit"), "{text}");
+    assert!(!text.contains("no limit named"), "{text}");
+    assert!(
+        p.headline[0].contains(
+            "limit named: HYPOTHESIS.architect.compile/backlog (in the 429 bodies; no rate-limit headers)"
+        ),
+        "{:?}",
+        p.headline
+    );
+    assert!(
+        text.contains("The 429 bodies named their limit: `HYPOTHESIS.architect.compile/backlog` ×"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the 429 bodies name `HYPOTHESIS.architect.compile/backlog`, but no header gives its rate"),
+        "{text}"
+    );
+    assert!(p
+        .tiles
+        .contains(&("limit named", "in the 429 bodies (no rate)".into())));
+}
+
+#[test]
+fn no_429s_says_the_data_cannot_tell() {
+    let tl = (0..20).map(|t| sec(t, 4, 8, 0, None, None)).collect();
+    let p = phrase(&diagnose(&result(tl, serde_json::Value::Null)));
+    assert!(
+        p.lines[0].contains("No 429 responses") && p.lines[0].contains("cannot tell"),
+        "{:?}",
+        p.lines
+    );
+    assert!(
+        p.lines[1].contains("inin-ratelimit-* headers"),
+        "{:?}",
+        p.lines
+    );
+    assert!(
+        p.headline[0].contains("no 429s at up to 8 req/s (4 users)"),
+        "{:?}",
+        p.headline
+    );
+    assert!(
+        p.headline[1].contains("limit is unknown"),
+        "{:?}",
+        p.headline
+    );
+    assert!(p.recommendation.is_none());
+}
+
+#[test]
+fn no_429s_with_headers_reports_headroom() {
+    let tl = (0..20)
+        .map(|t| sec(t, 1, 2, 0, Some((300, 2 * (t + 1), 60 - t)), None))
+        .collect();
+    let p = phrase(&diagnose(&result(tl, serde_json::Value::Null)));
+    assert!(
+        p.lines.iter().any(|l| l.contains("40 of 300 (13.3%)")),
+        "{:?}",
+        p.lines
+    );
+    assert!(p.headline[0].contains("(1 user)"), "{:?}", p.headline);
+}
+
+#[test]
+fn everything_throttled_from_the_start_gives_no_safe_pace() {
+    let tl = (0..5).map(|t| sec(t, 2, 0, 10, None, None)).collect();
+    let p = phrase(&diagnose(&result(tl, serde_json::Value::Null)));
+    assert!(
+        p.recommendation
+            .as_deref()
+            .unwrap()
+            .contains("cannot give a safe pace"),
+        "{p:?}"
+    );
+    assert!(
+        p.lines[1].contains("no responses before the onset"),
+        "{:?}",
+        p.lines
+    );
+    assert!(p.headline[1].contains("no safe pace"), "{:?}", p.headline);
+}
+
+#[test]
+fn no_traffic_is_said_plainly() {
+    let p = phrase(&diagnose(&result(vec![], serde_json::Value::Null)));
+    assert!(p.lines[0].contains("nothing to diagnose"));
+}
+
+#[test]
+fn hypothesis_limits_and_unnamed_429s_are_said() {
+    let mut r = crate::report::synthetic::result(60, &["publish"]);
+    let thr = r.outcome_count(Outcome::Throttled);
+    r.totals.throttled_by_limit.insert(
+        "HYPOTHESIS.architect.compile/HYPOTHESIS.publish.compile.backlog.capacity".into(),
+        thr - 2,
+    );
+    let p = phrase(&diagnose(&r));
+    let text = all_text(&p);
+    assert!(
+        text.contains(&format!(
+            "`HYPOTHESIS.architect.compile/HYPOTHESIS.publish.compile.backlog.capacity` × {}",
+            thr - 2
+        )),
+        "{text}"
+    );
+    assert!(text.contains("not a documented Genesys limit"), "{text}");
+    assert!(text.contains("2 429s named none"), "{text}");
+    assert!(
+        p.headline[0].contains("HYPOTHESIS.publish.compile.backlog.capacity"),
+        "{:?}",
+        p.headline
+    );
+}
