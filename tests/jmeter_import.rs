@@ -474,7 +474,7 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
     });
     let out =
         surge::engine::execute(plan, t, surge::transport::auth::AuthRuntime::None, opts).await;
-    assert_eq!(out.stop_reason, "completed");
+    assert_eq!(out.stop_reason, surge::record::StopReason::Completed);
     let mut v = Vec::new();
     while let Ok(s) = rx.try_recv() {
         v.push(s.sample);

@@ -141,7 +141,7 @@ async fn cancellation_stops_issuing_and_still_writes_a_partial_result() {
     assert!(started.elapsed() < Duration::from_secs(20));
     let r = RunResult::read(&out.join("result.json")).unwrap();
     assert!(r.partial);
-    assert_eq!(r.stop_reason, "cancelled");
+    assert_eq!(r.stop_reason, surge::record::StopReason::Cancelled);
     assert!(r.totals.requests > 10);
     assert_eq!(r.totals.requests, server.total());
     assert_matches_schema(&out.join("result.json"));

@@ -5,7 +5,7 @@ pub mod data;
 pub mod executor;
 mod user;
 
-pub use executor::{execute, ExecOptions, ExecOutput, OnTick, Tick, DEFAULT_GRACE};
+pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
 
 #[cfg(test)]
 mod tests;

@@ -28,7 +28,7 @@ mod tests_http;
 mod tests_limits;
 
 pub use config::{MockConfig, Preset};
-pub use router::{router, MockFault};
+pub use router::{router, MockFault, PRESET_HEADER};
 pub use state::{MockState, MockStats, ROUTES};
 
 use std::net::SocketAddr;

@@ -1,14 +1,22 @@
 //! Measurement: samples ([`sample`]), HDR histograms ([`hist`]), the sharded recorder and its
-//! aggregate ([`recorder`]), and the result file ([`result`]).
+//! aggregate ([`recorder`]), the live per-second snapshot ([`tick`]), and the result file
+//! ([`result`], with how the run ended and what it was asked to do in [`meta`]).
+//!
+//! Plain data and its bookkeeping, at the bottom of the house: `record` imports no other module
+//! of surge (not `scenario`, `engine`, `analysis`, `report` or `cli`); they all read it.
 
 pub mod hist;
 pub mod limit_key;
+pub mod meta;
 pub mod recorder;
 pub mod result;
 pub mod sample;
 pub mod samples;
+pub mod tick;
 
 pub use hist::Hist;
+pub use meta::{PlanSummary, StopReason};
 pub use recorder::{Aggregate, Recorder};
 pub use result::RunResult;
 pub use sample::{ErrorClass, Outcome, RateLimitHeaders, Sample, StatusKey};
+pub use tick::Tick;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::record::meta::{AuthKind, AuthSummary, GroupLoad, PlanSummary};
 use crate::record::result::{
     Cell, Quantiles, RateLimitSecond, RunResult, ScenarioInfo, Second, Summary, TargetInfo, Tool,
     Totals, SCHEMA, SCHEMA_VERSION,
@@ -151,10 +152,17 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
             description: "Synthetic run: 40 users against a 600/min limit".into(),
             file: "scenarios/synthetic.toml".into(),
         },
-        plan: serde_json::json!({
-            "auth": {"kind": "client_credentials", "tokens": 1},
-            "load": {"profile": "thread_group", "threads": 40, "ramp_up": ramp, "loops": null, "duration": seconds, "delay": 0}
-        }),
+        plan: PlanSummary {
+            groups: vec![GroupLoad::from_json(
+                "main",
+                &serde_json::json!({"profile": "thread_group", "threads": 40, "ramp_up": ramp, "loops": null, "duration": seconds, "delay": 0}),
+            )],
+            auth: AuthSummary {
+                kind: AuthKind::ClientCredentials,
+                tokens: 1,
+            },
+            thresholds: Vec::new(),
+        },
         target: TargetInfo {
             base_url: "https://api.example.invalid".into(),
             host: "api.example.invalid".into(),
@@ -165,7 +173,7 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
         started_unix_ms: 1_748_854_800_000,
         duration_s: f64::from(seconds),
         partial: false,
-        stop_reason: "completed".into(),
+        stop_reason: crate::record::StopReason::Completed,
         simulated: false,
         labels,
         totals,

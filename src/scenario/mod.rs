@@ -18,7 +18,7 @@ pub use build::{load_csv, parse_duration, parse_duration_text};
 pub use error::{ConfigError, Locator, Problem};
 pub use plan::*;
 pub use policy::{Pace, Policy, Retry};
-pub use target::{check_url, derive_login, mock_preset};
+pub use target::{check_url, derive_login};
 
 /// Reads and checks a scenario file, applying `--set key=value` overrides first.
 ///

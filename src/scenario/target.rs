@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::build::Checker;
 use super::plan::*;
+use crate::mock::Preset;
 
 pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
     let connect_timeout = c.duration(
@@ -52,11 +53,18 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
         (Some(_), Some(_)) => {
             c.err("target.base_url", "set base_url or region, not both");
             Endpoint::Mock {
-                preset: "seed".into(),
+                preset: Preset::default(),
             }
         }
         (Some(u), None) if u == "mock" => Endpoint::Mock {
-            preset: t.mock_preset.clone().unwrap_or_else(|| "seed".into()),
+            preset: match t.mock_preset.as_deref().map(str::parse::<Preset>) {
+                None => Preset::default(),
+                Some(Ok(p)) => p,
+                Some(Err(e)) => {
+                    c.err("target.mock_preset", e.to_string());
+                    Preset::default()
+                }
+            },
         },
         (Some(u), None) => match check_url(u) {
             Ok(base) => {
@@ -75,7 +83,7 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
             Err(e) => {
                 c.err("target.base_url", e);
                 Endpoint::Mock {
-                    preset: "seed".into(),
+                    preset: Preset::default(),
                 }
             }
         },
@@ -94,7 +102,7 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
                 );
             }
             Endpoint::Mock {
-                preset: "seed".into(),
+                preset: Preset::default(),
             }
         }
     };
@@ -111,25 +119,8 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
         timeout,
         http,
         keep_alive: t.keep_alive.unwrap_or(true),
+        written_for_mock: None,
     }
-}
-
-/// Parses a mock preset name.
-///
-/// # Errors
-/// An unknown name, listing the known ones.
-pub fn mock_preset(name: &str) -> Result<crate::mock::Preset, String> {
-    use clap::ValueEnum as _;
-    crate::mock::Preset::from_str(name, false).map_err(|_| {
-        let names: Vec<String> = crate::mock::Preset::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
-            .collect();
-        format!(
-            "{name:?} is not a mock preset; one of: {}",
-            names.join(", ")
-        )
-    })
 }
 
 /// Validates a base URL and strips its trailing slash.

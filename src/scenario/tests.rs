@@ -186,7 +186,7 @@ fn forever_needs_an_end_and_mock_is_a_target() {
     assert_eq!(
         p.target.endpoint,
         Endpoint::Mock {
-            preset: "seed".into()
+            preset: crate::mock::Preset::Seed
         }
     );
 }

@@ -19,6 +19,7 @@ use std::path::Path;
 use super::{error_class_of, JTL_COLUMNS};
 use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
 use crate::record::{Aggregate, Recorder, Sample, StatusKey};
+use crate::record::{PlanSummary, StopReason};
 
 /// Errors reading a JTL file.
 #[derive(Debug, thiserror::Error)]
@@ -311,7 +312,7 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
             description: format!("JMeter results (JTL) read from {p}"),
             file: p.clone(),
         },
-        plan: serde_json::json!({ "source": "jtl", "threads": threads.len(), "samples": rows }),
+        plan: PlanSummary::default(),
         target: TargetInfo {
             base_url,
             host,
@@ -324,7 +325,7 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
         started_unix_ms: min_ts,
         duration_s: max_end.saturating_sub(min_ts) as f64 / 1000.0,
         partial: false,
-        stop_reason: "completed".into(),
+        stop_reason: StopReason::Completed,
         simulated: false,
         labels,
         totals,
