@@ -237,12 +237,9 @@ async fn abort_on_fail_stops_a_run_once_429s_are_sustained_and_keeps_the_result(
 /// `n` latencies uniform in [base/2, 3·base/2] ms, deterministic.
 fn hist(n: u64, base_ms: f64, seed: u64) -> Hist {
     let mut h = Hist::new();
-    let mut x = seed;
+    let mut rng = <rand::rngs::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(seed);
     for _ in 0..n {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let u: f64 = rand::RngExt::random(&mut rng);
         h.record((base_ms * (0.5 + u) * 1000.0) as u64);
     }
     h

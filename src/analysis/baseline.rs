@@ -372,7 +372,7 @@ pub fn compare(
     confidence: f64,
 ) -> Vec<Comparison> {
     let z = stats::z_for(confidence);
-    let mut rng = Rng::new(0x5EED_5EED);
+    let mut rng = stats::rng(0x5EED_5EED);
     let mut out = Vec::new();
     let common: Vec<&String> = base
         .labels

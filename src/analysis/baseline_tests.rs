@@ -11,8 +11,7 @@ fn labels() -> Vec<String> {
 /// Pseudo-random latencies around `base_ms` (uniform ± 50%), from a seed.
 fn lat(seed: u64, base_ms: u64) -> impl Fn(u64) -> u64 {
     move |i| {
-        let mut r = stats::Rng::new(seed ^ i.wrapping_mul(0x9E37));
-        let u = r.uniform();
+        let u: f64 = rand::RngExt::random(&mut stats::rng(seed ^ i.wrapping_mul(0x9E37)));
         ((base_ms as f64) * (0.5 + u) * 1000.0) as u64
     }
 }

@@ -99,22 +99,19 @@ impl Suite {
     }
 }
 
-/// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
+/// Escapes text for XML attributes and content (`quick-xml`); drops characters XML 1.0 forbids.
 pub fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            '\t' | '\n' | '\r' => o.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => o.push(c),
-        }
+    let forbidden = |c: char| {
+        ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+            || c == '\u{FFFE}'
+            || c == '\u{FFFF}'
+    };
+    if s.contains(forbidden) {
+        let allowed: String = s.chars().filter(|c| !forbidden(*c)).collect();
+        quick_xml::escape::escape(allowed.as_str()).into_owned()
+    } else {
+        quick_xml::escape::escape(s).into_owned()
     }
-    o
 }
 
 /// JUnit XML: `testsuites` › `testsuite` › `testcase` with `failure` or `skipped`.

@@ -11,7 +11,7 @@
 //! # Ok(()) }
 //! ```
 
-mod calibration;
+pub mod calibration;
 pub mod cli;
 pub mod config;
 mod errors;
