@@ -257,3 +257,38 @@ async fn refused_connections_are_outcomes_not_failures() {
         Some(&6)
     );
 }
+
+/// Counts in words agree with their number: a one-user run says "1 user", never "1 users".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_user_run_says_1_user() {
+    let server = serve(|_| Reply::status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = common::scenario(
+        dir.path(),
+        &format!(
+            "name = \"one\"\n[target]\nbase_url = \"{}\"\n[[request]]\nname = \"get\"\npath = \"/x\"\n[load]\nthreads = 1\nloops = 3\n",
+            server.url()
+        ),
+    );
+    let out = dir.path().join("out");
+    let (sc2, out2) = (sc.clone(), out.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+            .args([
+                "run".as_ref(),
+                sc2.as_os_str(),
+                "--out".as_ref(),
+                out2.as_os_str(),
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(1 user)"), "{stdout}");
+    assert!(!stdout.contains("1 users"), "{stdout}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("0 retries") && !html.contains("1 users"));
+}

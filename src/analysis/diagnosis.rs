@@ -394,10 +394,10 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
     if throttled == 0 {
         d.verdict = Verdict::NotThrottled;
         d.lines.push(format!(
-            "No 429 responses: the run stayed under every limit at up to {} req/s with {} users. \
+            "No 429 responses: the run stayed under every limit at up to {} req/s with {}. \
              The data cannot tell where the limit is; a heavier run would.",
             fmt_rate(peak_rate),
-            peak_users
+            crate::plural(u64::from(peak_users), "user")
         ));
         let second = match &limit {
             Some(l) => {
@@ -434,9 +434,9 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
         };
         d.headline = [
             format!(
-                "429 diagnosis: no 429s at up to {} req/s ({} users); the data cannot tell where the limit is.",
+                "429 diagnosis: no 429s at up to {} req/s ({}); the data cannot tell where the limit is.",
                 fmt_rate(peak_rate),
-                peak_users
+                crate::plural(u64::from(peak_users), "user")
             ),
             second,
         ];
@@ -500,12 +500,12 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
 
     d.lines.push(format!(
         "The first 429 came at {:.1} s, at {} req/s (attempts started per second over the {} s up to it) \
-         with {} active users, after {} responses.",
+         with {}, after {}.",
         at_s,
         fmt_rate(onset.request_rate),
         window_s,
-        onset.concurrency,
-        onset.responses_before
+        crate::plural(u64::from(onset.concurrency), "active user"),
+        crate::plural(onset.responses_before, "response")
     ));
     d.lines.push(format!(
         "429 share: {} of responses before the onset, {} from the onset on ({} of {} responses; {} seconds held a 429).",
@@ -616,10 +616,10 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
 
     d.headline = [
         format!(
-            "429 diagnosis: first 429 at {:.1} s at {} req/s with {} users; 429 share {} after onset; limit named: {}.",
+            "429 diagnosis: first 429 at {:.1} s at {} req/s with {}; 429 share {} after onset; limit named: {}.",
             at_s,
             fmt_rate(onset.request_rate),
-            onset.concurrency,
+            crate::plural(u64::from(onset.concurrency), "user"),
             d.share_429_after.map_or("n/a".into(), pct),
             match (&limit, top_body_limit(r)) {
                 (Some(l), body) => format!(

@@ -62,8 +62,9 @@ impl MockStats {
     /// A few lines for a terminal.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "mock (preset {}): {} requests\n",
-            self.preset, self.total_requests
+            "mock (preset {}): {}\n",
+            self.preset,
+            crate::plural(self.total_requests, "request")
         );
         let line = |title: &str, m: Vec<(String, u64)>| {
             let parts: Vec<String> = m.into_iter().map(|(k, v)| format!("{k}={v}")).collect();

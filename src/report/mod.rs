@@ -50,15 +50,6 @@ pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<()> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
 }
 
-/// `1 user`, `2 users`: a count and its noun, singular for exactly one.
-pub fn plural(n: u64, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 /// Why a run could not be loaded: one line naming the file (and the line, for malformed input).
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {

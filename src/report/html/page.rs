@@ -105,9 +105,9 @@ pub fn overview(out: &mut String, r: &RunResult) {
         "requests",
         t.requests.to_string(),
         format!(
-            "{:.1} req/s · {} retries",
+            "{:.1} req/s · {}",
             t.requests as f64 / dur,
-            t.retries
+            crate::plural(t.retries, "retry")
         ),
     );
     card("ok", "2xx", ok.to_string(), pct(ok, t.requests));
@@ -384,8 +384,8 @@ pub fn tables(out: &mut String, r: &RunResult) {
         }
         let _ = write!(
             out,
-            "</tbody></table><p class=\"note\">{} retries; {:.1} s spent waiting before them (all users together).</p>",
-            t.retries, t.retry_wait_s
+            "</tbody></table><p class=\"note\">{}; {:.1} s spent waiting before them (all users together).</p>",
+            crate::plural(t.retries, "retry"), t.retry_wait_s
         );
     }
     out.push_str("</div></div></section>");
@@ -439,7 +439,7 @@ pub fn metadata(out: &mut String, r: &RunResult) {
             AuthKind::ClientCredentials => format!(
                 "{}, {}",
                 auth.kind.name(),
-                crate::report::plural(u64::from(auth.tokens), "token")
+                crate::plural(u64::from(auth.tokens), "token")
             ),
             _ => auth.kind.name().to_string(),
         },

@@ -280,12 +280,18 @@ fn finish_target(w: &mut Walker<'_>, plan_place: &str) {
                 .comments
                 .push("HTTPSampler.use_keepalive = false on every sampler".into());
         } else if off > 0 {
-            let msg = format!("{off} sampler(s) turn keep-alive off and others on; surge sets it per target: kept on");
+            let msg = format!(
+                "{} keep-alive off and others on; surge sets it per target: kept on",
+                walk::samplers(off, "turns", "turn")
+            );
             w.warn(plan_place, msg);
         }
     }
     if w.follow_redirects > 0 {
-        let msg = format!("{} sampler(s) follow redirects in JMeter; surge records a 3xx as it is (redirects are not followed)", w.follow_redirects);
+        let msg = format!(
+            "{} redirects in JMeter; surge records a 3xx as it is (redirects are not followed)",
+            walk::samplers(w.follow_redirects, "follows", "follow")
+        );
         w.note(plan_place, msg);
     }
     if w.m.target.base_url.is_none() {
