@@ -23,27 +23,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod schedule;
+pub mod text;
 pub mod transport;
 
-/// `1 user`, `2 users`, `0 retries`: a count and its noun, singular for exactly one. Every
-/// output that counts things in words says it this way (never "1 users" or "user(s)").
-pub fn plural(n: u64, noun: &str) -> String {
-    match (n, noun.strip_suffix('y')) {
-        (1, _) => format!("1 {noun}"),
-        (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
-        _ => format!("{n} {noun}s"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn plural_is_singular_for_one_only() {
-        assert_eq!(super::plural(1, "user"), "1 user");
-        assert_eq!(super::plural(0, "user"), "0 users");
-        assert_eq!(super::plural(4, "token"), "4 tokens");
-        assert_eq!(super::plural(1, "retry"), "1 retry");
-        assert_eq!(super::plural(3, "retry"), "3 retries");
-        assert_eq!(super::plural(2, "day"), "2 days");
-    }
-}
+pub use text::plural;

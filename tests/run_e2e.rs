@@ -292,3 +292,32 @@ async fn a_one_user_run_says_1_user() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("0 retries") && !html.contains("1 users"));
 }
+
+/// A misspelt field gets a "did you mean" with its file and line, in every section; a key far
+/// from any field gets none.
+#[test]
+fn misspelt_fields_get_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = common::scenario(
+        dir.path(),
+        "name = \"typo\"\ndescripton = \"x\"\n[target]\nbase_url = \"mock\"\nmock_preset = \"seed\"\n\
+         [[request]]\nname = \"get\"\npath = \"/x\"\nmethd = \"GET\"\n\
+         [load]\ntreads = 2\nloops = 1\nwhatever = 3\n[on_429]\npolicy = \"none\"\nmax_attempt = 2\n",
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(["run".as_ref(), sc.as_os_str(), "--quiet".as_ref()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let f = sc.display();
+    for want in [
+        format!("{f}:2: descripton: unknown key; did you mean \"description\"?"),
+        format!("{f}:9: request[0].methd: unknown key; did you mean \"method\"?"),
+        format!("{f}:11: load.treads: unknown key; did you mean \"threads\"?"),
+        format!("{f}:13: load.whatever: unknown key (see scenarios/README.md for the fields)"),
+        format!("{f}:16: on_429.max_attempt: unknown key; did you mean \"max_attempts\"?"),
+    ] {
+        assert!(err.contains(&want), "missing {want:?} in\n{err}");
+    }
+}

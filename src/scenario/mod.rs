@@ -62,7 +62,14 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
         .iter()
         .map(|p| {
             let p = normalize_path(p);
-            loc.problem(&p, "unknown key (see scenarios/README.md for the fields)")
+            let (parent, key) = p.rsplit_once('.').unwrap_or(("", p.as_str()));
+            let hint = spec::known_fields(parent).map_or(String::new(), |f| {
+                crate::text::did_you_mean(key, f.iter().copied())
+            });
+            loc.problem(
+                &p,
+                format!("unknown key{hint} (see scenarios/README.md for the fields)"),
+            )
         })
         .collect();
     match build::build(raw, path, &loc) {
