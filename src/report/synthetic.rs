@@ -145,17 +145,7 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
             description: "Synthetic run: 40 users against a 600/min limit".into(),
             file: "scenarios/synthetic.toml".into(),
         },
-        plan: PlanSummary {
-            groups: vec![GroupLoad::from_json(
-                "main",
-                &serde_json::json!({"profile": "thread_group", "threads": 40, "ramp_up": ramp, "loops": null, "duration": seconds, "delay": 0}),
-            )],
-            auth: AuthSummary {
-                kind: AuthKind::ClientCredentials,
-                tokens: 1,
-            },
-            thresholds: Vec::new(),
-        },
+        plan: plan(seconds, ramp),
         target: TargetInfo {
             base_url: "https://api.example.invalid".into(),
             host: "api.example.invalid".into(),
@@ -172,5 +162,20 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
         totals,
         cells,
         timeline,
+    }
+}
+
+/// One thread group of 40 users ramped over `ramp` seconds, client credentials with one token.
+fn plan(seconds: u32, ramp: u32) -> PlanSummary {
+    PlanSummary {
+        groups: vec![GroupLoad::from_json(
+            "main",
+            &serde_json::json!({"profile": "thread_group", "threads": 40, "ramp_up": ramp, "loops": null, "duration": seconds, "delay": 0}),
+        )],
+        auth: AuthSummary {
+            kind: AuthKind::ClientCredentials,
+            tokens: 1,
+        },
+        thresholds: Vec::new(),
     }
 }

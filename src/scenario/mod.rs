@@ -3,18 +3,21 @@
 //! JMeter test plans are imported into the same plan by [`jmx`].
 
 pub mod build;
+pub mod data;
 pub mod error;
 pub mod jmx;
 pub mod load;
 pub mod plan;
 pub mod policy;
+pub mod request;
 pub mod spec;
 pub mod target;
 pub mod template;
 
 use std::path::Path;
 
-pub use build::{load_csv, parse_duration, parse_duration_text};
+pub use build::{parse_duration, parse_duration_text};
+pub use data::load_csv;
 pub use error::{ConfigError, Locator, Problem};
 pub use plan::*;
 pub use policy::{Pace, Policy, Retry};
