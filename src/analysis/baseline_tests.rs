@@ -56,7 +56,7 @@ fn allowances_parse_with_directions_and_units() {
         ("", "empty"),
     ] {
         let e = parse_allowances(bad, &labels()).unwrap_err();
-        assert!(e.contains(msg), "{bad:?}: {e}");
+        assert!(e.to_string().contains(msg), "{bad:?}: {e}");
     }
 }
 

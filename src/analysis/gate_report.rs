@@ -280,22 +280,40 @@ pub fn write_thresholds_json(
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
 }
 
+/// A CI output file that could not be written; displays as `--junit FILE: reason`.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {}: {source}", path.display())]
+pub struct CiOutputError {
+    /// The flag that named the file (`--junit`, `--summary-md`).
+    pub flag: &'static str,
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
 /// Writes `--junit` and `--summary-md` files when asked.
 ///
 /// # Errors
-/// A message naming the flag and file.
+/// [`CiOutputError`] naming the flag and file.
 pub fn write_ci_outputs(
     junit_path: Option<&Path>,
     md_path: Option<&Path>,
     title: &str,
     suites: &[Suite],
-) -> Result<(), String> {
+) -> Result<(), CiOutputError> {
+    let write = |flag: &'static str, p: &Path, text: String| {
+        std::fs::write(p, text).map_err(|source| CiOutputError {
+            flag,
+            path: p.to_path_buf(),
+            source,
+        })
+    };
     if let Some(p) = junit_path {
-        std::fs::write(p, junit(suites)).map_err(|e| format!("--junit {}: {e}", p.display()))?;
+        write("--junit", p, junit(suites))?;
     }
     if let Some(p) = md_path {
-        std::fs::write(p, markdown(title, suites))
-            .map_err(|e| format!("--summary-md {}: {e}", p.display()))?;
+        write("--summary-md", p, markdown(title, suites))?;
     }
     Ok(())
 }

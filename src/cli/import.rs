@@ -30,7 +30,8 @@ fn options(props: &[String], out_dir: Option<PathBuf>) -> Result<ImportOptions, 
     let properties = props
         .iter()
         .map(|p| jmx::parse_property(p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     Ok(ImportOptions {
         properties,
         out_dir,

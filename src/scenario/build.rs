@@ -14,25 +14,46 @@ use super::request::build_requests;
 use super::spec::{RawDuration, RawGroup, RawLimits, RawLoad, RawScenario, RawThreshold};
 use super::target::{build_auth, build_target};
 
+/// A duration surge cannot read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DurationError {
+    /// A number of seconds below 0 (or not finite).
+    #[error("must be a non-negative number of seconds, got {0}")]
+    Negative(f64),
+    /// Text that is not a duration.
+    #[error("{text:?} is not a duration ({reason}); write e.g. \"10s\", \"500ms\", \"2m\"")]
+    Text {
+        /// As written.
+        text: String,
+        /// humantime's reason.
+        reason: String,
+    },
+}
+
 /// Parses a duration as written in a scenario.
-pub fn parse_duration(raw: &RawDuration) -> Result<Duration, String> {
+///
+/// # Errors
+/// [`DurationError`].
+pub fn parse_duration(raw: &RawDuration) -> Result<Duration, DurationError> {
     match raw {
         RawDuration::Seconds(s) if s.is_finite() && *s >= 0.0 => Ok(Duration::from_secs_f64(*s)),
-        RawDuration::Seconds(s) => {
-            Err(format!("must be a non-negative number of seconds, got {s}"))
-        }
+        RawDuration::Seconds(s) => Err(DurationError::Negative(*s)),
         RawDuration::Text(t) => parse_duration_text(t),
     }
 }
 
 /// Parses `"10s"`, `"500ms"`, `"2m"`, `"1m 30s"` or a plain number of seconds.
-pub fn parse_duration_text(t: &str) -> Result<Duration, String> {
+///
+/// # Errors
+/// [`DurationError`].
+pub fn parse_duration_text(t: &str) -> Result<Duration, DurationError> {
     let t = t.trim();
     if let Ok(secs) = t.parse::<f64>() {
         return parse_duration(&RawDuration::Seconds(secs));
     }
-    humantime::parse_duration(t).map_err(|e| {
-        format!("{t:?} is not a duration ({e}); write e.g. \"10s\", \"500ms\", \"2m\"")
+    humantime::parse_duration(t).map_err(|e| DurationError::Text {
+        text: t.to_string(),
+        reason: e.to_string(),
     })
 }
 
@@ -56,7 +77,7 @@ impl Checker<'_> {
             None => default,
             Some(Ok(d)) => d,
             Some(Err(e)) => {
-                self.err(path, e);
+                self.err(path, e.to_string());
                 default
             }
         }

@@ -2,7 +2,7 @@
 //! [`DataSource`]s, and the CSV reader they load with. The variables they set are the names
 //! request templates may use.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::build::Checker;
@@ -133,7 +133,7 @@ fn source_kind(
                         }
                     }
                     Err(e) => {
-                        c.err(&format!("{p}.file"), e);
+                        c.err(&format!("{p}.file"), e.to_string());
                         return None;
                     }
                 }
@@ -174,59 +174,94 @@ fn source_kind(
     Some((kind, names))
 }
 
+/// A CSV data file that cannot be used; displays as `file:line: problem`.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// The file cannot be opened.
+    #[error("cannot read {}: {source}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: csv::Error,
+    },
+    /// A row (or the header) is not what the source needs.
+    #[error("{}:{line}: {message}", path.display())]
+    At {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A header and no data.
+    #[error("{}: has no data rows", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
 /// Reads a CSV data file. Without `columns`, the header row names the variables; with them,
 /// every row is data (after an optional header row to skip). Every row must have as many
 /// fields as there are names.
 ///
 /// # Errors
-/// Unreadable file, a ragged row (with its line), or no data rows.
+/// [`CsvError`]: unreadable file, a ragged row (with its line), or no data rows.
 pub fn load_csv(
     path: &Path,
     delim: u8,
     columns: Option<&[String]>,
     skip_header: bool,
-) -> Result<(Vec<String>, Vec<Vec<String>>), String> {
+) -> Result<(Vec<String>, Vec<Vec<String>>), CsvError> {
+    let at = |line: u64, message: String| CsvError::At {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delim)
         .has_headers(columns.is_none() || skip_header)
         .flexible(true)
         .from_path(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        .map_err(|source| CsvError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let header: Vec<String> = match columns {
         Some(c) => c.iter().map(|s| s.trim().to_string()).collect(),
         None => rdr
             .headers()
-            .map_err(|e| format!("{}: {e}", path.display()))?
+            .map_err(|e| at(e.position().map_or(1, |p| p.line()), e.to_string()))?
             .iter()
             .map(|h| h.trim().to_string())
             .collect(),
     };
     if header.is_empty() || header.iter().any(String::is_empty) {
-        return Err(format!(
-            "{}:1: the header row must name every column",
-            path.display()
-        ));
+        return Err(at(1, "the header row must name every column".into()));
     }
     let mut rows = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            format!("{}:{line}: {e}", path.display())
-        })?;
+        let rec = rec.map_err(|e| at(e.position().map_or(0, |p| p.line()), e.to_string()))?;
         if rec.len() != header.len() {
             let line = rec.position().map_or(0, |p| p.line());
-            return Err(format!(
-                "{}:{line}: has {} fields, expected {} ({})",
-                path.display(),
-                rec.len(),
-                header.len(),
-                header.join(", ")
+            return Err(at(
+                line,
+                format!(
+                    "has {} fields, expected {} ({})",
+                    rec.len(),
+                    header.len(),
+                    header.join(", ")
+                ),
             ));
         }
         rows.push(rec.iter().map(str::to_string).collect());
     }
     if rows.is_empty() {
-        return Err(format!("{}: has no data rows", path.display()));
+        return Err(CsvError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     Ok((header, rows))
 }

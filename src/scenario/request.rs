@@ -46,7 +46,7 @@ fn build_request(
             Ok(t) => Some(t),
             Err(e) => {
                 if data_ok {
-                    c.err(path, e);
+                    c.err(path, e.to_string());
                 }
                 None
             }

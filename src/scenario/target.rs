@@ -70,7 +70,7 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
             Ok(base) => {
                 let login = match &t.login_url {
                     Some(l) => check_url(l).unwrap_or_else(|e| {
-                        c.err("target.login_url", e);
+                        c.err("target.login_url", e.to_string());
                         base.clone()
                     }),
                     None => derive_login(&base),
@@ -81,7 +81,7 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
                 }
             }
             Err(e) => {
-                c.err("target.base_url", e);
+                c.err("target.base_url", e.to_string());
                 Endpoint::Mock {
                     preset: Preset::default(),
                 }
@@ -123,17 +123,45 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
     }
 }
 
+/// A base URL surge cannot send to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Not a URL at all.
+    #[error("{url:?} is not a URL ({reason})")]
+    NotUrl {
+        /// As given.
+        url: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// Another scheme than http or https.
+    #[error("{0:?}: only http and https are supported")]
+    Scheme(String),
+    /// No host.
+    #[error("{0:?} has no host")]
+    NoHost(String),
+    /// A query or a fragment, which a base URL cannot take.
+    #[error("{0:?}: a base URL takes no query or fragment")]
+    QueryOrFragment(String),
+}
+
 /// Validates a base URL and strips its trailing slash.
-pub fn check_url(u: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(u).map_err(|e| format!("{u:?} is not a URL ({e})"))?;
+///
+/// # Errors
+/// [`UrlError`].
+pub fn check_url(u: &str) -> Result<String, UrlError> {
+    let parsed = reqwest::Url::parse(u).map_err(|e| UrlError::NotUrl {
+        url: u.to_string(),
+        reason: e.to_string(),
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{u:?}: only http and https are supported"));
+        return Err(UrlError::Scheme(u.to_string()));
     }
     if parsed.host_str().is_none() {
-        return Err(format!("{u:?} has no host"));
+        return Err(UrlError::NoHost(u.to_string()));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(format!("{u:?}: a base URL takes no query or fragment"));
+        return Err(UrlError::QueryOrFragment(u.to_string()));
     }
     Ok(u.trim_end_matches('/').to_string())
 }

@@ -103,14 +103,19 @@ pub fn is_jmx(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("jmx"))
 }
 
+/// A `-J` that is not `NAME=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("-J {0:?}: expected NAME=VALUE, e.g. -J threads=20")]
+pub struct PropertyError(pub String);
+
 /// Parses `-J name=value`.
 ///
 /// # Errors
-/// No `=`, or an empty name.
-pub fn parse_property(s: &str) -> Result<(String, String), String> {
+/// [`PropertyError`]: no `=`, or an empty name.
+pub fn parse_property(s: &str) -> Result<(String, String), PropertyError> {
     match s.split_once('=') {
         Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_string(), v.to_string())),
-        _ => Err(format!("-J {s:?}: expected NAME=VALUE, e.g. -J threads=20")),
+        _ => Err(PropertyError(s.to_string())),
     }
 }
 
