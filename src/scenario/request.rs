@@ -95,7 +95,7 @@ fn build_request(
             "/".into()
         }
     };
-    let path = compile(c, &format!("{p}.path"), &path, &vars)
+    let path = compile(c, &format!("{p}.path"), &path, vars)
         .unwrap_or_else(|| Template::compile("/", &[]).expect("constant"));
     let mut headers = Vec::new();
     for (k, v) in &r.headers {
@@ -113,13 +113,13 @@ fn build_request(
         if is_sensitive_header(k) && !v.contains('{') {
             c.err(&hp, "looks like a secret written into the scenario; read it from the environment with [auth] instead");
         }
-        if let Some(t) = compile(c, &hp, v, &vars) {
+        if let Some(t) = compile(c, &hp, v, vars) {
             headers.push((hn, t));
         }
     }
     let body = r
         .body
-        .and_then(|b| compile(c, &format!("{p}.body"), &b, &vars));
+        .and_then(|b| compile(c, &format!("{p}.body"), &b, vars));
     if let Some(list) = &r.expect_status {
         if list.is_empty() || list.iter().any(|s| !(100..=599).contains(s)) {
             c.err(
