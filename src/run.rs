@@ -1,4 +1,8 @@
 //! `surge run`: plan → target → transport and auth → executor → result → outputs.
+//!
+//! The one place that wires the stages together (it imports `scenario`, `mock`, `transport`,
+//! `engine`, `record`, `analysis` and `report`). Must not import `cli`: progress display is the
+//! caller's [`RunObserver`], and nothing here prints.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,5 +1,9 @@
 //! The command line (clap derive). `main.rs` calls [`main_with`] and exits with its code, so
 //! tests drive the whole tool in-process.
+//!
+//! The face: flags, printing, the progress bar ([`progress`], handed to a run as its observer)
+//! and exit codes; `anyhow`-style messages end here. It may import every module; no module
+//! imports it.
 
 pub mod check;
 pub mod compare;

@@ -2,6 +2,9 @@
 //! served over TCP by [`MockServer`] or called in-process through [`router`]. See `src/mock/README.md` for
 //! every modelling choice and the calibration of the `seed` preset.
 //!
+//! A wing of its own: it imports nothing of surge but the crate's wording helpers, so it can be
+//! served alone (`surge mock`) and stands for the real API in every test.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use surge::mock::{MockConfig, MockServer, Preset};

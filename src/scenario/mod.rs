@@ -1,6 +1,12 @@
-//! Scenario files: TOML as written ([`spec`]), checked into a [`Plan`] ([`plan`]), with errors
-//! that name the file, line and field ([`error`]), and `{var}` templates ([`template`]).
+//! Scenario files: TOML as written ([`spec`]), checked into a [`Plan`] ([`plan`]) section by
+//! section ([`build`], [`target`], [`data`], [`request`], [`load`](mod@load), [`policy`]), with
+//! errors that name the file, line and field ([`error`]), and `{var}` templates ([`template`]).
 //! JMeter test plans are imported into the same plan by [`jmx`].
+//!
+//! Owns every check of user input in a scenario. Imports only plain types from below: `record`
+//! (the plan summary a result keeps), `mock::Preset`, and `analysis::threshold` (thresholds are
+//! parsed when the scenario is read). Must not import `engine`, `transport`, `report`, `run` or
+//! `cli`: a plan is pure data, built before anything runs.
 
 pub mod build;
 pub mod data;
@@ -34,7 +40,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
     load_str(&text, path, overrides)
 }
 
-/// As [`load`], from text already read; `path` names it in errors and locates relative files.
+/// As [`load()`], from text already read; `path` names it in errors and locates relative files.
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
     let fail = |problems: Vec<Problem>| ConfigError {
         file: path.to_path_buf(),
