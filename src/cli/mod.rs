@@ -156,13 +156,17 @@ where
     }
 }
 
-/// For a mock scenario sent to a URL by `--target`: says which preset the `surge mock` there
-/// answers with, and warns before the run when it is not the one the scenario was written for.
+/// Says which mock preset will answer: the built-in mock's, or for a mock scenario sent to a URL
+/// by `--target`, the preset the `surge mock` there answers with, with a warning before the run
+/// when it is not the one the scenario was written for.
 async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
-    let (crate::scenario::Endpoint::Url { base_url, .. }, Some(want)) =
-        (&plan.target.endpoint, plan.target.written_for_mock)
-    else {
-        return;
+    let (base_url, want) = match (&plan.target.endpoint, plan.target.written_for_mock) {
+        (crate::scenario::Endpoint::Mock { preset }, _) => {
+            println!("target: built-in mock, preset {preset}");
+            return;
+        }
+        (crate::scenario::Endpoint::Url { base_url, .. }, Some(want)) => (base_url, want),
+        (crate::scenario::Endpoint::Url { .. }, None) => return,
     };
     match run::mock_preset_at(base_url).await {
         Some(got) if got == want => println!("target: surge mock at {base_url}, preset {got}"),
