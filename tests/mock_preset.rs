@@ -150,22 +150,24 @@ async fn a_mock_scenario_sent_to_another_preset_warns_and_records_it() {
     server.shutdown().await;
 }
 
-/// The built-in mock started by the run records its preset too.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_built_in_mock_records_its_preset() {
+/// The built-in mock started by the run: said before the run, and recorded.
+#[test]
+fn the_built_in_mock_says_and_records_its_preset() {
     let dir = tempfile::tempdir().unwrap();
     let sc = common::scenario(dir.path(), &MOCK_SCENARIO.replace("PRESET", "unlimited"));
     let out = dir.path().join("out");
-    let code = surge::cli::main_with([
-        "surge".as_ref(),
+    let (code, stdout, err) = surge(&[
         "run".as_ref(),
         sc.as_os_str(),
         "--out".as_ref(),
         out.as_os_str(),
         "--quiet".as_ref(),
-    ])
-    .await;
-    assert_eq!(code, 0);
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.starts_with("target: built-in mock, preset unlimited\n"),
+        "{stdout}"
+    );
     let r = RunResult::read(&out.join("result.json")).unwrap();
     assert_eq!(
         (r.target.kind.as_str(), r.target.mock_preset.as_deref()),
