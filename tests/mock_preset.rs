@@ -86,22 +86,7 @@ async fn a_mock_scenario_sent_to_another_preset_warns_and_records_it() {
     let dir = tempfile::tempdir().unwrap();
     let sc = common::scenario(dir.path(), &MOCK_SCENARIO.replace("PRESET", "seed"));
     let out = dir.path().join("out");
-    let (code, stdout, err) = tokio::task::spawn_blocking({
-        let (sc, out, url) = (sc.clone(), out.clone(), url.clone());
-        move || {
-            surge(&[
-                "run".as_ref(),
-                sc.as_os_str(),
-                "--target".as_ref(),
-                url.as_ref(),
-                "--out".as_ref(),
-                out.as_os_str(),
-                "--quiet".as_ref(),
-            ])
-        }
-    })
-    .await
-    .unwrap();
+    let (code, stdout, err) = run_at(&sc, &url, &out, ["--out", "--quiet"]).await;
     assert_eq!(code, 0, "{stdout}\n{err}");
     assert!(
         err.contains(&format!(
@@ -123,22 +108,7 @@ async fn a_mock_scenario_sent_to_another_preset_warns_and_records_it() {
     .unwrap();
     let url = server.url();
     let out = dir.path().join("out2");
-    let (code, stdout, err) = tokio::task::spawn_blocking({
-        let (out, url) = (out.clone(), url.clone());
-        move || {
-            surge(&[
-                "run".as_ref(),
-                sc.as_os_str(),
-                "--target".as_ref(),
-                url.as_ref(),
-                "-o".as_ref(),
-                out.as_os_str(),
-                "-q".as_ref(),
-            ])
-        }
-    })
-    .await
-    .unwrap();
+    let (code, stdout, err) = run_at(&sc, &url, &out, ["-o", "-q"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("warning"), "{err}");
     assert!(
@@ -173,6 +143,29 @@ fn the_built_in_mock_says_and_records_its_preset() {
         (r.target.kind.as_str(), r.target.mock_preset.as_deref()),
         ("mock", Some("unlimited"))
     );
+}
+
+/// `surge run SCENARIO --target URL <out flag> OUT <quiet flag>` in a child process.
+async fn run_at(
+    sc: &std::path::Path,
+    url: &str,
+    out: &std::path::Path,
+    [out_flag, quiet_flag]: [&'static str; 2],
+) -> (i32, String, String) {
+    let (sc, url, out) = (sc.to_path_buf(), url.to_string(), out.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        surge(&[
+            "run".as_ref(),
+            sc.as_os_str(),
+            "--target".as_ref(),
+            url.as_ref(),
+            out_flag.as_ref(),
+            out.as_os_str(),
+            quiet_flag.as_ref(),
+        ])
+    })
+    .await
+    .unwrap()
 }
 
 async fn reqwest_get(url: &str) -> Option<String> {
