@@ -14,8 +14,7 @@ use crate::scenario::Plan;
 pub struct ImportArgs {
     /// The JMeter test plan (.jmx).
     pub plan: PathBuf,
-    /// Write the scenario here (default: print it). `-o`/`--out` as for every command;
-    /// `--output` still works.
+    /// Write the scenario here (default: print it).
     #[arg(long, short, visible_alias = "output", value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// A JMeter property, read by ${__P(NAME)} (repeatable), as jmeter -JNAME=VALUE.
