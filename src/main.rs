@@ -1,4 +1,5 @@
 //! The `surge` binary: parses the command line, runs, and exits with the documented code.
+//! Everything it does is in [`surge::cli::main_with`], so tests drive the tool in-process.
 
 #[tokio::main]
 async fn main() {

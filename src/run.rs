@@ -1,4 +1,8 @@
 //! `surge run`: plan → target → transport and auth → executor → result → outputs.
+//!
+//! The one place that wires the stages together (it imports `scenario`, `mock`, `transport`,
+//! `engine`, `record`, `analysis` and `report`). Must not import `cli`: progress display is the
+//! caller's [`RunObserver`], and nothing here prints.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -6,10 +10,11 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{self, ExecOptions, OnTick, Tick};
-use crate::mock::{MockConfig, MockServer, MockState, MockStats};
+use crate::engine::{self, ExecOptions, OnTick};
+use crate::mock::{MockConfig, MockServer, MockState, MockStats, Preset};
 use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
 use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
+use crate::record::Tick;
 use crate::scenario::{Auth, ConfigError, Endpoint, Plan, TokenSource};
 use crate::transport::auth::TokenFetch;
 use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
@@ -25,8 +30,9 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// `--samples`: also stream raw samples to this CSV file.
     pub samples: Option<PathBuf>,
-    /// Show the progress bar.
-    pub progress: bool,
+    /// Told of the run's progress once a second (e.g. the command line's progress bar); the
+    /// library itself never prints.
+    pub observer: Option<Arc<dyn RunObserver>>,
     /// Fired by Ctrl-C.
     pub cancel: CancellationToken,
     /// Seed for think-time randomness.
@@ -44,6 +50,15 @@ pub struct RunOptions {
     pub segment: Option<segment::SegmentRun>,
     /// Sleep until this barrier before the first request (`--start-at`).
     pub start_at: Option<segment::Barrier>,
+}
+
+/// Watches a run from outside: once a second while it goes on, and once when the measurement
+/// has ended (before the result is written). Called from the aggregator, never the hot path.
+pub trait RunObserver: std::fmt::Debug + Send + Sync {
+    /// The live view of the last second.
+    fn tick(&self, t: &Tick);
+    /// The measurement has ended.
+    fn finished(&self) {}
 }
 
 /// A secret given on the command line; `Debug` never shows it.
@@ -108,13 +123,16 @@ pub fn apply_target(plan: &mut Plan, target: Option<&str>) -> Result<(), RunErro
     plan.target.endpoint = if t == "mock" {
         Endpoint::Mock {
             preset: match &plan.target.endpoint {
-                Endpoint::Mock { preset } => preset.clone(),
-                _ => "seed".into(),
+                Endpoint::Mock { preset } => *preset,
+                _ => Preset::default(),
             },
         }
     } else {
         let base =
             crate::scenario::check_url(t).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
+        if let Endpoint::Mock { preset } = &plan.target.endpoint {
+            plan.target.written_for_mock = Some(*preset);
+        }
         Endpoint::Url {
             login_url: crate::scenario::derive_login(&base),
             base_url: base,
@@ -148,6 +166,37 @@ pub fn plan_summary(plan: &Plan) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     )
+}
+
+/// The preset of the `surge mock` serving `base_url`, read from the `Surge-Mock-Preset` header
+/// of its `GET /mock/stats` (one request, 2 s at most). Asked only of loopback hosts, and by
+/// [`run_plan`] only for a scenario written for the mock and sent there by `--target URL`: a
+/// server the scenario names itself never gets a request its plan does not hold. None when
+/// nothing there answers as the mock.
+pub async fn mock_preset_at(base_url: &str) -> Option<Preset> {
+    if !is_loopback(base_url) {
+        return None;
+    }
+    crate::transport::http::install_crypto();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .ok()?;
+    let resp = client
+        .get(format!("{base_url}/mock/stats"))
+        .send()
+        .await
+        .ok()?;
+    let named = resp
+        .headers()
+        .get(crate::mock::PRESET_HEADER.as_str())?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok();
+    let _ = resp.bytes().await;
+    named
 }
 
 /// Each group's name and first user id.
@@ -260,16 +309,20 @@ async fn auth_runtime(
 /// (an output error says which files were kept).
 pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunError> {
     let preset = match &plan.target.endpoint {
-        Endpoint::Mock { preset } => Some(
-            crate::scenario::mock_preset(preset)
-                .map_err(|e| RunError::Usage(format!("target.mock_preset: {e}")))?,
-        ),
+        Endpoint::Mock { preset } => Some(*preset),
         Endpoint::Url { .. } if opts.simulate => {
             return Err(RunError::Usage(
                 "--simulate: the target must be the built-in mock (base_url = \"mock\", or --target mock)".into(),
             ))
         }
         Endpoint::Url { .. } => None,
+    };
+    // A mock scenario sent to a URL: the `surge mock` there says which preset answers.
+    let answered_by = match &plan.target.endpoint {
+        Endpoint::Url { base_url, .. } if plan.target.written_for_mock.is_some() => {
+            mock_preset_at(base_url).await
+        }
+        _ => None,
     };
     segment::check(&opts, preset.is_some())?;
     let out_dir = opts.out.clone().unwrap_or_else(|| match &opts.segment {
@@ -310,12 +363,8 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
                 .map_err(|e| RunError::Io(format!("samples writer: {e}")))?,
         )
     };
-    let progress = if opts.progress {
-        Some(crate::cli::progress::bar(&plan))
-    } else {
-        None
-    };
-    // One callback per second: the progress bar, and the thresholds that may abort the run.
+    let progress = opts.observer.clone();
+    // One callback per second: the caller's observer, and the thresholds that may abort the run.
     let gate = crate::analysis::threshold_eval::LiveGate::new(&plan.thresholds);
     let on_tick: Option<OnTick> = if progress.is_none() && gate.is_none() {
         None
@@ -323,7 +372,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         let p = progress.clone();
         let f: OnTick = Arc::new(move |t: &Tick| {
             if let Some(p) = &p {
-                p.update(t);
+                p.tick(t);
             }
             gate.as_ref().and_then(|g| g.tick(t))
         });
@@ -392,7 +441,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         }
     };
     if let Some(p) = &progress {
-        p.finish();
+        p.finished();
     }
     let samples_written = match writer {
         Some(w) => Some(
@@ -418,7 +467,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             description: plan.description.clone(),
             file: plan.source.display().to_string(),
         },
-        plan: serde_json::to_value(&plan).unwrap_or(serde_json::Value::Null),
+        plan: plan.summary(),
         target: TargetInfo {
             base_url,
             host,
@@ -427,10 +476,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             } else {
                 "url".into()
             },
-            mock_preset: match &plan.target.endpoint {
-                Endpoint::Mock { preset } => Some(preset.clone()),
-                Endpoint::Url { .. } => None,
-            },
+            mock_preset: preset.or(answered_by).map(|p| p.name().to_string()),
         },
         started_at: started
             .format(&time::format_description::well_known::Rfc3339)

@@ -97,8 +97,8 @@ async fn passing_thresholds_exit_0_and_write_verdicts_junit_and_markdown() {
     );
     // result.json keeps its meaning; the plan records the thresholds it ran with.
     let r = RunResult::read(&out.join("result.json")).unwrap();
-    assert_eq!(r.stop_reason, "completed");
-    assert_eq!(r.plan["thresholds"].as_array().unwrap().len(), 5);
+    assert_eq!(r.stop_reason, surge::record::StopReason::Completed);
+    assert_eq!(r.plan.thresholds.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,6 +216,7 @@ async fn abort_on_fail_stops_a_run_once_429s_are_sustained_and_keeps_the_result(
     assert!(r.partial);
     assert!(
         r.stop_reason
+            .to_string()
             .starts_with("aborted: threshold \"429 storm\" failed"),
         "{}",
         r.stop_reason
@@ -236,12 +237,9 @@ async fn abort_on_fail_stops_a_run_once_429s_are_sustained_and_keeps_the_result(
 /// `n` latencies uniform in [base/2, 3·base/2] ms, deterministic.
 fn hist(n: u64, base_ms: f64, seed: u64) -> Hist {
     let mut h = Hist::new();
-    let mut x = seed;
+    let mut rng = <rand::rngs::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(seed);
     for _ in 0..n {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let u: f64 = rand::RngExt::random(&mut rng);
         h.record((base_ms * (0.5 + u) * 1000.0) as u64);
     }
     h
@@ -277,14 +275,14 @@ fn write_result(path: &Path, p95_base_ms: f64, n429: u64, seed: u64) {
     }
     let r = RunResult {
         schema: "surge/result".into(),
-        schema_version: 1,
+        schema_version: surge::record::result::SCHEMA_VERSION,
         tool: Tool::current(),
         scenario: ScenarioInfo {
             name: "publish".into(),
             description: String::new(),
             file: "s.toml".into(),
         },
-        plan: serde_json::json!({}),
+        plan: surge::record::PlanSummary::default(),
         target: TargetInfo {
             base_url: "http://127.0.0.1:1".into(),
             host: "127.0.0.1".into(),
@@ -295,7 +293,7 @@ fn write_result(path: &Path, p95_base_ms: f64, n429: u64, seed: u64) {
         started_unix_ms: 0,
         duration_s: 60.0,
         partial: false,
-        stop_reason: "completed".into(),
+        stop_reason: surge::record::StopReason::Completed,
         simulated: false,
         labels: vec!["publish".into()],
         totals,

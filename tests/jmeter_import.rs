@@ -352,7 +352,7 @@ async fn strict_and_malformed_exit_2_with_line_and_column() {
     let out = tempfile::tempdir().unwrap();
     let import = |plan: PathBuf, strict: bool| cli::import::ImportArgs {
         plan,
-        output: Some(out.path().join("s.toml")),
+        out: Some(out.path().join("s.toml")),
         jmeter_property: vec![],
         strict,
     };
@@ -407,7 +407,7 @@ fn surge_import_output_loads_from_another_folder() {
             .join(name.replace(".jmx", ".toml"));
         let args = cli::import::ImportArgs {
             plan: fixture(name),
-            output: Some(dest.clone()),
+            out: Some(dest.clone()),
             jmeter_property: vec![],
             strict: false,
         };
@@ -430,6 +430,27 @@ fn surge_import_output_loads_from_another_folder() {
                 "{text}"
             );
         }
+    }
+}
+
+/// Every command takes `-o`/`--out` for where it writes; `surge import` also keeps `--output`.
+#[tokio::test]
+async fn import_takes_out_like_every_command_and_keeps_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["-o", "--out", "--output"] {
+        let dest = dir
+            .path()
+            .join(format!("{}.toml", flag.trim_start_matches('-')));
+        let code = cli::main_with([
+            "surge".as_ref(),
+            "import".as_ref(),
+            fixture("seed_publish.jmx").as_os_str(),
+            flag.as_ref(),
+            dest.as_os_str(),
+        ])
+        .await;
+        assert_eq!(code, 0, "{flag}");
+        assert!(dest.exists(), "{flag} wrote {}", dest.display());
     }
 }
 
@@ -475,7 +496,7 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
     });
     let out =
         surge::engine::execute(plan, t, surge::transport::auth::AuthRuntime::None, opts).await;
-    assert_eq!(out.stop_reason, "completed");
+    assert_eq!(out.stop_reason, surge::record::StopReason::Completed);
     let mut v = Vec::new();
     while let Ok(s) = rx.try_recv() {
         v.push(s.sample);

@@ -174,7 +174,7 @@ fn surge_jtl_reads_back_to_the_same_counts_and_percentiles() {
         assert_eq!(a.service, b.service, "{} {:?}", a.label, a.status);
     }
     assert_eq!(back.started_unix_ms, 1_732_900_000_000);
-    assert_eq!(back.stop_reason, "completed");
+    assert_eq!(back.stop_reason, surge::record::StopReason::Completed);
     assert_eq!(back.scenario.file, path.display().to_string());
     assert_eq!(back.target.base_url, "http://127.0.0.1:1");
     assert_eq!(

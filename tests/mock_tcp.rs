@@ -2,8 +2,8 @@
 //! seed scenario end to end (50 threads, 10 s ramp, 10 loops, one token) against the `seed` preset.
 
 use base64::Engine;
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use surge::mock::calibration::run_seed_scenario;
 use surge::mock::{MockConfig, MockServer, Preset};
 
 fn client() -> reqwest::Client {
@@ -102,74 +102,49 @@ async fn over_tcp_login_list_throttle_reset_and_stats() {
     server.shutdown().await;
 }
 
-/// The seed scenario with JMeter semantics over loopback: about 40 s of wall time.
+/// The seed scenario with JMeter semantics over loopback (the driver the in-process calibration
+/// runs, sending each publish over TCP instead): about 40 s of wall time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_scenario_over_tcp_sees_the_seed_onset_and_share() {
-    let server = MockServer::start(
-        MockConfig::preset(Preset::Seed),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let cfg = MockConfig::preset(Preset::Seed);
+    let seed = cfg.seed;
+    let server = MockServer::start(cfg, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let c = client();
     let t = token(&c, &server).await;
-    let csv = surge::mock::flow_ids_csv(&MockConfig::preset(Preset::Seed));
-    let ids: Vec<String> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').next().unwrap().to_string())
-        .collect();
-    assert_eq!(ids.len(), 500);
-    let t0 = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..50usize {
-        let (c, t, url) = (c.clone(), t.clone(), server.url());
-        let ids = ids[i * 10..i * 10 + 10].to_vec();
-        tasks.push(tokio::spawn(async move {
-            tokio::time::sleep_until((t0 + Duration::from_millis(200 * i as u64)).into()).await;
-            let mut seen = Vec::new();
-            for id in ids {
-                let r = c
-                    .post(format!("{url}/api/v2/flows/actions/publish?flow={id}"))
-                    .bearer_auth(&t)
-                    .header("content-type", "application/json")
-                    .body("null")
-                    .send()
-                    .await
-                    .unwrap();
-                let ra = r
-                    .headers()
-                    .get("retry-after")
-                    .map(|v| v.to_str().unwrap().to_string());
-                let status = r.status().as_u16();
-                let _ = r.bytes().await;
-                seen.push((status, ra, t0.elapsed()));
-            }
-            seen
-        }));
-    }
-    let (mut by_status, mut ras, mut first) = (
-        BTreeMap::<u16, u64>::new(),
-        BTreeMap::<String, u64>::new(),
-        None,
-    );
-    for task in tasks {
-        for (status, ra, at) in task.await.unwrap() {
-            *by_status.entry(status).or_default() += 1;
-            if status == 429 {
-                *ras.entry(ra.unwrap_or_default()).or_default() += 1;
-                first = Some(first.map_or(at, |f: Duration| f.min(at)));
-            }
+    let url = server.url();
+    let out = run_seed_scenario(seed, move |flow| {
+        let (c, t, url) = (c.clone(), t.clone(), url.clone());
+        async move {
+            let r = c
+                .post(format!("{url}/api/v2/flows/actions/publish?flow={flow}"))
+                .bearer_auth(&t)
+                .header("content-type", "application/json")
+                .body("null")
+                .send()
+                .await
+                .unwrap();
+            let ra = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            let status = r.status().as_u16();
+            let _ = r.bytes().await;
+            (status, ra)
         }
-    }
-    let elapsed = t0.elapsed();
+    })
+    .await;
     let stats = server.shutdown().await;
-    println!("statuses {by_status:?}, Retry-After {ras:?}, first 429 {first:?}, took {elapsed:?}");
-    let n429 = by_status.get(&429).copied().unwrap_or(0);
-    assert_eq!(by_status.values().sum::<u64>(), 500);
+    println!(
+        "statuses {:?}, Retry-After {:?}, first 429 {:?}, took {:?}",
+        out.by_status, out.retry_after, out.first_429, out.duration
+    );
+    let n429 = out.by_status.get(&429).copied().unwrap_or(0);
+    assert_eq!(out.by_status.values().sum::<u64>(), 500);
     assert!((50..=100).contains(&n429), "{n429} 429s of 500");
-    assert_eq!(ras.get("2"), Some(&n429));
-    let first = first.unwrap().as_secs_f64();
+    assert_eq!(out.retry_after.get("2"), Some(&n429));
+    let first = out.first_429.unwrap().as_secs_f64();
     assert!((20.0..=40.0).contains(&first), "first 429 at {first} s");
     assert_eq!(stats.responses_by_status.get(&429), Some(&n429));
     assert_eq!(

@@ -4,8 +4,6 @@
 
 use std::path::Path;
 
-use surge::record::RunResult;
-
 /// The first fenced block after "The first command above prints".
 fn readme_sample() -> String {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
@@ -59,31 +57,28 @@ fn shape(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_readme_sample_is_what_the_seed_run_prints() {
+#[test]
+fn the_readme_sample_is_what_the_seed_run_prints() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("seed");
     let scenario =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/architect-publish-burst.toml");
-    let code = surge::cli::main_with([
-        "surge".as_ref(),
-        "run".as_ref(),
-        scenario.as_os_str(),
-        "--simulate".as_ref(),
-        "-q".as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
-    ])
-    .await;
-    assert_eq!(code, 0);
-    let r = RunResult::read(&out.join("result.json")).unwrap();
-    // What `surge run` prints: the summary, then where the files went.
-    let printed = format!(
-        "{}result: {}\nreport: {}\n",
-        surge::report::terminal::summary(&r),
-        out.join("result.json").display(),
-        out.join("report.html").display()
+    // The binary itself, so every line it prints on standard output is compared.
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+        .arg("run")
+        .arg(&scenario)
+        .arg("--simulate")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("surge runs");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
     );
+    let printed = String::from_utf8(run.stdout).expect("UTF-8 output");
     let (want, got) = (shape(&readme_sample()), shape(&printed));
     assert_eq!(
         want, got,

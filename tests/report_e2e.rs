@@ -238,3 +238,22 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
     let (code, _) = surge_report(&[]);
     assert_eq!(code, 2, "a missing argument is a usage error");
 }
+
+/// A version 1 result (whose `plan` held the whole checked plan) reads as version 2: its load,
+/// auth and stop reason come through typed, and `surge check` finds no thresholds in it.
+#[test]
+fn a_version_1_result_reads_with_its_plan_summary() {
+    use surge::record::meta::AuthKind;
+    let text = std::fs::read_to_string(fixture_dir().join("result.json")).unwrap();
+    assert!(text.contains("\"schema_version\": 1"), "the fixture is v1");
+    let r = RunResult::read(&fixture_dir().join("result.json")).unwrap();
+    assert_eq!(r.schema_version, surge::record::result::SCHEMA_VERSION);
+    assert_eq!(r.stop_reason, surge::record::StopReason::Completed);
+    assert_eq!(r.plan.auth.kind, AuthKind::None);
+    assert_eq!(r.plan.groups.len(), 1);
+    assert_eq!(
+        r.plan.groups[0].describe(),
+        "thread_group: delay = 0.0; duration = none; loops = 60; on_error = continue; ramp_up = 0.2; think_time = kind: constant, pause: 0.035; threads = 4"
+    );
+    assert!(r.plan.thresholds.is_empty());
+}

@@ -141,7 +141,7 @@ async fn cancellation_stops_issuing_and_still_writes_a_partial_result() {
     assert!(started.elapsed() < Duration::from_secs(20));
     let r = RunResult::read(&out.join("result.json")).unwrap();
     assert!(r.partial);
-    assert_eq!(r.stop_reason, "cancelled");
+    assert_eq!(r.stop_reason, surge::record::StopReason::Cancelled);
     assert!(r.totals.requests > 10);
     assert_eq!(r.totals.requests, server.total());
     assert_matches_schema(&out.join("result.json"));
@@ -256,4 +256,68 @@ async fn refused_connections_are_outcomes_not_failures() {
             .get(&StatusKey::Error(ErrorClass::Refused)),
         Some(&6)
     );
+}
+
+/// Counts in words agree with their number: a one-user run says "1 user", never "1 users".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_user_run_says_1_user() {
+    let server = serve(|_| Reply::status(200)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sc = common::scenario(
+        dir.path(),
+        &format!(
+            "name = \"one\"\n[target]\nbase_url = \"{}\"\n[[request]]\nname = \"get\"\npath = \"/x\"\n[load]\nthreads = 1\nloops = 3\n",
+            server.url()
+        ),
+    );
+    let out = dir.path().join("out");
+    let (sc2, out2) = (sc.clone(), out.clone());
+    let o = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+            .args([
+                "run".as_ref(),
+                sc2.as_os_str(),
+                "--out".as_ref(),
+                out2.as_os_str(),
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("(1 user)"), "{stdout}");
+    assert!(!stdout.contains("1 users"), "{stdout}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("0 retries") && !html.contains("1 users"));
+}
+
+/// A misspelt field gets a "did you mean" with its file and line, in every section; a key far
+/// from any field gets none.
+#[test]
+fn misspelt_fields_get_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = common::scenario(
+        dir.path(),
+        "name = \"typo\"\ndescripton = \"x\"\n[target]\nbase_url = \"mock\"\nmock_preset = \"seed\"\n\
+         [[request]]\nname = \"get\"\npath = \"/x\"\nmethd = \"GET\"\n\
+         [load]\ntreads = 2\nloops = 1\nwhatever = 3\n[on_429]\npolicy = \"none\"\nmax_attempt = 2\n",
+    );
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(["run".as_ref(), sc.as_os_str(), "--quiet".as_ref()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let f = sc.display();
+    for want in [
+        format!("{f}:2: descripton: unknown key; did you mean \"description\"?"),
+        format!("{f}:9: request[0].methd: unknown key; did you mean \"method\"?"),
+        format!("{f}:11: load.treads: unknown key; did you mean \"threads\"?"),
+        format!("{f}:13: load.whatever: unknown key (see scenarios/README.md for the fields)"),
+        format!("{f}:16: on_429.max_attempt: unknown key; did you mean \"max_attempts\"?"),
+    ] {
+        assert!(err.contains(&want), "missing {want:?} in\n{err}");
+    }
 }

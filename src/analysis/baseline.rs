@@ -80,22 +80,44 @@ fn bad_when_up(m: &Metric) -> bool {
     }
 }
 
+/// A `--max-regression` item that cannot be used; displays as one line naming the item.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AllowanceError {
+    /// No `=`.
+    #[error("{0:?}: expected METRIC=AMOUNT, e.g. p95=+10% or rate(429)=+2pp")]
+    Malformed(String),
+    /// The metric does not parse (unknown name or label).
+    #[error("{0}")]
+    Metric(#[from] ParseError),
+    /// A metric that has no baseline comparison (first_429, completion, count, …).
+    #[error("{0:?}: only latency statistics, rate(…), error_rate and throughput(…) are compared with a baseline")]
+    NotComparable(String),
+    /// An amount that is not a number in the metric's unit, or not a percentage.
+    #[error("{item:?}: {message}")]
+    Amount {
+        /// The item as written.
+        item: String,
+        /// What is wrong with its amount.
+        message: String,
+    },
+    /// Nothing to compare.
+    #[error("--max-regression is empty; e.g. p95=+10%,rate(429)=+2pp")]
+    Empty,
+}
+
 /// Parses `--max-regression`: comma-separated `METRIC=[+|-]AMOUNT`. Without a sign the bad
 /// direction is the natural one (latency, 429s and errors up; 2xx share and throughput down).
 ///
 /// # Errors
-/// A message naming the item: malformed, unknown metric or label, a metric that cannot be
-/// compared (first_429, completion, count, …), or a unit that does not fit.
-pub fn parse_allowances(spec: &str, labels: &[String]) -> Result<Vec<Allowance>, String> {
+/// [`AllowanceError`] naming the item: malformed, unknown metric or label, a metric that cannot
+/// be compared (first_429, completion, count, …), or a unit that does not fit.
+pub fn parse_allowances(spec: &str, labels: &[String]) -> Result<Vec<Allowance>, AllowanceError> {
     let mut out = Vec::new();
     for item in split_top(spec) {
         let Some((lhs, rhs)) = item.rsplit_once('=') else {
-            return Err(format!(
-                "{item:?}: expected METRIC=AMOUNT, e.g. p95=+10% or rate(429)=+2pp"
-            ));
+            return Err(AllowanceError::Malformed(item.to_string()));
         };
-        let metric =
-            parse_metric(lhs.trim(), Some(labels)).map_err(|e: ParseError| e.to_string())?;
+        let metric = parse_metric(lhs.trim(), Some(labels))?;
         if !matches!(
             metric,
             Metric::Latency { .. }
@@ -103,7 +125,7 @@ pub fn parse_allowances(spec: &str, labels: &[String]) -> Result<Vec<Allowance>,
                 | Metric::ErrorRate { .. }
                 | Metric::Throughput { .. }
         ) {
-            return Err(format!("{item:?}: only latency statistics, rate(…), error_rate and throughput(…) are compared with a baseline"));
+            return Err(AllowanceError::NotComparable(item.to_string()));
         }
         let rhs = rhs.trim();
         let (sign, amount) = match rhs.as_bytes().first() {
@@ -114,23 +136,26 @@ pub fn parse_allowances(spec: &str, labels: &[String]) -> Result<Vec<Allowance>,
         let direction = sign.unwrap_or(if bad_when_up(&metric) { 1 } else { -1 });
         let kind = metric.kind();
         let limit = if let Some(n) = amount.strip_suffix('%') {
-            let v: f64 = n
-                .trim()
-                .parse()
-                .map_err(|_| format!("{item:?}: {amount:?} is not a percentage"))?;
+            let v: f64 = n.trim().parse().map_err(|_| AllowanceError::Amount {
+                item: item.to_string(),
+                message: format!("{amount:?} is not a percentage"),
+            })?;
             Limit::Relative(v / 100.0)
         } else {
-            let v = parse_value(amount, kind, lhs.trim())
-                .map_err(|m| format!("{item:?}: {m}; or a relative change such as +10%"))?;
+            let v = parse_value(amount, kind, lhs.trim()).map_err(|m| AllowanceError::Amount {
+                item: item.to_string(),
+                message: format!("{m}; or a relative change such as +10%"),
+            })?;
             Limit::Absolute(v)
         };
         let bad = match limit {
             Limit::Relative(v) | Limit::Absolute(v) => !v.is_finite() || v < 0.0,
         };
         if bad {
-            return Err(format!(
-                "{item:?}: the amount must be a non-negative number after the sign"
-            ));
+            return Err(AllowanceError::Amount {
+                item: item.to_string(),
+                message: "the amount must be a non-negative number after the sign".into(),
+            });
         }
         out.push(Allowance {
             source: item.to_string(),
@@ -140,7 +165,7 @@ pub fn parse_allowances(spec: &str, labels: &[String]) -> Result<Vec<Allowance>,
         });
     }
     if out.is_empty() {
-        return Err("--max-regression is empty; e.g. p95=+10%,rate(429)=+2pp".into());
+        return Err(AllowanceError::Empty);
     }
     Ok(out)
 }
@@ -389,7 +414,7 @@ pub fn compare(
     confidence: f64,
 ) -> Vec<Comparison> {
     let z = stats::z_for(confidence);
-    let mut rng = Rng::new(0x5EED_5EED);
+    let mut rng = stats::rng(0x5EED_5EED);
     let mut out = Vec::new();
     let common: Vec<&String> = base
         .labels

@@ -11,8 +11,7 @@ fn labels() -> Vec<String> {
 /// Pseudo-random latencies around `base_ms` (uniform ± 50%), from a seed.
 fn lat(seed: u64, base_ms: u64) -> impl Fn(u64) -> u64 {
     move |i| {
-        let mut r = stats::Rng::new(seed ^ i.wrapping_mul(0x9E37));
-        let u = r.uniform();
+        let u: f64 = rand::RngExt::random(&mut stats::rng(seed ^ i.wrapping_mul(0x9E37)));
         ((base_ms as f64) * (0.5 + u) * 1000.0) as u64
     }
 }
@@ -57,7 +56,7 @@ fn allowances_parse_with_directions_and_units() {
         ("", "empty"),
     ] {
         let e = parse_allowances(bad, &labels()).unwrap_err();
-        assert!(e.contains(msg), "{bad:?}: {e}");
+        assert!(e.to_string().contains(msg), "{bad:?}: {e}");
     }
 }
 
@@ -144,8 +143,9 @@ fn the_default_p95_gate_says_when_it_cannot_fail_at_its_sample_size() {
     // Exponential service times (mean 400 ms): a tail like the seed's publishes.
     let small = |seed: u64, n| {
         let tail = move |i: u64| {
-            let mut r = stats::Rng::new(seed ^ i.wrapping_mul(0x9E37));
-            (-(1.0 - r.uniform()).ln() * 400_000.0) as u64 + 1
+            let mut r = stats::rng(seed ^ i.wrapping_mul(0x9E37));
+            let u: f64 = rand::RngExt::random(&mut r);
+            (-(1.0 - u).ln() * 400_000.0) as u64 + 1
         };
         result(
             vec![cell("publish", StatusKey::Http(200), n, tail)],

@@ -97,22 +97,19 @@ impl Suite {
     }
 }
 
-/// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
+/// Escapes text for XML attributes and content (`quick-xml`); drops characters XML 1.0 forbids.
 pub fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            '\t' | '\n' | '\r' => o.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => o.push(c),
-        }
+    let forbidden = |c: char| {
+        ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+            || c == '\u{FFFE}'
+            || c == '\u{FFFF}'
+    };
+    if s.contains(forbidden) {
+        let allowed: String = s.chars().filter(|c| !forbidden(*c)).collect();
+        quick_xml::escape::escape(allowed.as_str()).into_owned()
+    } else {
+        quick_xml::escape::escape(s).into_owned()
     }
-    o
 }
 
 /// JUnit XML: `testsuites` › `testsuite` › `testcase` with `failure` or `skipped`.
@@ -281,22 +278,40 @@ pub fn write_thresholds_json(
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
 }
 
+/// A CI output file that could not be written; displays as `--junit FILE: reason`.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {}: {source}", path.display())]
+pub struct CiOutputError {
+    /// The flag that named the file (`--junit`, `--summary-md`).
+    pub flag: &'static str,
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Why.
+    pub source: std::io::Error,
+}
+
 /// Writes `--junit` and `--summary-md` files when asked.
 ///
 /// # Errors
-/// A message naming the flag and file.
+/// [`CiOutputError`] naming the flag and file.
 pub fn write_ci_outputs(
     junit_path: Option<&Path>,
     md_path: Option<&Path>,
     title: &str,
     suites: &[Suite],
-) -> Result<(), String> {
+) -> Result<(), CiOutputError> {
+    let write = |flag: &'static str, p: &Path, text: String| {
+        std::fs::write(p, text).map_err(|source| CiOutputError {
+            flag,
+            path: p.to_path_buf(),
+            source,
+        })
+    };
     if let Some(p) = junit_path {
-        std::fs::write(p, junit(suites)).map_err(|e| format!("--junit {}: {e}", p.display()))?;
+        write("--junit", p, junit(suites))?;
     }
     if let Some(p) = md_path {
-        std::fs::write(p, markdown(title, suites))
-            .map_err(|e| format!("--summary-md {}: {e}", p.display()))?;
+        write("--summary-md", p, markdown(title, suites))?;
     }
     Ok(())
 }

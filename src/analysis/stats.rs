@@ -1,92 +1,32 @@
 //! The statistics behind baseline checks: a seeded generator (verdicts are reproducible), the
 //! normal distribution, an exact bootstrap of quantiles computed from HDR histograms, and z-tests
-//! for shares, means and rates.
+//! for shares, means and rates. Distributions come from `rand_distr` (draws) and `statrs` (the
+//! normal CDF and its inverse); this module owns only what is specific to baseline checks.
+//!
+//! It reads `record` only (never `engine`, `report` or `cli`).
+
+use rand::SeedableRng as _;
+use rand_distr::Distribution as _;
+use statrs::distribution::{ContinuousCDF as _, Normal};
 
 use crate::record::Hist;
 
-/// SplitMix64: small, seeded, good enough for resampling; the same inputs give the same verdict.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
+/// The seeded generator of the bootstrap: Xoshiro256++, portable (the same seed gives the same
+/// draws on every platform and rand release), so the same inputs give the same verdict.
+pub type Rng = rand::rngs::Xoshiro256PlusPlus;
 
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-
-    /// Gamma(shape, 1) by Marsaglia and Tsang (2000); shapes below 1 by the boost `G(a+1)·U^(1/a)`.
-    pub fn gamma(&mut self, shape: f64) -> f64 {
-        if shape < 1.0 {
-            return self.gamma(shape + 1.0) * self.uniform().powf(1.0 / shape);
-        }
-        let d = shape - 1.0 / 3.0;
-        let c = 1.0 / (9.0 * d).sqrt();
-        loop {
-            let x = self.normal();
-            let v = (1.0 + c * x).powi(3);
-            if v <= 0.0 {
-                continue;
-            }
-            let u = self.uniform();
-            if u.ln() < 0.5 * x * x + d - d * v + d * v.ln() {
-                return d * v;
-            }
-        }
-    }
-
-    /// Beta(a, b) as G(a) / (G(a) + G(b)).
-    pub fn beta(&mut self, a: f64, b: f64) -> f64 {
-        let x = self.gamma(a);
-        let y = self.gamma(b);
-        x / (x + y)
-    }
+/// A generator from a seed.
+pub fn rng(seed: u64) -> Rng {
+    Rng::seed_from_u64(seed)
 }
 
-/// Standard normal cumulative distribution (via erfc; absolute error below 1.2e-7).
+fn standard_normal() -> Normal {
+    Normal::standard()
+}
+
+/// Standard normal cumulative distribution.
 pub fn normal_cdf(z: f64) -> f64 {
-    0.5 * erfc(-z / std::f64::consts::SQRT_2)
-}
-
-/// Complementary error function (Numerical Recipes' Chebyshev fit).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let r = t
-        * (-z * z - 1.265_512_23
-            + t * (1.000_023_68
-                + t * (0.374_091_96
-                    + t * (0.096_784_18
-                        + t * (-0.186_288_06
-                            + t * (0.278_868_07
-                                + t * (-1.135_203_98
-                                    + t * (1.488_515_87
-                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-            .exp();
-    if x >= 0.0 {
-        r
-    } else {
-        2.0 - r
-    }
+    standard_normal().cdf(z)
 }
 
 /// Two-sided p-value of a z statistic.
@@ -97,19 +37,9 @@ pub fn p_two_sided(z: f64) -> f64 {
     (2.0 * (1.0 - normal_cdf(z.abs()))).clamp(0.0, 1.0)
 }
 
-/// The z for a two-sided confidence level (0.95 → 1.96), by bisection on [`normal_cdf`].
+/// The z for a two-sided confidence level (0.95 → 1.96).
 pub fn z_for(confidence: f64) -> f64 {
-    let target = 1.0 - (1.0 - confidence) / 2.0;
-    let (mut lo, mut hi) = (0.0_f64, 10.0_f64);
-    for _ in 0..80 {
-        let mid = (lo + hi) / 2.0;
-        if normal_cdf(mid) < target {
-            lo = mid
-        } else {
-            hi = mid
-        }
-    }
-    (lo + hi) / 2.0
+    standard_normal().inverse_cdf(1.0 - (1.0 - confidence) / 2.0)
 }
 
 /// Two-proportion z-test (pooled): `x1/n1` (baseline) against `x2/n2` (candidate).
@@ -215,7 +145,8 @@ fn rank(q: f64, n: u64) -> u64 {
 pub fn resample_quantile(c: &Cdf, q: f64, rng: &mut Rng) -> u64 {
     let n = c.len();
     let k = rank(q, n);
-    let u = rng.beta(k as f64, (n + 1 - k) as f64);
+    let u = rand_distr::Beta::new(k as f64, (n + 1 - k) as f64)
+        .map_or(k as f64 / n as f64, |b| b.sample(rng));
     c.at_rank((u * n as f64).ceil() as u64)
 }
 
@@ -244,6 +175,7 @@ pub fn quantile_diff_interval(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::RngExt as _;
 
     #[test]
     fn normal_distribution_matches_tables() {
@@ -255,14 +187,22 @@ mod tests {
     }
 
     #[test]
-    fn beta_draws_have_the_right_mean() {
-        let mut r = Rng::new(7);
-        for (a, b) in [(2.0, 5.0), (0.5, 0.5), (950.0, 51.0), (1e6, 3.0)] {
-            let n = 4000;
-            let m: f64 = (0..n).map(|_| r.beta(a, b)).sum::<f64>() / n as f64;
-            let want = a / (a + b);
-            assert!((m - want).abs() < 0.02, "Beta({a},{b}) mean {m} vs {want}");
+    fn resampled_quantiles_centre_on_the_quantile_and_repeat_for_a_seed() {
+        let mut h = Hist::new();
+        for v in 1..=1_000u64 {
+            h.record(v * 100);
         }
+        let c = Cdf::of(&h);
+        let draws = |seed| {
+            let mut r = rng(seed);
+            (0..2_000)
+                .map(|_| resample_quantile(&c, 0.9, &mut r))
+                .collect::<Vec<_>>()
+        };
+        let a = draws(7);
+        assert_eq!(a, draws(7), "the same seed gives the same replicates");
+        let mean = a.iter().sum::<u64>() as f64 / a.len() as f64;
+        assert!((mean - 90_000.0).abs() < 1_000.0, "mean replicate {mean}");
     }
 
     #[test]
@@ -294,17 +234,16 @@ mod tests {
         let mut a = Hist::new();
         let mut b = Hist::new();
         let mut shifted = Hist::new();
-        let mut r = Rng::new(1);
+        let mut r = rng(1);
         for _ in 0..5_000 {
-            a.record((r.uniform() * 100_000.0) as u64 + 1_000);
-            b.record((r.uniform() * 100_000.0) as u64 + 1_000);
-            shifted.record((r.uniform() * 100_000.0) as u64 + 21_000);
+            a.record(r.random_range(1_000..101_000));
+            b.record(r.random_range(1_000..101_000));
+            shifted.record(r.random_range(21_000..121_000));
         }
         let (ca, cb, cs) = (Cdf::of(&a), Cdf::of(&b), Cdf::of(&shifted));
-        let (lo, hi) =
-            quantile_diff_interval(&ca, &cb, 0.95, 0.99, 2000, &mut Rng::new(3)).unwrap();
+        let (lo, hi) = quantile_diff_interval(&ca, &cb, 0.95, 0.99, 2000, &mut rng(3)).unwrap();
         assert!(lo < 0.0 && hi > 0.0, "same distribution: [{lo}, {hi}]");
-        let (lo, _) = quantile_diff_interval(&ca, &cs, 0.95, 0.99, 2000, &mut Rng::new(3)).unwrap();
+        let (lo, _) = quantile_diff_interval(&ca, &cs, 0.95, 0.99, 2000, &mut rng(3)).unwrap();
         assert!(lo > 10_000.0, "shift of 20ms: lower bound {lo}");
     }
 }

@@ -15,8 +15,8 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::threshold::{Expr, Kind, Metric, Sel, Stat, Threshold, Timing};
-use crate::engine::Tick;
 use crate::record::result::{Quantiles, Second};
+use crate::record::Tick;
 use crate::record::{Hist, Outcome, RunResult};
 
 /// The verdict of one threshold.

@@ -52,7 +52,7 @@ pub(crate) fn result(cells: Vec<Cell>, timeline: Vec<Second>, duration_s: f64) -
             description: String::new(),
             file: "t.toml".into(),
         },
-        plan: serde_json::Value::Null,
+        plan: crate::record::PlanSummary::default(),
         target: TargetInfo {
             base_url: "http://127.0.0.1:1".into(),
             host: "127.0.0.1".into(),
@@ -63,7 +63,7 @@ pub(crate) fn result(cells: Vec<Cell>, timeline: Vec<Second>, duration_s: f64) -
         started_unix_ms: 0,
         duration_s,
         partial: false,
-        stop_reason: "completed".into(),
+        stop_reason: crate::record::StopReason::Completed,
         simulated: false,
         labels,
         totals,

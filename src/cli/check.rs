@@ -41,20 +41,14 @@ pub struct CheckArgs {
     pub quiet: bool,
 }
 
-/// The thresholds stored in a result's plan (as the run was given them).
+/// The thresholds the run was given, as its result stores them.
 pub(crate) fn stored_thresholds(r: &RunResult) -> Result<Vec<Threshold>, String> {
-    let Some(list) = r.plan.get("thresholds").and_then(|t| t.as_array()) else {
-        return Ok(Vec::new());
-    };
-    list.iter()
+    r.plan
+        .thresholds
+        .iter()
         .map(|t| {
-            let src = t
-                .pointer("/expr/source")
-                .and_then(|s| s.as_str())
-                .ok_or("a stored threshold has no expression")?;
-            let name = t.get("name").and_then(|s| s.as_str()).map(str::to_string);
             // abort_on_fail has done its work during the run; here every threshold is a verdict.
-            Threshold::new(src, name, false, Some(&r.labels))
+            Threshold::new(&t.expr, Some(t.name.clone()), false, Some(&r.labels))
                 .map_err(|e| format!("stored threshold: {e}"))
         })
         .collect()

@@ -24,11 +24,6 @@ pub(crate) fn add_cli_thresholds(plan: &mut Plan, exprs: &[String]) -> Result<()
     Ok(())
 }
 
-/// True when the run stopped on Ctrl-C or an abort (`abort_on_fail`).
-pub(crate) fn was_aborted(stop_reason: &str) -> bool {
-    stop_reason == "cancelled" || stop_reason.starts_with("aborted")
-}
-
 /// Evaluates the thresholds on the finished run, prints and writes the verdicts, and returns
 /// the exit code: 3 aborted, 1 a threshold failed (or a verdict file could not be written), 0.
 pub(crate) fn finish_run(
@@ -46,7 +41,8 @@ pub(crate) fn finish_run(
     )];
     let mut code = exit::OK;
     if !thresholds.is_empty() {
-        if let Err(e) = gate_report::write_thresholds_json(&rep.out_dir, &verdicts, &r.stop_reason)
+        if let Err(e) =
+            gate_report::write_thresholds_json(&rep.out_dir, &verdicts, &r.stop_reason.to_string())
         {
             eprintln!("error: {e}");
             code = exit::FAILED;
@@ -66,7 +62,7 @@ pub(crate) fn finish_run(
         eprintln!("error: {e}");
         code = exit::FAILED;
     }
-    if was_aborted(&r.stop_reason) {
+    if r.stop_reason.is_aborted() {
         eprintln!(
             "run stopped early: {} (exit {})",
             r.stop_reason,

@@ -15,8 +15,8 @@ pub struct ImportArgs {
     /// The JMeter test plan (.jmx).
     pub plan: PathBuf,
     /// Write the scenario here (default: print it).
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[arg(long, short, visible_alias = "output", value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// A JMeter property, read by ${__P(NAME)} (repeatable), as jmeter -JNAME=VALUE.
     #[arg(short = 'J', long = "jmeter-property", value_name = "NAME=VALUE")]
     pub jmeter_property: Vec<String>,
@@ -29,7 +29,8 @@ fn options(props: &[String], out_dir: Option<PathBuf>) -> Result<ImportOptions, 
     let properties = props
         .iter()
         .map(|p| jmx::parse_property(p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
     Ok(ImportOptions {
         properties,
         out_dir,
@@ -83,7 +84,7 @@ pub fn load_for_run(a: &RunArgs) -> Result<(Plan, Option<String>), String> {
 /// `surge import`: writes (or prints) the scenario; returns the exit code.
 pub fn import_cmd(a: &ImportArgs) -> i32 {
     let out_dir = a
-        .output
+        .out
         .as_ref()
         .map(|o| o.parent().map(Path::to_path_buf).unwrap_or_default());
     let opts = match options(&a.jmeter_property, out_dir) {
@@ -105,7 +106,7 @@ pub fn import_cmd(a: &ImportArgs) -> i32 {
         return exit::USAGE;
     }
     report(&imported, &a.plan);
-    match &a.output {
+    match &a.out {
         None => {
             print!("{}", imported.toml);
             exit::OK
@@ -118,15 +119,15 @@ pub fn import_cmd(a: &ImportArgs) -> i32 {
         {
             Ok(()) => {
                 eprintln!(
-                    "wrote {} ({} warning(s), {} note(s))",
+                    "wrote {} ({}, {})",
                     o.display(),
-                    imported.warnings.len(),
-                    imported.notes.len()
+                    crate::plural(imported.warnings.len() as u64, "warning"),
+                    crate::plural(imported.notes.len() as u64, "note")
                 );
                 exit::OK
             }
             Err(e) => {
-                eprintln!("error: -o {}: {e}", o.display());
+                eprintln!("error: --out {}: {e}", o.display());
                 exit::FAILED
             }
         },

@@ -1,5 +1,9 @@
 //! The command line (clap derive). `main.rs` calls [`main_with`] and exits with its code, so
 //! tests drive the whole tool in-process.
+//!
+//! The face: flags, printing, the progress bar ([`progress`], handed to a run as its observer)
+//! and exit codes; `anyhow`-style messages end here. It may import every module; no module
+//! imports it.
 
 pub mod check;
 pub mod compare;
@@ -165,6 +169,29 @@ where
     }
 }
 
+/// Says which mock preset will answer: the built-in mock's, or for a mock scenario sent to a URL
+/// by `--target`, the preset the `surge mock` there answers with, with a warning before the run
+/// when it is not the one the scenario was written for.
+async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
+    let (base_url, want) = match (&plan.target.endpoint, plan.target.written_for_mock) {
+        (crate::scenario::Endpoint::Mock { preset }, _) => {
+            println!("target: built-in mock, preset {preset}");
+            return;
+        }
+        (crate::scenario::Endpoint::Url { base_url, .. }, Some(want)) => (base_url, want),
+        (crate::scenario::Endpoint::Url { .. }, None) => return,
+    };
+    match run::mock_preset_at(base_url).await {
+        Some(got) if got == want => println!("target: surge mock at {base_url}, preset {got}"),
+        Some(got) => eprintln!(
+            "warning: the scenario is written for mock preset {want}, but the surge mock at {base_url} answers with preset {got} (start it with `surge mock --preset {want}`, or expect other figures)"
+        ),
+        None => eprintln!(
+            "note: the scenario is written for the built-in mock (preset {want}); {base_url} does not answer as a surge mock"
+        ),
+    }
+}
+
 /// `surge run` with a given cancellation token (tests cancel it to simulate Ctrl-C).
 pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
     let mut bearer_token = None;
@@ -187,6 +214,7 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
+    say_which_mock_answers(&plan).await;
     if let Err(e) = gates::add_cli_thresholds(&mut plan, &a.threshold) {
         eprintln!("error: {e}");
         return exit::USAGE;
@@ -229,7 +257,9 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
     let opts = RunOptions {
         out: a.out,
         samples: a.samples,
-        progress: !a.quiet && std::io::stdout().is_terminal(),
+        observer: (!a.quiet && std::io::stdout().is_terminal()).then(|| {
+            std::sync::Arc::new(progress::bar(&plan)) as std::sync::Arc<dyn run::RunObserver>
+        }),
         cancel: cancel.clone(),
         seed: a.seed,
         grace: None,

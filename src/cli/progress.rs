@@ -3,7 +3,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::engine::Tick;
+use crate::record::Tick;
 use crate::scenario::Plan;
 
 /// A progress bar sized by the plan: by requests when bounded, else by time.
@@ -37,9 +37,9 @@ pub fn bar(plan: &Plan) -> Progress {
     }
 }
 
-impl Progress {
+impl crate::run::RunObserver for Progress {
     /// Shows a tick.
-    pub fn update(&self, t: &Tick) {
+    fn tick(&self, t: &Tick) {
         if self.by_requests {
             self.bar.set_position(t.completed);
         } else {
@@ -58,7 +58,7 @@ impl Progress {
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    fn finished(&self) {
         self.bar.finish_and_clear();
     }
 }

@@ -169,9 +169,12 @@ pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
             .collect::<Vec<_>>()
             .join(" ");
         println!("[{}/{total}] {label}", i + 1);
+        let observer = (!a.quiet && std::io::stdout().is_terminal()).then(|| {
+            std::sync::Arc::new(super::progress::bar(&plan)) as std::sync::Arc<dyn run::RunObserver>
+        });
         let opts = RunOptions {
             out: Some(out.join(format!("{:02}-{}", i + 1, slug(combo)))),
-            progress: !a.quiet && std::io::stdout().is_terminal(),
+            observer,
             cancel: cancel.clone(),
             seed: a.seed,
             simulate: a.simulate,

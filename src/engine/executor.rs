@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::data::SharedData;
 use super::user::{closed_user, open_user, Pacer};
 use crate::record::samples::StreamedSample;
-use crate::record::{Aggregate, Recorder};
+use crate::record::{Aggregate, Recorder, StopReason, Tick};
 use crate::scenario::template::{Scope, Template};
 use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
 use crate::schedule::{self, Event, Model, Segment};
@@ -55,27 +55,6 @@ impl std::fmt::Debug for ExecOptions {
 /// The per-second callback: progress, live thresholds.
 pub type OnTick = Arc<dyn Fn(&Tick) -> Option<String> + Send + Sync>;
 
-/// The live view passed to `on_tick`.
-#[derive(Debug, Clone)]
-pub struct Tick {
-    /// Seconds since the start.
-    pub elapsed: Duration,
-    /// Users active now.
-    pub active_users: u32,
-    /// Attempts completed so far.
-    pub completed: u64,
-    /// 2xx so far.
-    pub ok: u64,
-    /// 429 so far.
-    pub throttled: u64,
-    /// Everything else so far.
-    pub errors: u64,
-    /// Attempts completed in the last full second.
-    pub last_second: u64,
-    /// The timeline row of the last full second.
-    pub second: Option<crate::record::result::Second>,
-}
-
 /// What the executor hands back.
 #[derive(Debug)]
 pub struct ExecOutput {
@@ -84,7 +63,7 @@ pub struct ExecOutput {
     /// How long the run took.
     pub duration: Duration,
     /// Why it ended.
-    pub stop_reason: String,
+    pub stop_reason: StopReason,
     /// True when it did not run its plan to the end.
     pub partial: bool,
     /// Iterations begun.
@@ -130,7 +109,7 @@ pub(super) struct Ctx<T> {
     epoch: Instant,
     stop: CancellationToken,
     pub(super) abort: CancellationToken,
-    stop_reason: Mutex<Option<String>>,
+    stop_reason: Mutex<Option<StopReason>>,
     issued: AtomicU64,
     max_requests: u64,
     pub(super) iterations: AtomicU64,
@@ -148,10 +127,10 @@ impl<T> Ctx<T> {
         t.saturating_duration_since(self.epoch).as_micros() as u64
     }
 
-    pub(super) fn stop_with(&self, reason: &str) {
+    pub(super) fn stop_with(&self, reason: StopReason) {
         let mut r = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
         if r.is_none() {
-            *r = Some(reason.to_string());
+            *r = Some(reason);
         }
         drop(r);
         self.stop.cancel();
@@ -162,7 +141,7 @@ impl<T> Ctx<T> {
         let n = self.issued.fetch_add(1, Ordering::Relaxed);
         if n >= self.max_requests {
             self.issued.fetch_sub(1, Ordering::Relaxed);
-            self.stop_with("max_requests");
+            self.stop_with(StopReason::MaxRequests);
             return false;
         }
         true
@@ -314,7 +293,7 @@ pub async fn execute<T: Transport>(
                 };
                 if let Some(f) = &on_tick {
                     if let Some(reason) = f(&tick) {
-                        ctx.stop_with(&format!("aborted: {reason}"));
+                        ctx.stop_with(StopReason::Aborted(reason));
                     }
                 }
                 k += 1;
@@ -336,8 +315,8 @@ pub async fn execute<T: Transport>(
             };
             tokio::select! {
                 biased;
-                _ = cancel.cancelled() => ctx.stop_with("cancelled"),
-                _ = deadline => ctx.stop_with("max_duration"),
+                _ = cancel.cancelled() => ctx.stop_with(StopReason::Cancelled),
+                _ = deadline => ctx.stop_with(StopReason::MaxDuration),
                 _ = ctx.stop.cancelled() => {}
             }
         })
@@ -387,12 +366,12 @@ pub async fn execute<T: Transport>(
         .stop_reason
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .unwrap_or_else(|| "completed".into());
+        .take()
+        .unwrap_or_default();
     ExecOutput {
         aggregate: a,
         duration,
-        partial: reason != "completed",
+        partial: reason.is_partial(),
         stop_reason: reason,
         iterations: ctx.iterations.load(Ordering::Relaxed),
         issued: ctx.issued.load(Ordering::Relaxed),

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::record::{ErrorClass, Sample, StatusKey};
+use crate::record::{ErrorClass, Sample, StatusKey, StopReason, Tick};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::{Exchange, OutRequest, Transport};
 
@@ -115,7 +115,7 @@ async fn seed_ramp_up_starts_each_thread_exactly_on_time() {
         let n = samples.iter().filter(|s| s.user == user).count();
         assert_eq!(n, 10);
     }
-    assert_eq!(out.stop_reason, "completed");
+    assert_eq!(out.stop_reason, StopReason::Completed);
     assert!(!out.partial);
     assert_eq!(out.iterations, 500);
 }
@@ -139,7 +139,7 @@ async fn scheduler_delay_and_duration_bound_the_run() {
         samples.iter().find(|s| s.user == 0).unwrap().start_us,
         1_500_000
     );
-    assert_eq!(out.stop_reason, "completed");
+    assert_eq!(out.stop_reason, StopReason::Completed);
 }
 
 #[tokio::test(start_paused = true)]
@@ -173,7 +173,7 @@ async fn on_error_semantics() {
             b_count,
             "{mode}"
         );
-        assert_eq!(out.stop_reason, reason, "{mode}");
+        assert_eq!(out.stop_reason.to_string(), reason, "{mode}");
     }
     // stop_test stops every user, not only the failing one.
     let p = plan(&format!(
@@ -190,7 +190,7 @@ async fn on_error_semantics() {
         }),
     )
     .await;
-    assert_eq!(out.stop_reason, "stop_test");
+    assert_eq!(out.stop_reason, StopReason::StopTest);
     assert!(out.partial);
     assert_eq!(samples.len(), 3);
     assert_eq!(samples[2].status, StatusKey::Error(ErrorClass::Reset));
@@ -205,7 +205,7 @@ async fn max_requests_caps_the_run_exactly() {
     assert_eq!(out.issued, 1000);
     assert_eq!(samples.len(), 1000);
     assert_eq!(out.aggregate.live().0, 1000);
-    assert_eq!(out.stop_reason, "max_requests");
+    assert_eq!(out.stop_reason, StopReason::MaxRequests);
 }
 
 #[tokio::test(start_paused = true)]
@@ -216,7 +216,7 @@ async fn max_duration_stops_and_in_flight_requests_get_a_grace_then_are_cancelle
     // Each request takes 4 s (0-4, 4-8, 8-12 per user); the grace is 1 s: the two in flight at
     // 10 s are cancelled at 11 s.
     let (out, samples) = run(&p, scripted(4_000, |_, _| Ok(200))).await;
-    assert_eq!(out.stop_reason, "max_duration");
+    assert_eq!(out.stop_reason, StopReason::MaxDuration);
     let ok = samples
         .iter()
         .filter(|s| s.status == StatusKey::Http(200))
@@ -305,7 +305,7 @@ async fn on_tick_can_abort_the_run() {
         segment: None,
     };
     let out = execute(&p, scripted(100, |_, _| Ok(200)), AuthRuntime::None, opts).await;
-    assert_eq!(out.stop_reason, "aborted: breach");
+    assert_eq!(out.stop_reason, StopReason::Aborted("breach".into()));
     assert!(out.partial);
     assert!(out.duration < Duration::from_secs(6));
 }

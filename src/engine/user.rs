@@ -121,7 +121,7 @@ impl User {
             Ok(()) => {}
             Err(Exhausted::StopThread) => return IterEnd::StopUser,
             Err(Exhausted::StopTest) => {
-                ctx.stop_with("data_exhausted");
+                ctx.stop_with(crate::record::StopReason::DataExhausted);
                 return IterEnd::StopUser;
             }
         }
@@ -162,7 +162,7 @@ impl User {
                     OnError::NextLoop => return IterEnd::Next,
                     OnError::StopThread => return IterEnd::StopUser,
                     OnError::StopTest => {
-                        ctx.stop_with("stop_test");
+                        ctx.stop_with(crate::record::StopReason::StopTest);
                         return IterEnd::StopUser;
                     }
                 }

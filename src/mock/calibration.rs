@@ -1,24 +1,82 @@
-//! The `seed` preset's calibration, driven in-process on tokio's paused clock: the seed's JMeter scenario
-//! (50 threads, thread i starting at i x 0.2 s, 10 loops, one token, one publish per iteration over 500
-//! distinct flows, no think time, a 429 is just a failed sample).
+//! The seed's JMeter scenario as a driver (50 threads, thread i starting at i × 0.2 s, 10 loops, one
+//! token, one publish per iteration over 500 distinct flows, no think time, a 429 is just a failed
+//! sample), written once and run two ways: in-process on tokio's paused clock (the `seed` preset's
+//! calibration, below) and over loopback TCP (`tests/mock_tcp.rs`). How a publish is sent is the
+//! caller's; the driver owns the schedule and the tally.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use tokio::time::{Duration, Instant};
+
+use super::flows_store::flow_id;
+
+/// Threads of the seed's thread group.
+pub const THREADS: u32 = 50;
+/// Loops of each thread.
+pub const LOOPS: u32 = 10;
+/// Thread i starts at i × this (10 s ramp-up over 50 threads).
+pub const STAGGER: Duration = Duration::from_millis(200);
+
+/// What the scenario saw.
+#[derive(Debug, Default)]
+pub struct SeedOutcome {
+    /// Responses per status.
+    pub by_status: BTreeMap<u16, u64>,
+    /// `Retry-After` as sent (empty when absent) → 429s.
+    pub retry_after: BTreeMap<String, u64>,
+    /// When the first 429 came back, from the start.
+    pub first_429: Option<Duration>,
+    /// When the last response came back, from the start.
+    pub duration: Duration,
+}
+
+/// Runs the seed scenario: `publish(flow_id)` sends one publish and answers its status and
+/// `Retry-After` header. Flow ids are the mock's initial flows for `seed` (thread i publishes flows
+/// 10·i + 1 … 10·i + 10). Times are `tokio::time`, so the paused clock works.
+///
+/// # Panics
+/// When a thread's task panics (a test's send failed).
+pub async fn run_seed_scenario<F, Fut>(seed: u64, publish: F) -> SeedOutcome
+where
+    F: Fn(String) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = (u16, Option<String>)> + Send,
+{
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..THREADS {
+        let publish = publish.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep_until(t0 + STAGGER * i).await;
+            let mut seen = Vec::new();
+            for k in 0..LOOPS {
+                let (status, ra) = publish(flow_id(seed, i * LOOPS + k + 1)).await;
+                seen.push((status, ra, Instant::now() - t0));
+            }
+            seen
+        }));
+    }
+    let mut out = SeedOutcome::default();
+    for t in tasks {
+        for (status, ra, at) in t.await.expect("a seed-scenario thread panicked") {
+            *out.by_status.entry(status).or_default() += 1;
+            if status == 429 {
+                *out.retry_after.entry(ra.unwrap_or_default()).or_default() += 1;
+                out.first_429 = Some(out.first_429.map_or(at, |f| f.min(at)));
+            }
+            out.duration = out.duration.max(at);
+        }
+    }
+    out
+}
 
 #[cfg(test)]
 pub(crate) mod seed_scenario {
-    use crate::mock::{flows_store::flow_id, router, MockConfig, MockState};
+    use super::{run_seed_scenario, SeedOutcome as Outcome};
+    use crate::mock::{router, MockConfig, MockState};
     use axum::body::Body;
     use axum::http::Request;
-    use std::collections::BTreeMap;
-    use tokio::time::{Duration, Instant};
     use tower::ServiceExt;
-
-    /// What the scenario saw.
-    #[derive(Debug, Default)]
-    pub struct Outcome {
-        pub by_status: BTreeMap<u16, u64>,
-        pub retry_after: BTreeMap<String, u64>,
-        pub first_429: Option<Duration>,
-        pub duration: Duration,
-    }
 
     /// Runs the seed scenario against `router(state)` without a socket.
     pub async fn run_in_process(state: MockState) -> Outcome {
@@ -42,44 +100,23 @@ pub(crate) mod seed_scenario {
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let token = v["access_token"].as_str().unwrap().to_string();
-        let seed = state.cfg().seed;
-        let t0 = Instant::now();
-        let mut tasks = Vec::new();
-        for i in 0..50u32 {
-            let app = app.clone();
-            let token = token.clone();
-            tasks.push(tokio::spawn(async move {
-                tokio::time::sleep_until(t0 + Duration::from_millis(200 * u64::from(i))).await;
-                let mut seen = Vec::new();
-                for k in 0..10u32 {
-                    let flow = flow_id(seed, i * 10 + k + 1);
-                    let req = Request::post(format!("/api/v2/flows/actions/publish?flow={flow}"))
-                        .header("authorization", format!("Bearer {token}"))
-                        .header("content-type", "application/json")
-                        .body(Body::from("null"))
-                        .unwrap();
-                    let resp = app.clone().oneshot(req).await.unwrap();
-                    let ra = resp
-                        .headers()
-                        .get("retry-after")
-                        .map(|v| v.to_str().unwrap().to_string());
-                    seen.push((resp.status().as_u16(), ra, Instant::now() - t0));
-                }
-                seen
-            }));
-        }
-        let mut out = Outcome::default();
-        for t in tasks {
-            for (status, ra, at) in t.await.unwrap() {
-                *out.by_status.entry(status).or_default() += 1;
-                if status == 429 {
-                    *out.retry_after.entry(ra.unwrap_or_default()).or_default() += 1;
-                    out.first_429 = Some(out.first_429.map_or(at, |f| f.min(at)));
-                }
-                out.duration = out.duration.max(at);
+        run_seed_scenario(state.cfg().seed, move |flow| {
+            let (app, token) = (app.clone(), token.clone());
+            async move {
+                let req = Request::post(format!("/api/v2/flows/actions/publish?flow={flow}"))
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("content-type", "application/json")
+                    .body(Body::from("null"))
+                    .unwrap();
+                let resp = app.oneshot(req).await.unwrap();
+                let ra = resp
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_string());
+                (resp.status().as_u16(), ra)
             }
-        }
-        out
+        })
+        .await
     }
 
     #[tokio::test(start_paused = true)]

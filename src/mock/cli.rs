@@ -9,8 +9,8 @@ use std::path::PathBuf;
 /// Arguments of `surge mock`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MockArgs {
-    /// Model parameters to start from.
-    #[arg(long, value_enum, default_value_t = Preset::Documented)]
+    /// Model parameters to start from (the same default as `base_url = "mock"` in a scenario).
+    #[arg(long, value_enum, default_value_t = Preset::default())]
     pub preset: Preset,
     /// TCP port (0 picks a free one).
     #[arg(long, default_value_t = 8080)]
@@ -77,7 +77,7 @@ pub async fn run(args: MockArgs) -> anyhow::Result<()> {
     let server = MockServer::start(cfg, SocketAddr::new(args.host, args.port))
         .await
         .with_context(|| format!("binding {}:{}", args.host, args.port))?;
-    println!("surge mock ({preset:?}) listening on {}", server.url());
+    println!("surge mock (preset {preset}) listening on {}", server.url());
     println!("  client id:     {}", server.client_id());
     println!("  client secret: {}", server.client_secret());
     println!(

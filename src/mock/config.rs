@@ -5,16 +5,17 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A named set of model parameters.
+/// A named set of model parameters. The default, `seed`, is the one default everywhere: `surge mock`
+/// without `--preset`, `base_url = "mock"` without `mock_preset`, and [`MockConfig::default`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
     /// Only the documented limits at their documented values (token 300/min, org/app/user 3000/min,
     /// page-size-graded `GET /flows`); no compile backlog limit; realistic latency.
-    #[default]
     Documented,
     /// Calibrated to reproduce the seed's JMeter run (see `src/mock/README.md`): the HYPOTHESIS compile
     /// backlog, no token limit.
+    #[default]
     Seed,
     /// No limits, near-zero latency, no faults: for benchmarking surge itself.
     Unlimited,
@@ -303,9 +304,45 @@ fn merge(base: &mut toml::Table, over: toml::Table) {
     }
 }
 
+impl Preset {
+    /// The name as written in a scenario or on the command line (`seed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Documented => "documented",
+            Preset::Seed => "seed",
+            Preset::Unlimited => "unlimited",
+        }
+    }
+
+    /// Every preset, in the order `--help` lists them.
+    pub const ALL: [Preset; 3] = [Preset::Documented, Preset::Seed, Preset::Unlimited];
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not a mock preset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a mock preset; one of: {names}", names = Preset::ALL.map(Preset::name).join(", "))]
+pub struct UnknownPreset(pub String);
+
+impl std::str::FromStr for Preset {
+    type Err = UnknownPreset;
+
+    fn from_str(s: &str) -> Result<Preset, UnknownPreset> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| UnknownPreset(s.to_string()))
+    }
+}
+
 impl Default for MockConfig {
     fn default() -> Self {
-        MockConfig::preset(Preset::Documented)
+        MockConfig::preset(Preset::default())
     }
 }
 

@@ -2,6 +2,9 @@
 //! served over TCP by [`MockServer`] or called in-process through [`router`]. See `src/mock/README.md` for
 //! every modelling choice and the calibration of the `seed` preset.
 //!
+//! A wing of its own: it imports nothing of surge but the crate's wording helpers, so it can be
+//! served alone (`surge mock`) and stands for the real API in every test.
+//!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use surge::mock::{MockConfig, MockServer, Preset};
@@ -11,7 +14,7 @@
 //! # Ok(()) }
 //! ```
 
-mod calibration;
+pub mod calibration;
 pub mod cli;
 pub mod config;
 mod errors;
@@ -28,7 +31,7 @@ mod tests_http;
 mod tests_limits;
 
 pub use config::{MockConfig, Preset};
-pub use router::{router, MockFault};
+pub use router::{router, MockFault, PRESET_HEADER};
 pub use state::{MockState, MockStats, ROUTES};
 
 use std::net::SocketAddr;

@@ -1,9 +1,14 @@
-//! Reproducible draws without a shared lock: each draw derives from the seed and a per-state counter
-//! (SplitMix64), so the same seed and the same request order give the same latencies, faults and outcomes.
+//! Reproducible draws without a shared lock: draw number n (one atomic increment) seeds a portable
+//! Xoshiro256++ from the stream's seed and n, so the same seed and the same request order give the same
+//! latencies, faults and outcomes, whichever task asks. Distributions come from `rand_distr`.
 
 use super::config::Dist;
+use rand::{Rng as _, SeedableRng as _};
+use rand_distr::Distribution as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::time::Duration;
+
+type Gen = rand::rngs::Xoshiro256PlusPlus;
 
 /// A seeded stream of independent draws; `Sync`, one atomic increment per draw.
 #[derive(Debug)]
@@ -12,40 +17,32 @@ pub struct Draws {
     counter: AtomicU64,
 }
 
-fn splitmix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// The standard normal quantile of 0.99.
 const Z99: f64 = 2.326_347_874;
 
 impl Draws {
     pub fn new(seed: u64) -> Draws {
         Draws {
-            seed: splitmix(seed),
+            seed: Gen::seed_from_u64(seed).next_u64(),
             counter: AtomicU64::new(0),
         }
     }
 
+    /// The generator of the next draw, seeded from the stream's seed and the draw's number (a
+    /// bijection of the number, mixed by `seed_from_u64`, so no two draws share a state).
+    fn next_gen(&self) -> Gen {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        Gen::seed_from_u64(self.seed ^ n.wrapping_mul(0xD1B5_4A32_D192_ED03))
+    }
+
     /// A 64-bit draw.
     pub fn next_u64(&self) -> u64 {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        splitmix(self.seed ^ splitmix(n))
+        self.next_gen().next_u64()
     }
 
     /// Uniform in [0, 1).
     pub fn unit(&self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A standard normal (Box-Muller).
-    pub fn normal(&self) -> f64 {
-        let u1 = 1.0 - self.unit(); // (0, 1]
-        let u2 = self.unit();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        rand::RngExt::random(&mut self.next_gen())
     }
 
     /// A draw from the log-normal with the given median and p99 (constant when p99 <= median).
@@ -57,7 +54,10 @@ impl Draws {
             return Duration::from_secs_f64(d.median_ms / 1000.0);
         }
         let sigma = (d.p99_ms / d.median_ms).ln() / Z99;
-        let ms = d.median_ms * (sigma * self.normal()).exp();
+        let ms = match rand_distr::LogNormal::new(d.median_ms.ln(), sigma) {
+            Ok(l) => l.sample(&mut self.next_gen()),
+            Err(_) => d.median_ms,
+        };
         Duration::from_secs_f64(ms.min(3_600_000.0) / 1000.0)
     }
 }

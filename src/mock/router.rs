@@ -19,6 +19,8 @@ pub static CORRELATION: HeaderName = HeaderName::from_static("inin-correlation-i
 static RL_ALLOWED: HeaderName = HeaderName::from_static("inin-ratelimit-allowed");
 static RL_COUNT: HeaderName = HeaderName::from_static("inin-ratelimit-count");
 static RL_RESET: HeaderName = HeaderName::from_static("inin-ratelimit-reset");
+/// `Surge-Mock-Preset` on every answer: which preset is answering (the real API never sends it).
+pub static PRESET_HEADER: HeaderName = HeaderName::from_static("surge-mock-preset");
 
 /// A fault the mock injected, as a response extension (so an in-process caller can classify it without a
 /// socket). `ConnectionReset` answers also fail their body stream with `io::ErrorKind::ConnectionReset`.
@@ -65,7 +67,21 @@ pub fn router(state: MockState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), gateway))
         .fallback(fallback)
         .method_not_allowed_fallback(fallback)
+        .layer(middleware::map_response_with_state(
+            state.clone(),
+            name_the_preset,
+        ))
         .with_state(state)
+}
+
+/// Every answer names the preset that gave it, so a client pointed at a `surge mock` by URL
+/// can tell which model it is measuring.
+async fn name_the_preset(State(st): State<MockState>, mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        PRESET_HEADER.clone(),
+        HeaderValue::from_static(st.cfg().preset.name()),
+    );
+    resp
 }
 
 /// The route pattern of a request, as counted in stats (`unmatched` for paths the mock does not serve).

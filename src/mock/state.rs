@@ -1,7 +1,7 @@
 //! The mock's shared state: clients and tokens, limit-model state, the flow store, jobs, and ground-truth
 //! counters. Counters are atomics indexed by route / status / model, so counting takes no shared lock.
 
-use super::config::MockConfig;
+use super::config::{MockConfig, Preset};
 use super::flows_store::FlowStore;
 use super::limits::{Backlog, FixedWindow, LimitKind, WindowState};
 use super::random::Draws;
@@ -45,6 +45,9 @@ pub fn route_index(route: &str) -> usize {
 /// Ground truth, as served by `GET /mock/stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MockStats {
+    /// The preset the mock started from (`--config` may have changed its parameters since).
+    #[serde(default)]
+    pub preset: Preset,
     /// Requests per route pattern (e.g. `POST /api/v2/flows/actions/publish`), `unmatched` for 404 paths.
     pub requests_by_path: BTreeMap<String, u64>,
     pub responses_by_status: BTreeMap<u16, u64>,
@@ -58,7 +61,11 @@ pub struct MockStats {
 impl MockStats {
     /// A few lines for a terminal.
     pub fn summary(&self) -> String {
-        let mut s = format!("mock: {} requests\n", self.total_requests);
+        let mut s = format!(
+            "mock (preset {}): {}\n",
+            self.preset,
+            crate::plural(self.total_requests, "request")
+        );
         let line = |title: &str, m: Vec<(String, u64)>| {
             let parts: Vec<String> = m.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
             format!("  {title}: {}\n", parts.join(", "))
@@ -374,7 +381,10 @@ impl MockState {
 
     /// Snapshot of the ground-truth counters.
     pub fn stats(&self) -> MockStats {
-        let mut s = MockStats::default();
+        let mut s = MockStats {
+            preset: self.cfg().preset,
+            ..MockStats::default()
+        };
         for (i, c) in self.0.by_route.iter().enumerate() {
             let n = c.load(Ordering::Relaxed);
             if n > 0 {

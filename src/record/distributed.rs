@@ -55,7 +55,7 @@ pub struct Member {
     /// Attempts it recorded.
     pub requests: u64,
     /// Why it ended.
-    pub stop_reason: String,
+    pub stop_reason: super::StopReason,
     /// True when it did not run its share to the end.
     pub partial: bool,
 }

@@ -101,17 +101,28 @@ impl Hist {
     /// Decodes [`Hist::to_base64`].
     ///
     /// # Errors
-    /// Not base64, or not an HDR V2 (deflate) histogram.
-    pub fn from_base64(s: &str) -> Result<Hist, String> {
+    /// [`HistError`]: not base64, or not an HDR V2 (deflate) histogram.
+    pub fn from_base64(s: &str) -> Result<Hist, HistError> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s)
-            .map_err(|e| format!("histogram is not base64: {e}"))?;
+            .map_err(HistError::Base64)?;
         let mut h: Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
-            .map_err(|e| format!("histogram does not decode: {e:?}"))?;
+            .map_err(|e| HistError::Decode(format!("{e:?}")))?;
         h.auto(true);
         Ok(Hist(h))
     }
+}
+
+/// A histogram in a result file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HistError {
+    /// Not base64.
+    #[error("histogram is not base64: {0}")]
+    Base64(base64::DecodeError),
+    /// Not an HDR V2 (deflate) histogram.
+    #[error("histogram does not decode: {0}")]
+    Decode(String),
 }
 
 impl Serialize for Hist {

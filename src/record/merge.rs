@@ -180,7 +180,7 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
         started_unix_ms: base_ms,
         duration_s: duration,
         partial: partial_reason.is_some() || !missing.is_empty(),
-        stop_reason: partial_reason.unwrap_or_else(|| "completed".into()),
+        stop_reason: partial_reason.unwrap_or_default(),
         simulated: segs.iter().any(|(_, r)| r.simulated),
         labels: first.labels.clone(),
         totals,
@@ -280,13 +280,11 @@ fn missing_of(segs: &[Input]) -> Vec<u32> {
         .collect()
 }
 
-/// What must agree between segments: the plan (less the scenario file's path, which may
-/// differ from host to host), the labels and the target.
+/// What must agree between segments: the plan as the result keeps it (load per group, auth,
+/// thresholds; not the scenario file's path, which may differ from host to host), the labels
+/// and the target.
 fn comparable(r: &RunResult) -> serde_json::Value {
-    let mut plan = serde_json::to_value(&r.plan).unwrap_or(serde_json::Value::Null);
-    if let Some(o) = plan.as_object_mut() {
-        o.remove("source");
-    }
+    let plan = serde_json::to_value(&r.plan).unwrap_or(serde_json::Value::Null);
     serde_json::json!({
         "plan": plan,
         "labels": r.labels,

@@ -60,7 +60,7 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
             description: String::new(),
             file: "merge.toml".into(),
         },
-        plan: serde_json::json!({}),
+        plan: crate::record::PlanSummary::default(),
         target: crate::record::result::TargetInfo {
             base_url: "http://127.0.0.1:1".into(),
             host: "127.0.0.1".into(),
@@ -71,7 +71,7 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
         started_unix_ms: 1_700_000_000_000,
         duration_s: 10.0,
         partial: false,
-        stop_reason: "completed".into(),
+        stop_reason: crate::record::StopReason::Completed,
         simulated: false,
         labels: labels(),
         totals,
@@ -92,7 +92,7 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
             clock_offset_ms: None,
             duration_s: 10.0,
             requests: 0,
-            stop_reason: "completed".into(),
+            stop_reason: crate::record::StopReason::Completed,
             partial: false,
         }],
         missing: Vec::new(),
@@ -137,7 +137,7 @@ fn n_segments_merge_into_the_one_process_result() {
             assert_eq!(&a, b, "N = {n}: second {} (quantiles included)", b.t);
         }
         assert!(!m.partial);
-        assert_eq!(m.stop_reason, "completed");
+        assert_eq!(m.stop_reason, crate::record::StopReason::Completed);
         let d = m.distributed.as_ref().unwrap();
         assert_eq!(
             (d.segment, d.segments, d.members.len()),
@@ -212,16 +212,24 @@ fn refusals_name_the_files_and_segments() {
     );
     // Another plan: the field is named.
     let mut s = segments(&all, 2, "r");
-    s[1].1.plan = serde_json::json!({"groups": [{"load": {"threads": 20}}]});
-    s[0].1.plan = serde_json::json!({"groups": [{"load": {"threads": 10}}]});
+    let threads = |n: &str| crate::record::PlanSummary {
+        groups: vec![crate::record::meta::GroupLoad {
+            name: "main".into(),
+            profile: "thread_group".into(),
+            settings: [("threads".to_string(), n.to_string())].into(),
+        }],
+        ..crate::record::PlanSummary::default()
+    };
+    s[1].1.plan = threads("20");
+    s[0].1.plan = threads("10");
     assert_eq!(
         err(s),
-        "seg2/result.json (segment 2) ran a different plan than seg1/result.json: plan.groups[0].load.threads differs (20 vs 10)"
+        "seg2/result.json (segment 2) ran a different plan than seg1/result.json: plan.groups[0].settings.threads differs (\"20\" vs \"10\")"
     );
     // The scenario file's path may differ between hosts.
     let mut s = segments(&all, 2, "r");
-    s[1].1.plan = serde_json::json!({"source": "/a/x.toml"});
-    s[0].1.plan = serde_json::json!({"source": "b/x.toml"});
+    s[1].1.scenario.file = "/a/x.toml".into();
+    s[0].1.scenario.file = "b/x.toml".into();
     assert!(merge(s, false).is_ok());
     // Not a segment; a merge.
     let plain = recorded(&all, None, "r");
@@ -238,10 +246,10 @@ fn partial_segments_and_allowed_gaps_make_a_partial_merge() {
     let all: Vec<Sample> = (0..500).map(sample).collect();
     let mut s = segments(&all, 3, "r");
     s[1].1.partial = true;
-    s[1].1.stop_reason = "cancelled".into();
+    s[1].1.stop_reason = crate::record::StopReason::Cancelled;
     let m = merge(s, false).unwrap();
     assert!(m.partial);
-    assert_eq!(m.stop_reason, "cancelled");
+    assert_eq!(m.stop_reason, crate::record::StopReason::Cancelled);
     let mut s = segments(&all, 3, "r");
     s.remove(2);
     let m = merge(s, true).unwrap();

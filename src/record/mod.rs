@@ -1,17 +1,25 @@
 //! Measurement: samples ([`sample`]), HDR histograms ([`hist`]), the sharded recorder and its
-//! aggregate ([`recorder`]), the result file ([`result`]), and distributed runs: a segment's
-//! record ([`distributed`]) and the exact merge of N segments into one result ([`merge`]).
+//! aggregate ([`recorder`]), the live per-second snapshot ([`tick`]), the result file ([`result`],
+//! with how the run ended and what it was asked to do in [`meta`]), and distributed runs: a
+//! segment's record ([`distributed`]) and the exact merge of N segments into one result ([`merge`]).
+//!
+//! Plain data and its bookkeeping, at the bottom of the house: `record` imports no other module
+//! of surge (not `scenario`, `engine`, `analysis`, `report` or `cli`); they all read it.
 
 pub mod distributed;
 pub mod hist;
 pub mod limit_key;
 pub mod merge;
+pub mod meta;
 pub mod recorder;
 pub mod result;
 pub mod sample;
 pub mod samples;
+pub mod tick;
 
 pub use hist::Hist;
+pub use meta::{PlanSummary, StopReason};
 pub use recorder::{Aggregate, Recorder};
 pub use result::RunResult;
 pub use sample::{ErrorClass, Outcome, RateLimitHeaders, Sample, StatusKey};
+pub use tick::Tick;

@@ -8,12 +8,14 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::hist::Hist;
+use super::meta::{summary_from_v1_plan, PlanSummary, StopReason};
 use super::sample::{Outcome, StatusKey};
 
 /// The `schema` field of every result file.
 pub const SCHEMA: &str = "surge/result";
-/// The current `schema_version`; readers accept this version only.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The current `schema_version`. Readers also accept version 1 (whose `plan` held the whole
+/// checked plan as JSON): it is read into this version's typed [`PlanSummary`].
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One run, as written to `result.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -26,8 +28,8 @@ pub struct RunResult {
     pub tool: Tool,
     /// The scenario that ran.
     pub scenario: ScenarioInfo,
-    /// The checked plan (no secrets: only the names of the variables that hold them).
-    pub plan: serde_json::Value,
+    /// What later stages read of the plan: load per group, auth, thresholds (never a secret).
+    pub plan: PlanSummary,
     /// Where the requests went.
     pub target: TargetInfo,
     /// Start time, RFC 3339 UTC.
@@ -38,9 +40,8 @@ pub struct RunResult {
     pub duration_s: f64,
     /// True when the run did not run its plan to the end (Ctrl-C, a cap, stop_test, abort).
     pub partial: bool,
-    /// Why it ended: `completed`, `cancelled`, `max_requests`, `max_duration`, `stop_test`,
-    /// `data_exhausted`, or `aborted: <reason>`.
-    pub stop_reason: String,
+    /// Why it ended.
+    pub stop_reason: StopReason,
     /// True when run on virtual time against the in-process mock.
     pub simulated: bool,
     /// Request labels, in plan order.
@@ -355,7 +356,9 @@ pub enum ResultError {
         message: String,
     },
     /// A result of another schema version.
-    #[error("{path}: schema_version {found} is not supported (this surge reads {SCHEMA_VERSION})")]
+    #[error(
+        "{path}: schema_version {found} is not supported (this surge reads 1 to {SCHEMA_VERSION})"
+    )]
     Version {
         /// The file.
         path: String,
@@ -375,13 +378,13 @@ impl RunResult {
             path: p.clone(),
             source,
         })?;
-        let probe: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| ResultError::Parse {
-                path: p.clone(),
-                line: e.line(),
-                column: e.column(),
-                message: e.to_string(),
-            })?;
+        let parse_err = |e: serde_json::Error| ResultError::Parse {
+            path: p.clone(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        };
+        let mut probe: serde_json::Value = serde_json::from_str(&text).map_err(parse_err)?;
         if probe.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
             return Err(ResultError::Parse {
                 path: p,
@@ -394,18 +397,25 @@ impl RunResult {
             .get("schema_version")
             .and_then(|v| v.as_u64())
             .unwrap_or(0) as u32;
-        if version != SCHEMA_VERSION {
-            return Err(ResultError::Version {
-                path: p,
-                found: version,
-            });
+        match version {
+            SCHEMA_VERSION => serde_json::from_str(&text).map_err(parse_err),
+            1 => {
+                // Positions refer to the file as written; after the upgrade only messages remain.
+                let plan = probe
+                    .get("plan")
+                    .map(summary_from_v1_plan)
+                    .unwrap_or_default();
+                probe["plan"] = serde_json::to_value(plan).unwrap_or_default();
+                probe["schema_version"] = SCHEMA_VERSION.into();
+                serde_json::from_value(probe).map_err(|e| ResultError::Parse {
+                    path: p.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("(schema_version 1) {e}"),
+                })
+            }
+            found => Err(ResultError::Version { path: p, found }),
         }
-        serde_json::from_str(&text).map_err(|e| ResultError::Parse {
-            path: p,
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
-        })
     }
 
     /// Writes pretty JSON.

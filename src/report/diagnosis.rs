@@ -6,7 +6,7 @@
 use crate::analysis::diagnosis::{
     Basis, BodyLimits, Diagnosis, HeaderLimit, LimitNamed, Recommendation, Verdict, SHORT_SPAN_S,
 };
-use crate::report::format::{pct, plural, rate, secs, share};
+use crate::report::format::{pct, rate, secs, share};
 
 /// The diagnosis as text.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +106,7 @@ fn bodies_sentence(b: &BodyLimits) -> String {
             ""
         },
         if b.unnamed > 0 {
-            format!("; {} named none", plural(b.unnamed, "429", "429s"))
+            format!("; {} named none", crate::plural(b.unnamed, "429"))
         } else {
             String::new()
         }
@@ -156,7 +156,7 @@ fn not_throttled(d: &Diagnosis) -> Phrasing {
         "No 429 responses: the run stayed under every limit at up to {} req/s with {}. \
          The data cannot tell where the limit is; a heavier run would.",
         rate(d.peak_rate),
-        plural(u64::from(d.peak_users), "user", "users")
+        crate::plural(u64::from(d.peak_users), "user")
     )];
     let second = match &d.header_limit {
         Some(l) => {
@@ -186,7 +186,7 @@ fn not_throttled(d: &Diagnosis) -> Phrasing {
             format!(
                 "429 diagnosis: no 429s at up to {} req/s ({}); the data cannot tell where the limit is.",
                 rate(d.peak_rate),
-                plural(u64::from(d.peak_users), "user", "users")
+                crate::plural(u64::from(d.peak_users), "user")
             ),
             second,
         ],
@@ -222,12 +222,12 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
     };
     let mut lines = vec![format!(
         "The first 429 came at {}, at {} req/s (attempts started per second over the {} s up to it) \
-         with {} active users, after {} responses.",
+         with {}, after {}.",
         secs(o.at_s),
         rate(o.request_rate),
         o.window_s,
-        o.concurrency,
-        o.responses_before
+        crate::plural(u64::from(o.concurrency), "active user"),
+        crate::plural(o.responses_before, "response")
     )];
     let of = |s: Option<crate::analysis::figures::Share>| {
         s.map_or("no responses".to_string(), |s| {
@@ -238,8 +238,8 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
         "429 share: {} before the onset, {} from the onset on ({} in all; {} held a 429).",
         of(d.before_onset),
         of(d.from_onset),
-        plural(d.throttled, "429", "429s"),
-        plural(u64::from(d.throttled_seconds), "second", "seconds")
+        crate::plural(d.throttled, "429"),
+        crate::plural(u64::from(d.throttled_seconds), "second")
     ));
     lines.push(match &d.header_limit {
         Some(l) => header_sentence(l),
@@ -256,7 +256,7 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
                 format!("{}–{} s (median {} s)", ra.min_s, ra.max_s, ra.median_s)
             },
             if ra.without > 0 {
-                format!("; {} carried none", plural(ra.without, "429", "429s"))
+                format!("; {} carried none", crate::plural(ra.without, "429"))
             } else {
                 String::new()
             }
@@ -306,7 +306,7 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
                 "429 diagnosis: first 429 at {} at {} req/s with {}; 429 share {} from the onset on; limit named: {}.",
                 secs(o.at_s),
                 rate(o.request_rate),
-                plural(u64::from(o.concurrency), "user", "users"),
+                crate::plural(u64::from(o.concurrency), "user"),
                 d.from_onset.map_or("n/a".into(), share),
                 limit_named(d, false)
             ),

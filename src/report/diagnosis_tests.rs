@@ -113,7 +113,10 @@ fn a_limit_named_only_in_bodies_is_never_called_none() {
 #[test]
 fn no_429s_says_the_data_cannot_tell() {
     let tl = (0..20).map(|t| sec(t, 4, 8, 0, None, None)).collect();
-    let p = phrase(&diagnose(&result(tl, serde_json::Value::Null)));
+    let p = phrase(&diagnose(&result(
+        tl,
+        crate::record::PlanSummary::default(),
+    )));
     assert!(
         p.lines[0].contains("No 429 responses") && p.lines[0].contains("cannot tell"),
         "{:?}",
@@ -142,7 +145,10 @@ fn no_429s_with_headers_reports_headroom() {
     let tl = (0..20)
         .map(|t| sec(t, 1, 2, 0, Some((300, 2 * (t + 1), 60 - t)), None))
         .collect();
-    let p = phrase(&diagnose(&result(tl, serde_json::Value::Null)));
+    let p = phrase(&diagnose(&result(
+        tl,
+        crate::record::PlanSummary::default(),
+    )));
     assert!(
         p.lines.iter().any(|l| l.contains("40 of 300 (13.3%)")),
         "{:?}",
@@ -154,7 +160,10 @@ fn no_429s_with_headers_reports_headroom() {
 #[test]
 fn everything_throttled_from_the_start_gives_no_safe_pace() {
     let tl = (0..5).map(|t| sec(t, 2, 0, 10, None, None)).collect();
-    let p = phrase(&diagnose(&result(tl, serde_json::Value::Null)));
+    let p = phrase(&diagnose(&result(
+        tl,
+        crate::record::PlanSummary::default(),
+    )));
     assert!(
         p.recommendation
             .as_deref()
@@ -172,7 +181,10 @@ fn everything_throttled_from_the_start_gives_no_safe_pace() {
 
 #[test]
 fn no_traffic_is_said_plainly() {
-    let p = phrase(&diagnose(&result(vec![], serde_json::Value::Null)));
+    let p = phrase(&diagnose(&result(
+        vec![],
+        crate::record::PlanSummary::default(),
+    )));
     assert!(p.lines[0].contains("nothing to diagnose"));
 }
 

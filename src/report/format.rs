@@ -136,11 +136,6 @@ pub fn figure_with_unit(v: f64, unit: &str) -> String {
     }
 }
 
-/// "1 user", "3 users".
-pub fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +175,5 @@ mod tests {
         assert_eq!(share_exact(Share::new(1, 3)), "0.3333");
         assert_eq!(duration(44.31), "44.3 s");
         assert_eq!(duration(185.0), "3 min 05 s");
-        assert_eq!(plural(1, "user", "users"), "1 user");
     }
 }

@@ -1,8 +1,10 @@
 //! Outputs built from a [`crate::record::RunResult`] and its [`Facts`]: the self-contained HTML
 //! report ([`html`]), CSV files ([`csv`]), the terminal summary ([`terminal`]) and the diagnosis
-//! in words ([`diagnosis`]), all writing numbers through [`format`]; JMeter's JTL format both ways
-//! ([`jtl`]). [`synthetic`] makes a long, throttled result for benchmarks and tests. Phrasing and
-//! formats only: every figure comes from `analysis`.
+//! in words ([`diagnosis`]), all writing numbers through [`format`](mod@format); JMeter's JTL format both ways
+//! ([`jtl`]). [`synthetic`] makes a long, throttled result for benchmarks and tests.
+//!
+//! `report` formats facts, never computes them: every figure comes from `record` and `analysis`.
+//! It must not import `engine`, `transport`, `run` or `cli`.
 
 pub mod compare;
 pub mod csv;
@@ -56,12 +58,23 @@ pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
     Ok(facts)
 }
 
+/// Why a run could not be loaded: one line naming the file (and the line, for malformed input).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A `result.json` that cannot be read.
+    #[error(transparent)]
+    Result(#[from] crate::record::result::ResultError),
+    /// A JTL file that cannot be read.
+    #[error(transparent)]
+    Jtl(#[from] jtl::JtlError),
+}
+
 /// Reads a run from `result.json`, or from a JMeter JTL file (`.jtl`, or a `.csv` whose first
 /// line is JMeter's header), for `surge report` and `surge compare`.
 ///
 /// # Errors
-/// One line naming the file (and the line, for malformed input).
-pub fn load_run(path: &Path) -> Result<RunResult, String> {
+/// [`LoadError`].
+pub fn load_run(path: &Path) -> Result<RunResult, LoadError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -74,9 +87,9 @@ pub fn load_run(path: &Path) -> Result<RunResult, String> {
                 .and_then(|t| t.lines().next().map(|l| l.starts_with("timeStamp,")))
                 .unwrap_or(false));
     if looks_jtl {
-        jtl::read_jtl(path).map_err(|e| e.to_string())
+        Ok(jtl::read_jtl(path)?)
     } else {
-        RunResult::read(path).map_err(|e| e.to_string())
+        Ok(RunResult::read(path)?)
     }
 }
 

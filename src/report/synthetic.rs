@@ -4,22 +4,16 @@
 
 use std::collections::BTreeMap;
 
+use crate::record::meta::{AuthKind, AuthSummary, GroupLoad, PlanSummary};
 use crate::record::result::{
     Cell, Quantiles, RateLimitSecond, RunResult, ScenarioInfo, Second, Summary, TargetInfo, Tool,
     Totals, SCHEMA, SCHEMA_VERSION,
 };
 use crate::record::{ErrorClass, Hist, Outcome, StatusKey};
 
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> f64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// Uniform in [0, 1) from the result's seeded generator.
+fn unit(rng: &mut rand::rngs::Xoshiro256PlusPlus) -> f64 {
+    rand::RngExt::random(rng)
 }
 
 /// A result of `seconds` one-second rows over `labels`: 40 users ramped over the first tenth,
@@ -27,7 +21,7 @@ impl Lcg {
 /// with 429 and `Retry-After` = seconds left in the minute, `inin-ratelimit-*` on every response,
 /// 0.5% 503s, 0.3% 404s and a rare timeout.
 pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
-    let mut rng = Lcg(0x5eed);
+    let mut rng = <rand::rngs::Xoshiro256PlusPlus as rand::SeedableRng>::seed_from_u64(0x5eed);
     let labels: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
     let nl = labels.len().max(1);
     let mut timeline = Vec::with_capacity(seconds as usize);
@@ -42,7 +36,7 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
             used = 0;
         }
         let users = (40 * (t + 1) / ramp).min(40);
-        let demand = (f64::from(users) * (1.8 + 0.4 * rng.next())).round() as u64;
+        let demand = (f64::from(users) * (1.8 + 0.4 * unit(&mut rng))).round() as u64;
         let mut s = Second {
             t,
             active_users: users,
@@ -52,7 +46,7 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
         };
         let mut lat: BTreeMap<Outcome, (Hist, Hist)> = BTreeMap::new();
         for i in 0..demand {
-            let x = rng.next();
+            let x = unit(&mut rng);
             let status = if x < 0.005 {
                 StatusKey::Http(503)
             } else if x < 0.008 {
@@ -68,13 +62,13 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
             let o = status.outcome();
             let service = match o {
                 Outcome::Success => {
-                    60_000.0 + 40_000.0 * rng.next() + 400_000.0 * rng.next().powi(40)
+                    60_000.0 + 40_000.0 * unit(&mut rng) + 400_000.0 * unit(&mut rng).powi(40)
                 }
-                Outcome::Throttled => 800.0 + 1_500.0 * rng.next(),
+                Outcome::Throttled => 800.0 + 1_500.0 * unit(&mut rng),
                 Outcome::TransportError => 10_000_000.0,
-                _ => 20_000.0 + 30_000.0 * rng.next(),
+                _ => 20_000.0 + 30_000.0 * unit(&mut rng),
             } as u64;
-            let response = service + (50_000.0 * rng.next().powi(8)) as u64;
+            let response = service + (50_000.0 * unit(&mut rng).powi(8)) as u64;
             let retry = i % 5 == 0 && t > 0 && used >= allowed;
             let e = lat.entry(o).or_default();
             e.0.record(service);
@@ -151,10 +145,7 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
             description: "Synthetic run: 40 users against a 600/min limit".into(),
             file: "scenarios/synthetic.toml".into(),
         },
-        plan: serde_json::json!({
-            "auth": {"kind": "client_credentials", "tokens": 1},
-            "load": {"profile": "thread_group", "threads": 40, "ramp_up": ramp, "loops": null, "duration": seconds, "delay": 0}
-        }),
+        plan: plan(seconds, ramp),
         target: TargetInfo {
             base_url: "https://api.example.invalid".into(),
             host: "api.example.invalid".into(),
@@ -165,12 +156,27 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
         started_unix_ms: 1_748_854_800_000,
         duration_s: f64::from(seconds),
         partial: false,
-        stop_reason: "completed".into(),
+        stop_reason: crate::record::StopReason::Completed,
         simulated: false,
         labels,
         totals,
         cells,
         timeline,
         distributed: None,
+    }
+}
+
+/// One thread group of 40 users ramped over `ramp` seconds, client credentials with one token.
+fn plan(seconds: u32, ramp: u32) -> PlanSummary {
+    PlanSummary {
+        groups: vec![GroupLoad::from_json(
+            "main",
+            &serde_json::json!({"profile": "thread_group", "threads": 40, "ramp_up": ramp, "loops": null, "duration": seconds, "delay": 0}),
+        )],
+        auth: AuthSummary {
+            kind: AuthKind::ClientCredentials,
+            tokens: 1,
+        },
+        thresholds: Vec::new(),
     }
 }

@@ -79,7 +79,7 @@ impl SegmentRun {
                 clock_offset_ms: (self.segment.index == 1).then_some(0.0),
                 duration_s: run.duration_s,
                 requests: run.requests,
-                stop_reason: run.stop_reason.to_string(),
+                stop_reason: run.stop_reason.clone(),
                 partial: run.partial,
             }],
             missing: Vec::new(),
@@ -96,7 +96,7 @@ pub struct MemberRun<'a> {
     /// Attempts recorded.
     pub requests: u64,
     /// Why it ended.
-    pub stop_reason: &'a str,
+    pub stop_reason: &'a crate::record::StopReason,
     /// True when it stopped early.
     pub partial: bool,
 }

@@ -1,24 +1,33 @@
-//! Scenario files: TOML as written ([`spec`]), checked into a [`Plan`] ([`plan`]), with errors
-//! that name the file, line and field ([`error`]), and `{var}` templates ([`template`]).
+//! Scenario files: TOML as written ([`spec`]), checked into a [`Plan`] ([`plan`]) section by
+//! section ([`build`], [`target`], [`data`], [`request`], [`load`](mod@load), [`policy`]), with
+//! errors that name the file, line and field ([`error`]), and `{var}` templates ([`template`]).
 //! JMeter test plans are imported into the same plan by [`jmx`].
+//!
+//! Owns every check of user input in a scenario. Imports only plain types from below: `record`
+//! (the plan summary a result keeps), `mock::Preset`, and `analysis::threshold` (thresholds are
+//! parsed when the scenario is read). Must not import `engine`, `transport`, `report`, `run` or
+//! `cli`: a plan is pure data, built before anything runs.
 
 pub mod build;
+pub mod data;
 pub mod error;
 pub mod jmx;
 pub mod load;
 pub mod plan;
 pub mod policy;
+pub mod request;
 pub mod spec;
 pub mod target;
 pub mod template;
 
 use std::path::Path;
 
-pub use build::{load_csv, parse_duration, parse_duration_text};
+pub use build::{parse_duration, parse_duration_text, DurationError};
+pub use data::{load_csv, CsvError};
 pub use error::{ConfigError, Locator, Problem};
 pub use plan::*;
 pub use policy::{Pace, Policy, Retry};
-pub use target::{check_url, derive_login, mock_preset};
+pub use target::{check_url, derive_login, UrlError};
 
 /// Reads and checks a scenario file, applying `--set key=value` overrides first.
 ///
@@ -31,7 +40,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
     load_str(&text, path, overrides)
 }
 
-/// As [`load`], from text already read; `path` names it in errors and locates relative files.
+/// As [`load()`], from text already read; `path` names it in errors and locates relative files.
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
     let fail = |problems: Vec<Problem>| ConfigError {
         file: path.to_path_buf(),
@@ -62,7 +71,14 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
         .iter()
         .map(|p| {
             let p = normalize_path(p);
-            loc.problem(&p, "unknown key (see scenarios/README.md for the fields)")
+            let (parent, key) = p.rsplit_once('.').unwrap_or(("", p.as_str()));
+            let hint = spec::known_fields(parent).map_or(String::new(), |f| {
+                crate::text::did_you_mean(key, f.iter().copied())
+            });
+            loc.problem(
+                &p,
+                format!("unknown key{hint} (see scenarios/README.md for the fields)"),
+            )
         })
         .collect();
     match build::build(raw, path, &loc) {

@@ -129,7 +129,7 @@ pub enum Endpoint {
     /// The built-in Architect mock, started in-process on a loopback port.
     Mock {
         /// The mock preset.
-        preset: String,
+        preset: crate::mock::Preset,
     },
 }
 
@@ -162,6 +162,9 @@ pub struct Target {
     pub http: HttpVersion,
     /// Keep-alive pool on or off.
     pub keep_alive: bool,
+    /// The mock preset the scenario was written for, kept when `--target URL` sends it elsewhere:
+    /// the run then asks the server there (a `surge mock`, presumably) which preset answers.
+    pub written_for_mock: Option<crate::mock::Preset>,
 }
 
 /// Where a bearer token is read from. Only the source is kept, never the token.
@@ -436,6 +439,43 @@ pub struct Limits {
 }
 
 impl Plan {
+    /// What later stages read of the plan, as `result.json` keeps it: each group's load, the
+    /// kind of authentication and its tokens, the thresholds as written. Never a secret.
+    pub fn summary(&self) -> crate::record::PlanSummary {
+        use crate::record::meta::{AuthKind, AuthSummary, GroupLoad, ThresholdSpec};
+        let auth = match &self.auth {
+            Auth::None => AuthSummary::default(),
+            Auth::Bearer { .. } => AuthSummary {
+                kind: AuthKind::Bearer,
+                tokens: 1,
+            },
+            Auth::ClientCredentials { tokens, .. } => AuthSummary {
+                kind: AuthKind::ClientCredentials,
+                tokens: *tokens,
+            },
+        };
+        crate::record::PlanSummary {
+            groups: self
+                .groups
+                .iter()
+                .map(|g| {
+                    let load = serde_json::to_value(&g.load).unwrap_or_default();
+                    GroupLoad::from_json(&g.name, &load)
+                })
+                .collect(),
+            auth,
+            thresholds: self
+                .thresholds
+                .iter()
+                .map(|t| ThresholdSpec {
+                    expr: t.expr.source.clone(),
+                    name: t.name.clone(),
+                    abort_on_fail: t.abort_on_fail,
+                })
+                .collect(),
+        }
+    }
+
     /// The largest number of requests the plan can issue, when it is bounded.
     pub fn planned_requests(&self) -> Option<u64> {
         let by_groups: Option<u64> = self.groups.iter().map(Group::planned_requests).sum();

@@ -290,3 +290,60 @@ pub struct RawLimits {
     /// Stop the run after this long.
     pub max_duration: Option<RawDuration>,
 }
+
+/// The fields serde expects of the table at `parent` (a dotted path, indices ignored:
+/// `group[1].load` → `group.load`), read from the derived `Deserialize` impls themselves, so
+/// they never drift from the structs above. None for a table with free keys (`headers`) or an
+/// unknown path.
+pub fn known_fields(parent: &str) -> Option<&'static [&'static str]> {
+    let segs: Vec<&str> = parent
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.split('[').next().unwrap_or(s))
+        .collect();
+    match segs.as_slice() {
+        [] => fields_of::<RawScenario>(),
+        ["target"] => fields_of::<RawTarget>(),
+        ["auth"] => fields_of::<RawAuth>(),
+        ["data"] => fields_of::<RawData>(),
+        ["request"] => fields_of::<RawRequest>(),
+        ["load"] | ["group", "load"] => fields_of::<RawLoad>(),
+        ["load", "stages"] | ["group", "load", "stages"] => fields_of::<RawStage>(),
+        ["group"] => fields_of::<RawGroup>(),
+        ["limits"] => fields_of::<RawLimits>(),
+        ["on_429"] => fields_of::<RawOn429>(),
+        ["threshold"] => fields_of::<RawThreshold>(),
+        _ => None,
+    }
+}
+
+/// The field list a derived `Deserialize` struct hands to `deserialize_struct`.
+fn fields_of<T: for<'de> Deserialize<'de>>() -> Option<&'static [&'static str]> {
+    use serde::de::value::Error;
+    use serde::de::{Error as _, Visitor};
+
+    struct Probe<'a>(&'a mut Option<&'static [&'static str]>);
+    impl<'de> serde::Deserializer<'de> for Probe<'_> {
+        type Error = Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            *self.0 = Some(fields);
+            Err(Error::custom("probed"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+    let mut fields = None;
+    let _ = T::deserialize(Probe(&mut fields));
+    fields
+}

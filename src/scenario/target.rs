@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::build::Checker;
 use super::plan::*;
+use crate::mock::Preset;
 
 pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
     let connect_timeout = c.duration(
@@ -52,17 +53,24 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
         (Some(_), Some(_)) => {
             c.err("target.base_url", "set base_url or region, not both");
             Endpoint::Mock {
-                preset: "seed".into(),
+                preset: Preset::default(),
             }
         }
         (Some(u), None) if u == "mock" => Endpoint::Mock {
-            preset: t.mock_preset.clone().unwrap_or_else(|| "seed".into()),
+            preset: match t.mock_preset.as_deref().map(str::parse::<Preset>) {
+                None => Preset::default(),
+                Some(Ok(p)) => p,
+                Some(Err(e)) => {
+                    c.err("target.mock_preset", e.to_string());
+                    Preset::default()
+                }
+            },
         },
         (Some(u), None) => match check_url(u) {
             Ok(base) => {
                 let login = match &t.login_url {
                     Some(l) => check_url(l).unwrap_or_else(|e| {
-                        c.err("target.login_url", e);
+                        c.err("target.login_url", e.to_string());
                         base.clone()
                     }),
                     None => derive_login(&base),
@@ -73,9 +81,9 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
                 }
             }
             Err(e) => {
-                c.err("target.base_url", e);
+                c.err("target.base_url", e.to_string());
                 Endpoint::Mock {
-                    preset: "seed".into(),
+                    preset: Preset::default(),
                 }
             }
         },
@@ -94,7 +102,7 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
                 );
             }
             Endpoint::Mock {
-                preset: "seed".into(),
+                preset: Preset::default(),
             }
         }
     };
@@ -111,38 +119,49 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
         timeout,
         http,
         keep_alive: t.keep_alive.unwrap_or(true),
+        written_for_mock: None,
     }
 }
 
-/// Parses a mock preset name.
-///
-/// # Errors
-/// An unknown name, listing the known ones.
-pub fn mock_preset(name: &str) -> Result<crate::mock::Preset, String> {
-    use clap::ValueEnum as _;
-    crate::mock::Preset::from_str(name, false).map_err(|_| {
-        let names: Vec<String> = crate::mock::Preset::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
-            .collect();
-        format!(
-            "{name:?} is not a mock preset; one of: {}",
-            names.join(", ")
-        )
-    })
+/// A base URL surge cannot send to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlError {
+    /// Not a URL at all.
+    #[error("{url:?} is not a URL ({reason})")]
+    NotUrl {
+        /// As given.
+        url: String,
+        /// The parser's reason.
+        reason: String,
+    },
+    /// Another scheme than http or https.
+    #[error("{0:?}: only http and https are supported")]
+    Scheme(String),
+    /// No host.
+    #[error("{0:?} has no host")]
+    NoHost(String),
+    /// A query or a fragment, which a base URL cannot take.
+    #[error("{0:?}: a base URL takes no query or fragment")]
+    QueryOrFragment(String),
 }
 
 /// Validates a base URL and strips its trailing slash.
-pub fn check_url(u: &str) -> Result<String, String> {
-    let parsed = reqwest::Url::parse(u).map_err(|e| format!("{u:?} is not a URL ({e})"))?;
+///
+/// # Errors
+/// [`UrlError`].
+pub fn check_url(u: &str) -> Result<String, UrlError> {
+    let parsed = reqwest::Url::parse(u).map_err(|e| UrlError::NotUrl {
+        url: u.to_string(),
+        reason: e.to_string(),
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(format!("{u:?}: only http and https are supported"));
+        return Err(UrlError::Scheme(u.to_string()));
     }
     if parsed.host_str().is_none() {
-        return Err(format!("{u:?} has no host"));
+        return Err(UrlError::NoHost(u.to_string()));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(format!("{u:?}: a base URL takes no query or fragment"));
+        return Err(UrlError::QueryOrFragment(u.to_string()));
     }
     Ok(u.trim_end_matches('/').to_string())
 }

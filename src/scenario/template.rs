@@ -71,13 +71,32 @@ fn is_ident(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
 }
 
+/// `{name}` in a template where `name` is neither a data variable nor a built-in; the message
+/// lists the known names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown variable {{{name}}} ({}; built-ins: __thread, __iteration, __uuid, __time, __random_MIN_MAX)", known_names(.known))]
+pub struct UnknownVariable {
+    /// The name as written.
+    pub name: String,
+    /// The data variables there are.
+    pub known: Vec<String>,
+}
+
+fn known_names(known: &[String]) -> String {
+    if known.is_empty() {
+        "no [[data]] variables are defined".to_string()
+    } else {
+        format!("known variables: {}", known.join(", "))
+    }
+}
+
 impl Template {
     /// Compiles `source` against the known variable `names`.
     ///
     /// # Errors
-    /// `{name}` where `name` looks like a variable but is neither in `names` nor a built-in:
-    /// the message lists the known names.
-    pub fn compile(source: &str, names: &[String]) -> Result<Template, String> {
+    /// [`UnknownVariable`]: `{name}` where `name` looks like a variable but is neither in
+    /// `names` nor a built-in.
+    pub fn compile(source: &str, names: &[String]) -> Result<Template, UnknownVariable> {
         let mut segs = Vec::new();
         let mut lit = String::new();
         let mut rest = source;
@@ -104,14 +123,10 @@ impl Template {
                         } else if let Some(b) = Builtin::from_name(name) {
                             Seg::Builtin(b)
                         } else {
-                            let known = if names.is_empty() {
-                                "no [[data]] variables are defined".to_string()
-                            } else {
-                                format!("known variables: {}", names.join(", "))
-                            };
-                            return Err(format!(
-                                "unknown variable {{{name}}} ({known}; built-ins: __thread, __iteration, __uuid, __time, __random_MIN_MAX)"
-                            ));
+                            return Err(UnknownVariable {
+                                name: name.to_string(),
+                                known: names.to_vec(),
+                            });
                         };
                         if !lit.is_empty() {
                             segs.push(Seg::Lit(std::mem::take(&mut lit)));
@@ -241,6 +256,8 @@ mod tests {
     #[test]
     fn unknown_variable_is_an_error_naming_known_ones() {
         let e = Template::compile("/x?flow={flowid}", &names()).unwrap_err();
+        assert_eq!(e.name, "flowid");
+        let e = e.to_string();
         assert!(
             e.contains("{flowid}") && e.contains("flow_id, flow_name"),
             "{e}"

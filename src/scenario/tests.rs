@@ -133,7 +133,7 @@ fn every_problem_is_reported_with_file_line_and_field() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 5, "{text}");
     for want in [
-        "s.toml:8: target.timeuot: unknown key",
+        "s.toml:8: target.timeuot: unknown key; did you mean \"timeout\"? (see scenarios/README.md",
         "s.toml:29: request[0].path: unknown variable {flowid} (known variables: flow_id, n;",
         "s.toml:34: load.threads: must be between 1 and 100000, got 0",
         "s.toml:35: load.ramp_up: \"ten seconds\" is not a duration",
@@ -186,7 +186,7 @@ fn forever_needs_an_end_and_mock_is_a_target() {
     assert_eq!(
         p.target.endpoint,
         Endpoint::Mock {
-            preset: "seed".into()
+            preset: crate::mock::Preset::Seed
         }
     );
 }

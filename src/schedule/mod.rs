@@ -1,5 +1,8 @@
 //! Pure pacers: a schedule says *when* things are due, never sleeps, and is tested as a table.
 //! The executor ([`crate::engine`]) reads one schedule, whatever the profile.
+//!
+//! Reads the plan's load profiles (`scenario`) only. Must not import `engine`, `transport`,
+//! `record` or anything with a clock: time is an argument, never read.
 
 use std::time::Duration;
 

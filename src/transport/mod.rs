@@ -2,6 +2,10 @@
 //! with reqwest (rustls, keep-alive pool, HTTP/1.1 and HTTP/2); the executor is generic over
 //! [`Transport`], so an in-process transport can call the mock's router directly.
 //! [`auth`] supplies bearer tokens; [`headers`] reads the throttling headers.
+//!
+//! Owns how one request is sent and what of its answer is kept. Reads `scenario` (target
+//! settings), `record` (status keys, rate-limit headers) and the mock's router (in-process).
+//! Must not import `engine`, `analysis`, `report`, `run` or `cli`.
 
 pub mod auth;
 pub mod headers;

@@ -189,14 +189,9 @@ pub fn floor_2sig(v: f64) -> f64 {
 }
 
 fn tokens_used(r: &RunResult) -> Option<u32> {
-    let auth = r.plan.get("auth")?;
-    match auth.get("kind")?.as_str()? {
-        "client_credentials" => auth
-            .get("tokens")
-            .and_then(|t| t.as_u64())
-            .map(|t| t.max(1) as u32),
-        "bearer" => Some(1),
-        _ => None,
+    match r.plan.auth.kind {
+        crate::record::meta::AuthKind::None => None,
+        _ => Some(r.plan.auth.tokens.max(1)),
     }
 }
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::record::meta::{AuthKind, AuthSummary, PlanSummary};
 use crate::record::result::{RateLimitSecond, Totals};
 use crate::record::StatusKey;
 
@@ -39,7 +40,7 @@ pub(crate) fn sec(
     s
 }
 
-pub(crate) fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResult {
+pub(crate) fn result(timeline: Vec<Second>, plan: PlanSummary) -> RunResult {
     let mut totals = Totals::default();
     for s in &timeline {
         totals.requests += s.completed;
@@ -82,7 +83,7 @@ pub(crate) fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResul
         started_unix_ms: 0,
         duration_s: timeline.len() as f64,
         partial: false,
-        stop_reason: "completed".into(),
+        stop_reason: crate::record::StopReason::Completed,
         simulated: false,
         labels: vec!["get".into()],
         totals,
@@ -92,8 +93,14 @@ pub(crate) fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResul
     }
 }
 
-pub(crate) fn cc(tokens: u32) -> serde_json::Value {
-    serde_json::json!({"auth": {"kind": "client_credentials", "tokens": tokens}})
+pub(crate) fn cc(tokens: u32) -> PlanSummary {
+    PlanSummary {
+        auth: AuthSummary {
+            kind: AuthKind::ClientCredentials,
+            tokens,
+        },
+        ..PlanSummary::default()
+    }
 }
 
 /// 12 req/s with 6 users; from second 10 the server admits 5/s and answers the rest with 429,
@@ -169,7 +176,7 @@ fn without_headers_the_pace_is_the_measured_capacity_and_says_so() {
 #[test]
 fn no_429s_says_the_data_cannot_tell() {
     let tl = (0..20).map(|t| sec(t, 4, 8, 0, None, None)).collect();
-    let d = diagnose(&result(tl, serde_json::Value::Null));
+    let d = diagnose(&result(tl, PlanSummary::default()));
     assert_eq!(d.verdict, Verdict::NotThrottled);
     assert!(d.onset.is_none() && d.capacity.is_none() && d.recommendation.is_none());
     assert_eq!((d.peak_rate, d.peak_users), (8.0, 4));
@@ -181,7 +188,7 @@ fn no_429s_with_headers_reports_headroom() {
     let tl = (0..20)
         .map(|t| sec(t, 4, 2, 0, Some((300, 2 * (t + 1), 60 - t)), None))
         .collect();
-    let d = diagnose(&result(tl, serde_json::Value::Null));
+    let d = diagnose(&result(tl, PlanSummary::default()));
     assert_eq!(d.verdict, Verdict::NotThrottled);
     let l = d.header_limit.as_ref().unwrap();
     assert_eq!(l.count_max, 40);
@@ -191,7 +198,7 @@ fn no_429s_with_headers_reports_headroom() {
 #[test]
 fn everything_throttled_from_the_start_gives_no_safe_pace() {
     let tl = (0..5).map(|t| sec(t, 2, 0, 10, None, None)).collect();
-    let d = diagnose(&result(tl, serde_json::Value::Null));
+    let d = diagnose(&result(tl, PlanSummary::default()));
     let o = d.onset.as_ref().unwrap();
     assert_eq!((o.second, o.window_s, o.responses_before), (0, 1, 0));
     assert_eq!(d.before_onset, None);
@@ -201,7 +208,7 @@ fn everything_throttled_from_the_start_gives_no_safe_pace() {
 
 #[test]
 fn no_traffic_is_said_plainly() {
-    let d = diagnose(&result(vec![], serde_json::Value::Null));
+    let d = diagnose(&result(vec![], PlanSummary::default()));
     assert_eq!(d.verdict, Verdict::NoTraffic);
     assert!(d.onset.is_none() && d.recommendation.is_none());
 }
@@ -211,7 +218,7 @@ fn a_longer_reset_widens_the_window() {
     let tl = (0..10)
         .map(|t| sec(t, 2, 1, 1, Some((1000, 1000, 3600 - t)), Some(30)))
         .collect();
-    let l = diagnose(&result(tl, serde_json::Value::Null))
+    let l = diagnose(&result(tl, PlanSummary::default()))
         .header_limit
         .unwrap();
     assert_eq!(l.window_s, 3600);

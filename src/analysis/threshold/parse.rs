@@ -112,32 +112,6 @@ pub const METRICS: &[&str] = &[
     "completion",
 ];
 
-/// Levenshtein distance, for "did you mean" hints.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-fn suggest<'a>(word: &str, options: impl IntoIterator<Item = &'a str>) -> String {
-    let best = options.into_iter().map(|o| (distance(word, o), o)).min();
-    match best {
-        Some((d, o)) if d <= 2.max(word.len() / 3) => format!("; did you mean {o:?}?"),
-        _ => String::new(),
-    }
-}
-
 /// Splits `800ms` into (800, "ms").
 fn split_number(w: &str) -> Option<(f64, &str)> {
     let end = w
@@ -232,7 +206,7 @@ impl Parser<'_> {
                     pos,
                     format!(
                         "unknown label {l:?} (labels: {list}){}",
-                        suggest(l, labels.iter().map(String::as_str))
+                        crate::text::did_you_mean(l, labels.iter().map(String::as_str))
                     ),
                 );
             }
@@ -414,7 +388,7 @@ impl Parser<'_> {
                     format!(
                         "unknown metric {name:?}; one of: {}{}",
                         METRICS.join(", "),
-                        suggest(&name, METRICS.iter().copied())
+                        crate::text::did_you_mean(&name, METRICS.iter().copied())
                     ),
                 )
             }

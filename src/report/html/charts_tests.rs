@@ -46,7 +46,7 @@ fn late_429(ra: u32) -> RunResult {
     let tl = (0..12)
         .map(|t| sec(t, 4, 8, u64::from(t >= 7), None, Some(ra)))
         .collect();
-    let mut r = result(tl, serde_json::Value::Null);
+    let mut r = result(tl, crate::record::PlanSummary::default());
     r.totals.first_429_s = Some(7.985);
     r
 }
@@ -130,7 +130,10 @@ fn different_retry_after_values_keep_largest_and_smallest() {
 #[test]
 fn counts_of_users_have_no_fractional_ticks() {
     let tl = (0..10).map(|t| sec(t, 2, 3, 0, None, None)).collect();
-    let fig = figure(&result(tl, serde_json::Value::Null), "c-users");
+    let fig = figure(
+        &result(tl, crate::record::PlanSummary::default()),
+        "c-users",
+    );
     assert!(fig.contains("<text class=\"tl\" x=\"58.0\" y=\""), "{fig}");
     assert!(
         !fig.contains(">0.5</text>") && !fig.contains(">1.5</text>"),

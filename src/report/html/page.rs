@@ -7,6 +7,7 @@ use super::charts::shade;
 use super::esc;
 use crate::analysis::diagnosis::{Diagnosis, Verdict};
 use crate::analysis::figures::{Figures, Overview};
+use crate::record::meta::AuthKind;
 use crate::record::result::RunResult;
 use crate::record::{Outcome, StatusKey};
 use crate::report::format::{duration, ms, rate, secs, share};
@@ -44,7 +45,7 @@ pub fn header(out: &mut String, r: &RunResult) {
         let _ = write!(
             out,
             "<span class=\"badge warn\">partial: {}</span>",
-            esc(&r.stop_reason)
+            esc(&r.stop_reason.to_string())
         );
     }
     if r.simulated {
@@ -63,7 +64,11 @@ pub fn overview(out: &mut String, f: &Overview) {
         "",
         "requests",
         f.requests.to_string(),
-        format!("{} req/s · {} retries", rate(f.rate_per_s), f.retries),
+        format!(
+            "{} req/s · {}",
+            rate(f.rate_per_s),
+            crate::plural(f.retries, "retry")
+        ),
     );
     card("ok", "2xx", f.ok.n.to_string(), share(f.ok));
     card("thr", "429", f.throttled.n.to_string(), share(f.throttled));
@@ -248,8 +253,8 @@ pub fn tables(out: &mut String, r: &RunResult, f: &Figures) {
         }
         let _ = write!(
             out,
-            "</tbody></table><p class=\"note\">{} retries; {} spent waiting before them (all users together).</p>",
-            t.retries, secs(t.retry_wait_s)
+            "</tbody></table><p class=\"note\">{}; {} spent waiting before them (all users together).</p>",
+            crate::plural(t.retries, "retry"), secs(t.retry_wait_s)
         );
     }
     out.push_str("</div></div></section>");
@@ -278,19 +283,6 @@ fn retry_after_groups(m: &std::collections::BTreeMap<u32, u64>) -> Vec<(String, 
     out
 }
 
-fn plain(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Null => "none".into(),
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k}: {}", plain(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
-    }
-}
-
 /// Run metadata: what ran, where, when, with what. Host only (never a URL, header or secret).
 pub fn metadata(out: &mut String, r: &RunResult) {
     out.push_str("<section id=\"run\"><h2>Run</h2><dl class=\"kv\">");
@@ -301,35 +293,26 @@ pub fn metadata(out: &mut String, r: &RunResult) {
     if !r.scenario.file.is_empty() {
         kv("scenario file", r.scenario.file.clone());
     }
-    let load = r.plan.get("load");
-    if let Some(p) = load.and_then(|l| l.get("profile")).and_then(|p| p.as_str()) {
-        let rest: Vec<String> = load
-            .and_then(|l| l.as_object())
-            .map(|m| {
-                m.iter()
-                    .filter(|(k, _)| *k != "profile")
-                    .map(|(k, v)| format!("{k} = {}", plain(v)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        kv("profile", format!("{p}: {}", rest.join("; ")));
+    for g in &r.plan.groups {
+        let key = if r.plan.groups.len() == 1 {
+            "profile".to_string()
+        } else {
+            format!("profile ({})", g.name)
+        };
+        kv(&key, g.describe());
     }
-    if let Some(kind) = r
-        .plan
-        .get("auth")
-        .and_then(|a| a.get("kind"))
-        .and_then(|k| k.as_str())
-    {
-        let tokens = r
-            .plan
-            .get("auth")
-            .and_then(|a| a.get("tokens"))
-            .and_then(|t| t.as_u64());
-        kv(
-            "auth",
-            tokens.map_or(kind.to_string(), |t| format!("{kind}, {t} token(s)")),
-        );
-    }
+    let auth = r.plan.auth;
+    kv(
+        "auth",
+        match auth.kind {
+            AuthKind::ClientCredentials => format!(
+                "{}, {}",
+                auth.kind.name(),
+                crate::plural(u64::from(auth.tokens), "token")
+            ),
+            _ => auth.kind.name().to_string(),
+        },
+    );
     kv(
         "target host",
         format!(
@@ -352,7 +335,7 @@ pub fn metadata(out: &mut String, r: &RunResult) {
             r.totals.completion_s
         ),
     );
-    kv("stop reason", r.stop_reason.clone());
+    kv("stop reason", r.stop_reason.to_string());
     kv(
         "partial",
         if r.partial {

@@ -19,6 +19,7 @@ use std::path::Path;
 use super::{error_class_of, JTL_COLUMNS};
 use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
 use crate::record::{Aggregate, Recorder, Sample, StatusKey};
+use crate::record::{PlanSummary, StopReason};
 
 /// Errors reading a JTL file.
 #[derive(Debug, thiserror::Error)]
@@ -163,173 +164,219 @@ fn parse_row(rec: &csv::StringRecord, c: &Cols) -> Result<Row, String> {
 /// without a header whose rows do not have JMeter's 17 default columns, a row that is not a
 /// sample (with its line), or no rows at all.
 pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
-    let p = path.display().to_string();
-    let perr = |line: u64, message: String| JtlError::Parse {
-        path: p.clone(),
+    let scan = Scan::of(path)?;
+    let agg = scan.record(path)?;
+    Ok(scan.into_result(path, agg))
+}
+
+/// What the first pass learns: the columns, the earliest start and latest end, each thread's
+/// id and active span, the labels in order of appearance, the first URL.
+struct Scan {
+    cols: Cols,
+    header_line: bool,
+    min_ts: u64,
+    max_end: u64,
+    /// Thread name → (user id, first start, last end), ms.
+    threads: HashMap<String, (u32, u64, u64)>,
+    labels: Vec<String>,
+    label_ix: HashMap<String, u16>,
+    first_url: Option<String>,
+}
+
+fn parse_error(path: &Path, line: u64, message: String) -> JtlError {
+    JtlError::Parse {
+        path: path.display().to_string(),
         line,
         message,
-    };
-    let csv_err = |e: csv::Error| {
-        let line = e.position().map_or(0, |x| x.line());
-        JtlError::Parse {
-            path: p.clone(),
-            line,
-            message: e.to_string(),
-        }
-    };
+    }
+}
 
-    // Pass 1: columns, earliest start, threads, labels, first URL.
-    let mut rdr = open(path)?;
-    let mut cols: Option<Cols> = None;
-    let mut header_line = false;
-    let mut min_ts = u64::MAX;
-    let mut max_end = 0u64;
-    let mut threads: HashMap<String, (u32, u64, u64)> = HashMap::new();
-    let mut labels: Vec<String> = Vec::new();
-    let mut label_ix: HashMap<String, u16> = HashMap::new();
-    let mut first_url: Option<String> = None;
-    let mut rows = 0u64;
-    for rec in rdr.records() {
-        let rec = rec.map_err(csv_err)?;
-        let line = rec.position().map_or(0, |x| x.line());
-        if cols.is_none() {
-            let first = rec
-                .get(0)
-                .unwrap_or("")
-                .trim_start_matches('\u{feff}')
-                .trim();
-            if first == "timeStamp" {
-                let names: Vec<&str> = rec
-                    .iter()
-                    .map(|s| s.trim_start_matches('\u{feff}'))
-                    .collect();
-                cols = Some(Cols::from_names(&names).map_err(|m| perr(line, m))?);
-                header_line = true;
+fn csv_error(path: &Path, e: csv::Error) -> JtlError {
+    let line = e.position().map_or(0, |x| x.line());
+    parse_error(path, line, e.to_string())
+}
+
+impl Scan {
+    /// Pass 1: columns, earliest start, threads, labels, first URL.
+    fn of(path: &Path) -> Result<Scan, JtlError> {
+        let mut rdr = open(path)?;
+        let mut cols: Option<Cols> = None;
+        let mut scan = Scan {
+            cols: Cols::from_names(&JTL_COLUMNS).expect("the default columns are complete"),
+            header_line: false,
+            min_ts: u64::MAX,
+            max_end: 0,
+            threads: HashMap::new(),
+            labels: Vec::new(),
+            label_ix: HashMap::new(),
+            first_url: None,
+        };
+        let mut rows = 0u64;
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| csv_error(path, e))?;
+            let line = rec.position().map_or(0, |x| x.line());
+            if cols.is_none() {
+                let first = rec
+                    .get(0)
+                    .unwrap_or("")
+                    .trim_start_matches('\u{feff}')
+                    .trim();
+                if first == "timeStamp" {
+                    let names: Vec<&str> = rec
+                        .iter()
+                        .map(|s| s.trim_start_matches('\u{feff}'))
+                        .collect();
+                    cols = Some(Cols::from_names(&names).map_err(|m| parse_error(path, line, m))?);
+                    scan.header_line = true;
+                    continue;
+                }
+                if rec.len() != JTL_COLUMNS.len() {
+                    return Err(parse_error(path, line, format!("no header row, and {} columns instead of JMeter's 17 default ones; save the JTL with its header (jmeter.save.saveservice.print_field_names=true)", rec.len())));
+                }
+                cols = Some(scan.cols);
+            }
+            let c = cols.as_ref().expect("set above");
+            let r = parse_row(&rec, c).map_err(|m| parse_error(path, line, m))?;
+            rows += 1;
+            scan.min_ts = scan.min_ts.min(r.ts);
+            scan.max_end = scan.max_end.max(r.ts + r.elapsed);
+            let next_id = scan.threads.len() as u32;
+            let t =
+                scan.threads
+                    .entry(r.thread.clone())
+                    .or_insert((next_id, r.ts, r.ts + r.elapsed));
+            t.1 = t.1.min(r.ts);
+            t.2 = t.2.max(r.ts + r.elapsed);
+            if !scan.label_ix.contains_key(&r.label) {
+                if scan.labels.len() >= usize::from(u16::MAX) {
+                    return Err(parse_error(
+                        path,
+                        line,
+                        "more than 65535 distinct labels".into(),
+                    ));
+                }
+                scan.label_ix
+                    .insert(r.label.clone(), scan.labels.len() as u16);
+                scan.labels.push(r.label.clone());
+            }
+            if scan.first_url.is_none() {
+                scan.first_url = c
+                    .url
+                    .and_then(|i| rec.get(i))
+                    .filter(|u| u.starts_with("http"))
+                    .map(str::to_string);
+            }
+        }
+        match cols.filter(|_| rows > 0) {
+            Some(c) => {
+                scan.cols = c;
+                Ok(scan)
+            }
+            None => Err(parse_error(
+                path,
+                1,
+                "no samples: the file is empty or holds only a header".into(),
+            )),
+        }
+    }
+
+    fn us(&self, ms: u64) -> u64 {
+        ms.saturating_sub(self.min_ts) * 1000
+    }
+
+    /// Pass 2: every row as a sample into the recorder, each thread's span as user events.
+    fn record(&self, path: &Path) -> Result<Aggregate, JtlError> {
+        let recorder = Recorder::new(self.threads.len() as u32);
+        let mut rdr = open(path)?;
+        for (i, rec) in rdr.records().enumerate() {
+            if i == 0 && self.header_line {
                 continue;
             }
-            if rec.len() != JTL_COLUMNS.len() {
-                return Err(perr(line, format!("no header row, and {} columns instead of JMeter's 17 default ones; save the JTL with its header (jmeter.save.saveservice.print_field_names=true)", rec.len())));
-            }
-            cols = Some(Cols::from_names(&JTL_COLUMNS).expect("the default columns are complete"));
+            let rec = rec.map_err(|e| csv_error(path, e))?;
+            let line = rec.position().map_or(0, |x| x.line());
+            let r = parse_row(&rec, &self.cols).map_err(|m| parse_error(path, line, m))?;
+            let start = self.us(r.ts);
+            let user = self.threads.get(&r.thread).map_or(0, |t| t.0);
+            recorder.record(&Sample {
+                step: self.label_ix[&r.label],
+                user,
+                active: r.all_threads,
+                status: r.status,
+                intended_us: start,
+                start_us: start,
+                ttfb_us: start + r.latency * 1000,
+                end_us: start + r.elapsed * 1000,
+                bytes_in: r.bytes,
+                bytes_out: r.sent,
+                attempt: 1,
+                last: true,
+                retry_wait_ms: 0,
+                pace_wait_ms: 0,
+                retry_after_ms: None,
+                rate_limit: None,
+                limit_key: None,
+            });
         }
-        let c = cols.as_ref().expect("set above");
-        let r = parse_row(&rec, c).map_err(|m| perr(line, m))?;
-        rows += 1;
-        min_ts = min_ts.min(r.ts);
-        max_end = max_end.max(r.ts + r.elapsed);
-        let next_id = threads.len() as u32;
-        let t = threads
-            .entry(r.thread.clone())
-            .or_insert((next_id, r.ts, r.ts + r.elapsed));
-        t.1 = t.1.min(r.ts);
-        t.2 = t.2.max(r.ts + r.elapsed);
-        if !label_ix.contains_key(&r.label) {
-            if labels.len() >= usize::from(u16::MAX) {
-                return Err(perr(line, "more than 65535 distinct labels".into()));
-            }
-            label_ix.insert(r.label.clone(), labels.len() as u16);
-            labels.push(r.label.clone());
+        for (_, first, last) in self.threads.values() {
+            recorder.user_event(self.us(*first), 1);
+            recorder.user_event(self.us(*last), -1);
         }
-        if first_url.is_none() {
-            first_url = c
-                .url
-                .and_then(|i| rec.get(i))
-                .filter(|u| u.starts_with("http"))
-                .map(str::to_string);
-        }
+        let mut agg = Aggregate::new(self.labels.clone());
+        recorder.drain_into(u32::MAX, &mut agg);
+        Ok(agg)
     }
-    let Some(cols) = cols.filter(|_| rows > 0) else {
-        return Err(perr(
-            1,
-            "no samples: the file is empty or holds only a header".into(),
-        ));
-    };
 
-    // Pass 2: every row as a sample.
-    let recorder = Recorder::new(threads.len() as u32);
-    let mut rdr = open(path)?;
-    let us = |ms: u64| ms.saturating_sub(min_ts) * 1000;
-    for (i, rec) in rdr.records().enumerate() {
-        if i == 0 && header_line {
-            continue;
+    /// The result: target from the first URL, scenario named after the file.
+    fn into_result(self, path: &Path, agg: Aggregate) -> RunResult {
+        let p = path.display().to_string();
+        let (totals, cells, timeline) = agg.finish(0);
+        let (base_url, host) = match self
+            .first_url
+            .as_deref()
+            .and_then(|u| reqwest::Url::parse(u).ok())
+        {
+            Some(u) => {
+                let host = u.host_str().unwrap_or("").to_string();
+                let port = u.port().map_or(String::new(), |p| format!(":{p}"));
+                (format!("{}://{host}{port}", u.scheme()), host)
+            }
+            None => (String::new(), String::new()),
+        };
+        let started =
+            time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.min_ts) * 1_000_000)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let name = path
+            .file_stem()
+            .map_or_else(|| "jtl".to_string(), |s| s.to_string_lossy().into_owned());
+        RunResult {
+            schema: SCHEMA.into(),
+            schema_version: SCHEMA_VERSION,
+            tool: Tool::current(),
+            scenario: ScenarioInfo {
+                name,
+                description: format!("JMeter results (JTL) read from {p}"),
+                file: p,
+            },
+            plan: PlanSummary::default(),
+            target: TargetInfo {
+                base_url,
+                host,
+                kind: "url".into(),
+                mock_preset: None,
+            },
+            started_at: started
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            started_unix_ms: self.min_ts,
+            duration_s: self.max_end.saturating_sub(self.min_ts) as f64 / 1000.0,
+            partial: false,
+            stop_reason: StopReason::Completed,
+            simulated: false,
+            labels: self.labels,
+            totals,
+            cells,
+            timeline,
+            distributed: None,
         }
-        let rec = rec.map_err(csv_err)?;
-        let line = rec.position().map_or(0, |x| x.line());
-        let r = parse_row(&rec, &cols).map_err(|m| perr(line, m))?;
-        let start = us(r.ts);
-        let user = threads.get(&r.thread).map_or(0, |t| t.0);
-        recorder.record(&Sample {
-            step: label_ix[&r.label],
-            user,
-            active: r.all_threads,
-            status: r.status,
-            intended_us: start,
-            start_us: start,
-            ttfb_us: start + r.latency * 1000,
-            end_us: start + r.elapsed * 1000,
-            bytes_in: r.bytes,
-            bytes_out: r.sent,
-            attempt: 1,
-            last: true,
-            retry_wait_ms: 0,
-            pace_wait_ms: 0,
-            retry_after_ms: None,
-            rate_limit: None,
-            limit_key: None,
-        });
     }
-    for (_, first, last) in threads.values() {
-        recorder.user_event(us(*first), 1);
-        recorder.user_event(us(*last), -1);
-    }
-    let mut agg = Aggregate::new(labels.clone());
-    recorder.drain_into(u32::MAX, &mut agg);
-    let (totals, cells, timeline) = agg.finish(0);
-
-    let (base_url, host) = match first_url
-        .as_deref()
-        .and_then(|u| reqwest::Url::parse(u).ok())
-    {
-        Some(u) => {
-            let host = u.host_str().unwrap_or("").to_string();
-            let port = u.port().map_or(String::new(), |p| format!(":{p}"));
-            (format!("{}://{host}{port}", u.scheme()), host)
-        }
-        None => (String::new(), String::new()),
-    };
-    let started = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(min_ts) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let name = path
-        .file_stem()
-        .map_or_else(|| "jtl".to_string(), |s| s.to_string_lossy().into_owned());
-    Ok(RunResult {
-        schema: SCHEMA.into(),
-        schema_version: SCHEMA_VERSION,
-        tool: Tool::current(),
-        scenario: ScenarioInfo {
-            name,
-            description: format!("JMeter results (JTL) read from {p}"),
-            file: p.clone(),
-        },
-        plan: serde_json::json!({ "source": "jtl", "threads": threads.len(), "samples": rows }),
-        target: TargetInfo {
-            base_url,
-            host,
-            kind: "url".into(),
-            mock_preset: None,
-        },
-        started_at: started
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        started_unix_ms: min_ts,
-        duration_s: max_end.saturating_sub(min_ts) as f64 / 1000.0,
-        partial: false,
-        stop_reason: "completed".into(),
-        simulated: false,
-        labels,
-        totals,
-        cells,
-        timeline,
-        distributed: None,
-    })
 }

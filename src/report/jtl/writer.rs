@@ -8,35 +8,30 @@
 //! JMeter's `Non HTTP response code: <exception>` text. `grpThreads` is exact with one group or
 //! serialized groups, and bounded by the group's size with parallel groups.
 
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use super::{non_http, JTL_HEADER};
+use super::{non_http, JTL_COLUMNS};
 use crate::record::samples::{SampleSink, StreamMeta, StreamedSample};
 use crate::record::StatusKey;
 use crate::scenario::Plan;
 
 /// The JTL sink.
 pub struct JtlWriter {
-    w: BufWriter<std::fs::File>,
+    /// Quotes a field the way JMeter does: when it holds the delimiter, a quote or a line end.
+    w: csv::Writer<BufWriter<std::fs::File>>,
     path: PathBuf,
     /// Per step: the codes counted as success (None: 2xx and 3xx).
     expect: Vec<Option<Vec<u16>>>,
     /// Per group: its size.
     group_sizes: Vec<u32>,
     serialized: bool,
-    line: String,
 }
 
-/// Appends `field` as a CSV field, quoted the way JMeter quotes (when it holds the delimiter,
-/// a quote or a line end).
-fn field(out: &mut String, s: &str) {
-    if s.contains([',', '"', '\n', '\r']) {
-        out.push('"');
-        out.push_str(&s.replace('"', "\"\""));
-        out.push('"');
-    } else {
-        out.push_str(s);
+fn io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => std::io::Error::other(format!("{other:?}")),
     }
 }
 
@@ -48,9 +43,10 @@ impl JtlWriter {
     pub fn create(path: &Path, plan: &Plan) -> std::io::Result<JtlWriter> {
         let file = std::fs::File::create(path)
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        let mut w = BufWriter::with_capacity(1 << 16, file);
-        w.write_all(JTL_HEADER.as_bytes())?;
-        w.write_all(b"\n")?;
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(BufWriter::with_capacity(1 << 16, file));
+        w.write_record(JTL_COLUMNS).map_err(io)?;
         Ok(JtlWriter {
             w,
             path: path.to_path_buf(),
@@ -61,14 +57,12 @@ impl JtlWriter {
                 .collect(),
             group_sizes: plan.groups.iter().map(|g| g.max_users()).collect(),
             serialized: plan.serialize_groups,
-            line: String::with_capacity(256),
         })
     }
 }
 
 impl SampleSink for JtlWriter {
     fn write(&mut self, st: &StreamedSample, meta: &StreamMeta) -> std::io::Result<()> {
-        use std::fmt::Write as _;
         let s = &st.sample;
         let ms = |us: u64| us / 1000;
         let (group, thread) = meta.thread_of(s.user);
@@ -122,27 +116,27 @@ impl SampleSink for JtlWriter {
             s.active
                 .min(self.group_sizes.get(gi).copied().unwrap_or(s.active))
         };
-        let l = &mut self.line;
-        l.clear();
-        let _ = write!(
-            l,
-            "{},{},",
-            meta.epoch_unix_ms + ms(s.start_us),
-            ms(s.end_us).saturating_sub(ms(s.start_us))
-        );
-        field(l, label);
-        l.push(',');
-        field(l, &code);
-        l.push(',');
-        field(l, &message);
-        l.push(',');
-        field(l, &format!("{group} {}-{thread}", gi + 1));
-        let _ = write!(l, ",text,{success},");
-        field(l, &failure);
-        let _ = write!(l, ",{},{},{grp},{},", s.bytes_in, s.bytes_out, s.active);
-        field(l, &st.url);
-        let _ = writeln!(l, ",{},0,0", ms(s.ttfb_us).saturating_sub(ms(s.start_us)));
-        self.w.write_all(l.as_bytes())
+        let start = ms(s.start_us);
+        let record: [&str; 17] = [
+            &(meta.epoch_unix_ms + start).to_string(),
+            &ms(s.end_us).saturating_sub(start).to_string(),
+            label,
+            &code,
+            &message,
+            &format!("{group} {}-{thread}", gi + 1),
+            "text",
+            if success { "true" } else { "false" },
+            &failure,
+            &s.bytes_in.to_string(),
+            &s.bytes_out.to_string(),
+            &grp.to_string(),
+            &s.active.to_string(),
+            &st.url,
+            &ms(s.ttfb_us).saturating_sub(start).to_string(),
+            "0",
+            "0",
+        ];
+        self.w.write_record(record).map_err(io)
     }
 
     fn finish(&mut self) -> std::io::Result<()> {

@@ -98,8 +98,8 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
     if !m.warnings.is_empty() {
         let _ = writeln!(
             o,
-            "#\n# {} warning(s): approximations, and elements surge does not run:",
-            m.warnings.len()
+            "#\n# {}: approximations, and elements surge does not run:",
+            crate::plural(m.warnings.len() as u64, "warning")
         );
         for w in &m.warnings {
             let _ = writeln!(o, "#   - {w}");

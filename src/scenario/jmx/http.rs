@@ -156,13 +156,34 @@ impl Walker<'_> {
             .unwrap_or_else(|| "GET".into())
             .trim()
             .to_ascii_uppercase();
+        let path_src = self.location(el, &sc, &place);
+        let (path_t, body, form) = self.path_and_body(el, &sc, &place, &method, &path_src);
+        let headers = self.headers(&sc, &place, form);
+        self.transport_settings(el, &sc, &place);
+        let req = RequestOut {
+            name: label,
+            method,
+            path: path_t,
+            headers,
+            body,
+            expect_status: sc.codes.clone(),
+            comments: vec![place.clone()],
+        };
+        let label = self.add_request(req, &place);
+        self.steps[g].push(Step {
+            label,
+            timers: sc.timers.clone(),
+        });
+    }
 
-        // Where it goes.
-        let raw_path = Self::field(el, &sc, "HTTPSampler.path").unwrap_or_default();
+    /// Where the sampler goes: its protocol, host and port (checked against the plan's one
+    /// target); returns the path as written, without any scheme and authority it held.
+    fn location(&mut self, el: &Element, sc: &Scope<'_>, place: &str) -> String {
+        let raw_path = Self::field(el, sc, "HTTPSampler.path").unwrap_or_default();
         let (mut proto, mut host, mut port) = (
-            Self::field(el, &sc, "HTTPSampler.protocol").unwrap_or_default(),
-            Self::field(el, &sc, "HTTPSampler.domain").unwrap_or_default(),
-            Self::field(el, &sc, "HTTPSampler.port").unwrap_or_default(),
+            Self::field(el, sc, "HTTPSampler.protocol").unwrap_or_default(),
+            Self::field(el, sc, "HTTPSampler.domain").unwrap_or_default(),
+            Self::field(el, sc, "HTTPSampler.port").unwrap_or_default(),
         );
         let mut path_src = raw_path.trim().to_string();
         if let Some((p, authority, rest)) = split_url(&path_src) {
@@ -179,10 +200,21 @@ impl Walker<'_> {
             }
             path_src = rest;
         }
-        self.check_host(&proto, &host, &port, &place);
+        self.check_host(&proto, &host, &port, place);
+        path_src
+    }
 
-        // Path, arguments and body.
-        let mut path_t = expr::to_template(&self.expr(&path_src, &place), false);
+    /// The path template, with the arguments as its query (GET-like methods) or as the body (a
+    /// form for POST, PUT and PATCH, or the raw body); true when the body is a form.
+    fn path_and_body<'e>(
+        &mut self,
+        el: &'e Element,
+        sc: &Scope<'e>,
+        place: &str,
+        method: &str,
+        path_src: &str,
+    ) -> (String, Option<String>, bool) {
+        let mut path_t = expr::to_template(&self.expr(path_src, place), false);
         if !path_t.starts_with('/') {
             path_t.insert(0, '/');
         }
@@ -198,14 +230,13 @@ impl Walker<'_> {
         }
         let raw_body = el.prop_bool("HTTPSampler.postBodyRaw").unwrap_or(false);
         let mut body: Option<String> = None;
-        let mut headers: Vec<(String, String)> = Vec::new();
         let mut form = false;
         if raw_body {
             let text: String = args
                 .iter()
                 .map(|a| a.prop("Argument.value").unwrap_or_default())
                 .collect();
-            body = Some(expr::to_template(&self.expr(&text, &place), false));
+            body = Some(expr::to_template(&self.expr(&text, place), false));
         } else if !args.is_empty() {
             let mut pairs = Vec::new();
             for a in &args {
@@ -214,12 +245,12 @@ impl Walker<'_> {
                 let encode = a.prop_bool("HTTPArgument.always_encode").unwrap_or(false);
                 let eq =
                     a.prop_bool("HTTPArgument.use_equals").unwrap_or(true) || !value.is_empty();
-                let n = expr::to_template(&self.expr(&name, &place), encode);
-                let v = expr::to_template(&self.expr(&value, &place), encode);
+                let n = expr::to_template(&self.expr(&name, place), encode);
+                let v = expr::to_template(&self.expr(&value, place), encode);
                 pairs.push(if eq { format!("{n}={v}") } else { n });
             }
             let q = pairs.join("&");
-            if matches!(method.as_str(), "POST" | "PUT" | "PATCH") {
+            if matches!(method, "POST" | "PUT" | "PATCH") {
                 body = Some(q);
                 form = true;
             } else {
@@ -229,7 +260,7 @@ impl Walker<'_> {
         }
         if el.prop_bool("HTTPSampler.DO_MULTIPART_POST") == Some(true) {
             self.warn(
-                &place,
+                place,
                 "multipart/form-data is not supported: sent as a plain form",
             );
         }
@@ -237,13 +268,17 @@ impl Walker<'_> {
             .prop_el("HTTPsampler.Files")
             .is_some_and(|f| !f.collection("HTTPFileArgs.files").is_empty())
         {
-            self.warn(&place, "file uploads are not supported: not sent");
+            self.warn(place, "file uploads are not supported: not sent");
         }
         if el.prop_bool("HTTPSampler.image_parser") == Some(true) {
-            self.warn(&place, "embedded resources are not downloaded");
+            self.warn(place, "embedded resources are not downloaded");
         }
+        (path_t, body, form)
+    }
 
-        // Headers: outer managers first, inner ones replace the same name.
+    /// The headers of the managers in scope (outer first, inner ones replace the same name),
+    /// converted; Authorization becomes `[auth]` where it can; fixed secrets are not copied.
+    fn headers(&mut self, sc: &Scope<'_>, place: &str, form: bool) -> Vec<(String, String)> {
         let mut raw_headers: Vec<(String, String)> = Vec::new();
         for hm in &sc.headers {
             for h in hm.collection("HeaderManager.headers") {
@@ -261,18 +296,19 @@ impl Walker<'_> {
                 raw_headers.push((n, v));
             }
         }
+        let mut headers: Vec<(String, String)> = Vec::new();
         for (n, v) in raw_headers {
             if n.eq_ignore_ascii_case("authorization") {
                 let mut problems = Vec::new();
                 let pieces = expr::convert(&v, &self.env, &mut problems);
-                let (keep, token_prop) = self.authorization(&pieces, &v, &place);
+                let (keep, token_prop) = self.authorization(&pieces, &v, place);
                 for pr in problems {
                     // A token property with no value is expected: surge reads it from the environment.
                     if !token_prop
                         .as_ref()
                         .is_some_and(|p| pr.contains(&format!("property {p:?}")))
                     {
-                        self.warn(&place, pr);
+                        self.warn(place, pr);
                     }
                 }
                 if let Some(h) = keep {
@@ -280,9 +316,9 @@ impl Walker<'_> {
                 }
                 continue;
             }
-            let pieces = self.expr(&v, &place);
+            let pieces = self.expr(&v, place);
             if crate::scenario::is_sensitive_header(&n) && expr::is_constant(&pieces) {
-                self.warn(&place, format!("header {n:?} holds a fixed secret; surge never writes secrets into a scenario: not copied (set it from a CSV column, or use [auth])"));
+                self.warn(place, format!("header {n:?} holds a fixed secret; surge never writes secrets into a scenario: not copied (set it from a CSV column, or use [auth])"));
             } else {
                 headers.push((n, expr::to_template(&pieces, false)));
             }
@@ -297,16 +333,19 @@ impl Walker<'_> {
                 "application/x-www-form-urlencoded".into(),
             ));
         }
+        headers
+    }
 
-        // Transport settings surge sets per target.
-        if let Some(t) = Self::field(el, &sc, "HTTPSampler.connect_timeout")
-            .and_then(|t| self.constant(&t, &place, "connect_timeout"))
+    /// Transport settings surge sets per target, collected to be reconciled over all samplers.
+    fn transport_settings(&mut self, el: &Element, sc: &Scope<'_>, place: &str) {
+        if let Some(t) = Self::field(el, sc, "HTTPSampler.connect_timeout")
+            .and_then(|t| self.constant(&t, place, "connect_timeout"))
             .and_then(|t| t.trim().parse().ok())
         {
             self.connect_timeouts.push(t);
         }
-        if let Some(t) = Self::field(el, &sc, "HTTPSampler.response_timeout")
-            .and_then(|t| self.constant(&t, &place, "response_timeout"))
+        if let Some(t) = Self::field(el, sc, "HTTPSampler.response_timeout")
+            .and_then(|t| self.constant(&t, place, "response_timeout"))
             .and_then(|t| t.trim().parse().ok())
         {
             self.response_timeouts.push(t);
@@ -318,21 +357,6 @@ impl Walker<'_> {
         {
             self.follow_redirects += 1;
         }
-
-        let req = RequestOut {
-            name: label,
-            method,
-            path: path_t,
-            headers,
-            body,
-            expect_status: sc.codes.clone(),
-            comments: vec![place.clone()],
-        };
-        let label = self.add_request(req, &place);
-        self.steps[g].push(Step {
-            label,
-            timers: sc.timers.clone(),
-        });
     }
 
     /// Keeps labels unique: an identical sampler of the same name is reused; a different one

@@ -103,14 +103,19 @@ pub fn is_jmx(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("jmx"))
 }
 
+/// A `-J` that is not `NAME=VALUE`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("-J {0:?}: expected NAME=VALUE, e.g. -J threads=20")]
+pub struct PropertyError(pub String);
+
 /// Parses `-J name=value`.
 ///
 /// # Errors
-/// No `=`, or an empty name.
-pub fn parse_property(s: &str) -> Result<(String, String), String> {
+/// [`PropertyError`]: no `=`, or an empty name.
+pub fn parse_property(s: &str) -> Result<(String, String), PropertyError> {
     match s.split_once('=') {
         Some((n, v)) if !n.trim().is_empty() => Ok((n.trim().to_string(), v.to_string())),
-        _ => Err(format!("-J {s:?}: expected NAME=VALUE, e.g. -J threads=20")),
+        _ => Err(PropertyError(s.to_string())),
     }
 }
 
@@ -280,12 +285,18 @@ fn finish_target(w: &mut Walker<'_>, plan_place: &str) {
                 .comments
                 .push("HTTPSampler.use_keepalive = false on every sampler".into());
         } else if off > 0 {
-            let msg = format!("{off} sampler(s) turn keep-alive off and others on; surge sets it per target: kept on");
+            let msg = format!(
+                "{} keep-alive off and others on; surge sets it per target: kept on",
+                walk::samplers(off, "turns", "turn")
+            );
             w.warn(plan_place, msg);
         }
     }
     if w.follow_redirects > 0 {
-        let msg = format!("{} sampler(s) follow redirects in JMeter; surge records a 3xx as it is (redirects are not followed)", w.follow_redirects);
+        let msg = format!(
+            "{} redirects in JMeter; surge records a 3xx as it is (redirects are not followed)",
+            walk::samplers(w.follow_redirects, "follows", "follow")
+        );
         w.note(plan_place, msg);
     }
     if w.m.target.base_url.is_none() {

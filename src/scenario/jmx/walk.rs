@@ -84,6 +84,15 @@ pub(super) fn pairs(tree: Option<&Element>) -> Vec<(&Element, Option<&Element>)>
 }
 
 /// `path/Tag "name"`: how findings name an element.
+/// `1 sampler runs`, `3 samplers run`: a count of samplers with its verb agreeing.
+pub(super) fn samplers(n: usize, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        crate::plural(n as u64, "sampler"),
+        if n == 1 { one } else { many }
+    )
+}
+
 pub(super) fn place_of(path: &str, el: &Element) -> String {
     format!("{path}/{} \"{}\"", el.tag, el.testname())
 }
@@ -303,7 +312,7 @@ impl<'a> Walker<'a> {
                         for _ in 1..n {
                             self.steps[g].extend(seq.iter().cloned());
                         }
-                        self.warn(&place, format!("nested Loop Controller: its {added} sampler(s) are repeated {n} times in the group's sequence (unrolled)"));
+                        self.warn(&place, format!("nested Loop Controller: its {} repeated {n} times in the group's sequence (unrolled)", samplers(added, "is", "are")));
                     }
                     Some(0) => {
                         self.steps[g].truncate(before);
@@ -312,13 +321,13 @@ impl<'a> Walker<'a> {
                     _ => self.warn(&place, "nested Loop Controller (forever, variable or over 100 loops) is not supported: its samplers run once per iteration"),
                 }
             }
-            "TransactionController" => self.warn(&place, format!("Transaction Controller: its {added} sampler(s) run as usual, but the transaction's own sample is not recorded")),
+            "TransactionController" => self.warn(&place, format!("Transaction Controller: its {} as usual, but the transaction's own sample is not recorded", samplers(added, "runs", "run"))),
             "IfController" => {
                 let cond = el.prop("IfController.condition").unwrap_or_default();
-                self.warn(&place, format!("If Controller: the condition {cond:?} is not evaluated; its {added} sampler(s) run on every iteration"));
+                self.warn(&place, format!("If Controller: the condition {cond:?} is not evaluated; its {} on every iteration", samplers(added, "runs", "run")));
             }
             "ModuleController" | "IncludeController" => self.warn(&place, "Module/Include Controller: the elements it refers to are not imported"),
-            _ => self.warn(&place, format!("{} is not supported: its {added} sampler(s) run once per iteration, in order, unconditionally", el.tag)),
+            _ => self.warn(&place, format!("{} is not supported: its {} once per iteration, in order, unconditionally", el.tag, samplers(added, "runs", "run"))),
         }
     }
 

@@ -1,0 +1,267 @@
+//! `[[data]]`: variable sources (CSV files, UUIDs, counters, lists) checked into
+//! [`DataSource`]s, and the CSV reader they load with. The variables they set are the names
+//! request templates may use.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::build::Checker;
+use super::plan::*;
+use super::spec::RawData;
+
+/// Checks every `[[data]]` source. Returns the sources and the variable names they set, in file
+/// order (templates index into the names).
+pub(super) fn build_data(
+    c: &mut Checker<'_>,
+    raw: Vec<RawData>,
+    base_dir: &Path,
+) -> (Vec<DataSource>, Vec<String>) {
+    let mut vars: Vec<String> = Vec::new();
+    let mut data = Vec::new();
+    for (i, d) in raw.into_iter().enumerate() {
+        let p = format!("data[{i}]");
+        let share = c.choice(
+            &format!("{p}.share"),
+            d.share.as_deref(),
+            Share::All,
+            &[("all", Share::All), ("per_thread", Share::PerThread)],
+        );
+        let on_eof = c.choice(
+            &format!("{p}.on_eof"),
+            d.on_eof.as_deref(),
+            OnEof::Recycle,
+            &[
+                ("recycle", OnEof::Recycle),
+                ("stop_thread", OnEof::StopThread),
+                ("stop_test", OnEof::StopTest),
+            ],
+        );
+        let Some((kind, mut names)) = source_kind(c, &p, &d, base_dir) else {
+            continue;
+        };
+        if !matches!(kind, DataKind::Csv { .. }) {
+            match &d.var {
+                Some(v) => names = vec![v.clone()],
+                None => {
+                    c.err(
+                        &format!("{p}.var"),
+                        "is required: the variable name this source sets",
+                    );
+                    continue;
+                }
+            }
+        } else if d.var.is_some() {
+            c.err(
+                &format!("{p}.var"),
+                "does not apply to csv sources: the header row names the variables",
+            );
+        }
+        let mut idx = Vec::new();
+        for n in names {
+            if vars.contains(&n) {
+                c.err(
+                    &p,
+                    format!("variable {n:?} is already set by an earlier [[data]] source"),
+                );
+                continue;
+            }
+            idx.push(vars.len());
+            vars.push(n);
+        }
+        data.push(DataSource {
+            kind,
+            share,
+            on_eof,
+            vars: idx,
+        });
+    }
+
+    (data, vars)
+}
+
+/// What source `p` yields and the variables it names (a CSV's header row, else none yet); None
+/// when it cannot be built (the problem is recorded).
+fn source_kind(
+    c: &mut Checker<'_>,
+    p: &str,
+    d: &RawData,
+    base_dir: &Path,
+) -> Option<(DataKind, Vec<String>)> {
+    let mut names: Vec<String> = Vec::new();
+    let kind = match d.kind.as_deref() {
+        Some("csv") => match &d.file {
+            None => {
+                c.err(&format!("{p}.file"), "is required for kind = \"csv\"");
+                return None;
+            }
+            Some(f) => {
+                let path = base_dir.join(f);
+                let delim = match d.delimiter.as_deref() {
+                    None => b',',
+                    Some(s) if s.len() == 1 => s.as_bytes()[0],
+                    Some("\\t") => b'\t',
+                    Some(s) => {
+                        c.err(
+                            &format!("{p}.delimiter"),
+                            format!("must be one character, got {s:?}"),
+                        );
+                        b','
+                    }
+                };
+                let columns = d.columns.clone();
+                if columns
+                    .as_ref()
+                    .is_some_and(|c| c.is_empty() || c.iter().any(|n| n.trim().is_empty()))
+                {
+                    c.err(&format!("{p}.columns"), "must name every column");
+                }
+                if d.skip_header.is_some() && columns.is_none() {
+                    c.err(&format!("{p}.skip_header"), "applies only with columns (without them the header row names the variables)");
+                }
+                match load_csv(
+                    &path,
+                    delim,
+                    columns.as_deref(),
+                    d.skip_header.unwrap_or(false),
+                ) {
+                    Ok((header, rows)) => {
+                        names = header;
+                        DataKind::Csv {
+                            file: path,
+                            rows: rows.len(),
+                            data: Arc::new(rows),
+                        }
+                    }
+                    Err(e) => {
+                        c.err(&format!("{p}.file"), e.to_string());
+                        return None;
+                    }
+                }
+            }
+        },
+        Some("uuid") => DataKind::Uuid,
+        Some("counter") => DataKind::Counter {
+            start: d.start.unwrap_or(1),
+            step: d.step.unwrap_or(1),
+        },
+        Some("list") => match &d.values {
+            Some(v) if !v.is_empty() => DataKind::List {
+                values: Arc::new(v.clone()),
+            },
+            _ => {
+                c.err(
+                    &format!("{p}.values"),
+                    "is required for kind = \"list\" and must not be empty",
+                );
+                return None;
+            }
+        },
+        Some(other) => {
+            c.err(
+                &format!("{p}.kind"),
+                format!("{other:?} is not one of: csv, uuid, counter, list"),
+            );
+            return None;
+        }
+        None => {
+            c.err(
+                &format!("{p}.kind"),
+                "is required: csv, uuid, counter or list",
+            );
+            return None;
+        }
+    };
+    Some((kind, names))
+}
+
+/// A CSV data file that cannot be used; displays as `file:line: problem`.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvError {
+    /// The file cannot be opened.
+    #[error("cannot read {}: {source}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: csv::Error,
+    },
+    /// A row (or the header) is not what the source needs.
+    #[error("{}:{line}: {message}", path.display())]
+    At {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// A header and no data.
+    #[error("{}: has no data rows", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+/// Reads a CSV data file. Without `columns`, the header row names the variables; with them,
+/// every row is data (after an optional header row to skip). Every row must have as many
+/// fields as there are names.
+///
+/// # Errors
+/// [`CsvError`]: unreadable file, a ragged row (with its line), or no data rows.
+pub fn load_csv(
+    path: &Path,
+    delim: u8,
+    columns: Option<&[String]>,
+    skip_header: bool,
+) -> Result<(Vec<String>, Vec<Vec<String>>), CsvError> {
+    let at = |line: u64, message: String| CsvError::At {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delim)
+        .has_headers(columns.is_none() || skip_header)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|source| CsvError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let header: Vec<String> = match columns {
+        Some(c) => c.iter().map(|s| s.trim().to_string()).collect(),
+        None => rdr
+            .headers()
+            .map_err(|e| at(e.position().map_or(1, |p| p.line()), e.to_string()))?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect(),
+    };
+    if header.is_empty() || header.iter().any(String::is_empty) {
+        return Err(at(1, "the header row must name every column".into()));
+    }
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| at(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        if rec.len() != header.len() {
+            let line = rec.position().map_or(0, |p| p.line());
+            return Err(at(
+                line,
+                format!(
+                    "has {} fields, expected {} ({})",
+                    rec.len(),
+                    header.len(),
+                    header.join(", ")
+                ),
+            ));
+        }
+        rows.push(rec.iter().map(str::to_string).collect());
+    }
+    if rows.is_empty() {
+        return Err(CsvError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok((header, rows))
+}

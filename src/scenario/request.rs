@@ -1,0 +1,139 @@
+//! `[[request]]`: each request checked and compiled (method, path, header and body templates,
+//! expected statuses) into a [`RequestSpec`]; labels are unique.
+
+use super::build::Checker;
+use super::plan::*;
+use super::spec::RawRequest;
+use super::template::Template;
+
+/// Checks every `[[request]]` against the variables `vars`. When a data source failed
+/// (`data_ok` false) its variables are unknown, so template problems are not reported twice.
+pub(super) fn build_requests(
+    c: &mut Checker<'_>,
+    raw: Vec<RawRequest>,
+    vars: &[String],
+    data_ok: bool,
+    auth: &Auth,
+) -> Vec<RequestSpec> {
+    if raw.is_empty() {
+        c.err("request", "at least one [[request]] is required");
+    }
+    let mut requests: Vec<RequestSpec> = Vec::new();
+    for (i, r) in raw.into_iter().enumerate() {
+        let spec = build_request(c, i, r, &requests, vars, data_ok, auth);
+        requests.push(spec);
+    }
+    if requests.len() > usize::from(u16::MAX) {
+        c.err("request", "too many requests (at most 65535)");
+    }
+
+    requests
+}
+
+fn build_request(
+    c: &mut Checker<'_>,
+    i: usize,
+    r: RawRequest,
+    earlier: &[RequestSpec],
+    vars: &[String],
+    data_ok: bool,
+    auth: &Auth,
+) -> RequestSpec {
+    let compile =
+        |c: &mut Checker<'_>, path: &str, src: &str, vars: &[String]| match Template::compile(
+            src, vars,
+        ) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                if data_ok {
+                    c.err(path, e.to_string());
+                }
+                None
+            }
+        };
+    let p = format!("request[{i}]");
+    let name = match r.name {
+        Some(n) if !n.trim().is_empty() => n,
+        _ => {
+            c.err(
+                &format!("{p}.name"),
+                "is required: the label used in every report",
+            );
+            format!("request{i}")
+        }
+    };
+    if earlier.iter().any(|q| q.name == name) {
+        c.err(
+            &format!("{p}.name"),
+            format!("{name:?} is used by an earlier request; labels must be unique"),
+        );
+    }
+    let method = match r
+        .method
+        .as_deref()
+        .unwrap_or("GET")
+        .to_ascii_uppercase()
+        .parse::<http::Method>()
+    {
+        Ok(m) => m,
+        Err(_) => {
+            c.err(&format!("{p}.method"), "is not an HTTP method");
+            http::Method::GET
+        }
+    };
+    let path = match r.path {
+        Some(s) if s.starts_with('/') => s,
+        Some(s) => {
+            c.err(
+                &format!("{p}.path"),
+                format!("must start with '/', got {s:?} (the host comes from [target])"),
+            );
+            s
+        }
+        None => {
+            c.err(&format!("{p}.path"), "is required, e.g. \"/api/v2/flows\"");
+            "/".into()
+        }
+    };
+    let path = compile(c, &format!("{p}.path"), &path, vars)
+        .unwrap_or_else(|| Template::compile("/", &[]).expect("constant"));
+    let mut headers = Vec::new();
+    for (k, v) in &r.headers {
+        let hp = format!("{p}.headers.{k}");
+        let Ok(hn) = http::HeaderName::from_bytes(k.as_bytes()) else {
+            c.err(&hp, "is not a valid header name");
+            continue;
+        };
+        if hn == http::header::AUTHORIZATION && !matches!(auth, Auth::None) {
+            c.err(
+                &hp,
+                "conflicts with [auth], which sets Authorization; remove one",
+            );
+        }
+        if is_sensitive_header(k) && !v.contains('{') {
+            c.err(&hp, "looks like a secret written into the scenario; read it from the environment with [auth] instead");
+        }
+        if let Some(t) = compile(c, &hp, v, vars) {
+            headers.push((hn, t));
+        }
+    }
+    let body = r
+        .body
+        .and_then(|b| compile(c, &format!("{p}.body"), &b, vars));
+    if let Some(list) = &r.expect_status {
+        if list.is_empty() || list.iter().any(|s| !(100..=599).contains(s)) {
+            c.err(
+                &format!("{p}.expect_status"),
+                "must list HTTP status codes between 100 and 599",
+            );
+        }
+    }
+    RequestSpec {
+        name,
+        method,
+        path,
+        headers,
+        body,
+        expect_status: r.expect_status,
+    }
+}
