@@ -15,6 +15,7 @@ use crate::transport::auth::TokenFetch;
 use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
 use crate::transport::inprocess::InProcess;
+use crate::transport::proxy::Proxies;
 
 /// Options of one run that are not in the scenario.
 #[derive(Debug, Clone, Default)]
@@ -315,19 +316,96 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         });
         Some(f)
     };
-    let mut exec = ExecOptions {
+    let exec = ExecOptions {
         base_url: String::new(),
         cancel: opts.cancel.clone(),
         grace: opts.grace.unwrap_or(engine::DEFAULT_GRACE),
         samples: writer.as_ref().map(|w| w.tx.clone()),
         on_tick,
         seed: opts.seed,
+        workers: engine::Workers::per_core(),
+    };
+    let m = measure(&plan, preset, &opts, exec).await?;
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let samples_written = match writer {
+        Some(w) => Some(
+            w.finish()
+                .map_err(|e| RunError::Io(format!("raw samples: {e}")))?,
+        ),
+        None => None,
     };
 
-    let (out, base_url, mock_stats) = match preset {
+    let (result, result_mock_stats) =
+        build_result(&plan, m, &opts, started, started_unix_ms, labels);
+    crate::report::write_outputs(&result, &out_dir)
+        .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+    if let Some(stats) = &result_mock_stats {
+        // The mock's own counts: the ground truth to hold surge's figures against.
+        let p = out_dir.join("mock_stats.json");
+        let text = serde_json::to_string_pretty(stats).unwrap_or_default();
+        std::fs::write(&p, text).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+    }
+    Ok(RunReport {
+        result,
+        out_dir,
+        samples_written,
+        mock_stats: result_mock_stats,
+    })
+}
+
+/// What the measurement gave: the executor's output and where it went.
+struct Measured {
+    out: engine::ExecOutput,
+    base_url: String,
+    mock_stats: Option<MockStats>,
+    /// The proxy the API requests went through (shown form).
+    proxy: Option<String>,
+}
+
+/// The network of a run against `base_url`: proxies resolved against the environment, the
+/// scenario's CA, one connection per user.
+fn http_transport(
+    plan: &Plan,
+    base_url: &str,
+    login_url: &str,
+) -> Result<(HttpTransport, Option<String>), RunError> {
+    let t = &plan.target;
+    let proxies = Proxies::resolve(
+        &t.proxy,
+        t.no_proxy.as_deref(),
+        t.proxy_credentials_env.as_deref(),
+        |k| std::env::var(k).ok(),
+    )
+    .map_err(|e| RunError::Usage(format!("proxy: {e}")))?;
+    let shown = proxies.describe(base_url);
+    let transport = HttpTransport::new(t, proxies, Some(login_url))
+        .map_err(|e| RunError::Usage(e.to_string()))?
+        .with_base(base_url);
+    Ok((transport, shown))
+}
+
+/// Runs the plan against its target: the built-in mock (on loopback, or in-process on virtual
+/// time), or a URL.
+async fn measure(
+    plan: &Plan,
+    preset: Option<crate::mock::Preset>,
+    opts: &RunOptions,
+    mut exec: ExecOptions,
+) -> Result<Measured, RunError> {
+    match preset {
         Some(p) if opts.simulate => {
             exec.seed = Some(opts.seed.unwrap_or(1));
-            simulate(plan.clone(), MockConfig::preset(p), exec).await?
+            exec.workers = engine::Workers::Ambient;
+            let (out, base_url, mock_stats) =
+                simulate(plan.clone(), MockConfig::preset(p), exec).await?;
+            Ok(Measured {
+                out,
+                base_url,
+                mock_stats,
+                proxy: None,
+            })
         }
         Some(p) => {
             let m = MockServer::start(MockConfig::preset(p), ([127, 0, 0, 1], 0).into())
@@ -340,14 +418,17 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
                 client_id: m.client_id().to_string(),
                 client_secret: m.client_secret().to_string(),
             };
-            let transport = HttpTransport::new(&plan.target, plan.max_users())
-                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?
-                .with_base(&url);
+            let (transport, proxy) = http_transport(plan, &url, &url)?;
             let auth =
-                auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
+                auth_runtime(plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
             exec.base_url = url.clone();
-            let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
-            (out, url, Some(m.shutdown().await))
+            let out = engine::execute(plan, Arc::new(transport), auth, exec).await;
+            Ok(Measured {
+                out,
+                base_url: url,
+                mock_stats: Some(m.shutdown().await),
+                proxy,
+            })
         }
         None => {
             let Endpoint::Url {
@@ -357,11 +438,9 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             else {
                 unreachable!("no preset means a URL")
             };
-            let transport = HttpTransport::new(&plan.target, plan.max_users())
-                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?
-                .with_base(base_url);
+            let (transport, proxy) = http_transport(plan, base_url, login_url)?;
             let auth = auth_runtime(
-                &plan,
+                plan,
                 login_url,
                 Arc::new(transport.clone()),
                 None,
@@ -369,24 +448,30 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             )
             .await?;
             exec.base_url = base_url.clone();
-            let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
-            (out, base_url.clone(), None)
+            let out = engine::execute(plan, Arc::new(transport), auth, exec).await;
+            Ok(Measured {
+                out,
+                base_url: base_url.clone(),
+                mock_stats: None,
+                proxy,
+            })
         }
-    };
-    if let Some(p) = &progress {
-        p.finish();
     }
-    let samples_written = match writer {
-        Some(w) => Some(
-            w.finish()
-                .map_err(|e| RunError::Io(format!("raw samples: {e}")))?,
-        ),
-        None => None,
-    };
+}
 
+/// The result file's content.
+fn build_result(
+    plan: &Plan,
+    m: Measured,
+    opts: &RunOptions,
+    started: time::OffsetDateTime,
+    started_unix_ms: u64,
+    labels: Vec<String>,
+) -> (RunResult, Option<MockStats>) {
+    let out = m.out;
     let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
     debug_assert_eq!(totals.requests, out.issued);
-    let host = reqwest::Url::parse(&base_url)
+    let host = reqwest::Url::parse(&m.base_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
@@ -399,19 +484,24 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             description: plan.description.clone(),
             file: plan.source.display().to_string(),
         },
-        plan: serde_json::to_value(&plan).unwrap_or(serde_json::Value::Null),
+        plan: serde_json::to_value(plan).unwrap_or(serde_json::Value::Null),
         target: TargetInfo {
-            base_url,
+            base_url: m.base_url,
             host,
-            kind: if preset.is_some() {
-                "mock".into()
-            } else {
-                "url".into()
+            kind: match &plan.target.endpoint {
+                Endpoint::Mock { .. } => "mock".into(),
+                Endpoint::Url { .. } => "url".into(),
             },
             mock_preset: match &plan.target.endpoint {
                 Endpoint::Mock { preset } => Some(preset.clone()),
                 Endpoint::Url { .. } => None,
             },
+            proxy: m.proxy,
+            ca_cert: plan
+                .target
+                .ca_cert
+                .as_ref()
+                .map(|p| p.display().to_string()),
         },
         started_at: started
             .format(&time::format_description::well_known::Rfc3339)
@@ -426,20 +516,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         cells,
         timeline,
     };
-    crate::report::write_outputs(&result, &out_dir)
-        .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
-    if let Some(stats) = &mock_stats {
-        // The mock's own counts: the ground truth to hold surge's figures against.
-        let p = out_dir.join("mock_stats.json");
-        let text = serde_json::to_string_pretty(stats).unwrap_or_default();
-        std::fs::write(&p, text).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
-    }
-    Ok(RunReport {
-        result,
-        out_dir,
-        samples_written,
-        mock_stats,
-    })
+    (result, m.mock_stats)
 }
 
 /// Runs `plan` against the mock in-process on tokio's paused clock, in a runtime of its own

@@ -26,7 +26,11 @@ pub(super) struct Scripted {
 }
 
 impl Transport for Scripted {
-    async fn send(&self, req: OutRequest<'_>) -> Exchange {
+    type Conn = ();
+
+    fn conn(&self) {}
+
+    async fn send(&self, _conn: &mut (), req: OutRequest<'_>) -> Exchange {
         let n = {
             let mut g = self.n.lock().unwrap();
             *g += 1;
@@ -82,6 +86,7 @@ pub(super) async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOut
         samples: Some(tx),
         on_tick: None,
         seed: Some(7),
+        workers: Default::default(),
     };
     let out = execute(p, t, AuthRuntime::None, opts).await;
     let mut v = Vec::new();
@@ -301,6 +306,7 @@ async fn on_tick_can_abort_the_run() {
             (t.elapsed >= Duration::from_secs(5)).then(|| "breach".to_string())
         })),
         seed: None,
+        workers: Default::default(),
     };
     let out = execute(&p, scripted(100, |_, _| Ok(200)), AuthRuntime::None, opts).await;
     assert_eq!(out.stop_reason, "aborted: breach");

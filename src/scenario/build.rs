@@ -104,7 +104,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         }
     };
 
-    let target = build_target(&mut c, raw.target.unwrap_or_default());
+    let target = build_target(&mut c, raw.target.unwrap_or_default(), &base_dir);
     let auth = build_auth(&mut c, raw.auth.unwrap_or_default(), &base_dir);
 
     // Data sources first: they define the variables templates may use.

@@ -1,12 +1,19 @@
-//! Transports: how a request reaches the server. [`http::HttpTransport`] sends it over TCP
-//! with reqwest (rustls, keep-alive pool, HTTP/1.1 and HTTP/2); the executor is generic over
-//! [`Transport`], so an in-process transport can call the mock's router directly.
-//! [`auth`] supplies bearer tokens; [`headers`] reads the throttling headers.
+//! Transports: how a request reaches the server. [`http::HttpTransport`] sends it over TCP,
+//! each user on its own connection ([`conn`]: hyper, rustls, HTTP/1.1 and HTTP/2), through a
+//! forward proxy when one applies ([`proxy`]), trusting the system's roots and the scenario's
+//! CA ([`tls`]); the executor is generic over [`Transport`], so an in-process transport can call
+//! the mock's router directly. [`auth`] supplies bearer tokens; [`headers`] reads the
+//! throttling headers; [`classify`] names why a request got no response.
 
 pub mod auth;
+pub mod classify;
+pub mod conn;
+mod dial;
 pub mod headers;
 pub mod http;
 pub mod inprocess;
+pub mod proxy;
+pub mod tls;
 
 use std::future::Future;
 
@@ -149,6 +156,17 @@ impl Exchange {
 /// Sends requests. Implementations never panic on a failure: every failure is an
 /// [`Exchange`] with an error class.
 pub trait Transport: Send + Sync + 'static {
-    /// Sends one request and reads the whole response.
-    fn send(&self, req: OutRequest<'_>) -> impl Future<Output = Exchange> + Send;
+    /// What one user keeps between its requests: its own connection, opened on its first
+    /// request (`()` for a transport without connections).
+    type Conn: Send + 'static;
+
+    /// A new user's state. Cheap: no I/O happens until its first request.
+    fn conn(&self) -> Self::Conn;
+
+    /// Sends one request on the user's `conn` and reads the whole response.
+    fn send(
+        &self,
+        conn: &mut Self::Conn,
+        req: OutRequest<'_>,
+    ) -> impl Future<Output = Exchange> + Send;
 }

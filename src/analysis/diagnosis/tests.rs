@@ -77,6 +77,8 @@ fn result(timeline: Vec<Second>, plan: serde_json::Value) -> RunResult {
             host: "127.0.0.1".into(),
             kind: "url".into(),
             mock_preset: None,
+            proxy: None,
+            ca_cert: None,
         },
         started_at: "2025-01-01T00:00:00Z".into(),
         started_unix_ms: 0,

@@ -317,6 +317,8 @@ pub fn read_jtl(path: &Path) -> Result<RunResult, JtlError> {
             host,
             kind: "url".into(),
             mock_preset: None,
+            proxy: None,
+            ca_cert: None,
         },
         started_at: started
             .format(&time::format_description::well_known::Rfc3339)
