@@ -20,9 +20,15 @@ pub enum Workers {
 }
 
 impl Workers {
-    /// One runtime per core this process may use.
+    /// One runtime per core this process may use, or `SURGE_WORKERS` of them when that is set
+    /// to a positive number.
     pub fn per_core() -> Workers {
-        Workers::PerCore(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        let n = std::env::var("SURGE_WORKERS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        Workers::PerCore(n)
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod cores;
 pub mod data;
 pub mod executor;
+pub mod rlimit;
 mod user;
 
 pub use cores::Workers;

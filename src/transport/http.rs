@@ -10,20 +10,31 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use http::header::{ACCEPT, AUTHORIZATION, CONNECTION, HOST, PROXY_AUTHORIZATION, USER_AGENT};
 use http::uri::PathAndQuery;
-use http::{HeaderValue, Request};
-use http_body_util::Full;
+use http::{HeaderName, HeaderValue, Method, Request};
+use http_body_util::{BodyExt as _, Full};
+use hyper::client::conn::http2;
 use tokio::time::Instant;
 
 use super::auth::TokenFetch;
 use super::classify::{classify, classify_hyper};
-use super::conn::{HttpConn, Live, SendError};
-use super::dial::{dial, Origin};
+use super::conn::{HttpConn, Kind, Live};
+use super::dial::{dial, Io, Origin};
+use super::h1::{WriteError, H1};
 use super::headers::{parse_rate_limit, parse_retry_after};
 use super::proxy::{Proxies, ProxyUrl};
 use super::tls::{client_config, load_ca, Alpn, TlsError};
-use super::{Captured, Exchange, OutRequest, Transport};
+use super::{BodyKeeper, Exchange, OutRequest, Transport};
+
+// Header names and values the hot path writes, built once.
+static HOST: HeaderName = http::header::HOST;
+static USER_AGENT: HeaderName = http::header::USER_AGENT;
+static ACCEPT: HeaderName = http::header::ACCEPT;
+static AUTHORIZATION: HeaderName = http::header::AUTHORIZATION;
+static CONNECTION: HeaderName = http::header::CONNECTION;
+static PROXY_AUTHORIZATION: HeaderName = http::header::PROXY_AUTHORIZATION;
+static ACCEPT_ANY: HeaderValue = HeaderValue::from_static("*/*");
+static CLOSE: HeaderValue = HeaderValue::from_static("close");
 use crate::record::ErrorClass;
 use crate::scenario::{HttpVersion, Target};
 
@@ -253,65 +264,7 @@ impl HttpTransport {
         }
     }
 
-    /// The hyper request for `req` on `route`.
-    fn request(
-        &self,
-        route: &Route,
-        pq: PathAndQuery,
-        req: &OutRequest<'_>,
-        h2: bool,
-    ) -> Request<Full<Bytes>> {
-        let uri = if h2 || route.mode == Mode::Forward {
-            let scheme = if route.origin.https {
-                http::uri::Scheme::HTTPS
-            } else {
-                http::uri::Scheme::HTTP
-            };
-            let mut parts = http::uri::Parts::default();
-            parts.scheme = Some(scheme);
-            parts.authority = Some(route.origin.authority.clone());
-            parts.path_and_query = Some(pq);
-            http::Uri::from_parts(parts).unwrap_or_default()
-        } else {
-            http::Uri::from(pq)
-        };
-        let mut r = Request::new(Full::new(req.body.clone().unwrap_or_default()));
-        *r.method_mut() = req.method.clone();
-        *r.uri_mut() = uri;
-        if h2 {
-            *r.version_mut() = http::Version::HTTP_2;
-        }
-        let h = r.headers_mut();
-        h.reserve(req.headers.len() + 6);
-        for (k, v) in req.headers {
-            h.append(k.clone(), v.clone());
-        }
-        if let Some(a) = &req.authorization {
-            h.append(AUTHORIZATION, a.clone());
-        }
-        if !h.contains_key(USER_AGENT) {
-            h.insert(USER_AGENT, self.user_agent.clone());
-        }
-        if !h.contains_key(ACCEPT) {
-            h.insert(ACCEPT, HeaderValue::from_static("*/*"));
-        }
-        if !h2 {
-            if !h.contains_key(HOST) {
-                h.insert(HOST, route.origin.host_header.clone());
-            }
-            if !self.keep_alive {
-                h.insert(CONNECTION, HeaderValue::from_static("close"));
-            }
-            if route.mode == Mode::Forward {
-                if let Some(a) = route.proxy.as_ref().and_then(ProxyUrl::authorization) {
-                    h.insert(PROXY_AUTHORIZATION, a.clone());
-                }
-            }
-        }
-        r
-    }
-
-    /// One exchange on the user's connection (opened or reopened as needed).
+    /// One exchange on the user's connection (opened, or opened again, as needed).
     async fn exchange(
         &self,
         conn: &mut HttpConn,
@@ -322,145 +275,219 @@ impl HttpTransport {
     ) -> Exchange {
         let fail = |class: ErrorClass| Exchange::failed(class, bytes_out);
         let mut fresh = false;
-        if conn.reusable(&route).await.is_none() {
-            match self.open(&route).await {
+        let mut live = match conn.reusable(&route).await {
+            Some(l) => l,
+            None => match self.open(&route).await {
                 Ok(l) => {
-                    conn.keep(l);
                     fresh = true;
+                    conn.keep(l)
                 }
                 Err(c) => return fail(c),
-            }
-        }
-        let live = conn.live().expect("kept above");
-        let mut request = self.request(&route, pq, req, live.is_h2());
-        live.set_busy(true);
-        let resp = loop {
-            let live = conn.live().expect("kept above");
-            match live.send(request).await {
-                Ok(r) => break r,
+            },
+        };
+        loop {
+            live.set_busy(true);
+            let attempt = match &mut live.kind {
+                Kind::H1(h1) => self.exchange_h1(h1, &route, &pq, req).await,
+                Kind::H2(tx) => self.exchange_h2(tx, &route, pq.clone(), req).await,
+            };
+            match attempt {
+                Attempt::Done(x, reusable) => {
+                    live.set_busy(false);
+                    if !reusable || !self.keep_alive {
+                        conn.close();
+                    }
+                    return x;
+                }
                 // A kept connection the server had closed: once more on a new one.
-                Err(SendError::NotSent(r)) if !fresh => {
+                Attempt::NotSent(_) if !fresh => {
                     conn.close();
                     match self.open(&route).await {
                         Ok(l) => {
-                            conn.keep(l).set_busy(true);
                             fresh = true;
+                            live = conn.keep(l);
                         }
                         Err(c) => return fail(c),
                     }
-                    request = *r;
                 }
-                Err(SendError::NotSent(_)) => {
-                    conn.close();
-                    return fail(ErrorClass::Reset);
-                }
-                Err(SendError::Failed(c)) => {
+                Attempt::NotSent(c) | Attempt::Failed(c) => {
                     conn.close();
                     return fail(c);
                 }
             }
-        };
-        let live = conn.live().expect("kept above");
-        let x = read_response(live, resp, req.capture, bytes_out).await;
-        live.set_busy(false);
-        if x.status.is_err() || !self.keep_alive {
-            conn.close();
         }
-        x
     }
-}
 
-/// Reads a response to its end: status, timings, throttling headers, what the caller asked to
-/// keep, and a 429's body (up to 16 KiB) for the limit it names.
-async fn read_response(
-    live: &mut Live,
-    resp: hyper::Response<hyper::body::Incoming>,
-    capture: super::Capture,
-    bytes_out: u32,
-) -> Exchange {
-    let ttfb = Instant::now();
-    let status = resp.status().as_u16();
-    let (parts, mut body) = resp.into_parts();
-    let headers = &parts.headers;
-    let mut bytes_in: usize = 17;
-    for (k, v) in headers {
-        bytes_in += k.as_str().len() + v.len() + 4;
+    /// HTTP/1.1: the request written by [`H1`], the response read in place.
+    async fn exchange_h1(
+        &self,
+        h1: &mut H1<Io>,
+        route: &Route,
+        pq: &PathAndQuery,
+        req: &OutRequest<'_>,
+    ) -> Attempt {
+        let forward = route.mode == Mode::Forward;
+        let absolute;
+        let target = if forward {
+            absolute = format!("http://{}{}", route.origin.authority, pq.as_str());
+            absolute.as_str()
+        } else {
+            pq.as_str()
+        };
+        let has = |n: &HeaderName| req.headers.iter().any(|(k, _)| k == n);
+        let headers = (!has(&HOST))
+            .then_some((&HOST, &route.origin.host_header))
+            .into_iter()
+            .chain(req.headers.iter().map(|(k, v)| (k, v)))
+            .chain(req.authorization.as_ref().map(|a| (&AUTHORIZATION, a)))
+            .chain((!has(&USER_AGENT)).then_some((&USER_AGENT, &self.user_agent)))
+            .chain((!has(&ACCEPT)).then_some((&ACCEPT, &ACCEPT_ANY)))
+            .chain((!self.keep_alive).then_some((&CONNECTION, &CLOSE)))
+            .chain(
+                forward
+                    .then(|| route.proxy.as_ref().and_then(ProxyUrl::authorization))
+                    .flatten()
+                    .map(|a| (&PROXY_AUTHORIZATION, a)),
+            );
+        let sent = h1
+            .write_request(req.method, target, headers, req.body.as_deref())
+            .await;
+        let bytes_out = match sent {
+            Ok(n) => n,
+            Err(WriteError::NotSent(c)) => return Attempt::NotSent(c),
+            Err(WriteError::Failed(c)) => return Attempt::Failed(c),
+        };
+        let head = match h1
+            .read_head(*req.method == Method::HEAD, req.capture.headers)
+            .await
+        {
+            Ok(h) => h,
+            Err(c) => return Attempt::Failed(c),
+        };
+        let ttfb = Instant::now();
+        let mut keeper = BodyKeeper::new(head.status, req.capture);
+        let body = h1.read_body(head.framing, |d| keeper.push(d)).await;
+        let bytes_in = head.len + *body.as_ref().unwrap_or(&0);
+        let wire = |n: usize| n.min(u32::MAX as usize) as u32;
+        let Ok(_) = body else {
+            let mut x = Exchange::failed(body.err().unwrap_or(ErrorClass::Body), wire(bytes_out));
+            x.ttfb = ttfb;
+            x.bytes_in = wire(bytes_in);
+            return Attempt::Done(x, false);
+        };
+        let (limit_key, captured) = keeper.finish(|| head.headers);
+        let x = Exchange {
+            status: Ok(head.status),
+            ttfb,
+            end: Instant::now(),
+            bytes_in: wire(bytes_in),
+            bytes_out: wire(bytes_out),
+            retry_after_ms: head.retry_after_ms,
+            rate_limit: head.rate_limit,
+            limit_key,
+            captured,
+        };
+        Attempt::Done(x, head.keep_alive)
     }
-    let retry_after_ms = headers
-        .get(http::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let rate_limit = parse_rate_limit(headers);
-    let limit = match (status == 429, capture.body_limit) {
-        (true, asked) => Some(asked.unwrap_or(0).max(16 * 1024)),
-        (false, asked) => asked,
-    };
-    let mut keep: Option<Vec<u8>> = limit.map(|_| Vec::new());
-    let mut cut = false;
-    while let Some(frame) = live.frame(&mut body).await {
-        match frame {
-            Ok(f) => {
-                let Ok(c) = f.into_data() else { continue };
-                bytes_in += c.len();
-                if let (Some(k), Some(limit)) = (keep.as_mut(), limit) {
-                    let room = limit.saturating_sub(k.len());
-                    cut |= c.len() > room;
-                    k.extend_from_slice(&c[..c.len().min(room)]);
+
+    /// HTTP/2 through hyper.
+    async fn exchange_h2(
+        &self,
+        tx: &mut http2::SendRequest<Full<Bytes>>,
+        route: &Route,
+        pq: PathAndQuery,
+        req: &OutRequest<'_>,
+    ) -> Attempt {
+        let bytes_out = req.wire_len().min(u32::MAX as usize) as u32;
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(if route.origin.https {
+            http::uri::Scheme::HTTPS
+        } else {
+            http::uri::Scheme::HTTP
+        });
+        parts.authority = Some(route.origin.authority.clone());
+        parts.path_and_query = Some(pq);
+        let mut r = Request::new(Full::new(req.body.clone().unwrap_or_default()));
+        *r.method_mut() = req.method.clone();
+        *r.uri_mut() = http::Uri::from_parts(parts).unwrap_or_default();
+        *r.version_mut() = http::Version::HTTP_2;
+        let h = r.headers_mut();
+        h.reserve(req.headers.len() + 3);
+        for (k, v) in req.headers {
+            h.append(k.clone(), v.clone());
+        }
+        if let Some(a) = &req.authorization {
+            h.append(http::header::AUTHORIZATION, a.clone());
+        }
+        if !h.contains_key(http::header::USER_AGENT) {
+            h.insert(http::header::USER_AGENT, self.user_agent.clone());
+        }
+        if !h.contains_key(http::header::ACCEPT) {
+            h.insert(http::header::ACCEPT, ACCEPT_ANY.clone());
+        }
+        let resp = match tx.try_send_request(r).await {
+            Ok(r) => r,
+            Err(e) if e.message().is_some() => return Attempt::NotSent(classify_hyper(e.error())),
+            Err(e) => return Attempt::Failed(classify_hyper(e.error())),
+        };
+        let ttfb = Instant::now();
+        let status = resp.status().as_u16();
+        let (parts, mut body) = resp.into_parts();
+        let headers = parts.headers;
+        let mut bytes_in: usize = 17;
+        for (k, v) in &headers {
+            bytes_in += k.as_str().len() + v.len() + 4;
+        }
+        let mut keeper = BodyKeeper::new(status, req.capture);
+        while let Some(frame) = body.frame().await {
+            match frame {
+                Ok(f) => {
+                    if let Ok(c) = f.into_data() {
+                        bytes_in += c.len();
+                        keeper.push(&c);
+                    }
+                }
+                Err(e) => {
+                    let class = match classify_hyper(&e) {
+                        ErrorClass::Other => ErrorClass::Body,
+                        c => c,
+                    };
+                    let mut x = Exchange::failed(class, bytes_out);
+                    x.ttfb = ttfb;
+                    x.bytes_in = bytes_in.min(u32::MAX as usize) as u32;
+                    return Attempt::Done(x, true);
                 }
             }
-            Err(e) => {
-                let class = match classify_hyper(&e) {
-                    ErrorClass::Other => ErrorClass::Body,
-                    c => c,
-                };
-                let mut x = Exchange::failed(class, bytes_out);
-                x.ttfb = ttfb;
-                x.bytes_in = bytes_in.min(u32::MAX as usize) as u32;
-                return x;
-            }
         }
-    }
-    let limit_key = (status == 429)
-        .then(|| {
-            keep.as_deref()
-                .and_then(crate::record::limit_key::from_body)
-        })
-        .flatten();
-    let captured = keep_captured(capture, headers, keep, cut);
-    Exchange {
-        status: Ok(status),
-        ttfb,
-        end: Instant::now(),
-        bytes_in: bytes_in.min(u32::MAX as usize) as u32,
-        bytes_out,
-        retry_after_ms,
-        rate_limit,
-        limit_key,
-        captured,
+        let retry_after_ms = headers
+            .get(http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let rate_limit = parse_rate_limit(&headers);
+        let (limit_key, captured) = keeper.finish(|| Some(headers));
+        let x = Exchange {
+            status: Ok(status),
+            ttfb,
+            end: Instant::now(),
+            bytes_in: bytes_in.min(u32::MAX as usize) as u32,
+            bytes_out,
+            retry_after_ms,
+            rate_limit,
+            limit_key,
+            captured,
+        };
+        Attempt::Done(x, true)
     }
 }
 
-/// What the caller asked to keep, from the body kept while reading (`cut` when the body went
-/// past what was kept; a 429's body is kept up to 16 KiB, which may exceed what was asked).
-fn keep_captured(
-    capture: super::Capture,
-    headers: &http::HeaderMap,
-    kept: Option<Vec<u8>>,
-    cut: bool,
-) -> Option<Box<Captured>> {
-    if capture.is_none() {
-        return None;
-    }
-    let (body, body_truncated) = match (capture.body_limit, kept) {
-        (Some(asked), Some(k)) if k.len() > asked => (Some(Bytes::from(k).slice(..asked)), true),
-        (Some(_), Some(k)) => (Some(Bytes::from(k)), cut),
-        _ => (None, false),
-    };
-    Some(Box::new(Captured {
-        body,
-        body_truncated,
-        headers: capture.headers.then(|| headers.clone()),
-    }))
+/// How one attempt on a connection went.
+enum Attempt {
+    /// An exchange (answered or failed) and whether the connection can carry the next one.
+    Done(Exchange, bool),
+    /// Nothing reached the server: the connection had closed (safe to send again elsewhere).
+    NotSent(ErrorClass),
+    /// It failed after the request (possibly) went out.
+    Failed(ErrorClass),
 }
 
 impl Transport for HttpTransport {
@@ -499,7 +526,7 @@ impl TokenFetch for HttpTransport {
             let r = self
                 .client
                 .post(&url)
-                .header(AUTHORIZATION, basic)
+                .header(http::header::AUTHORIZATION, basic)
                 .header(
                     http::header::CONTENT_TYPE,
                     "application/x-www-form-urlencoded",

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod classify;
 pub mod conn;
 mod dial;
+mod h1;
 pub mod headers;
 pub mod http;
 pub mod inprocess;
@@ -94,6 +95,86 @@ impl Captured {
             body_truncated,
             headers: capture.headers.then(|| headers.clone()),
         }))
+    }
+}
+
+/// A 429's body is read up to this many bytes for the limit it names.
+pub const THROTTLED_BODY_LIMIT: usize = 16 * 1024;
+
+/// Keeps what a response's body must give as it streams by: the part the caller asked for
+/// ([`Capture::body_limit`]) and a 429's first 16 KiB for the limit it names. Holds nothing for
+/// a plain request that is not throttled.
+#[derive(Debug)]
+pub(crate) struct BodyKeeper {
+    status: u16,
+    capture: Capture,
+    limit: usize,
+    kept: Option<Vec<u8>>,
+    cut: bool,
+}
+
+impl BodyKeeper {
+    /// For a response with `status` to a request that asked for `capture`.
+    pub(crate) fn new(status: u16, capture: Capture) -> BodyKeeper {
+        let limit = match (status == 429, capture.body_limit) {
+            (true, asked) => Some(asked.unwrap_or(0).max(THROTTLED_BODY_LIMIT)),
+            (false, asked) => asked,
+        };
+        BodyKeeper {
+            status,
+            capture,
+            limit: limit.unwrap_or(0),
+            kept: limit.map(|_| Vec::new()),
+            cut: false,
+        }
+    }
+
+    /// One piece of the body.
+    #[inline]
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        if let Some(k) = self.kept.as_mut() {
+            let room = self.limit.saturating_sub(k.len());
+            self.cut |= data.len() > room;
+            k.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+
+    /// The limit a 429's body names, and what the caller asked to keep (`headers`: the
+    /// response's, when it asked for them).
+    pub(crate) fn finish(
+        self,
+        headers: impl FnOnce() -> Option<::http::HeaderMap>,
+    ) -> (Option<u16>, Option<Box<Captured>>) {
+        let limit_key = (self.status == 429)
+            .then(|| {
+                self.kept
+                    .as_deref()
+                    .and_then(crate::record::limit_key::from_body)
+            })
+            .flatten();
+        if self.capture.is_none() {
+            return (limit_key, None);
+        }
+        let (body, body_truncated) = match (self.capture.body_limit, self.kept) {
+            (Some(asked), Some(k)) if k.len() > asked => {
+                (Some(Bytes::from(k).slice(..asked)), true)
+            }
+            (Some(_), Some(k)) => (Some(Bytes::from(k)), self.cut),
+            _ => (None, false),
+        };
+        let headers = if self.capture.headers {
+            headers()
+        } else {
+            None
+        };
+        (
+            limit_key,
+            Some(Box::new(Captured {
+                body,
+                body_truncated,
+                headers,
+            })),
+        )
     }
 }
 
