@@ -33,6 +33,9 @@ pub fn summary(r: &RunResult) -> String {
             String::new()
         }
     );
+    if let Some(p) = &r.target.proxy {
+        let _ = writeln!(s, "via proxy {p}");
+    }
     let pct = |n: u64| {
         if t.requests == 0 {
             0.0
