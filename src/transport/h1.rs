@@ -67,16 +67,49 @@ pub(crate) enum WriteError {
     Failed(ErrorClass),
 }
 
+/// Buffers borrowed by exchanges, per thread: each core's runtime has its own, so taking and
+/// giving one back is a thread-local pop or push.
+mod pool {
+    use std::cell::RefCell;
+
+    /// Free buffers kept per thread at most (16 MiB).
+    const KEEP: usize = 4096;
+
+    thread_local! {
+        static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty buffer of [`super::INIT_BUF`] capacity.
+    pub(super) fn take() -> Vec<u8> {
+        FREE.try_with(|f| f.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Vec::with_capacity(super::INIT_BUF))
+    }
+
+    /// Gives a buffer back (one that grew is dropped).
+    pub(super) fn give(mut b: Vec<u8>) {
+        if b.capacity() != super::INIT_BUF {
+            return;
+        }
+        b.clear();
+        let _ = FREE.try_with(|f| {
+            let mut f = f.borrow_mut();
+            if f.len() < KEEP {
+                f.push(b);
+            }
+        });
+    }
+}
+
 /// One HTTP/1.1 connection.
 #[derive(Debug)]
 pub(crate) struct H1<S> {
     io: S,
-    /// Read storage: `buf[pos..filled]` is read and not yet consumed.
+    /// The exchange's bytes: `buf[pos..]` is read and not yet consumed. Empty (no allocation)
+    /// between exchanges.
     buf: Vec<u8>,
     pos: usize,
-    filled: usize,
-    /// The request being written.
-    out: Vec<u8>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
@@ -84,32 +117,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
     pub fn new(io: S) -> H1<S> {
         H1 {
             io,
-            buf: vec![0; INIT_BUF],
+            buf: Vec::new(),
             pos: 0,
-            filled: 0,
-            out: Vec::new(),
         }
     }
 
     /// True when the idle connection can take a request: the server has not closed it and sent
     /// nothing unasked. Costs no system call while the socket is known not readable.
     pub async fn idle_ok(&mut self) -> bool {
-        if self.pos != self.filled {
+        if self.pos != self.buf.len() {
             return false;
         }
-        self.pos = 0;
-        self.filled = 0;
-        let (io, buf) = (&mut self.io, &mut self.buf);
+        let io = &mut self.io;
         poll_fn(|cx| {
-            let mut rb = ReadBuf::new(&mut buf[..1]);
+            let mut one = [0u8; 1];
+            let mut rb = ReadBuf::new(&mut one);
             Poll::Ready(Pin::new(&mut *io).poll_read(cx, &mut rb).is_pending())
         })
         .await
     }
 
     /// Writes a request: `method target HTTP/1.1`, `headers` as given, then the body (with its
-    /// `content-length`, unless a header sets one).
-    /// Returns the bytes written.
+    /// `content-length`, unless a header sets one). Returns the bytes written.
     pub async fn write_request<'h>(
         &mut self,
         method: &http::Method,
@@ -117,8 +146,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
         headers: impl IntoIterator<Item = (&'h HeaderName, &'h HeaderValue)>,
         body: Option<&[u8]>,
     ) -> Result<usize, WriteError> {
-        let out = &mut self.out;
+        let mut out = std::mem::take(&mut self.buf);
+        if out.capacity() == 0 {
+            out = pool::take();
+        }
         out.clear();
+        self.pos = 0;
         out.extend_from_slice(method.as_str().as_bytes());
         out.push(b' ');
         out.extend_from_slice(target.as_bytes());
@@ -149,9 +182,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
             }
             other => other,
         };
-        // The first write tells whether the connection took anything at all.
-        let first = self.io.write(&self.out).await;
-        let n = match first {
+        let written = out.len() + rest.map_or(0, <[u8]>::len);
+        let r = self.write_out(&out, rest).await;
+        // The same buffer takes the answer.
+        out.clear();
+        self.buf = out;
+        r.map(|()| written)
+    }
+
+    /// Writes `out` then `rest`; the first write tells whether the connection took anything.
+    async fn write_out(&mut self, out: &[u8], rest: Option<&[u8]>) -> Result<(), WriteError> {
+        let n = match self.io.write(out).await {
             Ok(0) => return Err(WriteError::NotSent(ErrorClass::Reset)),
             Ok(n) => n,
             Err(e) => {
@@ -162,41 +203,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
         };
         let fail =
             |e: std::io::Error| WriteError::Failed(io_class(&e).unwrap_or(ErrorClass::Reset));
-        self.io.write_all(&self.out[n..]).await.map_err(fail)?;
+        self.io.write_all(&out[n..]).await.map_err(fail)?;
         if let Some(b) = rest {
             self.io.write_all(b).await.map_err(fail)?;
         }
-        self.io.flush().await.map_err(fail)?;
-        let written = self.out.len() + rest.map_or(0, <[u8]>::len);
-        if self.out.capacity() > INLINE_BODY * 2 {
-            self.out = Vec::new();
-        }
-        Ok(written)
+        self.io.flush().await.map_err(fail)
     }
 
-    /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
+    /// Reads more bytes into the buffer (growing it up to `limit`); `Ok(0)` at end of stream.
     async fn fill(&mut self, limit: usize) -> Result<usize, ErrorClass> {
-        if self.pos == self.filled {
-            self.pos = 0;
-            self.filled = 0;
-        } else if self.filled == self.buf.len() && self.pos > 0 {
-            self.buf.copy_within(self.pos..self.filled, 0);
-            self.filled -= self.pos;
+        if self.pos == self.buf.len() {
+            self.buf.clear();
             self.pos = 0;
         }
-        if self.filled == self.buf.len() {
-            if self.buf.len() >= limit {
-                return Err(ErrorClass::InvalidResponse);
-            }
-            let grown = (self.buf.len() * 2).min(limit);
-            self.buf.resize(grown, 0);
+        if self.buf.capacity() == 0 {
+            self.buf = pool::take();
         }
-        match self.io.read(&mut self.buf[self.filled..]).await {
-            Ok(n) => {
-                self.filled += n;
-                Ok(n)
+        if self.buf.len() == self.buf.capacity() {
+            if self.pos > 0 {
+                self.buf.drain(..self.pos);
+                self.pos = 0;
             }
-            Err(e) => Err(io_class(&e).unwrap_or(ErrorClass::Reset)),
+            if self.buf.len() == self.buf.capacity() {
+                let cap = self.buf.capacity();
+                if cap >= limit {
+                    return Err(ErrorClass::InvalidResponse);
+                }
+                self.buf.reserve_exact(cap.min(limit - cap));
+            }
+        }
+        self.io
+            .read_buf(&mut self.buf)
+            .await
+            .map_err(|e| io_class(&e).unwrap_or(ErrorClass::Reset))
+    }
+
+    /// Gives the buffer back when everything in it has been read.
+    fn release(&mut self) {
+        if self.pos == self.buf.len() {
+            pool::give(std::mem::take(&mut self.buf));
+            self.pos = 0;
         }
     }
 
@@ -210,22 +256,37 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
     ) -> Result<Head, ErrorClass> {
         let mut len = 0;
         loop {
-            let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            let mut resp = httparse::Response::new(&mut slots);
-            match resp.parse(&self.buf[self.pos..self.filled]) {
-                Ok(httparse::Status::Complete(n)) => {
-                    len += n;
-                    let status = resp.code.unwrap_or(0);
-                    if (100..200).contains(&status) && status != 101 {
-                        self.pos += n;
-                        continue;
+            // The header slots live only in this block, not across the read below: an async
+            // fn keeps across an await whatever is in scope there (3 KiB per idle user).
+            let parsed = {
+                let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+                let mut resp = httparse::Response::new(&mut slots);
+                match resp.parse(&self.buf[self.pos..]) {
+                    Ok(httparse::Status::Complete(n)) => {
+                        len += n;
+                        let status = resp.code.unwrap_or(0);
+                        let head = if (100..200).contains(&status) && status != 101 {
+                            None
+                        } else {
+                            Some(head_of(&resp, status, head_request, keep_headers, len)?)
+                        };
+                        Some((n, head))
                     }
-                    let head = head_of(&resp, status, head_request, keep_headers, len)?;
+                    Ok(httparse::Status::Partial) => None,
+                    Err(_) => return Err(ErrorClass::InvalidResponse),
+                }
+            };
+            match parsed {
+                Some((n, Some(head))) => {
                     self.pos += n;
                     return Ok(head);
                 }
-                Ok(httparse::Status::Partial) => {}
-                Err(_) => return Err(ErrorClass::InvalidResponse),
+                // An informational head: the answer follows.
+                Some((n, None)) => {
+                    self.pos += n;
+                    continue;
+                }
+                None => {}
             }
             if self.fill(MAX_HEAD).await? == 0 {
                 // Closed before a whole head: the request got no answer.
@@ -246,10 +307,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
             Framing::Close => {
                 let mut wire = 0;
                 loop {
-                    let avail = &self.buf[self.pos..self.filled];
+                    let avail = &self.buf[self.pos..];
                     data(avail);
                     wire += avail.len();
-                    self.pos = self.filled;
+                    self.pos = self.buf.len();
                     if self.fill(MAX_BODY_BUF).await.map_err(body_class)? == 0 {
                         break wire;
                     }
@@ -257,11 +318,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
             }
             Framing::Chunked => self.read_chunked(&mut data).await?,
         };
-        if self.buf.len() > INIT_BUF && self.pos == self.filled {
-            self.buf = vec![0; INIT_BUF];
-            self.pos = 0;
-            self.filled = 0;
-        }
+        self.release();
         Ok(wire)
     }
 
@@ -272,16 +329,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
     ) -> Result<usize, ErrorClass> {
         let mut left = n;
         while left > 0 {
-            if self.pos == self.filled {
-                // Large bodies stream through a bigger buffer (given back when they end).
-                if left > self.buf.len() as u64 && self.buf.len() < MAX_BODY_BUF {
-                    self.buf.resize(MAX_BODY_BUF, 0);
+            if self.pos == self.buf.len() {
+                // A large body streams through a bigger buffer (dropped when it ends).
+                if left > self.buf.capacity() as u64 && self.buf.capacity() < MAX_BODY_BUF {
+                    pool::give(std::mem::replace(
+                        &mut self.buf,
+                        Vec::with_capacity(MAX_BODY_BUF),
+                    ));
+                    self.pos = 0;
                 }
                 if self.fill(MAX_BODY_BUF).await.map_err(body_class)? == 0 {
                     return Err(ErrorClass::Reset);
                 }
             }
-            let take = (self.filled - self.pos).min(usize::try_from(left).unwrap_or(usize::MAX));
+            let take = (self.buf.len() - self.pos).min(usize::try_from(left).unwrap_or(usize::MAX));
             data(&self.buf[self.pos..self.pos + take]);
             self.pos += take;
             left -= take as u64;
@@ -292,7 +353,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
     /// A CRLF-terminated line of at most 4 KiB (without its CRLF), consumed; its wire length.
     async fn line(&mut self) -> Result<(std::ops::Range<usize>, usize), ErrorClass> {
         loop {
-            let avail = &self.buf[self.pos..self.filled];
+            let avail = &self.buf[self.pos..];
             if let Some(i) = avail.windows(2).position(|w| w == b"\r\n") {
                 let r = self.pos..self.pos + i;
                 self.pos += i + 2;

@@ -246,8 +246,17 @@ impl HttpTransport {
         }
     }
 
-    /// Opens a connection for `route` within the connect timeout.
-    async fn open(&self, route: &Arc<Route>) -> Result<Live, ErrorClass> {
+    /// Opens a connection for `route` within the connect timeout. Boxed: its state (a TLS
+    /// handshake's) is large and needed only while connecting, not in every idle user's task.
+    fn open<'a>(
+        &'a self,
+        route: &'a Arc<Route>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Live, ErrorClass>> + Send + 'a>>
+    {
+        Box::pin(self.open_inner(route))
+    }
+
+    async fn open_inner(&self, route: &Arc<Route>) -> Result<Live, ErrorClass> {
         let work = async {
             let tunnel = route.mode == Mode::Tunnel;
             let io = dial(&route.origin, route.proxy.as_ref(), tunnel, &self.tls).await?;
@@ -289,7 +298,7 @@ impl HttpTransport {
             live.set_busy(true);
             let attempt = match &mut live.kind {
                 Kind::H1(h1) => self.exchange_h1(h1, &route, &pq, req).await,
-                Kind::H2(tx) => self.exchange_h2(tx, &route, pq.clone(), req).await,
+                Kind::H2(tx) => Box::pin(self.exchange_h2(tx, &route, pq.clone(), req)).await,
             };
             match attempt {
                 Attempt::Done(x, reusable) => {
