@@ -15,7 +15,7 @@ use crate::transport::auth::TokenFetch;
 use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
 use crate::transport::inprocess::InProcess;
-use crate::transport::proxy::Proxies;
+use crate::transport::proxy::{Proxies, ProxySetting};
 
 /// Options of one run that are not in the scenario.
 #[derive(Debug, Clone, Default)]
@@ -83,15 +83,10 @@ pub struct RunReport {
 
 /// True when `base_url`'s host is a loopback address or `localhost`.
 pub fn is_loopback(base_url: &str) -> bool {
-    let Ok(u) = reqwest::Url::parse(base_url) else {
-        return false;
-    };
-    match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    reqwest::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(crate::transport::proxy::is_loopback_host))
+        .unwrap_or(false)
 }
 
 /// Applies `--target` to the plan.
@@ -372,13 +367,21 @@ fn http_transport(
     login_url: &str,
 ) -> Result<(HttpTransport, Option<String>), RunError> {
     let t = &plan.target;
-    let proxies = Proxies::resolve(
-        &t.proxy,
-        t.no_proxy.as_deref(),
-        t.proxy_credentials_env.as_deref(),
-        |k| std::env::var(k).ok(),
-    )
-    .map_err(|e| RunError::Usage(format!("proxy: {e}")))?;
+    // The environment's proxies never apply to loopback hosts: a run that only talks to such
+    // hosts does not read them (so a proxy variable surge cannot use is no error there).
+    let env_unused =
+        t.proxy == ProxySetting::Env && is_loopback(base_url) && is_loopback(login_url);
+    let proxies = if env_unused {
+        Proxies::none()
+    } else {
+        Proxies::resolve(
+            &t.proxy,
+            t.no_proxy.as_deref(),
+            t.proxy_credentials_env.as_deref(),
+            |k| std::env::var(k).ok(),
+        )
+        .map_err(|e| RunError::Usage(format!("proxy: {e}")))?
+    };
     let shown = proxies.describe(base_url);
     let transport = HttpTransport::new(t, proxies, Some(login_url))
         .map_err(|e| RunError::Usage(e.to_string()))?
