@@ -194,10 +194,23 @@ async fn tcp(host: &str, port: u16) -> Result<TcpStream, ErrorClass> {
                 let _ = s.set_nodelay(true);
                 return Ok(s);
             }
-            Err(e) => last = io_class(&e).unwrap_or(ErrorClass::Refused),
+            Err(e) => last = connect_class(&e),
         }
     }
     Err(last)
+}
+
+/// Why a TCP connect failed: refused or unreachable is `refused`; out of descriptors or of
+/// local ports (this machine's limits, not the server's answer) is `other`.
+fn connect_class(e: &io::Error) -> ErrorClass {
+    use io::ErrorKind as K;
+    if let Some(c) = io_class(e) {
+        return c;
+    }
+    match e.kind() {
+        K::HostUnreachable | K::NetworkUnreachable | K::NetworkDown => ErrorClass::Refused,
+        _ => ErrorClass::Other,
+    }
 }
 
 /// Asks the proxy for a tunnel to `origin` and reads its answer: 2xx opens the tunnel;
