@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Memory benchmark: peak RSS of surge holding 1,000, 10,000 and 50,000 users, each with its own
-# keep-alive connection to nginx on loopback, sending one GET every 5 s for 20 s (10 s ramp-up):
+# keep-alive connection to nginx on loopback, sending one GET every 5 s for 20 s (5 s ramp-up):
 # most of the time every user is idle, holding what an idle user holds (its task, buffers and
 # connection). Prints peak RSS, RSS per user, and what was answered.
 #
@@ -36,12 +36,19 @@ if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
   fi
 fi
 ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+# Connections this process can hold at most (one descriptor each).
+conns=$max_users
+if [ "$(ulimit -Sn)" != unlimited ] && [ $(($(ulimit -Sn) - 200)) -lt "$conns" ]; then
+  conns=$(($(ulimit -Sn) - 200))
+fi
 
+# Widening the ephemeral range affects every program on the machine while the run lasts (and
+# ports stay in TIME_WAIT a minute after), so only when those connections can be held at all.
 range_file=/proc/sys/net/ipv4/ip_local_port_range
 old_range=$(tr '\t' ' ' <"$range_file")
 read -r lo hi <<<"$old_range"
 restore_range=""
-if [ $((hi - lo + 1)) -lt "$max_users" ]; then
+if [ $((hi - lo + 1)) -lt "$conns" ]; then
   if echo "1024 65535" >"$range_file" 2>/dev/null; then
     restore_range=$old_range
     echo "ephemeral ports: widened $old_range to 1024 65535 for the run"
