@@ -268,6 +268,60 @@ async fn each_user_keeps_its_connection_unless_keep_alive_is_off_or_the_server_c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_server_closed_while_users_thought_are_replaced() {
+    // Answers 200 and closes a connection idle for 300 ms, as servers close idle keep-alive
+    // connections; users think 1.1 s between requests.
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let conns = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let c2 = conns.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            c2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut rd = tokio::io::BufReader::new(s);
+                loop {
+                    let mut head = String::new();
+                    loop {
+                        let mut line = String::new();
+                        let read = tokio::time::timeout(
+                            Duration::from_millis(300),
+                            rd.read_line(&mut line),
+                        );
+                        match read.await {
+                            Ok(Ok(n)) if n > 0 => {}
+                            _ => return,
+                        }
+                        head.push_str(&line);
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n";
+                    if rd.get_mut().write_all(ok).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(
+        dir.path(),
+        "idle",
+        &format!("name = \"idle\"\n[target]\nbase_url = \"http://{addr}\"\n[[request]]\nname = \"a\"\npath = \"/a\"\n[load]\nthreads = 2\nloops = 2\nthink_time = \"1100ms\"\n"),
+    )
+    .await;
+    assert_eq!(
+        by(&r, StatusKey::Http(200)),
+        4,
+        "no request lost to a closed connection"
+    );
+    assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http2_prior_knowledge_against_the_mock() {
     let dir = tempfile::tempdir().unwrap();
     let r = run(

@@ -4,11 +4,13 @@
 //! connection runs on a task hyper spawns beside the user, on the same runtime.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::time::Instant;
 
 use super::classify::classify_hyper;
 use super::dial::Io;
@@ -30,6 +32,10 @@ impl std::fmt::Debug for HttpConn {
     }
 }
 
+/// After this long idle, a kept HTTP/1.1 connection is checked with a system call before it is
+/// used again (a server closes idle connections: nginx after 75 s, load balancers sooner).
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// An open connection and the route it serves.
 pub(super) struct Live {
     route: Arc<Route>,
@@ -37,6 +43,8 @@ pub(super) struct Live {
     /// A request was started and did not finish (its future was dropped): the connection's
     /// state is unknown, so it is not reused.
     busy: bool,
+    /// When the last exchange on it ended.
+    idle_since: Instant,
 }
 
 /// The protocol spoken on a connection.
@@ -92,13 +100,18 @@ impl Live {
             route,
             kind,
             busy: false,
+            idle_since: Instant::now(),
         })
     }
 
-    /// Says whether a request can go on this connection now (a close by the server seen).
+    /// Says whether a request can go on this connection now (a close by the server seen): what
+    /// the runtime knows of the socket, and after an idle second what the socket itself says.
     async fn ready(&mut self) -> bool {
         match &mut self.kind {
-            Kind::H1(h1) => h1.idle_ok().await,
+            Kind::H1(h1) => {
+                h1.idle_ok().await
+                    && (self.idle_since.elapsed() < CHECK_AFTER_IDLE || h1.io().peer_open())
+            }
             Kind::H2(tx) => !tx.is_closed() && tx.ready().await.is_ok(),
         }
     }
@@ -106,5 +119,8 @@ impl Live {
     /// Marks a request started (`true`) or finished (`false`).
     pub(super) fn set_busy(&mut self, busy: bool) {
         self.busy = busy;
+        if !busy {
+            self.idle_since = Instant::now();
+        }
     }
 }

@@ -88,6 +88,20 @@ impl Io {
             Io::Tls(t) => t.get_ref().1.alpn_protocol() == Some(b"h2"),
         }
     }
+
+    /// True unless the peer has closed the connection or sent something unasked (a TLS
+    /// close_notify, say): one non-blocking peek at the socket, whatever the runtime last saw.
+    pub fn peer_open(&self) -> bool {
+        let tcp = match self {
+            Io::Plain(s) => s,
+            Io::Tls(t) => t.get_ref().0,
+        };
+        let mut one = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        matches!(
+            socket2::SockRef::from(tcp).peek(&mut one),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock
+        )
+    }
 }
 
 impl AsyncRead for Io {
@@ -253,5 +267,39 @@ async fn connect_tunnel(
             _ => Err(ErrorClass::Proxy),
         },
         _ => Err(ErrorClass::InvalidResponse),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_peek_tells_an_open_connection_from_one_the_peer_closed() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = Io::Plain(TcpStream::connect(addr).await.unwrap());
+        let (mut server, _) = listener.accept().await.unwrap();
+        assert!(client.peer_open());
+        server.write_all(b"x").await.unwrap();
+        server.flush().await.unwrap();
+        // Unasked bytes: not reusable either.
+        for _ in 0..100 {
+            if !client.peer_open() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!client.peer_open());
+        let client = Io::Plain(TcpStream::connect(addr).await.unwrap());
+        let (server, _) = listener.accept().await.unwrap();
+        drop(server);
+        for _ in 0..100 {
+            if !client.peer_open() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!client.peer_open(), "closed by the peer");
     }
 }

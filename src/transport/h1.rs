@@ -122,6 +122,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
         }
     }
 
+    /// The byte stream.
+    pub fn io(&self) -> &S {
+        &self.io
+    }
+
     /// True when the idle connection can take a request: the server has not closed it and sent
     /// nothing unasked. Costs no system call while the socket is known not readable.
     pub async fn idle_ok(&mut self) -> bool {
