@@ -490,7 +490,11 @@ fn head_of(
         framing = Framing::Length(0);
         close = true;
     }
-    let keep_alive = !close && framing != Framing::Close && (!http10 || keep_alive_token);
+    // Both a length and a transfer coding: the coding wins, and the connection is not trusted
+    // with another request (RFC 9112 §6.3).
+    let smuggled = length.is_some() && (chunked || other_coding);
+    let keep_alive =
+        !close && !smuggled && framing != Framing::Close && (!http10 || keep_alive_token);
     let headers = keep_headers.then(|| {
         let mut m = HeaderMap::with_capacity(resp.headers.len());
         for h in resp.headers.iter() {

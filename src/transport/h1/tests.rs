@@ -127,6 +127,13 @@ async fn heads_without_bodies_informational_heads_and_connection_tokens() {
             true,
         ),
         (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            false,
+            200,
+            Framing::Chunked,
+            false,
+        ),
+        (
             b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive, close\r\nContent-Length: 0\r\n\r\n",
             false,
             200,
