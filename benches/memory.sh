@@ -6,6 +6,8 @@
 #
 #   bash benches/memory.sh                 # 1000 10000 50000 users
 #   USERS_LIST="10000" bash benches/memory.sh
+#   TLS=1 bash benches/memory.sh           # HTTPS: a CA and a server certificate made here with
+#                                          # openssl, trusted through --set target.ca_cert
 #
 # Each user needs one open file: surge raises its soft limit up to the hard limit itself (and says
 # when that is too low); this script raises the hard limit first when it runs as root, and says
@@ -59,6 +61,23 @@ if [ $((hi - lo + 1)) -lt "$conns" ]; then
 fi
 
 work=$(mktemp -d)
+scheme=http
+listen="127.0.0.1:$PORT"
+tls_conf=""
+extra=()
+if [ "${TLS:-0}" = 1 ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -keyout "$work/ca.key" -out "$work/ca.crt" -subj "/CN=surge bench CA" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+    -keyout "$work/tls.key" -out "$work/tls.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$work/ext.cnf"
+  openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 2 -extfile "$work/ext.cnf" -out "$work/tls.crt" 2>/dev/null
+  scheme=https
+  listen="127.0.0.1:$PORT ssl"
+  tls_conf="ssl_certificate $work/tls.crt; ssl_certificate_key $work/tls.key;"
+  extra=(--set "target.ca_cert=$work/ca.crt")
+fi
 cat >"$work/nginx.conf" <<EOF
 worker_processes 1;
 worker_rlimit_nofile $((max_users * 2 + 1000));
@@ -71,7 +90,8 @@ http {
   keepalive_requests 1000000000;
   keepalive_timeout 300s;
   server {
-    listen 127.0.0.1:$PORT backlog=65535;
+    listen $listen backlog=65535;
+    $tls_conf
     location / { return 200 "ok\n"; }
   }
 }
@@ -91,10 +111,11 @@ for _ in $(seq 50); do
 done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(uname -sr), open files $(ulimit -Sn)"
+echo "target:  $scheme://localhost:$PORT (nginx, 1 worker)"
 printf "%8s %13s %14s %12s %10s  %s\n" users "peak RSS MiB" "per user KiB" requests "answered" "errors"
 for users in $USERS_LIST; do
-  /usr/bin/time -f '%M' -o "$work/time" "$SURGE" run benches/memory.toml --target "http://127.0.0.1:$PORT" \
-    --set "load.threads=$users" --out "$work/run-$users" --quiet >"$work/log-$users" 2>&1 || true
+  /usr/bin/time -f '%M' -o "$work/time" "$SURGE" run benches/memory.toml --target "$scheme://localhost:$PORT" \
+    --set "load.threads=$users" "${extra[@]}" --out "$work/run-$users" --quiet >"$work/log-$users" 2>&1 || true
   rss=$(cat "$work/time")
   python3 - "$work/run-$users/result.json" "$users" "$rss" <<'EOF'
 import json, sys
