@@ -76,25 +76,16 @@ pub struct Captured {
 }
 
 impl Captured {
-    /// Keeps what `capture` asks for of a complete answer.
+    /// Keeps what `capture` asks for of a complete answer (the same rule as a streamed body's,
+    /// [`BodyKeeper`]).
     pub fn keep(
         capture: Capture,
         headers: &::http::HeaderMap,
         body: &Bytes,
     ) -> Option<Box<Captured>> {
-        if capture.is_none() {
-            return None;
-        }
-        let (body, body_truncated) = match capture.body_limit {
-            Some(limit) if body.len() > limit => (Some(body.slice(..limit)), true),
-            Some(_) => (Some(body.clone()), false),
-            None => (None, false),
-        };
-        Some(Box::new(Captured {
-            body,
-            body_truncated,
-            headers: capture.headers.then(|| headers.clone()),
-        }))
+        let mut k = BodyKeeper::new(0, capture);
+        k.push(body);
+        k.finish(|| Some(headers.clone())).1
     }
 }
 
