@@ -1,6 +1,7 @@
 //! HTTP over TCP for the load: each user owns its connection ([`HttpConn`]: HTTP/1.1
 //! keep-alive, or HTTP/2 when ALPN picks it or `http = "http2"`), so no pool is shared on the
-//! hot path. hyper's client connection API over rustls; a forward proxy by absolute-form
+//! hot path. HTTP/1.1 is surge's own ([`super::h1`]), HTTP/2 hyper's, both over rustls for
+//! HTTPS; a forward proxy by absolute-form
 //! requests (plain HTTP) or a `CONNECT` tunnel (HTTPS, h2c); connect and whole-request
 //! timeouts; redirects are not followed (a 3xx is an outcome). The OAuth token requests go
 //! through reqwest with the same TLS roots and the same proxy decision.
@@ -127,7 +128,7 @@ fn plain_target_byte(b: u8) -> bool {
         )
 }
 
-/// The hyper-backed transport: per-user connections, per-route proxy decisions.
+/// The HTTP transport: per-user connections, a proxy decision per route.
 #[derive(Clone)]
 pub struct HttpTransport {
     tls: Arc<rustls::ClientConfig>,
