@@ -20,6 +20,7 @@ use crate::transport::auth::TokenFetch;
 use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
 use crate::transport::inprocess::InProcess;
+use crate::transport::proxy::{Proxies, ProxySetting};
 
 pub mod segment;
 
@@ -103,15 +104,10 @@ pub struct RunReport {
 
 /// True when `base_url`'s host is a loopback address or `localhost`.
 pub fn is_loopback(base_url: &str) -> bool {
-    let Ok(u) = reqwest::Url::parse(base_url) else {
-        return false;
-    };
-    match u.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
+    reqwest::Url::parse(base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(crate::transport::proxy::is_loopback_host))
+        .unwrap_or(false)
 }
 
 /// Applies `--target` to the plan.
@@ -378,7 +374,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         });
         Some(f)
     };
-    let mut exec = ExecOptions {
+    let exec = ExecOptions {
         base_url: String::new(),
         cancel: opts.cancel.clone(),
         grace: opts.grace.unwrap_or(engine::DEFAULT_GRACE),
@@ -386,13 +382,104 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         on_tick,
         seed: opts.seed,
         segment: opts.segment.as_ref().map(|s| s.segment),
+        workers: engine::Workers::per_core(),
+    };
+    let mut m = measure(&plan, preset, &opts, exec).await?;
+    if let Some(p) = &progress {
+        p.finished();
+    }
+    let samples_written = match writer {
+        Some(w) => Some(
+            w.finish()
+                .map_err(|e| RunError::Io(format!("raw samples: {e}")))?,
+        ),
+        None => None,
     };
 
-    let mut late = None;
-    let (mut out, base_url, mock_stats) = match preset {
+    let second_hists = m.out.aggregate.take_second_hists();
+    let late = m.late;
+    let answered = preset.or(answered_by);
+    let (result, result_mock_stats) =
+        build_result(&plan, m, &opts, started, started_unix_ms, labels, answered);
+    let result = segment::with_record(result, &opts, late, second_hists);
+    crate::report::write_outputs(&result, &out_dir)
+        .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+    if let Some(stats) = &result_mock_stats {
+        // The mock's own counts: the ground truth to hold surge's figures against.
+        let p = out_dir.join("mock_stats.json");
+        let text = serde_json::to_string_pretty(stats).unwrap_or_default();
+        std::fs::write(&p, text).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+    }
+    Ok(RunReport {
+        result,
+        out_dir,
+        samples_written,
+        mock_stats: result_mock_stats,
+    })
+}
+
+/// What the measurement gave: the executor's output and where it went.
+struct Measured {
+    out: engine::ExecOutput,
+    base_url: String,
+    mock_stats: Option<MockStats>,
+    /// The proxy the API requests went through (shown form).
+    proxy: Option<String>,
+    /// How late after the start barrier the first request could go (segments only).
+    late: Option<Duration>,
+}
+
+/// The network of a run against `base_url`: proxies resolved against the environment, the
+/// scenario's CA, one connection per user.
+fn http_transport(
+    plan: &Plan,
+    base_url: &str,
+    login_url: &str,
+) -> Result<(HttpTransport, Option<String>), RunError> {
+    let t = &plan.target;
+    // The environment's proxies never apply to loopback hosts: a run that only talks to such
+    // hosts does not read them (so a proxy variable surge cannot use is no error there).
+    let env_unused =
+        t.proxy == ProxySetting::Env && is_loopback(base_url) && is_loopback(login_url);
+    let proxies = if env_unused {
+        Proxies::none()
+    } else {
+        Proxies::resolve(
+            &t.proxy,
+            t.no_proxy.as_deref(),
+            t.proxy_credentials_env.as_deref(),
+            |k| std::env::var(k).ok(),
+        )
+        .map_err(|e| RunError::Usage(format!("proxy: {e}")))?
+    };
+    let shown = proxies.describe(base_url);
+    let transport = HttpTransport::new(t, proxies, Some(login_url))
+        .map_err(|e| RunError::Usage(e.to_string()))?
+        .with_base(base_url);
+    Ok((transport, shown))
+}
+
+/// Runs the plan against its target: the built-in mock (on loopback, or in-process on virtual
+/// time), or a URL.
+async fn measure(
+    plan: &Plan,
+    preset: Option<crate::mock::Preset>,
+    opts: &RunOptions,
+    mut exec: ExecOptions,
+) -> Result<Measured, RunError> {
+    match preset {
         Some(p) if opts.simulate => {
             exec.seed = Some(opts.seed.unwrap_or(1));
-            simulate(plan.clone(), MockConfig::preset(p), exec).await?
+            exec.workers = engine::Workers::Ambient;
+            let (out, base_url, mock_stats) =
+                simulate(plan.clone(), MockConfig::preset(p), exec).await?;
+            Ok(Measured {
+                out,
+                base_url,
+                mock_stats,
+                proxy: None,
+                late: None,
+            })
         }
         Some(p) => {
             let m = MockServer::start(MockConfig::preset(p), ([127, 0, 0, 1], 0).into())
@@ -405,15 +492,19 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
                 client_id: m.client_id().to_string(),
                 client_secret: m.client_secret().to_string(),
             };
-            let transport = HttpTransport::new(&plan.target, plan.max_users())
-                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?
-                .with_base(&url);
+            let (transport, proxy) = http_transport(plan, &url, &url)?;
             let auth =
-                auth_runtime(&plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
+                auth_runtime(plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
             exec.base_url = url.clone();
-            late = segment::at_start(&opts).await?;
-            let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
-            (out, url, Some(m.shutdown().await))
+            let late = segment::at_start(opts).await?;
+            let out = engine::execute(plan, Arc::new(transport), auth, exec).await;
+            Ok(Measured {
+                out,
+                base_url: url,
+                mock_stats: Some(m.shutdown().await),
+                proxy,
+                late,
+            })
         }
         None => {
             let Endpoint::Url {
@@ -423,11 +514,9 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             else {
                 unreachable!("no preset means a URL")
             };
-            let transport = HttpTransport::new(&plan.target, plan.max_users())
-                .map_err(|e| RunError::Usage(format!("HTTP client: {e}")))?
-                .with_base(base_url);
+            let (transport, proxy) = http_transport(plan, base_url, login_url)?;
             let auth = auth_runtime(
-                &plan,
+                plan,
                 login_url,
                 Arc::new(transport.clone()),
                 None,
@@ -435,26 +524,33 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             )
             .await?;
             exec.base_url = base_url.clone();
-            late = segment::at_start(&opts).await?;
-            let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
-            (out, base_url.clone(), None)
+            let late = segment::at_start(opts).await?;
+            let out = engine::execute(plan, Arc::new(transport), auth, exec).await;
+            Ok(Measured {
+                out,
+                base_url: base_url.clone(),
+                mock_stats: None,
+                proxy,
+                late,
+            })
         }
-    };
-    if let Some(p) = &progress {
-        p.finished();
     }
-    let samples_written = match writer {
-        Some(w) => Some(
-            w.finish()
-                .map_err(|e| RunError::Io(format!("raw samples: {e}")))?,
-        ),
-        None => None,
-    };
+}
 
-    let second_hists = out.aggregate.take_second_hists();
+/// The result file's content.
+fn build_result(
+    plan: &Plan,
+    m: Measured,
+    opts: &RunOptions,
+    started: time::OffsetDateTime,
+    started_unix_ms: u64,
+    labels: Vec<String>,
+    answered: Option<Preset>,
+) -> (RunResult, Option<MockStats>) {
+    let out = m.out;
     let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
     debug_assert_eq!(totals.requests, out.issued);
-    let host = reqwest::Url::parse(&base_url)
+    let host = reqwest::Url::parse(&m.base_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
@@ -469,14 +565,19 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         },
         plan: plan.summary(),
         target: TargetInfo {
-            base_url,
+            base_url: m.base_url,
             host,
-            kind: if preset.is_some() {
-                "mock".into()
-            } else {
-                "url".into()
+            kind: match &plan.target.endpoint {
+                Endpoint::Mock { .. } => "mock".into(),
+                Endpoint::Url { .. } => "url".into(),
             },
-            mock_preset: preset.or(answered_by).map(|p| p.name().to_string()),
+            mock_preset: answered.map(|p| p.name().to_string()),
+            proxy: m.proxy,
+            ca_cert: plan
+                .target
+                .ca_cert
+                .as_ref()
+                .map(|p| p.display().to_string()),
         },
         started_at: started
             .format(&time::format_description::well_known::Rfc3339)
@@ -492,21 +593,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         timeline,
         distributed: None,
     };
-    let result = segment::with_record(result, &opts, late, second_hists);
-    crate::report::write_outputs(&result, &out_dir)
-        .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
-    if let Some(stats) = &mock_stats {
-        // The mock's own counts: the ground truth to hold surge's figures against.
-        let p = out_dir.join("mock_stats.json");
-        let text = serde_json::to_string_pretty(stats).unwrap_or_default();
-        std::fs::write(&p, text).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
-    }
-    Ok(RunReport {
-        result,
-        out_dir,
-        samples_written,
-        mock_stats,
-    })
+    (result, m.mock_stats)
 }
 
 /// Runs `plan` against the mock in-process on tokio's paused clock, in a runtime of its own

@@ -288,6 +288,8 @@ fn write_result(path: &Path, p95_base_ms: f64, n429: u64, seed: u64) {
             host: "127.0.0.1".into(),
             kind: "url".into(),
             mock_preset: None,
+            proxy: None,
+            ca_cert: None,
         },
         started_at: String::new(),
         started_unix_ms: 0,

@@ -461,7 +461,15 @@ struct Scripted {
 }
 
 impl surge::transport::Transport for Scripted {
-    async fn send(&self, req: surge::transport::OutRequest<'_>) -> surge::transport::Exchange {
+    type Conn = ();
+
+    fn conn(&self) {}
+
+    async fn send(
+        &self,
+        _conn: &mut (),
+        req: surge::transport::OutRequest<'_>,
+    ) -> surge::transport::Exchange {
         self.urls.lock().unwrap().push(req.url.to_string());
         tokio::time::sleep(self.latency).await;
         let now = tokio::time::Instant::now();
@@ -489,6 +497,7 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
         on_tick: None,
         seed: Some(3),
         segment: None,
+        workers: Default::default(),
     };
     let t = Arc::new(Scripted {
         latency: Duration::from_millis(100),

@@ -58,6 +58,8 @@ pub(crate) fn result(cells: Vec<Cell>, timeline: Vec<Second>, duration_s: f64) -
             host: "127.0.0.1".into(),
             kind: "url".into(),
             mock_preset: None,
+            proxy: None,
+            ca_cert: None,
         },
         started_at: String::new(),
         started_unix_ms: 0,

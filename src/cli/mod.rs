@@ -254,6 +254,17 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
             }
         }
     }
+    if !a.simulate {
+        // One connection (one descriptor) per user.
+        let users = u64::from(plan.max_users());
+        if let crate::engine::rlimit::OpenFiles::TooLow { limit, needed } =
+            crate::engine::rlimit::ensure_open_files(users)
+        {
+            eprintln!(
+                "warning: {users} users need about {needed} open files, and this process may open {limit} (the hard limit of `ulimit -n`); users past it will fail to connect (error:other). Raise it with `ulimit -Hn` as root, or in /etc/security/limits.conf."
+            );
+        }
+    }
     let opts = RunOptions {
         out: a.out,
         samples: a.samples,

@@ -1,5 +1,6 @@
-//! The one executor: reads a schedule, starts users as tokio tasks, and is the only place that
-//! sleeps. Each user runs the request sequence once per iteration and records every attempt.
+//! The one executor: reads a schedule, starts users as tokio tasks (on per-core runtimes when
+//! asked, see [`super::cores`]), and is the only place that sleeps. Each user runs the request
+//! sequence once per iteration and records every attempt.
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use super::cores::{spawn_user, Cores, Workers};
 use super::data::SharedData;
 use super::user::{closed_user, open_user, Pacer};
 use crate::record::samples::StreamedSample;
@@ -41,6 +43,8 @@ pub struct ExecOptions {
     pub seed: Option<u64>,
     /// The segment of a distributed run this process runs (None: the whole plan, alone).
     pub segment: Option<Segment>,
+    /// Where users run: the caller's runtime, or per-core runtimes of their own.
+    pub workers: Workers,
 }
 
 impl std::fmt::Debug for ExecOptions {
@@ -119,6 +123,7 @@ pub(super) struct Ctx<T> {
     pub(super) seed: Option<u64>,
     pub(super) policy: Policy,
     pub(super) pacer: Option<Pacer>,
+    cores: Option<Cores>,
     segment: Segment,
 }
 
@@ -206,7 +211,48 @@ pub async fn execute<T: Transport>(
     auth: AuthRuntime,
     opts: ExecOptions,
 ) -> ExecOutput {
-    let epoch = Instant::now();
+    // Per-core runtimes, at most one per user; without them (a thread could not start) the
+    // users run on the caller's runtime.
+    let (cores, threads) = match opts.workers {
+        Workers::Ambient => (None, None),
+        Workers::PerCore(n) => match Cores::start(n.min(plan.total_users().max(1) as usize)) {
+            Ok((c, t)) => (Some(c), Some(t)),
+            Err(_) => (None, None),
+        },
+    };
+    let ctx = build_ctx(plan, transport, auth, &opts, cores);
+    let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+    let mut agg = Aggregate::new(labels);
+    // A segment keeps every second's histograms: the merge recomputes quantiles from them.
+    agg.keep_second_hists(opts.segment.is_some());
+    let agg = Arc::new(Mutex::new(agg));
+    let ticker = spawn_ticker(ctx.clone(), agg.clone(), opts.on_tick.clone());
+    let watchdog = spawn_watchdog(ctx.clone(), opts.cancel.clone(), plan.limits.max_duration);
+    run_groups(ctx.clone(), opts.grace).await;
+    let duration = ctx.epoch.elapsed();
+    watchdog.abort();
+    ticker.abort();
+    let _ = ticker.await;
+    if let Some(t) = threads {
+        t.shutdown().await;
+    }
+    let a = Arc::try_unwrap(agg)
+        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
+        .unwrap_or_else(|arc| {
+            let mut g = arc.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::take(&mut *g)
+        });
+    finish(&ctx, a, duration)
+}
+
+/// The run's shared state: prepared requests, groups, recorder, counters, stop signals.
+fn build_ctx<T: Transport>(
+    plan: &Plan,
+    transport: Arc<T>,
+    auth: AuthRuntime,
+    opts: &ExecOptions,
+    cores: Option<Cores>,
+) -> Arc<Ctx<T>> {
     let stop = CancellationToken::new();
     let segment = opts.segment.unwrap_or(Segment::WHOLE);
     let mut user_base = 0;
@@ -226,7 +272,12 @@ pub async fn execute<T: Transport>(
             rt
         })
         .collect();
-    let ctx = Arc::new(Ctx {
+    // One recorder shard per core (or several), so a core's users share theirs with no other.
+    let recorder = match &cores {
+        Some(c) => Recorder::with_shards(plan.total_users(), c.len()),
+        None => Recorder::new(plan.total_users()),
+    };
+    Arc::new(Ctx {
         transport,
         auth,
         base_url: opts.base_url.trim_end_matches('/').to_string(),
@@ -235,8 +286,8 @@ pub async fn execute<T: Transport>(
         serialize_groups: plan.serialize_groups,
         data: SharedData::for_segment(&plan.data, segment),
         nvars: plan.vars.len(),
-        recorder: Recorder::new(plan.total_users()),
-        epoch,
+        recorder,
+        epoch: Instant::now(),
         stop,
         abort: CancellationToken::new(),
         stop_reason: Mutex::new(None),
@@ -256,74 +307,72 @@ pub async fn execute<T: Transport>(
             let per_second = p.per_second / f64::from(segment.count.max(1));
             Pacer::new(per_second, p.steps.clone())
         }),
+        cores,
         segment,
-    });
-    let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
-    let mut agg = Aggregate::new(labels);
-    // A segment keeps every second's histograms: the merge recomputes quantiles from them.
-    agg.keep_second_hists(opts.segment.is_some());
-    let agg = Arc::new(Mutex::new(agg));
+    })
+}
 
-    // Aggregator: drains completed seconds once a second.
-    let ticker = {
-        let ctx = ctx.clone();
-        let agg = agg.clone();
-        let on_tick = opts.on_tick.clone();
-        tokio::spawn(async move {
-            let mut k: u32 = 1;
-            loop {
-                sleep_until(
-                    ctx.epoch + Duration::from_secs(u64::from(k)) + Duration::from_millis(100),
-                )
+/// The aggregator: drains completed seconds once a second and calls `on_tick`.
+fn spawn_ticker<T: Transport>(
+    ctx: Arc<Ctx<T>>,
+    agg: Arc<Mutex<Aggregate>>,
+    on_tick: Option<OnTick>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut k: u32 = 1;
+        loop {
+            sleep_until(ctx.epoch + Duration::from_secs(u64::from(k)) + Duration::from_millis(100))
                 .await;
-                let tick = {
-                    let mut a = agg.lock().unwrap_or_else(|e| e.into_inner());
-                    ctx.recorder.drain_into(k, &mut a);
-                    let (completed, ok, throttled, errors) = a.live();
-                    Tick {
-                        elapsed: ctx.epoch.elapsed(),
-                        active_users: ctx.active.load(Ordering::Relaxed),
-                        completed,
-                        ok,
-                        throttled,
-                        errors,
-                        last_second: a.completed_in(k - 1),
-                        second: a.second(k - 1).cloned(),
-                    }
-                };
-                if let Some(f) = &on_tick {
-                    if let Some(reason) = f(&tick) {
-                        ctx.stop_with(StopReason::Aborted(reason));
-                    }
-                }
-                k += 1;
-            }
-        })
-    };
-
-    // Stop triggers: the caller's cancel (Ctrl-C) and max_duration.
-    let watchdog = {
-        let ctx = ctx.clone();
-        let cancel = opts.cancel.clone();
-        let max = plan.limits.max_duration;
-        tokio::spawn(async move {
-            let deadline = async {
-                match max {
-                    Some(d) => sleep_until(ctx.epoch + d).await,
-                    None => std::future::pending().await,
+            let tick = {
+                let mut a = agg.lock().unwrap_or_else(|e| e.into_inner());
+                ctx.recorder.drain_into(k, &mut a);
+                let (completed, ok, throttled, errors) = a.live();
+                Tick {
+                    elapsed: ctx.epoch.elapsed(),
+                    active_users: ctx.active.load(Ordering::Relaxed),
+                    completed,
+                    ok,
+                    throttled,
+                    errors,
+                    last_second: a.completed_in(k - 1),
+                    second: a.second(k - 1).cloned(),
                 }
             };
-            tokio::select! {
-                biased;
-                _ = cancel.cancelled() => ctx.stop_with(StopReason::Cancelled),
-                _ = deadline => ctx.stop_with(StopReason::MaxDuration),
-                _ = ctx.stop.cancelled() => {}
+            if let Some(f) = &on_tick {
+                if let Some(reason) = f(&tick) {
+                    ctx.stop_with(StopReason::Aborted(reason));
+                }
             }
-        })
-    };
+            k += 1;
+        }
+    })
+}
 
-    // Groups run together, or one after another; either way requests in flight get a grace
-    // after a stop, then are cancelled.
+/// Stop triggers: the caller's cancel (Ctrl-C) and `max_duration`.
+fn spawn_watchdog<T: Transport>(
+    ctx: Arc<Ctx<T>>,
+    cancel: CancellationToken,
+    max: Option<Duration>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let deadline = async {
+            match max {
+                Some(d) => sleep_until(ctx.epoch + d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => ctx.stop_with(StopReason::Cancelled),
+            _ = deadline => ctx.stop_with(StopReason::MaxDuration),
+            _ = ctx.stop.cancelled() => {}
+        }
+    })
+}
+
+/// Runs the groups together, or one after another; either way requests in flight get `grace`
+/// after a stop, then are cancelled.
+async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration) {
     let drivers = {
         let ctx = ctx.clone();
         async move {
@@ -344,22 +393,15 @@ pub async fn execute<T: Transport>(
     tokio::select! {
         biased;
         _ = &mut drivers => {}
-        _ = async { ctx.stop.cancelled().await; tokio::time::sleep(opts.grace).await; } => {
+        _ = async { ctx.stop.cancelled().await; tokio::time::sleep(grace).await; } => {
             ctx.abort.cancel();
             drivers.await;
         }
     }
-    let duration = epoch.elapsed();
-    watchdog.abort();
-    ticker.abort();
-    let _ = ticker.await;
+}
 
-    let mut a = Arc::try_unwrap(agg)
-        .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
-        .unwrap_or_else(|arc| {
-            let mut g = arc.lock().unwrap_or_else(|e| e.into_inner());
-            std::mem::take(&mut *g)
-        });
+/// The last drain, and what the run hands back.
+fn finish<T>(ctx: &Ctx<T>, mut a: Aggregate, duration: Duration) -> ExecOutput {
     ctx.recorder.drain_into(u32::MAX, &mut a);
     a.set_dropped(ctx.dropped.load(Ordering::Relaxed));
     let reason = ctx
@@ -398,8 +440,9 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     if let Model::Open { pre_allocated, .. } = model {
         for j in 0..pre_allocated {
             let local = schedule::segment::pool_user(ctx.segment, grp.user_base, j);
-            let (ctx, rx, idle, stop) = (ctx.clone(), rx.clone(), idle.clone(), grp.stop.clone());
-            users.spawn(async move { open_user(ctx, g, local, None, rx, idle, stop).await });
+            let (c, rx, idle, stop) = (ctx.clone(), rx.clone(), idle.clone(), grp.stop.clone());
+            let fut = async move { open_user(c, g, local, None, rx, idle, stop).await };
+            spawn_user(ctx.cores.as_ref(), &mut users, grp.user_base + local, fut);
         }
         idle.store(pre_allocated, Ordering::Release);
         allocated = pre_allocated;
@@ -414,9 +457,9 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
             Event::StartUser { user, at } => {
                 let stop = grp.stop.child_token();
                 user_stops.insert(user, stop.clone());
-                let ctx = ctx.clone();
-                users
-                    .spawn(async move { closed_user(ctx, g, user, start + at, loops, stop).await });
+                let c = ctx.clone();
+                let fut = async move { closed_user(c, g, user, start + at, loops, stop).await };
+                spawn_user(ctx.cores.as_ref(), &mut users, grp.user_base + user, fut);
             }
             Event::StopUser { user, .. } => {
                 if let Some(t) = user_stops.remove(&user) {
@@ -434,13 +477,13 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
                 {
                     let _ = tx.try_send(due);
                 } else if allocated < max_users {
-                    let (ctx, rx, idle, stop) =
+                    let (c, rx, idle, stop) =
                         (ctx.clone(), rx.clone(), idle.clone(), grp.stop.clone());
                     let local = schedule::segment::pool_user(ctx.segment, grp.user_base, allocated);
                     allocated += 1;
-                    users.spawn(async move {
-                        open_user(ctx, g, local, Some(due), rx, idle, stop).await
-                    });
+                    let fut =
+                        async move { open_user(c, g, local, Some(due), rx, idle, stop).await };
+                    spawn_user(ctx.cores.as_ref(), &mut users, grp.user_base + local, fut);
                 } else {
                     ctx.dropped.fetch_add(1, Ordering::Relaxed);
                 }

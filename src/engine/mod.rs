@@ -1,14 +1,17 @@
 //! The engine: the one executor ([`executor`]) that reads a schedule and runs users as tokio
-//! tasks, and run-time data sources ([`data`]). The only place that sleeps and spawns.
+//! tasks (on per-core runtimes, [`cores`]), and run-time data sources ([`data`]). The only place that sleeps and spawns.
 //!
 //! Reads `scenario` (the plan), `schedule`, `transport` and `record` (where samples go). Must not
 //! import `analysis`, `report`, `run` or `cli`: what a run does with its per-second snapshot
 //! (progress, live thresholds) is its caller's, passed in as a callback.
 
+pub mod cores;
 pub mod data;
 pub mod executor;
+pub mod rlimit;
 mod user;
 
+pub use cores::Workers;
 pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
 
 #[cfg(test)]

@@ -26,7 +26,11 @@ pub(super) struct Scripted {
 }
 
 impl Transport for Scripted {
-    async fn send(&self, req: OutRequest<'_>) -> Exchange {
+    type Conn = ();
+
+    fn conn(&self) {}
+
+    async fn send(&self, _conn: &mut (), req: OutRequest<'_>) -> Exchange {
         let n = {
             let mut g = self.n.lock().unwrap();
             *g += 1;
@@ -83,6 +87,7 @@ pub(super) async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOut
         on_tick: None,
         seed: Some(7),
         segment: None,
+        workers: Default::default(),
     };
     let out = execute(p, t, AuthRuntime::None, opts).await;
     let mut v = Vec::new();
@@ -303,6 +308,7 @@ async fn on_tick_can_abort_the_run() {
         })),
         seed: None,
         segment: None,
+        workers: Default::default(),
     };
     let out = execute(&p, scripted(100, |_, _| Ok(200)), AuthRuntime::None, opts).await;
     assert_eq!(out.stop_reason, StopReason::Aborted("breach".into()));

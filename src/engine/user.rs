@@ -78,8 +78,8 @@ impl Pacer {
     }
 }
 
-/// A user's own state across iterations.
-pub(super) struct User {
+/// A user's own state across iterations, with its own connection (`C`, the transport's).
+pub(super) struct User<C> {
     /// Global user id (from 0, across groups).
     pub id: u32,
     /// Number within the group, from 1 (JMeter's thread number).
@@ -89,10 +89,14 @@ pub(super) struct User {
     url: String,
     iteration: u64,
     auth: Option<crate::transport::auth::AuthCache>,
+    conn: C,
+    /// The run's abort, as this user's own child token: waiting on it per request touches no
+    /// state shared with other users.
+    abort: CancellationToken,
 }
 
-impl User {
-    pub(super) fn new<T>(ctx: &Ctx<T>, grp: &GroupRt, local: u32) -> User {
+impl<C> User<C> {
+    pub(super) fn new<T: Transport<Conn = C>>(ctx: &Ctx<T>, grp: &GroupRt, local: u32) -> User<C> {
         let id = grp.user_base + local;
         let rng = match ctx.seed {
             Some(s) => rand::SeedableRng::seed_from_u64(s ^ ((u64::from(id) << 32) | 0x5eed)),
@@ -106,11 +110,13 @@ impl User {
             url: String::with_capacity(128),
             auth: None,
             iteration: 0,
+            conn: ctx.transport.conn(),
+            abort: ctx.abort.child_token(),
         }
     }
 
     /// Runs one iteration: the group's requests in order, each after its think time.
-    pub(super) async fn iteration<T: Transport>(
+    pub(super) async fn iteration<T: Transport<Conn = C>>(
         &mut self,
         ctx: &Ctx<T>,
         grp: &GroupRt,
@@ -172,7 +178,7 @@ impl User {
     }
 
     /// Sends one step with its retries; records every attempt.
-    async fn step<T: Transport>(
+    async fn step<T: Transport<Conn = C>>(
         &mut self,
         ctx: &Ctx<T>,
         step: usize,
@@ -232,8 +238,8 @@ impl User {
             let start = Instant::now();
             let x = tokio::select! {
                 biased;
-                x = ctx.transport.send(out) => x,
-                _ = ctx.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
+                x = ctx.transport.send(&mut self.conn, out) => x,
+                _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
             };
             let status = x.status.ok();
             // Decide now whether a retry follows (and reserve its slot), so the sample says

@@ -66,6 +66,8 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
             host: "127.0.0.1".into(),
             kind: "url".into(),
             mock_preset: None,
+            proxy: None,
+            ca_cert: None,
         },
         started_at: "2023-11-14T22:13:20Z".into(),
         started_unix_ms: 1_700_000_000_000,

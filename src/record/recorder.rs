@@ -118,7 +118,14 @@ impl Recorder {
     /// A recorder for up to `users` users.
     pub fn new(users: u32) -> Recorder {
         let par = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let n = (par * 4).clamp(1, users.max(1) as usize);
+        Recorder::with_shards(users, par)
+    }
+
+    /// A recorder for up to `users` users whose user `u` runs on worker `u % workers`: shard
+    /// `u % shards` with `shards` a multiple of `workers` (or one shard per user), so no two
+    /// workers ever record into the same shard and its lock is never contended on the hot path.
+    pub fn with_shards(users: u32, workers: usize) -> Recorder {
+        let n = (workers.max(1) * 4).clamp(1, users.max(1) as usize);
         Recorder {
             shards: (0..n).map(|_| Mutex::new(Shard::default())).collect(),
             user_events: Mutex::new(Vec::new()),

@@ -100,6 +100,13 @@ pub struct TargetInfo {
     /// The mock preset, for `mock`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mock_preset: Option<String>,
+    /// The forward proxy the API requests went through and where it was set, e.g.
+    /// `http://proxy.corp:3128 (HTTPS_PROXY)`; never its credentials. Absent: direct.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// The scenario's extra certificate authorities (`ca_cert`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
 }
 
 /// Whole-run counts.

@@ -16,6 +16,9 @@ pub enum ErrorClass {
     Tls,
     /// Name resolution failed.
     Dns,
+    /// The forward proxy refused the tunnel (`CONNECT` answered other than 2xx, e.g. 407 for
+    /// missing or wrong proxy credentials, 502 when it could not reach the host).
+    Proxy,
     /// The response body could not be read.
     Body,
     /// The peer sent something that is not HTTP.
@@ -28,12 +31,13 @@ pub enum ErrorClass {
 
 impl ErrorClass {
     /// Every class, in report order.
-    pub const ALL: [ErrorClass; 9] = [
+    pub const ALL: [ErrorClass; 10] = [
         ErrorClass::Refused,
         ErrorClass::Timeout,
         ErrorClass::Reset,
         ErrorClass::Tls,
         ErrorClass::Dns,
+        ErrorClass::Proxy,
         ErrorClass::Body,
         ErrorClass::InvalidResponse,
         ErrorClass::Cancelled,
@@ -48,6 +52,7 @@ impl ErrorClass {
             ErrorClass::Reset => "reset",
             ErrorClass::Tls => "tls",
             ErrorClass::Dns => "dns",
+            ErrorClass::Proxy => "proxy",
             ErrorClass::Body => "body",
             ErrorClass::InvalidResponse => "invalid_response",
             ErrorClass::Cancelled => "cancelled",

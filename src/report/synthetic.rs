@@ -151,6 +151,8 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
             host: "api.example.invalid".into(),
             kind: "url".into(),
             mock_preset: None,
+            proxy: None,
+            ca_cert: None,
         },
         started_at: "2025-06-02T09:00:00Z".into(),
         started_unix_ms: 1_748_854_800_000,

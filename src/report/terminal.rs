@@ -30,6 +30,9 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             String::new()
         }
     );
+    if let Some(p) = &r.target.proxy {
+        let _ = writeln!(s, "via proxy {p}");
+    }
     let _ = writeln!(
         s,
         "requests {}  ({}/s)   2xx {} ({})   429 {} ({})   other {} ({})   retries {}",

@@ -108,7 +108,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     };
     let base_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let name = build_name(&mut c, raw.name);
-    let target = build_target(&mut c, raw.target.unwrap_or_default());
+    let target = build_target(&mut c, raw.target.unwrap_or_default(), &base_dir);
     let auth = build_auth(&mut c, raw.auth.unwrap_or_default(), &base_dir);
     // Data sources first: they define the variables templates may use.
     let problems_before_data = c.problems.len();

@@ -160,11 +160,22 @@ pub struct Target {
     pub timeout: Duration,
     /// Protocol.
     pub http: HttpVersion,
-    /// Keep-alive pool on or off.
+    /// Keep each user's connection open between its requests.
     pub keep_alive: bool,
     /// The mock preset the scenario was written for, kept when `--target URL` sends it elsewhere:
     /// the run then asks the server there (a `surge mock`, presumably) which preset answers.
     pub written_for_mock: Option<crate::mock::Preset>,
+    /// Forward proxy: from the environment (default), none, or the one named.
+    pub proxy: crate::transport::proxy::ProxySetting,
+    /// Hosts that go direct, added to `NO_PROXY` (same forms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_proxy: Option<String>,
+    /// Environment variable holding the proxy's `user:password`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_credentials_env: Option<String>,
+    /// PEM file of extra certificate authorities to trust (added to the system's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// Where a bearer token is read from. Only the source is kept, never the token.

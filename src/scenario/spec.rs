@@ -140,6 +140,14 @@ pub struct RawTarget {
     pub keep_alive: Option<bool>,
     /// Mock preset when `base_url = "mock"` (`seed`, `documented`, `unlimited`).
     pub mock_preset: Option<String>,
+    /// Forward proxy `http://host:port`, or `"none"` (default: the environment's).
+    pub proxy: Option<String>,
+    /// Hosts that go direct (`NO_PROXY` forms), added to the environment's `NO_PROXY`.
+    pub no_proxy: Option<String>,
+    /// Environment variable holding the proxy's `user:password`.
+    pub proxy_credentials_env: Option<String>,
+    /// PEM file of extra certificate authorities (relative to the scenario).
+    pub ca_cert: Option<String>,
 }
 
 /// `[auth]`.

@@ -8,7 +8,11 @@ use super::build::Checker;
 use super::plan::*;
 use crate::mock::Preset;
 
-pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Target {
+pub(super) fn build_target(
+    c: &mut Checker<'_>,
+    t: super::spec::RawTarget,
+    base_dir: &Path,
+) -> Target {
     let connect_timeout = c.duration(
         "target.connect_timeout",
         t.connect_timeout.as_ref(),
@@ -112,6 +116,18 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
             "applies only when base_url = \"mock\"",
         );
     }
+    let proxy = build_proxy(c, t.proxy.as_deref(), t.proxy_credentials_env.as_deref());
+    let ca_cert = t.ca_cert.map(|f| {
+        let p = base_dir.join(f);
+        if let Err(e) = crate::transport::tls::load_ca(&p) {
+            let msg = e.to_string();
+            c.err(
+                "target.ca_cert",
+                msg.trim_start_matches("target.ca_cert: ").to_string(),
+            );
+        }
+        p
+    });
     Target {
         endpoint,
         region: t.region,
@@ -120,6 +136,45 @@ pub(super) fn build_target(c: &mut Checker<'_>, t: super::spec::RawTarget) -> Ta
         http,
         keep_alive: t.keep_alive.unwrap_or(true),
         written_for_mock: None,
+        proxy,
+        no_proxy: t.no_proxy,
+        proxy_credentials_env: t.proxy_credentials_env,
+        ca_cert,
+    }
+}
+
+/// `[target] proxy`: `"none"`, a proxy URL, or unset (the environment's).
+fn build_proxy(
+    c: &mut Checker<'_>,
+    raw: Option<&str>,
+    credentials_env: Option<&str>,
+) -> crate::transport::proxy::ProxySetting {
+    use crate::transport::proxy::{ProxySetting, ProxyUrl};
+    match raw.map(str::trim) {
+        None => ProxySetting::Env,
+        Some("none") => {
+            if credentials_env.is_some() {
+                c.err(
+                    "target.proxy_credentials_env",
+                    "applies only when there is a proxy (proxy = \"none\")",
+                );
+            }
+            ProxySetting::Off
+        }
+        Some(u) => match ProxyUrl::parse(u) {
+            Ok(p) if p.has_credentials() && credentials_env.is_some() => {
+                c.err(
+                    "target.proxy_credentials_env",
+                    "the proxy URL already has credentials; set one or the other",
+                );
+                ProxySetting::Url(p)
+            }
+            Ok(p) => ProxySetting::Url(p),
+            Err(e) => {
+                c.err("target.proxy", format!("{e}; or \"none\""));
+                ProxySetting::Env
+            }
+        },
     }
 }
 

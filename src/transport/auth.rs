@@ -82,33 +82,6 @@ pub trait TokenFetch: Send + Sync {
     ) -> BoxFuture<'_, Result<(u16, Bytes), ErrorClass>>;
 }
 
-impl TokenFetch for super::http::HttpTransport {
-    fn post_form(
-        &self,
-        url: String,
-        basic: HeaderValue,
-        form: &'static str,
-    ) -> BoxFuture<'_, Result<(u16, Bytes), ErrorClass>> {
-        Box::pin(async move {
-            let r = self
-                .client()
-                .post(&url)
-                .header(http::header::AUTHORIZATION, basic)
-                .header(
-                    http::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(form)
-                .send()
-                .await
-                .map_err(|e| super::http::classify(&e))?;
-            let status = r.status().as_u16();
-            let body = r.bytes().await.map_err(|e| super::http::classify(&e))?;
-            Ok((status, body))
-        })
-    }
-}
-
 struct Token {
     header: HeaderValue,
     refresh_at: Instant,

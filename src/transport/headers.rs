@@ -40,8 +40,22 @@ fn clamp_ms(ms: u64) -> u32 {
 
 /// Reads `inin-ratelimit-allowed`, `-count` and `-reset` when all three parse.
 pub fn parse_rate_limit(headers: &http::HeaderMap) -> Option<RateLimitHeaders> {
-    let num = |name: &str| -> Option<u32> {
-        let v = headers.get(name)?.to_str().ok()?.trim();
+    let get = |name: &str| headers.get(name).map(http::HeaderValue::as_bytes);
+    rate_limit_from(
+        get("inin-ratelimit-allowed"),
+        get("inin-ratelimit-count"),
+        get("inin-ratelimit-reset"),
+    )
+}
+
+/// The three `inin-ratelimit-*` values (allowed, count, reset), when all three parse.
+pub fn rate_limit_from(
+    allowed: Option<&[u8]>,
+    count: Option<&[u8]>,
+    reset: Option<&[u8]>,
+) -> Option<RateLimitHeaders> {
+    let num = |v: Option<&[u8]>| -> Option<u32> {
+        let v = std::str::from_utf8(v?).ok()?.trim();
         v.parse::<u32>().ok().or_else(|| {
             v.parse::<f64>()
                 .ok()
@@ -50,9 +64,9 @@ pub fn parse_rate_limit(headers: &http::HeaderMap) -> Option<RateLimitHeaders> {
         })
     };
     Some(RateLimitHeaders {
-        allowed: num("inin-ratelimit-allowed")?,
-        count: num("inin-ratelimit-count")?,
-        reset: num("inin-ratelimit-reset")?,
+        allowed: num(allowed)?,
+        count: num(count)?,
+        reset: num(reset)?,
     })
 }
 

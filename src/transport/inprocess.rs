@@ -81,7 +81,11 @@ fn build(
 }
 
 impl Transport for InProcess {
-    async fn send(&self, req: OutRequest<'_>) -> Exchange {
+    type Conn = ();
+
+    fn conn(&self) {}
+
+    async fn send(&self, _conn: &mut (), req: OutRequest<'_>) -> Exchange {
         let bytes_out = req.wire_len().min(u32::MAX as usize) as u32;
         let fail = |class: ErrorClass| Exchange::failed(class, bytes_out);
         let capture = req.capture;

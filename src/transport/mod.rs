@@ -1,16 +1,24 @@
-//! Transports: how a request reaches the server. [`http::HttpTransport`] sends it over TCP
-//! with reqwest (rustls, keep-alive pool, HTTP/1.1 and HTTP/2); the executor is generic over
-//! [`Transport`], so an in-process transport can call the mock's router directly.
-//! [`auth`] supplies bearer tokens; [`headers`] reads the throttling headers.
+//! Transports: how a request reaches the server. [`http::HttpTransport`] sends it over TCP,
+//! each user on its own connection ([`conn`]: hyper, rustls, HTTP/1.1 and HTTP/2), through a
+//! forward proxy when one applies ([`proxy`]), trusting the system's roots and the scenario's
+//! CA ([`tls`]); the executor is generic over [`Transport`], so an in-process transport can call
+//! the mock's router directly. [`auth`] supplies bearer tokens; [`headers`] reads the
+//! throttling headers; [`classify`] names why a request got no response.
 //!
 //! Owns how one request is sent and what of its answer is kept. Reads `scenario` (target
 //! settings), `record` (status keys, rate-limit headers) and the mock's router (in-process).
 //! Must not import `engine`, `analysis`, `report`, `run` or `cli`.
 
 pub mod auth;
+pub mod classify;
+pub mod conn;
+mod dial;
+mod h1;
 pub mod headers;
 pub mod http;
 pub mod inprocess;
+pub mod proxy;
+pub mod tls;
 
 use std::future::Future;
 
@@ -72,25 +80,96 @@ pub struct Captured {
 }
 
 impl Captured {
-    /// Keeps what `capture` asks for of a complete answer.
+    /// Keeps what `capture` asks for of a complete answer (the same rule as a streamed body's,
+    /// [`BodyKeeper`]).
     pub fn keep(
         capture: Capture,
         headers: &::http::HeaderMap,
         body: &Bytes,
     ) -> Option<Box<Captured>> {
-        if capture.is_none() {
-            return None;
-        }
-        let (body, body_truncated) = match capture.body_limit {
-            Some(limit) if body.len() > limit => (Some(body.slice(..limit)), true),
-            Some(_) => (Some(body.clone()), false),
-            None => (None, false),
+        let mut k = BodyKeeper::new(0, capture);
+        k.push(body);
+        k.finish(|| Some(headers.clone())).1
+    }
+}
+
+/// A 429's body is read up to this many bytes for the limit it names.
+pub const THROTTLED_BODY_LIMIT: usize = 16 * 1024;
+
+/// Keeps what a response's body must give as it streams by: the part the caller asked for
+/// ([`Capture::body_limit`]) and a 429's first 16 KiB for the limit it names. Holds nothing for
+/// a plain request that is not throttled.
+#[derive(Debug)]
+pub(crate) struct BodyKeeper {
+    status: u16,
+    capture: Capture,
+    limit: usize,
+    kept: Option<Vec<u8>>,
+    cut: bool,
+}
+
+impl BodyKeeper {
+    /// For a response with `status` to a request that asked for `capture`.
+    pub(crate) fn new(status: u16, capture: Capture) -> BodyKeeper {
+        let limit = match (status == 429, capture.body_limit) {
+            (true, asked) => Some(asked.unwrap_or(0).max(THROTTLED_BODY_LIMIT)),
+            (false, asked) => asked,
         };
-        Some(Box::new(Captured {
-            body,
-            body_truncated,
-            headers: capture.headers.then(|| headers.clone()),
-        }))
+        BodyKeeper {
+            status,
+            capture,
+            limit: limit.unwrap_or(0),
+            kept: limit.map(|_| Vec::new()),
+            cut: false,
+        }
+    }
+
+    /// One piece of the body.
+    #[inline]
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        if let Some(k) = self.kept.as_mut() {
+            let room = self.limit.saturating_sub(k.len());
+            self.cut |= data.len() > room;
+            k.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+
+    /// The limit a 429's body names, and what the caller asked to keep (`headers`: the
+    /// response's, when it asked for them).
+    pub(crate) fn finish(
+        self,
+        headers: impl FnOnce() -> Option<::http::HeaderMap>,
+    ) -> (Option<u16>, Option<Box<Captured>>) {
+        let limit_key = (self.status == 429)
+            .then(|| {
+                self.kept
+                    .as_deref()
+                    .and_then(crate::record::limit_key::from_body)
+            })
+            .flatten();
+        if self.capture.is_none() {
+            return (limit_key, None);
+        }
+        let (body, body_truncated) = match (self.capture.body_limit, self.kept) {
+            (Some(asked), Some(k)) if k.len() > asked => {
+                (Some(Bytes::from(k).slice(..asked)), true)
+            }
+            (Some(_), Some(k)) => (Some(Bytes::from(k)), self.cut),
+            _ => (None, false),
+        };
+        let headers = if self.capture.headers {
+            headers()
+        } else {
+            None
+        };
+        (
+            limit_key,
+            Some(Box::new(Captured {
+                body,
+                body_truncated,
+                headers,
+            })),
+        )
     }
 }
 
@@ -153,6 +232,17 @@ impl Exchange {
 /// Sends requests. Implementations never panic on a failure: every failure is an
 /// [`Exchange`] with an error class.
 pub trait Transport: Send + Sync + 'static {
-    /// Sends one request and reads the whole response.
-    fn send(&self, req: OutRequest<'_>) -> impl Future<Output = Exchange> + Send;
+    /// What one user keeps between its requests: its own connection, opened on its first
+    /// request (`()` for a transport without connections).
+    type Conn: Send + 'static;
+
+    /// A new user's state. Cheap: no I/O happens until its first request.
+    fn conn(&self) -> Self::Conn;
+
+    /// Sends one request on the user's `conn` and reads the whole response.
+    fn send(
+        &self,
+        conn: &mut Self::Conn,
+        req: OutRequest<'_>,
+    ) -> impl Future<Output = Exchange> + Send;
 }

@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+pub mod proxy;
+pub mod tls;
+
 /// A request as the handler sees it.
 #[derive(Debug, Clone)]
 pub struct Req {
@@ -74,13 +77,16 @@ pub struct TestServer {
     /// Answers per status ("dropped" for connections closed without an answer).
     pub counts: Arc<Mutex<BTreeMap<String, u64>>>,
     pub requests: Arc<AtomicU64>,
+    /// Connections accepted.
+    pub connections: Arc<AtomicU64>,
     /// Every request seen (path and Authorization), in arrival order.
     pub log: Log,
+    scheme: &'static str,
 }
 
 impl TestServer {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
     pub fn count(&self, key: &str) -> u64 {
         self.counts.lock().unwrap().get(key).copied().unwrap_or(0)
@@ -88,112 +94,157 @@ impl TestServer {
     pub fn total(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
     }
+    pub fn connections(&self) -> u64 {
+        self.connections.load(Ordering::SeqCst)
+    }
 }
 
+/// Serves `handler` over plain HTTP/1.1 on 127.0.0.1:0.
 pub async fn serve(handler: impl Fn(&Req) -> Reply + Send + Sync + 'static) -> TestServer {
+    serve_with(handler, None).await
+}
+
+/// Serves `handler` over HTTP/1.1 on 127.0.0.1:0, inside TLS when `tls` is given.
+pub async fn serve_with(
+    handler: impl Fn(&Req) -> Reply + Send + Sync + 'static,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let counts: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
-    let requests = Arc::new(AtomicU64::new(0));
-    let log: Log = Arc::default();
-    let handler: Handler = Arc::new(handler);
-    {
-        let (counts, requests, log) = (counts.clone(), requests.clone(), log.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((sock, _)) = listener.accept().await else {
-                    return;
-                };
-                let (counts, requests, log, handler) = (
-                    counts.clone(),
-                    requests.clone(),
-                    log.clone(),
-                    handler.clone(),
-                );
-                tokio::spawn(async move {
-                    let mut rd = BufReader::new(sock);
-                    loop {
-                        let mut line = String::new();
-                        if rd.read_line(&mut line).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let mut parts = line.split_whitespace();
-                        let method = parts.next().unwrap_or("").to_string();
-                        let path = parts.next().unwrap_or("").to_string();
-                        let mut headers = Vec::new();
-                        loop {
-                            let mut h = String::new();
-                            if rd.read_line(&mut h).await.unwrap_or(0) == 0 {
-                                return;
-                            }
-                            let h = h.trim_end();
-                            if h.is_empty() {
-                                break;
-                            }
-                            if let Some((k, v)) = h.split_once(':') {
-                                headers.push((k.trim().to_string(), v.trim().to_string()));
-                            }
-                        }
-                        let len: usize = headers
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                            .and_then(|(_, v)| v.parse().ok())
-                            .unwrap_or(0);
-                        let mut body = vec![0; len];
-                        if rd.read_exact(&mut body).await.is_err() {
-                            return;
-                        }
-                        let n = requests.fetch_add(1, Ordering::SeqCst);
-                        let req = Req {
-                            method,
-                            path,
-                            headers,
-                            body,
-                            n,
-                        };
-                        log.lock().unwrap().push((
-                            req.path.clone(),
-                            req.header("authorization").map(str::to_string),
-                        ));
-                        match handler(&req) {
-                            Reply::Drop => {
-                                *counts.lock().unwrap().entry("dropped".into()).or_default() += 1;
-                                return;
-                            }
-                            Reply::Respond {
-                                status,
-                                headers,
-                                body,
-                            } => {
-                                *counts
-                                    .lock()
-                                    .unwrap()
-                                    .entry(status.to_string())
-                                    .or_default() += 1;
-                                let mut out = format!(
-                                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\n",
-                                    body.len()
-                                );
-                                for (k, v) in headers {
-                                    out.push_str(&format!("{k}: {v}\r\n"));
-                                }
-                                out.push_str("\r\n");
-                                out.push_str(&body);
-                                if rd.get_mut().write_all(out.as_bytes()).await.is_err() {
-                                    return;
-                                }
-                            }
+    let state = Conn {
+        counts: Arc::default(),
+        requests: Arc::new(AtomicU64::new(0)),
+        log: Arc::default(),
+        handler: Arc::new(handler),
+    };
+    let connections = Arc::new(AtomicU64::new(0));
+    let server = TestServer {
+        addr,
+        counts: state.counts.clone(),
+        requests: state.requests.clone(),
+        connections: connections.clone(),
+        log: state.log.clone(),
+        scheme: if tls.is_some() { "https" } else { "http" },
+    };
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            connections.fetch_add(1, Ordering::SeqCst);
+            let state = state.clone();
+            let tls = tls.clone();
+            tokio::spawn(async move {
+                match tls {
+                    None => state.run(sock).await,
+                    Some(acceptor) => {
+                        if let Ok(s) = acceptor.accept(sock).await {
+                            state.run(s).await;
                         }
                     }
-                });
+                }
+            });
+        }
+    });
+    server
+}
+
+/// One server's shared state, serving one connection at a time per task.
+#[derive(Clone)]
+struct Conn {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    requests: Arc<AtomicU64>,
+    log: Log,
+    handler: Handler,
+}
+
+impl Conn {
+    async fn run<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(&self, sock: S) {
+        let mut rd = BufReader::new(sock);
+        loop {
+            let mut line = String::new();
+            if rd.read_line(&mut line).await.unwrap_or(0) == 0 {
+                return;
             }
-        });
-    }
-    TestServer {
-        addr,
-        counts,
-        requests,
-        log,
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or("").to_string();
+            let path = parts.next().unwrap_or("").to_string();
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if rd.read_line(&mut h).await.unwrap_or(0) == 0 {
+                    return;
+                }
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    headers.push((k.trim().to_string(), v.trim().to_string()));
+                }
+            }
+            let len: usize = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            if rd.read_exact(&mut body).await.is_err() {
+                return;
+            }
+            let n = self.requests.fetch_add(1, Ordering::SeqCst);
+            let req = Req {
+                method,
+                path,
+                headers,
+                body,
+                n,
+            };
+            self.log.lock().unwrap().push((
+                req.path.clone(),
+                req.header("authorization").map(str::to_string),
+            ));
+            match (self.handler)(&req) {
+                Reply::Drop => {
+                    *self
+                        .counts
+                        .lock()
+                        .unwrap()
+                        .entry("dropped".into())
+                        .or_default() += 1;
+                    return;
+                }
+                Reply::Respond {
+                    status,
+                    headers,
+                    body,
+                } => {
+                    *self
+                        .counts
+                        .lock()
+                        .unwrap()
+                        .entry(status.to_string())
+                        .or_default() += 1;
+                    let mut out =
+                        format!("HTTP/1.1 {status} X\r\ncontent-length: {}\r\n", body.len());
+                    let close = headers
+                        .iter()
+                        .any(|(k, v)| k.eq_ignore_ascii_case("connection") && v == "close");
+                    for (k, v) in headers {
+                        out.push_str(&format!("{k}: {v}\r\n"));
+                    }
+                    out.push_str("\r\n");
+                    out.push_str(&body);
+                    if rd.get_mut().write_all(out.as_bytes()).await.is_err()
+                        || rd.get_mut().flush().await.is_err()
+                        || close
+                    {
+                        let _ = rd.get_mut().shutdown().await;
+                        return;
+                    }
+                }
+            }
+        }
     }
 }
 

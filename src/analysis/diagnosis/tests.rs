@@ -78,6 +78,8 @@ pub(crate) fn result(timeline: Vec<Second>, plan: PlanSummary) -> RunResult {
             host: "127.0.0.1".into(),
             kind: "url".into(),
             mock_preset: None,
+            proxy: None,
+            ca_cert: None,
         },
         started_at: "2025-01-01T00:00:00Z".into(),
         started_unix_ms: 0,

@@ -325,6 +325,12 @@ pub fn metadata(out: &mut String, r: &RunResult) {
                 .map_or(String::new(), |p| format!(", preset {p}"))
         ),
     );
+    if let Some(p) = &r.target.proxy {
+        kv("proxy", p.clone());
+    }
+    if let Some(ca) = &r.target.ca_cert {
+        kv("extra CA", ca.clone());
+    }
     kv("labels", r.labels.join(", "));
     kv("started", r.started_at.clone());
     kv(

@@ -51,6 +51,10 @@ pub fn non_http(class: ErrorClass) -> (&'static str, &'static str) {
             "TLS handshake failed",
         ),
         ErrorClass::Dns => ("java.net.UnknownHostException", "Name or service not known"),
+        ErrorClass::Proxy => (
+            "org.apache.http.impl.execchain.TunnelRefusedException",
+            "CONNECT refused by proxy",
+        ),
         ErrorClass::Body => (
             "org.apache.http.ConnectionClosedException",
             "Premature end of Content-Length delimited message body",
@@ -68,7 +72,9 @@ pub fn non_http(class: ErrorClass) -> (&'static str, &'static str) {
 pub fn error_class_of(code: &str) -> ErrorClass {
     let c = code.trim_start_matches("Non HTTP response code:").trim();
     let has = |s: &str| c.contains(s);
-    if has("ConnectException") || has("HttpHostConnectException") || has("NoRouteToHost") {
+    if has("TunnelRefused") {
+        ErrorClass::Proxy
+    } else if has("ConnectException") || has("HttpHostConnectException") || has("NoRouteToHost") {
         ErrorClass::Refused
     } else if has("Timeout") || has("TimedOut") {
         ErrorClass::Timeout

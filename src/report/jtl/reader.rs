@@ -363,6 +363,8 @@ impl Scan {
                 host,
                 kind: "url".into(),
                 mock_preset: None,
+                proxy: None,
+                ca_cert: None,
             },
             started_at: started
                 .format(&time::format_description::well_known::Rfc3339)
