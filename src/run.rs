@@ -357,6 +357,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             labels: labels.clone(),
             epoch_unix_ms: started_unix_ms,
             groups: group_bases(&plan),
+            transactions: plan.transactions.iter().map(|t| t.name.clone()).collect(),
         };
         Some(
             SampleWriter::start(sinks, meta)
@@ -452,6 +453,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     };
 
     let second_hists = out.aggregate.take_second_hists();
+    let transactions = out.aggregate.take_transactions();
     let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
     debug_assert_eq!(totals.requests, out.issued);
     let host = reqwest::Url::parse(&base_url)
@@ -490,6 +492,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         totals,
         cells,
         timeline,
+        transactions,
         distributed: None,
     };
     let result = segment::with_record(result, &opts, late, second_hists);

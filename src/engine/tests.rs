@@ -87,7 +87,9 @@ pub(super) async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOut
     let out = execute(p, t, AuthRuntime::None, opts).await;
     let mut v = Vec::new();
     while let Ok(s) = rx.try_recv() {
-        v.push(s.sample);
+        if let crate::record::samples::Streamed::Sample(s) = s {
+            v.push(s.sample);
+        }
     }
     v.sort_by_key(|s| (s.start_us, s.user));
     (out, v)

@@ -33,6 +33,7 @@ fn sample(i: u64) -> Sample {
             reset: 60 - (i % 60) as u32,
         }),
         limit_key: None,
+        check: None,
     }
 }
 
@@ -77,6 +78,7 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
         totals,
         cells,
         timeline,
+        transactions: Vec::new(),
         distributed: None,
     };
     r.distributed = seg.map(|(i, n)| Distributed {

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::hist::Hist;
-use super::result::{Cell, Quantiles, RateLimitSecond, Second, Summary, Totals};
-use super::sample::{Outcome, Sample, StatusKey};
+use super::result::{
+    Cell, Quantiles, RateLimitSecond, Second, Summary, Totals, Transaction, TxnCell,
+};
+use super::sample::{Outcome, Sample, StatusKey, TxnSample};
 
 const US: u64 = 1_000_000;
 
@@ -68,6 +70,37 @@ fn cell_mut(cells: &mut Vec<CellAcc>, step: u16, status: StatusKey) -> &mut Cell
     }
 }
 
+/// One transaction × outcome within one second (or the whole run).
+#[derive(Debug, Clone)]
+struct TxnAcc {
+    txn: u16,
+    outcome: Outcome,
+    count: u64,
+    time: Hist,
+}
+
+fn txn_mut(v: &mut Vec<TxnAcc>, txn: u16, outcome: Outcome) -> &mut TxnAcc {
+    match v.iter().position(|c| c.txn == txn && c.outcome == outcome) {
+        Some(i) => &mut v[i],
+        None => {
+            v.push(TxnAcc {
+                txn,
+                outcome,
+                count: 0,
+                time: Hist::new(),
+            });
+            v.last_mut().expect("just pushed")
+        }
+    }
+}
+
+fn bump(v: &mut Vec<(u16, u64)>, id: u16) {
+    match v.iter_mut().find(|(k, _)| *k == id) {
+        Some((_, n)) => *n += 1,
+        None => v.push((id, 1)),
+    }
+}
+
 /// What one shard gathered for one second.
 #[derive(Debug, Clone, Default)]
 struct Bucket {
@@ -78,12 +111,16 @@ struct Bucket {
     throttled_without_retry_after: u64,
     first_429_us: Option<u64>,
     last_end_us: u64,
-    first_by_outcome: [u64; 6],
-    final_by_outcome: [u64; 6],
+    first_by_outcome: [u64; Outcome::COUNT],
+    final_by_outcome: [u64; Outcome::COUNT],
     retry_wait_ms: u64,
     pace_wait_ms: u64,
     limits: Vec<(u16, u64)>,
     rate_limit: Option<RateLimitSecond>,
+    checks: Vec<(u16, u64)>,
+    txn_started: Vec<(u16, u64)>,
+    txn_unfinished: Vec<(u16, u64)>,
+    txns: Vec<TxnAcc>,
 }
 
 #[derive(Debug, Default)]
@@ -153,10 +190,10 @@ impl Recorder {
         b.retry_wait_ms += u64::from(s.retry_wait_ms);
         b.pace_wait_ms += u64::from(s.pace_wait_ms);
         if let Some(id) = s.limit_key {
-            match b.limits.iter_mut().find(|(k, _)| *k == id) {
-                Some((_, n)) => *n += 1,
-                None => b.limits.push((id, 1)),
-            }
+            bump(&mut b.limits, id);
+        }
+        if let Some(id) = s.check {
+            bump(&mut b.checks, id.index() as u16);
         }
         if s.status == StatusKey::Http(429) {
             if b.first_429_us.is_none_or(|t| s.end_us < t) {
@@ -183,6 +220,33 @@ impl Recorder {
             r.count_max = r.count_max.max(rl.count);
             r.reset_min = r.reset_min.min(rl.reset);
         }
+    }
+
+    /// Notes that `user` began transaction `txn` at `at_us`.
+    pub fn txn_begin(&self, user: u32, at_us: u64, txn: u16) {
+        let mut shard = self.shards[user as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        bump(&mut shard.bucket((at_us / US) as u32).txn_started, txn);
+    }
+
+    /// Notes that `user`'s transaction `txn` was cut by the end of the run at `at_us`.
+    pub fn txn_unfinished(&self, user: u32, at_us: u64, txn: u16) {
+        let mut shard = self.shards[user as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        bump(&mut shard.bucket((at_us / US) as u32).txn_unfinished, txn);
+    }
+
+    /// Records a transaction that ended (in the second of its end).
+    pub fn record_txn(&self, t: &TxnSample) {
+        let mut shard = self.shards[t.user as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let b = shard.bucket((t.end_us / US) as u32);
+        let c = txn_mut(&mut b.txns, t.txn, t.outcome);
+        c.count += 1;
+        c.time.record(t.duration_us());
     }
 
     /// Counts the final outcome of a request whose last recorded attempt expected a retry that
@@ -248,6 +312,17 @@ pub struct Aggregate {
     /// Keep every second's histograms (a segment of a distributed run: the merge needs them).
     keep_second_hists: bool,
     kept: BTreeMap<u32, BTreeMap<Outcome, (Hist, Hist)>>,
+    /// Transaction names (by index) and check names (by id).
+    txn_names: Vec<String>,
+    check_names: Vec<String>,
+    /// Transactions over the whole run, begun and cut per transaction.
+    txns: Vec<TxnAcc>,
+    txn_started: BTreeMap<u16, u64>,
+    txn_unfinished: BTreeMap<u16, u64>,
+    /// Transaction histograms of seconds not yet finished, and of the last finished ones.
+    staged_txn: BTreeMap<u32, Vec<TxnAcc>>,
+    recent_txn: BTreeMap<u32, Vec<TxnAcc>>,
+    kept_txn: BTreeMap<u32, Vec<TxnAcc>>,
 }
 
 impl Aggregate {
@@ -257,6 +332,120 @@ impl Aggregate {
             labels,
             ..Aggregate::default()
         }
+    }
+
+    /// Names the plan's transactions (by index) and checks (by id), for the result.
+    pub fn set_names(&mut self, transactions: Vec<String>, checks: Vec<String>) {
+        self.txn_names = transactions;
+        self.check_names = checks;
+    }
+
+    fn txn_name(&self, i: u16) -> String {
+        self.txn_names
+            .get(usize::from(i))
+            .cloned()
+            .unwrap_or_else(|| format!("transaction{i}"))
+    }
+
+    fn stage_txns(&mut self, t: u32, b: &Bucket) {
+        for (id, n) in &b.checks {
+            let name = self
+                .check_names
+                .get(usize::from(*id))
+                .cloned()
+                .unwrap_or_else(|| format!("check{id}"));
+            *self.totals.failed_checks.entry(name).or_default() += n;
+        }
+        for (i, n) in &b.txn_unfinished {
+            *self.txn_unfinished.entry(*i).or_default() += n;
+        }
+        for (i, n) in &b.txn_started {
+            *self.txn_started.entry(*i).or_default() += n;
+            let name = self.txn_name(*i);
+            self.row(t).transactions.entry(name).or_default().started += n;
+        }
+        for c in &b.txns {
+            let name = self.txn_name(c.txn);
+            *self
+                .row(t)
+                .transactions
+                .entry(name)
+                .or_default()
+                .ended
+                .entry(c.outcome)
+                .or_default() += c.count;
+            let whole = txn_mut(&mut self.txns, c.txn, c.outcome);
+            whole.count += c.count;
+            whole.time.add(&c.time);
+            let staged = txn_mut(self.staged_txn.entry(t).or_default(), c.txn, c.outcome);
+            staged.count += c.count;
+            staged.time.add(&c.time);
+        }
+    }
+
+    /// Transaction quantiles of the staged seconds before `upto` (late ones merge as cells do).
+    fn finish_txn_seconds(&mut self, upto: u32) {
+        let staged: Vec<u32> = self.staged_txn.range(..upto).map(|(k, _)| *k).collect();
+        for t in staged {
+            let accs = self.staged_txn.remove(&t).unwrap_or_default();
+            let seen_before = self
+                .timeline
+                .get(&t)
+                .is_some_and(|r| r.transactions.values().any(|x| !x.duration.is_empty()));
+            if seen_before && !self.recent_txn.contains_key(&t) {
+                continue;
+            }
+            let recent = self.recent_txn.entry(t).or_default();
+            for c in &accs {
+                txn_mut(recent, c.txn, c.outcome).time.add(&c.time);
+            }
+            let q: Vec<(u16, Outcome, Quantiles)> = recent
+                .iter()
+                .map(|c| (c.txn, c.outcome, Quantiles::of(&c.time)))
+                .collect();
+            for (i, o, q) in q {
+                let name = self.txn_name(i);
+                self.row(t)
+                    .transactions
+                    .entry(name)
+                    .or_default()
+                    .duration
+                    .insert(o, q);
+            }
+        }
+        let keep_from = upto.saturating_sub(LATE_WINDOW_S);
+        let newer = self.recent_txn.split_off(&keep_from);
+        let older = std::mem::replace(&mut self.recent_txn, newer);
+        if self.keep_second_hists {
+            self.kept_txn.extend(older);
+        }
+    }
+
+    /// The transactions over the whole run, in plan order. Call after the final drain.
+    pub fn take_transactions(&mut self) -> Vec<Transaction> {
+        (0..self.txn_names.len())
+            .map(|i| {
+                let i = i as u16;
+                let mut cells: Vec<TxnCell> = self
+                    .txns
+                    .iter()
+                    .filter(|c| c.txn == i)
+                    .map(|c| TxnCell {
+                        outcome: c.outcome,
+                        count: c.count,
+                        duration: Summary::of(&c.time),
+                        duration_hist: c.time.clone(),
+                    })
+                    .collect();
+                cells.sort_by_key(|c| c.outcome);
+                Transaction {
+                    name: self.txn_name(i),
+                    started: self.txn_started.get(&i).copied().unwrap_or(0),
+                    unfinished: self.txn_unfinished.get(&i).copied().unwrap_or(0),
+                    cells,
+                }
+            })
+            .collect()
     }
 
     fn row(&mut self, t: u32) -> &mut Second {
@@ -296,6 +485,7 @@ impl Aggregate {
                 .entry(super::limit_key::name(*id))
                 .or_default() += n;
         }
+        self.stage_txns(t, &b);
         let row = self.row(t);
         row.started += b.started;
         for (id, n) in &b.limits {
@@ -329,6 +519,7 @@ impl Aggregate {
     /// Computes per-second quantiles for the staged seconds before `upto`, and the most users
     /// active in each second from the user events.
     fn finish_seconds(&mut self, upto: u32, mut events: Vec<(u64, i32)>) {
+        self.finish_txn_seconds(upto);
         events.sort_by_key(|(t, d)| (*t, -*d));
         let staged: Vec<u32> = self.staged.range(..upto).map(|(k, _)| *k).collect();
         for t in staged {
@@ -394,17 +585,41 @@ impl Aggregate {
         }
         let mut all = std::mem::take(&mut self.kept);
         all.extend(std::mem::take(&mut self.recent));
-        all.into_iter()
-            .map(|(t, by)| super::distributed::SecondHists {
-                t,
-                by_outcome: by
+        let mut txns = std::mem::take(&mut self.kept_txn);
+        txns.extend(std::mem::take(&mut self.recent_txn));
+        let mut out: BTreeMap<u32, super::distributed::SecondHists> = all
+            .into_iter()
+            .map(|(t, by)| {
+                let by_outcome = by
                     .into_iter()
                     .map(|(o, (service, response))| {
                         (o, super::distributed::HistPair { service, response })
                     })
-                    .collect(),
+                    .collect();
+                let sh = super::distributed::SecondHists {
+                    t,
+                    by_outcome,
+                    transactions: BTreeMap::new(),
+                };
+                (t, sh)
             })
-            .collect()
+            .collect();
+        for (t, accs) in txns {
+            let sh = out.entry(t).or_insert_with(|| super::distributed::SecondHists {
+                t,
+                ..Default::default()
+            });
+            for c in accs {
+                let name = self.txn_name(c.txn);
+                sh.transactions
+                    .entry(name)
+                    .or_default()
+                    .entry(c.outcome)
+                    .or_default()
+                    .add(&c.time);
+            }
+        }
+        out.into_values().collect()
     }
 
     /// Records the open model's dropped iterations (arrivals with no free user).
@@ -532,6 +747,7 @@ mod tests {
                 reset: 60 - (i % 60) as u32,
             }),
             limit_key: None,
+            check: None,
         }
     }
 

@@ -17,6 +17,9 @@ pub fn palette(o: Outcome) -> &'static [&'static str] {
         Outcome::ServerError => &["#e03131", "#ff8787", "#a51111", "#ffc9c9"],
         Outcome::Other => &["#868e96", "#adb5bd", "#495057", "#dee2e6"],
         Outcome::TransportError => &["#7048e8", "#b197fc", "#5f3dc4", "#d0bfff"],
+        Outcome::Assertion => &["#c2255c", "#e64980", "#862e9c", "#eebefa"],
+        Outcome::Extract => &["#5c940d", "#94d82d", "#2b8a3e", "#d8f5a2"],
+        Outcome::Timeout => &["#364fc7", "#748ffc", "#1864ab", "#bac8ff"],
     }
 }
 

@@ -315,6 +315,7 @@ impl Scan {
                 retry_after_ms: None,
                 rate_limit: None,
                 limit_key: None,
+                check: None,
             });
         }
         for (_, first, last) in self.threads.values() {
@@ -376,6 +377,7 @@ impl Scan {
             totals,
             cells,
             timeline,
+            transactions: Vec::new(),
             distributed: None,
         }
     }
