@@ -68,6 +68,7 @@ fn sample(i: u64, us_jitter: u64) -> Sample {
         retry_after_ms: None,
         rate_limit: None,
         limit_key: None,
+        check: None,
     }
 }
 
