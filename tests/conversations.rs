@@ -52,7 +52,9 @@ async fn ops_server(k: u32, fail_every: u64) -> (TestServer, Arc<Mutex<Ops>>) {
             );
             return Reply::status(202)
                 .with_header("Location", &format!("/ops/{id}"))
-                .with_body(&format!(r#"{{"id":"{id}","state":"STARTED","complete":false}}"#));
+                .with_body(&format!(
+                    r#"{{"id":"{id}","state":"STARTED","complete":false}}"#
+                ));
         }
         if req.path == "/info" {
             return Reply::status(200).with_body(r#"{"ok":true}"#);
@@ -157,7 +159,10 @@ async fn every_operation_is_polled_to_completion_exactly_once() {
         assert_eq!(op.polls_after_done, 0, "{id}");
     }
     assert_eq!(count(&r, "create", Outcome::Success), n as u64);
-    assert_eq!(count(&r, "poll", Outcome::Success), (n as u64) * u64::from(k));
+    assert_eq!(
+        count(&r, "poll", Outcome::Success),
+        (n as u64) * u64::from(k)
+    );
     assert_eq!(r.totals.requests, server.total());
     let t = &r.transactions[0];
     assert_eq!(t.name, "create_to_done");
@@ -177,7 +182,12 @@ async fn every_operation_is_polled_to_completion_exactly_once() {
         cell.duration.min
     );
     // Per second: begun and ended add up to the whole.
-    let started: u64 = r.timeline.iter().filter_map(|s| s.transactions.get("create_to_done")).map(|x| x.started).sum();
+    let started: u64 = r
+        .timeline
+        .iter()
+        .filter_map(|s| s.transactions.get("create_to_done"))
+        .map(|x| x.started)
+        .sum();
     let ended: u64 = r
         .timeline
         .iter()
@@ -229,7 +239,8 @@ loops = 8
 "#,
         url = server.url()
     );
-    let p = surge::scenario::load_str(&text, Path::new("f.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let p = surge::scenario::load_str(&text, Path::new("f.toml"), &[])
+        .unwrap_or_else(|e| panic!("{e}"));
     let r = run(p, dir.path()).await;
     let ops = state.lock().unwrap().ops.clone();
     assert_eq!(ops.len(), 8);
@@ -240,7 +251,10 @@ loops = 8
     // Every `missing` answer lacks the field: `extract`, by name.
     assert_eq!(count(&r, "missing", Outcome::Extract), 8);
     assert_eq!(r.totals.failed_checks["missing: extract nothing"], 8);
-    assert_eq!(r.totals.failed_checks["poll: fail_if $.state == 'FAILED'"], 2);
+    assert_eq!(
+        r.totals.failed_checks["poll: fail_if $.state == 'FAILED'"],
+        2
+    );
     assert!(r.cells.iter().any(|c| c.status.label() == "extract:200"));
     assert_eq!(r.totals.requests, server.total());
 
@@ -249,12 +263,17 @@ loops = 8
     let text = text
         .replace("max_polls = 3", "max_polls = 2")
         .replace(&extract_url(&text), &server.url());
-    let p = surge::scenario::load_str(&text, Path::new("f.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    let p = surge::scenario::load_str(&text, Path::new("f.toml"), &[])
+        .unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap();
     let r = run(p, dir.path()).await;
     let ops = state.lock().unwrap().ops.clone();
     assert!(ops.values().all(|o| o.polls == 2 && o.done_at.is_none()));
-    assert_eq!(count(&r, "poll", Outcome::Timeout), 8, "the last poll of each gave up");
+    assert_eq!(
+        count(&r, "poll", Outcome::Timeout),
+        8,
+        "the last poll of each gave up"
+    );
     assert_eq!(count(&r, "poll", Outcome::Success), 8);
     assert_eq!(txn(&r, Outcome::Timeout), 8);
 }

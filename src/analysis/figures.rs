@@ -194,6 +194,15 @@ pub struct Figures {
     /// Label × outcome rows, labels in plan order, outcomes in [`Outcome::ALL`] order; empty
     /// outcomes left out.
     pub outcome_rows: Vec<OutcomeRow>,
+    /// Transaction × outcome rows, transactions in plan order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transactions: Vec<super::transactions::TxnRow>,
+    /// Operations in flight per second, per transaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_flight: Vec<super::transactions::InFlight>,
+    /// Answers failed per check (`label: name`), most first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_checks: Vec<(String, u64)>,
 }
 
 fn order(k: &StatusKey) -> (usize, StatusKey) {
@@ -208,6 +217,18 @@ impl Figures {
             overview: overview(r, dur),
             status_rows: status_rows(r, dur),
             outcome_rows: outcome_rows(r, dur),
+            transactions: super::transactions::rows(r),
+            in_flight: super::transactions::in_flight(r),
+            failed_checks: {
+                let mut v: Vec<(String, u64)> = r
+                    .totals
+                    .failed_checks
+                    .iter()
+                    .map(|(k, n)| (k.clone(), *n))
+                    .collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                v
+            },
         }
     }
 

@@ -201,7 +201,9 @@ fn extract(
             let mut rest = body;
             while let Some(l) = rest.find(left.as_str()) {
                 let after = &rest[l + left.len()..];
-                let Some(r) = after.find(right.as_str()) else { break };
+                let Some(r) = after.find(right.as_str()) else {
+                    break;
+                };
                 found.push(&after[..r]);
                 rest = &after[r + right.len()..];
                 if left.is_empty() && right.is_empty() {
@@ -237,7 +239,13 @@ fn fill(template: &str, caps: &regex::Captures<'_>) -> String {
     out
 }
 
-fn test(t: &Test, x: &Exchange, service: Duration, body: Option<&str>, json: Option<&Value>) -> bool {
+fn test(
+    t: &Test,
+    x: &Exchange,
+    service: Duration,
+    body: Option<&str>,
+    json: Option<&Value>,
+) -> bool {
     let first = |p: &serde_json_path::JsonPath| json.and_then(|j| p.query(j).first());
     match t {
         Test::Status(list) => x.status.is_ok_and(|s| list.contains(&s)),

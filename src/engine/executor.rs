@@ -10,16 +10,16 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::data::SharedData;
 use super::attempt::Pacer;
+use super::data::SharedData;
 use super::user::{closed_user, open_user};
 use crate::record::samples::Streamed;
 use crate::record::{Aggregate, Recorder, StopReason, Tick};
+use crate::scenario::cond::Cond;
+use crate::scenario::steps::{Program, TransactionSpec};
 use crate::scenario::template::{Scope, Template};
 use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
 use crate::schedule::{self, Event, Model, Segment};
-use crate::scenario::cond::Cond;
-use crate::scenario::steps::{Program, TransactionSpec};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::{Capture, Transport};
 

@@ -153,7 +153,11 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
             for (name, by) in &sh.transactions {
                 let at = txn_hists.entry(sh.t + shift).or_default();
                 for (o, h) in by {
-                    at.entry(name.clone()).or_default().entry(*o).or_default().add(h);
+                    at.entry(name.clone())
+                        .or_default()
+                        .entry(*o)
+                        .or_default()
+                        .add(h);
                 }
             }
         }

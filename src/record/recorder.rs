@@ -605,10 +605,12 @@ impl Aggregate {
             })
             .collect();
         for (t, accs) in txns {
-            let sh = out.entry(t).or_insert_with(|| super::distributed::SecondHists {
-                t,
-                ..Default::default()
-            });
+            let sh = out
+                .entry(t)
+                .or_insert_with(|| super::distributed::SecondHists {
+                    t,
+                    ..Default::default()
+                });
             for c in accs {
                 let name = self.txn_name(c.txn);
                 sh.transactions

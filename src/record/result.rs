@@ -484,6 +484,13 @@ impl RunResult {
         serde_json::to_writer_pretty(f, self).map_err(std::io::Error::other)
     }
 
+    /// The names thresholds may name: request labels, then transactions.
+    pub fn gate_labels(&self) -> Vec<String> {
+        let mut v = self.labels.clone();
+        v.extend(self.transactions.iter().map(|t| t.name.clone()));
+        v
+    }
+
     /// Count of one outcome class over the run.
     pub fn outcome_count(&self, o: Outcome) -> u64 {
         self.totals.by_outcome.get(&o).copied().unwrap_or(0)

@@ -149,7 +149,10 @@ impl StatusKey {
             return ErrorClass::from_name(rest).map(StatusKey::Error);
         }
         if let Some((f, code)) = s.split_once(':') {
-            return Some(StatusKey::Failed(Failure::from_name(f)?, code.parse().ok()?));
+            return Some(StatusKey::Failed(
+                Failure::from_name(f)?,
+                code.parse().ok()?,
+            ));
         }
         s.parse::<u16>().ok().map(StatusKey::Http)
     }
@@ -402,7 +405,10 @@ mod tests {
             (StatusKey::Http(503), Outcome::ServerError),
             (StatusKey::Http(302), Outcome::Other),
             (StatusKey::Error(ErrorClass::Reset), Outcome::TransportError),
-            (StatusKey::Failed(Failure::Assertion, 200), Outcome::Assertion),
+            (
+                StatusKey::Failed(Failure::Assertion, 200),
+                Outcome::Assertion,
+            ),
             (StatusKey::Failed(Failure::Extract, 201), Outcome::Extract),
             (StatusKey::Failed(Failure::Timeout, 200), Outcome::Timeout),
         ] {
@@ -412,7 +418,10 @@ mod tests {
         assert_eq!(StatusKey::parse("error:nope"), None);
         assert_eq!(StatusKey::parse("abc"), None);
         assert_eq!(StatusKey::parse("nope:200"), None);
-        assert_eq!(StatusKey::Failed(Failure::Assertion, 200).label(), "assertion:200");
+        assert_eq!(
+            StatusKey::Failed(Failure::Assertion, 200).label(),
+            "assertion:200"
+        );
         for o in Outcome::ALL {
             assert_eq!(Outcome::from_name(o.name()), Some(o));
             assert_eq!(Outcome::ALL[o.index()], o);

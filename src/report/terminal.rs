@@ -63,6 +63,7 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             rate(row.rate_per_s)
         );
     }
+    s.push_str(&super::transactions::terminal(&facts.figures));
     let codes: Vec<String> = t
         .by_status
         .iter()
@@ -118,12 +119,20 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             f.dropped_iterations
         );
     }
+    if let Some(c) = &facts.diagnosis.completion {
+        let _ = writeln!(
+            s,
+            "completion: {}",
+            super::transactions::completion_sentence(c)
+        );
+    }
     let d = super::diagnosis::phrase(&facts.diagnosis);
     let _ = writeln!(s, "{}\n{}", d.headline[0], d.headline[1]);
     s
 }
 
-fn truncate(s: &str, n: usize) -> String {
+/// `s` cut to `n` characters, with an ellipsis when cut.
+pub fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {

@@ -321,7 +321,11 @@ impl Parser<'_> {
                 let re = regex::Regex::new(&re)
                     .map_err(|e| self.err(format!("not a regular expression: {e}")))?;
                 self.i += 1;
-                return Ok(Expr::Cmp(left, Op::Match(Arc::new(re), m == "=~"), Operand::Null));
+                return Ok(Expr::Cmp(
+                    left,
+                    Op::Match(Arc::new(re), m == "=~"),
+                    Operand::Null,
+                ));
             }
         };
         let right = self.operand()?;
@@ -338,7 +342,8 @@ impl Parser<'_> {
             Tok::Var(name) => match self.vars.iter().position(|v| *v == name) {
                 Some(i) => Operand::Var(i),
                 None => {
-                    let hint = crate::text::did_you_mean(&name, self.vars.iter().map(String::as_str));
+                    let hint =
+                        crate::text::did_you_mean(&name, self.vars.iter().map(String::as_str));
                     return Err(self.err(format!("unknown variable {{{name}}}{hint}")));
                 }
             },
@@ -461,7 +466,9 @@ impl Cond {
         }
         let expr = p.or()?;
         if p.i < p.toks.len() {
-            return Err(p.err("unexpected text after the condition (join conditions with && or ||)"));
+            return Err(
+                p.err("unexpected text after the condition (join conditions with && or ||)")
+            );
         }
         Ok(Cond {
             src: src.to_string(),
@@ -556,7 +563,10 @@ mod tests {
             ("$.currentOperation.complete", true),
             ("$.currentOperation.actionStatus == 'SUCCESS'", true),
             ("$.currentOperation.actionStatus != \"FAILURE\"", true),
-            ("$.currentOperation.n >= 3 && $.currentOperation.n < 4", true),
+            (
+                "$.currentOperation.n >= 3 && $.currentOperation.n < 4",
+                true,
+            ),
             ("$.currentOperation.n == '3'", true),
             ("$.missing == null", true),
             ("$.missing", false),
@@ -583,7 +593,10 @@ mod tests {
         let names = vec!["state".to_string()];
         let e = Cond::parse("{stat} == 'x'", &names).unwrap_err();
         assert_eq!(e.pos, 1);
-        assert!(e.message.contains("did you mean") && e.message.contains("state"), "{e}");
+        assert!(
+            e.message.contains("did you mean") && e.message.contains("state"),
+            "{e}"
+        );
         let e = Cond::parse("statu == 200", &names).unwrap_err();
         assert!(e.message.contains("status"), "{e}");
         let e = Cond::parse("$.a == 'x", &names).unwrap_err();

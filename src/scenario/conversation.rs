@@ -266,7 +266,10 @@ pub(super) fn build_extractors(
             e.from.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            c.err(&ep, "needs exactly one of json, regex, between, header, from = \"status\"");
+            c.err(
+                &ep,
+                "needs exactly one of json, regex, between, header, from = \"status\"",
+            );
             continue;
         }
         let (source, from) = match extract_source(c, &ep, &e) {
@@ -281,7 +284,10 @@ pub(super) fn build_extractors(
             Some(0) => Nth::Random,
             Some(n) if n >= 1 => Nth::Index(n.min(i64::from(u32::MAX)) as u32),
             Some(n) => {
-                c.err(&format!("{ep}.match"), format!("must be 0 (random) or a match number from 1, got {n}"));
+                c.err(
+                    &format!("{ep}.match"),
+                    format!("must be 0 (random) or a match number from 1, got {n}"),
+                );
                 Nth::Index(1)
             }
         };
@@ -292,8 +298,13 @@ pub(super) fn build_extractors(
             (Some("keep"), None) => Missing::Keep,
             (Some(o), d) => {
                 let msg = match o {
-                    "fail" | "keep" => format!("{o:?} leaves no place for a default ({d:?}); remove one"),
-                    _ => format!("{o:?} is not one of: fail, default, keep{}", crate::text::did_you_mean(o, ["fail", "default", "keep"])),
+                    "fail" | "keep" => {
+                        format!("{o:?} leaves no place for a default ({d:?}); remove one")
+                    }
+                    _ => format!(
+                        "{o:?} is not one of: fail, default, keep{}",
+                        crate::text::did_you_mean(o, ["fail", "default", "keep"])
+                    ),
                 };
                 c.err(&format!("{ep}.on_missing"), msg);
                 Missing::Fail
@@ -316,7 +327,10 @@ pub(super) fn build_extractors(
 
 fn extract_source(c: &mut Checker<'_>, ep: &str, e: &RawExtract) -> Option<(Source, String)> {
     if let Some(j) = &e.json {
-        return Some((Source::Json(json_path(c, &format!("{ep}.json"), j)?), format!("json {j}")));
+        return Some((
+            Source::Json(json_path(c, &format!("{ep}.json"), j)?),
+            format!("json {j}"),
+        ));
     }
     if let Some(r) = &e.regex {
         let re = regex(c, &format!("{ep}.regex"), r)?;
@@ -325,7 +339,13 @@ fn extract_source(c: &mut Checker<'_>, ep: &str, e: &RawExtract) -> Option<(Sour
             (None, g) => {
                 let g = g.unwrap_or(1);
                 if g < 0 || g as usize >= re.captures_len() {
-                    c.err(&format!("{ep}.group"), format!("the expression has groups 0 to {}, got {g}", re.captures_len() - 1));
+                    c.err(
+                        &format!("{ep}.group"),
+                        format!(
+                            "the expression has groups 0 to {}, got {g}",
+                            re.captures_len() - 1
+                        ),
+                    );
                     return None;
                 }
                 format!("${g}$")
@@ -342,7 +362,10 @@ fn extract_source(c: &mut Checker<'_>, ep: &str, e: &RawExtract) -> Option<(Sour
             c.err(&format!("{ep}.between"), "takes two texts: [left, right]");
             return None;
         }
-        return Some((Source::Between(b[0].clone(), b[1].clone()), format!("between {:?} and {:?}", b[0], b[1])));
+        return Some((
+            Source::Between(b[0].clone(), b[1].clone()),
+            format!("between {:?} and {:?}", b[0], b[1]),
+        ));
     }
     if let Some(h) = &e.header {
         return match http::HeaderName::from_bytes(h.as_bytes()) {
@@ -356,7 +379,10 @@ fn extract_source(c: &mut Checker<'_>, ep: &str, e: &RawExtract) -> Option<(Sour
     match e.from.as_deref() {
         Some("status") => Some((Source::Status, "status".into())),
         Some(o) => {
-            c.err(&format!("{ep}.from"), format!("{o:?}: only \"status\" (use json, regex, between or header for the rest)"));
+            c.err(
+                &format!("{ep}.from"),
+                format!("{o:?}: only \"status\" (use json, regex, between or header for the rest)"),
+            );
             None
         }
         None => None,
@@ -382,20 +408,32 @@ pub(super) fn build_asserts(
             a.matches.is_some() && a.json.is_none(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
-            c.err(&ap, "needs exactly one of status, json, contains, matches, max_time");
+            c.err(
+                &ap,
+                "needs exactly one of status, json, contains, matches, max_time",
+            );
             continue;
         }
         if a.equals.is_some() && a.json.is_none() {
             c.err(&format!("{ap}.equals"), "goes with json");
             continue;
         }
-        let Some((test, what)) = assert_test(c, &ap, &a) else { continue };
+        let Some((test, what)) = assert_test(c, &ap, &a) else {
+            continue;
+        };
         let negate = a.negate.unwrap_or(false);
-        let name = a.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
-            if negate { format!("not {what}") } else { what }
-        });
+        let name = a
+            .name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| if negate { format!("not {what}") } else { what });
         let check = checks.add(format!("{label}: {name}"));
-        out.push(Assertion { name, test, negate, check });
+        out.push(Assertion {
+            name,
+            test,
+            negate,
+            check,
+        });
     }
     out
 }
@@ -403,11 +441,17 @@ pub(super) fn build_asserts(
 fn assert_test(c: &mut Checker<'_>, ap: &str, a: &RawAssert) -> Option<(Test, String)> {
     if let Some(list) = &a.status {
         if list.is_empty() || list.iter().any(|s| !(100..=599).contains(s)) {
-            c.err(&format!("{ap}.status"), "must list HTTP status codes between 100 and 599");
+            c.err(
+                &format!("{ap}.status"),
+                "must list HTTP status codes between 100 and 599",
+            );
             return None;
         }
         let shown: Vec<String> = list.iter().map(u16::to_string).collect();
-        return Some((Test::Status(list.clone()), format!("status in [{}]", shown.join(", "))));
+        return Some((
+            Test::Status(list.clone()),
+            format!("status in [{}]", shown.join(", ")),
+        ));
     }
     if let Some(j) = &a.json {
         let path = json_path(c, &format!("{ap}.json"), j)?;
@@ -418,7 +462,10 @@ fn assert_test(c: &mut Checker<'_>, ap: &str, a: &RawAssert) -> Option<(Test, St
             }
             (Some(v), None) => {
                 let want = serde_json::to_value(v).unwrap_or(serde_json::Value::Null);
-                Some((Test::JsonEquals(path, want.clone()), format!("{j} == {want}")))
+                Some((
+                    Test::JsonEquals(path, want.clone()),
+                    format!("{j} == {want}"),
+                ))
             }
             (None, Some(m)) => {
                 let re = regex(c, &format!("{ap}.matches"), m)?;
@@ -434,12 +481,19 @@ fn assert_test(c: &mut Checker<'_>, ap: &str, a: &RawAssert) -> Option<(Test, St
         let re = regex(c, &format!("{ap}.matches"), m)?;
         return Some((Test::BodyMatches(re), format!("body =~ {m:?}")));
     }
-    let d = c.duration(&format!("{ap}.max_time"), a.max_time.as_ref(), Duration::ZERO);
+    let d = c.duration(
+        &format!("{ap}.max_time"),
+        a.max_time.as_ref(),
+        Duration::ZERO,
+    );
     if d.is_zero() {
         c.err(&format!("{ap}.max_time"), "must be longer than 0s");
         return None;
     }
-    Some((Test::MaxTime(d), format!("time <= {}", humantime::format_duration(d))))
+    Some((
+        Test::MaxTime(d),
+        format!("time <= {}", humantime::format_duration(d)),
+    ))
 }
 
 /// Checks `[request.poll]`.
@@ -455,18 +509,32 @@ pub(super) fn build_poll(
     let cond = |c: &mut Checker<'_>, field: &str, src: &str| match Cond::parse(src, vars) {
         Ok(x) => Some(x),
         Err(e) => {
-            c.err(&format!("{pp}.{field}"), format!("at character {}: {}", e.pos, e.message));
+            c.err(
+                &format!("{pp}.{field}"),
+                format!("at character {}: {}", e.pos, e.message),
+            );
             None
         }
     };
     let Some(until_src) = raw.until.as_deref() else {
-        c.err(&format!("{pp}.until"), "is required, e.g. until = \"$.currentOperation.complete == true\"");
+        c.err(
+            &format!("{pp}.until"),
+            "is required, e.g. until = \"$.currentOperation.complete == true\"",
+        );
         return None;
     };
     let until = cond(c, "until", until_src);
     let fail_if = raw.fail_if.as_deref().map(|s| cond(c, "fail_if", s));
-    let interval = c.duration(&format!("{pp}.interval"), raw.interval.as_ref(), Duration::from_secs(1));
-    let timeout = c.duration(&format!("{pp}.timeout"), raw.timeout.as_ref(), Duration::from_secs(60));
+    let interval = c.duration(
+        &format!("{pp}.interval"),
+        raw.interval.as_ref(),
+        Duration::from_secs(1),
+    );
+    let timeout = c.duration(
+        &format!("{pp}.timeout"),
+        raw.timeout.as_ref(),
+        Duration::from_secs(60),
+    );
     if timeout.is_zero() {
         c.err(&format!("{pp}.timeout"), "must be longer than 0s");
     }
@@ -474,7 +542,10 @@ pub(super) fn build_poll(
         None => None,
         Some(n) if n >= 1 => Some(n.min(i64::from(u32::MAX)) as u32),
         Some(n) => {
-            c.err(&format!("{pp}.max_polls"), format!("must be at least 1, got {n}"));
+            c.err(
+                &format!("{pp}.max_polls"),
+                format!("must be at least 1, got {n}"),
+            );
             None
         }
     };

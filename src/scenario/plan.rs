@@ -521,6 +521,13 @@ impl Plan {
         }
     }
 
+    /// The names thresholds may name: request labels, then transactions.
+    pub fn gate_labels(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.requests.iter().map(|r| r.name.clone()).collect();
+        v.extend(self.transactions.iter().map(|t| t.name.clone()));
+        v
+    }
+
     /// The largest number of requests the plan can issue, when it is bounded.
     pub fn planned_requests(&self) -> Option<u64> {
         let by_groups: Option<u64> = self

@@ -134,7 +134,9 @@ fn build_request(
     }
     let extract = build_extractors(c, &p, &name, r.extract, vars, checks);
     let asserts = build_asserts(c, &p, &name, r.assert, checks);
-    let poll = r.poll.and_then(|raw| build_poll(c, &p, &name, raw, vars, checks));
+    let poll = r
+        .poll
+        .and_then(|raw| build_poll(c, &p, &name, raw, vars, checks));
     RequestSpec {
         name,
         method,

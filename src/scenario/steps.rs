@@ -123,7 +123,10 @@ impl Program {
     /// The plain program: each request once, in order.
     pub fn plain(requests: &[usize]) -> Program {
         Program {
-            ops: requests.iter().map(|&request| Op::Request { request }).collect(),
+            ops: requests
+                .iter()
+                .map(|&request| Op::Request { request })
+                .collect(),
             slots: 0,
         }
     }
@@ -214,7 +217,10 @@ impl Comp<'_, '_, '_> {
             match s {
                 toml::Value::String(label) => self.request(&p, label),
                 toml::Value::Table(t) => self.control(&p, t, loop_slot),
-                _ => self.c.err(&p, "a step is a request label or a table such as { loop = 3, steps = [...] }"),
+                _ => self.c.err(
+                    &p,
+                    "a step is a request label or a table such as { loop = 3, steps = [...] }",
+                ),
             }
         }
     }
@@ -223,8 +229,10 @@ impl Comp<'_, '_, '_> {
         match self.x.labels.iter().position(|l| l == label) {
             Some(request) => self.ops.push(Op::Request { request }),
             None => {
-                let hint = crate::text::did_you_mean(label, self.x.labels.iter().map(String::as_str));
-                self.c.err(p, format!("no [[request]] is named {label:?}{hint}"));
+                let hint =
+                    crate::text::did_you_mean(label, self.x.labels.iter().map(String::as_str));
+                self.c
+                    .err(p, format!("no [[request]] is named {label:?}{hint}"));
             }
         }
     }
@@ -236,7 +244,10 @@ impl Comp<'_, '_, '_> {
 
     fn cond(&mut self, p: &str, v: Option<&toml::Value>) -> Option<u16> {
         let Some(src) = v.and_then(toml::Value::as_str) else {
-            self.c.err(p, "takes a condition in quotes, e.g. \"{state} == 'SUCCESS'\"");
+            self.c.err(
+                p,
+                "takes a condition in quotes, e.g. \"{state} == 'SUCCESS'\"",
+            );
             return None;
         };
         match Cond::parse(src, self.x.vars) {
@@ -245,16 +256,22 @@ impl Comp<'_, '_, '_> {
                 Some((self.x.conditions.len() - 1) as u16)
             }
             Err(e) => {
-                self.c.err(p, format!("at character {}: {}", e.pos, e.message));
+                self.c
+                    .err(p, format!("at character {}: {}", e.pos, e.message));
                 None
             }
         }
     }
 
     fn control(&mut self, p: &str, t: &toml::Table, loop_slot: Option<u16>) {
-        let kinds: Vec<&str> = KINDS.iter().copied().filter(|k| t.contains_key(*k)).collect();
+        let kinds: Vec<&str> = KINDS
+            .iter()
+            .copied()
+            .filter(|k| t.contains_key(*k))
+            .collect();
         let [kind] = kinds.as_slice() else {
-            self.c.err(p, format!("needs exactly one of {}", KINDS.join(", ")));
+            self.c
+                .err(p, format!("needs exactly one of {}", KINDS.join(", ")));
             return;
         };
         let allowed: &[&str] = match *kind {
@@ -267,7 +284,10 @@ impl Comp<'_, '_, '_> {
         for k in t.keys() {
             if !allowed.contains(&k.as_str()) {
                 let hint = crate::text::did_you_mean(k, allowed.iter().copied());
-                self.c.err(&format!("{p}.{k}"), format!("unknown key in a {kind} step{hint}"));
+                self.c.err(
+                    &format!("{p}.{k}"),
+                    format!("unknown key in a {kind} step{hint}"),
+                );
             }
         }
         if *kind == "request" {
@@ -280,7 +300,10 @@ impl Comp<'_, '_, '_> {
         let body: &[toml::Value] = match t.get("steps") {
             Some(toml::Value::Array(a)) if !a.is_empty() => a,
             _ => {
-                self.c.err(&format!("{p}.steps"), "is required: the steps inside, e.g. steps = [\"publish\"]");
+                self.c.err(
+                    &format!("{p}.steps"),
+                    "is required: the steps inside, e.g. steps = [\"publish\"]",
+                );
                 &[]
             }
         };
@@ -290,7 +313,9 @@ impl Comp<'_, '_, '_> {
             "loop" => self.counted(p, t, body),
             "while" => self.while_loop(p, t, body),
             "if" => {
-                let Some(cond) = self.cond(&format!("{p}.if"), t.get("if")) else { return };
+                let Some(cond) = self.cond(&format!("{p}.if"), t.get("if")) else {
+                    return;
+                };
                 let at = self.ops.len();
                 self.ops.push(Op::IfNot { cond, end: 0 });
                 self.block(&bp, body, loop_slot);
@@ -302,22 +327,39 @@ impl Comp<'_, '_, '_> {
                     self.c.err(&format!("{p}.once"), "is written once = true");
                 }
                 let at = self.ops.len();
-                self.ops.push(Op::Once { slot: loop_slot, end: 0 });
+                self.ops.push(Op::Once {
+                    slot: loop_slot,
+                    end: 0,
+                });
                 self.block(&bp, body, loop_slot);
                 let end = self.here();
-                self.ops[at] = Op::Once { slot: loop_slot, end };
+                self.ops[at] = Op::Once {
+                    slot: loop_slot,
+                    end,
+                };
             }
         }
     }
 
     fn transaction(&mut self, p: &str, t: &toml::Table, body: &[toml::Value]) {
-        let name = t.get("transaction").and_then(toml::Value::as_str).unwrap_or("").trim().to_string();
+        let name = t
+            .get("transaction")
+            .and_then(toml::Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
         if name.is_empty() {
-            self.c.err(&format!("{p}.transaction"), "takes the transaction's name, e.g. \"publish_to_success\"");
+            self.c.err(
+                &format!("{p}.transaction"),
+                "takes the transaction's name, e.g. \"publish_to_success\"",
+            );
             return;
         }
         if self.x.labels.contains(&name) {
-            self.c.err(&format!("{p}.transaction"), format!("{name:?} is a request's label; a transaction needs a name of its own"));
+            self.c.err(
+                &format!("{p}.transaction"),
+                format!("{name:?} is a request's label; a transaction needs a name of its own"),
+            );
         }
         let flag = |k: &str| t.get(k).and_then(toml::Value::as_bool).unwrap_or(false);
         for k in ["exclude_pauses", "parent_sample"] {
@@ -333,7 +375,10 @@ impl Comp<'_, '_, '_> {
         let txn = match self.x.transactions.iter().position(|x| x.name == name) {
             Some(i) if self.x.transactions[i] == spec => i,
             Some(_) => {
-                self.c.err(&format!("{p}.transaction"), format!("{name:?} is used by another transaction with other settings"));
+                self.c.err(
+                    &format!("{p}.transaction"),
+                    format!("{name:?} is used by another transaction with other settings"),
+                );
                 return;
             }
             None => {
@@ -342,7 +387,10 @@ impl Comp<'_, '_, '_> {
             }
         } as u16;
         if self.ops.iter().any(|o| *o == Op::TxnBegin { txn }) && self.open(txn) {
-            self.c.err(&format!("{p}.transaction"), format!("{name:?} is already open around this step"));
+            self.c.err(
+                &format!("{p}.transaction"),
+                format!("{name:?} is already open around this step"),
+            );
             return;
         }
         self.ops.push(Op::TxnBegin { txn });
@@ -353,8 +401,16 @@ impl Comp<'_, '_, '_> {
 
     /// True when transaction `txn` has begun and not ended at this point of the program.
     fn open(&self, txn: u16) -> bool {
-        let begun = self.ops.iter().filter(|o| **o == Op::TxnBegin { txn }).count();
-        let ended = self.ops.iter().filter(|o| **o == Op::TxnEnd { txn }).count();
+        let begun = self
+            .ops
+            .iter()
+            .filter(|o| **o == Op::TxnBegin { txn })
+            .count();
+        let ended = self
+            .ops
+            .iter()
+            .filter(|o| **o == Op::TxnEnd { txn })
+            .count();
         begun > ended
     }
 
@@ -377,28 +433,42 @@ impl Comp<'_, '_, '_> {
         let count = match t.get("loop").and_then(toml::Value::as_integer) {
             Some(n) if (0..=i64::from(u32::MAX)).contains(&n) => n as u32,
             _ => {
-                self.c.err(&format!("{p}.loop"), "takes the number of passes (0 or more)");
+                self.c.err(
+                    &format!("{p}.loop"),
+                    "takes the number of passes (0 or more)",
+                );
                 return;
             }
         };
         let slot = self.slot();
         let at = self.ops.len();
-        self.ops.push(Op::LoopInit { slot, count, end: 0 });
+        self.ops.push(Op::LoopInit {
+            slot,
+            count,
+            end: 0,
+        });
         let body_at = self.here();
         self.block(&format!("{p}.steps"), body, Some(slot));
-        self.ops.push(Op::LoopBack { slot, count, body: body_at });
+        self.ops.push(Op::LoopBack {
+            slot,
+            count,
+            body: body_at,
+        });
         let end = self.here();
         self.ops[at] = Op::LoopInit { slot, count, end };
     }
 
     fn while_loop(&mut self, p: &str, t: &toml::Table, body: &[toml::Value]) {
-        let Some(cond) = self.cond(&format!("{p}.while"), t.get("while")) else { return };
+        let Some(cond) = self.cond(&format!("{p}.while"), t.get("while")) else {
+            return;
+        };
         let max = match t.get("max") {
             None => None,
             Some(v) => match v.as_integer() {
                 Some(n) if n >= 1 => Some(n.min(i64::from(u32::MAX)) as u32),
                 _ => {
-                    self.c.err(&format!("{p}.max"), "takes the most passes (1 or more)");
+                    self.c
+                        .err(&format!("{p}.max"), "takes the most passes (1 or more)");
                     None
                 }
             },
@@ -406,10 +476,20 @@ impl Comp<'_, '_, '_> {
         let slot = self.slot();
         self.ops.push(Op::WhileInit { slot });
         let test = self.here();
-        self.ops.push(Op::WhileTest { cond, slot, max, end: 0 });
+        self.ops.push(Op::WhileTest {
+            cond,
+            slot,
+            max,
+            end: 0,
+        });
         self.block(&format!("{p}.steps"), body, Some(slot));
         self.ops.push(Op::WhileBack { slot, test });
         let end = self.here();
-        self.ops[test as usize] = Op::WhileTest { cond, slot, max, end };
+        self.ops[test as usize] = Op::WhileTest {
+            cond,
+            slot,
+            max,
+            end,
+        };
     }
 }
