@@ -284,3 +284,31 @@ fn extract_url(text: &str) -> String {
     let end = text[at..].find('"').unwrap();
     text[at..at + end].to_string()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jmeter_plan_with_regex_extractor_while_and_transaction_runs_with_jmeters_counts() {
+    // JMeter's semantics: per iteration one create, then the While polls until the extracted
+    // state is DONE: k polls. 2 threads × 3 loops × (1 + k) requests, one transaction each.
+    let k = 3;
+    let (server, state) = ops_server(k, 0).await;
+    let jmx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jmx/conversation.jmx");
+    let port = server.addr.port().to_string();
+    let opts = surge::scenario::jmx::ImportOptions {
+        properties: vec![("port".into(), port)],
+        out_dir: None,
+    };
+    let imported = surge::scenario::jmx::import_file(&jmx, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert!(imported.warnings.is_empty(), "{:#?}", imported.warnings);
+    assert!(imported.toml.contains("while = "), "{}", imported.toml);
+    let (plan, _) = surge::scenario::jmx::load(&jmx, &opts, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(plan, dir.path()).await;
+    let ops = state.lock().unwrap().ops.clone();
+    assert_eq!(ops.len(), 6);
+    assert!(ops.values().all(|o| o.polls == k && o.polls_after_done == 0));
+    assert_eq!(count(&r, "create", Outcome::Success), 6);
+    assert_eq!(count(&r, "poll", Outcome::Success), 6 * u64::from(k));
+    assert_eq!(server.total(), 6 * (1 + u64::from(k)));
+    assert_eq!(r.transactions[0].name, "create_to_done");
+    assert_eq!(txn(&r, Outcome::Success), 6);
+}

@@ -18,6 +18,20 @@ fn list(items: &[String]) -> String {
     )
 }
 
+/// A program as a TOML array: labels, and blocks as inline tables.
+fn steps(p: &[super::model::StepOut]) -> String {
+    let items: Vec<String> = p
+        .iter()
+        .map(|s| match s {
+            super::model::StepOut::Request(l) => q(l),
+            super::model::StepOut::Block(head, inner) => {
+                format!("{{ {head}, steps = {} }}", steps(inner))
+            }
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
 fn comment(out: &mut String, lines: &[String]) {
     for l in lines {
         for part in l.lines() {
@@ -188,6 +202,14 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         if let Some(b) = &r.body {
             let _ = writeln!(o, "body = {}", q(b));
         }
+        if !r.extract.is_empty() {
+            let _ = writeln!(o, "# Extractors (JSON, Regular Expression, Boundary)");
+            let _ = writeln!(o, "extract = [{}]", r.extract.join(", "));
+        }
+        if !r.asserts.is_empty() {
+            let _ = writeln!(o, "# Assertions (Response on the body, JSON, Duration)");
+            let _ = writeln!(o, "assert = [{}]", r.asserts.join(", "));
+        }
         if let Some(c) = &r.expect_status {
             let _ = writeln!(o, "# Response Assertion on the response code");
             let _ = writeln!(
@@ -202,7 +224,15 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         let _ = writeln!(o, "\n[[group]]");
         comment(&mut o, &g.comments);
         let _ = writeln!(o, "name = {}", q(&g.name));
-        let _ = writeln!(o, "requests = {}", list(&g.steps));
+        match &g.program {
+            Some(p) => {
+                let _ = writeln!(o, "# Controllers (Loop, While, If, Once Only, Transaction) as steps");
+                let _ = writeln!(o, "steps = {}", steps(p));
+            }
+            None => {
+                let _ = writeln!(o, "requests = {}", list(&g.steps));
+            }
+        }
         let _ = writeln!(o, "[group.load]");
         let _ = writeln!(o, "threads = {}", g.threads);
         let _ = writeln!(o, "ramp_up = {}", dur_s(g.ramp_up_s));
