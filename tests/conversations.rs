@@ -305,7 +305,9 @@ async fn a_jmeter_plan_with_regex_extractor_while_and_transaction_runs_with_jmet
     let r = run(plan, dir.path()).await;
     let ops = state.lock().unwrap().ops.clone();
     assert_eq!(ops.len(), 6);
-    assert!(ops.values().all(|o| o.polls == k && o.polls_after_done == 0));
+    assert!(ops
+        .values()
+        .all(|o| o.polls == k && o.polls_after_done == 0));
     assert_eq!(count(&r, "create", Outcome::Success), 6);
     assert_eq!(count(&r, "poll", Outcome::Success), 6 * u64::from(k));
     assert_eq!(server.total(), 6 * (1 + u64::from(k)));

@@ -300,16 +300,28 @@ fn unsupported_elements_are_warned_by_type_name_and_place() {
             .clone()
     };
     // `stock` and `paid` are set by scripts surge does not run: their conditions are not mapped.
-    assert!(msg("Checkout/Shoppers/browse/IfController \"check\"").contains("not a form surge maps"));
+    assert!(
+        msg("Checkout/Shoppers/browse/IfController \"check\"").contains("not a form surge maps")
+    );
     // The extractor, the transaction and the counted loop map without a warning.
-    for mapped in ["RegexExtractor", "TransactionController", "LoopController \"poll 3x\""] {
+    for mapped in [
+        "RegexExtractor",
+        "TransactionController",
+        "LoopController \"poll 3x\"",
+    ] {
         assert!(
             !imported.warnings.iter().any(|w| w.place.contains(mapped)),
             "{mapped}: {:#?}",
             imported.warnings
         );
     }
-    assert!(imported.toml.contains("{ loop = 3, steps = [\"order status\"] }"), "{}", imported.toml);
+    assert!(
+        imported
+            .toml
+            .contains("{ loop = 3, steps = [\"order status\"] }"),
+        "{}",
+        imported.toml
+    );
     assert!(msg("Checkout/Shoppers/until paid/HTTPSamplerProxy \"pay\"")
         .contains("payments.example.com"));
     // Disabled and listener elements: listed as notes.
@@ -333,13 +345,7 @@ fn unsupported_elements_are_warned_by_type_name_and_place() {
         .collect();
     assert_eq!(
         seq,
-        [
-            "home",
-            "search",
-            "add to cart",
-            "order status",
-            "pay"
-        ]
+        ["home", "search", "add to cart", "order status", "pay"]
     );
     assert!(!plan.requests.iter().any(|r| r.name == "old endpoint"));
     // --strict: warnings are errors.

@@ -42,13 +42,12 @@ pub fn completion_sentence(c: &CompletionTrend) -> String {
     } else {
         "completion time steady: no queue building behind the API"
     };
+    let (early, late) = (c.early_us as f64 / 1e6, c.late_us as f64 / 1e6);
     format!(
-        "{}: median {} s in seconds {}–{}, {} s in seconds {}–{} {when} (×{:.1}); requests' 2xx median {} ms → {} ms (×{:.1}); {verdict}.",
+        "{}: median {early:.1} s in seconds {}–{}, {late:.1} s in seconds {}–{} {when} (×{:.1}); requests' 2xx median {} ms → {} ms (×{:.1}); {verdict}.",
         c.transaction,
-        format!("{:.1}", c.early_us as f64 / 1e6),
         c.early.0,
         c.early.1,
-        format!("{:.1}", c.late_us as f64 / 1e6),
         c.late.0,
         c.late.1,
         c.ratio(),

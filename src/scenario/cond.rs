@@ -362,7 +362,7 @@ impl Parser<'_> {
                 _ => {
                     let hint = crate::text::did_you_mean(
                         &w,
-                        ["status", "last_ok", "true", "false", "null"].into_iter(),
+                        ["status", "last_ok", "true", "false", "null"],
                     );
                     return Err(self.err(format!(
                         "unknown word {w:?}{hint}; text goes in quotes, variables in braces"

@@ -386,7 +386,7 @@ impl Comp<'_, '_, '_> {
                 self.x.transactions.len() - 1
             }
         } as u16;
-        if self.ops.iter().any(|o| *o == Op::TxnBegin { txn }) && self.open(txn) {
+        if self.ops.contains(&Op::TxnBegin { txn }) && self.open(txn) {
             self.c.err(
                 &format!("{p}.transaction"),
                 format!("{name:?} is already open around this step"),

@@ -62,9 +62,15 @@ impl Walker<'_> {
         match el.tag.as_str() {
             "JSONPostProcessor" => self.json_extractor(el, place),
             tag => {
-                let p = if tag == "RegexExtractor" { "RegexExtractor" } else { "BoundaryExtractor" };
+                let p = if tag == "RegexExtractor" {
+                    "RegexExtractor"
+                } else {
+                    "BoundaryExtractor"
+                };
                 let var = el.prop(&format!("{p}.refname")).unwrap_or_default();
-                let from = el.prop(&format!("{p}.useHeaders")).unwrap_or_else(|| "false".into());
+                let from = el
+                    .prop(&format!("{p}.useHeaders"))
+                    .unwrap_or_else(|| "false".into());
                 if from != "false" && from != "true" {
                     self.warn(place, format!("{p}.useHeaders = {from:?}: surge extracts from the body or the headers only; not imported"));
                     return vec![];
@@ -76,11 +82,14 @@ impl Walker<'_> {
                 let nth = match_no(self, el.prop(&format!("{p}.match_number")), place);
                 let miss = missing(
                     &el.prop(&format!("{p}.default")).unwrap_or_default(),
-                    el.prop_bool(&format!("{p}.default_empty_value")).unwrap_or(false),
+                    el.prop_bool(&format!("{p}.default_empty_value"))
+                        .unwrap_or(false),
                 );
                 let what = if tag == "RegexExtractor" {
                     let re = el.prop("RegexExtractor.regex").unwrap_or_default();
-                    let t = el.prop("RegexExtractor.template").unwrap_or_else(|| "$1$".into());
+                    let t = el
+                        .prop("RegexExtractor.template")
+                        .unwrap_or_else(|| "$1$".into());
                     if let Err(e) = regex::Regex::new(&re) {
                         self.warn(place, format!("regular expression {re:?} is not one surge reads (Rust syntax, no look-around): {e}; not imported"));
                         return vec![];
@@ -113,13 +122,25 @@ impl Walker<'_> {
             split("JSONPostProcessor.match_numbers"),
         );
         if el.prop_bool("JSONPostProcessor.compute_concat") == Some(true) {
-            self.warn(place, "compute concatenation (var_ALL) is not supported: ignored");
+            self.warn(
+                place,
+                "compute concatenation (var_ALL) is not supported: ignored",
+            );
         }
         let mut out = Vec::new();
-        for (i, name) in names.iter().enumerate().filter(|(_, n)| !n.trim().is_empty()) {
+        for (i, name) in names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| !n.trim().is_empty())
+        {
             let path = paths.get(i).map_or("", |s| s.trim());
             if let Err(e) = serde_json_path::JsonPath::parse(path) {
-                self.warn(place, format!("JSON path {path:?} is not RFC 9535 (surge's JSON path): {e}; not imported"));
+                self.warn(
+                    place,
+                    format!(
+                        "JSON path {path:?} is not RFC 9535 (surge's JSON path): {e}; not imported"
+                    ),
+                );
                 continue;
             }
             let nth = match_no(self, matches.get(i).cloned(), place);
@@ -140,7 +161,10 @@ impl Walker<'_> {
         let name = q(el.testname());
         match el.tag.as_str() {
             "DurationAssertion" => match self.number(el, "DurationAssertion.duration", place) {
-                Some(ms) if ms > 0.0 => vec![format!("{{ name = {name}, max_time = \"{}ms\" }}", ms.round())],
+                Some(ms) if ms > 0.0 => vec![format!(
+                    "{{ name = {name}, max_time = \"{}ms\" }}",
+                    ms.round()
+                )],
                 _ => vec![],
             },
             "JSONPathAssertion" => self.json_assertion(el, place, &name),
@@ -151,7 +175,10 @@ impl Walker<'_> {
     fn json_assertion(&mut self, el: &Element, place: &str, name: &str) -> Vec<String> {
         let path = el.prop("JSON_PATH").unwrap_or_default();
         if let Err(e) = serde_json_path::JsonPath::parse(&path) {
-            self.warn(place, format!("JSON path {path:?} is not RFC 9535: {e}; not imported"));
+            self.warn(
+                place,
+                format!("JSON path {path:?} is not RFC 9535: {e}; not imported"),
+            );
             return vec![];
         }
         let invert = el.prop_bool("INVERT").unwrap_or(false);
@@ -169,12 +196,17 @@ impl Walker<'_> {
             String::new()
         };
         let sep = if test.is_empty() { "" } else { ", " };
-        vec![format!("{{ name = {name}, json = {}{sep}{test}{neg} }}", q(&path))]
+        vec![format!(
+            "{{ name = {name}, json = {}{sep}{test}{neg} }}",
+            q(&path)
+        )]
     }
 
     /// A Response Assertion on the body: substring, contains, matches, equals; NOT and OR.
     fn body_assertion(&mut self, el: &Element, place: &str, name: &str) -> Vec<String> {
-        let ty = self.number(el, "Assertion.test_type", place).unwrap_or(16.0) as i64;
+        let ty = self
+            .number(el, "Assertion.test_type", place)
+            .unwrap_or(16.0) as i64;
         let strings: Vec<String> = el
             .collection("Asserion.test_strings")
             .iter()
@@ -192,10 +224,15 @@ impl Walker<'_> {
         };
         let mut pats = Vec::new();
         for s in strings {
-            let Some(s) = self.constant(&s, place, "pattern") else { continue };
+            let Some(s) = self.constant(&s, place, "pattern") else {
+                continue;
+            };
             let p = pattern(&s);
             if regex::Regex::new(&p).is_err() {
-                self.warn(place, format!("pattern {s:?} is not a regular expression surge reads: not imported"));
+                self.warn(
+                    place,
+                    format!("pattern {s:?} is not a regular expression surge reads: not imported"),
+                );
                 continue;
             }
             pats.push(p);
@@ -204,13 +241,23 @@ impl Walker<'_> {
             return vec![];
         }
         if ty & 32 != 0 || pats.len() == 1 {
-            let p = pats.iter().map(|p| format!("(?:{p})")).collect::<Vec<_>>().join("|");
+            let p = pats
+                .iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|");
             let p = if pats.len() == 1 { pats[0].clone() } else { p };
             return vec![format!("{{ name = {name}, matches = {}{neg} }}", q(&p))];
         }
         pats.iter()
             .enumerate()
-            .map(|(i, p)| format!("{{ name = {}, matches = {}{neg} }}", q(&format!("{} #{}", el.testname(), i + 1)), q(p)))
+            .map(|(i, p)| {
+                format!(
+                    "{{ name = {}, matches = {}{neg} }}",
+                    q(&format!("{} #{}", el.testname(), i + 1)),
+                    q(p)
+                )
+            })
             .collect()
     }
 
@@ -231,16 +278,25 @@ impl Walker<'_> {
                 format!("{{{v}}} == 'true'")
             })
         } else {
-            let inner = ["__jexl3(", "__jexl2(", "__groovy(", "__javaScript(", "__javascript("]
-                .iter()
-                .find_map(|f| {
-                    raw.strip_prefix("${")
-                        .and_then(|r| r.strip_prefix(f))
-                        .and_then(|r| r.strip_suffix(")}"))
-                })
-                .unwrap_or(raw);
+            let inner = [
+                "__jexl3(",
+                "__jexl2(",
+                "__groovy(",
+                "__javaScript(",
+                "__javascript(",
+            ]
+            .iter()
+            .find_map(|f| {
+                raw.strip_prefix("${")
+                    .and_then(|r| r.strip_prefix(f))
+                    .and_then(|r| r.strip_suffix(")}"))
+            })
+            .unwrap_or(raw);
             // A function's optional second argument (a variable to store into) is dropped.
-            let inner = inner.rsplit_once(',').filter(|(_, b)| !b.contains(['"', '\'', '=', '&', '|'])).map_or(inner, |(a, _)| a);
+            let inner = inner
+                .rsplit_once(',')
+                .filter(|(_, b)| !b.contains(['"', '\'', '=', '&', '|']))
+                .map_or(inner, |(a, _)| a);
             Some(expression(inner))
         };
         let c = converted?;
@@ -296,11 +352,21 @@ fn expression(s: &str) -> String {
 
 /// A variable reference at the start of `s`: its name and length.
 fn var_at(s: &str) -> Option<(String, usize)> {
-    for (open, close) in [("\"${", "}\""), ("'${", "}'"), ("${", "}"), ("vars.get(\"", "\")"), ("vars.get('", "')")] {
+    for (open, close) in [
+        ("\"${", "}\""),
+        ("'${", "}'"),
+        ("${", "}"),
+        ("vars.get(\"", "\")"),
+        ("vars.get('", "')"),
+    ] {
         if let Some(tail) = s.strip_prefix(open) {
             let end = tail.find(close)?;
             let name = &tail[..end];
-            if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || "_.-".contains(c)) {
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || "_.-".contains(c))
+            {
                 return Some((name.to_string(), open.len() + end + close.len()));
             }
             return None;

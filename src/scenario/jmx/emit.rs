@@ -226,7 +226,10 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         let _ = writeln!(o, "name = {}", q(&g.name));
         match &g.program {
             Some(p) => {
-                let _ = writeln!(o, "# Controllers (Loop, While, If, Once Only, Transaction) as steps");
+                let _ = writeln!(
+                    o,
+                    "# Controllers (Loop, While, If, Once Only, Transaction) as steps"
+                );
                 let _ = writeln!(o, "steps = {}", steps(p));
             }
             None => {

@@ -366,8 +366,23 @@ impl Walker<'_> {
     /// gets a new label.
     fn add_request(&mut self, mut req: RequestOut, place: &str) -> String {
         let same = |a: &RequestOut, b: &RequestOut| {
-            (&a.method, &a.path, &a.headers, &a.body, &a.expect_status, &a.extract, &a.asserts)
-                == (&b.method, &b.path, &b.headers, &b.body, &b.expect_status, &b.extract, &b.asserts)
+            (
+                &a.method,
+                &a.path,
+                &a.headers,
+                &a.body,
+                &a.expect_status,
+                &a.extract,
+                &a.asserts,
+            ) == (
+                &b.method,
+                &b.path,
+                &b.headers,
+                &b.body,
+                &b.expect_status,
+                &b.extract,
+                &b.asserts,
+            )
         };
         if req.name.is_empty() {
             req.name = "HTTP Request".into();

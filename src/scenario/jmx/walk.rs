@@ -348,12 +348,18 @@ impl<'a> Walker<'a> {
         let q = |s: &str| toml_edit::Value::from(s).to_string().trim().to_string();
         match el.tag.as_str() {
             "GenericController" => {
-                self.note(place, "Simple Controller: its samplers run in order, as in JMeter");
+                self.note(
+                    place,
+                    "Simple Controller: its samplers run in order, as in JMeter",
+                );
                 None
             }
             "LoopController" => {
-                let loops = self.number(el, "LoopController.loops", place).map(|n| n as i64);
-                let forever = el.prop_bool("LoopController.continue_forever") == Some(true) && loops.is_some_and(|n| n < 0);
+                let loops = self
+                    .number(el, "LoopController.loops", place)
+                    .map(|n| n as i64);
+                let forever = el.prop_bool("LoopController.continue_forever") == Some(true)
+                    && loops.is_some_and(|n| n < 0);
                 match loops {
                     Some(n) if n >= 0 && !forever => Some(format!("loop = {n}")),
                     _ => {
@@ -363,8 +369,12 @@ impl<'a> Walker<'a> {
                 }
             }
             "TransactionController" => {
-                let parent = el.prop_bool("TransactionController.parent").unwrap_or(false);
-                let timers = el.prop_bool("TransactionController.includeTimers").unwrap_or(false);
+                let parent = el
+                    .prop_bool("TransactionController.parent")
+                    .unwrap_or(false);
+                let timers = el
+                    .prop_bool("TransactionController.includeTimers")
+                    .unwrap_or(false);
                 let mut h = format!("transaction = {}", q(el.testname().trim()));
                 if parent {
                     h.push_str(", parent_sample = true");
@@ -390,15 +400,26 @@ impl<'a> Walker<'a> {
                 if el.prop_bool("IfController.evaluateAll") == Some(true) {
                     self.warn(place, "If Controller \"evaluate for all children\": surge evaluates the condition once, before the children");
                 }
-                self.condition(&raw, place, false).map(|c| format!("if = {}", q(&c)))
+                self.condition(&raw, place, false)
+                    .map(|c| format!("if = {}", q(&c)))
             }
             "OnceOnlyController" => Some("once = true".into()),
             "ModuleController" | "IncludeController" => {
-                self.warn(place, "Module/Include Controller: the elements it refers to are not imported");
+                self.warn(
+                    place,
+                    "Module/Include Controller: the elements it refers to are not imported",
+                );
                 None
             }
             _ => {
-                self.warn(place, format!("{} is not supported: its {} once per iteration, in order, unconditionally", el.tag, samplers(added, "runs", "run")));
+                self.warn(
+                    place,
+                    format!(
+                        "{} is not supported: its {} once per iteration, in order, unconditionally",
+                        el.tag,
+                        samplers(added, "runs", "run")
+                    ),
+                );
                 None
             }
         }
