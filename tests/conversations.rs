@@ -204,12 +204,16 @@ async fn every_operation_is_polled_to_completion_exactly_once() {
 
 fn matches_schema(path: &Path) {
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/result.schema.json"))
-            .unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/result.schema.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let v = jsonschema::validator_for(&schema).unwrap();
-    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let errors: Vec<String> = v
         .iter_errors(&doc)
         .map(|e| format!("{e} at {}", e.instance_path()))

@@ -19,3 +19,5 @@ pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
 mod tests;
 #[cfg(test)]
 mod tests_profiles;
+#[cfg(test)]
+mod tests_steps;

@@ -54,6 +54,13 @@ impl Transport for Scripted {
     }
 }
 
+impl Scripted {
+    /// The URLs requested, in order.
+    pub(super) fn urls(&self) -> Vec<String> {
+        self.urls.lock().unwrap().clone()
+    }
+}
+
 pub(super) fn scripted(
     latency_ms: u64,
     f: impl Fn(u64, &str) -> Result<u16, ErrorClass> + Send + Sync + 'static,
