@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::hist::Hist;
-use super::result::{
-    Cell, Quantiles, RateLimitSecond, Second, Summary, Totals, Transaction, TxnCell,
-};
+use super::result::{Cell, Quantiles, RateLimitSecond, Second, Summary, Totals};
 use super::sample::{Outcome, Sample, StatusKey, TxnSample};
 
 const US: u64 = 1_000_000;
+
+#[path = "recorder_txn.rs"]
+mod txn;
+use txn::{txn_mut, TxnAcc};
 
 /// Seconds a finished second's histograms are kept for late samples (recorded > 100 ms after
 /// their end, e.g. under CPU starvation). Later than that, counts still merge exactly, quantiles
@@ -66,30 +68,6 @@ fn cell_mut(cells: &mut Vec<CellAcc>, step: u16, status: StatusKey) -> &mut Cell
         None => {
             cells.push(CellAcc::new(step, status));
             cells.last_mut().expect("just pushed")
-        }
-    }
-}
-
-/// One transaction × outcome within one second (or the whole run).
-#[derive(Debug, Clone)]
-struct TxnAcc {
-    txn: u16,
-    outcome: Outcome,
-    count: u64,
-    time: Hist,
-}
-
-fn txn_mut(v: &mut Vec<TxnAcc>, txn: u16, outcome: Outcome) -> &mut TxnAcc {
-    match v.iter().position(|c| c.txn == txn && c.outcome == outcome) {
-        Some(i) => &mut v[i],
-        None => {
-            v.push(TxnAcc {
-                txn,
-                outcome,
-                count: 0,
-                time: Hist::new(),
-            });
-            v.last_mut().expect("just pushed")
         }
     }
 }
@@ -332,120 +310,6 @@ impl Aggregate {
             labels,
             ..Aggregate::default()
         }
-    }
-
-    /// Names the plan's transactions (by index) and checks (by id), for the result.
-    pub fn set_names(&mut self, transactions: Vec<String>, checks: Vec<String>) {
-        self.txn_names = transactions;
-        self.check_names = checks;
-    }
-
-    fn txn_name(&self, i: u16) -> String {
-        self.txn_names
-            .get(usize::from(i))
-            .cloned()
-            .unwrap_or_else(|| format!("transaction{i}"))
-    }
-
-    fn stage_txns(&mut self, t: u32, b: &Bucket) {
-        for (id, n) in &b.checks {
-            let name = self
-                .check_names
-                .get(usize::from(*id))
-                .cloned()
-                .unwrap_or_else(|| format!("check{id}"));
-            *self.totals.failed_checks.entry(name).or_default() += n;
-        }
-        for (i, n) in &b.txn_unfinished {
-            *self.txn_unfinished.entry(*i).or_default() += n;
-        }
-        for (i, n) in &b.txn_started {
-            *self.txn_started.entry(*i).or_default() += n;
-            let name = self.txn_name(*i);
-            self.row(t).transactions.entry(name).or_default().started += n;
-        }
-        for c in &b.txns {
-            let name = self.txn_name(c.txn);
-            *self
-                .row(t)
-                .transactions
-                .entry(name)
-                .or_default()
-                .ended
-                .entry(c.outcome)
-                .or_default() += c.count;
-            let whole = txn_mut(&mut self.txns, c.txn, c.outcome);
-            whole.count += c.count;
-            whole.time.add(&c.time);
-            let staged = txn_mut(self.staged_txn.entry(t).or_default(), c.txn, c.outcome);
-            staged.count += c.count;
-            staged.time.add(&c.time);
-        }
-    }
-
-    /// Transaction quantiles of the staged seconds before `upto` (late ones merge as cells do).
-    fn finish_txn_seconds(&mut self, upto: u32) {
-        let staged: Vec<u32> = self.staged_txn.range(..upto).map(|(k, _)| *k).collect();
-        for t in staged {
-            let accs = self.staged_txn.remove(&t).unwrap_or_default();
-            let seen_before = self
-                .timeline
-                .get(&t)
-                .is_some_and(|r| r.transactions.values().any(|x| !x.duration.is_empty()));
-            if seen_before && !self.recent_txn.contains_key(&t) {
-                continue;
-            }
-            let recent = self.recent_txn.entry(t).or_default();
-            for c in &accs {
-                txn_mut(recent, c.txn, c.outcome).time.add(&c.time);
-            }
-            let q: Vec<(u16, Outcome, Quantiles)> = recent
-                .iter()
-                .map(|c| (c.txn, c.outcome, Quantiles::of(&c.time)))
-                .collect();
-            for (i, o, q) in q {
-                let name = self.txn_name(i);
-                self.row(t)
-                    .transactions
-                    .entry(name)
-                    .or_default()
-                    .duration
-                    .insert(o, q);
-            }
-        }
-        let keep_from = upto.saturating_sub(LATE_WINDOW_S);
-        let newer = self.recent_txn.split_off(&keep_from);
-        let older = std::mem::replace(&mut self.recent_txn, newer);
-        if self.keep_second_hists {
-            self.kept_txn.extend(older);
-        }
-    }
-
-    /// The transactions over the whole run, in plan order. Call after the final drain.
-    pub fn take_transactions(&mut self) -> Vec<Transaction> {
-        (0..self.txn_names.len())
-            .map(|i| {
-                let i = i as u16;
-                let mut cells: Vec<TxnCell> = self
-                    .txns
-                    .iter()
-                    .filter(|c| c.txn == i)
-                    .map(|c| TxnCell {
-                        outcome: c.outcome,
-                        count: c.count,
-                        duration: Summary::of(&c.time),
-                        duration_hist: c.time.clone(),
-                    })
-                    .collect();
-                cells.sort_by_key(|c| c.outcome);
-                Transaction {
-                    name: self.txn_name(i),
-                    started: self.txn_started.get(&i).copied().unwrap_or(0),
-                    unfinished: self.txn_unfinished.get(&i).copied().unwrap_or(0),
-                    cells,
-                }
-            })
-            .collect()
     }
 
     fn row(&mut self, t: u32) -> &mut Second {
@@ -715,115 +579,5 @@ impl Aggregate {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::sample::ErrorClass;
-
-    fn sample(i: u64, user: u32) -> Sample {
-        let status = match i % 11 {
-            0..=6 => StatusKey::Http(200),
-            7 | 8 => StatusKey::Http(429),
-            9 => StatusKey::Http(503),
-            _ => StatusKey::Error(ErrorClass::Reset),
-        };
-        let start = i * 9_973;
-        Sample {
-            step: (i % 2) as u16,
-            user,
-            active: 8,
-            status,
-            intended_us: start.saturating_sub(i % 500),
-            start_us: start,
-            ttfb_us: start + 700,
-            end_us: start + 1_000 + (i * 7_919) % 400_000,
-            bytes_in: 100,
-            bytes_out: 50,
-            attempt: 1 + (i % 3 == 0) as u16,
-            last: i % 3 != 2,
-            retry_wait_ms: (i % 3 == 0) as u32 * 1_000,
-            pace_wait_ms: 0,
-            retry_after_ms: (status == StatusKey::Http(429)).then_some(2_000),
-            rate_limit: Some(RateLimitHeaders {
-                allowed: 300,
-                count: (i % 300) as u32,
-                reset: 60 - (i % 60) as u32,
-            }),
-            limit_key: None,
-            check: None,
-        }
-    }
-
-    use crate::record::sample::RateLimitHeaders;
-
-    #[test]
-    fn sharded_recording_drained_each_second_equals_one_recording_drained_once() {
-        let labels = vec!["a".to_string(), "b".to_string()];
-        // Many users over 8 shards, drained second by second as a run does.
-        let sharded = Recorder::new(50);
-        let mut a = Aggregate::new(labels.clone());
-        // One shard, drained once at the end.
-        let single = Recorder::new(1);
-        let mut b = Aggregate::new(labels);
-        // Users start in the first 50 ms, as a ramp-up would (events come before any drain).
-        for u in 0..50u64 {
-            sharded.user_event(u * 1_000, 1);
-            single.user_event(u * 1_000, 1);
-        }
-        let n = 5_000u64;
-        let mut next_drain = 1u32;
-        for i in 0..n {
-            let s = sample(i, (i % 50) as u32);
-            sharded.record(&s);
-            single.record(&Sample { user: 0, ..s });
-            // Drain seconds that ended more than 0.5 s ago (samples end up to 0.4 s late).
-            while u64::from(next_drain) * US + 500_000 < s.start_us {
-                sharded.drain_into(next_drain, &mut a);
-                next_drain += 1;
-            }
-        }
-        sharded.drain_into(u32::MAX, &mut a);
-        single.drain_into(u32::MAX, &mut b);
-        let (ta, ca, la) = a.finish(7);
-        let (tb, cb, lb) = b.finish(7);
-        assert_eq!(ta, tb);
-        assert_eq!(ca, cb, "histograms merge exactly");
-        assert_eq!(la.len(), lb.len());
-        for (x, y) in la.iter().zip(&lb) {
-            assert!(x == y, "second {} differs (quantiles included)", x.t);
-        }
-        assert!(la.iter().all(|s| s.active_users == 50));
-        assert_eq!(ta.requests, n);
-        assert_eq!(la.iter().map(|s| s.completed).sum::<u64>(), n);
-    }
-
-    #[test]
-    fn a_late_sample_merges_into_its_seconds_quantiles() {
-        let rec = Recorder::new(4);
-        let mut agg = Aggregate::new(vec!["a".into()]);
-        let at = |end_ms: u64, service_ms: u64| Sample {
-            start_us: (end_ms - service_ms) * 1_000,
-            intended_us: (end_ms - service_ms) * 1_000,
-            ttfb_us: end_ms * 1_000,
-            end_us: end_ms * 1_000,
-            status: StatusKey::Http(200),
-            rate_limit: None,
-            retry_after_ms: None,
-            ..sample(0, 0)
-        };
-        for _ in 0..10 {
-            rec.record(&at(500, 10));
-        }
-        rec.drain_into(1, &mut agg);
-        assert_eq!(
-            agg.second(0).unwrap().latency[&Outcome::Success].max,
-            10_007
-        );
-        // Recorded after second 0 was drained: it still counts, and its quantiles include it.
-        rec.record(&at(900, 800));
-        rec.drain_into(2, &mut agg);
-        let row = agg.second(0).unwrap();
-        assert_eq!(row.completed, 11);
-        assert!(row.latency[&Outcome::Success].max >= 800_000);
-        assert_eq!(row.latency[&Outcome::Success].p50, 10_007);
-    }
-}
+#[path = "recorder_tests.rs"]
+mod tests;

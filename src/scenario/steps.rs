@@ -286,7 +286,7 @@ impl Comp<'_, '_, '_> {
                 let hint = crate::text::did_you_mean(k, allowed.iter().copied());
                 self.c.err(
                     &format!("{p}.{k}"),
-                    format!("unknown key in a {kind} step{hint}"),
+                    format!("unknown key in this {kind} step{hint}"),
                 );
             }
         }

@@ -4,7 +4,7 @@
 //! `${__javaScript(…)}` comparing variables to literals with `==`, `!=`, `&&`, `||`). Each is
 //! written as an inline TOML table; what cannot be mapped is a warning naming its place.
 
-use super::walk::Walker;
+use super::walk::{samplers, Walker};
 use super::xml::Element;
 
 fn q(s: &str) -> String {
@@ -41,6 +41,94 @@ fn missing(default: &str, empty_default: bool) -> String {
 }
 
 impl Walker<'_> {
+    /// What a controller becomes: the head of a block (`loop = 3`), or None when its samplers
+    /// run in order as they stand (with a note or warning saying so).
+    pub(super) fn controller_head(
+        &mut self,
+        el: &Element,
+        place: &str,
+        added: usize,
+    ) -> Option<String> {
+        let q = |s: &str| toml_edit::Value::from(s).to_string().trim().to_string();
+        match el.tag.as_str() {
+            "GenericController" => {
+                self.note(
+                    place,
+                    "Simple Controller: its samplers run in order, as in JMeter",
+                );
+                None
+            }
+            "LoopController" => {
+                let loops = self
+                    .number(el, "LoopController.loops", place)
+                    .map(|n| n as i64);
+                let forever = el.prop_bool("LoopController.continue_forever") == Some(true)
+                    && loops.is_some_and(|n| n < 0);
+                match loops {
+                    Some(n) if n >= 0 && !forever => Some(format!("loop = {n}")),
+                    _ => {
+                        self.warn(place, format!("Loop Controller forever or with a variable count is not supported: its {} once per iteration", samplers(added, "runs", "run")));
+                        None
+                    }
+                }
+            }
+            "TransactionController" => {
+                let parent = el
+                    .prop_bool("TransactionController.parent")
+                    .unwrap_or(false);
+                let timers = el
+                    .prop_bool("TransactionController.includeTimers")
+                    .unwrap_or(false);
+                let mut h = format!("transaction = {}", q(el.testname().trim()));
+                if parent {
+                    h.push_str(", parent_sample = true");
+                }
+                if !timers {
+                    h.push_str(", exclude_pauses = true");
+                }
+                Some(h)
+            }
+            "WhileController" => {
+                let raw = el.prop("WhileController.condition").unwrap_or_default();
+                let cond = match raw.trim() {
+                    "" | "LAST" => {
+                        self.note(place, "While Controller with a blank or LAST condition: loops while the last sample succeeds (last_ok)");
+                        Some("last_ok".to_string())
+                    }
+                    r => self.condition(r, place, true),
+                };
+                cond.map(|c| format!("while = {}", q(&c)))
+            }
+            "IfController" => {
+                let raw = el.prop("IfController.condition").unwrap_or_default();
+                if el.prop_bool("IfController.evaluateAll") == Some(true) {
+                    self.warn(place, "If Controller \"evaluate for all children\": surge evaluates the condition once, before the children");
+                }
+                self.condition(&raw, place, false)
+                    .map(|c| format!("if = {}", q(&c)))
+            }
+            "OnceOnlyController" => Some("once = true".into()),
+            "ModuleController" | "IncludeController" => {
+                self.warn(
+                    place,
+                    "Module/Include Controller: the elements it refers to are not imported",
+                );
+                None
+            }
+            _ => {
+                self.warn(
+                    place,
+                    format!(
+                        "{} is not supported: its {} once per iteration, in order, unconditionally",
+                        el.tag,
+                        samplers(added, "runs", "run")
+                    ),
+                );
+                None
+            }
+        }
+    }
+
     /// The variable names an extractor sets (for the prepass).
     pub(super) fn extractor_vars(el: &Element) -> Vec<String> {
         let names = match el.tag.as_str() {

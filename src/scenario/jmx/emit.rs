@@ -94,6 +94,42 @@ pub fn relative_to(from_dir: &Path, to: &Path) -> PathBuf {
     rel
 }
 
+/// One `[[request]]`, with its extractors and assertions.
+fn request(o: &mut String, r: &super::model::RequestOut) {
+    let _ = writeln!(o, "\n[[request]]");
+    comment(o, &r.comments);
+    let _ = writeln!(o, "name = {}", q(&r.name));
+    let _ = writeln!(o, "method = {}", q(&r.method));
+    let _ = writeln!(o, "path = {}", q(&r.path));
+    if !r.headers.is_empty() {
+        let hs: Vec<String> = r
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+            .collect();
+        let _ = writeln!(o, "headers = {{ {} }}", hs.join(", "));
+    }
+    if let Some(b) = &r.body {
+        let _ = writeln!(o, "body = {}", q(b));
+    }
+    if !r.extract.is_empty() {
+        let _ = writeln!(o, "# Extractors (JSON, Regular Expression, Boundary)");
+        let _ = writeln!(o, "extract = [{}]", r.extract.join(", "));
+    }
+    if !r.asserts.is_empty() {
+        let _ = writeln!(o, "# Assertions (Response on the body, JSON, Duration)");
+        let _ = writeln!(o, "assert = [{}]", r.asserts.join(", "));
+    }
+    if let Some(c) = &r.expect_status {
+        let _ = writeln!(o, "# Response Assertion on the response code");
+        let _ = writeln!(
+            o,
+            "expect_status = [{}]",
+            c.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+        );
+    }
+}
+
 /// The scenario text. CSV files are written relative to `out_dir` (where the scenario lives).
 pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
     let mut o = String::new();
@@ -186,38 +222,7 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
     }
 
     for r in &m.requests {
-        let _ = writeln!(o, "\n[[request]]");
-        comment(&mut o, &r.comments);
-        let _ = writeln!(o, "name = {}", q(&r.name));
-        let _ = writeln!(o, "method = {}", q(&r.method));
-        let _ = writeln!(o, "path = {}", q(&r.path));
-        if !r.headers.is_empty() {
-            let hs: Vec<String> = r
-                .headers
-                .iter()
-                .map(|(k, v)| format!("{} = {}", q(k), q(v)))
-                .collect();
-            let _ = writeln!(o, "headers = {{ {} }}", hs.join(", "));
-        }
-        if let Some(b) = &r.body {
-            let _ = writeln!(o, "body = {}", q(b));
-        }
-        if !r.extract.is_empty() {
-            let _ = writeln!(o, "# Extractors (JSON, Regular Expression, Boundary)");
-            let _ = writeln!(o, "extract = [{}]", r.extract.join(", "));
-        }
-        if !r.asserts.is_empty() {
-            let _ = writeln!(o, "# Assertions (Response on the body, JSON, Duration)");
-            let _ = writeln!(o, "assert = [{}]", r.asserts.join(", "));
-        }
-        if let Some(c) = &r.expect_status {
-            let _ = writeln!(o, "# Response Assertion on the response code");
-            let _ = writeln!(
-                o,
-                "expect_status = [{}]",
-                c.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
-            );
-        }
+        request(&mut o, r);
     }
 
     for g in &m.groups {
