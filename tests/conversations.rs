@@ -327,7 +327,13 @@ async fn a_jmeter_plan_with_regex_extractor_while_and_transaction_runs_with_jmet
     assert!(imported.toml.contains("while = "), "{}", imported.toml);
     let (plan, _) = surge::scenario::jmx::load(&jmx, &opts, &[]).unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap();
-    let r = run(plan, dir.path()).await;
+    let jtl = dir.path().join("run.jtl");
+    let run_opts = RunOptions {
+        out: Some(dir.path().to_path_buf()),
+        jtl: Some(jtl.clone()),
+        ..Default::default()
+    };
+    let r = run_plan(plan, run_opts).await.unwrap().result;
     let ops = state.lock().unwrap().ops.clone();
     assert_eq!(ops.len(), 6);
     assert!(ops
@@ -338,4 +344,22 @@ async fn a_jmeter_plan_with_regex_extractor_while_and_transaction_runs_with_jmet
     assert_eq!(server.total(), 6 * (1 + u64::from(k)));
     assert_eq!(r.transactions[0].name, "create_to_done");
     assert_eq!(txn(&r, Outcome::Success), 6);
+    // The JTL carries each transaction's row as JMeter writes it, and reads back as a
+    // transaction, not as a request.
+    let text = std::fs::read_to_string(&jtl).unwrap();
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(",create_to_done,"))
+        .collect();
+    assert_eq!(rows.len(), 6);
+    let k1 = k + 1;
+    assert!(
+        rows.iter().all(|l| l.contains(&format!(
+            ",200,\"Number of samples in transaction : {k1}, number of failing samples : 0\","
+        ))),
+        "{rows:#?}"
+    );
+    let back = surge::report::jtl::read_jtl(&jtl).unwrap();
+    assert_eq!(back.totals.requests, 6 * (1 + u64::from(k)));
+    assert_eq!(back.transactions[0].ended(), 6);
 }

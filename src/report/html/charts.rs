@@ -123,7 +123,7 @@ fn transaction_time(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
         }
     }
     let mut s = Series::new(
-        "requests 2xx p50",
+        "requests 2xx p50 (all labels)",
         "#2f9e44",
         Kind::Line,
         rows.iter()
