@@ -196,29 +196,10 @@ async fn every_operation_is_polled_to_completion_exactly_once() {
         .sum();
     assert_eq!((started, ended), (n as u64, n as u64));
     // The result, with its transactions and new outcomes, is what the schema describes.
-    matches_schema(&dir.path().join("result.json"));
+    common::assert_matches_schema(&dir.path().join("result.json"));
     let csv = std::fs::read_to_string(dir.path().join("transactions.csv")).unwrap();
     assert!(csv.starts_with("transaction,outcome,count,"), "{csv}");
     assert!(csv.contains("create_to_done,success,20,"), "{csv}");
-}
-
-fn matches_schema(path: &Path) {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/schemas/result.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let v = jsonschema::validator_for(&schema).unwrap();
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let errors: Vec<String> = v
-        .iter_errors(&doc)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,7 +262,7 @@ loops = 8
     );
     assert!(r.cells.iter().any(|c| c.status.label() == "extract:200"));
     assert_eq!(r.totals.requests, server.total());
-    matches_schema(&dir.path().join("result.json"));
+    common::assert_matches_schema(&dir.path().join("result.json"));
 
     // Polls that run out: max_polls 2 of the 3 needed.
     let (server, state) = ops_server(3, 0).await;

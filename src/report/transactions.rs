@@ -57,6 +57,14 @@ pub fn completion_sentence(c: &CompletionTrend) -> String {
     )
 }
 
+/// The most operations of `name` in flight at a second's end.
+fn peak(f: &Figures, name: &str) -> u64 {
+    f.in_flight
+        .iter()
+        .find(|x| x.name == name)
+        .map_or(0, |x| x.peak())
+}
+
 /// The terminal's transaction rows and failed checks (empty when there are none).
 pub fn terminal(f: &Figures) -> String {
     let mut s = String::new();
@@ -67,11 +75,7 @@ pub fn terminal(f: &Figures) -> String {
             "transaction / outcome", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "in flight"
         );
         for row in &f.transactions {
-            let peak = f
-                .in_flight
-                .iter()
-                .find(|x| x.name == row.name)
-                .map_or(0, |x| x.peak());
+            let peak = peak(f, &row.name);
             let name = format!("{} {}", row.name, row.outcome.name());
             let _ = writeln!(
                 s,
@@ -106,11 +110,7 @@ pub fn html(out: &mut String, f: &Figures) {
     if !f.transactions.is_empty() {
         out.push_str("<table><thead><tr><th>transaction</th><th>outcome</th><th>count</th><th>share</th><th>per s</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>max ms</th><th>in flight (peak)</th></tr></thead><tbody>");
         for row in &f.transactions {
-            let peak = f
-                .in_flight
-                .iter()
-                .find(|x| x.name == row.name)
-                .map_or(0, |x| x.peak());
+            let peak = peak(f, &row.name);
             let _ = write!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{peak}</td></tr>",

@@ -295,12 +295,7 @@ impl Walker<'_> {
         let ty = self
             .number(el, "Assertion.test_type", place)
             .unwrap_or(16.0) as i64;
-        let strings: Vec<String> = el
-            .collection("Asserion.test_strings")
-            .iter()
-            .chain(el.collection("Assertion.test_strings"))
-            .map(|s| s.text.clone())
-            .collect();
+        let strings = super::config::test_strings(el);
         let neg = if ty & 4 != 0 { ", negate = true" } else { "" };
         let pattern = |s: &str| -> String {
             match ty & !(4 | 32) {
