@@ -163,6 +163,10 @@ pub struct Overview {
     pub ok: Share,
     /// 429s among attempts.
     pub throttled: Share,
+    /// Answers that failed the request's own checks (`assertion`, `extract`, poll `timeout`)
+    /// among attempts.
+    #[serde(default)]
+    pub checks_failed: Share,
     /// Everything else (4xx but 429, 5xx, other, transport errors) among attempts.
     pub other: Share,
     /// Attempts that were retries.
@@ -244,6 +248,10 @@ fn overview(r: &RunResult, dur: f64) -> Overview {
     let t = &r.totals;
     let ok = r.outcome_count(Outcome::Success);
     let thr = r.outcome_count(Outcome::Throttled);
+    let checks: u64 = [Outcome::Assertion, Outcome::Extract, Outcome::Timeout]
+        .into_iter()
+        .map(|o| r.outcome_count(o))
+        .sum();
     let ok_hist = r.service_hist(None, Some(Outcome::Success));
     let finals = t.finals().map(|f| Finals {
         requests: f.requests,
@@ -258,7 +266,8 @@ fn overview(r: &RunResult, dur: f64) -> Overview {
         rate_per_s: t.requests as f64 / dur,
         ok: Share::new(ok, t.requests),
         throttled: Share::new(thr, t.requests),
-        other: Share::new(t.requests.saturating_sub(ok + thr), t.requests),
+        checks_failed: Share::new(checks, t.requests),
+        other: Share::new(t.requests.saturating_sub(ok + thr + checks), t.requests),
         retries: t.retries,
         success_service: (!ok_hist.is_empty()).then(|| Latency::of(&ok_hist)),
         finals,
@@ -383,7 +392,10 @@ mod tests {
             .sum();
         assert_eq!(Share::new(ok, r.totals.requests), f.overview.ok);
         assert_eq!(
-            f.overview.ok.n + f.overview.throttled.n + f.overview.other.n,
+            f.overview.ok.n
+                + f.overview.throttled.n
+                + f.overview.checks_failed.n
+                + f.overview.other.n,
             r.totals.requests
         );
     }

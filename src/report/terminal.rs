@@ -30,9 +30,18 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             String::new()
         }
     );
+    let checks = if f.checks_failed.n > 0 {
+        format!(
+            "   checks failed {} ({})",
+            f.checks_failed.n,
+            share(f.checks_failed)
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         s,
-        "requests {}  ({}/s)   2xx {} ({})   429 {} ({})   other {} ({})   retries {}",
+        "requests {}  ({}/s)   2xx {} ({})   429 {} ({}){checks}   other {} ({})   retries {}",
         f.requests,
         rate(f.rate_per_s),
         f.ok.n,

@@ -72,6 +72,14 @@ pub fn overview(out: &mut String, f: &Overview) {
     );
     card("ok", "2xx", f.ok.n.to_string(), share(f.ok));
     card("thr", "429", f.throttled.n.to_string(), share(f.throttled));
+    if f.checks_failed.n > 0 {
+        card(
+            "err",
+            "checks failed",
+            f.checks_failed.n.to_string(),
+            share(f.checks_failed),
+        );
+    }
     card(
         "err",
         "errors & other",
