@@ -34,6 +34,7 @@ fn sample(i: u64) -> Sample {
         },
         rate_limit: None,
         limit_key: None,
+        check: None,
     }
 }
 

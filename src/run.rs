@@ -353,6 +353,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             labels: labels.clone(),
             epoch_unix_ms: started_unix_ms,
             groups: group_bases(&plan),
+            transactions: plan.transactions.iter().map(|t| t.name.clone()).collect(),
         };
         Some(
             SampleWriter::start(sinks, meta)
@@ -547,7 +548,8 @@ fn build_result(
     labels: Vec<String>,
     answered: Option<Preset>,
 ) -> (RunResult, Option<MockStats>) {
-    let out = m.out;
+    let mut out = m.out;
+    let transactions = out.aggregate.take_transactions();
     let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
     debug_assert_eq!(totals.requests, out.issued);
     let host = reqwest::Url::parse(&m.base_url)
@@ -591,6 +593,7 @@ fn build_result(
         totals,
         cells,
         timeline,
+        transactions,
         distributed: None,
     };
     (result, m.mock_stats)

@@ -233,34 +233,14 @@ async fn one_split(n: u32) {
             "N = {n}: user {u} arrived {after:.1} ms after the barrier; planned {planned} ms"
         );
     }
-    assert_matches_schema(&dir.path().join("merged/result.json"));
-    assert_matches_schema(&dir.path().join("run/seg-1/result.json"));
+    common::assert_matches_schema(&dir.path().join("merged/result.json"));
+    common::assert_matches_schema(&dir.path().join("run/seg-1/result.json"));
     let d = m.distributed.unwrap();
     assert_eq!((d.segments, d.members.len()), (n, n as usize));
     assert!(d
         .members
         .iter()
         .all(|mem| mem.late_ms.is_some_and(|l| l < 10_000.0)));
-}
-
-/// Segment and merged results are checked against the schema users are given.
-fn assert_matches_schema(path: &Path) {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/schemas/result.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let v = jsonschema::validator_for(&schema).unwrap();
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let errors: Vec<String> = v
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{}: {errors:?}", path.display());
 }
 
 #[test]

@@ -301,6 +301,7 @@ fn write_result(path: &Path, p95_base_ms: f64, n429: u64, seed: u64) {
         totals,
         cells,
         timeline: vec![],
+        transactions: Vec::new(),
         distributed: None,
     };
     r.write(path).unwrap();

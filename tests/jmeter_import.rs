@@ -277,17 +277,13 @@ fn unsupported_elements_are_warned_by_type_name_and_place() {
     let places: Vec<&str> = imported.warnings.iter().map(|w| w.place.as_str()).collect();
     for want in [
         "Checkout/CookieManager \"HTTP Cookie Manager\"",
-        "Checkout/Shoppers/home/RegexExtractor \"csrf\"",
         "Checkout/Shoppers/browse/IfController \"check\"",
-        "Checkout/Shoppers/TransactionController \"browse\"",
-        "Checkout/Shoppers/LoopController \"poll 3x\"",
         "Checkout/Shoppers/WhileController \"until paid\"",
         "Checkout/Shoppers/until paid/JSR223Sampler \"compute\"",
         "Checkout/Shoppers/until paid/HTTPSamplerProxy \"pay\"",
         "Checkout/Shoppers/JSR223PreProcessor \"set stock\"",
         "Checkout/Shoppers/DebugSampler \"Debug Sampler\"",
         "Checkout/SetupThreadGroup \"setUp\"",
-        "Checkout/Shoppers/browse/HTTPSamplerProxy \"search\"",
     ] {
         assert!(
             places.contains(&want),
@@ -303,10 +299,31 @@ fn unsupported_elements_are_warned_by_type_name_and_place() {
             .message
             .clone()
     };
-    assert!(msg("Checkout/Shoppers/browse/IfController \"check\"").contains("not evaluated"));
+    // `stock` and `paid` are set by scripts surge does not run: their conditions are not mapped.
+    assert!(
+        msg("Checkout/Shoppers/browse/IfController \"check\"").contains("not a form surge maps")
+    );
+    // The extractor, the transaction and the counted loop map without a warning.
+    for mapped in [
+        "RegexExtractor",
+        "TransactionController",
+        "LoopController \"poll 3x\"",
+    ] {
+        assert!(
+            !imported.warnings.iter().any(|w| w.place.contains(mapped)),
+            "{mapped}: {:#?}",
+            imported.warnings
+        );
+    }
+    assert!(
+        imported
+            .toml
+            .contains("{ loop = 3, steps = [\"order status\"] }"),
+        "{}",
+        imported.toml
+    );
     assert!(msg("Checkout/Shoppers/until paid/HTTPSamplerProxy \"pay\"")
         .contains("payments.example.com"));
-    assert!(msg("Checkout/Shoppers/browse/HTTPSamplerProxy \"search\"").contains("csrf"));
     // Disabled and listener elements: listed as notes.
     assert!(imported.notes.iter().any(|n| n.place
         == "Checkout/Shoppers/HTTPSamplerProxy \"old endpoint\""
@@ -328,15 +345,7 @@ fn unsupported_elements_are_warned_by_type_name_and_place() {
         .collect();
     assert_eq!(
         seq,
-        [
-            "home",
-            "search",
-            "add to cart",
-            "order status",
-            "order status",
-            "order status",
-            "pay"
-        ]
+        ["home", "search", "add to cart", "order status", "pay"]
     );
     assert!(!plan.requests.iter().any(|r| r.name == "old endpoint"));
     // --strict: warnings are errors.
@@ -508,7 +517,9 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
     assert_eq!(out.stop_reason, surge::record::StopReason::Completed);
     let mut v = Vec::new();
     while let Ok(s) = rx.try_recv() {
-        v.push(s.sample);
+        if let surge::record::samples::Streamed::Sample(s) = s {
+            v.push(s.sample);
+        }
     }
     v
 }

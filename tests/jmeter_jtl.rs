@@ -68,6 +68,7 @@ fn sample(i: u64, us_jitter: u64) -> Sample {
         retry_after_ms: None,
         rate_limit: None,
         limit_key: None,
+        check: None,
     }
 }
 
@@ -88,6 +89,7 @@ fn write_and_record(
         labels: vec!["publish".into(), "list, paged".into()],
         epoch_unix_ms: 1_732_900_000_000,
         groups: vec![("Publishers".into(), 0)],
+        transactions: vec![],
     };
     let rec = Recorder::new(7);
     for i in 0..n {
@@ -97,6 +99,7 @@ fn write_and_record(
             &StreamedSample {
                 sample: s,
                 url: format!("http://127.0.0.1:1/publish?i={i}"),
+                in_parent: false,
             },
             &meta,
         )

@@ -86,35 +86,7 @@ loops = 25
     let samples = std::fs::read_to_string(dir.path().join("samples.csv")).unwrap();
     assert_eq!(samples.lines().count(), 201);
     assert!(out.join("summary.csv").exists() && out.join("timeline.csv").exists());
-    assert_matches_schema(&out.join("result.json"));
-}
-
-/// result.json is checked against the schema users are given.
-fn assert_matches_schema(path: &std::path::Path) {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/schemas/result.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
-    let v = jsonschema::validator_for(&schema).unwrap();
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let errors: Vec<String> = v
-        .iter_errors(&doc)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "result.json does not match the schema:\n{}",
-        errors.join("\n")
-    );
-    // And the schema does reject a wrong document.
-    let mut bad = doc.clone();
-    bad["timeline"][0]["by_status"]["abc"] = serde_json::json!(1);
-    assert!(!v.is_valid(&bad));
+    common::assert_matches_schema(&out.join("result.json"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +116,7 @@ async fn cancellation_stops_issuing_and_still_writes_a_partial_result() {
     assert_eq!(r.stop_reason, surge::record::StopReason::Cancelled);
     assert!(r.totals.requests > 10);
     assert_eq!(r.totals.requests, server.total());
-    assert_matches_schema(&out.join("result.json"));
+    common::assert_matches_schema(&out.join("result.json"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -163,6 +163,10 @@ pub struct Overview {
     pub ok: Share,
     /// 429s among attempts.
     pub throttled: Share,
+    /// Answers that failed the request's own checks (`assertion`, `extract`, poll `timeout`)
+    /// among attempts.
+    #[serde(default)]
+    pub checks_failed: Share,
     /// Everything else (4xx but 429, 5xx, other, transport errors) among attempts.
     pub other: Share,
     /// Attempts that were retries.
@@ -194,6 +198,15 @@ pub struct Figures {
     /// Label × outcome rows, labels in plan order, outcomes in [`Outcome::ALL`] order; empty
     /// outcomes left out.
     pub outcome_rows: Vec<OutcomeRow>,
+    /// Transaction × outcome rows, transactions in plan order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transactions: Vec<super::transactions::TxnRow>,
+    /// Operations in flight per second, per transaction.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_flight: Vec<super::transactions::InFlight>,
+    /// Answers failed per check (`label: name`), most first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_checks: Vec<(String, u64)>,
 }
 
 fn order(k: &StatusKey) -> (usize, StatusKey) {
@@ -208,6 +221,18 @@ impl Figures {
             overview: overview(r, dur),
             status_rows: status_rows(r, dur),
             outcome_rows: outcome_rows(r, dur),
+            transactions: super::transactions::rows(r),
+            in_flight: super::transactions::in_flight(r),
+            failed_checks: {
+                let mut v: Vec<(String, u64)> = r
+                    .totals
+                    .failed_checks
+                    .iter()
+                    .map(|(k, n)| (k.clone(), *n))
+                    .collect();
+                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                v
+            },
         }
     }
 
@@ -223,6 +248,10 @@ fn overview(r: &RunResult, dur: f64) -> Overview {
     let t = &r.totals;
     let ok = r.outcome_count(Outcome::Success);
     let thr = r.outcome_count(Outcome::Throttled);
+    let checks: u64 = [Outcome::Assertion, Outcome::Extract, Outcome::Timeout]
+        .into_iter()
+        .map(|o| r.outcome_count(o))
+        .sum();
     let ok_hist = r.service_hist(None, Some(Outcome::Success));
     let finals = t.finals().map(|f| Finals {
         requests: f.requests,
@@ -237,7 +266,8 @@ fn overview(r: &RunResult, dur: f64) -> Overview {
         rate_per_s: t.requests as f64 / dur,
         ok: Share::new(ok, t.requests),
         throttled: Share::new(thr, t.requests),
-        other: Share::new(t.requests.saturating_sub(ok + thr), t.requests),
+        checks_failed: Share::new(checks, t.requests),
+        other: Share::new(t.requests.saturating_sub(ok + thr + checks), t.requests),
         retries: t.retries,
         success_service: (!ok_hist.is_empty()).then(|| Latency::of(&ok_hist)),
         finals,
@@ -362,7 +392,10 @@ mod tests {
             .sum();
         assert_eq!(Share::new(ok, r.totals.requests), f.overview.ok);
         assert_eq!(
-            f.overview.ok.n + f.overview.throttled.n + f.overview.other.n,
+            f.overview.ok.n
+                + f.overview.throttled.n
+                + f.overview.checks_failed.n
+                + f.overview.other.n,
             r.totals.requests
         );
     }

@@ -15,6 +15,7 @@ pub mod gate_report;
 pub mod stats;
 pub mod threshold;
 pub mod threshold_eval;
+pub mod transactions;
 
 use crate::record::RunResult;
 

@@ -62,6 +62,13 @@ fn trim(s: String) -> String {
 
 fn hist_of(r: &RunResult, label: Option<&str>, outcome: Outcome, timing: Timing) -> Hist {
     let mut h = Hist::new();
+    // A transaction's name reads its own times (begin → end).
+    if let Some(t) = label.and_then(|l| r.transactions.iter().find(|t| t.name == l)) {
+        for c in t.cells.iter().filter(|c| c.outcome == outcome) {
+            h.add(&c.duration_hist);
+        }
+        return h;
+    }
     for c in &r.cells {
         if label.is_none_or(|l| l == c.label) && c.outcome == outcome {
             h.add(match timing {
@@ -89,6 +96,16 @@ pub fn stat_of(h: &Hist, stat: Stat) -> Option<f64> {
 /// Attempts of `label` (None: all) matching `sel` (None: all), and all attempts of `label`.
 pub fn counts(r: &RunResult, sel: Option<Sel>, label: Option<&str>) -> (u64, u64) {
     let (mut hit, mut all) = (0, 0);
+    // A transaction's name counts its ends by outcome.
+    if let Some(t) = label.and_then(|l| r.transactions.iter().find(|t| t.name == l)) {
+        for c in &t.cells {
+            all += c.count;
+            if sel.is_none_or(|s| matches!(s, Sel::Outcome(o) if o == c.outcome)) {
+                hit += c.count;
+            }
+        }
+        return (hit, all);
+    }
     for c in &r.cells {
         if label.is_none_or(|l| l == c.label) {
             all += c.count;

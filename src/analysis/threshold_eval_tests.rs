@@ -71,6 +71,7 @@ pub(crate) fn result(cells: Vec<Cell>, timeline: Vec<Second>, duration_s: f64) -
         totals,
         cells,
         timeline,
+        transactions: Vec::new(),
         distributed: None,
     }
 }

@@ -48,7 +48,7 @@ pub(crate) fn stored_thresholds(r: &RunResult) -> Result<Vec<Threshold>, String>
         .iter()
         .map(|t| {
             // abort_on_fail has done its work during the run; here every threshold is a verdict.
-            Threshold::new(&t.expr, Some(t.name.clone()), false, Some(&r.labels))
+            Threshold::new(&t.expr, Some(t.name.clone()), false, Some(&r.gate_labels()))
                 .map_err(|e| format!("stored threshold: {e}"))
         })
         .collect()
@@ -108,7 +108,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let mut thresholds = stored_thresholds(&cand)?;
     for e in &a.threshold {
         thresholds.push(
-            Threshold::new(e, None, false, Some(&cand.labels))
+            Threshold::new(e, None, false, Some(&cand.gate_labels()))
                 .map_err(|e| format!("--threshold: {e}"))?,
         );
     }

@@ -15,7 +15,7 @@ use crate::scenario::Plan;
 /// # Errors
 /// A line naming the flag and the expression's problem.
 pub(crate) fn add_cli_thresholds(plan: &mut Plan, exprs: &[String]) -> Result<(), String> {
-    let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
+    let labels = plan.gate_labels();
     for e in exprs {
         let t = Threshold::new(e, None, false, Some(&labels))
             .map_err(|err| format!("--threshold: {err}"))?;

@@ -11,16 +11,19 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use super::attempt::Pacer;
 use super::cores::{spawn_user, Cores, Workers};
 use super::data::SharedData;
-use super::user::{closed_user, open_user, Pacer};
-use crate::record::samples::StreamedSample;
+use super::user::{closed_user, open_user};
+use crate::record::samples::Streamed;
 use crate::record::{Aggregate, Recorder, StopReason, Tick};
+use crate::scenario::cond::Cond;
+use crate::scenario::steps::{Program, TransactionSpec};
 use crate::scenario::template::{Scope, Template};
 use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
 use crate::schedule::{self, Event, Model, Segment};
 use crate::transport::auth::AuthRuntime;
-use crate::transport::Transport;
+use crate::transport::{Capture, Transport};
 
 /// How long requests in flight may finish after a stop before they are cancelled.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
@@ -35,7 +38,7 @@ pub struct ExecOptions {
     /// Grace for requests in flight after a stop.
     pub grace: Duration,
     /// Raw samples go here too, when asked (`--samples`, `--jtl`).
-    pub samples: Option<mpsc::Sender<StreamedSample>>,
+    pub samples: Option<mpsc::Sender<Streamed>>,
     /// Called about once a second with the live view; returning `Some(reason)` aborts the run
     /// (stop reason `aborted: <reason>`), e.g. on a sustained threshold breach.
     pub on_tick: Option<OnTick>,
@@ -82,18 +85,16 @@ pub(super) struct Prepared {
     pub(super) const_headers: Vec<(HeaderName, HeaderValue)>,
     pub(super) dyn_headers: Vec<(HeaderName, Template)>,
     pub(super) body: Option<Template>,
-    spec: RequestSpec,
-}
-
-impl Prepared {
-    pub(super) fn is_success(&self, status: Option<u16>) -> bool {
-        self.spec.is_success(status)
-    }
+    pub(super) spec: RequestSpec,
+    /// What of the answer the transport keeps (nothing for a plain request).
+    pub(super) capture: Capture,
+    /// No extractor, assertion or poll: the status alone judges it.
+    pub(super) plain: bool,
 }
 
 pub(super) struct GroupRt {
     profile: crate::scenario::Profile,
-    pub(super) steps: Vec<usize>,
+    pub(super) program: Program,
     pub(super) think: ThinkTime,
     pub(super) on_error: OnError,
     pub(super) user_base: u32,
@@ -105,6 +106,8 @@ pub(super) struct Ctx<T> {
     pub(super) auth: AuthRuntime,
     pub(super) base_url: String,
     pub(super) requests: Vec<Prepared>,
+    pub(super) transactions: Vec<TransactionSpec>,
+    pub(super) conditions: Vec<Cond>,
     pub(super) groups: Vec<GroupRt>,
     serialize_groups: bool,
     pub(super) data: SharedData,
@@ -119,7 +122,7 @@ pub(super) struct Ctx<T> {
     pub(super) iterations: AtomicU64,
     dropped: AtomicU64,
     pub(super) active: AtomicU32,
-    pub(super) samples: Option<mpsc::Sender<StreamedSample>>,
+    pub(super) samples: Option<mpsc::Sender<Streamed>>,
     pub(super) seed: Option<u64>,
     pub(super) policy: Policy,
     pub(super) pacer: Option<Pacer>,
@@ -192,12 +195,18 @@ fn prepare(plan: &Plan) -> Vec<Prepared> {
                     dyn_headers.push((k.clone(), t.clone()));
                 }
             }
+            let (body, headers) = r.needs();
             Prepared {
                 method: r.method.clone(),
                 path: r.path.clone(),
                 const_headers,
                 dyn_headers,
                 body: r.body.clone(),
+                capture: Capture {
+                    body_limit: body.then_some(crate::scenario::conversation::BODY_LIMIT),
+                    headers,
+                },
+                plain: r.extract.is_empty() && r.asserts.is_empty() && r.poll.is_none(),
                 spec: r.clone(),
             }
         })
@@ -223,6 +232,10 @@ pub async fn execute<T: Transport>(
     let ctx = build_ctx(plan, transport, auth, &opts, cores);
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     let mut agg = Aggregate::new(labels);
+    agg.set_names(
+        plan.transactions.iter().map(|t| t.name.clone()).collect(),
+        plan.checks.clone(),
+    );
     // A segment keeps every second's histograms: the merge recomputes quantiles from them.
     agg.keep_second_hists(opts.segment.is_some());
     let agg = Arc::new(Mutex::new(agg));
@@ -262,7 +275,7 @@ fn build_ctx<T: Transport>(
         .map(|g| {
             let rt = GroupRt {
                 profile: g.load.profile.clone(),
-                steps: g.steps.clone(),
+                program: g.program.clone(),
                 think: g.load.think_time,
                 on_error: g.load.on_error,
                 user_base,
@@ -282,6 +295,8 @@ fn build_ctx<T: Transport>(
         auth,
         base_url: opts.base_url.trim_end_matches('/').to_string(),
         requests: prepare(plan),
+        transactions: plan.transactions.clone(),
+        conditions: plan.conditions.clone(),
         groups,
         serialize_groups: plan.serialize_groups,
         data: SharedData::for_segment(&plan.data, segment),

@@ -58,6 +58,13 @@ impl Transport for Scripted {
     }
 }
 
+impl Scripted {
+    /// The URLs requested, in order.
+    pub(super) fn urls(&self) -> Vec<String> {
+        self.urls.lock().unwrap().clone()
+    }
+}
+
 pub(super) fn scripted(
     latency_ms: u64,
     f: impl Fn(u64, &str) -> Result<u16, ErrorClass> + Send + Sync + 'static,
@@ -92,7 +99,9 @@ pub(super) async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOut
     let out = execute(p, t, AuthRuntime::None, opts).await;
     let mut v = Vec::new();
     while let Ok(s) = rx.try_recv() {
-        v.push(s.sample);
+        if let crate::record::samples::Streamed::Sample(s) = s {
+            v.push(s.sample);
+        }
     }
     v.sort_by_key(|s| (s.start_us, s.user));
     (out, v)

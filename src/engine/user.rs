@@ -1,24 +1,26 @@
-//! One user: draws data, runs the request sequence once per iteration, and applies the client
-//! policy on 429 (retry after Retry-After, backoff, pacing). Every attempt is recorded.
+//! One user: draws data, then runs its group's step program once per iteration, an interpreter
+//! over flat [`Op`]s with a program counter (requests, transactions, loops, `while`, `if`,
+//! `once`). Requests go through [`super::attempt`] (pacer, 429 policy, checks); the user keeps
+//! its variables (data and extracted) across iterations, its loop counters and its open
+//! transactions.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::HeaderValue;
 use rand::RngExt as _;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
+use super::attempt::Sent;
 use super::data::{Exhausted, UserData};
 use super::executor::{Ctx, GroupRt};
-use crate::record::samples::StreamedSample;
-use crate::record::{ErrorClass, Sample, StatusKey};
-use crate::scenario::template::Scope;
+use crate::record::samples::Streamed;
+use crate::record::{Outcome, TxnSample};
+use crate::scenario::cond::Answer;
+use crate::scenario::steps::Op;
 use crate::scenario::{OnError, ThinkTime};
-use crate::transport::auth::AuthRuntime;
-use crate::transport::{Exchange, OutRequest, Transport};
+use crate::transport::Transport;
 
 /// How an iteration ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,53 +31,18 @@ pub(super) enum IterEnd {
     StopUser,
 }
 
-/// How one step ended.
-enum StepEnd {
-    /// The final attempt's success per `expect_status`.
-    Done(bool),
-    /// The user must stop (stop token, or no request slot left).
-    Stop,
-}
-
-/// A client-side token bucket shared by every user: at most one request per `interval`.
-#[derive(Debug)]
-pub(super) struct Pacer {
-    interval: Duration,
-    next: std::sync::Mutex<Option<Instant>>,
-    steps: Option<Vec<usize>>,
-}
-
-impl Pacer {
-    pub(super) fn new(per_second: f64, steps: Option<Vec<usize>>) -> Pacer {
-        Pacer {
-            interval: Duration::from_secs_f64(1.0 / per_second),
-            next: std::sync::Mutex::new(None),
-            steps,
-        }
-    }
-
-    fn applies(&self, step: usize) -> bool {
-        self.steps.as_ref().is_none_or(|s| s.contains(&step))
-    }
-
-    /// Waits for this request's slot; the time waited, or None when stopped while waiting.
-    async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
-        let now = Instant::now();
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval);
-            slot
-        };
-        if slot > now {
-            tokio::select! {
-                biased;
-                _ = stop.cancelled() => return None,
-                _ = sleep_until(slot) => {}
-            }
-        }
-        Some(slot - now)
-    }
+/// A transaction the user is inside.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OpenTxn {
+    pub txn: u16,
+    start: Instant,
+    paused_at_start: Duration,
+    failed: Option<(Outcome, Option<u16>)>,
+    pub samples: u32,
+    pub failing: u32,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub latency_us: u64,
 }
 
 /// A user's own state across iterations, with its own connection (`C`, the transport's).
@@ -84,15 +51,27 @@ pub(super) struct User<C> {
     pub id: u32,
     /// Number within the group, from 1 (JMeter's thread number).
     pub number: u32,
-    data: UserData,
-    rng: rand::rngs::StdRng,
-    url: String,
-    iteration: u64,
-    auth: Option<crate::transport::auth::AuthCache>,
-    conn: C,
+    pub(super) data: UserData,
+    pub(super) rng: rand::rngs::StdRng,
+    pub(super) url: String,
+    pub(super) iteration: u64,
+    pub(super) auth: Option<crate::transport::auth::AuthCache>,
+    /// The last request succeeded (true before any): `last_ok` in conditions.
+    pub(super) last_ok: bool,
+    /// Loop counters, one per loop of the program.
+    slots: Vec<u32>,
+    /// Requests sent when each `while` pass began (a pass that sends none ends the loop).
+    marks: Vec<u64>,
+    sent: u64,
+    /// Transactions open now, outermost first.
+    pub(super) open: Vec<OpenTxn>,
+    /// Think times and poll intervals waited so far.
+    paused_total: Duration,
+    /// This user's connection.
+    pub(super) conn: C,
     /// The run's abort, as this user's own child token: waiting on it per request touches no
     /// state shared with other users.
-    abort: CancellationToken,
+    pub(super) abort: CancellationToken,
 }
 
 impl<C> User<C> {
@@ -102,6 +81,7 @@ impl<C> User<C> {
             Some(s) => rand::SeedableRng::seed_from_u64(s ^ ((u64::from(id) << 32) | 0x5eed)),
             None => rand::make_rng(),
         };
+        let slots = usize::from(grp.program.slots);
         User {
             id,
             number: local + 1,
@@ -110,12 +90,32 @@ impl<C> User<C> {
             url: String::with_capacity(128),
             auth: None,
             iteration: 0,
+            last_ok: true,
+            slots: vec![0; slots],
+            marks: vec![0; slots],
+            sent: 0,
+            open: Vec::with_capacity(ctx.transactions.len()),
+            paused_total: Duration::ZERO,
             conn: ctx.transport.conn(),
             abort: ctx.abort.child_token(),
         }
     }
 
-    /// Runs one iteration: the group's requests in order, each after its think time.
+    /// Adds a pause the open transactions may exclude.
+    pub(super) fn paused(&mut self, d: Duration) {
+        self.paused_total += d;
+    }
+
+    fn holds<T>(&self, ctx: &Ctx<T>, cond: u16) -> bool {
+        ctx.conditions[usize::from(cond)].eval(&Answer {
+            status: None,
+            json: None,
+            vars: &self.data.values,
+            last_ok: self.last_ok,
+        })
+    }
+
+    /// Runs one iteration: the group's program, each request after its think time.
     pub(super) async fn iteration<T: Transport<Conn = C>>(
         &mut self,
         ctx: &Ctx<T>,
@@ -133,189 +133,202 @@ impl<C> User<C> {
         }
         self.iteration += 1;
         ctx.iterations.fetch_add(1, Ordering::Relaxed);
-        for &step in &grp.steps {
-            // Timers run before each sampler, as JMeter's do.
-            let pause = match grp.think {
-                ThinkTime::None => Duration::ZERO,
-                ThinkTime::Constant { pause } => pause,
-                ThinkTime::Uniform { min, max } => {
-                    if max > min {
-                        self.rng.random_range(min..=max)
+        let ops = &grp.program.ops;
+        let mut pc = 0usize;
+        while let Some(&op) = ops.get(pc) {
+            pc += 1;
+            match op {
+                Op::Request { request } => {
+                    match self.step(ctx, grp, request, &mut due, stop).await {
+                        Some(IterEnd::Next) => break,
+                        Some(IterEnd::StopUser) => return IterEnd::StopUser,
+                        None => {}
+                    }
+                }
+                Op::TxnBegin { txn } => self.txn_begin(ctx, txn),
+                Op::TxnEnd { txn } => self.txn_end(ctx, txn).await,
+                Op::LoopInit { slot, count, end } => {
+                    self.slots[usize::from(slot)] = 0;
+                    if count == 0 {
+                        pc = end as usize;
+                    }
+                }
+                Op::LoopBack { slot, count, body } => {
+                    let n = &mut self.slots[usize::from(slot)];
+                    *n += 1;
+                    if *n < count {
+                        pc = body as usize;
+                    }
+                }
+                Op::WhileInit { slot } => self.slots[usize::from(slot)] = 0,
+                Op::WhileTest {
+                    cond,
+                    slot,
+                    max,
+                    end,
+                } => {
+                    let passes = self.slots[usize::from(slot)];
+                    if max.is_some_and(|m| passes >= m) || !self.holds(ctx, cond) {
+                        pc = end as usize;
                     } else {
-                        min
+                        self.marks[usize::from(slot)] = self.sent;
                     }
                 }
-            };
-            if !pause.is_zero() {
-                due = Instant::now() + pause;
-                tokio::select! {
-                    biased;
-                    _ = stop.cancelled() => return IterEnd::StopUser,
-                    _ = sleep_until(due) => {}
+                Op::WhileBack { slot, test } => {
+                    self.slots[usize::from(slot)] += 1;
+                    // A pass that sent no request changed nothing a condition reads: done.
+                    if self.sent != self.marks[usize::from(slot)] {
+                        pc = test as usize;
+                    }
                 }
-            }
-            if stop.is_cancelled() {
-                return IterEnd::StopUser;
-            }
-            let ok = match self.step(ctx, step, due, stop).await {
-                StepEnd::Done(ok) => ok,
-                StepEnd::Stop => return IterEnd::StopUser,
-            };
-            due = Instant::now();
-            if !ok {
-                match grp.on_error {
-                    OnError::Continue => {}
-                    OnError::NextLoop => return IterEnd::Next,
-                    OnError::StopThread => return IterEnd::StopUser,
-                    OnError::StopTest => {
-                        ctx.stop_with(crate::record::StopReason::StopTest);
-                        return IterEnd::StopUser;
+                Op::IfNot { cond, end } => {
+                    if !self.holds(ctx, cond) {
+                        pc = end as usize;
+                    }
+                }
+                Op::Once { slot, end } => {
+                    let first = match slot {
+                        Some(s) => self.slots[usize::from(s)] == 0,
+                        None => self.iteration == 1,
+                    };
+                    if !first {
+                        pc = end as usize;
                     }
                 }
             }
+        }
+        // Skipped to the next iteration inside a transaction: it ends with its failure.
+        while let Some(t) = self.open.last().map(|t| t.txn) {
+            self.txn_end(ctx, t).await;
         }
         IterEnd::Next
     }
 
-    /// Sends one step with its retries; records every attempt.
+    /// One request step: its think time, the request, then `on_error`. Some(end) when the
+    /// iteration ends here.
     async fn step<T: Transport<Conn = C>>(
         &mut self,
         ctx: &Ctx<T>,
-        step: usize,
-        intended: Instant,
+        grp: &GroupRt,
+        request: usize,
+        due: &mut Instant,
         stop: &CancellationToken,
-    ) -> StepEnd {
-        if !ctx.take_slot() {
-            return StepEnd::Stop;
-        }
-        let req = &ctx.requests[step];
-        let scope = Scope {
-            vars: &self.data.values,
-            thread: self.number,
-            iteration: self.iteration,
+    ) -> Option<IterEnd> {
+        // Timers run before each sampler, as JMeter's do.
+        let pause = match grp.think {
+            ThinkTime::None => Duration::ZERO,
+            ThinkTime::Constant { pause } => pause,
+            ThinkTime::Uniform { min, max } if max > min => self.rng.random_range(min..=max),
+            ThinkTime::Uniform { min, .. } => min,
         };
-        self.url.clear();
-        self.url.push_str(&ctx.base_url);
-        req.path.render_into(&scope, &mut self.url);
-        // Constant headers are borrowed as they are; only templated ones are rendered.
-        let headers: std::borrow::Cow<'_, [(http::HeaderName, HeaderValue)]> =
-            if req.dyn_headers.is_empty() {
-                std::borrow::Cow::Borrowed(&req.const_headers)
-            } else {
-                let mut h = req.const_headers.clone();
-                for (k, t) in &req.dyn_headers {
-                    let v = HeaderValue::try_from(t.render(&scope))
-                        .unwrap_or_else(|_| HeaderValue::from_static(""));
-                    h.push((k.clone(), v));
-                }
-                std::borrow::Cow::Owned(h)
-            };
-        let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
-        let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
-        let paced = ctx.pacer.as_ref().filter(|p| p.applies(step));
-        let policy = &ctx.policy;
-        let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);
-        loop {
-            let pace_wait = match paced {
-                Some(p) => match p.acquire(stop).await {
-                    Some(w) => w,
-                    None => {
-                        ctx.give_back_slot();
-                        return StepEnd::Stop;
-                    }
-                },
-                None => Duration::ZERO,
-            };
-            let out = OutRequest {
-                method: &req.method,
-                url: &self.url,
-                headers: &headers,
-                authorization: authz.clone(),
-                body: body.clone(),
-                capture: crate::transport::Capture::NONE,
-            };
-            let active = ctx.active.load(Ordering::Relaxed);
-            let start = Instant::now();
-            let x = tokio::select! {
-                biased;
-                x = ctx.transport.send(&mut self.conn, out) => x,
-                _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
-            };
-            let status = x.status.ok();
-            // Decide now whether a retry follows (and reserve its slot), so the sample says
-            // whether it is the request's final outcome.
-            let retry_401 = status == Some(401)
-                && attempt == 1
-                && authz.is_some()
-                && matches!(ctx.auth, AuthRuntime::OAuth(_));
-            let policy_wait = match status {
-                Some(s) if !retry_401 && policy.retries(s) => {
-                    policy.wait(attempt, x.retry_after_ms, self.rng.random::<f64>())
-                }
-                _ => None,
-            };
-            let retry =
-                (retry_401 || policy_wait.is_some()) && !stop.is_cancelled() && ctx.take_slot();
-            let sample = Sample {
-                step: step as u16,
-                user: self.id,
-                active,
-                status: match x.status {
-                    Ok(s) => StatusKey::Http(s),
-                    Err(c) => StatusKey::Error(c),
-                },
-                intended_us: ctx.us(intended.min(start)),
-                start_us: ctx.us(start),
-                ttfb_us: ctx.us(x.ttfb),
-                end_us: ctx.us(x.end),
-                bytes_in: x.bytes_in,
-                bytes_out: x.bytes_out,
-                attempt,
-                last: !retry,
-                retry_wait_ms: retry_wait.as_millis().min(u128::from(u32::MAX)) as u32,
-                pace_wait_ms: pace_wait.as_millis().min(u128::from(u32::MAX)) as u32,
-                retry_after_ms: x.retry_after_ms,
-                rate_limit: x.rate_limit,
-                limit_key: x.limit_key,
-            };
-            ctx.recorder.record(&sample);
-            if let Some(tx) = &ctx.samples {
-                let _ = tx
-                    .send(StreamedSample {
-                        sample,
-                        url: self.url.clone(),
-                    })
-                    .await;
-            }
-            if !retry {
-                return StepEnd::Done(req.is_success(status));
-            }
-            attempt += 1;
-            if retry_401 {
-                let used = authz.clone().expect("retry_401 implies a header");
-                authz = ctx
-                    .auth
-                    .after_unauthorized(self.id, &used)
-                    .await
-                    .or(Some(used));
-                retry_wait = Duration::ZERO;
-                intended = Instant::now();
-                continue;
-            }
-            let wait = policy_wait.unwrap_or_default();
-            let until = Instant::now() + wait;
+        if !pause.is_zero() {
+            *due = Instant::now() + pause;
             tokio::select! {
                 biased;
-                _ = stop.cancelled() => {
-                    // The retry never comes: the last recorded attempt is the final outcome.
-                    ctx.give_back_slot();
-                    ctx.recorder.add_final(self.id, ctx.us(Instant::now()), sample.status.outcome());
-                    return StepEnd::Stop;
-                }
-                _ = sleep_until(until) => {}
+                _ = stop.cancelled() => return Some(self.cut(ctx)),
+                _ = sleep_until(*due) => {}
             }
-            retry_wait = wait;
-            intended = until;
+            self.paused(pause);
+        }
+        if stop.is_cancelled() {
+            return Some(self.cut(ctx));
+        }
+        self.sent += 1;
+        let v = match self.request(ctx, request, *due, stop).await {
+            Sent::Done(v) => v,
+            Sent::Stop => return Some(self.cut(ctx)),
+        };
+        *due = Instant::now();
+        self.last_ok = v.ok;
+        if v.ok {
+            return None;
+        }
+        for t in self.open.iter_mut() {
+            t.failed = t.failed.or(Some((v.outcome, v.check)));
+        }
+        match grp.on_error {
+            OnError::Continue => None,
+            OnError::NextLoop => Some(IterEnd::Next),
+            OnError::StopThread => {
+                self.close_all(ctx).await;
+                Some(IterEnd::StopUser)
+            }
+            OnError::StopTest => {
+                self.close_all(ctx).await;
+                ctx.stop_with(crate::record::StopReason::StopTest);
+                Some(IterEnd::StopUser)
+            }
+        }
+    }
+
+    /// The run stops this user inside its iteration: open transactions stay unfinished.
+    fn cut<T>(&mut self, ctx: &Ctx<T>) -> IterEnd {
+        let now = ctx.us(Instant::now());
+        for t in self.open.drain(..) {
+            ctx.recorder.txn_unfinished(self.id, now, t.txn);
+        }
+        IterEnd::StopUser
+    }
+
+    async fn close_all<T>(&mut self, ctx: &Ctx<T>) {
+        while let Some(t) = self.open.last().map(|t| t.txn) {
+            self.txn_end(ctx, t).await;
+        }
+    }
+
+    fn txn_begin<T>(&mut self, ctx: &Ctx<T>, txn: u16) {
+        let start = Instant::now();
+        ctx.recorder.txn_begin(self.id, ctx.us(start), txn);
+        self.open.push(OpenTxn {
+            txn,
+            start,
+            paused_at_start: self.paused_total,
+            failed: None,
+            samples: 0,
+            failing: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            latency_us: 0,
+        });
+    }
+
+    /// Ends transaction `txn` (and any opened inside it), recording each.
+    async fn txn_end<T>(&mut self, ctx: &Ctx<T>, txn: u16) {
+        while let Some(t) = self.open.pop() {
+            let spec = &ctx.transactions[usize::from(t.txn)];
+            let end = Instant::now();
+            let paused = if spec.exclude_pauses {
+                self.paused_total.saturating_sub(t.paused_at_start)
+            } else {
+                Duration::ZERO
+            };
+            let (outcome, check) = t.failed.unwrap_or((Outcome::Success, None));
+            let s = TxnSample {
+                txn: t.txn,
+                user: self.id,
+                active: ctx.active.load(Ordering::Relaxed),
+                start_us: ctx.us(t.start),
+                end_us: ctx.us(end),
+                paused_us: paused.as_micros() as u64,
+                outcome,
+                check,
+                samples: t.samples,
+                failing: t.failing,
+                bytes_in: t.bytes_in,
+                bytes_out: t.bytes_out,
+                latency_us: t.latency_us,
+            };
+            ctx.recorder.record_txn(&s);
+            // A failure inside an inner transaction fails the outer one too.
+            if let (Some(f), Some(outer)) = (t.failed, self.open.last_mut()) {
+                outer.failed = outer.failed.or(Some(f));
+            }
+            if let Some(tx) = &ctx.samples {
+                let _ = tx.send(Streamed::Txn(s)).await;
+            }
+            if t.txn == txn {
+                break;
+            }
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct SecondHists {
     pub t: u32,
     /// Service- and response-time histograms per outcome class.
     pub by_outcome: BTreeMap<Outcome, HistPair>,
+    /// Transaction time histograms by transaction and outcome.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transactions: BTreeMap<String, BTreeMap<Outcome, Hist>>,
 }
 
 /// A service-time and a response-time histogram.

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 
 use super::distributed::{Distributed, HistPair, Member};
 use super::hist::Hist;
-use super::result::{Cell, Quantiles, RunResult, Second, Summary, Tool, Totals};
+use super::result::{
+    Cell, Quantiles, RunResult, Second, Summary, Tool, Totals, Transaction, TxnCell,
+};
 use super::sample::{Outcome, StatusKey};
 
 /// Why segments cannot be merged. Each names the files (and segments) at fault.
@@ -121,6 +123,8 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
     let mut totals = Totals::default();
     let mut rows: BTreeMap<u32, Second> = BTreeMap::new();
     let mut hists: BTreeMap<u32, BTreeMap<Outcome, HistPair>> = BTreeMap::new();
+    let mut txns: Vec<Transaction> = Vec::new();
+    let mut txn_hists: TxnHists = BTreeMap::new();
     let (mut first_429, mut completion, mut duration) = (None::<f64>, 0.0f64, 0.0f64);
     for (_, r) in &segs {
         let offset_s = (r.started_unix_ms - base_ms) as f64 / 1e3;
@@ -129,6 +133,7 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
         for c in &r.cells {
             add_cell(&mut cells, &first.labels, c);
         }
+        add_transactions(&mut txns, &r.transactions);
         add_totals(&mut totals, &r.totals);
         if let Some(f) = r.totals.first_429_s {
             let at = offset_s + f;
@@ -145,6 +150,16 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
             for (o, p) in &sh.by_outcome {
                 at.entry(*o).or_default().add(p);
             }
+            for (name, by) in &sh.transactions {
+                let at = txn_hists.entry(sh.t + shift).or_default();
+                for (o, h) in by {
+                    at.entry(name.clone())
+                        .or_default()
+                        .entry(*o)
+                        .or_default()
+                        .add(h);
+                }
+            }
         }
     }
     totals.first_429_s = first_429;
@@ -157,7 +172,13 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
             c
         })
         .collect();
-    let timeline = dense_timeline(rows, &hists);
+    let mut timeline = dense_timeline(rows, &hists);
+    for row in &mut timeline {
+        for (name, by) in txn_hists.get(&row.t).into_iter().flatten() {
+            let at = row.transactions.entry(name.clone()).or_default();
+            at.duration = by.iter().map(|(o, h)| (*o, Quantiles::of(h))).collect();
+        }
+    }
     let partial_reason = segs
         .iter()
         .find(|(_, r)| r.partial)
@@ -186,6 +207,7 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
         totals,
         cells,
         timeline,
+        transactions: txns,
         distributed: Some(merged_record(&segs, missing)),
     })
 }
@@ -367,6 +389,40 @@ fn add_cell(cells: &mut BTreeMap<(usize, StatusKey), Cell>, labels: &[String], c
     m.response_hist.add(&c.response_hist);
 }
 
+/// Per second: transaction name → outcome → time histogram.
+type TxnHists = BTreeMap<u32, BTreeMap<String, BTreeMap<Outcome, Hist>>>;
+
+/// Adds one segment's transactions: counts add, histograms merge, summaries recomputed.
+fn add_transactions(into: &mut Vec<Transaction>, from: &[Transaction]) {
+    for t in from {
+        let at = match into.iter().position(|x| x.name == t.name) {
+            Some(i) => &mut into[i],
+            None => {
+                into.push(Transaction {
+                    name: t.name.clone(),
+                    started: 0,
+                    unfinished: 0,
+                    cells: Vec::new(),
+                });
+                into.last_mut().expect("just pushed")
+            }
+        };
+        at.started += t.started;
+        at.unfinished += t.unfinished;
+        for c in &t.cells {
+            match at.cells.iter_mut().find(|x| x.outcome == c.outcome) {
+                Some(x) => {
+                    x.count += c.count;
+                    x.duration_hist.add(&c.duration_hist);
+                    x.duration = Summary::of(&x.duration_hist);
+                }
+                None => at.cells.push(c.clone()),
+            }
+        }
+        at.cells.sort_by_key(|c: &TxnCell| c.outcome);
+    }
+}
+
 fn add_map<K: Ord + Clone>(into: &mut BTreeMap<K, u64>, from: &BTreeMap<K, u64>) {
     for (k, v) in from {
         *into.entry(k.clone()).or_default() += v;
@@ -393,6 +449,7 @@ fn add_totals(into: &mut Totals, t: &Totals) {
     add_map(&mut into.retry_after, &t.retry_after);
     into.throttled_without_retry_after += t.throttled_without_retry_after;
     add_map(&mut into.throttled_by_limit, &t.throttled_by_limit);
+    add_map(&mut into.failed_checks, &t.failed_checks);
 }
 
 /// Adds one segment's row; `active_users` adds each segment's peak (an upper bound of the
@@ -406,6 +463,11 @@ fn add_second(into: &mut Second, s: &Second) {
     into.retries += s.retries;
     add_map(&mut into.retry_after, &s.retry_after);
     add_map(&mut into.throttled_by_limit, &s.throttled_by_limit);
+    for (name, x) in &s.transactions {
+        let at = into.transactions.entry(name.clone()).or_default();
+        at.started += x.started;
+        add_map(&mut at.ended, &x.ended);
+    }
     match (&mut into.rate_limit, &s.rate_limit) {
         (Some(a), Some(b)) => a.merge(b),
         (a @ None, Some(b)) => *a = Some(*b),

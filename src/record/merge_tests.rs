@@ -5,6 +5,7 @@ use crate::record::{Aggregate, Recorder};
 
 fn sample(i: u64) -> Sample {
     let status = match i % 13 {
+        0 if i % 17 == 0 => StatusKey::Failed(crate::record::Failure::Assertion, 200),
         0..=7 => StatusKey::Http(200),
         8..=10 => StatusKey::Http(429),
         11 => StatusKey::Http(503),
@@ -33,6 +34,7 @@ fn sample(i: u64) -> Sample {
             reset: 60 - (i % 60) as u32,
         }),
         limit_key: None,
+        check: matches!(status, StatusKey::Failed(..)).then(|| crate::record::CheckId::new(0)),
     }
 }
 
@@ -45,11 +47,32 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
     let rec = Recorder::new(24);
     let mut agg = Aggregate::new(labels());
     agg.keep_second_hists(seg.is_some());
+    agg.set_names(vec!["t".into()], vec!["a: check".into()]);
     for s in samples {
         rec.record(s);
+        // Every request of label a is also a transaction of its own span.
+        if s.step == 0 {
+            rec.txn_begin(s.user, s.start_us, 0);
+            rec.record_txn(&crate::record::TxnSample {
+                txn: 0,
+                user: s.user,
+                active: 24,
+                start_us: s.start_us,
+                end_us: s.end_us,
+                paused_us: 0,
+                outcome: s.status.outcome(),
+                check: None,
+                samples: 1,
+                failing: 0,
+                bytes_in: 0,
+                bytes_out: 0,
+                latency_us: 0,
+            });
+        }
     }
     rec.drain_into(u32::MAX, &mut agg);
     let hists = agg.take_second_hists();
+    let transactions = agg.take_transactions();
     let (totals, cells, timeline) = agg.finish(samples.len() as u64 / 2);
     let mut r = RunResult {
         schema: crate::record::result::SCHEMA.into(),
@@ -79,6 +102,7 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
         totals,
         cells,
         timeline,
+        transactions,
         distributed: None,
     };
     r.distributed = seg.map(|(i, n)| Distributed {
@@ -132,6 +156,8 @@ fn n_segments_merge_into_the_one_process_result() {
         m.totals.retry_wait_s = whole.totals.retry_wait_s;
         assert_eq!(m.totals, whole.totals, "N = {n}: totals");
         assert_eq!(m.cells, whole.cells, "N = {n}: histograms and summaries");
+        assert_eq!(m.transactions, whole.transactions, "N = {n}: transactions");
+        assert!(whole.totals.failed_checks["a: check"] > 0);
         assert_eq!(m.timeline.len(), whole.timeline.len());
         for (a, b) in m.timeline.iter().zip(&whole.timeline) {
             let mut a = a.clone();

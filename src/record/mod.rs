@@ -21,5 +21,7 @@ pub use hist::Hist;
 pub use meta::{PlanSummary, StopReason};
 pub use recorder::{Aggregate, Recorder};
 pub use result::RunResult;
-pub use sample::{ErrorClass, Outcome, RateLimitHeaders, Sample, StatusKey};
+pub use sample::{
+    CheckId, ErrorClass, Failure, Outcome, RateLimitHeaders, Sample, StatusKey, TxnSample,
+};
 pub use tick::Tick;

@@ -9,9 +9,13 @@ use std::sync::Mutex;
 
 use super::hist::Hist;
 use super::result::{Cell, Quantiles, RateLimitSecond, Second, Summary, Totals};
-use super::sample::{Outcome, Sample, StatusKey};
+use super::sample::{Outcome, Sample, StatusKey, TxnSample};
 
 const US: u64 = 1_000_000;
+
+#[path = "recorder_txn.rs"]
+mod txn;
+use txn::{txn_mut, TxnAcc};
 
 /// Seconds a finished second's histograms are kept for late samples (recorded > 100 ms after
 /// their end, e.g. under CPU starvation). Later than that, counts still merge exactly, quantiles
@@ -68,6 +72,13 @@ fn cell_mut(cells: &mut Vec<CellAcc>, step: u16, status: StatusKey) -> &mut Cell
     }
 }
 
+fn bump(v: &mut Vec<(u16, u64)>, id: u16) {
+    match v.iter_mut().find(|(k, _)| *k == id) {
+        Some((_, n)) => *n += 1,
+        None => v.push((id, 1)),
+    }
+}
+
 /// What one shard gathered for one second.
 #[derive(Debug, Clone, Default)]
 struct Bucket {
@@ -78,12 +89,16 @@ struct Bucket {
     throttled_without_retry_after: u64,
     first_429_us: Option<u64>,
     last_end_us: u64,
-    first_by_outcome: [u64; 6],
-    final_by_outcome: [u64; 6],
+    first_by_outcome: [u64; Outcome::COUNT],
+    final_by_outcome: [u64; Outcome::COUNT],
     retry_wait_ms: u64,
     pace_wait_ms: u64,
     limits: Vec<(u16, u64)>,
     rate_limit: Option<RateLimitSecond>,
+    checks: Vec<(u16, u64)>,
+    txn_started: Vec<(u16, u64)>,
+    txn_unfinished: Vec<(u16, u64)>,
+    txns: Vec<TxnAcc>,
 }
 
 #[derive(Debug, Default)]
@@ -160,10 +175,10 @@ impl Recorder {
         b.retry_wait_ms += u64::from(s.retry_wait_ms);
         b.pace_wait_ms += u64::from(s.pace_wait_ms);
         if let Some(id) = s.limit_key {
-            match b.limits.iter_mut().find(|(k, _)| *k == id) {
-                Some((_, n)) => *n += 1,
-                None => b.limits.push((id, 1)),
-            }
+            bump(&mut b.limits, id);
+        }
+        if let Some(id) = s.check {
+            bump(&mut b.checks, id.index() as u16);
         }
         if s.status == StatusKey::Http(429) {
             if b.first_429_us.is_none_or(|t| s.end_us < t) {
@@ -190,6 +205,33 @@ impl Recorder {
             r.count_max = r.count_max.max(rl.count);
             r.reset_min = r.reset_min.min(rl.reset);
         }
+    }
+
+    /// Notes that `user` began transaction `txn` at `at_us`.
+    pub fn txn_begin(&self, user: u32, at_us: u64, txn: u16) {
+        let mut shard = self.shards[user as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        bump(&mut shard.bucket((at_us / US) as u32).txn_started, txn);
+    }
+
+    /// Notes that `user`'s transaction `txn` was cut by the end of the run at `at_us`.
+    pub fn txn_unfinished(&self, user: u32, at_us: u64, txn: u16) {
+        let mut shard = self.shards[user as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        bump(&mut shard.bucket((at_us / US) as u32).txn_unfinished, txn);
+    }
+
+    /// Records a transaction that ended (in the second of its end).
+    pub fn record_txn(&self, t: &TxnSample) {
+        let mut shard = self.shards[t.user as usize % self.shards.len()]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let b = shard.bucket((t.end_us / US) as u32);
+        let c = txn_mut(&mut b.txns, t.txn, t.outcome);
+        c.count += 1;
+        c.time.record(t.duration_us());
     }
 
     /// Counts the final outcome of a request whose last recorded attempt expected a retry that
@@ -255,6 +297,17 @@ pub struct Aggregate {
     /// Keep every second's histograms (a segment of a distributed run: the merge needs them).
     keep_second_hists: bool,
     kept: BTreeMap<u32, BTreeMap<Outcome, (Hist, Hist)>>,
+    /// Transaction names (by index) and check names (by id).
+    txn_names: Vec<String>,
+    check_names: Vec<String>,
+    /// Transactions over the whole run, begun and cut per transaction.
+    txns: Vec<TxnAcc>,
+    txn_started: BTreeMap<u16, u64>,
+    txn_unfinished: BTreeMap<u16, u64>,
+    /// Transaction histograms of seconds not yet finished, and of the last finished ones.
+    staged_txn: BTreeMap<u32, Vec<TxnAcc>>,
+    recent_txn: BTreeMap<u32, Vec<TxnAcc>>,
+    kept_txn: BTreeMap<u32, Vec<TxnAcc>>,
 }
 
 impl Aggregate {
@@ -303,6 +356,7 @@ impl Aggregate {
                 .entry(super::limit_key::name(*id))
                 .or_default() += n;
         }
+        self.stage_txns(t, &b);
         let row = self.row(t);
         row.started += b.started;
         for (id, n) in &b.limits {
@@ -336,6 +390,7 @@ impl Aggregate {
     /// Computes per-second quantiles for the staged seconds before `upto`, and the most users
     /// active in each second from the user events.
     fn finish_seconds(&mut self, upto: u32, mut events: Vec<(u64, i32)>) {
+        self.finish_txn_seconds(upto);
         events.sort_by_key(|(t, d)| (*t, -*d));
         let staged: Vec<u32> = self.staged.range(..upto).map(|(k, _)| *k).collect();
         for t in staged {
@@ -401,17 +456,43 @@ impl Aggregate {
         }
         let mut all = std::mem::take(&mut self.kept);
         all.extend(std::mem::take(&mut self.recent));
-        all.into_iter()
-            .map(|(t, by)| super::distributed::SecondHists {
-                t,
-                by_outcome: by
+        let mut txns = std::mem::take(&mut self.kept_txn);
+        txns.extend(std::mem::take(&mut self.recent_txn));
+        let mut out: BTreeMap<u32, super::distributed::SecondHists> = all
+            .into_iter()
+            .map(|(t, by)| {
+                let by_outcome = by
                     .into_iter()
                     .map(|(o, (service, response))| {
                         (o, super::distributed::HistPair { service, response })
                     })
-                    .collect(),
+                    .collect();
+                let sh = super::distributed::SecondHists {
+                    t,
+                    by_outcome,
+                    transactions: BTreeMap::new(),
+                };
+                (t, sh)
             })
-            .collect()
+            .collect();
+        for (t, accs) in txns {
+            let sh = out
+                .entry(t)
+                .or_insert_with(|| super::distributed::SecondHists {
+                    t,
+                    ..Default::default()
+                });
+            for c in accs {
+                let name = self.txn_name(c.txn);
+                sh.transactions
+                    .entry(name)
+                    .or_default()
+                    .entry(c.outcome)
+                    .or_default()
+                    .add(&c.time);
+            }
+        }
+        out.into_values().collect()
     }
 
     /// Records the open model's dropped iterations (arrivals with no free user).
@@ -505,114 +586,5 @@ impl Aggregate {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::record::sample::ErrorClass;
-
-    fn sample(i: u64, user: u32) -> Sample {
-        let status = match i % 11 {
-            0..=6 => StatusKey::Http(200),
-            7 | 8 => StatusKey::Http(429),
-            9 => StatusKey::Http(503),
-            _ => StatusKey::Error(ErrorClass::Reset),
-        };
-        let start = i * 9_973;
-        Sample {
-            step: (i % 2) as u16,
-            user,
-            active: 8,
-            status,
-            intended_us: start.saturating_sub(i % 500),
-            start_us: start,
-            ttfb_us: start + 700,
-            end_us: start + 1_000 + (i * 7_919) % 400_000,
-            bytes_in: 100,
-            bytes_out: 50,
-            attempt: 1 + (i % 3 == 0) as u16,
-            last: i % 3 != 2,
-            retry_wait_ms: (i % 3 == 0) as u32 * 1_000,
-            pace_wait_ms: 0,
-            retry_after_ms: (status == StatusKey::Http(429)).then_some(2_000),
-            rate_limit: Some(RateLimitHeaders {
-                allowed: 300,
-                count: (i % 300) as u32,
-                reset: 60 - (i % 60) as u32,
-            }),
-            limit_key: None,
-        }
-    }
-
-    use crate::record::sample::RateLimitHeaders;
-
-    #[test]
-    fn sharded_recording_drained_each_second_equals_one_recording_drained_once() {
-        let labels = vec!["a".to_string(), "b".to_string()];
-        // Many users over 8 shards, drained second by second as a run does.
-        let sharded = Recorder::new(50);
-        let mut a = Aggregate::new(labels.clone());
-        // One shard, drained once at the end.
-        let single = Recorder::new(1);
-        let mut b = Aggregate::new(labels);
-        // Users start in the first 50 ms, as a ramp-up would (events come before any drain).
-        for u in 0..50u64 {
-            sharded.user_event(u * 1_000, 1);
-            single.user_event(u * 1_000, 1);
-        }
-        let n = 5_000u64;
-        let mut next_drain = 1u32;
-        for i in 0..n {
-            let s = sample(i, (i % 50) as u32);
-            sharded.record(&s);
-            single.record(&Sample { user: 0, ..s });
-            // Drain seconds that ended more than 0.5 s ago (samples end up to 0.4 s late).
-            while u64::from(next_drain) * US + 500_000 < s.start_us {
-                sharded.drain_into(next_drain, &mut a);
-                next_drain += 1;
-            }
-        }
-        sharded.drain_into(u32::MAX, &mut a);
-        single.drain_into(u32::MAX, &mut b);
-        let (ta, ca, la) = a.finish(7);
-        let (tb, cb, lb) = b.finish(7);
-        assert_eq!(ta, tb);
-        assert_eq!(ca, cb, "histograms merge exactly");
-        assert_eq!(la.len(), lb.len());
-        for (x, y) in la.iter().zip(&lb) {
-            assert!(x == y, "second {} differs (quantiles included)", x.t);
-        }
-        assert!(la.iter().all(|s| s.active_users == 50));
-        assert_eq!(ta.requests, n);
-        assert_eq!(la.iter().map(|s| s.completed).sum::<u64>(), n);
-    }
-
-    #[test]
-    fn a_late_sample_merges_into_its_seconds_quantiles() {
-        let rec = Recorder::new(4);
-        let mut agg = Aggregate::new(vec!["a".into()]);
-        let at = |end_ms: u64, service_ms: u64| Sample {
-            start_us: (end_ms - service_ms) * 1_000,
-            intended_us: (end_ms - service_ms) * 1_000,
-            ttfb_us: end_ms * 1_000,
-            end_us: end_ms * 1_000,
-            status: StatusKey::Http(200),
-            rate_limit: None,
-            retry_after_ms: None,
-            ..sample(0, 0)
-        };
-        for _ in 0..10 {
-            rec.record(&at(500, 10));
-        }
-        rec.drain_into(1, &mut agg);
-        assert_eq!(
-            agg.second(0).unwrap().latency[&Outcome::Success].max,
-            10_007
-        );
-        // Recorded after second 0 was drained: it still counts, and its quantiles include it.
-        rec.record(&at(900, 800));
-        rec.drain_into(2, &mut agg);
-        let row = agg.second(0).unwrap();
-        assert_eq!(row.completed, 11);
-        assert!(row.latency[&Outcome::Success].max >= 800_000);
-        assert_eq!(row.latency[&Outcome::Success].p50, 10_007);
-    }
-}
+#[path = "recorder_tests.rs"]
+mod tests;

@@ -52,6 +52,9 @@ pub struct RunResult {
     pub cells: Vec<Cell>,
     /// One row per second from the run's start.
     pub timeline: Vec<Second>,
+    /// The transactions of the plan, in plan order, each with its own histograms.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transactions: Vec<Transaction>,
     /// A segment of a distributed run (`surge run --segment`), or the merge of its segments
     /// (`surge merge`); absent for a plain run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +155,57 @@ pub struct Totals {
     /// 429 responses per limit their body named (`namespace/key`); 429s naming none are not here.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub throttled_by_limit: BTreeMap<String, u64>,
+    /// Answers failed per check (`label: assertion name`, `label: extract var`, `label: fail_if
+    /// …`): the `assertion` and `extract` outcomes by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failed_checks: BTreeMap<String, u64>,
+}
+
+/// One transaction over the whole run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Transaction {
+    /// Its name.
+    pub name: String,
+    /// Times it began.
+    pub started: u64,
+    /// Times it began and never ended (the run stopped inside it).
+    pub unfinished: u64,
+    /// One entry per outcome it ended with.
+    pub cells: Vec<TxnCell>,
+}
+
+impl Transaction {
+    /// Times it ended.
+    pub fn ended(&self) -> u64 {
+        self.cells.iter().map(|c| c.count).sum()
+    }
+}
+
+/// One transaction × outcome over the whole run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TxnCell {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Times.
+    pub count: u64,
+    /// Its time (begin → end, less excluded pauses), µs.
+    pub duration: Summary,
+    /// Its time's histogram.
+    pub duration_hist: Hist,
+}
+
+/// One transaction in one second: begun, ended per outcome, and the quantiles of its time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+pub struct TxnSecond {
+    /// Begun in the second.
+    #[serde(default)]
+    pub started: u64,
+    /// Ended in the second, per outcome.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ended: BTreeMap<Outcome, u64>,
+    /// Time quantiles of those that ended in the second, per outcome, µs.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub duration: BTreeMap<Outcome, Quantiles>,
 }
 
 /// Requests as callers saw them (retries counted once): how many, and how many succeeded at the
@@ -337,6 +391,9 @@ pub struct Second {
     /// 429 responses per limit their body named.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub throttled_by_limit: BTreeMap<String, u64>,
+    /// Transactions begun and ended in the second, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub transactions: BTreeMap<String, TxnSecond>,
 }
 
 /// Errors reading a result file.
@@ -432,6 +489,13 @@ impl RunResult {
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let f = std::io::BufWriter::new(std::fs::File::create(path)?);
         serde_json::to_writer_pretty(f, self).map_err(std::io::Error::other)
+    }
+
+    /// The names thresholds may name: request labels, then transactions.
+    pub fn gate_labels(&self) -> Vec<String> {
+        let mut v = self.labels.clone();
+        v.extend(self.transactions.iter().map(|t| t.name.clone()));
+        v
     }
 
     /// Count of one outcome class over the run.

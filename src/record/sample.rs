@@ -66,13 +66,55 @@ impl ErrorClass {
     }
 }
 
-/// What a request ended as: an HTTP status, or a transport error.
+/// Why an answer that came back failed the request's own checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    /// An assertion (or a poll's `fail_if`) failed.
+    Assertion,
+    /// An extractor found nothing and had no default.
+    Extract,
+    /// A poll ran out of time or attempts with this answer.
+    Timeout,
+}
+
+impl Failure {
+    /// Stable name, as in [`Outcome::name`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Assertion => "assertion",
+            Failure::Extract => "extract",
+            Failure::Timeout => "timeout",
+        }
+    }
+
+    /// The outcome class of an answer that failed so.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Failure::Assertion => Outcome::Assertion,
+            Failure::Extract => Outcome::Extract,
+            Failure::Timeout => Outcome::Timeout,
+        }
+    }
+
+    fn from_name(s: &str) -> Option<Failure> {
+        [Failure::Assertion, Failure::Extract, Failure::Timeout]
+            .into_iter()
+            .find(|f| f.name() == s)
+    }
+}
+
+/// What a request ended as: an HTTP status, a transport error, or an answer that failed the
+/// request's checks (its status kept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StatusKey {
     /// An HTTP status code.
     Http(u16),
     /// No response: the transport failed.
     Error(ErrorClass),
+    /// An answer with this status that failed an assertion or extractor, or ended a poll that
+    /// ran out.
+    Failed(Failure, u16),
 }
 
 impl StatusKey {
@@ -85,14 +127,24 @@ impl StatusKey {
             StatusKey::Http(500..=599) => Outcome::ServerError,
             StatusKey::Http(_) => Outcome::Other,
             StatusKey::Error(_) => Outcome::TransportError,
+            StatusKey::Failed(f, _) => f.outcome(),
         }
     }
 
-    /// `"200"`, `"429"` or `"error:timeout"`: the label used in every report.
+    /// The HTTP status code, when an answer came.
+    pub fn code(self) -> Option<u16> {
+        match self {
+            StatusKey::Http(c) | StatusKey::Failed(_, c) => Some(c),
+            StatusKey::Error(_) => None,
+        }
+    }
+
+    /// `"200"`, `"429"`, `"error:timeout"` or `"assertion:200"`: the label used in every report.
     pub fn label(self) -> String {
         match self {
             StatusKey::Http(code) => code.to_string(),
             StatusKey::Error(class) => format!("error:{}", class.name()),
+            StatusKey::Failed(f, code) => format!("{}:{code}", f.name()),
         }
     }
 
@@ -100,6 +152,12 @@ impl StatusKey {
     pub fn parse(s: &str) -> Option<StatusKey> {
         if let Some(rest) = s.strip_prefix("error:") {
             return ErrorClass::from_name(rest).map(StatusKey::Error);
+        }
+        if let Some((f, code)) = s.split_once(':') {
+            return Some(StatusKey::Failed(
+                Failure::from_name(f)?,
+                code.parse().ok()?,
+            ));
         }
         s.parse::<u16>().ok().map(StatusKey::Http)
     }
@@ -135,17 +193,29 @@ pub enum Outcome {
     Other,
     /// No HTTP response at all.
     TransportError,
+    /// An answer that failed an assertion (or a poll's `fail_if`: the operation said FAILURE).
+    Assertion,
+    /// An answer an extractor found nothing in (and had no default for).
+    Extract,
+    /// A poll (and the transaction around it) that ran out of time or attempts.
+    Timeout,
 }
 
 impl Outcome {
+    /// Number of outcome classes.
+    pub const COUNT: usize = 9;
+
     /// Every outcome, in report order.
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; Outcome::COUNT] = [
         Outcome::Success,
         Outcome::Throttled,
         Outcome::ClientError,
         Outcome::ServerError,
         Outcome::Other,
         Outcome::TransportError,
+        Outcome::Assertion,
+        Outcome::Extract,
+        Outcome::Timeout,
     ];
 
     /// Stable name used in reports, CSV and thresholds.
@@ -157,6 +227,9 @@ impl Outcome {
             Outcome::ServerError => "server_error",
             Outcome::Other => "other",
             Outcome::TransportError => "transport_error",
+            Outcome::Assertion => "assertion",
+            Outcome::Extract => "extract",
+            Outcome::Timeout => "timeout",
         }
     }
 
@@ -174,6 +247,9 @@ impl Outcome {
             "server_error" | "5xx" => Outcome::ServerError,
             "other" | "1xx" | "3xx" => Outcome::Other,
             "transport_error" | "error" | "errors" => Outcome::TransportError,
+            "assertion" | "assertions" => Outcome::Assertion,
+            "extract" => Outcome::Extract,
+            "timeout" => Outcome::Timeout,
             _ => return None,
         })
     }
@@ -230,6 +306,67 @@ pub struct Sample {
     pub rate_limit: Option<RateLimitHeaders>,
     /// The limit a 429's body named (a [`super::limit_key`] id), when it named one.
     pub limit_key: Option<u16>,
+    /// The check (assertion, extractor, poll `fail_if`) that failed it.
+    pub check: Option<CheckId>,
+}
+
+/// An index into the plan's check names, in two bytes (an `Option<CheckId>` too), so a
+/// [`Sample`] stays within its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CheckId(std::num::NonZeroU16);
+
+impl CheckId {
+    /// The id of check `index` (saturating at the largest id).
+    pub fn new(index: u16) -> CheckId {
+        CheckId(std::num::NonZeroU16::MIN.saturating_add(index))
+    }
+
+    /// The index into the plan's check names.
+    pub fn index(self) -> usize {
+        usize::from(self.0.get() - 1)
+    }
+}
+
+/// One transaction: a named span over steps, recorded when it ends. Times are µs since the
+/// run's epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnSample {
+    /// Index of the transaction in the plan.
+    pub txn: u16,
+    /// The user that ran it.
+    pub user: u32,
+    /// Users active when it ended.
+    pub active: u32,
+    /// When it began.
+    pub start_us: u64,
+    /// When its last step ended.
+    pub end_us: u64,
+    /// Pauses inside it that do not count (think times and poll intervals, when it excludes
+    /// them).
+    pub paused_us: u64,
+    /// Success, or the outcome of the first step that failed (a poll that ran out: timeout).
+    pub outcome: Outcome,
+    /// The check that failed it, when one did.
+    pub check: Option<u16>,
+    /// Attempts recorded inside it.
+    pub samples: u32,
+    /// Of which did not succeed.
+    pub failing: u32,
+    /// Bytes received by its attempts.
+    pub bytes_in: u64,
+    /// Bytes sent by its attempts.
+    pub bytes_out: u64,
+    /// Sum of its attempts' times to first byte, µs (as JMeter sums them).
+    pub latency_us: u64,
+}
+
+impl TxnSample {
+    /// Its time: begin → end, less the pauses it excludes, µs.
+    pub fn duration_us(&self) -> u64 {
+        self.end_us
+            .saturating_sub(self.start_us)
+            .saturating_sub(self.paused_us)
+    }
 }
 
 impl Sample {
@@ -273,11 +410,26 @@ mod tests {
             (StatusKey::Http(503), Outcome::ServerError),
             (StatusKey::Http(302), Outcome::Other),
             (StatusKey::Error(ErrorClass::Reset), Outcome::TransportError),
+            (
+                StatusKey::Failed(Failure::Assertion, 200),
+                Outcome::Assertion,
+            ),
+            (StatusKey::Failed(Failure::Extract, 201), Outcome::Extract),
+            (StatusKey::Failed(Failure::Timeout, 200), Outcome::Timeout),
         ] {
             assert_eq!(key.outcome(), outcome);
             assert_eq!(StatusKey::parse(&key.label()), Some(key));
         }
         assert_eq!(StatusKey::parse("error:nope"), None);
         assert_eq!(StatusKey::parse("abc"), None);
+        assert_eq!(StatusKey::parse("nope:200"), None);
+        assert_eq!(
+            StatusKey::Failed(Failure::Assertion, 200).label(),
+            "assertion:200"
+        );
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::from_name(o.name()), Some(o));
+            assert_eq!(Outcome::ALL[o.index()], o);
+        }
     }
 }

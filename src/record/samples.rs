@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::sync::mpsc;
 
-use super::sample::Sample;
+use super::sample::{Sample, TxnSample};
 
 /// A sample on its way to the sinks, with what only streaming needs (the URL as sent).
 #[derive(Debug, Clone)]
@@ -15,6 +15,18 @@ pub struct StreamedSample {
     pub sample: Sample,
     /// The URL as sent (variables substituted).
     pub url: String,
+    /// Sent inside a transaction that writes only its own row (JMeter's "Generate parent
+    /// sample").
+    pub in_parent: bool,
+}
+
+/// What travels to the sinks: an attempt, or a transaction that ended.
+#[derive(Debug, Clone)]
+pub enum Streamed {
+    /// A request attempt.
+    Sample(StreamedSample),
+    /// A transaction.
+    Txn(TxnSample),
 }
 
 /// What every sink knows about the run.
@@ -26,6 +38,8 @@ pub struct StreamMeta {
     pub epoch_unix_ms: u64,
     /// Group name and first user id of each group, for thread names.
     pub groups: Vec<(String, u32)>,
+    /// Transaction names by index.
+    pub transactions: Vec<String>,
 }
 
 impl StreamMeta {
@@ -48,6 +62,13 @@ pub trait SampleSink: Send {
     /// # Errors
     /// I/O errors.
     fn write(&mut self, s: &StreamedSample, meta: &StreamMeta) -> std::io::Result<()>;
+    /// Writes one transaction (sinks of attempts only ignore them).
+    ///
+    /// # Errors
+    /// I/O errors.
+    fn write_txn(&mut self, _t: &TxnSample, _meta: &StreamMeta) -> std::io::Result<()> {
+        Ok(())
+    }
     /// Flushes at the end.
     ///
     /// # Errors
@@ -149,7 +170,7 @@ impl SampleSink for CsvSamples {
 /// A running writer thread feeding every sink.
 pub struct SampleWriter {
     /// Where the executor sends samples.
-    pub tx: mpsc::Sender<StreamedSample>,
+    pub tx: mpsc::Sender<Streamed>,
     handle: std::thread::JoinHandle<std::io::Result<u64>>,
 }
 
@@ -162,7 +183,7 @@ impl SampleWriter {
         mut sinks: Vec<Box<dyn SampleSink>>,
         meta: StreamMeta,
     ) -> std::io::Result<SampleWriter> {
-        let (tx, mut rx) = mpsc::channel::<StreamedSample>(16_384);
+        let (tx, mut rx) = mpsc::channel::<Streamed>(16_384);
         let handle = std::thread::Builder::new()
             .name("surge-samples".into())
             .spawn(move || -> std::io::Result<u64> {
@@ -172,9 +193,13 @@ impl SampleWriter {
                 };
                 while let Some(s) = rx.blocking_recv() {
                     for sink in sinks.iter_mut() {
-                        sink.write(&s, &meta).map_err(|e| named(sink.as_ref(), e))?;
+                        match &s {
+                            Streamed::Sample(s) => sink.write(s, &meta),
+                            Streamed::Txn(t) => sink.write_txn(t, &meta),
+                        }
+                        .map_err(|e| named(sink.as_ref(), e))?;
                     }
-                    n += 1;
+                    n += u64::from(matches!(s, Streamed::Sample(_)));
                 }
                 for sink in sinks.iter_mut() {
                     sink.finish().map_err(|e| named(sink.as_ref(), e))?;

@@ -53,6 +53,9 @@ pub const TIMELINE_COLUMNS: &[&str] = &[
     "ratelimit_allowed",
     "ratelimit_count_max",
     "ratelimit_reset_min",
+    "assertion_failed",
+    "extract_failed",
+    "poll_timeout",
 ];
 
 /// Columns of `status_codes.csv` (long format: one row per second × status that occurred).
@@ -136,6 +139,9 @@ pub fn write_timeline(r: &RunResult, out: impl Write) -> csv::Result<()> {
             rl.map_or(String::new(), |r| r.allowed.to_string()),
             rl.map_or(String::new(), |r| r.count_max.to_string()),
             rl.map_or(String::new(), |r| r.reset_min.to_string()),
+            o(Outcome::Assertion),
+            o(Outcome::Extract),
+            o(Outcome::Timeout),
         ])?;
     }
     w.flush()?;
@@ -289,14 +295,15 @@ mod tests {
             first(render(|r, w| write_timeline(r, w), &r)),
             "second,active_users,started,completed,ok_2xx,throttled_429,client_4xx,server_5xx,other_status,\
              transport_errors,retries,ok_p50_ms,ok_p95_ms,ok_p99_ms,throttled_p50_ms,throttled_p95_ms,throttled_p99_ms,\
-             retry_after_count,retry_after_min_s,retry_after_max_s,ratelimit_allowed,ratelimit_count_max,ratelimit_reset_min"
+             retry_after_count,retry_after_min_s,retry_after_max_s,ratelimit_allowed,ratelimit_count_max,ratelimit_reset_min,\
+             assertion_failed,extract_failed,poll_timeout"
         );
         assert_eq!(
             first(render(|r, w| write_status_codes(r, w), &r)),
             "second,status,count"
         );
         assert_eq!(SUMMARY_COLUMNS.len(), 15);
-        assert_eq!(TIMELINE_COLUMNS.len(), 23);
+        assert_eq!(TIMELINE_COLUMNS.len(), 26);
     }
 
     // Quantiles are HDR "highest equivalent" values (3 significant digits): 3000 µs reads 3.001 ms.
@@ -346,8 +353,8 @@ mod tests {
         assert_eq!(
             rows,
             [
-                "0,2,4,3,2,1,0,0,0,0,0,1.000,2.000,2.000,0.500,0.500,0.500,1,2,2,300,300,17",
-                "1,2,2,3,2,0,0,0,0,1,1,3.001,4.001,4.001,,,,0,,,,,",
+                "0,2,4,3,2,1,0,0,0,0,0,1.000,2.000,2.000,0.500,0.500,0.500,1,2,2,300,300,17,0,0,0",
+                "1,2,2,3,2,0,0,0,0,1,1,3.001,4.001,4.001,,,,0,,,,,,0,0,0",
             ]
         );
     }

@@ -14,6 +14,7 @@ pub mod html;
 pub mod jtl;
 pub mod synthetic;
 pub mod terminal;
+pub mod transactions;
 
 use std::path::Path;
 
@@ -52,6 +53,14 @@ pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     let facts = Facts::of(r);
     csv::write_all(r, &facts.figures, dir)?;
+    if !facts.figures.transactions.is_empty() {
+        let p = dir.join("transactions.csv");
+        let named =
+            |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", p.display()));
+        let file = std::fs::File::create(&p).map_err(named)?;
+        transactions::write_csv(&facts.figures, std::io::BufWriter::new(file))
+            .map_err(|e| named(std::io::Error::other(e.to_string())))?;
+    }
     let html = dir.join("report.html");
     std::fs::write(&html, html::render_with(r, &facts))
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))?;

@@ -164,6 +164,7 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
         totals,
         cells,
         timeline,
+        transactions: Vec::new(),
         distributed: None,
     }
 }

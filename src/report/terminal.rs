@@ -33,9 +33,18 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
     if let Some(p) = &r.target.proxy {
         let _ = writeln!(s, "via proxy {p}");
     }
+    let checks = if f.checks_failed.n > 0 {
+        format!(
+            "   checks failed {} ({})",
+            f.checks_failed.n,
+            share(f.checks_failed)
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         s,
-        "requests {}  ({}/s)   2xx {} ({})   429 {} ({})   other {} ({})   retries {}",
+        "requests {}  ({}/s)   2xx {} ({})   429 {} ({}){checks}   other {} ({})   retries {}",
         f.requests,
         rate(f.rate_per_s),
         f.ok.n,
@@ -66,6 +75,7 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             rate(row.rate_per_s)
         );
     }
+    s.push_str(&super::transactions::terminal(&facts.figures));
     let codes: Vec<String> = t
         .by_status
         .iter()
@@ -121,12 +131,20 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             f.dropped_iterations
         );
     }
+    if let Some(c) = &facts.diagnosis.completion {
+        let _ = writeln!(
+            s,
+            "completion: {}",
+            super::transactions::completion_sentence(c)
+        );
+    }
     let d = super::diagnosis::phrase(&facts.diagnosis);
     let _ = writeln!(s, "{}\n{}", d.headline[0], d.headline[1]);
     s
 }
 
-fn truncate(s: &str, n: usize) -> String {
+/// `s` cut to `n` characters, with an ellipsis when cut.
+pub fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {

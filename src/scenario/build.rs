@@ -112,14 +112,31 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let auth = build_auth(&mut c, raw.auth.unwrap_or_default(), &base_dir);
     // Data sources first: they define the variables templates may use.
     let problems_before_data = c.problems.len();
-    let (data, vars) = build_data(&mut c, raw.data, &base_dir);
+    let (data, mut vars) = build_data(&mut c, raw.data, &base_dir);
     let data_ok = c.problems.len() == problems_before_data;
-    let requests = build_requests(&mut c, raw.request, &vars, data_ok, &auth);
-    let groups = build_groups(&mut c, raw.load, raw.group, &requests);
+    // Variables set by extractors join the data's: templates and conditions may read them.
+    for v in super::conversation::extracted_vars(&raw.request) {
+        if !vars.contains(&v) {
+            vars.push(v);
+        }
+    }
+    let mut checks = super::conversation::CheckNames::default();
+    let requests = build_requests(&mut c, raw.request, &vars, data_ok, &auth, &mut checks);
+    let (mut transactions, mut conditions) = (Vec::new(), Vec::new());
+    let req_labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
+    let mut x = super::steps::Compiled {
+        labels: &req_labels,
+        vars: &vars,
+        transactions: &mut transactions,
+        conditions: &mut conditions,
+    };
+    let groups = build_groups(&mut c, raw.load, raw.group, raw.steps, &requests, &mut x);
     let limits = build_limits(&mut c, raw.limits, &groups);
     let labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let on_429 = super::policy::build_policy(&mut c, raw.on_429, &labels);
-    let thresholds = build_thresholds(&mut c, raw.threshold, &labels);
+    let mut gate_labels = labels.clone();
+    gate_labels.extend(transactions.iter().map(|t| t.name.clone()));
+    let thresholds = build_thresholds(&mut c, raw.threshold, &gate_labels);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -137,6 +154,9 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         limits,
         on_429,
         thresholds,
+        transactions,
+        conditions,
+        checks: checks.0,
     })
 }
 
@@ -162,24 +182,46 @@ fn build_name(c: &mut Checker<'_>, raw: Option<String>) -> String {
     }
 }
 
-/// `[load]` or `[[group]]`s: the user groups, each with its steps (indices into `requests`).
+/// A group's program: its `steps`, or its `requests` (default: every request) once each.
+fn program(
+    c: &mut Checker<'_>,
+    p: &str,
+    steps: Option<Vec<toml::Value>>,
+    plain: Vec<usize>,
+    x: &mut super::steps::Compiled<'_>,
+) -> (Vec<usize>, super::steps::Program) {
+    let prog = match steps {
+        Some(s) => super::steps::compile(c, p, &s, x),
+        None => super::steps::Program::plain(&plain),
+    };
+    (prog.requests(), prog)
+}
+
+/// `[load]` or `[[group]]`s: the user groups, each with its program over `requests`.
 fn build_groups(
     c: &mut Checker<'_>,
     raw_load: Option<RawLoad>,
     raw_groups: Vec<RawGroup>,
+    raw_steps: Option<Vec<toml::Value>>,
     requests: &[RequestSpec],
+    x: &mut super::steps::Compiled<'_>,
 ) -> Vec<Group> {
     let mut groups = Vec::new();
     if raw_groups.is_empty() {
         let load = build_load(c, "load", raw_load);
+        let (steps, program) = program(c, "steps", raw_steps, (0..requests.len()).collect(), x);
         groups.push(Group {
             name: "main".into(),
             load,
-            steps: (0..requests.len()).collect(),
+            steps,
+            program,
         });
     } else {
         if raw_load.is_some() {
             c.err("load", "set [load] or [[group]]s, not both");
+        }
+        if raw_steps.is_some() {
+            c.err("steps", "with [[group]]s, each group has its own steps");
         }
         for (i, g) in raw_groups.into_iter().enumerate() {
             let p = format!("group[{i}]");
@@ -190,6 +232,7 @@ fn build_groups(
                     format!("{name:?} is used by an earlier group"),
                 );
             }
+            let both = g.steps.is_some() && g.requests.is_some();
             let steps: Vec<usize> = match g.requests {
                 None => (0..requests.len()).collect(),
                 Some(labels) => labels
@@ -206,14 +249,23 @@ fn build_groups(
                     })
                     .collect(),
             };
-            if steps.is_empty() {
+            if steps.is_empty() && g.steps.is_none() {
                 c.err(
                     &format!("{p}.requests"),
                     "a group needs at least one request",
                 );
             }
+            if both {
+                c.err(&format!("{p}.steps"), "set requests or steps, not both");
+            }
+            let (steps, program) = program(c, &format!("{p}.steps"), g.steps, steps, x);
             let load = build_load(c, &format!("{p}.load"), g.load);
-            groups.push(Group { name, load, steps });
+            groups.push(Group {
+                name,
+                load,
+                steps,
+                program,
+            });
         }
     }
 

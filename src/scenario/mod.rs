@@ -9,6 +9,8 @@
 //! `cli`: a plan is pure data, built before anything runs.
 
 pub mod build;
+pub mod cond;
+pub mod conversation;
 pub mod data;
 pub mod error;
 pub mod jmx;
@@ -17,6 +19,7 @@ pub mod plan;
 pub mod policy;
 pub mod request;
 pub mod spec;
+pub mod steps;
 pub mod target;
 pub mod template;
 

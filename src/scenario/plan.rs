@@ -59,6 +59,16 @@ pub struct Plan {
     /// Pass/fail gates, checked against the request labels (scenario first, then `--threshold`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thresholds: Vec<crate::analysis::threshold::Threshold>,
+    /// Transactions the step programs open, in order of first appearance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transactions: Vec<super::steps::TransactionSpec>,
+    /// The conditions of `if` and `while` steps, indexed by the programs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<super::cond::Cond>,
+    /// Names of the checks (extractors, assertions, poll `fail_if`) as `label: what`, indexed by
+    /// the ids samples carry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
 }
 
 /// A group of users running a sequence of requests under one load profile.
@@ -68,8 +78,10 @@ pub struct Group {
     pub name: String,
     /// Users and pacing.
     pub load: Load,
-    /// Indices into [`Plan::requests`]: one iteration runs these in order.
+    /// Indices into [`Plan::requests`]: the requests its program names, in program order.
     pub steps: Vec<usize>,
+    /// One iteration's step program.
+    pub program: super::steps::Program,
 }
 
 impl Group {
@@ -87,9 +99,10 @@ impl Group {
         }
     }
 
-    /// Requests the group issues at most (first attempts), when bounded by loops or arrivals.
-    pub fn planned_requests(&self) -> Option<u64> {
-        let steps = self.steps.len() as u64;
+    /// Requests the group issues at most (first attempts), when bounded by loops or arrivals
+    /// and its program sends a fixed number per iteration (no poll, `while` or `if`).
+    pub fn planned_requests(&self, requests: &[RequestSpec]) -> Option<u64> {
+        let steps = self.program.fixed_requests(requests)?;
         match &self.load.profile {
             Profile::ThreadGroup(tg) => tg.loops.map(|l| l * u64::from(tg.threads) * steps),
             Profile::Users(_) => None,
@@ -298,9 +311,41 @@ pub struct RequestSpec {
     pub body: Option<Template>,
     /// Statuses counted as success (None: 2xx and 3xx).
     pub expect_status: Option<Vec<u16>>,
+    /// Values read from the answer into the user's variables.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extract: Vec<super::conversation::Extractor>,
+    /// Named checks of the answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub asserts: Vec<super::conversation::Assertion>,
+    /// Repeat until a condition on the answer holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll: Option<super::conversation::Poll>,
 }
 
 impl RequestSpec {
+    /// What of the answer the request must keep: the body for JSON, regex, boundary and text
+    /// checks and for a poll's conditions; the headers for header extractors. Nothing for a
+    /// plain request.
+    pub fn needs(&self) -> (bool, bool) {
+        use super::conversation::{Source, Test};
+        let mut body = self.poll.as_ref().is_some_and(|p| {
+            p.until.needs_json() || p.fail_if.as_ref().is_some_and(|f| f.needs_json())
+        });
+        let mut headers = false;
+        for e in &self.extract {
+            match e.source {
+                Source::Header(_) => headers = true,
+                Source::Status => {}
+                _ => body = true,
+            }
+        }
+        body |= self
+            .asserts
+            .iter()
+            .any(|a| !matches!(a.test, Test::Status(_) | Test::MaxTime(_)));
+        (body, headers)
+    }
+
     /// Is `status` a success for `on_error` purposes?
     pub fn is_success(&self, status: Option<u16>) -> bool {
         match (status, &self.expect_status) {
@@ -487,9 +532,20 @@ impl Plan {
         }
     }
 
+    /// The names thresholds may name: request labels, then transactions.
+    pub fn gate_labels(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.requests.iter().map(|r| r.name.clone()).collect();
+        v.extend(self.transactions.iter().map(|t| t.name.clone()));
+        v
+    }
+
     /// The largest number of requests the plan can issue, when it is bounded.
     pub fn planned_requests(&self) -> Option<u64> {
-        let by_groups: Option<u64> = self.groups.iter().map(Group::planned_requests).sum();
+        let by_groups: Option<u64> = self
+            .groups
+            .iter()
+            .map(|g| g.planned_requests(&self.requests))
+            .sum();
         match (by_groups, self.limits.max_requests) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -528,14 +584,14 @@ impl Plan {
     }
 }
 
-pub(super) mod secs {
+pub(crate) mod secs {
     use std::time::Duration;
     pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
     }
 }
 
-pub(super) mod opt_secs {
+pub(crate) mod opt_secs {
     use std::time::Duration;
     pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
         match d {

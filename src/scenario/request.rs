@@ -2,6 +2,7 @@
 //! expected statuses) into a [`RequestSpec`]; labels are unique.
 
 use super::build::Checker;
+use super::conversation::{build_asserts, build_extractors, build_poll, CheckNames};
 use super::plan::*;
 use super::spec::RawRequest;
 use super::template::Template;
@@ -14,13 +15,14 @@ pub(super) fn build_requests(
     vars: &[String],
     data_ok: bool,
     auth: &Auth,
+    checks: &mut CheckNames,
 ) -> Vec<RequestSpec> {
     if raw.is_empty() {
         c.err("request", "at least one [[request]] is required");
     }
     let mut requests: Vec<RequestSpec> = Vec::new();
     for (i, r) in raw.into_iter().enumerate() {
-        let spec = build_request(c, i, r, &requests, vars, data_ok, auth);
+        let spec = build_request(c, i, r, &requests, vars, data_ok, auth, checks);
         requests.push(spec);
     }
     if requests.len() > usize::from(u16::MAX) {
@@ -30,6 +32,7 @@ pub(super) fn build_requests(
     requests
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_request(
     c: &mut Checker<'_>,
     i: usize,
@@ -38,6 +41,7 @@ fn build_request(
     vars: &[String],
     data_ok: bool,
     auth: &Auth,
+    checks: &mut CheckNames,
 ) -> RequestSpec {
     let compile =
         |c: &mut Checker<'_>, path: &str, src: &str, vars: &[String]| match Template::compile(
@@ -128,6 +132,11 @@ fn build_request(
             );
         }
     }
+    let extract = build_extractors(c, &p, &name, r.extract, vars, checks);
+    let asserts = build_asserts(c, &p, &name, r.assert, checks);
+    let poll = r
+        .poll
+        .and_then(|raw| build_poll(c, &p, &name, raw, vars, checks));
     RequestSpec {
         name,
         method,
@@ -135,5 +144,8 @@ fn build_request(
         headers,
         body,
         expect_status: r.expect_status,
+        extract,
+        asserts,
+        poll,
     }
 }

@@ -73,6 +73,9 @@ pub struct RawScenario {
     /// Pass/fail gates (`[[threshold]]`).
     #[serde(default)]
     pub threshold: Vec<RawThreshold>,
+    /// The step program of one iteration (labels and control tables); default: every request
+    /// once, in order.
+    pub steps: Option<Vec<toml::Value>>,
 }
 
 /// One `[[threshold]]`.
@@ -212,6 +215,14 @@ pub struct RawRequest {
     pub body: Option<String>,
     /// Status codes counted as success for `on_error` (default: any 2xx or 3xx).
     pub expect_status: Option<Vec<u16>>,
+    /// Values read from the answer into the user's variables (`[[request.extract]]`).
+    #[serde(default)]
+    pub extract: Vec<super::conversation::RawExtract>,
+    /// Named checks of the answer (`[[request.assert]]`).
+    #[serde(default)]
+    pub assert: Vec<super::conversation::RawAssert>,
+    /// Repeat the request until a condition on its answer holds (`[request.poll]`).
+    pub poll: Option<super::conversation::RawPoll>,
 }
 
 /// One `[[group]]`: a thread group with its own requests.
@@ -221,6 +232,8 @@ pub struct RawGroup {
     pub name: Option<String>,
     /// Labels of the `[[request]]`s it runs, in order (default: all).
     pub requests: Option<Vec<String>>,
+    /// Its step program (labels and control tables), instead of `requests`.
+    pub steps: Option<Vec<toml::Value>>,
     /// Its users and pacing.
     pub load: Option<RawLoad>,
 }
@@ -315,6 +328,9 @@ pub fn known_fields(parent: &str) -> Option<&'static [&'static str]> {
         ["auth"] => fields_of::<RawAuth>(),
         ["data"] => fields_of::<RawData>(),
         ["request"] => fields_of::<RawRequest>(),
+        ["request", "extract"] => fields_of::<super::conversation::RawExtract>(),
+        ["request", "assert"] => fields_of::<super::conversation::RawAssert>(),
+        ["request", "poll"] => fields_of::<super::conversation::RawPoll>(),
         ["load"] | ["group", "load"] => fields_of::<RawLoad>(),
         ["load", "stages"] | ["group", "load", "stages"] => fields_of::<RawStage>(),
         ["group"] => fields_of::<RawGroup>(),

@@ -156,6 +156,10 @@ pub struct Diagnosis {
     pub capacity: Option<Capacity>,
     /// What to do; None when the data gives no safe pace.
     pub recommendation: Option<Recommendation>,
+    /// How the main transaction's time moved (when the plan has transactions): a queue behind
+    /// the API shows as completion time rising while the 2xx stay fast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion: Option<crate::analysis::transactions::CompletionTrend>,
 }
 
 impl Diagnosis {
@@ -308,6 +312,7 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
         tokens_used: tokens_used(r),
         capacity: None,
         recommendation: None,
+        completion: crate::analysis::transactions::completion_trend(r),
     };
     if d.requests == 0 {
         return d;

@@ -91,6 +91,7 @@ pub(crate) fn result(timeline: Vec<Second>, plan: PlanSummary) -> RunResult {
         totals,
         cells: vec![],
         timeline,
+        transactions: Vec::new(),
         distributed: None,
     }
 }

@@ -17,6 +17,9 @@ pub fn palette(o: Outcome) -> &'static [&'static str] {
         Outcome::ServerError => &["#e03131", "#ff8787", "#a51111", "#ffc9c9"],
         Outcome::Other => &["#868e96", "#adb5bd", "#495057", "#dee2e6"],
         Outcome::TransportError => &["#7048e8", "#b197fc", "#5f3dc4", "#d0bfff"],
+        Outcome::Assertion => &["#c2255c", "#e64980", "#862e9c", "#eebefa"],
+        Outcome::Extract => &["#5c940d", "#94d82d", "#2b8a3e", "#d8f5a2"],
+        Outcome::Timeout => &["#364fc7", "#748ffc", "#1864ab", "#bac8ff"],
     }
 }
 
@@ -69,15 +72,92 @@ fn outcome_order(k: &StatusKey) -> (usize, StatusKey) {
 /// Every chart of the report, in page order; `f` are the figures of `r`.
 pub fn all(r: &RunResult, f: &Figures) -> Vec<Chart> {
     let rows = dense(r);
-    vec![
+    let mut all = vec![
         statuses(r, &rows),
         latency(r, &rows, Outcome::Success),
         latency(r, &rows, Outcome::Throttled),
+    ];
+    if !r.transactions.is_empty() {
+        all.push(transaction_time(r, &rows));
+        all.push(in_flight(r, f));
+    }
+    all.extend([
         users_throughput(r, &rows),
         distribution(r, f),
         retry_after(r, &rows),
         rate_limit(&rows),
-    ]
+    ]);
+    all
+}
+
+/// Transaction time (median, p95, of those that succeeded) against the requests' 2xx time.
+fn transaction_time(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
+    let mut c = time_chart(
+        "c-txn-time",
+        "2c · Transaction time against request time",
+        "Time of each transaction that succeeded (begin → its last step's end), per second it ended, against the          requests' own 2xx service time: a transaction time that climbs while the requests stay fast is work queued          behind the API.",
+        rows.len(),
+        "time (s)",
+    );
+    let shades = ["#364fc7", "#748ffc", "#862e9c", "#cc5de8"];
+    for (k, t) in r.transactions.iter().enumerate() {
+        for (i, (q, f)) in [("p50", (|x: &Quantiles| x.p50) as Pick), ("p95", |x| x.p95)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut s = Series::new(
+                format!("{} {q}", t.name),
+                shades[(2 * k + i) % shades.len()],
+                Kind::Line,
+                rows.iter()
+                    .map(|s| {
+                        s.and_then(|s| s.transactions.get(&t.name))
+                            .and_then(|x| x.duration.get(&Outcome::Success))
+                            .map(|x| f(x) as f64 / 1e6)
+                    })
+                    .collect(),
+            );
+            s.unit = "s";
+            s.width = 1.6 + 0.4 * i as f64;
+            c.series.push(s);
+        }
+    }
+    let mut s = Series::new(
+        "requests 2xx p50 (all labels)",
+        "#2f9e44",
+        Kind::Line,
+        rows.iter()
+            .map(|s| s.and_then(|s| s.latency.get(&Outcome::Success).map(|x| x.p50 as f64 / 1e6)))
+            .collect(),
+    );
+    s.unit = "s";
+    s.dash = true;
+    c.series.push(s);
+    c.markers = first_429(r);
+    c
+}
+
+/// Operations in flight at each second's end: begun, not yet ended.
+fn in_flight(r: &RunResult, f: &Figures) -> Chart {
+    let mut c = time_chart(
+        "c-in-flight",
+        "2d · Operations in flight",
+        "Transactions begun and not yet ended at the end of each second (e.g. publishes sent whose operation has not          completed yet).",
+        r.timeline.len(),
+        "in flight",
+    );
+    for (k, x) in f.in_flight.iter().enumerate() {
+        let mut s = Series::new(
+            x.name.clone(),
+            ["#1c7ed6", "#e8590c", "#5f3dc4"][k % 3],
+            Kind::Step,
+            x.per_second.iter().map(|v| Some(*v as f64)).collect(),
+        );
+        s.decimals = Some(0);
+        c.series.push(s);
+    }
+    c.markers = first_429(r);
+    c
 }
 
 fn time_chart(id: &str, title: &str, caption: &str, seconds: usize, left: &str) -> Chart {

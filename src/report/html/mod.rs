@@ -87,6 +87,7 @@ pub fn render_with(r: &RunResult, facts: &Facts) -> String {
         c.render(&mut out);
     }
     out.push_str("</section>");
+    crate::report::transactions::html(&mut out, &facts.figures);
     page::tables(&mut out, r, &facts.figures);
     page::metadata(&mut out, r);
     out.push_str("</main>");

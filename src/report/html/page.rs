@@ -72,6 +72,14 @@ pub fn overview(out: &mut String, f: &Overview) {
     );
     card("ok", "2xx", f.ok.n.to_string(), share(f.ok));
     card("thr", "429", f.throttled.n.to_string(), share(f.throttled));
+    if f.checks_failed.n > 0 {
+        card(
+            "err",
+            "checks failed",
+            f.checks_failed.n.to_string(),
+            share(f.checks_failed),
+        );
+    }
     card(
         "err",
         "errors & other",
@@ -152,6 +160,13 @@ pub fn diagnosis(out: &mut String, d: &Diagnosis) {
     out.push_str("<ul>");
     for line in &p.lines {
         let _ = write!(out, "<li>{}</li>", esc(line));
+    }
+    if let Some(c) = &d.completion {
+        let _ = write!(
+            out,
+            "<li>Completion time: {}</li>",
+            esc(&crate::report::transactions::completion_sentence(c))
+        );
     }
     out.push_str("</ul>");
     if let Some(rec) = &p.recommendation {

@@ -11,7 +11,9 @@
 //! one user, active from its first start to its last end. JTL times are whole milliseconds, so
 //! latencies read back are exact to 1 ms. Not in a JTL, so not in the result: intended start
 //! times (no coordinated-omission correction), retries, Retry-After and rate-limit headers,
-//! iteration counts (0), and assertion failures on a 2xx (counted by status).
+//! iteration counts (0), and assertion failures on a 2xx (counted by status). A Transaction
+//! Controller's row (message `Number of samples in transaction : …`) is read as a transaction,
+//! not a request: its time is its `elapsed`; a failed one counts as `other`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -58,6 +60,7 @@ struct Cols {
     all_threads: Option<usize>,
     url: Option<usize>,
     latency: Option<usize>,
+    message: Option<usize>,
 }
 
 impl Cols {
@@ -83,6 +86,7 @@ impl Cols {
             all_threads: find("allThreads"),
             url: find("URL"),
             latency: find("Latency"),
+            message: find("responseMessage"),
         })
     }
 }
@@ -109,7 +113,13 @@ struct Row {
     bytes: u32,
     sent: u32,
     all_threads: u32,
+    /// A Transaction Controller's row (its message counts the samples in it).
+    txn: bool,
+    success: bool,
 }
+
+/// How JMeter's Transaction Controller begins its row's message.
+const TXN_MESSAGE: &str = "Number of samples in transaction";
 
 fn parse_row(rec: &csv::StringRecord, c: &Cols) -> Result<Row, String> {
     let get = |i: usize| rec.get(i).unwrap_or("").trim();
@@ -153,6 +163,8 @@ fn parse_row(rec: &csv::StringRecord, c: &Cols) -> Result<Row, String> {
         bytes: small(c.bytes),
         sent: small(c.sent),
         all_threads: small(c.all_threads),
+        txn: opt(c.message).starts_with(TXN_MESSAGE),
+        success,
     })
 }
 
@@ -180,6 +192,8 @@ struct Scan {
     threads: HashMap<String, (u32, u64, u64)>,
     labels: Vec<String>,
     label_ix: HashMap<String, u16>,
+    /// Transactions (rows of Transaction Controllers), in order of appearance.
+    txns: Vec<String>,
     first_url: Option<String>,
 }
 
@@ -209,6 +223,7 @@ impl Scan {
             threads: HashMap::new(),
             labels: Vec::new(),
             label_ix: HashMap::new(),
+            txns: Vec::new(),
             first_url: None,
         };
         let mut rows = 0u64;
@@ -247,6 +262,12 @@ impl Scan {
                     .or_insert((next_id, r.ts, r.ts + r.elapsed));
             t.1 = t.1.min(r.ts);
             t.2 = t.2.max(r.ts + r.elapsed);
+            if r.txn {
+                if !scan.txns.contains(&r.label) {
+                    scan.txns.push(r.label.clone());
+                }
+                continue;
+            }
             if !scan.label_ix.contains_key(&r.label) {
                 if scan.labels.len() >= usize::from(u16::MAX) {
                     return Err(parse_error(
@@ -297,6 +318,10 @@ impl Scan {
             let r = parse_row(&rec, &self.cols).map_err(|m| parse_error(path, line, m))?;
             let start = self.us(r.ts);
             let user = self.threads.get(&r.thread).map_or(0, |t| t.0);
+            if r.txn {
+                self.record_txn(&recorder, &r, user, start);
+                continue;
+            }
             recorder.record(&Sample {
                 step: self.label_ix[&r.label],
                 user,
@@ -315,6 +340,7 @@ impl Scan {
                 retry_after_ms: None,
                 rate_limit: None,
                 limit_key: None,
+                check: None,
             });
         }
         for (_, first, last) in self.threads.values() {
@@ -322,13 +348,42 @@ impl Scan {
             recorder.user_event(self.us(*last), -1);
         }
         let mut agg = Aggregate::new(self.labels.clone());
+        agg.set_names(self.txns.clone(), Vec::new());
         recorder.drain_into(u32::MAX, &mut agg);
         Ok(agg)
     }
 
+    /// A Transaction Controller's row as a transaction: begun at its timestamp, its `elapsed`
+    /// long; success as the row says; a failed one is `other` (a JTL does not say which step
+    /// failed).
+    fn record_txn(&self, recorder: &Recorder, r: &Row, user: u32, start: u64) {
+        let txn = self.txns.iter().position(|t| *t == r.label).unwrap_or(0) as u16;
+        recorder.txn_begin(user, start, txn);
+        recorder.record_txn(&crate::record::TxnSample {
+            txn,
+            user,
+            active: r.all_threads,
+            start_us: start,
+            end_us: start + r.elapsed * 1000,
+            paused_us: 0,
+            outcome: if r.success {
+                crate::record::Outcome::Success
+            } else {
+                crate::record::Outcome::Other
+            },
+            check: None,
+            samples: 0,
+            failing: 0,
+            bytes_in: u64::from(r.bytes),
+            bytes_out: u64::from(r.sent),
+            latency_us: r.latency * 1000,
+        });
+    }
+
     /// The result: target from the first URL, scenario named after the file.
-    fn into_result(self, path: &Path, agg: Aggregate) -> RunResult {
+    fn into_result(self, path: &Path, mut agg: Aggregate) -> RunResult {
         let p = path.display().to_string();
+        let transactions = agg.take_transactions();
         let (totals, cells, timeline) = agg.finish(0);
         let (base_url, host) = match self
             .first_url
@@ -378,6 +433,7 @@ impl Scan {
             totals,
             cells,
             timeline,
+            transactions,
             distributed: None,
         }
     }

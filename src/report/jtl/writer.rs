@@ -5,15 +5,17 @@
 //! the body; `Latency` ms to the first byte of the response; `Connect` 0 (surge does not time
 //! connects apart) and `IdleTime` 0; `threadName` as JMeter's `<group> <g>-<t>`; `success` as
 //! the request's `expect_status` (or 2xx/3xx) says; a request without an HTTP response gets
-//! JMeter's `Non HTTP response code: <exception>` text. `grpThreads` is exact with one group or
-//! serialized groups, and bounded by the group's size with parallel groups.
+//! JMeter's `Non HTTP response code: <exception>` text; an answer that failed a check is
+//! `success=false` with the check in `failureMessage`. `grpThreads` is exact with one group or
+//! serialized groups, and bounded by the group's size with parallel groups. Transactions are
+//! written as JMeter's Transaction Controller writes them ([`JtlWriter::write_txn`]).
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use super::{non_http, JTL_COLUMNS};
 use crate::record::samples::{SampleSink, StreamMeta, StreamedSample};
-use crate::record::StatusKey;
+use crate::record::{Failure, StatusKey, TxnSample};
 use crate::scenario::Plan;
 
 /// The JTL sink.
@@ -25,6 +27,8 @@ pub struct JtlWriter {
     expect: Vec<Option<Vec<u16>>>,
     /// Per group: its size.
     group_sizes: Vec<u32>,
+    /// The plan's check names, by id.
+    checks: Vec<String>,
     serialized: bool,
 }
 
@@ -56,66 +60,99 @@ impl JtlWriter {
                 .map(|r| r.expect_status.clone())
                 .collect(),
             group_sizes: plan.groups.iter().map(|g| g.max_users()).collect(),
+            checks: plan.checks.clone(),
             serialized: plan.serialize_groups,
         })
     }
 }
 
-impl SampleSink for JtlWriter {
-    fn write(&mut self, st: &StreamedSample, meta: &StreamMeta) -> std::io::Result<()> {
-        let s = &st.sample;
-        let ms = |us: u64| us / 1000;
-        let (group, thread) = meta.thread_of(s.user);
+impl JtlWriter {
+    /// JMeter's thread name (`<group> <g>-<t>`) and `grpThreads` for a user.
+    fn thread(&self, user: u32, active: u32, meta: &StreamMeta) -> (String, u32) {
+        let (group, thread) = meta.thread_of(user);
         let gi = meta
             .groups
             .iter()
             .position(|(n, _)| n == group)
             .unwrap_or(0);
-        let label = meta
-            .labels
-            .get(usize::from(s.step))
-            .map_or("", String::as_str);
+        let grp = if meta.groups.len() <= 1 || self.serialized {
+            active
+        } else {
+            active.min(self.group_sizes.get(gi).copied().unwrap_or(active))
+        };
+        (format!("{group} {}-{thread}", gi + 1), grp)
+    }
+
+    /// `responseCode`, `responseMessage`, `success` and `failureMessage` of an attempt.
+    fn verdict(&self, s: &crate::record::Sample) -> [String; 4] {
         let expect = self
             .expect
             .get(usize::from(s.step))
             .and_then(Option::as_ref);
-        let (code, message, success): (String, String, bool) = match s.status {
+        let reason = |c: u16| {
+            http::StatusCode::from_u16(c)
+                .ok()
+                .and_then(|x| x.canonical_reason())
+                .unwrap_or("")
+                .to_string()
+        };
+        match s.status {
             StatusKey::Http(c) => {
                 let ok = match expect {
                     Some(list) => list.contains(&c),
                     None => (200..400).contains(&c),
                 };
-                let reason = http::StatusCode::from_u16(c)
-                    .ok()
-                    .and_then(|x| x.canonical_reason())
-                    .unwrap_or("");
-                (c.to_string(), reason.to_string(), ok)
+                let failure = match expect {
+                    Some(list) if !ok => {
+                        let want: Vec<String> = list.iter().map(u16::to_string).collect();
+                        format!(
+                            "Test failed: code expected to equal /{}/ but was /{c}/",
+                            want.join("|")
+                        )
+                    }
+                    _ => String::new(),
+                };
+                [c.to_string(), reason(c), ok.to_string(), failure]
+            }
+            StatusKey::Failed(f, c) => {
+                let check = s
+                    .check
+                    .and_then(|i| self.checks.get(i.index()))
+                    .map_or_else(|| f.name().to_string(), String::clone);
+                let failure = match f {
+                    Failure::Assertion => format!("Test failed: {check}"),
+                    Failure::Extract => format!("No match: {check}"),
+                    Failure::Timeout => "Poll gave up: out of time or polls".to_string(),
+                };
+                [c.to_string(), reason(c), "false".into(), failure]
             }
             StatusKey::Error(class) => {
                 let (ex, msg) = non_http(class);
-                (
+                [
                     format!("Non HTTP response code: {ex}"),
                     format!("Non HTTP response message: {msg}"),
-                    false,
-                )
+                    "false".into(),
+                    String::new(),
+                ]
             }
-        };
-        let failure = match (s.status, expect) {
-            (StatusKey::Http(c), Some(list)) if !success => {
-                let want: Vec<String> = list.iter().map(u16::to_string).collect();
-                format!(
-                    "Test failed: code expected to equal /{}/ but was /{c}/",
-                    want.join("|")
-                )
-            }
-            _ => String::new(),
-        };
-        let grp = if meta.groups.len() <= 1 || self.serialized {
-            s.active
-        } else {
-            s.active
-                .min(self.group_sizes.get(gi).copied().unwrap_or(s.active))
-        };
+        }
+    }
+}
+
+impl SampleSink for JtlWriter {
+    fn write(&mut self, st: &StreamedSample, meta: &StreamMeta) -> std::io::Result<()> {
+        if st.in_parent {
+            // JMeter's "Generate parent sample": only the transaction's row is written.
+            return Ok(());
+        }
+        let s = &st.sample;
+        let ms = |us: u64| us / 1000;
+        let (thread, grp) = self.thread(s.user, s.active, meta);
+        let label = meta
+            .labels
+            .get(usize::from(s.step))
+            .map_or("", String::as_str);
+        let [code, message, success, failure] = self.verdict(s);
         let start = ms(s.start_us);
         let record: [&str; 17] = [
             &(meta.epoch_unix_ms + start).to_string(),
@@ -123,9 +160,9 @@ impl SampleSink for JtlWriter {
             label,
             &code,
             &message,
-            &format!("{group} {}-{thread}", gi + 1),
+            &thread,
             "text",
-            if success { "true" } else { "false" },
+            &success,
             &failure,
             &s.bytes_in.to_string(),
             &s.bytes_out.to_string(),
@@ -133,6 +170,42 @@ impl SampleSink for JtlWriter {
             &s.active.to_string(),
             &st.url,
             &ms(s.ttfb_us).saturating_sub(start).to_string(),
+            "0",
+            "0",
+        ];
+        self.w.write_record(record).map_err(io)
+    }
+
+    /// A transaction's row as JMeter's Transaction Controller writes it: its time, the sums of
+    /// its samples' bytes and latencies, code 200 when every step succeeded (else empty), and
+    /// the message `Number of samples in transaction : N, number of failing samples : M`.
+    fn write_txn(&mut self, t: &TxnSample, meta: &StreamMeta) -> std::io::Result<()> {
+        let (thread, grp) = self.thread(t.user, t.active, meta);
+        let ok = t.outcome == crate::record::Outcome::Success;
+        let label = meta
+            .transactions
+            .get(usize::from(t.txn))
+            .map_or("", String::as_str);
+        let start = t.start_us / 1000;
+        let record: [&str; 17] = [
+            &(meta.epoch_unix_ms + start).to_string(),
+            &(t.duration_us() / 1000).to_string(),
+            label,
+            if ok { "200" } else { "" },
+            &format!(
+                "Number of samples in transaction : {}, number of failing samples : {}",
+                t.samples, t.failing
+            ),
+            &thread,
+            "",
+            if ok { "true" } else { "false" },
+            "",
+            &t.bytes_in.to_string(),
+            &t.bytes_out.to_string(),
+            &grp.to_string(),
+            &t.active.to_string(),
+            "null",
+            &(t.latency_us / 1000).to_string(),
             "0",
             "0",
         ];

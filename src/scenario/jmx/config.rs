@@ -172,12 +172,7 @@ impl Walker<'_> {
             );
             return;
         }
-        let strings: Vec<String> = el
-            .collection("Asserion.test_strings")
-            .iter()
-            .chain(el.collection("Assertion.test_strings"))
-            .map(|s| s.text.clone())
-            .collect();
+        let strings = test_strings(el);
         let mut sets: Vec<Vec<u16>> = Vec::new();
         for s in strings {
             let Some(s) = self.constant(&s, place, "pattern") else {
@@ -213,4 +208,13 @@ impl Walker<'_> {
             self.warn(place, "no response code passes every assertion in scope");
         }
     }
+}
+
+/// A Response Assertion's patterns (JMeter keeps its old misspelt property name too).
+pub(super) fn test_strings(el: &Element) -> Vec<String> {
+    el.collection("Asserion.test_strings")
+        .iter()
+        .chain(el.collection("Assertion.test_strings"))
+        .map(|s| s.text.clone())
+        .collect()
 }

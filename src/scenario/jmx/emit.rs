@@ -18,6 +18,20 @@ fn list(items: &[String]) -> String {
     )
 }
 
+/// A program as a TOML array: labels, and blocks as inline tables.
+fn steps(p: &[super::model::StepOut]) -> String {
+    let items: Vec<String> = p
+        .iter()
+        .map(|s| match s {
+            super::model::StepOut::Request(l) => q(l),
+            super::model::StepOut::Block(head, inner) => {
+                format!("{{ {head}, steps = {} }}", steps(inner))
+            }
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
 fn comment(out: &mut String, lines: &[String]) {
     for l in lines {
         for part in l.lines() {
@@ -78,6 +92,42 @@ pub fn relative_to(from_dir: &Path, to: &Path) -> PathBuf {
         rel.push(c);
     }
     rel
+}
+
+/// One `[[request]]`, with its extractors and assertions.
+fn request(o: &mut String, r: &super::model::RequestOut) {
+    let _ = writeln!(o, "\n[[request]]");
+    comment(o, &r.comments);
+    let _ = writeln!(o, "name = {}", q(&r.name));
+    let _ = writeln!(o, "method = {}", q(&r.method));
+    let _ = writeln!(o, "path = {}", q(&r.path));
+    if !r.headers.is_empty() {
+        let hs: Vec<String> = r
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{} = {}", q(k), q(v)))
+            .collect();
+        let _ = writeln!(o, "headers = {{ {} }}", hs.join(", "));
+    }
+    if let Some(b) = &r.body {
+        let _ = writeln!(o, "body = {}", q(b));
+    }
+    if !r.extract.is_empty() {
+        let _ = writeln!(o, "# Extractors (JSON, Regular Expression, Boundary)");
+        let _ = writeln!(o, "extract = [{}]", r.extract.join(", "));
+    }
+    if !r.asserts.is_empty() {
+        let _ = writeln!(o, "# Assertions (Response on the body, JSON, Duration)");
+        let _ = writeln!(o, "assert = [{}]", r.asserts.join(", "));
+    }
+    if let Some(c) = &r.expect_status {
+        let _ = writeln!(o, "# Response Assertion on the response code");
+        let _ = writeln!(
+            o,
+            "expect_status = [{}]",
+            c.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+        );
+    }
 }
 
 /// The scenario text. CSV files are written relative to `out_dir` (where the scenario lives).
@@ -172,37 +222,25 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
     }
 
     for r in &m.requests {
-        let _ = writeln!(o, "\n[[request]]");
-        comment(&mut o, &r.comments);
-        let _ = writeln!(o, "name = {}", q(&r.name));
-        let _ = writeln!(o, "method = {}", q(&r.method));
-        let _ = writeln!(o, "path = {}", q(&r.path));
-        if !r.headers.is_empty() {
-            let hs: Vec<String> = r
-                .headers
-                .iter()
-                .map(|(k, v)| format!("{} = {}", q(k), q(v)))
-                .collect();
-            let _ = writeln!(o, "headers = {{ {} }}", hs.join(", "));
-        }
-        if let Some(b) = &r.body {
-            let _ = writeln!(o, "body = {}", q(b));
-        }
-        if let Some(c) = &r.expect_status {
-            let _ = writeln!(o, "# Response Assertion on the response code");
-            let _ = writeln!(
-                o,
-                "expect_status = [{}]",
-                c.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
-            );
-        }
+        request(&mut o, r);
     }
 
     for g in &m.groups {
         let _ = writeln!(o, "\n[[group]]");
         comment(&mut o, &g.comments);
         let _ = writeln!(o, "name = {}", q(&g.name));
-        let _ = writeln!(o, "requests = {}", list(&g.steps));
+        match &g.program {
+            Some(p) => {
+                let _ = writeln!(
+                    o,
+                    "# Controllers (Loop, While, If, Once Only, Transaction) as steps"
+                );
+                let _ = writeln!(o, "steps = {}", steps(p));
+            }
+            None => {
+                let _ = writeln!(o, "requests = {}", list(&g.steps));
+            }
+        }
         let _ = writeln!(o, "[group.load]");
         let _ = writeln!(o, "threads = {}", g.threads);
         let _ = writeln!(o, "ramp_up = {}", dur_s(g.ramp_up_s));

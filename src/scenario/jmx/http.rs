@@ -167,9 +167,12 @@ impl Walker<'_> {
             headers,
             body,
             expect_status: sc.codes.clone(),
+            extract: sc.post.clone(),
+            asserts: sc.checks.clone(),
             comments: vec![place.clone()],
         };
         let label = self.add_request(req, &place);
+        self.tree[g].push(super::model::StepOut::Request(label.clone()));
         self.steps[g].push(Step {
             label,
             timers: sc.timers.clone(),
@@ -363,8 +366,23 @@ impl Walker<'_> {
     /// gets a new label.
     fn add_request(&mut self, mut req: RequestOut, place: &str) -> String {
         let same = |a: &RequestOut, b: &RequestOut| {
-            (&a.method, &a.path, &a.headers, &a.body, &a.expect_status)
-                == (&b.method, &b.path, &b.headers, &b.body, &b.expect_status)
+            (
+                &a.method,
+                &a.path,
+                &a.headers,
+                &a.body,
+                &a.expect_status,
+                &a.extract,
+                &a.asserts,
+            ) == (
+                &b.method,
+                &b.path,
+                &b.headers,
+                &b.body,
+                &b.expect_status,
+                &b.extract,
+                &b.asserts,
+            )
         };
         if req.name.is_empty() {
             req.name = "HTTP Request".into();

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod config;
+pub mod conversation;
 pub mod emit;
 pub mod expr;
 pub mod http;
@@ -176,6 +177,7 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         },
         m: model::Model::default(),
         steps: Vec::new(),
+        tree: Vec::new(),
         group_places: Vec::new(),
         seen_hosts: None,
         connect_timeouts: Vec::new(),

@@ -78,8 +78,21 @@ pub struct RequestOut {
     pub body: Option<String>,
     /// Response codes a Response Assertion accepts.
     pub expect_status: Option<Vec<u16>>,
+    /// Extractors in scope, as inline TOML tables.
+    pub extract: Vec<String>,
+    /// Assertions in scope (other than on the code), as inline TOML tables.
+    pub asserts: Vec<String>,
     /// Comment lines.
     pub comments: Vec<String>,
+}
+
+/// One step of a group's program: a request, or a controller's block around steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepOut {
+    /// A request label.
+    Request(String),
+    /// `{ <head>, steps = [...] }`, e.g. head `loop = 3`.
+    Block(String, Vec<StepOut>),
 }
 
 /// One `[[group]]`: a JMeter thread group.
@@ -89,6 +102,8 @@ pub struct GroupOut {
     pub name: String,
     /// Request labels, in order, one iteration.
     pub steps: Vec<String>,
+    /// The program, when a controller makes it more than the labels in order.
+    pub program: Option<Vec<StepOut>>,
     /// Threads.
     pub threads: i64,
     /// Ramp-up, seconds.

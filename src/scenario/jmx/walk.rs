@@ -30,6 +30,10 @@ pub(super) struct Scope<'e> {
     pub timers: Vec<Timer>,
     /// Response codes every assertion in scope accepts (their intersection).
     pub codes: Option<Vec<u16>>,
+    /// Extractors in scope (inline TOML tables).
+    pub post: Vec<String>,
+    /// Assertions in scope other than on the code (inline TOML tables).
+    pub checks: Vec<String>,
 }
 
 /// Where a level of the tree sits.
@@ -56,6 +60,8 @@ pub(super) struct Walker<'a> {
     pub env: Env,
     pub m: Model,
     pub steps: Vec<Vec<Step>>,
+    /// Each group's program as a tree (controllers as blocks).
+    pub tree: Vec<Vec<super::model::StepOut>>,
     pub group_places: Vec<String>,
     pub seen_hosts: Option<(String, String)>,
     pub connect_timeouts: Vec<u64>,
@@ -110,6 +116,8 @@ enum Kind {
     Udv,
     Timer,
     Assertion,
+    Check,
+    Extractor,
     OtherAssertion,
     Controller,
     Listener,
@@ -132,7 +140,13 @@ fn kind(el: &Element) -> Kind {
         | "GaussianRandomTimer"
         | "PoissonRandomTimer"
         | "ConstantThroughputTimer" => Kind::Timer,
-        "ResponseAssertion" => Kind::Assertion,
+        "ResponseAssertion"
+            if el.prop("Assertion.test_field").as_deref() == Some("Assertion.response_code") =>
+        {
+            Kind::Assertion
+        }
+        "ResponseAssertion" | "JSONPathAssertion" | "DurationAssertion" => Kind::Check,
+        "JSONPostProcessor" | "RegexExtractor" | "BoundaryExtractor" => Kind::Extractor,
         "WorkBench" => Kind::WorkBench,
         "TestFragmentController" => Kind::Fragment,
         "ResultCollector" | "BackendListener" | "Summariser" => Kind::Listener,
@@ -217,6 +231,13 @@ impl<'a> Walker<'a> {
             match kind(el) {
                 Kind::Udv => self.udvs(el, &place),
                 Kind::Csv => self.csv(el, &place),
+                Kind::Extractor => {
+                    for v in Self::extractor_vars(el) {
+                        if !self.env.data_vars.contains(&v) {
+                            self.env.data_vars.push(v);
+                        }
+                    }
+                }
                 Kind::WorkBench => continue,
                 _ => {}
             }
@@ -248,6 +269,14 @@ impl<'a> Walker<'a> {
                     }
                 }
                 Kind::Assertion => self.assertion(el, &place, &mut sc.codes),
+                Kind::Check => {
+                    let c = self.check(el, &place);
+                    sc.checks.extend(c);
+                }
+                Kind::Extractor => {
+                    let e = self.extractor(el, &place);
+                    sc.post.extend(e);
+                }
                 _ => {}
             }
         }
@@ -259,7 +288,7 @@ impl<'a> Walker<'a> {
                 continue;
             }
             match (kind(el), ctx) {
-                (Kind::HeaderManager | Kind::HttpDefaults | Kind::Timer | Kind::Assertion | Kind::Udv, _) => {}
+                (Kind::HeaderManager | Kind::HttpDefaults | Kind::Timer | Kind::Assertion | Kind::Check | Kind::Extractor | Kind::Udv, _) => {}
                 (Kind::Csv, Ctx::Sampler) => self.note(&place, "a CSV data set under a sampler: surge reads the next line once per iteration"),
                 (Kind::Csv, _) => {}
                 (Kind::ThreadGroup, Ctx::Plan) => self.thread_group(el, sub, &sc, path),
@@ -299,35 +328,17 @@ impl<'a> Walker<'a> {
         let place = place_of(path, el);
         let child_path = format!("{path}/{}", el.testname());
         let before = self.steps[g].len();
+        let tree_before = self.tree[g].len();
         let _ = self.level(sub, scope, &child_path, Ctx::Group(g));
         let added = self.steps[g].len() - before;
-        match el.tag.as_str() {
-            "GenericController" => self.note(&place, "Simple Controller: its samplers run in order, as in JMeter"),
-            "LoopController" => {
-                let loops = self.number(el, "LoopController.loops", &place).map(|n| n as i64);
-                let forever = el.prop_bool("LoopController.continue_forever") == Some(true) && loops.is_some_and(|n| n < 0);
-                match loops {
-                    Some(n) if (1..=100).contains(&n) && !forever => {
-                        let seq: Vec<Step> = self.steps[g][before..].to_vec();
-                        for _ in 1..n {
-                            self.steps[g].extend(seq.iter().cloned());
-                        }
-                        self.warn(&place, format!("nested Loop Controller: its {} repeated {n} times in the group's sequence (unrolled)", samplers(added, "is", "are")));
-                    }
-                    Some(0) => {
-                        self.steps[g].truncate(before);
-                        self.warn(&place, "nested Loop Controller with 0 loops: JMeter never runs its samplers; not imported");
-                    }
-                    _ => self.warn(&place, "nested Loop Controller (forever, variable or over 100 loops) is not supported: its samplers run once per iteration"),
-                }
-            }
-            "TransactionController" => self.warn(&place, format!("Transaction Controller: its {} as usual, but the transaction's own sample is not recorded", samplers(added, "runs", "run"))),
-            "IfController" => {
-                let cond = el.prop("IfController.condition").unwrap_or_default();
-                self.warn(&place, format!("If Controller: the condition {cond:?} is not evaluated; its {} on every iteration", samplers(added, "runs", "run")));
-            }
-            "ModuleController" | "IncludeController" => self.warn(&place, "Module/Include Controller: the elements it refers to are not imported"),
-            _ => self.warn(&place, format!("{} is not supported: its {} once per iteration, in order, unconditionally", el.tag, samplers(added, "runs", "run"))),
+        let inner: Vec<super::model::StepOut> = self.tree[g].drain(tree_before..).collect();
+        if inner.is_empty() {
+            return;
+        }
+        let head = self.controller_head(el, &place, added);
+        match head {
+            Some(h) => self.tree[g].push(super::model::StepOut::Block(h, inner)),
+            None => self.tree[g].extend(inner),
         }
     }
 
@@ -440,6 +451,7 @@ impl<'a> Walker<'a> {
         }
         self.m.groups.push(gout);
         self.steps.push(Vec::new());
+        self.tree.push(Vec::new());
         self.group_places.push(place.clone());
         let g = self.m.groups.len() - 1;
         let _ = self.level(
@@ -452,6 +464,7 @@ impl<'a> Walker<'a> {
             self.warn(&place, "no HTTP sampler surge can run: group not imported");
             self.m.groups.pop();
             self.steps.pop();
+            self.tree.pop();
             self.group_places.pop();
         }
     }
@@ -486,6 +499,12 @@ impl<'a> Walker<'a> {
                 per_step.push((lo, hi));
             }
             self.m.groups[g].steps = steps.iter().map(|s| s.label.clone()).collect();
+            if self.tree[g]
+                .iter()
+                .any(|s| matches!(s, super::model::StepOut::Block(..)))
+            {
+                self.m.groups[g].program = Some(self.tree[g].clone());
+            }
             if per_step.iter().all(|p| *p == (0.0, 0.0)) {
                 continue;
             }

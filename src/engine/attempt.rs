@@ -1,0 +1,306 @@
+//! One request as the client sends it: the client-side [`Pacer`], the 429 policy's retries
+//! (and OAuth's one retry after a 401), every attempt recorded; then, for a request that reads
+//! its answer, the verdict of its extractors, assertions and poll. A plain request asks the
+//! transport for nothing beyond status and timings and never parses its answer.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderValue;
+use rand::RngExt as _;
+use tokio::time::{sleep_until, Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::answer::{self, PollNext, PollTurn, Verdict};
+use super::executor::Ctx;
+use super::user::User;
+use crate::record::samples::{Streamed, StreamedSample};
+use crate::record::{ErrorClass, Outcome, Sample};
+use crate::scenario::template::Scope;
+use crate::transport::auth::AuthRuntime;
+use crate::transport::{Exchange, OutRequest, Transport};
+
+/// A client-side token bucket shared by every user: at most one request per `interval`.
+#[derive(Debug)]
+pub(super) struct Pacer {
+    interval: Duration,
+    next: std::sync::Mutex<Option<Instant>>,
+    steps: Option<Vec<usize>>,
+}
+
+impl Pacer {
+    pub(super) fn new(per_second: f64, steps: Option<Vec<usize>>) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / per_second),
+            next: std::sync::Mutex::new(None),
+            steps,
+        }
+    }
+
+    fn applies(&self, step: usize) -> bool {
+        self.steps.as_ref().is_none_or(|s| s.contains(&step))
+    }
+
+    /// Waits for this request's slot; the time waited, or None when stopped while waiting.
+    async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
+        let now = Instant::now();
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = next.map_or(now, |n| n.max(now));
+            *next = Some(slot + self.interval);
+            slot
+        };
+        if slot > now {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return None,
+                _ = sleep_until(slot) => {}
+            }
+        }
+        Some(slot - now)
+    }
+}
+
+/// How one request (all its attempts, or all its polls) ended.
+pub(super) enum Sent {
+    /// Its final verdict.
+    Done(Verdict),
+    /// The user must stop (stop token, or no request slot left).
+    Stop,
+}
+
+/// A poll in progress: its number and its bounds.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PollState {
+    n: u32,
+    deadline: Option<Instant>,
+    max: Option<u32>,
+    interval: Duration,
+}
+
+impl PollState {
+    fn turn(&self) -> PollTurn {
+        let fits_time = self
+            .deadline
+            .is_none_or(|d| Instant::now() + self.interval < d);
+        PollTurn {
+            another_fits: fits_time && self.max.is_none_or(|m| self.n < m),
+        }
+    }
+}
+
+fn ms(d: Duration) -> u32 {
+    d.as_millis().min(u128::from(u32::MAX)) as u32
+}
+
+impl<C> User<C> {
+    /// Sends request `step` (polling it when it polls); records every attempt.
+    pub(super) async fn request<T: Transport<Conn = C>>(
+        &mut self,
+        ctx: &Ctx<T>,
+        step: usize,
+        intended: Instant,
+        stop: &CancellationToken,
+    ) -> Sent {
+        let Some(p) = &ctx.requests[step].spec.poll else {
+            return self.send(ctx, step, intended, stop, None).await;
+        };
+        let first = Instant::now();
+        let mut poll = PollState {
+            n: 1,
+            deadline: p.timeout.map(|t| first + t),
+            max: p.max_polls,
+            interval: p.interval,
+        };
+        let mut intended = intended;
+        loop {
+            let v = match self.send(ctx, step, intended, stop, Some(poll)).await {
+                Sent::Done(v) => v,
+                Sent::Stop => return Sent::Stop,
+            };
+            if v.poll != PollNext::Again {
+                return Sent::Done(v);
+            }
+            let until = Instant::now() + poll.interval;
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return Sent::Stop,
+                _ = sleep_until(until) => {}
+            }
+            self.paused(poll.interval);
+            poll.n += 1;
+            intended = until;
+        }
+    }
+
+    /// One logical request with its retries: every attempt recorded, the last one judged.
+    async fn send<T: Transport<Conn = C>>(
+        &mut self,
+        ctx: &Ctx<T>,
+        step: usize,
+        intended: Instant,
+        stop: &CancellationToken,
+        poll: Option<PollState>,
+    ) -> Sent {
+        if !ctx.take_slot() {
+            return Sent::Stop;
+        }
+        let req = &ctx.requests[step];
+        let scope = Scope {
+            vars: &self.data.values,
+            thread: self.number,
+            iteration: self.iteration,
+        };
+        self.url.clear();
+        self.url.push_str(&ctx.base_url);
+        req.path.render_into(&scope, &mut self.url);
+        // Constant headers are borrowed as they are; only templated ones are rendered.
+        let headers: std::borrow::Cow<'_, [(http::HeaderName, HeaderValue)]> =
+            if req.dyn_headers.is_empty() {
+                std::borrow::Cow::Borrowed(&req.const_headers)
+            } else {
+                let mut h = req.const_headers.clone();
+                for (k, t) in &req.dyn_headers {
+                    let v = HeaderValue::try_from(t.render(&scope))
+                        .unwrap_or_else(|_| HeaderValue::from_static(""));
+                    h.push((k.clone(), v));
+                }
+                std::borrow::Cow::Owned(h)
+            };
+        let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
+        let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
+        let paced = ctx.pacer.as_ref().filter(|p| p.applies(step));
+        let policy = &ctx.policy;
+        let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);
+        loop {
+            let pace_wait = match paced {
+                Some(p) => match p.acquire(stop).await {
+                    Some(w) => w,
+                    None => {
+                        ctx.give_back_slot();
+                        return Sent::Stop;
+                    }
+                },
+                None => Duration::ZERO,
+            };
+            let out = OutRequest {
+                method: &req.method,
+                url: &self.url,
+                headers: &headers,
+                authorization: authz.clone(),
+                body: body.clone(),
+                capture: req.capture,
+            };
+            let active = ctx.active.load(Ordering::Relaxed);
+            let start = Instant::now();
+            let x = tokio::select! {
+                biased;
+                x = ctx.transport.send(&mut self.conn, out) => x,
+                _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
+            };
+            let status = x.status.ok();
+            // Decide now whether a retry follows (and reserve its slot), so the sample says
+            // whether it is the request's final outcome.
+            let retry_401 = status == Some(401)
+                && attempt == 1
+                && authz.is_some()
+                && matches!(ctx.auth, AuthRuntime::OAuth(_));
+            let policy_wait = match status {
+                Some(s) if !retry_401 && policy.retries(s) => {
+                    policy.wait(attempt, x.retry_after_ms, self.rng.random::<f64>())
+                }
+                _ => None,
+            };
+            let retry =
+                (retry_401 || policy_wait.is_some()) && !stop.is_cancelled() && ctx.take_slot();
+            let verdict = if retry || req.plain {
+                answer::plain(&req.spec, &x)
+            } else {
+                let service = x.end.saturating_duration_since(start);
+                answer::judge(
+                    &req.spec,
+                    &x,
+                    service,
+                    &mut self.data.values,
+                    &mut self.rng,
+                    self.last_ok,
+                    poll.map(|p| p.turn()),
+                )
+            };
+            let sample = Sample {
+                step: step as u16,
+                user: self.id,
+                active,
+                status: verdict.key,
+                intended_us: ctx.us(intended.min(start)),
+                start_us: ctx.us(start),
+                ttfb_us: ctx.us(x.ttfb),
+                end_us: ctx.us(x.end),
+                bytes_in: x.bytes_in,
+                bytes_out: x.bytes_out,
+                attempt,
+                last: !retry,
+                retry_wait_ms: ms(retry_wait),
+                pace_wait_ms: ms(pace_wait),
+                retry_after_ms: x.retry_after_ms,
+                rate_limit: x.rate_limit,
+                limit_key: x.limit_key,
+                check: verdict.check.map(crate::record::CheckId::new),
+            };
+            self.recorded(ctx, &sample).await;
+            if !retry {
+                return Sent::Done(verdict);
+            }
+            attempt += 1;
+            if retry_401 {
+                let used = authz.clone().expect("retry_401 implies a header");
+                authz = ctx
+                    .auth
+                    .after_unauthorized(self.id, &used)
+                    .await
+                    .or(Some(used));
+                retry_wait = Duration::ZERO;
+                intended = Instant::now();
+                continue;
+            }
+            let wait = policy_wait.unwrap_or_default();
+            let until = Instant::now() + wait;
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => {
+                    // The retry never comes: the last recorded attempt is the final outcome.
+                    ctx.give_back_slot();
+                    ctx.recorder.add_final(self.id, ctx.us(Instant::now()), sample.status.outcome());
+                    return Sent::Stop;
+                }
+                _ = sleep_until(until) => {}
+            }
+            retry_wait = wait;
+            intended = until;
+        }
+    }
+
+    /// Records an attempt, counts it in the open transactions, and streams it when asked.
+    async fn recorded<T>(&mut self, ctx: &Ctx<T>, sample: &Sample) {
+        ctx.recorder.record(sample);
+        let mut in_parent = false;
+        for t in self.open.iter_mut() {
+            t.samples += 1;
+            t.failing += u32::from(sample.status.outcome() != Outcome::Success);
+            t.bytes_in += u64::from(sample.bytes_in);
+            t.bytes_out += u64::from(sample.bytes_out);
+            t.latency_us += sample.ttfb_us.saturating_sub(sample.start_us);
+            in_parent |= ctx.transactions[usize::from(t.txn)].parent_sample;
+        }
+        if let Some(tx) = &ctx.samples {
+            let _ = tx
+                .send(Streamed::Sample(StreamedSample {
+                    sample: *sample,
+                    url: self.url.clone(),
+                    in_parent,
+                }))
+                .await;
+        }
+    }
+}

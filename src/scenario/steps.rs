@@ -1,0 +1,495 @@
+//! The step program of one iteration: requests, transactions, loops, `while`, `if` and `once`,
+//! written as `steps = [...]` (labels and control tables) and compiled into a flat list of
+//! [`Op`]s with jumps, so the engine runs it with a program counter: no recursion, no allocation.
+//!
+//! ```toml
+//! steps = [
+//!   { once = true, steps = ["login"] },
+//!   "checkout", "update", "checkin",
+//!   { transaction = "publish_to_success", steps = ["publish", "poll_publish"] },
+//!   { loop = 3, steps = ["get_flow"] },
+//!   { if = "{state} == 'SUCCESS'", steps = ["notify"] },
+//!   { while = "{pending} != 'false'", max = 50, steps = ["check"] },
+//! ]
+//! ```
+
+use serde::Serialize;
+
+use super::build::Checker;
+use super::cond::Cond;
+use super::plan::RequestSpec;
+
+/// One instruction of a step program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Send a request (with its extractors, assertions and poll): an index into the requests.
+    Request {
+        /// The request.
+        request: usize,
+    },
+    /// A transaction begins.
+    TxnBegin {
+        /// Index into the plan's transactions.
+        txn: u16,
+    },
+    /// A transaction ends.
+    TxnEnd {
+        /// Index into the plan's transactions.
+        txn: u16,
+    },
+    /// A counted loop starts: its counter is reset; with 0 passes it jumps to `end`.
+    LoopInit {
+        /// The user's counter slot.
+        slot: u16,
+        /// Passes.
+        count: u32,
+        /// The instruction after the loop.
+        end: u32,
+    },
+    /// A counted loop's body ended: count the pass; back to `body` while passes remain.
+    LoopBack {
+        /// The counter slot.
+        slot: u16,
+        /// Passes.
+        count: u32,
+        /// The first instruction of the body.
+        body: u32,
+    },
+    /// A `while` starts: its counter is reset.
+    WhileInit {
+        /// The counter slot.
+        slot: u16,
+    },
+    /// A `while` tests its condition (and its `max`) before each pass; jumps to `end` when done.
+    WhileTest {
+        /// Index into the plan's conditions.
+        cond: u16,
+        /// The counter slot.
+        slot: u16,
+        /// Most passes.
+        max: Option<u32>,
+        /// The instruction after the loop.
+        end: u32,
+    },
+    /// A `while` body ended: count the pass and test again.
+    WhileBack {
+        /// The counter slot.
+        slot: u16,
+        /// The `WhileTest` instruction.
+        test: u32,
+    },
+    /// `if`: when the condition does not hold, jump to `end`.
+    IfNot {
+        /// Index into the plan's conditions.
+        cond: u16,
+        /// The instruction after the block.
+        end: u32,
+    },
+    /// `once`: run the block only on the first pass of the enclosing loop (`slot`), or on the
+    /// user's first iteration at the top level (JMeter's Once Only Controller); else jump to
+    /// `end`.
+    Once {
+        /// The enclosing loop's counter slot.
+        slot: Option<u16>,
+        /// The instruction after the block.
+        end: u32,
+    },
+}
+
+/// A transaction of the plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransactionSpec {
+    /// Its name: a label in every report, beside the requests'.
+    pub name: String,
+    /// Subtract the think times and poll intervals waited inside it (JMeter's default: timers
+    /// are not part of a transaction's time).
+    pub exclude_pauses: bool,
+    /// JMeter's "Generate parent sample": the JTL holds the transaction's row and not its
+    /// requests' (surge still records every request).
+    pub parent_sample: bool,
+}
+
+/// What `steps` compile into, for one group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Program {
+    /// The instructions.
+    pub ops: Vec<Op>,
+    /// Loop counters a user needs.
+    pub slots: u16,
+}
+
+impl Program {
+    /// The plain program: each request once, in order.
+    pub fn plain(requests: &[usize]) -> Program {
+        Program {
+            ops: requests
+                .iter()
+                .map(|&request| Op::Request { request })
+                .collect(),
+            slots: 0,
+        }
+    }
+
+    /// The requests the program names, in program order (a request named twice, twice).
+    pub fn requests(&self) -> Vec<usize> {
+        self.ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Request { request } => Some(*request),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Requests one iteration sends when that is fixed (no poll, `while` or `if`; loops
+    /// multiply), else None.
+    pub fn fixed_requests(&self, requests: &[RequestSpec]) -> Option<u64> {
+        let mut mult: Vec<u64> = vec![1];
+        let mut n = 0u64;
+        for op in &self.ops {
+            match *op {
+                Op::Request { request } if requests[request].poll.is_none() => {
+                    n += mult.last().copied().unwrap_or(1)
+                }
+                Op::LoopInit { count, .. } => {
+                    mult.push(mult.last().copied().unwrap_or(1) * u64::from(count))
+                }
+                Op::LoopBack { .. } => {
+                    mult.pop();
+                }
+                Op::TxnBegin { .. } | Op::TxnEnd { .. } => {}
+                _ => return None,
+            }
+        }
+        Some(n)
+    }
+}
+
+/// The plan-wide parts the compiler adds to.
+pub(super) struct Compiled<'a> {
+    pub labels: &'a [String],
+    pub vars: &'a [String],
+    pub transactions: &'a mut Vec<TransactionSpec>,
+    pub conditions: &'a mut Vec<Cond>,
+}
+
+const KINDS: &[&str] = &["transaction", "loop", "while", "if", "once", "request"];
+
+struct Comp<'a, 'b, 'c> {
+    c: &'a mut Checker<'b>,
+    x: &'a mut Compiled<'c>,
+    ops: Vec<Op>,
+    slots: u16,
+}
+
+/// Compiles `steps` (at field `path`) into a program.
+pub(super) fn compile(
+    c: &mut Checker<'_>,
+    path: &str,
+    steps: &[toml::Value],
+    x: &mut Compiled<'_>,
+) -> Program {
+    let mut comp = Comp {
+        c,
+        x,
+        ops: Vec::new(),
+        slots: 0,
+    };
+    comp.block(path, steps, None);
+    if comp.ops.is_empty() {
+        comp.c.err(path, "needs at least one request");
+    }
+    Program {
+        ops: comp.ops,
+        slots: comp.slots,
+    }
+}
+
+impl Comp<'_, '_, '_> {
+    fn here(&self) -> u32 {
+        self.ops.len() as u32
+    }
+
+    fn block(&mut self, path: &str, steps: &[toml::Value], loop_slot: Option<u16>) {
+        for (i, s) in steps.iter().enumerate() {
+            let p = format!("{path}[{i}]");
+            match s {
+                toml::Value::String(label) => self.request(&p, label),
+                toml::Value::Table(t) => self.control(&p, t, loop_slot),
+                _ => self.c.err(
+                    &p,
+                    "a step is a request label or a table such as { loop = 3, steps = [...] }",
+                ),
+            }
+        }
+    }
+
+    fn request(&mut self, p: &str, label: &str) {
+        match self.x.labels.iter().position(|l| l == label) {
+            Some(request) => self.ops.push(Op::Request { request }),
+            None => {
+                let hint =
+                    crate::text::did_you_mean(label, self.x.labels.iter().map(String::as_str));
+                self.c
+                    .err(p, format!("no [[request]] is named {label:?}{hint}"));
+            }
+        }
+    }
+
+    fn slot(&mut self) -> u16 {
+        self.slots += 1;
+        self.slots - 1
+    }
+
+    fn cond(&mut self, p: &str, v: Option<&toml::Value>) -> Option<u16> {
+        let Some(src) = v.and_then(toml::Value::as_str) else {
+            self.c.err(
+                p,
+                "takes a condition in quotes, e.g. \"{state} == 'SUCCESS'\"",
+            );
+            return None;
+        };
+        match Cond::parse(src, self.x.vars) {
+            Ok(cond) => {
+                self.x.conditions.push(cond);
+                Some((self.x.conditions.len() - 1) as u16)
+            }
+            Err(e) => {
+                self.c
+                    .err(p, format!("at character {}: {}", e.pos, e.message));
+                None
+            }
+        }
+    }
+
+    fn control(&mut self, p: &str, t: &toml::Table, loop_slot: Option<u16>) {
+        let kinds: Vec<&str> = KINDS
+            .iter()
+            .copied()
+            .filter(|k| t.contains_key(*k))
+            .collect();
+        let [kind] = kinds.as_slice() else {
+            self.c
+                .err(p, format!("needs exactly one of {}", KINDS.join(", ")));
+            return;
+        };
+        let allowed: &[&str] = match *kind {
+            "transaction" => &["transaction", "steps", "exclude_pauses", "parent_sample"],
+            "loop" => &["loop", "steps"],
+            "while" => &["while", "steps", "max"],
+            "if" | "once" => &[kind, "steps"],
+            _ => &["request"],
+        };
+        for k in t.keys() {
+            if !allowed.contains(&k.as_str()) {
+                let hint = crate::text::did_you_mean(k, allowed.iter().copied());
+                self.c.err(
+                    &format!("{p}.{k}"),
+                    format!("unknown key in this {kind} step{hint}"),
+                );
+            }
+        }
+        if *kind == "request" {
+            match t.get("request").and_then(toml::Value::as_str) {
+                Some(l) => self.request(&format!("{p}.request"), l),
+                None => self.c.err(&format!("{p}.request"), "takes a request label"),
+            }
+            return;
+        }
+        let body: &[toml::Value] = match t.get("steps") {
+            Some(toml::Value::Array(a)) if !a.is_empty() => a,
+            _ => {
+                self.c.err(
+                    &format!("{p}.steps"),
+                    "is required: the steps inside, e.g. steps = [\"publish\"]",
+                );
+                &[]
+            }
+        };
+        let bp = format!("{p}.steps");
+        match *kind {
+            "transaction" => self.transaction(p, t, body),
+            "loop" => self.counted(p, t, body),
+            "while" => self.while_loop(p, t, body),
+            "if" => {
+                let Some(cond) = self.cond(&format!("{p}.if"), t.get("if")) else {
+                    return;
+                };
+                let at = self.ops.len();
+                self.ops.push(Op::IfNot { cond, end: 0 });
+                self.block(&bp, body, loop_slot);
+                let end = self.here();
+                self.ops[at] = Op::IfNot { cond, end };
+            }
+            _ => {
+                if t.get("once").and_then(toml::Value::as_bool) != Some(true) {
+                    self.c.err(&format!("{p}.once"), "is written once = true");
+                }
+                let at = self.ops.len();
+                self.ops.push(Op::Once {
+                    slot: loop_slot,
+                    end: 0,
+                });
+                self.block(&bp, body, loop_slot);
+                let end = self.here();
+                self.ops[at] = Op::Once {
+                    slot: loop_slot,
+                    end,
+                };
+            }
+        }
+    }
+
+    fn transaction(&mut self, p: &str, t: &toml::Table, body: &[toml::Value]) {
+        let name = t
+            .get("transaction")
+            .and_then(toml::Value::as_str)
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if name.is_empty() {
+            self.c.err(
+                &format!("{p}.transaction"),
+                "takes the transaction's name, e.g. \"publish_to_success\"",
+            );
+            return;
+        }
+        if self.x.labels.contains(&name) {
+            self.c.err(
+                &format!("{p}.transaction"),
+                format!("{name:?} is a request's label; a transaction needs a name of its own"),
+            );
+        }
+        let flag = |k: &str| t.get(k).and_then(toml::Value::as_bool).unwrap_or(false);
+        for k in ["exclude_pauses", "parent_sample"] {
+            if t.get(k).is_some_and(|v| v.as_bool().is_none()) {
+                self.c.err(&format!("{p}.{k}"), "is true or false");
+            }
+        }
+        let spec = TransactionSpec {
+            name: name.clone(),
+            exclude_pauses: flag("exclude_pauses"),
+            parent_sample: flag("parent_sample"),
+        };
+        let txn = match self.x.transactions.iter().position(|x| x.name == name) {
+            Some(i) if self.x.transactions[i] == spec => i,
+            Some(_) => {
+                self.c.err(
+                    &format!("{p}.transaction"),
+                    format!("{name:?} is used by another transaction with other settings"),
+                );
+                return;
+            }
+            None => {
+                self.x.transactions.push(spec);
+                self.x.transactions.len() - 1
+            }
+        } as u16;
+        if self.ops.contains(&Op::TxnBegin { txn }) && self.open(txn) {
+            self.c.err(
+                &format!("{p}.transaction"),
+                format!("{name:?} is already open around this step"),
+            );
+            return;
+        }
+        self.ops.push(Op::TxnBegin { txn });
+        let slot = self.enclosing_slot();
+        self.block(&format!("{p}.steps"), body, slot);
+        self.ops.push(Op::TxnEnd { txn });
+    }
+
+    /// True when transaction `txn` has begun and not ended at this point of the program.
+    fn open(&self, txn: u16) -> bool {
+        let begun = self
+            .ops
+            .iter()
+            .filter(|o| **o == Op::TxnBegin { txn })
+            .count();
+        let ended = self
+            .ops
+            .iter()
+            .filter(|o| **o == Op::TxnEnd { txn })
+            .count();
+        begun > ended
+    }
+
+    /// The innermost loop open at this point (for a `once` inside a transaction inside a loop).
+    fn enclosing_slot(&self) -> Option<u16> {
+        let mut open: Vec<u16> = Vec::new();
+        for op in &self.ops {
+            match *op {
+                Op::LoopInit { slot, .. } | Op::WhileInit { slot } => open.push(slot),
+                Op::LoopBack { .. } | Op::WhileBack { .. } => {
+                    open.pop();
+                }
+                _ => {}
+            }
+        }
+        open.last().copied()
+    }
+
+    fn counted(&mut self, p: &str, t: &toml::Table, body: &[toml::Value]) {
+        let count = match t.get("loop").and_then(toml::Value::as_integer) {
+            Some(n) if (0..=i64::from(u32::MAX)).contains(&n) => n as u32,
+            _ => {
+                self.c.err(
+                    &format!("{p}.loop"),
+                    "takes the number of passes (0 or more)",
+                );
+                return;
+            }
+        };
+        let slot = self.slot();
+        let at = self.ops.len();
+        self.ops.push(Op::LoopInit {
+            slot,
+            count,
+            end: 0,
+        });
+        let body_at = self.here();
+        self.block(&format!("{p}.steps"), body, Some(slot));
+        self.ops.push(Op::LoopBack {
+            slot,
+            count,
+            body: body_at,
+        });
+        let end = self.here();
+        self.ops[at] = Op::LoopInit { slot, count, end };
+    }
+
+    fn while_loop(&mut self, p: &str, t: &toml::Table, body: &[toml::Value]) {
+        let Some(cond) = self.cond(&format!("{p}.while"), t.get("while")) else {
+            return;
+        };
+        let max = match t.get("max") {
+            None => None,
+            Some(v) => match v.as_integer() {
+                Some(n) if n >= 1 => Some(n.min(i64::from(u32::MAX)) as u32),
+                _ => {
+                    self.c
+                        .err(&format!("{p}.max"), "takes the most passes (1 or more)");
+                    None
+                }
+            },
+        };
+        let slot = self.slot();
+        self.ops.push(Op::WhileInit { slot });
+        let test = self.here();
+        self.ops.push(Op::WhileTest {
+            cond,
+            slot,
+            max,
+            end: 0,
+        });
+        self.block(&format!("{p}.steps"), body, Some(slot));
+        self.ops.push(Op::WhileBack { slot, test });
+        let end = self.here();
+        self.ops[test as usize] = Op::WhileTest {
+            cond,
+            slot,
+            max,
+            end,
+        };
+    }
+}
