@@ -30,10 +30,12 @@
 //! - [`mock`]: the built-in Genesys Cloud Architect mock (router, state, limit models, latency,
 //!   faults, the seed scenario's calibration driver); a wing of its own.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
+//! - [`duration`]: the one duration grammar and the only checked conversions to `Duration`.
 //! - [`text`]: wording shared by every output ([`plural`], "did you mean").
 
 pub mod analysis;
 pub mod cli;
+pub mod duration;
 pub mod engine;
 pub mod mock;
 pub mod record;

@@ -47,7 +47,7 @@ pub struct DistArgs {
     )]
     pub start_at: Option<String>,
     /// How late a start after --start-at is still accepted.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration, help_heading = "Distributed runs")]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::parse_flag, help_heading = "Distributed runs")]
     pub start_tolerance: Option<Duration>,
 }
 

@@ -23,7 +23,7 @@ pub struct MergeArgs {
     pub out: Option<PathBuf>,
     /// Wait up to this long for every segment's result to appear in the directories given
     /// (a merge Job beside the segments' pods).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_flag)]
     pub wait: Option<Duration>,
     /// Merge the segments present even when some are missing; the result is marked partial
     /// and lists them.

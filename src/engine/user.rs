@@ -48,7 +48,7 @@ pub(super) struct Pacer {
 impl Pacer {
     pub(super) fn new(per_second: f64, steps: Option<Vec<usize>>) -> Pacer {
         Pacer {
-            interval: Duration::from_secs_f64(1.0 / per_second),
+            interval: crate::duration::saturating_secs(1.0 / per_second),
             next: std::sync::Mutex::new(None),
             steps,
         }

@@ -14,47 +14,25 @@ use super::request::build_requests;
 use super::spec::{RawDuration, RawGroup, RawLimits, RawLoad, RawScenario, RawThreshold};
 use super::target::{build_auth, build_target};
 
-/// A duration surge cannot read.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DurationError {
-    /// A number of seconds below 0 (or not finite).
-    #[error("must be a non-negative number of seconds, got {0}")]
-    Negative(f64),
-    /// Text that is not a duration.
-    #[error("{text:?} is not a duration ({reason}); write e.g. \"10s\", \"500ms\", \"2m\"")]
-    Text {
-        /// As written.
-        text: String,
-        /// humantime's reason.
-        reason: String,
-    },
-}
+pub use crate::duration::DurationError;
 
-/// Parses a duration as written in a scenario.
+/// Checks a duration as written in a scenario ([`crate::duration::GRAMMAR`]).
 ///
 /// # Errors
-/// [`DurationError`].
+/// [`DurationError`], whose message shows the grammar.
 pub fn parse_duration(raw: &RawDuration) -> Result<Duration, DurationError> {
     match raw {
-        RawDuration::Seconds(s) if s.is_finite() && *s >= 0.0 => Ok(Duration::from_secs_f64(*s)),
-        RawDuration::Seconds(s) => Err(DurationError::Negative(*s)),
-        RawDuration::Text(t) => parse_duration_text(t),
+        RawDuration::Seconds(s) => crate::duration::from_secs(*s),
+        RawDuration::Text(t) => crate::duration::parse(t),
     }
 }
 
-/// Parses `"10s"`, `"500ms"`, `"2m"`, `"1m 30s"` or a plain number of seconds.
+/// Parses duration text in the one grammar ([`crate::duration::parse`]).
 ///
 /// # Errors
 /// [`DurationError`].
 pub fn parse_duration_text(t: &str) -> Result<Duration, DurationError> {
-    let t = t.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        return parse_duration(&RawDuration::Seconds(secs));
-    }
-    humantime::parse_duration(t).map_err(|e| DurationError::Text {
-        text: t.to_string(),
-        reason: e.to_string(),
-    })
+    crate::duration::parse(t)
 }
 
 pub(super) struct Checker<'a> {
@@ -63,7 +41,12 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Notes a problem at `path`; one per field: a value that could not be read is not blamed
+    /// again by the checks that follow on its stand-in.
     pub(super) fn err(&mut self, path: &str, msg: impl Into<String>) {
+        if self.problems.iter().any(|p| p.field == path) {
+            return;
+        }
         self.problems.push(self.loc.problem(path, msg));
     }
 

@@ -17,6 +17,7 @@ pub mod plan;
 pub mod policy;
 pub mod request;
 pub mod spec;
+mod spec_de;
 pub mod target;
 pub mod template;
 
@@ -42,6 +43,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
 
 /// As [`load()`], from text already read; `path` names it in errors and locates relative files.
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
+    let original_text = text;
     let fail = |problems: Vec<Problem>| ConfigError {
         file: path.to_path_buf(),
         problems,
@@ -52,21 +54,26 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
         apply_overrides(text, overrides).map_err(|p| fail(vec![p]))?
     };
     let loc = Locator::new(&text);
-    let applied = |mut p: Problem| {
-        if !overrides.is_empty() {
-            p.message = format!(
-                "{} (with --set {} applied)",
-                p.message,
-                overrides.join(" --set ")
-            );
+    // With overrides, lines are those of the file as written (the edited text has more), and
+    // a problem in a field an override set names the flag, not a line.
+    let original = (!overrides.is_empty()).then(|| Locator::new(original_text));
+    let place = |mut p: Problem| {
+        let Some(orig) = &original else { return p };
+        if let Some(o) = overrides.iter().find(|o| set_by(&p.field, o)) {
+            p.field = format!("--set {o}");
+            p.line = None;
+            p.column = None;
+        } else if !p.field.is_empty() {
+            p.line = orig.line_of(&p.field);
+            p.column = None;
         }
         p
     };
     let de = toml::Deserializer::parse(&text)
-        .map_err(|e| fail(vec![applied(toml_problem(&loc, &e))]))?;
+        .map_err(|e| fail(vec![place(toml_problem(&loc, &text, &e))]))?;
     let mut unknown = Vec::new();
     let raw: spec::RawScenario = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
-        .map_err(|e| fail(vec![applied(toml_problem(&loc, &e))]))?;
+        .map_err(|e| fail(vec![place(toml_problem(&loc, &text, &e))]))?;
     let mut problems: Vec<Problem> = unknown
         .iter()
         .map(|p| {
@@ -81,15 +88,27 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
             )
         })
         .collect();
-    match build::build(raw, path, &loc) {
-        Ok(plan) if problems.is_empty() => Ok(plan),
-        Ok(_) => Err(fail(problems)),
+    let result = match build::build(raw, path, &loc) {
+        Ok(plan) if problems.is_empty() => return Ok(plan),
+        Ok(_) => problems,
         Err(mut more) => {
             problems.append(&mut more);
-            problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
-            Err(fail(problems))
+            problems
         }
-    }
+    };
+    let mut problems: Vec<Problem> = result.into_iter().map(place).collect();
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    Err(fail(problems))
+}
+
+/// True when the field at `path` was written by the override `o` (`key=value`): the key
+/// itself, a field inside it, or the table that holds it.
+fn set_by(path: &str, o: &str) -> bool {
+    let key = o.split_once('=').map_or(o, |(k, _)| k).trim();
+    !path.is_empty()
+        && (path == key
+            || path.starts_with(&format!("{key}."))
+            || path.starts_with(&format!("{key}[")))
 }
 
 /// serde_ignored paths look like `request.1.foo`; reports use `request[1].foo`.
@@ -108,11 +127,15 @@ fn normalize_path(p: &str) -> String {
     out
 }
 
-fn toml_problem(loc: &Locator, e: &toml::de::Error) -> Problem {
+fn toml_problem(loc: &Locator, text: &str, e: &toml::de::Error) -> Problem {
     let (line, column, field) = match e.span() {
         Some(s) => {
             let (l, c) = loc.line_col(s.start);
-            (Some(l), Some(c), loc.path_at(s.start).unwrap_or_default())
+            let field = loc
+                .path_at(s.start)
+                .or_else(|| error::path_of_line(text, l))
+                .unwrap_or_default();
+            (Some(l), Some(c), field)
         }
         None => (None, None, String::new()),
     };
@@ -120,7 +143,7 @@ fn toml_problem(loc: &Locator, e: &toml::de::Error) -> Problem {
         line,
         column,
         field,
-        message: e.message().trim().to_string(),
+        message: error::plain_serde_message(e.message().trim()),
     }
 }
 
@@ -152,6 +175,20 @@ pub fn apply_overrides(text: &str, overrides: &[String]) -> Result<String, Probl
             return Err(flag_problem(
                 o,
                 "the key is empty or has an empty part".into(),
+            ));
+        }
+        let v = value.trim();
+        let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+        if !digits.is_empty()
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && v.parse::<i64>().is_err()
+        {
+            return Err(flag_problem(
+                o,
+                format!(
+                    "{v} is out of range (a whole number is at most {})",
+                    i64::MAX
+                ),
             ));
         }
         let value: toml_edit::Value = value
