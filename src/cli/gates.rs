@@ -25,7 +25,8 @@ pub(crate) fn add_cli_thresholds(plan: &mut Plan, exprs: &[String]) -> Result<()
 }
 
 /// Evaluates the thresholds on the finished run, prints and writes the verdicts, and returns
-/// the exit code: 3 aborted, 1 a threshold failed (or a verdict file could not be written), 0.
+/// the exit code: 3 aborted, 1 the run failed, a threshold failed (or a verdict file could not
+/// be written), 0.
 pub(crate) fn finish_run(
     rep: &RunReport,
     thresholds: &[Threshold],
@@ -69,6 +70,14 @@ pub(crate) fn finish_run(
             exit::ABORTED
         );
         return exit::ABORTED;
+    }
+    if r.stop_reason.is_failed() {
+        eprintln!(
+            "error: the run failed: {}; what was measured is in the result, marked partial (exit {})",
+            r.stop_reason,
+            exit::FAILED
+        );
+        return exit::FAILED;
     }
     if any_failed(&verdicts) {
         return exit::FAILED;

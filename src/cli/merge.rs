@@ -203,6 +203,7 @@ pub async fn cmd(a: MergeArgs) -> i32 {
         out_dir,
         samples_written: None,
         mock_stats: None,
+        open_files: None,
     };
     super::gates::finish_run(
         &rep,

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
-use tokio_util::sync::CancellationToken;
 
 use super::exit;
 use crate::record::RunResult;
@@ -117,7 +116,8 @@ fn slug(sets: &[String]) -> String {
 }
 
 /// Runs `surge sweep`.
-pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
+pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
+    let cancel = stops.graceful.clone();
     let axes = match parse_vary(&a.vary) {
         Ok(x) => x,
         Err(e) => {
@@ -175,7 +175,8 @@ pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
         let opts = RunOptions {
             out: Some(out.join(format!("{:02}-{}", i + 1, slug(combo)))),
             observer,
-            cancel: cancel.clone(),
+            cancel: stops.graceful.clone(),
+            stop_now: stops.now.clone(),
             seed: a.seed,
             simulate: a.simulate,
             ..RunOptions::default()

@@ -32,6 +32,8 @@ pub struct ExecOptions {
     pub cancel: CancellationToken,
     /// Grace for requests in flight after a stop.
     pub grace: Duration,
+    /// Fired by a second Ctrl-C: cancel requests in flight at once (no grace).
+    pub stop_now: CancellationToken,
     /// Raw samples go here too, when asked (`--samples`, `--jtl`).
     pub samples: Option<mpsc::Sender<StreamedSample>>,
     /// Called about once a second with the live view; returning `Some(reason)` aborts the run
@@ -129,11 +131,30 @@ impl<T> Ctx<T> {
 
     pub(super) fn stop_with(&self, reason: StopReason) {
         let mut r = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
-        if r.is_none() {
+        // The first reason wins, but a failure of surge itself is always said.
+        if r.is_none() || reason.is_failed() && !r.as_ref().is_some_and(StopReason::is_failed) {
             *r = Some(reason);
         }
         drop(r);
         self.stop.cancel();
+    }
+
+    /// A user task ended by a panic (or was cancelled from outside): the run stops and fails
+    /// loudly (stop reason `failed: …`, exit 1), keeping everything already recorded.
+    pub(super) fn task_died(&self, what: &str, e: tokio::task::JoinError) {
+        let why = match e.try_into_panic() {
+            Ok(payload) => {
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                format!("{what} panicked: {msg}")
+            }
+            Err(_) => format!("{what} was cancelled"),
+        };
+        self.stop_with(StopReason::Failed(why));
+        self.abort.cancel();
     }
 
     /// Takes one request slot under `max_requests`.
@@ -348,11 +369,20 @@ pub async fn execute<T: Transport>(
             ctx.abort.cancel();
             drivers.await;
         }
+        _ = opts.stop_now.cancelled() => {
+            ctx.stop_with(StopReason::Cancelled);
+            ctx.abort.cancel();
+            drivers.await;
+        }
     }
     let duration = epoch.elapsed();
     watchdog.abort();
     ticker.abort();
-    let _ = ticker.await;
+    if let Err(e) = ticker.await {
+        if e.is_panic() {
+            ctx.task_died("the per-second aggregator", e);
+        }
+    }
 
     let mut a = Arc::try_unwrap(agg)
         .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
@@ -453,5 +483,9 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
         }
     }
     drop(tx);
-    while users.join_next().await.is_some() {}
+    while let Some(done) = users.join_next().await {
+        if let Err(e) = done {
+            ctx.task_died("a user task", e);
+        }
+    }
 }

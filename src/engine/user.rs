@@ -89,7 +89,15 @@ pub(super) struct User {
     url: String,
     iteration: u64,
     auth: Option<crate::transport::auth::AuthCache>,
+    /// The current back-off after resource errors (zero when the last attempt had none).
+    resource_wait: Duration,
 }
+
+/// The first wait after a resource error (out of open files, ports); it doubles with each one
+/// in a row up to [`RESOURCE_WAIT_MAX`], jittered, and resets on any other outcome.
+pub(super) const RESOURCE_WAIT_MIN: Duration = Duration::from_millis(50);
+/// The longest wait after resource errors in a row.
+pub(super) const RESOURCE_WAIT_MAX: Duration = Duration::from_secs(1);
 
 impl User {
     pub(super) fn new<T>(ctx: &Ctx<T>, grp: &GroupRt, local: u32) -> User {
@@ -106,6 +114,7 @@ impl User {
             url: String::with_capacity(128),
             auth: None,
             iteration: 0,
+            resource_wait: Duration::ZERO,
         }
     }
 
@@ -282,6 +291,15 @@ impl User {
                     .await;
             }
             if !retry {
+                if x.status == Err(ErrorClass::Resource) {
+                    // This machine is out of file descriptors or ports: the next attempt would
+                    // fail at once too. Wait instead of spinning; stops are honoured meanwhile.
+                    if !self.back_off(stop).await {
+                        return StepEnd::Stop;
+                    }
+                } else {
+                    self.resource_wait = Duration::ZERO;
+                }
                 return StepEnd::Done(req.is_success(status));
             }
             attempt += 1;
@@ -314,6 +332,22 @@ impl User {
     }
 }
 
+impl User {
+    /// Waits out a resource error: 50 ms, doubling per error in a row up to 1 s, jittered to
+    /// between half and all of it so that users do not retry in step. False when stopped.
+    async fn back_off(&mut self, stop: &CancellationToken) -> bool {
+        self.resource_wait = (self.resource_wait * 2).clamp(RESOURCE_WAIT_MIN, RESOURCE_WAIT_MAX);
+        let wait = self
+            .resource_wait
+            .mul_f64(0.5 + 0.5 * self.rng.random::<f64>());
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => false,
+            _ = tokio::time::sleep(wait) => true,
+        }
+    }
+}
+
 /// A closed-model user: loops until its loops are done or it is stopped.
 pub(super) async fn closed_user<T: Transport>(
     ctx: Arc<Ctx<T>>,
@@ -333,6 +367,9 @@ pub(super) async fn closed_user<T: Transport>(
         if user.iteration(&ctx, grp, due, &stop).await == IterEnd::StopUser {
             break;
         }
+        // An iteration whose every step completed without waiting (a failure returned at
+        // once) must still let timers, stops and other users run.
+        tokio::task::consume_budget().await;
         due = Instant::now();
     }
     ctx.user_event(-1);
@@ -372,6 +409,7 @@ pub(super) async fn open_user<T: Transport>(
         if end == IterEnd::StopUser {
             break;
         }
+        tokio::task::consume_budget().await;
         idle.fetch_add(1, Ordering::AcqRel);
     }
 }

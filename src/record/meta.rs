@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Why a run ended. Written to `result.json` as text: `completed`, `cancelled`, `max_requests`,
-/// `max_duration`, `stop_test`, `data_exhausted`, or `aborted: <reason>`.
+/// `max_duration`, `stop_test`, `data_exhausted`, `aborted: <reason>` or `failed: <reason>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum StopReason {
     /// The plan ran to its end.
@@ -29,6 +29,9 @@ pub enum StopReason {
     DataExhausted,
     /// Aborted during the run, e.g. by a threshold with `abort_on_fail`.
     Aborted(String),
+    /// surge itself failed during the run (a user task died): what was measured is kept, and
+    /// the run fails (exit 1).
+    Failed(String),
 }
 
 impl StopReason {
@@ -42,6 +45,11 @@ impl StopReason {
     pub fn is_aborted(&self) -> bool {
         matches!(self, StopReason::Cancelled | StopReason::Aborted(_))
     }
+
+    /// True when surge itself failed during the run ([`StopReason::Failed`]; exit code 1).
+    pub fn is_failed(&self) -> bool {
+        matches!(self, StopReason::Failed(_))
+    }
 }
 
 impl fmt::Display for StopReason {
@@ -54,13 +62,14 @@ impl fmt::Display for StopReason {
             StopReason::StopTest => "stop_test",
             StopReason::DataExhausted => "data_exhausted",
             StopReason::Aborted(why) => return write!(f, "aborted: {why}"),
+            StopReason::Failed(why) => return write!(f, "failed: {why}"),
         })
     }
 }
 
 /// A text that is not a stop reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a stop reason (completed, cancelled, max_requests, max_duration, stop_test, data_exhausted, aborted: <reason>)")]
+#[error("{0:?} is not a stop reason (completed, cancelled, max_requests, max_duration, stop_test, data_exhausted, aborted: <reason>, failed: <reason>)")]
 pub struct UnknownStopReason(pub String);
 
 impl FromStr for StopReason {
@@ -74,12 +83,16 @@ impl FromStr for StopReason {
             "max_duration" => StopReason::MaxDuration,
             "stop_test" => StopReason::StopTest,
             "data_exhausted" => StopReason::DataExhausted,
-            other => match other.strip_prefix("aborted") {
-                Some(rest) => {
-                    StopReason::Aborted(rest.trim_start_matches(':').trim_start().to_string())
+            other => {
+                let why = |rest: &str| rest.trim_start_matches(':').trim_start().to_string();
+                if let Some(rest) = other.strip_prefix("aborted") {
+                    StopReason::Aborted(why(rest))
+                } else if let Some(rest) = other.strip_prefix("failed") {
+                    StopReason::Failed(why(rest))
+                } else {
+                    return Err(UnknownStopReason(other.to_string()));
                 }
-                None => return Err(UnknownStopReason(other.to_string())),
-            },
+            }
         })
     }
 }
@@ -288,6 +301,7 @@ mod tests {
             StopReason::StopTest,
             StopReason::DataExhausted,
             StopReason::Aborted("threshold \"p95\" failed".into()),
+            StopReason::Failed("a user task panicked: boom".into()),
         ] {
             let json = serde_json::to_string(&r).unwrap();
             assert_eq!(serde_json::from_str::<StopReason>(&json).unwrap(), r);

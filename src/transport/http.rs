@@ -204,6 +204,9 @@ pub fn classify(e: &reqwest::Error) -> ErrorClass {
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             use std::io::ErrorKind as K;
+            if super::is_resource_error(io) {
+                return ErrorClass::Resource;
+            }
             match io.kind() {
                 K::ConnectionRefused => return ErrorClass::Refused,
                 K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
