@@ -4,7 +4,7 @@
 //! `engine`, `record`, `analysis` and `report`). Must not import `cli`: progress display is the
 //! caller's [`RunObserver`], and nothing here prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
 use crate::transport::inprocess::InProcess;
 
+pub mod out_dir;
 pub mod resources;
 pub mod segment;
 
@@ -217,25 +218,9 @@ pub fn group_bases(plan: &Plan) -> Vec<(String, u32)> {
         .collect()
 }
 
-/// `reports/<prefix>-<UTC timestamp>`.
+/// `reports/<prefix>-<UTC timestamp>` (not created: see [`out_dir::claim_fresh`]).
 pub fn stamped_dir(prefix: &str) -> PathBuf {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_else(|_| "run".into());
-    Path::new("reports").join(format!("{prefix}-{stamp}"))
-}
-
-fn default_out(plan: &Plan) -> PathBuf {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_else(|_| "run".into());
-    Path::new("reports").join(format!("{}-{stamp}", plan.name))
+    out_dir::stamped(prefix)
 }
 
 async fn auth_runtime(
@@ -333,13 +318,19 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let open_files = (!opts.simulate).then(|| {
         resources::raise_open_files(resources::needed(plan.max_users(), preset.is_some()))
     });
-    let out_dir = opts.out.clone().unwrap_or_else(|| match &opts.segment {
-        Some(s) => s.default_out(),
-        None => default_out(&plan),
-    });
-    segment::check_out(&opts, &out_dir)?;
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
+    // A folder of its own: never another run's.
+    let out_dir = match (&opts.out, &opts.segment) {
+        (Some(o), _) => {
+            segment::check_out(&opts, o)?;
+            out_dir::claim_given(o).map_err(|e| RunError::Usage(format!("--out: {e}")))?
+        }
+        (None, Some(s)) => {
+            segment::check_out(&opts, &s.default_out())?;
+            out_dir::claim_given(&s.default_out()).map_err(RunError::Usage)?
+        }
+        (None, None) => out_dir::claim_fresh(&stamped_dir(&plan.name))
+            .map_err(|e| RunError::Usage(format!("cannot create the output folder: {e}")))?,
+    };
     // With a barrier, the run's clock starts at the barrier (every segment's alike).
     let started = opts
         .start_at

@@ -149,10 +149,16 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
     let name = plans
         .first()
         .map_or("sweep".to_string(), |p| p.name.clone());
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| run::stamped_dir(&format!("sweep-{name}")));
+    let out = match a.out.clone() {
+        Some(o) => o,
+        None => match run::out_dir::claim_fresh(&run::stamped_dir(&format!("sweep-{name}"))) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("error: cannot create the output folder: {e}");
+                return exit::FAILED;
+            }
+        },
+    };
     let mut done: Vec<(String, RunResult)> = Vec::new();
     let total = plans.len();
     for (i, (plan, combo)) in plans.into_iter().zip(&combos).enumerate() {

@@ -120,6 +120,38 @@ pub struct PlanSummary {
     /// The thresholds the run was given (the scenario's, then `--threshold`), as written.
     #[serde(default)]
     pub thresholds: Vec<ThresholdSpec>,
+    /// The statuses a request label expects instead of 2xx/3xx (its `expect_status`), for the
+    /// labels that declare them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expect_status: BTreeMap<String, Vec<u16>>,
+}
+
+/// Whether `status` is an answer a request expects: one of its `expect_status`, or without
+/// them any 2xx or 3xx. No HTTP status (a transport error) never is. The one rule for
+/// `on_error`, and for "not one request succeeded" (exit 1).
+pub fn is_expected(status: Option<u16>, expect_status: Option<&[u16]>) -> bool {
+    match (status, expect_status) {
+        (None, _) => false,
+        (Some(s), Some(list)) => list.contains(&s),
+        (Some(s), None) => (200..400).contains(&s),
+    }
+}
+
+impl PlanSummary {
+    /// Attempts of `r`'s cells that got an answer their request expects ([`is_expected`]).
+    pub fn expected_answers(&self, cells: &[super::result::Cell]) -> u64 {
+        cells
+            .iter()
+            .filter(|c| {
+                let status = match c.status {
+                    super::StatusKey::Http(s) => Some(s),
+                    super::StatusKey::Error(_) => None,
+                };
+                is_expected(status, self.expect_status.get(&c.label).map(Vec::as_slice))
+            })
+            .map(|c| c.count)
+            .sum()
+    }
 }
 
 /// One group's load profile, for people: its name, the profile and the settings as checked.
@@ -284,6 +316,7 @@ pub(super) fn summary_from_v1_plan(plan: &serde_json::Value) -> PlanSummary {
         groups,
         auth: AuthSummary { kind, tokens },
         thresholds,
+        expect_status: BTreeMap::new(),
     }
 }
 

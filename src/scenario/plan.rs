@@ -292,11 +292,7 @@ pub struct RequestSpec {
 impl RequestSpec {
     /// Is `status` a success for `on_error` purposes?
     pub fn is_success(&self, status: Option<u16>) -> bool {
-        match (status, &self.expect_status) {
-            (None, _) => false,
-            (Some(s), Some(list)) => list.contains(&s),
-            (Some(s), None) => (200..400).contains(&s),
-        }
+        crate::record::meta::is_expected(status, self.expect_status.as_deref())
     }
 }
 
@@ -472,6 +468,11 @@ impl Plan {
                     name: t.name.clone(),
                     abort_on_fail: t.abort_on_fail,
                 })
+                .collect(),
+            expect_status: self
+                .requests
+                .iter()
+                .filter_map(|r| Some((r.name.clone(), r.expect_status.clone()?)))
                 .collect(),
         }
     }
