@@ -15,6 +15,8 @@ path = "/api/v2/flows"
 [load]
 threads = 2
 loops = 3
+[auth]
+kind = "client_credentials"
 "#;
 
 fn surge(dir: &Path, args: &[&str]) -> Output {
@@ -123,7 +125,7 @@ fn one_strict_duration_grammar_with_messages_that_show_it() {
     // A value of the wrong type says what a duration is, never an internal type name.
     let (code, err) = run_with(|b| format!("{b}[limits]\nmax_duration = true\n"), &[]);
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: s.toml:12:16: limits.max_duration: invalid type: boolean `true`, expected a duration: a number of seconds"), "{err}");
+    assert!(err.starts_with("error: s.toml:14:16: limits.max_duration: invalid type: boolean `true`, expected a duration: a number of seconds"), "{err}");
     assert!(
         !err.contains("untagged") && !err.contains("RawDuration"),
         "{err}"
@@ -165,5 +167,41 @@ fn set_errors_name_the_flag_not_a_line_the_file_does_not_have() {
     assert_eq!(
         err.trim(),
         "error: s.toml: --set limits.max_duration=-1: must not be negative, got -1; write a number of seconds (30, 0.5) or \"250ms\", \"10s\", \"5m\", \"1h30m\" (units h, m, s, ms)"
+    );
+}
+
+#[test]
+fn header_values_with_line_breaks_are_refused_naming_the_field() {
+    let (code, err) = run_with(
+        |b| {
+            b.replace(
+                "path = \"/api/v2/flows\"",
+                "path = \"/api/v2/flows\"\nheaders = { X-Note = \"a\\r\\nInjected: yes\" }",
+            )
+        },
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(
+        err.trim(),
+        "error: s.toml:8: request[0].headers.X-Note: has a line break (CR or LF) at byte 1; a header value must be one line of text"
+    );
+    // A value from a data file is checked too, naming the source and the row.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("d.csv"), "note\nfine\n\"two\nlines\"\n").unwrap();
+    let text = BASE.replace(
+        "path = \"/api/v2/flows\"",
+        "path = \"/api/v2/flows\"\nheaders = { X-Note = \"{note}\" }",
+    ) + "[[data]]\nkind = \"csv\"\nfile = \"d.csv\"\n";
+    std::fs::write(dir.path().join("s.toml"), text).unwrap();
+    let o = surge(
+        dir.path(),
+        &["run", "s.toml", "--simulate", "-q", "-o", "out"],
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("request[0].headers.x-note: takes a value from data[0], whose data row 2 has a line break (CR or LF) at byte 3"),
+        "{err}"
     );
 }

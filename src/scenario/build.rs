@@ -98,6 +98,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let (data, vars) = build_data(&mut c, raw.data, &base_dir);
     let data_ok = c.problems.len() == problems_before_data;
     let requests = build_requests(&mut c, raw.request, &vars, data_ok, &auth);
+    super::request::check_header_data(&mut c, &requests, &data);
     let groups = build_groups(&mut c, raw.load, raw.group, &requests);
     let limits = build_limits(&mut c, raw.limits, &groups);
     let labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
