@@ -174,6 +174,35 @@ fn plain_number(s: &str) -> Option<f64> {
     ok.then(|| s.parse().ok()).flatten()
 }
 
+/// `d` in the grammar [`parse`] reads back (whole milliseconds): `1h30m`, `2m5s`, `250ms`, `0s`.
+/// Every duration surge shows or writes into a command line is written so.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(surge::duration::format(Duration::from_millis(5_405_250)), "1h30m5s250ms");
+/// ```
+pub fn format(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    for (unit, size) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+        let n = (ms / size)
+            % if unit == "h" {
+                u128::MAX
+            } else if unit == "ms" {
+                1000
+            } else {
+                60
+            };
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
+}
+
 /// `value_parser` for command-line flags that take a duration.
 ///
 /// # Errors
@@ -218,6 +247,23 @@ mod tests {
                 msg.contains("\"10s\"") || msg.contains("720h"),
                 "{t}: {msg} must show the grammar or the limit"
             );
+        }
+    }
+
+    #[test]
+    fn format_reads_back() {
+        for ms in [
+            0u64,
+            1,
+            999,
+            1000,
+            61_001,
+            3_600_000,
+            5_405_250,
+            86_400_000 * 30,
+        ] {
+            let d = Duration::from_millis(ms);
+            assert_eq!(parse(&format(d)), Ok(d), "{}", format(d));
         }
     }
 

@@ -31,6 +31,7 @@
 //!   faults, the seed scenario's calibration driver); a wing of its own.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
 //! - [`duration`]: the one duration grammar and the only checked conversions to `Duration`.
+//! - [`secrets`]: what looks like a credential, and how every output hides it.
 //! - [`text`]: wording shared by every output ([`plural`], "did you mean").
 
 pub mod analysis;
@@ -43,6 +44,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod schedule;
+pub mod secrets;
 pub mod text;
 pub mod transport;
 

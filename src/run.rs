@@ -150,7 +150,7 @@ pub fn apply_target(plan: &mut Plan, target: Option<&str>) -> Result<(), RunErro
 /// What a run against a non-loopback host is about to do, for the confirmation prompt.
 pub fn plan_summary(plan: &Plan) -> String {
     let target = match &plan.target.endpoint {
-        Endpoint::Url { base_url, .. } => base_url.clone(),
+        Endpoint::Url { base_url, .. } => crate::secrets::redact_url(base_url).into_owned(),
         Endpoint::Mock { preset } => format!("built-in mock ({preset})"),
     };
     let reqs = plan
@@ -161,7 +161,7 @@ pub fn plan_summary(plan: &Plan) -> String {
     let dur = plan
         .planned_duration()
         .map_or("until the loops finish".to_string(), |d| {
-            format!("at most {}", humantime::format_duration(d))
+            format!("at most {}", crate::duration::format(d))
         });
     format!(
         "target:   {target}\nusers:    {}\nrequests: {reqs}\nduration: {dur}\nlabels:   {}",
@@ -315,6 +315,12 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         _ => None,
     };
     segment::check(&opts, preset.is_some())?;
+    if let Some((i, name)) = plan.missing_env() {
+        return Err(RunError::Usage(format!(
+            "{}: data[{i}].env: the environment variable {name} is not set (it holds a value the scenario reads from the environment)",
+            plan.source.display()
+        )));
+    }
     let open_files = (!opts.simulate).then(|| {
         resources::raise_open_files(resources::needed(plan.max_users(), preset.is_some()))
     });
@@ -470,7 +476,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         },
         plan: plan.summary(),
         target: TargetInfo {
-            base_url,
+            base_url: crate::secrets::redact_url(&base_url).into_owned(),
             host,
             kind: if preset.is_some() {
                 "mock".into()

@@ -286,7 +286,8 @@ impl User {
                 let _ = tx
                     .send(StreamedSample {
                         sample,
-                        url: self.url.clone(),
+                        // Raw samples (CSV, JTL) never carry a credential from a query.
+                        url: crate::secrets::redact_url(&self.url).into_owned(),
                     })
                     .await;
             }

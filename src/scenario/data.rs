@@ -140,6 +140,19 @@ fn source_kind(
             }
         },
         Some("uuid") => DataKind::Uuid,
+        Some("env") => match &d.env {
+            Some(name) if !name.trim().is_empty() => DataKind::Env {
+                name: name.clone(),
+                value: std::env::var(name).ok().map(EnvValue),
+            },
+            _ => {
+                c.err(
+                    &format!("{p}.env"),
+                    "is required for kind = \"env\": the environment variable holding the value",
+                );
+                return None;
+            }
+        },
         Some("counter") => DataKind::Counter {
             start: d.start.unwrap_or(1),
             step: d.step.unwrap_or(1),
@@ -159,14 +172,14 @@ fn source_kind(
         Some(other) => {
             c.err(
                 &format!("{p}.kind"),
-                format!("{other:?} is not one of: csv, uuid, counter, list"),
+                format!("{other:?} is not one of: csv, uuid, counter, list, env"),
             );
             return None;
         }
         None => {
             c.err(
                 &format!("{p}.kind"),
-                "is required: csv, uuid, counter or list",
+                "is required: csv, uuid, counter, list or env",
             );
             return None;
         }

@@ -326,7 +326,7 @@ fn spike(c: &mut Checker<'_>, at: &str, l: &RawLoad) -> Profile {
             &format!("{at}.duration"),
             format!(
                 "must last at least until the spike is over ({})",
-                humantime::format_duration(down_end)
+                crate::duration::format(down_end)
             ),
         );
     }

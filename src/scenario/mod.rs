@@ -60,7 +60,7 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
     let place = |mut p: Problem| {
         let Some(orig) = &original else { return p };
         if let Some(o) = overrides.iter().find(|o| set_by(&p.field, o)) {
-            p.field = format!("--set {o}");
+            p.field = format!("--set {}", shown_override(o));
             p.line = None;
             p.column = None;
         } else if !p.field.is_empty() {
@@ -99,6 +99,23 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
     let mut problems: Vec<Problem> = result.into_iter().map(place).collect();
     problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
     Err(fail(problems))
+}
+
+/// An override as messages quote it: a credential's value (by the key's name, or by its look)
+/// is hidden.
+fn shown_override(o: &str) -> String {
+    let Some((key, value)) = o.split_once('=') else {
+        return o.to_string();
+    };
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let secret = crate::secrets::is_sensitive_header(last)
+        || crate::secrets::looks_like_credential(value)
+        || (last == "path" || last == "base_url") && crate::secrets::redact_url(value) != value;
+    if secret {
+        format!("{key}={}", crate::secrets::REDACTED)
+    } else {
+        o.to_string()
+    }
 }
 
 /// True when the field at `path` was written by the override `o` (`key=value`): the key
@@ -157,7 +174,7 @@ pub fn apply_overrides(text: &str, overrides: &[String]) -> Result<String, Probl
     let flag_problem = |o: &str, msg: String| Problem {
         line: None,
         column: None,
-        field: format!("--set {o}"),
+        field: format!("--set {}", shown_override(o)),
         message: msg,
     };
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {

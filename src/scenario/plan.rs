@@ -252,6 +252,25 @@ pub enum DataKind {
         /// The values.
         values: Arc<Vec<String>>,
     },
+    /// One value from an environment variable (a secret: never written to any output).
+    Env {
+        /// The variable's name.
+        name: String,
+        /// Its value when the scenario was read; None when it was not set (a run refuses to
+        /// start, naming it; other commands need no value).
+        #[serde(skip)]
+        value: Option<EnvValue>,
+    },
+}
+
+/// A value read from the environment; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnvValue(pub String);
+
+impl std::fmt::Debug for EnvValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// A `[[data]]` source, checked.
@@ -477,6 +496,17 @@ impl Plan {
         }
     }
 
+    /// The first `[[data]] kind = "env"` source whose variable is not set: its index and name.
+    pub fn missing_env(&self) -> Option<(usize, &str)> {
+        self.data
+            .iter()
+            .enumerate()
+            .find_map(|(i, d)| match &d.kind {
+                DataKind::Env { name, value: None } => Some((i, name.as_str())),
+                _ => None,
+            })
+    }
+
     /// The largest number of requests the plan can issue, when it is bounded.
     pub fn planned_requests(&self) -> Option<u64> {
         let by_groups: Option<u64> = self.groups.iter().map(Group::planned_requests).sum();
@@ -566,13 +596,4 @@ fn ser_headers<S: serde::Serializer>(
 }
 
 /// Headers whose values are never written to any output.
-pub fn is_sensitive_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "authorization"
-        || n == "cookie"
-        || n == "proxy-authorization"
-        || n.contains("token")
-        || n.contains("secret")
-        || n.contains("api-key")
-        || n.contains("apikey")
-}
+pub use crate::secrets::is_sensitive_header;

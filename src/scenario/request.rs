@@ -30,6 +30,9 @@ pub(super) fn build_requests(
     requests
 }
 
+/// How a credential gets into a request without being written in the scenario.
+pub const FROM_ENV: &str = "read it from the environment: add [[data]] with kind = \"env\", var = \"key\", env = \"MY_API_KEY\" and write {key} here (for Authorization, [auth] kind = \"bearer\" with token_env or token_file)";
+
 /// What in `v` cannot be in a header value: a line break (CR, LF, which would split the header
 /// or end the request's head) or another control character. None when it can be sent.
 pub(super) fn header_breaker(v: &str) -> Option<String> {
@@ -69,6 +72,9 @@ pub(super) fn check_header_data(
                     DataKind::List { values } => values.iter().enumerate().find_map(|(row, v)| {
                         Some((format!("value {}", row + 1), header_breaker(v)?))
                     }),
+                    DataKind::Env { value, .. } => value
+                        .as_ref()
+                        .and_then(|v| Some(("value".to_string(), header_breaker(&v.0)?))),
                     DataKind::Uuid | DataKind::Counter { .. } => None,
                 };
                 if let Some((row, what)) = bad {
@@ -147,6 +153,16 @@ fn build_request(
             "/".into()
         }
     };
+    let secret_params = crate::secrets::literal_secret_params(&path);
+    if !secret_params.is_empty() {
+        c.err(
+            &format!("{p}.path"),
+            format!(
+                "the query parameter {} holds a credential written into the scenario; {FROM_ENV}",
+                secret_params.join(", ")
+            ),
+        );
+    }
     let path = compile(c, &format!("{p}.path"), &path, vars)
         .unwrap_or_else(|| Template::compile("/", &[]).expect("constant"));
     let mut headers = Vec::new();
@@ -162,8 +178,13 @@ fn build_request(
                 "conflicts with [auth], which sets Authorization; remove one",
             );
         }
-        if is_sensitive_header(k) && !v.contains('{') {
-            c.err(&hp, "looks like a secret written into the scenario; read it from the environment with [auth] instead");
+        let literal = !v.contains('{') && !v.trim().is_empty();
+        if literal && (is_sensitive_header(k) || crate::secrets::looks_like_credential(v)) {
+            c.err(
+                &hp,
+                format!("looks like a credential written into the scenario; {FROM_ENV}"),
+            );
+            continue;
         }
         if let Some(bad) = header_breaker(v) {
             c.err(

@@ -161,8 +161,10 @@ pub struct RawAuth {
 /// One `[[data]]` source.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RawData {
-    /// `csv`, `uuid`, `counter` or `list`.
+    /// `csv`, `uuid`, `counter`, `list` or `env`.
     pub kind: Option<String>,
+    /// env: the environment variable holding the value (a secret, read at run time).
+    pub env: Option<String>,
     /// csv: path relative to the scenario file.
     pub file: Option<String>,
     /// csv: field delimiter (default `,`).

@@ -270,7 +270,7 @@ fn next_steps(spec: &Spec, dir: &Path) -> String {
         spec.run_id,
         spec.parallelism,
         spec.start_at,
-        humantime::format_duration(spec.start_tolerance)
+        crate::duration::format(spec.start_tolerance)
     );
     if !spec.secret_env.is_empty() {
         let lits: Vec<String> = spec

@@ -317,7 +317,10 @@ impl Walker<'_> {
                 continue;
             }
             let pieces = self.expr(&v, place);
-            if crate::scenario::is_sensitive_header(&n) && expr::is_constant(&pieces) {
+            if (crate::scenario::is_sensitive_header(&n)
+                || crate::secrets::looks_like_credential(&v))
+                && expr::is_constant(&pieces)
+            {
                 self.warn(place, format!("header {n:?} holds a fixed secret; surge never writes secrets into a scenario: not copied (set it from a CSV column, or use [auth])"));
             } else {
                 headers.push((n, expr::to_template(&pieces, false)));
