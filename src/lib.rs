@@ -31,6 +31,7 @@
 //!   faults, the seed scenario's calibration driver); a wing of its own.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
 //! - [`duration`]: the one duration grammar and the only checked conversions to `Duration`.
+//! - [`limits`]: bounds on every input surge reads (sizes, lines, nesting), enforced while reading.
 //! - [`secrets`]: what looks like a credential, and how every output hides it.
 //! - [`text`]: wording shared by every output ([`plural`], "did you mean").
 
@@ -38,6 +39,7 @@ pub mod analysis;
 pub mod cli;
 pub mod duration;
 pub mod engine;
+pub mod limits;
 pub mod mock;
 pub mod record;
 pub mod report;

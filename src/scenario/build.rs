@@ -91,6 +91,17 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     };
     let base_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let name = build_name(&mut c, raw.name);
+    let description = raw.description.unwrap_or_default();
+    if description.chars().count() > crate::limits::DESCRIPTION_CHARS {
+        c.err(
+            "description",
+            format!(
+                "is {} characters long; at most {} (it is copied into every result and report)",
+                description.chars().count(),
+                crate::limits::DESCRIPTION_CHARS
+            ),
+        );
+    }
     let target = build_target(&mut c, raw.target.unwrap_or_default());
     let auth = build_auth(&mut c, raw.auth.unwrap_or_default(), &base_dir);
     // Data sources first: they define the variables templates may use.
@@ -109,7 +120,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     }
     Ok(Plan {
         name,
-        description: raw.description.unwrap_or_default(),
+        description,
         source: source.to_path_buf(),
         target,
         auth,
@@ -128,6 +139,16 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
 fn build_name(c: &mut Checker<'_>, raw: Option<String>) -> String {
     match raw {
         Some(n) if !n.trim().is_empty() => {
+            if n.len() > 100 {
+                c.err(
+                    "name",
+                    format!(
+                        "is {} characters long; at most 100 (it names the report folder)",
+                        n.len()
+                    ),
+                );
+                return n;
+            }
             if !n
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))

@@ -208,6 +208,14 @@ pub enum CsvError {
         /// What is wrong.
         message: String,
     },
+    /// Reading failed part-way (a limit, an I/O error): says which.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A header and no data.
     #[error("{}: has no data rows", path.display())]
     Empty {
@@ -233,20 +241,45 @@ pub fn load_csv(
         line,
         message,
     };
+    use crate::limits::{Bounded, LimitError, DATA_FILE_BYTES, LINE_BYTES};
+    let file = std::fs::File::open(path).map_err(|e| CsvError::Open {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
+    let limit = |e: &csv::Error| -> Option<CsvError> {
+        let csv::ErrorKind::Io(io) = e.kind() else {
+            return None;
+        };
+        Some(CsvError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(io.kind(), io.to_string()),
+        })
+    };
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > DATA_FILE_BYTES)
+    {
+        return Err(CsvError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                LimitError::TooLarge(DATA_FILE_BYTES),
+            ),
+        });
+    }
+    // Bounded while reading too: a file that never ends (/dev/zero, a pipe) stops at the limit.
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delim)
         .has_headers(columns.is_none() || skip_header)
         .flexible(true)
-        .from_path(path)
-        .map_err(|source| CsvError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .from_reader(Bounded::new(file, DATA_FILE_BYTES, LINE_BYTES));
     let header: Vec<String> = match columns {
         Some(c) => c.iter().map(|s| s.trim().to_string()).collect(),
         None => rdr
             .headers()
-            .map_err(|e| at(e.position().map_or(1, |p| p.line()), e.to_string()))?
+            .map_err(|e| {
+                limit(&e).unwrap_or_else(|| at(e.position().map_or(1, |p| p.line()), e.to_string()))
+            })?
             .iter()
             .map(|h| h.trim().to_string())
             .collect(),
@@ -256,7 +289,9 @@ pub fn load_csv(
     }
     let mut rows = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| at(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let rec = rec.map_err(|e| {
+            limit(&e).unwrap_or_else(|| at(e.position().map_or(0, |p| p.line()), e.to_string()))
+        })?;
         if rec.len() != header.len() {
             let line = rec.position().map_or(0, |p| p.line());
             return Err(at(

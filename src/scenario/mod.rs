@@ -36,7 +36,7 @@ pub use target::{check_url, derive_login, UrlError};
 /// Every problem found: unreadable file, TOML syntax, unknown keys, wrong types, bad values,
 /// bad overrides; each with its line where one exists.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::limits::read_to_string(path, crate::limits::SCENARIO_BYTES)
         .map_err(|e| ConfigError::single(path, "", format!("cannot read the scenario: {e}")))?;
     load_str(&text, path, overrides)
 }

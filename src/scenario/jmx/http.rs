@@ -341,17 +341,25 @@ impl Walker<'_> {
 
     /// Transport settings surge sets per target, collected to be reconciled over all samplers.
     fn transport_settings(&mut self, el: &Element, sc: &Scope<'_>, place: &str) {
-        if let Some(t) = Self::field(el, sc, "HTTPSampler.connect_timeout")
-            .and_then(|t| self.constant(&t, place, "connect_timeout"))
-            .and_then(|t| t.trim().parse().ok())
-        {
-            self.connect_timeouts.push(t);
-        }
-        if let Some(t) = Self::field(el, sc, "HTTPSampler.response_timeout")
-            .and_then(|t| self.constant(&t, place, "response_timeout"))
-            .and_then(|t| t.trim().parse().ok())
-        {
-            self.response_timeouts.push(t);
+        for (prop, what) in [
+            ("HTTPSampler.connect_timeout", "connect_timeout"),
+            ("HTTPSampler.response_timeout", "response_timeout"),
+        ] {
+            let Some(raw) = Self::field(el, sc, prop).and_then(|t| self.constant(&t, place, what))
+            else {
+                continue;
+            };
+            if raw.trim().is_empty() {
+                continue;
+            }
+            match raw.trim().parse::<u64>() {
+                Ok(ms) if what == "connect_timeout" => self.connect_timeouts.push(ms),
+                Ok(ms) => self.response_timeouts.push(ms),
+                Err(_) => self.warn(
+                    place,
+                    format!("{prop} = {raw:?} is not a number of milliseconds ≥ 0: ignored (surge's default applies)"),
+                ),
+            }
         }
         self.keep_alive
             .push(el.prop_bool("HTTPSampler.use_keepalive").unwrap_or(true));
