@@ -54,10 +54,12 @@ impl fmt::Display for ConfigError {
                     write!(f, ":{col}")?;
                 }
             }
+            // One problem, one line: a line break quoted from the input is shown escaped.
+            let message = p.message.replace('\r', "\\r").replace('\n', "\\n");
             if p.field.is_empty() {
-                write!(f, ": {}", p.message)?;
+                write!(f, ": {message}")?;
             } else {
-                write!(f, ": {}: {}", p.field, p.message)?;
+                write!(f, ": {}: {message}", p.field)?;
             }
         }
         Ok(())
