@@ -161,7 +161,7 @@ fn secrets_in_the_scenario_are_refused() {
     let e = load(&GOOD.replace("\"X-Run\" = \"{n}\"", "\"X-Api-Token\" = \"abc123\"")).unwrap_err();
     assert!(
         e.to_string()
-            .contains("request[0].headers.X-Api-Token: looks like a secret"),
+            .contains("request[0].headers.X-Api-Token: looks like a credential"),
         "{e}"
     );
     let e =

@@ -246,7 +246,14 @@ impl Walker<'_> {
                 let eq =
                     a.prop_bool("HTTPArgument.use_equals").unwrap_or(true) || !value.is_empty();
                 let n = expr::to_template(&self.expr(&name, place), encode);
-                let v = expr::to_template(&self.expr(&value, place), encode);
+                let pieces = self.expr(&value, place);
+                let secret = crate::secrets::is_sensitive_param(&name)
+                    || crate::secrets::looks_like_credential(&value);
+                if secret && !value.is_empty() && expr::is_constant(&pieces) {
+                    self.warn(place, format!("argument {name:?} holds a fixed credential; surge never writes secrets into a scenario: not copied (read it with [[data]] kind = \"env\")"));
+                    continue;
+                }
+                let v = expr::to_template(&pieces, encode);
                 pairs.push(if eq { format!("{n}={v}") } else { n });
             }
             let q = pairs.join("&");
