@@ -292,6 +292,39 @@ async fn auth_runtime(
     })
 }
 
+/// What a run settles before it sends anything: every environment variable it reads is set, an
+/// output folder of its own (never another run's), and enough open files for its users.
+fn before_the_run(
+    plan: &Plan,
+    opts: &RunOptions,
+    builtin_mock: bool,
+) -> Result<(PathBuf, Option<resources::OpenFiles>), RunError> {
+    if let Some((i, name)) = plan.missing_env() {
+        return Err(RunError::Usage(format!(
+            "{}: data[{i}].env: the environment variable {name} is not set (it holds a value the scenario reads from the environment)",
+            plan.source.display()
+        )));
+    }
+    let out_dir = match (&opts.out, &opts.segment) {
+        (Some(o), _) => {
+            segment::check_out(opts, o)?;
+            out_dir::claim_given(o).map_err(|e| RunError::Usage(format!("--out: {e}")))?
+        }
+        (None, Some(s)) => {
+            segment::check_out(opts, &s.default_out())?;
+            out_dir::claim_given(&s.default_out()).map_err(RunError::Usage)?
+        }
+        (None, None) => out_dir::claim_fresh(&stamped_dir(&plan.name))
+            .map_err(|e| RunError::Usage(format!("cannot create the output folder: {e}")))?,
+    };
+    let open_files = if opts.simulate {
+        None
+    } else {
+        resources::raise_open_files(resources::needed(plan.max_users(), builtin_mock))
+    };
+    Ok((out_dir, open_files))
+}
+
 /// Runs a checked plan and writes its outputs.
 ///
 /// # Errors
@@ -315,28 +348,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         _ => None,
     };
     segment::check(&opts, preset.is_some())?;
-    if let Some((i, name)) = plan.missing_env() {
-        return Err(RunError::Usage(format!(
-            "{}: data[{i}].env: the environment variable {name} is not set (it holds a value the scenario reads from the environment)",
-            plan.source.display()
-        )));
-    }
-    let open_files = (!opts.simulate).then(|| {
-        resources::raise_open_files(resources::needed(plan.max_users(), preset.is_some()))
-    });
-    // A folder of its own: never another run's.
-    let out_dir = match (&opts.out, &opts.segment) {
-        (Some(o), _) => {
-            segment::check_out(&opts, o)?;
-            out_dir::claim_given(o).map_err(|e| RunError::Usage(format!("--out: {e}")))?
-        }
-        (None, Some(s)) => {
-            segment::check_out(&opts, &s.default_out())?;
-            out_dir::claim_given(&s.default_out()).map_err(RunError::Usage)?
-        }
-        (None, None) => out_dir::claim_fresh(&stamped_dir(&plan.name))
-            .map_err(|e| RunError::Usage(format!("cannot create the output folder: {e}")))?,
-    };
+    let (out_dir, open_files) = before_the_run(&plan, &opts, preset.is_some())?;
     // With a barrier, the run's clock starts at the barrier (every segment's alike).
     let started = opts
         .start_at
@@ -513,7 +525,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         out_dir,
         samples_written,
         mock_stats,
-        open_files: open_files.flatten(),
+        open_files,
     })
 }
 

@@ -285,42 +285,7 @@ pub async fn execute<T: Transport>(
     agg.keep_second_hists(opts.segment.is_some());
     let agg = Arc::new(Mutex::new(agg));
 
-    // Aggregator: drains completed seconds once a second.
-    let ticker = {
-        let ctx = ctx.clone();
-        let agg = agg.clone();
-        let on_tick = opts.on_tick.clone();
-        tokio::spawn(async move {
-            let mut k: u32 = 1;
-            loop {
-                sleep_until(
-                    ctx.epoch + Duration::from_secs(u64::from(k)) + Duration::from_millis(100),
-                )
-                .await;
-                let tick = {
-                    let mut a = agg.lock().unwrap_or_else(|e| e.into_inner());
-                    ctx.recorder.drain_into(k, &mut a);
-                    let (completed, ok, throttled, errors) = a.live();
-                    Tick {
-                        elapsed: ctx.epoch.elapsed(),
-                        active_users: ctx.active.load(Ordering::Relaxed),
-                        completed,
-                        ok,
-                        throttled,
-                        errors,
-                        last_second: a.completed_in(k - 1),
-                        second: a.second(k - 1).cloned(),
-                    }
-                };
-                if let Some(f) = &on_tick {
-                    if let Some(reason) = f(&tick) {
-                        ctx.stop_with(StopReason::Aborted(reason));
-                    }
-                }
-                k += 1;
-            }
-        })
-    };
+    let ticker = spawn_aggregator(ctx.clone(), agg.clone(), opts.on_tick.clone());
 
     // Stop triggers: the caller's cancel (Ctrl-C) and max_duration.
     let watchdog = {
@@ -406,6 +371,43 @@ pub async fn execute<T: Transport>(
         iterations: ctx.iterations.load(Ordering::Relaxed),
         issued: ctx.issued.load(Ordering::Relaxed),
     }
+}
+
+/// The aggregator: drains completed seconds once a second into `agg`, and hands the live view
+/// to `on_tick` (which may abort the run).
+fn spawn_aggregator<T: Transport>(
+    ctx: Arc<Ctx<T>>,
+    agg: Arc<Mutex<Aggregate>>,
+    on_tick: Option<OnTick>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut k: u32 = 1;
+        loop {
+            sleep_until(ctx.epoch + Duration::from_secs(u64::from(k)) + Duration::from_millis(100))
+                .await;
+            let tick = {
+                let mut a = agg.lock().unwrap_or_else(|e| e.into_inner());
+                ctx.recorder.drain_into(k, &mut a);
+                let (completed, ok, throttled, errors) = a.live();
+                Tick {
+                    elapsed: ctx.epoch.elapsed(),
+                    active_users: ctx.active.load(Ordering::Relaxed),
+                    completed,
+                    ok,
+                    throttled,
+                    errors,
+                    last_second: a.completed_in(k - 1),
+                    second: a.second(k - 1).cloned(),
+                }
+            };
+            if let Some(f) = &on_tick {
+                if let Some(reason) = f(&tick) {
+                    ctx.stop_with(StopReason::Aborted(reason));
+                }
+            }
+            k += 1;
+        }
+    })
 }
 
 /// Reads group `g`'s schedule from `start`, starts and stops its users, hands arrivals to free
