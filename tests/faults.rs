@@ -231,6 +231,23 @@ fn surge(dir: &Path, args: &[&str], limit_files: Option<u64>) -> Output {
     out
 }
 
+/// `surge run s.toml` into `out/`, every attempt also streamed to `samples.csv`.
+fn run_recorded(dir: &Path, limit_files: Option<u64>) -> Output {
+    surge(
+        dir,
+        &[
+            "run",
+            "s.toml",
+            "-q",
+            "-o",
+            "out",
+            "--samples",
+            "samples.csv",
+        ],
+        limit_files,
+    )
+}
+
 /// The result, checked: as many attempts recorded as rows in the raw samples file.
 fn checked_result(dir: &Path) -> serde_json::Value {
     let r: serde_json::Value =
@@ -273,19 +290,7 @@ fn resets_hangs_stalled_bodies_and_garbage_are_each_counted_once() {
     let server = FaultServer::start(move |n| faults[(n % 6) as usize]);
     let dir = tempfile::tempdir().unwrap();
     scenario(dir.path(), &server.url(), "threads = 4\nloops = 6", "");
-    let out = surge(
-        dir.path(),
-        &[
-            "run",
-            "s.toml",
-            "-q",
-            "-o",
-            "out",
-            "--samples",
-            "samples.csv",
-        ],
-        None,
-    );
+    let out = run_recorded(dir.path(), None);
     let r = checked_result(dir.path());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
@@ -333,19 +338,7 @@ fn a_server_killed_and_restarted_mid_run_loses_no_sample() {
             s.restart();
         })
     };
-    let out = surge(
-        dir.path(),
-        &[
-            "run",
-            "s.toml",
-            "-q",
-            "-o",
-            "out",
-            "--samples",
-            "samples.csv",
-        ],
-        None,
-    );
+    let out = run_recorded(dir.path(), None);
     killer.join().unwrap();
     let r = checked_result(dir.path());
     assert_eq!(r["totals"]["requests"], 300);
@@ -382,19 +375,7 @@ fn out_of_file_descriptors_users_back_off_and_the_duration_ends_the_run() {
         "threads = 300\nloops = \"forever\"\nduration = \"2s\"\nthink_time = \"10ms\"",
         "",
     );
-    let out = surge(
-        dir.path(),
-        &[
-            "run",
-            "s.toml",
-            "-q",
-            "-o",
-            "out",
-            "--samples",
-            "samples.csv",
-        ],
-        Some(64),
-    );
+    let out = run_recorded(dir.path(), Some(64));
     let err = String::from_utf8_lossy(&out.stderr);
     let r = checked_result(dir.path());
     assert_eq!(r["stop_reason"], "completed", "{err}");
