@@ -30,17 +30,23 @@
 //! - [`mock`]: the built-in Genesys Cloud Architect mock (router, state, limit models, latency,
 //!   faults, the seed scenario's calibration driver); a wing of its own.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
+//! - [`duration`]: the one duration grammar and the only checked conversions to `Duration`.
+//! - [`limits`]: bounds on every input surge reads (sizes, lines, nesting), enforced while reading.
+//! - [`secrets`]: what looks like a credential, and how every output hides it.
 //! - [`text`]: wording shared by every output ([`plural`], "did you mean").
 
 pub mod analysis;
 pub mod cli;
+pub mod duration;
 pub mod engine;
+pub mod limits;
 pub mod mock;
 pub mod record;
 pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod schedule;
+pub mod secrets;
 pub mod text;
 pub mod transport;
 

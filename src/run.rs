@@ -4,7 +4,7 @@
 //! `engine`, `record`, `analysis` and `report`). Must not import `cli`: progress display is the
 //! caller's [`RunObserver`], and nothing here prints.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,8 @@ use crate::transport::http::HttpTransport;
 use crate::transport::inprocess::InProcess;
 use crate::transport::proxy::{Proxies, ProxySetting};
 
+pub mod out_dir;
+pub mod resources;
 pub mod segment;
 
 /// Options of one run that are not in the scenario.
@@ -34,8 +36,10 @@ pub struct RunOptions {
     /// Told of the run's progress once a second (e.g. the command line's progress bar); the
     /// library itself never prints.
     pub observer: Option<Arc<dyn RunObserver>>,
-    /// Fired by Ctrl-C.
+    /// Fired by Ctrl-C or SIGTERM: stop issuing, give requests in flight the grace, write.
     pub cancel: CancellationToken,
+    /// Fired by a second Ctrl-C or SIGTERM: cancel requests in flight at once, write.
+    pub stop_now: CancellationToken,
     /// Seed for think-time randomness.
     pub seed: Option<u64>,
     /// Grace for requests in flight after a stop (default 3 s).
@@ -100,6 +104,8 @@ pub struct RunReport {
     pub samples_written: Option<u64>,
     /// The built-in mock's own counts, when the target was the mock.
     pub mock_stats: Option<MockStats>,
+    /// The open-files limit during the run (raised to the hard limit when the plan needed it).
+    pub open_files: Option<resources::OpenFiles>,
 }
 
 /// True when `base_url`'s host is a loopback address or `localhost`.
@@ -140,7 +146,7 @@ pub fn apply_target(plan: &mut Plan, target: Option<&str>) -> Result<(), RunErro
 /// What a run against a non-loopback host is about to do, for the confirmation prompt.
 pub fn plan_summary(plan: &Plan) -> String {
     let target = match &plan.target.endpoint {
-        Endpoint::Url { base_url, .. } => base_url.clone(),
+        Endpoint::Url { base_url, .. } => crate::secrets::redact_url(base_url).into_owned(),
         Endpoint::Mock { preset } => format!("built-in mock ({preset})"),
     };
     let reqs = plan
@@ -151,7 +157,7 @@ pub fn plan_summary(plan: &Plan) -> String {
     let dur = plan
         .planned_duration()
         .map_or("until the loops finish".to_string(), |d| {
-            format!("at most {}", humantime::format_duration(d))
+            format!("at most {}", crate::duration::format(d))
         });
     format!(
         "target:   {target}\nusers:    {}\nrequests: {reqs}\nduration: {dur}\nlabels:   {}",
@@ -208,25 +214,9 @@ pub fn group_bases(plan: &Plan) -> Vec<(String, u32)> {
         .collect()
 }
 
-/// `reports/<prefix>-<UTC timestamp>`.
+/// `reports/<prefix>-<UTC timestamp>` (not created: see [`out_dir::claim_fresh`]).
 pub fn stamped_dir(prefix: &str) -> PathBuf {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_else(|_| "run".into());
-    Path::new("reports").join(format!("{prefix}-{stamp}"))
-}
-
-fn default_out(plan: &Plan) -> PathBuf {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_else(|_| "run".into());
-    Path::new("reports").join(format!("{}-{stamp}", plan.name))
+    out_dir::stamped(prefix)
 }
 
 async fn auth_runtime(
@@ -298,6 +288,39 @@ async fn auth_runtime(
     })
 }
 
+/// What a run settles before it sends anything: every environment variable it reads is set, an
+/// output folder of its own (never another run's), and enough open files for its users.
+fn before_the_run(
+    plan: &Plan,
+    opts: &RunOptions,
+    builtin_mock: bool,
+) -> Result<(PathBuf, Option<resources::OpenFiles>), RunError> {
+    if let Some((i, name)) = plan.missing_env() {
+        return Err(RunError::Usage(format!(
+            "{}: data[{i}].env: the environment variable {name} is not set (it holds a value the scenario reads from the environment)",
+            plan.source.display()
+        )));
+    }
+    let out_dir = match (&opts.out, &opts.segment) {
+        (Some(o), _) => {
+            segment::check_out(opts, o)?;
+            out_dir::claim_given(o).map_err(|e| RunError::Usage(format!("--out: {e}")))?
+        }
+        (None, Some(s)) => {
+            segment::check_out(opts, &s.default_out())?;
+            out_dir::claim_given(&s.default_out()).map_err(RunError::Usage)?
+        }
+        (None, None) => out_dir::claim_fresh(&stamped_dir(&plan.name))
+            .map_err(|e| RunError::Usage(format!("cannot create the output folder: {e}")))?,
+    };
+    let open_files = if opts.simulate {
+        None
+    } else {
+        resources::raise_open_files(resources::needed(plan.max_users(), builtin_mock))
+    };
+    Ok((out_dir, open_files))
+}
+
 /// Runs a checked plan and writes its outputs.
 ///
 /// # Errors
@@ -321,13 +344,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         _ => None,
     };
     segment::check(&opts, preset.is_some())?;
-    let out_dir = opts.out.clone().unwrap_or_else(|| match &opts.segment {
-        Some(s) => s.default_out(),
-        None => default_out(&plan),
-    });
-    segment::check_out(&opts, &out_dir)?;
-    std::fs::create_dir_all(&out_dir)
-        .map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
+    let (out_dir, open_files) = before_the_run(&plan, &opts, preset.is_some())?;
     // With a barrier, the run's clock starts at the barrier (every segment's alike).
     let started = opts
         .start_at
@@ -378,6 +395,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let exec = ExecOptions {
         base_url: String::new(),
         cancel: opts.cancel.clone(),
+        stop_now: opts.stop_now.clone(),
         grace: opts.grace.unwrap_or(engine::DEFAULT_GRACE),
         samples: writer.as_ref().map(|w| w.tx.clone()),
         on_tick,
@@ -416,6 +434,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         out_dir,
         samples_written,
         mock_stats: result_mock_stats,
+        open_files,
     })
 }
 
@@ -551,7 +570,8 @@ fn build_result(
     let mut out = m.out;
     let transactions = out.aggregate.take_transactions();
     let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
-    debug_assert_eq!(totals.requests, out.issued);
+    // Every attempt issued is recorded, unless surge failed in a task that held one.
+    debug_assert!(totals.requests == out.issued || out.stop_reason.is_failed());
     let host = reqwest::Url::parse(&m.base_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
@@ -567,7 +587,7 @@ fn build_result(
         },
         plan: plan.summary(),
         target: TargetInfo {
-            base_url: m.base_url,
+            base_url: crate::secrets::redact_url(&m.base_url).into_owned(),
             host,
             kind: match &plan.target.endpoint {
                 Endpoint::Mock { .. } => "mock".into(),

@@ -501,6 +501,7 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
     let opts = surge::engine::ExecOptions {
         base_url: "http://h".into(),
         cancel: tokio_util::sync::CancellationToken::new(),
+        stop_now: tokio_util::sync::CancellationToken::new(),
         grace: Duration::from_secs(1),
         samples: Some(tx),
         on_tick: None,

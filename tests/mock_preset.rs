@@ -31,6 +31,7 @@ mock_preset = "PRESET"
 [[request]]
 name = "list"
 path = "/api/v2/flows?pageSize=1"
+expect_status = [200, 401]
 [load]
 threads = 1
 loops = 2

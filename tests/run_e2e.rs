@@ -217,9 +217,10 @@ async fn refused_connections_are_outcomes_not_failures() {
         &format!("name = \"refused\"\n[target]\nbase_url = \"http://127.0.0.1:{port}\"\n[[request]]\nname = \"get\"\npath = \"/\"\n[load]\nthreads = 2\nloops = 3\n"),
     );
     let out = dir.path().join("out");
+    // Every refusal is recorded as an outcome; not one answer at all fails the run (exit 1).
     assert_eq!(
         cli::run_cmd(args(sc, out.clone()), CancellationToken::new()).await,
-        0
+        1
     );
     let r = RunResult::read(&out.join("result.json")).unwrap();
     assert_eq!(

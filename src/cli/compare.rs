@@ -50,10 +50,16 @@ pub async fn cmd(a: CompareArgs) -> i32 {
     } else {
         a.names.clone()
     };
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| crate::run::stamped_dir("compare"));
+    let out = match a.out.clone() {
+        Some(o) => o,
+        None => match crate::run::out_dir::claim_fresh(&crate::run::stamped_dir("compare")) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("error: cannot create the output folder: {e}");
+                return exit::FAILED;
+            }
+        },
+    };
     let runs: Vec<(String, &RunResult)> = run_names
         .into_iter()
         .zip(loaded.iter().map(|(_, r)| r))

@@ -47,7 +47,7 @@ pub struct DistArgs {
     )]
     pub start_at: Option<String>,
     /// How late a start after --start-at is still accepted.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration, help_heading = "Distributed runs")]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::parse_flag, help_heading = "Distributed runs")]
     pub start_tolerance: Option<Duration>,
 }
 
@@ -117,23 +117,6 @@ pub fn merge_note(rep: &crate::run::RunReport) -> Option<String> {
         d.run_id,
         run_dir.display()
     ))
-}
-
-/// Waits for Ctrl-C or, with `term` on Unix, SIGTERM (what Kubernetes sends a pod it stops),
-/// and names it; None when no signal can be listened for. Only commands that stop cleanly on
-/// the cancellation token should take over SIGTERM: for the others it keeps ending the process.
-pub async fn stop_signal(term: bool) -> Option<&'static str> {
-    #[cfg(unix)]
-    if term {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                r = tokio::signal::ctrl_c() => r.ok().map(|()| "Ctrl-C"),
-                _ = term.recv() => Some("SIGTERM"),
-            };
-        }
-    }
-    tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
 }
 
 #[cfg(test)]

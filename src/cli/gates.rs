@@ -24,8 +24,30 @@ pub(crate) fn add_cli_thresholds(plan: &mut Plan, exprs: &[String]) -> Result<()
     Ok(())
 }
 
+/// The "not one request succeeded" rule: a run that sent requests and got not one answer its
+/// requests expect (2xx or 3xx, or a request's `expect_status`) fails, thresholds or not, so a
+/// CI job against a wrong URL, a dead server or missing credentials never goes green. Says why.
+pub(crate) fn no_expected_answer(r: &crate::record::RunResult) -> Option<String> {
+    let sent = r.totals.requests;
+    if sent == 0 || r.plan.expected_answers(&r.cells) > 0 {
+        return None;
+    }
+    let statuses: Vec<String> = r
+        .totals
+        .by_status
+        .iter()
+        .map(|(k, n)| format!("{}×{n}", k.label()))
+        .collect();
+    Some(format!(
+        "not one of {} got an expected answer (2xx or 3xx, or the request's expect_status); got {}",
+        crate::plural(sent, "request"),
+        statuses.join(", ")
+    ))
+}
+
 /// Evaluates the thresholds on the finished run, prints and writes the verdicts, and returns
-/// the exit code: 3 aborted, 1 a threshold failed (or a verdict file could not be written), 0.
+/// the exit code: 3 aborted, 1 the run failed, a threshold failed (or a verdict file could not
+/// be written), 0.
 pub(crate) fn finish_run(
     rep: &RunReport,
     thresholds: &[Threshold],
@@ -69,6 +91,18 @@ pub(crate) fn finish_run(
             exit::ABORTED
         );
         return exit::ABORTED;
+    }
+    if r.stop_reason.is_failed() {
+        eprintln!(
+            "error: the run failed: {}; what was measured is in the result, marked partial (exit {})",
+            r.stop_reason,
+            exit::FAILED
+        );
+        return exit::FAILED;
+    }
+    if let Some(why) = no_expected_answer(r) {
+        eprintln!("FAILED: {why} (exit {})", exit::FAILED);
+        return exit::FAILED;
     }
     if any_failed(&verdicts) {
         return exit::FAILED;

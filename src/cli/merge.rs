@@ -23,7 +23,7 @@ pub struct MergeArgs {
     pub out: Option<PathBuf>,
     /// Wait up to this long for every segment's result to appear in the directories given
     /// (a merge Job beside the segments' pods).
-    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_flag)]
     pub wait: Option<Duration>,
     /// Merge the segments present even when some are missing; the result is marked partial
     /// and lists them.
@@ -203,6 +203,7 @@ pub async fn cmd(a: MergeArgs) -> i32 {
         out_dir,
         samples_written: None,
         mock_stats: None,
+        open_files: None,
     };
     super::gates::finish_run(
         &rep,

@@ -14,6 +14,7 @@ pub mod k8s;
 pub mod merge;
 pub mod progress;
 pub mod report;
+pub mod stop;
 pub mod sweep;
 
 use std::io::{IsTerminal, Write};
@@ -113,6 +114,10 @@ pub struct RunArgs {
     /// A .jmx plan's JMeter property, read by ${__P(NAME)} (repeatable), as jmeter -JNAME=VALUE.
     #[arg(short = 'J', long = "jmeter-property", value_name = "NAME=VALUE")]
     pub jmeter_property: Vec<String>,
+    /// After Ctrl-C or SIGTERM, how long requests in flight may finish before they are
+    /// cancelled (a second signal cancels them at once).
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = crate::duration::parse_flag)]
+    pub grace: Option<std::time::Duration>,
     /// A .jmx plan: treat every import warning as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
@@ -139,19 +144,14 @@ where
             return code;
         }
     };
-    let cancel = CancellationToken::new();
-    {
-        let cancel = cancel.clone();
-        let term = matches!(cli.command, Command::Run(_) | Command::Sweep(_));
-        tokio::spawn(async move {
-            if let Some(sig) = dist::stop_signal(term).await {
-                eprintln!("\nstopping: waiting briefly for requests in flight, then writing the result ({sig})");
-                cancel.cancel();
-            }
-        });
+    // Only run and sweep take over Ctrl-C and SIGTERM (they stop cleanly on them); every other
+    // command keeps the default: the signal ends it.
+    let stops = stop::Stops::default();
+    if matches!(cli.command, Command::Run(_) | Command::Sweep(_)) {
+        stops.listen();
     }
     match cli.command {
-        Command::Run(a) => run_cmd(a, cancel).await,
+        Command::Run(a) => run_cmd_with(a, stops).await,
         Command::Check(a) => check::cmd(a).await,
         Command::Mock(a) => match crate::mock::cli::run(a).await {
             Ok(()) => exit::OK,
@@ -163,7 +163,7 @@ where
         Command::Import(a) => import::import_cmd(&a),
         Command::Report(a) => report::cmd(a).await,
         Command::Compare(a) => compare::cmd(a).await,
-        Command::Sweep(a) => sweep::cmd(a, cancel).await,
+        Command::Sweep(a) => sweep::cmd(a, stops).await,
         Command::Merge(a) => merge::cmd(a).await,
         Command::K8s(a) => k8s::cmd(&a),
     }
@@ -194,6 +194,12 @@ async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
 
 /// `surge run` with a given cancellation token (tests cancel it to simulate Ctrl-C).
 pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
+    run_cmd_with(a, stop::Stops::from_cancel(cancel)).await
+}
+
+/// `surge run`, stopped gracefully by `stops.graceful` and at once by `stops.now`.
+pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
+    let cancel = stops.graceful.clone();
     let mut bearer_token = None;
     let loaded = if crate::scenario::jmx::is_jmx(&a.scenario) {
         import::load_for_run(&a).map(|(p, token)| {
@@ -255,13 +261,15 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         }
     }
     if !a.simulate {
-        // One connection (one descriptor) per user.
-        let users = u64::from(plan.max_users());
-        if let crate::engine::rlimit::OpenFiles::TooLow { limit, needed } =
-            crate::engine::rlimit::ensure_open_files(users)
-        {
+        // One connection (one descriptor) per user: warn before the run when even the hard
+        // limit cannot hold them (run_plan raises the soft limit and says so afterwards too).
+        let builtin = matches!(plan.target.endpoint, crate::scenario::Endpoint::Mock { .. });
+        let needed = run::resources::needed(plan.max_users(), builtin);
+        if let Some(f) = run::resources::raise_open_files(needed).filter(|f| f.soft < needed) {
             eprintln!(
-                "warning: {users} users need about {needed} open files, and this process may open {limit} (the hard limit of `ulimit -n`); users past it will fail to connect (error:other). Raise it with `ulimit -Hn` as root, or in /etc/security/limits.conf."
+                "warning: {} need about {needed} open files, and this process may open {} (the hard limit of `ulimit -n`); users past it will fail to connect (error:resource). Raise it with `ulimit -Hn` as root, or in /etc/security/limits.conf.",
+                crate::plural(u64::from(plan.max_users()), "user"),
+                f.soft
             );
         }
     }
@@ -272,8 +280,9 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
             std::sync::Arc::new(progress::bar(&plan)) as std::sync::Arc<dyn run::RunObserver>
         }),
         cancel: cancel.clone(),
+        stop_now: stops.now.clone(),
         seed: a.seed,
-        grace: None,
+        grace: a.grace,
         simulate: a.simulate,
         jtl: a.jtl,
         bearer_token,
@@ -284,6 +293,9 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
         Ok(rep) => {
             if !a.quiet {
                 print!("{}", crate::report::terminal::summary(&rep.result));
+            }
+            if let Some(why) = run::resources::explain(&rep.result, rep.open_files) {
+                eprintln!("warning: {why}");
             }
             println!("result: {}", rep.out_dir.join("result.json").display());
             println!("report: {}", rep.out_dir.join("report.html").display());

@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Args;
-use tokio_util::sync::CancellationToken;
 
 use super::exit;
 use crate::record::RunResult;
@@ -117,7 +116,8 @@ fn slug(sets: &[String]) -> String {
 }
 
 /// Runs `surge sweep`.
-pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
+pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
+    let cancel = stops.graceful.clone();
     let axes = match parse_vary(&a.vary) {
         Ok(x) => x,
         Err(e) => {
@@ -149,10 +149,16 @@ pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
     let name = plans
         .first()
         .map_or("sweep".to_string(), |p| p.name.clone());
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| run::stamped_dir(&format!("sweep-{name}")));
+    let out = match a.out.clone() {
+        Some(o) => o,
+        None => match run::out_dir::claim_fresh(&run::stamped_dir(&format!("sweep-{name}"))) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("error: cannot create the output folder: {e}");
+                return exit::FAILED;
+            }
+        },
+    };
     let mut done: Vec<(String, RunResult)> = Vec::new();
     let total = plans.len();
     for (i, (plan, combo)) in plans.into_iter().zip(&combos).enumerate() {
@@ -175,7 +181,8 @@ pub async fn cmd(a: SweepArgs, cancel: CancellationToken) -> i32 {
         let opts = RunOptions {
             out: Some(out.join(format!("{:02}-{}", i + 1, slug(combo)))),
             observer,
-            cancel: cancel.clone(),
+            cancel: stops.graceful.clone(),
+            stop_now: stops.now.clone(),
             seed: a.seed,
             simulate: a.simulate,
             ..RunOptions::default()

@@ -32,7 +32,7 @@ pub(super) struct Pacer {
 impl Pacer {
     pub(super) fn new(per_second: f64, steps: Option<Vec<usize>>) -> Pacer {
         Pacer {
-            interval: Duration::from_secs_f64(1.0 / per_second),
+            interval: crate::duration::saturating_secs(1.0 / per_second),
             next: std::sync::Mutex::new(None),
             steps,
         }
@@ -250,6 +250,15 @@ impl<C> User<C> {
             };
             self.recorded(ctx, &sample).await;
             if !retry {
+                if x.status == Err(ErrorClass::Resource) {
+                    // This machine is out of file descriptors or ports: the next attempt would
+                    // fail at once too. Wait instead of spinning; stops are honoured meanwhile.
+                    if !self.back_off(stop).await {
+                        return Sent::Stop;
+                    }
+                } else {
+                    self.resource_wait = Duration::ZERO;
+                }
                 return Sent::Done(verdict);
             }
             attempt += 1;
@@ -297,10 +306,33 @@ impl<C> User<C> {
             let _ = tx
                 .send(Streamed::Sample(StreamedSample {
                     sample: *sample,
-                    url: self.url.clone(),
+                    // Raw samples (CSV, JTL) never carry a credential from a query.
+                    url: crate::secrets::redact_url(&self.url).into_owned(),
                     in_parent,
                 }))
                 .await;
+        }
+    }
+}
+
+/// The first wait after a resource error (out of open files, ports); it doubles with each one
+/// in a row up to [`RESOURCE_WAIT_MAX`], jittered, and resets on any other outcome.
+pub(super) const RESOURCE_WAIT_MIN: Duration = Duration::from_millis(50);
+/// The longest wait after resource errors in a row.
+pub(super) const RESOURCE_WAIT_MAX: Duration = Duration::from_secs(1);
+
+impl<C> User<C> {
+    /// Waits out a resource error: 50 ms, doubling per error in a row up to 1 s, jittered to
+    /// between half and all of it so that users do not retry in step. False when stopped.
+    async fn back_off(&mut self, stop: &CancellationToken) -> bool {
+        self.resource_wait = (self.resource_wait * 2).clamp(RESOURCE_WAIT_MIN, RESOURCE_WAIT_MAX);
+        let wait = self
+            .resource_wait
+            .mul_f64(0.5 + 0.5 * self.rng.random::<f64>());
+        tokio::select! {
+            biased;
+            _ = stop.cancelled() => false,
+            _ = tokio::time::sleep(wait) => true,
         }
     }
 }

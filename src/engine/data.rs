@@ -81,7 +81,7 @@ impl UserData {
             let len = match &src.kind {
                 DataKind::Csv { data, .. } => Some(data.len() as u64),
                 DataKind::List { values } => Some(values.len() as u64),
-                DataKind::Uuid | DataKind::Counter { .. } => None,
+                DataKind::Uuid | DataKind::Counter { .. } | DataKind::Env { .. } => None,
             };
             let idx = match len {
                 Some(len) if n >= len => match src.on_eof {
@@ -101,6 +101,10 @@ impl UserData {
                     }
                 }
                 DataKind::List { values } => set(&mut self.values[src.vars[0]], &values[idx]),
+                DataKind::Env { value, .. } => set(
+                    &mut self.values[src.vars[0]],
+                    value.as_ref().map_or("", |v| v.0.as_str()),
+                ),
                 DataKind::Uuid => {
                     let v = &mut self.values[src.vars[0]];
                     v.clear();

@@ -37,6 +37,8 @@ pub struct ExecOptions {
     pub cancel: CancellationToken,
     /// Grace for requests in flight after a stop.
     pub grace: Duration,
+    /// Fired by a second Ctrl-C: cancel requests in flight at once (no grace).
+    pub stop_now: CancellationToken,
     /// Raw samples go here too, when asked (`--samples`, `--jtl`).
     pub samples: Option<mpsc::Sender<Streamed>>,
     /// Called about once a second with the live view; returning `Some(reason)` aborts the run
@@ -137,11 +139,30 @@ impl<T> Ctx<T> {
 
     pub(super) fn stop_with(&self, reason: StopReason) {
         let mut r = self.stop_reason.lock().unwrap_or_else(|e| e.into_inner());
-        if r.is_none() {
+        // The first reason wins, but a failure of surge itself is always said.
+        if r.is_none() || reason.is_failed() && !r.as_ref().is_some_and(StopReason::is_failed) {
             *r = Some(reason);
         }
         drop(r);
         self.stop.cancel();
+    }
+
+    /// A user task ended by a panic (or was cancelled from outside): the run stops and fails
+    /// loudly (stop reason `failed: …`, exit 1), keeping everything already recorded.
+    pub(super) fn task_died(&self, what: &str, e: tokio::task::JoinError) {
+        let why = match e.try_into_panic() {
+            Ok(payload) => {
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "no message".into());
+                format!("{what} panicked: {msg}")
+            }
+            Err(_) => format!("{what} was cancelled"),
+        };
+        self.stop_with(StopReason::Failed(why));
+        self.abort.cancel();
     }
 
     /// Takes one request slot under `max_requests`.
@@ -241,11 +262,15 @@ pub async fn execute<T: Transport>(
     let agg = Arc::new(Mutex::new(agg));
     let ticker = spawn_ticker(ctx.clone(), agg.clone(), opts.on_tick.clone());
     let watchdog = spawn_watchdog(ctx.clone(), opts.cancel.clone(), plan.limits.max_duration);
-    run_groups(ctx.clone(), opts.grace).await;
+    run_groups(ctx.clone(), opts.grace, opts.stop_now.clone()).await;
     let duration = ctx.epoch.elapsed();
     watchdog.abort();
     ticker.abort();
-    let _ = ticker.await;
+    if let Err(e) = ticker.await {
+        if e.is_panic() {
+            ctx.task_died("the per-second aggregator", e);
+        }
+    }
     if let Some(t) = threads {
         t.shutdown().await;
     }
@@ -387,7 +412,7 @@ fn spawn_watchdog<T: Transport>(
 
 /// Runs the groups together, or one after another; either way requests in flight get `grace`
 /// after a stop, then are cancelled.
-async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration) {
+async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration, stop_now: CancellationToken) {
     let drivers = {
         let ctx = ctx.clone();
         async move {
@@ -409,6 +434,11 @@ async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration) {
         biased;
         _ = &mut drivers => {}
         _ = async { ctx.stop.cancelled().await; tokio::time::sleep(grace).await; } => {
+            ctx.abort.cancel();
+            drivers.await;
+        }
+        _ = stop_now.cancelled() => {
+            ctx.stop_with(StopReason::Cancelled);
             ctx.abort.cancel();
             drivers.await;
         }
@@ -511,5 +541,9 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
         }
     }
     drop(tx);
-    while users.join_next().await.is_some() {}
+    while let Some(done) = users.join_next().await {
+        if let Err(e) = done {
+            ctx.task_died("a user task", e);
+        }
+    }
 }

@@ -13,7 +13,6 @@ mod attempt;
 pub mod cores;
 pub mod data;
 pub mod executor;
-pub mod rlimit;
 mod user;
 
 pub use cores::Workers;
@@ -21,6 +20,8 @@ pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_faults;
 #[cfg(test)]
 mod tests_profiles;
 #[cfg(test)]

@@ -89,6 +89,7 @@ pub(super) async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOut
     let opts = ExecOptions {
         base_url: "http://h".into(),
         cancel: CancellationToken::new(),
+        stop_now: CancellationToken::new(),
         grace: Duration::from_secs(1),
         samples: Some(tx),
         on_tick: None,
@@ -310,6 +311,7 @@ async fn on_tick_can_abort_the_run() {
     let opts = ExecOptions {
         base_url: "http://h".into(),
         cancel: CancellationToken::new(),
+        stop_now: CancellationToken::new(),
         grace: Duration::from_secs(1),
         samples: None,
         on_tick: Some(Arc::new(|t: &Tick| {

@@ -67,6 +67,8 @@ pub(super) struct User<C> {
     pub(super) open: Vec<OpenTxn>,
     /// Think times and poll intervals waited so far.
     paused_total: Duration,
+    /// The current back-off after resource errors (zero when the last attempt had none).
+    pub(super) resource_wait: Duration,
     /// This user's connection.
     pub(super) conn: C,
     /// The run's abort, as this user's own child token: waiting on it per request touches no
@@ -96,6 +98,7 @@ impl<C> User<C> {
             sent: 0,
             open: Vec::with_capacity(ctx.transactions.len()),
             paused_total: Duration::ZERO,
+            resource_wait: Duration::ZERO,
             conn: ctx.transport.conn(),
             abort: ctx.abort.child_token(),
         }
@@ -352,6 +355,9 @@ pub(super) async fn closed_user<T: Transport>(
         if user.iteration(&ctx, grp, due, &stop).await == IterEnd::StopUser {
             break;
         }
+        // An iteration whose every step completed without waiting (a failure returned at
+        // once) must still let timers, stops and other users run.
+        tokio::task::consume_budget().await;
         due = Instant::now();
     }
     ctx.user_event(-1);
@@ -391,6 +397,7 @@ pub(super) async fn open_user<T: Transport>(
         if end == IterEnd::StopUser {
             break;
         }
+        tokio::task::consume_budget().await;
         idle.fetch_add(1, Ordering::AcqRel);
     }
 }

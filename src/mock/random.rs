@@ -51,14 +51,14 @@ impl Draws {
             return Duration::ZERO;
         }
         if d.p99_ms <= d.median_ms {
-            return Duration::from_secs_f64(d.median_ms / 1000.0);
+            return crate::duration::saturating_secs(d.median_ms / 1000.0);
         }
         let sigma = (d.p99_ms / d.median_ms).ln() / Z99;
         let ms = match rand_distr::LogNormal::new(d.median_ms.ln(), sigma) {
             Ok(l) => l.sample(&mut self.next_gen()),
             Err(_) => d.median_ms,
         };
-        Duration::from_secs_f64(ms.min(3_600_000.0) / 1000.0)
+        crate::duration::saturating_secs(ms.min(3_600_000.0) / 1000.0)
     }
 }
 

@@ -179,9 +179,11 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
             at.duration = by.iter().map(|(o, h)| (*o, Quantiles::of(h))).collect();
         }
     }
+    // A segment where surge failed says so for the whole run; else the first partial one.
     let partial_reason = segs
         .iter()
-        .find(|(_, r)| r.partial)
+        .find(|(_, r)| r.stop_reason.is_failed())
+        .or_else(|| segs.iter().find(|(_, r)| r.partial))
         .map(|(_, r)| r.stop_reason.clone());
     let started = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(base_ms) * 1_000_000)
         .ok()

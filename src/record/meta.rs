@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// Why a run ended. Written to `result.json` as text: `completed`, `cancelled`, `max_requests`,
-/// `max_duration`, `stop_test`, `data_exhausted`, or `aborted: <reason>`.
+/// `max_duration`, `stop_test`, `data_exhausted`, `aborted: <reason>` or `failed: <reason>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum StopReason {
     /// The plan ran to its end.
@@ -29,6 +29,9 @@ pub enum StopReason {
     DataExhausted,
     /// Aborted during the run, e.g. by a threshold with `abort_on_fail`.
     Aborted(String),
+    /// surge itself failed during the run (a user task died): what was measured is kept, and
+    /// the run fails (exit 1).
+    Failed(String),
 }
 
 impl StopReason {
@@ -42,6 +45,11 @@ impl StopReason {
     pub fn is_aborted(&self) -> bool {
         matches!(self, StopReason::Cancelled | StopReason::Aborted(_))
     }
+
+    /// True when surge itself failed during the run ([`StopReason::Failed`]; exit code 1).
+    pub fn is_failed(&self) -> bool {
+        matches!(self, StopReason::Failed(_))
+    }
 }
 
 impl fmt::Display for StopReason {
@@ -54,13 +62,14 @@ impl fmt::Display for StopReason {
             StopReason::StopTest => "stop_test",
             StopReason::DataExhausted => "data_exhausted",
             StopReason::Aborted(why) => return write!(f, "aborted: {why}"),
+            StopReason::Failed(why) => return write!(f, "failed: {why}"),
         })
     }
 }
 
 /// A text that is not a stop reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a stop reason (completed, cancelled, max_requests, max_duration, stop_test, data_exhausted, aborted: <reason>)")]
+#[error("{0:?} is not a stop reason (completed, cancelled, max_requests, max_duration, stop_test, data_exhausted, aborted: <reason>, failed: <reason>)")]
 pub struct UnknownStopReason(pub String);
 
 impl FromStr for StopReason {
@@ -74,12 +83,16 @@ impl FromStr for StopReason {
             "max_duration" => StopReason::MaxDuration,
             "stop_test" => StopReason::StopTest,
             "data_exhausted" => StopReason::DataExhausted,
-            other => match other.strip_prefix("aborted") {
-                Some(rest) => {
-                    StopReason::Aborted(rest.trim_start_matches(':').trim_start().to_string())
+            other => {
+                let why = |rest: &str| rest.trim_start_matches(':').trim_start().to_string();
+                if let Some(rest) = other.strip_prefix("aborted") {
+                    StopReason::Aborted(why(rest))
+                } else if let Some(rest) = other.strip_prefix("failed") {
+                    StopReason::Failed(why(rest))
+                } else {
+                    return Err(UnknownStopReason(other.to_string()));
                 }
-                None => return Err(UnknownStopReason(other.to_string())),
-            },
+            }
         })
     }
 }
@@ -107,6 +120,39 @@ pub struct PlanSummary {
     /// The thresholds the run was given (the scenario's, then `--threshold`), as written.
     #[serde(default)]
     pub thresholds: Vec<ThresholdSpec>,
+    /// The statuses a request label expects instead of 2xx/3xx (its `expect_status`), for the
+    /// labels that declare them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expect_status: BTreeMap<String, Vec<u16>>,
+}
+
+/// Whether `status` is an answer a request expects: one of its `expect_status`, or without
+/// them any 2xx or 3xx. No HTTP status (a transport error) never is. The one rule for
+/// `on_error`, and for "not one request succeeded" (exit 1).
+pub fn is_expected(status: Option<u16>, expect_status: Option<&[u16]>) -> bool {
+    match (status, expect_status) {
+        (None, _) => false,
+        (Some(s), Some(list)) => list.contains(&s),
+        (Some(s), None) => (200..400).contains(&s),
+    }
+}
+
+impl PlanSummary {
+    /// Attempts of `r`'s cells that got an answer their request expects ([`is_expected`]).
+    pub fn expected_answers(&self, cells: &[super::result::Cell]) -> u64 {
+        cells
+            .iter()
+            .filter(|c| {
+                let status = match c.status {
+                    super::StatusKey::Http(s) => Some(s),
+                    // An answer that failed its assertion or extractor is not what was expected.
+                    super::StatusKey::Error(_) | super::StatusKey::Failed(..) => None,
+                };
+                is_expected(status, self.expect_status.get(&c.label).map(Vec::as_slice))
+            })
+            .map(|c| c.count)
+            .sum()
+    }
 }
 
 /// One group's load profile, for people: its name, the profile and the settings as checked.
@@ -271,6 +317,7 @@ pub(super) fn summary_from_v1_plan(plan: &serde_json::Value) -> PlanSummary {
         groups,
         auth: AuthSummary { kind, tokens },
         thresholds,
+        expect_status: BTreeMap::new(),
     }
 }
 
@@ -288,6 +335,7 @@ mod tests {
             StopReason::StopTest,
             StopReason::DataExhausted,
             StopReason::Aborted("threshold \"p95\" failed".into()),
+            StopReason::Failed("a user task panicked: boom".into()),
         ] {
             let json = serde_json::to_string(&r).unwrap();
             assert_eq!(serde_json::from_str::<StopReason>(&json).unwrap(), r);

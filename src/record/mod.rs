@@ -4,7 +4,8 @@
 //! segment's record ([`distributed`]) and the exact merge of N segments into one result ([`merge`]).
 //!
 //! Plain data and its bookkeeping, at the bottom of the house: `record` imports no other module
-//! of surge (not `scenario`, `engine`, `analysis`, `report` or `cli`); they all read it.
+//! of surge but the foundations beneath it (`duration`, `limits`, which import nothing), not
+//! `scenario`, `engine`, `analysis`, `report` or `cli`; they all read it.
 
 pub mod distributed;
 pub mod hist;

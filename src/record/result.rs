@@ -419,6 +419,16 @@ pub enum ResultError {
         /// serde's message.
         message: String,
     },
+    /// A value no run can produce (a negative duration, …).
+    #[error("{path}: {field} {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The field, as a dotted path.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A result of another schema version.
     #[error(
         "{path}: schema_version {found} is not supported (this surge reads 1 to {SCHEMA_VERSION})"
@@ -438,18 +448,42 @@ impl RunResult {
     /// [`ResultError`] naming the file (and line for malformed JSON).
     pub fn read(path: &Path) -> Result<RunResult, ResultError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ResultError::Io {
-            path: p.clone(),
-            source,
-        })?;
         let parse_err = |e: serde_json::Error| ResultError::Parse {
             path: p.clone(),
             line: e.line(),
             column: e.column(),
             message: e.to_string(),
         };
-        let mut probe: serde_json::Value = serde_json::from_str(&text).map_err(parse_err)?;
-        if probe.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
+        // Streamed twice (the schema and version first, then the whole), never held as text:
+        // memory follows the result, and a file larger than the limit stops at it.
+        let open = || -> Result<_, ResultError> {
+            let f = std::fs::File::open(path).map_err(|source| ResultError::Io {
+                path: p.clone(),
+                source,
+            })?;
+            let max = crate::limits::RESULT_BYTES;
+            if f.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+                return Err(ResultError::Io {
+                    path: p.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        crate::limits::LimitError::TooLarge(max),
+                    ),
+                });
+            }
+            Ok(std::io::BufReader::new(crate::limits::Bounded::new(
+                f,
+                max,
+                u64::MAX,
+            )))
+        };
+        #[derive(Deserialize)]
+        struct Probe {
+            schema: Option<serde_json::Value>,
+            schema_version: Option<serde_json::Value>,
+        }
+        let probe: Probe = serde_json::from_reader(open()?).map_err(parse_err)?;
+        if probe.schema.as_ref().and_then(|s| s.as_str()) != Some(SCHEMA) {
             return Err(ResultError::Parse {
                 path: p,
                 line: 1,
@@ -458,12 +492,15 @@ impl RunResult {
             });
         }
         let version = probe
-            .get("schema_version")
+            .schema_version
+            .as_ref()
             .and_then(|v| v.as_u64())
-            .unwrap_or(0) as u32;
-        match version {
-            SCHEMA_VERSION => serde_json::from_str(&text).map_err(parse_err),
+            .map_or(0, |v| u32::try_from(v).unwrap_or(u32::MAX));
+        let r: RunResult = match version {
+            SCHEMA_VERSION => serde_json::from_reader(open()?).map_err(parse_err)?,
             1 => {
+                let mut probe: serde_json::Value =
+                    serde_json::from_reader(open()?).map_err(parse_err)?;
                 // Positions refer to the file as written; after the upgrade only messages remain.
                 let plan = probe
                     .get("plan")
@@ -476,10 +513,44 @@ impl RunResult {
                     line: 1,
                     column: 1,
                     message: format!("(schema_version 1) {e}"),
-                })
+                })?
             }
-            found => Err(ResultError::Version { path: p, found }),
+            found => return Err(ResultError::Version { path: p, found }),
+        };
+        r.check().map_err(|(field, message)| ResultError::Invalid {
+            path: p,
+            field,
+            message,
+        })?;
+        Ok(r)
+    }
+
+    /// The figures no run can produce: a negative or non-finite time, more seconds in the
+    /// timeline than the duration allows. Such a file was edited or written by something else;
+    /// every report would divide by it.
+    fn check(&self) -> Result<(), (String, String)> {
+        let times = [
+            ("duration_s", Some(self.duration_s)),
+            ("totals.retry_wait_s", Some(self.totals.retry_wait_s)),
+            ("totals.pace_wait_s", Some(self.totals.pace_wait_s)),
+            ("totals.completion_s", Some(self.totals.completion_s)),
+            ("totals.first_429_s", self.totals.first_429_s),
+        ];
+        for (field, v) in times {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err((
+                    field.to_string(),
+                    format!("is {v}: a time in seconds is never negative"),
+                ));
+            }
         }
+        if self.duration_s > crate::duration::MAX.as_secs_f64() * 2.0 {
+            return Err((
+                "duration_s".into(),
+                format!("is {} s: longer than any run surge makes", self.duration_s),
+            ));
+        }
+        Ok(())
     }
 
     /// Writes pretty JSON.

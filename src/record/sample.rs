@@ -25,13 +25,17 @@ pub enum ErrorClass {
     InvalidResponse,
     /// The request was still in flight when the run was cancelled.
     Cancelled,
+    /// This machine ran out of a resource before the request could be sent: open files
+    /// (EMFILE, ENFILE), local ports or addresses (EADDRNOTAVAIL), buffers or memory. Not the
+    /// server's doing: users back off, and the summary says which limit to raise.
+    Resource,
     /// Anything else the HTTP client reported.
     Other,
 }
 
 impl ErrorClass {
     /// Every class, in report order.
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 11] = [
         ErrorClass::Refused,
         ErrorClass::Timeout,
         ErrorClass::Reset,
@@ -41,6 +45,7 @@ impl ErrorClass {
         ErrorClass::Body,
         ErrorClass::InvalidResponse,
         ErrorClass::Cancelled,
+        ErrorClass::Resource,
         ErrorClass::Other,
     ];
 
@@ -56,6 +61,7 @@ impl ErrorClass {
             ErrorClass::Body => "body",
             ErrorClass::InvalidResponse => "invalid_response",
             ErrorClass::Cancelled => "cancelled",
+            ErrorClass::Resource => "resource",
             ErrorClass::Other => "other",
         }
     }

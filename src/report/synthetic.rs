@@ -181,5 +181,6 @@ fn plan(seconds: u32, ramp: u32) -> PlanSummary {
             tokens: 1,
         },
         thresholds: Vec::new(),
+        expect_status: Default::default(),
     }
 }

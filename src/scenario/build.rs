@@ -14,47 +14,25 @@ use super::request::build_requests;
 use super::spec::{RawDuration, RawGroup, RawLimits, RawLoad, RawScenario, RawThreshold};
 use super::target::{build_auth, build_target};
 
-/// A duration surge cannot read.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DurationError {
-    /// A number of seconds below 0 (or not finite).
-    #[error("must be a non-negative number of seconds, got {0}")]
-    Negative(f64),
-    /// Text that is not a duration.
-    #[error("{text:?} is not a duration ({reason}); write e.g. \"10s\", \"500ms\", \"2m\"")]
-    Text {
-        /// As written.
-        text: String,
-        /// humantime's reason.
-        reason: String,
-    },
-}
+pub use crate::duration::DurationError;
 
-/// Parses a duration as written in a scenario.
+/// Checks a duration as written in a scenario ([`crate::duration::GRAMMAR`]).
 ///
 /// # Errors
-/// [`DurationError`].
+/// [`DurationError`], whose message shows the grammar.
 pub fn parse_duration(raw: &RawDuration) -> Result<Duration, DurationError> {
     match raw {
-        RawDuration::Seconds(s) if s.is_finite() && *s >= 0.0 => Ok(Duration::from_secs_f64(*s)),
-        RawDuration::Seconds(s) => Err(DurationError::Negative(*s)),
-        RawDuration::Text(t) => parse_duration_text(t),
+        RawDuration::Seconds(s) => crate::duration::from_secs(*s),
+        RawDuration::Text(t) => crate::duration::parse(t),
     }
 }
 
-/// Parses `"10s"`, `"500ms"`, `"2m"`, `"1m 30s"` or a plain number of seconds.
+/// Parses duration text in the one grammar ([`crate::duration::parse`]).
 ///
 /// # Errors
 /// [`DurationError`].
 pub fn parse_duration_text(t: &str) -> Result<Duration, DurationError> {
-    let t = t.trim();
-    if let Ok(secs) = t.parse::<f64>() {
-        return parse_duration(&RawDuration::Seconds(secs));
-    }
-    humantime::parse_duration(t).map_err(|e| DurationError::Text {
-        text: t.to_string(),
-        reason: e.to_string(),
-    })
+    crate::duration::parse(t)
 }
 
 pub(super) struct Checker<'a> {
@@ -63,7 +41,12 @@ pub(super) struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// Notes a problem at `path`; one per field: a value that could not be read is not blamed
+    /// again by the checks that follow on its stand-in.
     pub(super) fn err(&mut self, path: &str, msg: impl Into<String>) {
+        if self.problems.iter().any(|p| p.field == path) {
+            return;
+        }
         self.problems.push(self.loc.problem(path, msg));
     }
 
@@ -108,6 +91,17 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     };
     let base_dir = source.parent().map(Path::to_path_buf).unwrap_or_default();
     let name = build_name(&mut c, raw.name);
+    let description = raw.description.unwrap_or_default();
+    if description.chars().count() > crate::limits::DESCRIPTION_CHARS {
+        c.err(
+            "description",
+            format!(
+                "is {} characters long; at most {} (it is copied into every result and report)",
+                description.chars().count(),
+                crate::limits::DESCRIPTION_CHARS
+            ),
+        );
+    }
     let target = build_target(&mut c, raw.target.unwrap_or_default(), &base_dir);
     let auth = build_auth(&mut c, raw.auth.unwrap_or_default(), &base_dir);
     // Data sources first: they define the variables templates may use.
@@ -122,6 +116,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     }
     let mut checks = super::conversation::CheckNames::default();
     let requests = build_requests(&mut c, raw.request, &vars, data_ok, &auth, &mut checks);
+    super::request::check_header_data(&mut c, &requests, &data);
     let (mut transactions, mut conditions) = (Vec::new(), Vec::new());
     let req_labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let mut x = super::steps::Compiled {
@@ -142,7 +137,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     }
     Ok(Plan {
         name,
-        description: raw.description.unwrap_or_default(),
+        description,
         source: source.to_path_buf(),
         target,
         auth,
@@ -164,6 +159,16 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
 fn build_name(c: &mut Checker<'_>, raw: Option<String>) -> String {
     match raw {
         Some(n) if !n.trim().is_empty() => {
+            if n.len() > 100 {
+                c.err(
+                    "name",
+                    format!(
+                        "is {} characters long; at most 100 (it names the report folder)",
+                        n.len()
+                    ),
+                );
+                return n;
+            }
             if !n
                 .chars()
                 .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))

@@ -492,7 +492,7 @@ fn assert_test(c: &mut Checker<'_>, ap: &str, a: &RawAssert) -> Option<(Test, St
     }
     Some((
         Test::MaxTime(d),
-        format!("time <= {}", humantime::format_duration(d)),
+        format!("time <= {}", crate::duration::format(d)),
     ))
 }
 

@@ -140,6 +140,19 @@ fn source_kind(
             }
         },
         Some("uuid") => DataKind::Uuid,
+        Some("env") => match &d.env {
+            Some(name) if !name.trim().is_empty() => DataKind::Env {
+                name: name.clone(),
+                value: std::env::var(name).ok().map(EnvValue),
+            },
+            _ => {
+                c.err(
+                    &format!("{p}.env"),
+                    "is required for kind = \"env\": the environment variable holding the value",
+                );
+                return None;
+            }
+        },
         Some("counter") => DataKind::Counter {
             start: d.start.unwrap_or(1),
             step: d.step.unwrap_or(1),
@@ -159,14 +172,14 @@ fn source_kind(
         Some(other) => {
             c.err(
                 &format!("{p}.kind"),
-                format!("{other:?} is not one of: csv, uuid, counter, list"),
+                format!("{other:?} is not one of: csv, uuid, counter, list, env"),
             );
             return None;
         }
         None => {
             c.err(
                 &format!("{p}.kind"),
-                "is required: csv, uuid, counter or list",
+                "is required: csv, uuid, counter, list or env",
             );
             return None;
         }
@@ -195,6 +208,14 @@ pub enum CsvError {
         /// What is wrong.
         message: String,
     },
+    /// Reading failed part-way (a limit, an I/O error): says which.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A header and no data.
     #[error("{}: has no data rows", path.display())]
     Empty {
@@ -220,20 +241,45 @@ pub fn load_csv(
         line,
         message,
     };
+    use crate::limits::{Bounded, LimitError, DATA_FILE_BYTES, LINE_BYTES};
+    let file = std::fs::File::open(path).map_err(|e| CsvError::Open {
+        path: path.to_path_buf(),
+        source: e.into(),
+    })?;
+    let limit = |e: &csv::Error| -> Option<CsvError> {
+        let csv::ErrorKind::Io(io) = e.kind() else {
+            return None;
+        };
+        Some(CsvError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(io.kind(), io.to_string()),
+        })
+    };
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > DATA_FILE_BYTES)
+    {
+        return Err(CsvError::Read {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                LimitError::TooLarge(DATA_FILE_BYTES),
+            ),
+        });
+    }
+    // Bounded while reading too: a file that never ends (/dev/zero, a pipe) stops at the limit.
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delim)
         .has_headers(columns.is_none() || skip_header)
         .flexible(true)
-        .from_path(path)
-        .map_err(|source| CsvError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .from_reader(Bounded::new(file, DATA_FILE_BYTES, LINE_BYTES));
     let header: Vec<String> = match columns {
         Some(c) => c.iter().map(|s| s.trim().to_string()).collect(),
         None => rdr
             .headers()
-            .map_err(|e| at(e.position().map_or(1, |p| p.line()), e.to_string()))?
+            .map_err(|e| {
+                limit(&e).unwrap_or_else(|| at(e.position().map_or(1, |p| p.line()), e.to_string()))
+            })?
             .iter()
             .map(|h| h.trim().to_string())
             .collect(),
@@ -243,7 +289,9 @@ pub fn load_csv(
     }
     let mut rows = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| at(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let rec = rec.map_err(|e| {
+            limit(&e).unwrap_or_else(|| at(e.position().map_or(0, |p| p.line()), e.to_string()))
+        })?;
         if rec.len() != header.len() {
             let line = rec.position().map_or(0, |p| p.line());
             return Err(at(

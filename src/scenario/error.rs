@@ -54,10 +54,12 @@ impl fmt::Display for ConfigError {
                     write!(f, ":{col}")?;
                 }
             }
+            // One problem, one line: a line break quoted from the input is shown escaped.
+            let message = p.message.replace('\r', "\\r").replace('\n', "\\n");
             if p.field.is_empty() {
-                write!(f, ": {}", p.message)?;
+                write!(f, ": {message}")?;
             } else {
-                write!(f, ": {}: {}", p.field, p.message)?;
+                write!(f, ": {}: {message}", p.field)?;
             }
         }
         Ok(())
@@ -90,7 +92,11 @@ impl Locator {
     /// The line of `path` (`load.threads`, `request[1].headers.Accept`): the key when the path
     /// exists, else the nearest enclosing table that does.
     pub fn line_of(&self, path: &str) -> Option<usize> {
-        let doc = self.doc.as_ref()?;
+        let Some(doc) = self.doc.as_ref() else {
+            // A file toml_edit cannot hold (an integer beyond i64): find the key line by line.
+            return (1..=self.text.lines().count())
+                .find(|&l| path_of_line(&self.text, l).as_deref() == Some(path));
+        };
         let mut table: &dyn toml_edit::TableLike = doc.as_table();
         let mut best: Option<usize> = doc.as_table().span().map(|s| s.start);
         for seg in split_path(path) {
@@ -181,6 +187,53 @@ impl Locator {
             message: message.into(),
         }
     }
+}
+
+/// The dotted path of the key on 1-based `line`, read from the text line by line: for a file
+/// `toml_edit` cannot hold (an integer beyond i64), where [`Locator::path_at`] finds nothing.
+/// Tables of arrays are indexed by how many headers of that name came before.
+pub fn path_of_line(text: &str, line: usize) -> Option<String> {
+    let mut table = String::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, l) in text.lines().enumerate() {
+        let t = l.trim();
+        if let Some(name) = t.strip_prefix("[[").and_then(|r| r.split("]]").next()) {
+            let name = name.trim().to_string();
+            let n = seen.entry(name.clone()).or_insert(0);
+            table = format!("{name}[{n}]");
+            *n += 1;
+        } else if let Some(name) = t.strip_prefix('[').and_then(|r| r.split(']').next()) {
+            table = name.trim().to_string();
+        }
+        if i + 1 == line {
+            let key = t.split('=').next()?.trim().trim_matches('"');
+            if key.is_empty() || key.starts_with('[') {
+                return None;
+            }
+            return Some(if table.is_empty() {
+                key.to_string()
+            } else {
+                format!("{table}.{key}")
+            });
+        }
+    }
+    None
+}
+
+/// serde's message in a user's words: an integer beyond TOML's range says so (serde calls it
+/// "integer `…` as i128"), and never names an internal type.
+pub fn plain_serde_message(m: &str) -> String {
+    if let Some(rest) = m.strip_prefix("invalid type: integer `") {
+        if let Some((n, tail)) = rest.split_once('`') {
+            if tail.starts_with(" as i128") || tail.starts_with(" as u128") {
+                return format!(
+                    "{n} is out of range (a whole number is at most {})",
+                    i64::MAX
+                );
+            }
+        }
+    }
+    m.to_string()
 }
 
 /// `request[1].headers.Accept` → `[("request", Some(1)), ("headers", None), ("Accept", None)]`.

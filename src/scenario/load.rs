@@ -326,7 +326,7 @@ fn spike(c: &mut Checker<'_>, at: &str, l: &RawLoad) -> Profile {
             &format!("{at}.duration"),
             format!(
                 "must last at least until the spike is over ({})",
-                humantime::format_duration(down_end)
+                crate::duration::format(down_end)
             ),
         );
     }
@@ -407,6 +407,10 @@ fn stages(c: &mut Checker<'_>, at: &str, l: &RawLoad) -> Profile {
     })
 }
 
+/// The highest arrival rate surge takes, per second: more than one process can start, and low
+/// enough that the schedule keeps up with the clock.
+pub const MAX_ARRIVALS_PER_S: f64 = 1_000_000.0;
+
 /// Arrival rates (k6 constant-arrival-rate / ramping-arrival-rate).
 fn arrivals(c: &mut Checker<'_>, at: &str, l: &RawLoad, shape: &str) -> Profile {
     let unit = c.duration(
@@ -457,6 +461,17 @@ fn arrivals(c: &mut Checker<'_>, at: &str, l: &RawLoad, shape: &str) -> Profile 
         );
     }
     let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
+    if peak > MAX_ARRIVALS_PER_S {
+        let field = if shape == "constant_arrival_rate" {
+            "rate"
+        } else {
+            "stages"
+        };
+        c.err(
+            &format!("{at}.{field}"),
+            format!("at most {MAX_ARRIVALS_PER_S} iterations a second (one process cannot start more), got {peak}/s"),
+        );
+    }
     let max_users = users(c, &format!("{at}.max_users"), l.max_users, None).max(1);
     let pre = match l.pre_allocated_users {
         Some(n) => users(c, &format!("{at}.pre_allocated_users"), Some(n), None),

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod policy;
 pub mod request;
 pub mod spec;
+mod spec_de;
 pub mod steps;
 pub mod target;
 pub mod template;
@@ -38,13 +39,14 @@ pub use target::{check_url, derive_login, UrlError};
 /// Every problem found: unreadable file, TOML syntax, unknown keys, wrong types, bad values,
 /// bad overrides; each with its line where one exists.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::limits::read_to_string(path, crate::limits::SCENARIO_BYTES)
         .map_err(|e| ConfigError::single(path, "", format!("cannot read the scenario: {e}")))?;
     load_str(&text, path, overrides)
 }
 
 /// As [`load()`], from text already read; `path` names it in errors and locates relative files.
 pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
+    let original_text = text;
     let fail = |problems: Vec<Problem>| ConfigError {
         file: path.to_path_buf(),
         problems,
@@ -55,21 +57,26 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
         apply_overrides(text, overrides).map_err(|p| fail(vec![p]))?
     };
     let loc = Locator::new(&text);
-    let applied = |mut p: Problem| {
-        if !overrides.is_empty() {
-            p.message = format!(
-                "{} (with --set {} applied)",
-                p.message,
-                overrides.join(" --set ")
-            );
+    // With overrides, lines are those of the file as written (the edited text has more), and
+    // a problem in a field an override set names the flag, not a line.
+    let original = (!overrides.is_empty()).then(|| Locator::new(original_text));
+    let place = |mut p: Problem| {
+        let Some(orig) = &original else { return p };
+        if let Some(o) = overrides.iter().find(|o| set_by(&p.field, o)) {
+            p.field = format!("--set {}", shown_override(o));
+            p.line = None;
+            p.column = None;
+        } else if !p.field.is_empty() {
+            p.line = orig.line_of(&p.field);
+            p.column = None;
         }
         p
     };
     let de = toml::Deserializer::parse(&text)
-        .map_err(|e| fail(vec![applied(toml_problem(&loc, &e))]))?;
+        .map_err(|e| fail(vec![place(toml_problem(&loc, &text, &e))]))?;
     let mut unknown = Vec::new();
     let raw: spec::RawScenario = serde_ignored::deserialize(de, |p| unknown.push(p.to_string()))
-        .map_err(|e| fail(vec![applied(toml_problem(&loc, &e))]))?;
+        .map_err(|e| fail(vec![place(toml_problem(&loc, &text, &e))]))?;
     let mut problems: Vec<Problem> = unknown
         .iter()
         .map(|p| {
@@ -84,15 +91,44 @@ pub fn load_str(text: &str, path: &Path, overrides: &[String]) -> Result<Plan, C
             )
         })
         .collect();
-    match build::build(raw, path, &loc) {
-        Ok(plan) if problems.is_empty() => Ok(plan),
-        Ok(_) => Err(fail(problems)),
+    let result = match build::build(raw, path, &loc) {
+        Ok(plan) if problems.is_empty() => return Ok(plan),
+        Ok(_) => problems,
         Err(mut more) => {
             problems.append(&mut more);
-            problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
-            Err(fail(problems))
+            problems
         }
+    };
+    let mut problems: Vec<Problem> = result.into_iter().map(place).collect();
+    problems.sort_by_key(|p| p.line.unwrap_or(usize::MAX));
+    Err(fail(problems))
+}
+
+/// An override as messages quote it: a credential's value (by the key's name, or by its look)
+/// is hidden.
+fn shown_override(o: &str) -> String {
+    let Some((key, value)) = o.split_once('=') else {
+        return o.to_string();
+    };
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let secret = crate::secrets::is_sensitive_header(last)
+        || crate::secrets::looks_like_credential(value)
+        || (last == "path" || last == "base_url") && crate::secrets::redact_url(value) != value;
+    if secret {
+        format!("{key}={}", crate::secrets::REDACTED)
+    } else {
+        o.to_string()
     }
+}
+
+/// True when the field at `path` was written by the override `o` (`key=value`): the key
+/// itself, a field inside it, or the table that holds it.
+fn set_by(path: &str, o: &str) -> bool {
+    let key = o.split_once('=').map_or(o, |(k, _)| k).trim();
+    !path.is_empty()
+        && (path == key
+            || path.starts_with(&format!("{key}."))
+            || path.starts_with(&format!("{key}[")))
 }
 
 /// serde_ignored paths look like `request.1.foo`; reports use `request[1].foo`.
@@ -111,11 +147,15 @@ fn normalize_path(p: &str) -> String {
     out
 }
 
-fn toml_problem(loc: &Locator, e: &toml::de::Error) -> Problem {
+fn toml_problem(loc: &Locator, text: &str, e: &toml::de::Error) -> Problem {
     let (line, column, field) = match e.span() {
         Some(s) => {
             let (l, c) = loc.line_col(s.start);
-            (Some(l), Some(c), loc.path_at(s.start).unwrap_or_default())
+            let field = loc
+                .path_at(s.start)
+                .or_else(|| error::path_of_line(text, l))
+                .unwrap_or_default();
+            (Some(l), Some(c), field)
         }
         None => (None, None, String::new()),
     };
@@ -123,7 +163,7 @@ fn toml_problem(loc: &Locator, e: &toml::de::Error) -> Problem {
         line,
         column,
         field,
-        message: e.message().trim().to_string(),
+        message: error::plain_serde_message(e.message().trim()),
     }
 }
 
@@ -137,7 +177,7 @@ pub fn apply_overrides(text: &str, overrides: &[String]) -> Result<String, Probl
     let flag_problem = |o: &str, msg: String| Problem {
         line: None,
         column: None,
-        field: format!("--set {o}"),
+        field: format!("--set {}", shown_override(o)),
         message: msg,
     };
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
@@ -155,6 +195,20 @@ pub fn apply_overrides(text: &str, overrides: &[String]) -> Result<String, Probl
             return Err(flag_problem(
                 o,
                 "the key is empty or has an empty part".into(),
+            ));
+        }
+        let v = value.trim();
+        let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+        if !digits.is_empty()
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && v.parse::<i64>().is_err()
+        {
+            return Err(flag_problem(
+                o,
+                format!(
+                    "{v} is out of range (a whole number is at most {})",
+                    i64::MAX
+                ),
             ));
         }
         let value: toml_edit::Value = value

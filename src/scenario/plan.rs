@@ -276,6 +276,25 @@ pub enum DataKind {
         /// The values.
         values: Arc<Vec<String>>,
     },
+    /// One value from an environment variable (a secret: never written to any output).
+    Env {
+        /// The variable's name.
+        name: String,
+        /// Its value when the scenario was read; None when it was not set (a run refuses to
+        /// start, naming it; other commands need no value).
+        #[serde(skip)]
+        value: Option<EnvValue>,
+    },
+}
+
+/// A value read from the environment; `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EnvValue(pub String);
+
+impl std::fmt::Debug for EnvValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// A `[[data]]` source, checked.
@@ -348,11 +367,7 @@ impl RequestSpec {
 
     /// Is `status` a success for `on_error` purposes?
     pub fn is_success(&self, status: Option<u16>) -> bool {
-        match (status, &self.expect_status) {
-            (None, _) => false,
-            (Some(s), Some(list)) => list.contains(&s),
-            (Some(s), None) => (200..400).contains(&s),
-        }
+        crate::record::meta::is_expected(status, self.expect_status.as_deref())
     }
 }
 
@@ -529,6 +544,11 @@ impl Plan {
                     abort_on_fail: t.abort_on_fail,
                 })
                 .collect(),
+            expect_status: self
+                .requests
+                .iter()
+                .filter_map(|r| Some((r.name.clone(), r.expect_status.clone()?)))
+                .collect(),
         }
     }
 
@@ -537,6 +557,17 @@ impl Plan {
         let mut v: Vec<String> = self.requests.iter().map(|r| r.name.clone()).collect();
         v.extend(self.transactions.iter().map(|t| t.name.clone()));
         v
+    }
+
+    /// The first `[[data]] kind = "env"` source whose variable is not set: its index and name.
+    pub fn missing_env(&self) -> Option<(usize, &str)> {
+        self.data
+            .iter()
+            .enumerate()
+            .find_map(|(i, d)| match &d.kind {
+                DataKind::Env { name, value: None } => Some((i, name.as_str())),
+                _ => None,
+            })
     }
 
     /// The largest number of requests the plan can issue, when it is bounded.
@@ -632,13 +663,4 @@ fn ser_headers<S: serde::Serializer>(
 }
 
 /// Headers whose values are never written to any output.
-pub fn is_sensitive_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n == "authorization"
-        || n == "cookie"
-        || n == "proxy-authorization"
-        || n.contains("token")
-        || n.contains("secret")
-        || n.contains("api-key")
-        || n.contains("apikey")
-}
+pub use crate::secrets::is_sensitive_header;

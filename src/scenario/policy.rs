@@ -110,6 +110,9 @@ impl Policy {
     }
 }
 
+/// The fastest client-side pace surge takes, per second (one request per microsecond).
+pub const MAX_PACE_PER_S: f64 = 1_000_000.0;
+
 /// Parses `4.5`, `"4.5/s"`, `"270/m"`, `"10000/h"` into requests per second.
 pub fn parse_rate(r: &RawRate) -> Result<f64, String> {
     let v = match r {
@@ -128,10 +131,13 @@ pub fn parse_rate(r: &RawRate) -> Result<f64, String> {
             n / per
         }
     };
-    if v.is_finite() && v > 0.0 {
+    let slowest = 1.0 / crate::duration::MAX.as_secs_f64();
+    if v.is_finite() && v >= slowest && v <= MAX_PACE_PER_S {
         Ok(v)
     } else {
-        Err(format!("must be more than 0, got {v}"))
+        Err(format!(
+            "must be between one request per 720h and {MAX_PACE_PER_S}/s, got {v}/s"
+        ))
     }
 }
 

@@ -32,6 +32,64 @@ pub(super) fn build_requests(
     requests
 }
 
+/// How a credential gets into a request without being written in the scenario.
+pub const FROM_ENV: &str = "read it from the environment: add [[data]] with kind = \"env\", var = \"key\", env = \"MY_API_KEY\" and write {key} here (for Authorization, [auth] kind = \"bearer\" with token_env or token_file)";
+
+/// What in `v` cannot be in a header value: a line break (CR, LF, which would split the header
+/// or end the request's head) or another control character. None when it can be sent.
+pub(super) fn header_breaker(v: &str) -> Option<String> {
+    let (i, ch) = v
+        .char_indices()
+        .find(|(_, ch)| (ch.is_control() && *ch != '\t') || *ch == '\u{7f}')?;
+    Some(match ch {
+        '\r' | '\n' => format!("a line break (CR or LF) at byte {i}"),
+        _ => format!("a control character (U+{:04X}) at byte {i}", u32::from(ch)),
+    })
+}
+
+/// Checks the values a header template takes from `[[data]]` (CSV rows, lists): each must be
+/// sendable in a header, else the problem names the request's header, the source and the row.
+pub(super) fn check_header_data(
+    c: &mut Checker<'_>,
+    requests: &[RequestSpec],
+    data: &[DataSource],
+) {
+    for (i, r) in requests.iter().enumerate() {
+        for (name, t) in &r.headers {
+            for var in t.vars() {
+                let Some((d, src)) = data.iter().enumerate().find(|(_, s)| s.vars.contains(&var))
+                else {
+                    continue;
+                };
+                let col = src.vars.iter().position(|v| *v == var).unwrap_or(0);
+                let bad = match &src.kind {
+                    DataKind::Csv { data: rows, .. } => {
+                        rows.iter().enumerate().find_map(|(row, vals)| {
+                            Some((
+                                format!("data row {}", row + 1),
+                                header_breaker(vals.get(col)?)?,
+                            ))
+                        })
+                    }
+                    DataKind::List { values } => values.iter().enumerate().find_map(|(row, v)| {
+                        Some((format!("value {}", row + 1), header_breaker(v)?))
+                    }),
+                    DataKind::Env { value, .. } => value
+                        .as_ref()
+                        .and_then(|v| Some(("value".to_string(), header_breaker(&v.0)?))),
+                    DataKind::Uuid | DataKind::Counter { .. } => None,
+                };
+                if let Some((row, what)) = bad {
+                    c.err(
+                        &format!("request[{i}].headers.{name}"),
+                        format!("takes a value from data[{d}], whose {row} has {what}; a header value must be one line of text"),
+                    );
+                }
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn build_request(
     c: &mut Checker<'_>,
@@ -99,6 +157,16 @@ fn build_request(
             "/".into()
         }
     };
+    let secret_params = crate::secrets::literal_secret_params(&path);
+    if !secret_params.is_empty() {
+        c.err(
+            &format!("{p}.path"),
+            format!(
+                "the query parameter {} holds a credential written into the scenario; {FROM_ENV}",
+                secret_params.join(", ")
+            ),
+        );
+    }
     let path = compile(c, &format!("{p}.path"), &path, vars)
         .unwrap_or_else(|| Template::compile("/", &[]).expect("constant"));
     let mut headers = Vec::new();
@@ -114,8 +182,20 @@ fn build_request(
                 "conflicts with [auth], which sets Authorization; remove one",
             );
         }
-        if is_sensitive_header(k) && !v.contains('{') {
-            c.err(&hp, "looks like a secret written into the scenario; read it from the environment with [auth] instead");
+        let literal = !v.contains('{') && !v.trim().is_empty();
+        if literal && (is_sensitive_header(k) || crate::secrets::looks_like_credential(v)) {
+            c.err(
+                &hp,
+                format!("looks like a credential written into the scenario; {FROM_ENV}"),
+            );
+            continue;
+        }
+        if let Some(bad) = header_breaker(v) {
+            c.err(
+                &hp,
+                format!("has {bad}; a header value must be one line of text"),
+            );
+            continue;
         }
         if let Some(t) = compile(c, &hp, v, vars) {
             headers.push((hn, t));

@@ -7,29 +7,27 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-/// A duration as written: `"10s"`, `"500ms"`, `"2m"`, or a number of seconds.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// A duration as written: a number of seconds, or text in the one duration grammar
+/// ([`crate::duration::GRAMMAR`]). Checked by [`super::parse_duration`].
+#[derive(Debug, Clone, PartialEq)]
 pub enum RawDuration {
-    /// humantime text such as `"1m 30s"`.
+    /// Text such as `"1m 30s"`.
     Text(String),
     /// Seconds.
     Seconds(f64),
 }
 
 /// A loop count: a number, or `"forever"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RawLoops {
-    /// That many iterations per user.
+    /// That many iterations per user (a number beyond i64 is `i64::MAX`, refused as too large).
     Count(i64),
     /// `"forever"` (or `-1`, JMeter's spelling, as a number).
     Text(String),
 }
 
 /// Think time: a constant, or a uniform range.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RawThinkTime {
     /// Always this long.
     Constant(RawDuration),
@@ -90,8 +88,7 @@ pub struct RawThreshold {
 }
 
 /// A pacing rate: a number per second, or text such as `"270/m"`, `"4.5/s"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RawRate {
     /// Per second.
     PerSecond(f64),
@@ -175,8 +172,10 @@ pub struct RawAuth {
 /// One `[[data]]` source.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RawData {
-    /// `csv`, `uuid`, `counter` or `list`.
+    /// `csv`, `uuid`, `counter`, `list` or `env`.
     pub kind: Option<String>,
+    /// env: the environment variable holding the value (a secret, read at run time).
+    pub env: Option<String>,
     /// csv: path relative to the scenario file.
     pub file: Option<String>,
     /// csv: field delimiter (default `,`).

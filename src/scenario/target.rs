@@ -195,6 +195,9 @@ pub enum UrlError {
     /// No host.
     #[error("{0:?} has no host")]
     NoHost(String),
+    /// A password in the URL: a credential written where it would be kept.
+    #[error("{0:?} holds a password: credentials never go in a URL; use [auth] (token_env, client_id_env/client_secret_env)")]
+    Password(String),
     /// A query or a fragment, which a base URL cannot take.
     #[error("{0:?}: a base URL takes no query or fragment")]
     QueryOrFragment(String),
@@ -205,18 +208,23 @@ pub enum UrlError {
 /// # Errors
 /// [`UrlError`].
 pub fn check_url(u: &str) -> Result<String, UrlError> {
+    // Messages quote the URL: never with a secret in it.
+    let shown = || crate::secrets::redact_url(u).into_owned();
     let parsed = reqwest::Url::parse(u).map_err(|e| UrlError::NotUrl {
-        url: u.to_string(),
+        url: shown(),
         reason: e.to_string(),
     })?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(UrlError::Scheme(u.to_string()));
+        return Err(UrlError::Scheme(shown()));
     }
     if parsed.host_str().is_none() {
-        return Err(UrlError::NoHost(u.to_string()));
+        return Err(UrlError::NoHost(shown()));
+    }
+    if parsed.password().is_some() {
+        return Err(UrlError::Password(shown()));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
-        return Err(UrlError::QueryOrFragment(u.to_string()));
+        return Err(UrlError::QueryOrFragment(shown()));
     }
     Ok(u.trim_end_matches('/').to_string())
 }

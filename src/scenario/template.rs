@@ -155,6 +155,14 @@ impl Template {
         &self.source
     }
 
+    /// The data variables it reads (indices into the names it was compiled against).
+    pub fn vars(&self) -> impl Iterator<Item = usize> + '_ {
+        self.segs.iter().filter_map(|s| match s {
+            Seg::Var(i) => Some(*i),
+            _ => None,
+        })
+    }
+
     /// True when rendering always gives the same text.
     pub fn is_constant(&self) -> bool {
         self.segs.iter().all(|s| matches!(s, Seg::Lit(_)))

@@ -161,7 +161,7 @@ fn secrets_in_the_scenario_are_refused() {
     let e = load(&GOOD.replace("\"X-Run\" = \"{n}\"", "\"X-Api-Token\" = \"abc123\"")).unwrap_err();
     assert!(
         e.to_string()
-            .contains("request[0].headers.X-Api-Token: looks like a secret"),
+            .contains("request[0].headers.X-Api-Token: looks like a credential"),
         "{e}"
     );
     let e =
@@ -221,11 +221,24 @@ fn overrides_set_values_and_name_the_flag_when_wrong() {
         ("=3", "--set =3: the key is empty"),
         ("name.x=1", "--set name.x=1: name is a value, not a table"),
         ("request[3].path=/x", "--set request[3].path=/x: request has 1 entries"),
-        ("load.threads=zero", "load.threads: invalid type: string \"zero\", expected i64 (with --set load.threads=zero applied)"),
+        ("load.threads=zero", "s.toml: --set load.threads=zero: invalid type: string \"zero\", expected i64"),
+        ("load.threads=0", "s.toml: --set load.threads=0: must be between 1 and 100000, got 0"),
+        ("load.threads=100000000000000000000", "s.toml: --set load.threads=100000000000000000000: 100000000000000000000 is out of range"),
+        ("limits.max_duration=10min", "s.toml: --set limits.max_duration=10min: \"10min\" is not a duration (unknown unit \"min\"); write a number of seconds"),
     ] {
         let e = load_str(GOOD, Path::new("s.toml"), &[o.into()]).unwrap_err();
+        assert_eq!(e.problems.len(), 1, "{o}: {e}");
         assert!(e.to_string().contains(want), "{o}: {e}");
     }
+    // A key an override adds shifts the edited text's lines; problems elsewhere keep the lines
+    // of the file as written.
+    let bad = GOOD.replace("max_requests = 10000", "max_requests = 0");
+    let line = bad.lines().position(|l| l == "max_requests = 0").unwrap() + 1;
+    let e = load_str(&bad, Path::new("s.toml"), &["load.delay=1s".into()]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("s.toml:{line}: limits.max_requests: must be at least 1, got 0")
+    );
 }
 
 #[test]

@@ -70,7 +70,7 @@ impl Schedule for ArrivalSchedule {
                 Some(x) if x < d => {
                     self.next += 1;
                     return Some(Event::Arrival {
-                        at: t0 + Duration::from_secs_f64(x),
+                        at: t0 + crate::duration::saturating_secs(x),
                     });
                 }
                 _ => {

@@ -303,7 +303,7 @@ impl TokenPool {
             .and_then(|v| v.as_f64())
             .unwrap_or(86_400.0)
             .max(0.0);
-        let lifetime = Duration::from_secs_f64(expires_in);
+        let lifetime = crate::duration::saturating_secs(expires_in);
         // Refresh `margin` early, but never sooner than half the lifetime.
         let early = self.margin.min(lifetime / 2);
         let mut header = HeaderValue::try_from(format!("Bearer {token}"))

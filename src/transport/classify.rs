@@ -9,6 +9,11 @@ use crate::record::ErrorClass;
 /// The class of an I/O error, when its kind says it.
 pub fn io_class(e: &std::io::Error) -> Option<ErrorClass> {
     use std::io::ErrorKind as K;
+    // Out of descriptors, ports or buffers on this machine: before any other kind, so the
+    // engine backs off instead of counting it as the server's refusal or reset.
+    if super::is_resource_error(e) {
+        return Some(ErrorClass::Resource);
+    }
     match e.kind() {
         K::ConnectionRefused => Some(ErrorClass::Refused),
         K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe | K::UnexpectedEof => {
@@ -122,6 +127,18 @@ mod tests {
     #[test]
     fn io_kinds_map_to_their_classes() {
         use std::io::{Error, ErrorKind as K};
+        for errno in [
+            libc::EMFILE,
+            libc::ENFILE,
+            libc::EADDRNOTAVAIL,
+            libc::ENOBUFS,
+        ] {
+            assert_eq!(
+                io_class(&Error::from_raw_os_error(errno)),
+                Some(ErrorClass::Resource),
+                "errno {errno}"
+            );
+        }
         assert_eq!(
             io_class(&Error::from(K::ConnectionRefused)),
             Some(ErrorClass::Refused)

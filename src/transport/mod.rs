@@ -229,6 +229,24 @@ impl Exchange {
     }
 }
 
+/// True when an I/O error says this machine ran out of something a request needs, not that the
+/// server failed: open files (EMFILE, ENFILE), local ports or addresses (EADDRNOTAVAIL), buffer
+/// space (ENOBUFS) or memory (ENOMEM). Every transport classifies these as
+/// [`ErrorClass::Resource`], so the engine backs off instead of spinning.
+pub fn is_resource_error(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    if let Some(code) = e.raw_os_error() {
+        return matches!(
+            code,
+            libc::EMFILE | libc::ENFILE | libc::EADDRNOTAVAIL | libc::ENOBUFS | libc::ENOMEM
+        );
+    }
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::OutOfMemory
+    )
+}
+
 /// Sends requests. Implementations never panic on a failure: every failure is an
 /// [`Exchange`] with an error class.
 pub trait Transport: Send + Sync + 'static {

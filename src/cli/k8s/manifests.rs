@@ -94,7 +94,7 @@ impl Spec {
             "--start-at",
             &self.start_at,
             "--start-tolerance",
-            &humantime::format_duration(self.start_tolerance).to_string(),
+            &crate::duration::format(self.start_tolerance),
             "--yes",
         ]
         .iter()
@@ -112,7 +112,7 @@ impl Spec {
             "merge".into(),
             dir.clone(),
             "--wait".into(),
-            humantime::format_duration(self.merge_wait).to_string(),
+            crate::duration::format(self.merge_wait),
             "--out".into(),
             format!("{dir}/merged"),
         ]

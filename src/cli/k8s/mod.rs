@@ -42,10 +42,10 @@ pub struct K8sArgs {
     #[arg(long, value_name = "TIME", conflicts_with = "start_in")]
     pub start_at: Option<String>,
     /// Start this long after the manifests are written: apply them before then.
-    #[arg(long, value_name = "DURATION", default_value = "3m", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "3m", value_parser = crate::duration::parse_flag)]
     pub start_in: Duration,
     /// How late a pod may start after the barrier (image pulls, scheduling).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse_flag)]
     pub start_tolerance: Duration,
     /// The Secret holding the environment variables the scenario reads credentials from
     /// [default: <name>-secrets].
@@ -270,7 +270,7 @@ fn next_steps(spec: &Spec, dir: &Path) -> String {
         spec.run_id,
         spec.parallelism,
         spec.start_at,
-        humantime::format_duration(spec.start_tolerance)
+        crate::duration::format(spec.start_tolerance)
     );
     if !spec.secret_env.is_empty() {
         let lits: Vec<String> = spec

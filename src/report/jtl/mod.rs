@@ -64,6 +64,7 @@ pub fn non_http(class: ErrorClass) -> (&'static str, &'static str) {
             "java.io.InterruptedIOException",
             "Request cancelled at the end of the test",
         ),
+        ErrorClass::Resource => ("java.net.BindException", "Too many open files"),
         ErrorClass::Other => ("java.io.IOException", "I/O error"),
     }
 }
@@ -72,7 +73,9 @@ pub fn non_http(class: ErrorClass) -> (&'static str, &'static str) {
 pub fn error_class_of(code: &str) -> ErrorClass {
     let c = code.trim_start_matches("Non HTTP response code:").trim();
     let has = |s: &str| c.contains(s);
-    if has("TunnelRefused") {
+    if has("BindException") || has("Too many open files") {
+        ErrorClass::Resource
+    } else if has("TunnelRefused") {
         ErrorClass::Proxy
     } else if has("ConnectException") || has("HttpHostConnectException") || has("NoRouteToHost") {
         ErrorClass::Refused

@@ -91,7 +91,10 @@ impl Cols {
     }
 }
 
-fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, JtlError> {
+type Rows = csv::Reader<crate::limits::Bounded<std::fs::File>>;
+
+/// Opens the file for one pass: streamed, lines at most [`crate::limits::LINE_BYTES`].
+fn open(path: &Path) -> Result<Rows, JtlError> {
     let f = std::fs::File::open(path).map_err(|source| JtlError::Io {
         path: path.display().to_string(),
         source,
@@ -99,8 +102,17 @@ fn open(path: &Path) -> Result<csv::Reader<std::fs::File>, JtlError> {
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(f))
+        .from_reader(crate::limits::Bounded::new(
+            f,
+            u64::MAX,
+            crate::limits::LINE_BYTES,
+        )))
 }
+
+/// The most seconds a sample may start before the latest end already read and still count in
+/// its second's quantiles; a later one counts in every total, and its second keeps the
+/// quantiles it had. Bounds the seconds held in memory whatever the file's order.
+const MAX_LATENESS_S: u64 = 600;
 
 /// One row, read.
 struct Row {
@@ -195,6 +207,9 @@ struct Scan {
     /// Transactions (rows of Transaction Controllers), in order of appearance.
     txns: Vec<String>,
     first_url: Option<String>,
+    /// How many seconds before the latest end read so far a row may start (file order): the
+    /// seconds pass 2 must keep open, so it can drain the rest as it goes.
+    lateness_s: u64,
 }
 
 fn parse_error(path: &Path, line: u64, message: String) -> JtlError {
@@ -225,6 +240,7 @@ impl Scan {
             label_ix: HashMap::new(),
             txns: Vec::new(),
             first_url: None,
+            lateness_s: 0,
         };
         let mut rows = 0u64;
         for rec in rdr.records() {
@@ -255,6 +271,34 @@ impl Scan {
             rows += 1;
             scan.min_ts = scan.min_ts.min(r.ts);
             scan.max_end = scan.max_end.max(r.ts + r.elapsed);
+            scan.lateness_s = scan
+                .lateness_s
+                .max(scan.max_end.saturating_sub(r.ts) / 1000 + 1)
+                .min(MAX_LATENESS_S);
+            if scan.max_end - scan.min_ts > crate::limits::JTL_SPAN_S * 1000 {
+                return Err(parse_error(
+                    path,
+                    line,
+                    format!(
+                        "the samples span more than {} days (timeStamp {} after {}): one run's JTL spans less",
+                        crate::limits::JTL_SPAN_S / 86_400,
+                        r.ts,
+                        scan.min_ts
+                    ),
+                ));
+            }
+            if !scan.threads.contains_key(&r.thread)
+                && scan.threads.len() >= crate::limits::JTL_THREADS
+            {
+                return Err(parse_error(
+                    path,
+                    line,
+                    format!(
+                        "more than {} distinct threadName values",
+                        crate::limits::JTL_THREADS
+                    ),
+                ));
+            }
             let next_id = scan.threads.len() as u32;
             let t =
                 scan.threads
@@ -306,8 +350,17 @@ impl Scan {
     }
 
     /// Pass 2: every row as a sample into the recorder, each thread's span as user events.
+    /// Seconds no later row can reach (by the lateness pass 1 measured) are drained as the
+    /// rows go, so memory follows the rows in flight, not the seconds the file spans.
     fn record(&self, path: &Path) -> Result<Aggregate, JtlError> {
         let recorder = Recorder::new(self.threads.len() as u32);
+        for (_, first, last) in self.threads.values() {
+            recorder.user_event(self.us(*first), 1);
+            recorder.user_event(self.us(*last), -1);
+        }
+        let mut agg = Aggregate::new(self.labels.clone());
+        agg.set_names(self.txns.clone(), Vec::new());
+        let (mut max_end_ms, mut drained) = (0u64, 0u32);
         let mut rdr = open(path)?;
         for (i, rec) in rdr.records().enumerate() {
             if i == 0 && self.header_line {
@@ -342,13 +395,13 @@ impl Scan {
                 limit_key: None,
                 check: None,
             });
+            max_end_ms = max_end_ms.max(r.ts + r.elapsed);
+            let safe = (self.us(max_end_ms) / 1_000_000).saturating_sub(self.lateness_s) as u32;
+            if safe > drained {
+                recorder.drain_into(safe, &mut agg);
+                drained = safe;
+            }
         }
-        for (_, first, last) in self.threads.values() {
-            recorder.user_event(self.us(*first), 1);
-            recorder.user_event(self.us(*last), -1);
-        }
-        let mut agg = Aggregate::new(self.labels.clone());
-        agg.set_names(self.txns.clone(), Vec::new());
         recorder.drain_into(u32::MAX, &mut agg);
         Ok(agg)
     }

@@ -249,7 +249,14 @@ impl Walker<'_> {
                 let eq =
                     a.prop_bool("HTTPArgument.use_equals").unwrap_or(true) || !value.is_empty();
                 let n = expr::to_template(&self.expr(&name, place), encode);
-                let v = expr::to_template(&self.expr(&value, place), encode);
+                let pieces = self.expr(&value, place);
+                let secret = crate::secrets::is_sensitive_param(&name)
+                    || crate::secrets::looks_like_credential(&value);
+                if secret && !value.is_empty() && expr::is_constant(&pieces) {
+                    self.warn(place, format!("argument {name:?} holds a fixed credential; surge never writes secrets into a scenario: not copied (read it with [[data]] kind = \"env\")"));
+                    continue;
+                }
+                let v = expr::to_template(&pieces, encode);
                 pairs.push(if eq { format!("{n}={v}") } else { n });
             }
             let q = pairs.join("&");
@@ -320,7 +327,10 @@ impl Walker<'_> {
                 continue;
             }
             let pieces = self.expr(&v, place);
-            if crate::scenario::is_sensitive_header(&n) && expr::is_constant(&pieces) {
+            if (crate::scenario::is_sensitive_header(&n)
+                || crate::secrets::looks_like_credential(&v))
+                && expr::is_constant(&pieces)
+            {
                 self.warn(place, format!("header {n:?} holds a fixed secret; surge never writes secrets into a scenario: not copied (set it from a CSV column, or use [auth])"));
             } else {
                 headers.push((n, expr::to_template(&pieces, false)));
@@ -341,17 +351,25 @@ impl Walker<'_> {
 
     /// Transport settings surge sets per target, collected to be reconciled over all samplers.
     fn transport_settings(&mut self, el: &Element, sc: &Scope<'_>, place: &str) {
-        if let Some(t) = Self::field(el, sc, "HTTPSampler.connect_timeout")
-            .and_then(|t| self.constant(&t, place, "connect_timeout"))
-            .and_then(|t| t.trim().parse().ok())
-        {
-            self.connect_timeouts.push(t);
-        }
-        if let Some(t) = Self::field(el, sc, "HTTPSampler.response_timeout")
-            .and_then(|t| self.constant(&t, place, "response_timeout"))
-            .and_then(|t| t.trim().parse().ok())
-        {
-            self.response_timeouts.push(t);
+        for (prop, what) in [
+            ("HTTPSampler.connect_timeout", "connect_timeout"),
+            ("HTTPSampler.response_timeout", "response_timeout"),
+        ] {
+            let Some(raw) = Self::field(el, sc, prop).and_then(|t| self.constant(&t, place, what))
+            else {
+                continue;
+            };
+            if raw.trim().is_empty() {
+                continue;
+            }
+            match raw.trim().parse::<u64>() {
+                Ok(ms) if what == "connect_timeout" => self.connect_timeouts.push(ms),
+                Ok(ms) => self.response_timeouts.push(ms),
+                Err(_) => self.warn(
+                    place,
+                    format!("{prop} = {raw:?} is not a number of milliseconds ≥ 0: ignored (surge's default applies)"),
+                ),
+            }
         }
         self.keep_alive
             .push(el.prop_bool("HTTPSampler.use_keepalive").unwrap_or(true));

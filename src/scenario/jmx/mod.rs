@@ -311,7 +311,7 @@ fn finish_target(w: &mut Walker<'_>, plan_place: &str) {
 /// # Errors
 /// As [`import_str`], and an unreadable file.
 pub fn import_file(jmx: &Path, opts: &ImportOptions) -> Result<Imported, ConfigError> {
-    let text = std::fs::read_to_string(jmx)
+    let text = crate::limits::read_to_string(jmx, crate::limits::JMX_BYTES)
         .map_err(|e| ConfigError::single(jmx, "", format!("cannot read the test plan: {e}")))?;
     import_str(&text, jmx, opts)
 }

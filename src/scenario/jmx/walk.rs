@@ -369,6 +369,13 @@ impl<'a> Walker<'a> {
         let threads = self
             .number(el, "ThreadGroup.num_threads", &place)
             .unwrap_or(1.0);
+        if !(0.0..=100_000.0).contains(&threads) || threads.fract() != 0.0 {
+            self.warn(
+                &place,
+                format!("ThreadGroup.num_threads = {threads} is not a thread count surge runs (a whole number from 1 to 100000)"),
+            );
+        }
+        // Saturating: a value beyond i64 reaches the scenario's check as the largest one.
         gout.threads = threads as i64;
         gout.ramp_up_s = self
             .number(el, "ThreadGroup.ramp_time", &place)

@@ -43,9 +43,32 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The byte offset where each line starts, so that an element's line is a binary search, not a
+/// scan from the top (which made large plans quadratic).
+struct LineIndex(Vec<usize>);
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex(starts)
+    }
+
+    /// 1-based line of `offset`.
+    fn line(&self, offset: usize) -> usize {
+        self.0.partition_point(|&s| s <= offset)
+    }
+}
+
 fn start_element(
     text: &str,
     pos: usize,
+    line: usize,
     e: &quick_xml::events::BytesStart<'_>,
 ) -> Result<Element, XmlError> {
     let err = |m: String| {
@@ -72,7 +95,7 @@ fn start_element(
         attrs,
         children: Vec::new(),
         text: String::new(),
-        line: line_col(text, pos).0,
+        line,
     })
 }
 
@@ -86,6 +109,7 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
     reader.config_mut().check_end_names = true;
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let lines = LineIndex::new(text);
     let at = |pos: u64, message: String| {
         let (line, column) = line_col(text, pos as usize);
         XmlError {
@@ -103,9 +127,20 @@ pub fn parse(text: &str) -> Result<Element, XmlError> {
         // The event starts at the first '<' at or after `pos` (text events start at `pos`).
         let tag_pos = text[pos..].find('<').map_or(pos, |i| pos + i);
         match ev {
-            Event::Start(e) => stack.push(start_element(text, tag_pos, &e)?),
+            Event::Start(e) => {
+                if stack.len() >= crate::limits::JMX_DEPTH {
+                    return Err(at(
+                        tag_pos as u64,
+                        format!(
+                            "elements nest deeper than {} levels: not a JMeter test plan surge reads",
+                            crate::limits::JMX_DEPTH
+                        ),
+                    ));
+                }
+                stack.push(start_element(text, tag_pos, lines.line(tag_pos), &e)?)
+            }
             Event::Empty(e) => {
-                let el = start_element(text, tag_pos, &e)?;
+                let el = start_element(text, tag_pos, lines.line(tag_pos), &e)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(el),
                     None if root.is_none() => root = Some(el),
@@ -296,5 +331,7 @@ mod tests {
         let e = parse("<a>\n<b>\n").unwrap_err();
         assert!(e.message.contains("missing end tag"), "{e:?}");
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        let idx = LineIndex::new("ab\ncd\n\nx");
+        assert_eq!([0, 2, 3, 5, 6, 7].map(|o| idx.line(o)), [1, 1, 2, 2, 3, 4]);
     }
 }
