@@ -55,9 +55,12 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
         share(f.other),
         f.retries
     );
+    // One name column for the request and transaction tables: as wide as the longest name
+    // (within reason), so the figures line up under their headings.
+    let w = name_width(&facts.figures);
     let _ = writeln!(
         s,
-        "\n{:<24} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "\n{:<w$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "label / outcome", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "req/s"
     );
     for row in &facts.figures.outcome_rows {
@@ -65,8 +68,8 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
         let l = &row.service;
         let _ = writeln!(
             s,
-            "{:<24} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
-            truncate(&name, 24),
+            "{:<w$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            truncate(&name, w),
             row.count,
             ms(l.p50_us),
             ms(l.p95_us),
@@ -75,7 +78,7 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             rate(row.rate_per_s)
         );
     }
-    s.push_str(&super::transactions::terminal(&facts.figures));
+    s.push_str(&super::transactions::terminal(&facts.figures, w));
     let codes: Vec<String> = t
         .by_status
         .iter()
@@ -144,6 +147,20 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
 }
 
 /// `s` cut to `n` characters, with an ellipsis when cut.
+/// The width of the tables' name column: the longest "label outcome" or "transaction outcome",
+/// at least the heading's 24 characters and at most 40.
+fn name_width(f: &crate::analysis::figures::Figures) -> usize {
+    let requests = f
+        .outcome_rows
+        .iter()
+        .map(|r| r.label.chars().count() + 1 + r.outcome.name().len());
+    let transactions = f
+        .transactions
+        .iter()
+        .map(|r| r.name.chars().count() + 1 + r.outcome.name().len());
+    requests.chain(transactions).max().unwrap_or(0).clamp(24, 40)
+}
+
 pub fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()

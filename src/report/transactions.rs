@@ -65,13 +65,14 @@ fn peak(f: &Figures, name: &str) -> u64 {
         .map_or(0, |x| x.peak())
 }
 
-/// The terminal's transaction rows and failed checks (empty when there are none).
-pub fn terminal(f: &Figures) -> String {
+/// The terminal's transaction rows and failed checks (empty when there are none), with the name
+/// column `w` wide (the request table's).
+pub fn terminal(f: &Figures, w: usize) -> String {
     let mut s = String::new();
     if !f.transactions.is_empty() {
         let _ = writeln!(
             s,
-            "\n{:<24} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "\n{:<w$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
             "transaction / outcome", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "in flight"
         );
         for row in &f.transactions {
@@ -79,8 +80,8 @@ pub fn terminal(f: &Figures) -> String {
             let name = format!("{} {}", row.name, row.outcome.name());
             let _ = writeln!(
                 s,
-                "{:<30} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
-                super::terminal::truncate(&name, 30),
+                "{:<w$} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                super::terminal::truncate(&name, w),
                 row.share.n,
                 ms(row.time.p50_us),
                 ms(row.time.p95_us),
