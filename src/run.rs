@@ -392,10 +392,13 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let (mut out, base_url, mock_stats) = match preset {
         Some(p) if opts.simulate => {
             exec.seed = Some(opts.seed.unwrap_or(1));
-            simulate(plan.clone(), MockConfig::preset(p), exec).await?
+            let cfg = MockConfig::preset(p).with_draw_seed(exec.seed);
+            simulate(plan.clone(), cfg, exec).await?
         }
         Some(p) => {
-            let m = MockServer::start(MockConfig::preset(p), ([127, 0, 0, 1], 0).into())
+            // `--seed` varies the mock's draws too (latencies, compile times), never its flow ids.
+            let cfg = MockConfig::preset(p).with_draw_seed(opts.seed);
+            let m = MockServer::start(cfg, ([127, 0, 0, 1], 0).into())
                 .await
                 .map_err(|e| {
                     RunError::Usage(format!("cannot start the built-in mock on 127.0.0.1: {e}"))

@@ -91,7 +91,8 @@ pub struct RunArgs {
     /// Do not ask before sending load to a host outside loopback.
     #[arg(long, short)]
     pub yes: bool,
-    /// Seed for random think times and backoff jitter (default with --simulate: 1).
+    /// Seed for random think times and backoff jitter, and for the built-in mock's draws
+    /// (latencies, compile times, faults; its flow ids stay) (default with --simulate: 1).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Run on virtual time against the in-process mock (no sockets): a 60 s scenario takes a

@@ -147,8 +147,14 @@ impl Default for RetryAfterConfig {
 #[serde(deny_unknown_fields)]
 pub struct MockConfig {
     pub preset: Preset,
-    /// Seed of latency, fault and compile-outcome draws.
+    /// Seed of the flow ids, correlation ids, and of the latency, fault and compile draws unless
+    /// `draw_seed` is set.
     pub seed: u64,
+    /// Seed of the random draws only (latencies, compile times, faults, outcomes), when they should
+    /// vary while the flows keep their ids: `surge run --seed N` against the built-in mock sets it,
+    /// so a scenario's flow ids stay valid across seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw_seed: Option<u64>,
     /// Flows created at start (ids and names are deterministic).
     pub flows: u32,
     pub clients: Vec<ClientConfig>,
@@ -196,6 +202,7 @@ impl MockConfig {
         let base = MockConfig {
             preset,
             seed: 1,
+            draw_seed: None,
             flows: 500,
             clients: vec![client],
             token_limit: WindowLimit {
@@ -275,6 +282,17 @@ impl MockConfig {
                 ..base
             },
         }
+    }
+
+    /// The same parameters with the random draws seeded by `seed` (flow ids unchanged).
+    pub fn with_draw_seed(mut self, seed: Option<u64>) -> MockConfig {
+        self.draw_seed = seed;
+        self
+    }
+
+    /// The seed the random draws use.
+    pub fn draws_seed(&self) -> u64 {
+        self.draw_seed.unwrap_or(self.seed)
     }
 
     /// Reads a TOML file of overrides on top of `preset` (the file may name `preset` itself, which then wins).

@@ -192,8 +192,8 @@ impl MockState {
         let backlog = Backlog::new(b.workers, b.enabled.then_some(b.capacity));
         let flows = FlowStore::new(cfg.seed, cfg.flows, wall_epoch_ms);
         let inner = Inner {
-            draws: Draws::new(cfg.seed),
-            token_draws: Draws::new(cfg.seed ^ 0x746f_6b65_6e73),
+            draws: Draws::new(cfg.draws_seed()),
+            token_draws: Draws::new(cfg.draws_seed() ^ 0x746f_6b65_6e73),
             cfg,
             epoch: now,
             wall_epoch_ms,
