@@ -65,9 +65,15 @@ async fn the_seed_varies_the_mock_too() {
         a.seed = Some(seed);
         assert_eq!(cli::run_cmd(a, CancellationToken::new()).await, 0);
         let r = RunResult::read(&out.join("result.json")).unwrap();
-        assert_eq!(r.outcome_count(Outcome::Success) + r.outcome_count(Outcome::Throttled), 500);
+        assert_eq!(
+            r.outcome_count(Outcome::Success) + r.outcome_count(Outcome::Throttled),
+            500
+        );
         firsts.push((r.totals.first_429_s.unwrap(), r.duration_s));
     }
     // The seed alone changed, and with it when the backlog filled and when the batch ended.
-    assert!(firsts[0] != firsts[1] && firsts[1] != firsts[2], "{firsts:?}");
+    assert!(
+        firsts[0] != firsts[1] && firsts[1] != firsts[2],
+        "{firsts:?}"
+    );
 }

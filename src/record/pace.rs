@@ -96,10 +96,12 @@ pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
         }
     };
     match holder.get("advice").filter(|a| !a.is_null()) {
-        Some(a) => serde_json::from_value::<PaceShape>(a.clone()).map_err(|e| PaceFileError::Shape {
-            path: p,
-            why: format!("advice: {e}"),
-        }),
+        Some(a) => {
+            serde_json::from_value::<PaceShape>(a.clone()).map_err(|e| PaceFileError::Shape {
+                path: p,
+                why: format!("advice: {e}"),
+            })
+        }
         None => Err(PaceFileError::NoPace {
             path: p,
             why: holder

@@ -47,7 +47,8 @@ pub struct Measured {
     pub tokens: u32,
 }
 
-/// A pace to re-run with, and why.
+/// A pace to re-run with, and why. A bucket's rate is cut by the margin, its burst by twice its
+/// error; a window's count by the margin, its length stretched by a second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Advice {
     /// The pace (`recommended_rate_per_s`, `burst`, `window_s`, `per_token`).
@@ -98,7 +99,8 @@ pub fn margin_for(rate_error: f64) -> f64 {
 /// The pace for `m`, for re-running `batch` requests over `tokens` tokens; Err(the margin it
 /// would take) when the rate is too uncertain ([`MAX_RATE_ERROR`]).
 pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<Advice, f64> {
-    if !(m.rate_error <= MAX_RATE_ERROR) || !(m.rate_per_s > 0.0) {
+    let usable = m.rate_error.is_finite() && m.rate_error <= MAX_RATE_ERROR && m.rate_per_s > 0.0;
+    if !usable {
         return Err(margin_for(m.rate_error.min(1.0)));
     }
     let margin = margin_for(m.rate_error);
@@ -107,11 +109,7 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
     } else {
         1.0
     };
-    let (rate, burst, burst_err) = (
-        m.rate_per_s / unit,
-        m.burst / unit,
-        m.burst_error / unit,
-    );
+    let (rate, burst, burst_err) = (m.rate_per_s / unit, m.burst / unit, m.burst_error / unit);
     let (pace, rest_s) = match (m.model, m.window_s) {
         (Model::FixedWindow, Some(w)) => {
             let limit = (burst * (1.0 - margin)).floor().max(1.0);
@@ -128,10 +126,13 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
                 w,
             )
         }
+        // The burst is a count, not a rate: clock skew and jitter do not shrink it. What could
+        // be off is its estimate (read as what came before the first 429 less the rate's share),
+        // so it is cut by twice its error, and by one request at least.
         _ => (
             PaceShape {
                 rate_per_s: round_down(rate * (1.0 - margin)),
-                burst: (burst * (1.0 - margin) - 2.0 * burst_err).floor().max(1.0) as u32,
+                burst: (burst - (2.0 * burst_err).max(1.0)).floor().max(1.0) as u32,
                 window_s: None,
                 per_token: m.per_token,
             },
@@ -201,7 +202,13 @@ mod tests {
     #[test]
     fn the_margin_is_twice_the_error_at_least_five_percent() {
         // rate error → margin
-        for (e, m) in [(0.0, 0.05), (0.01, 0.05), (0.03, 0.06), (0.041, 0.09), (0.1, 0.2)] {
+        for (e, m) in [
+            (0.0, 0.05),
+            (0.01, 0.05),
+            (0.03, 0.06),
+            (0.041, 0.09),
+            (0.1, 0.2),
+        ] {
             assert_eq!(margin_for(e), m, "{e}");
         }
     }
@@ -211,13 +218,22 @@ mod tests {
         let a = advise(&bucket(20.0, 0.01, 30.0), Basis::Probe, Some((400, 1))).unwrap();
         assert_eq!(a.margin, 0.05);
         assert_eq!(a.pace.rate_per_s, 19.0);
-        assert_eq!(a.pace.burst, 28);
+        assert_eq!(a.pace.burst, 29);
         assert_eq!(a.rest_s, 1.5);
-        // 28 at once, then 372 at 19/s.
+        // 29 at once, then 371 at 19/s.
         let b = a.batch.unwrap();
-        assert!((b.last_start_s - 372.0 / 19.0).abs() < 1e-9);
+        assert!((b.last_start_s - 371.0 / 19.0).abs() < 1e-9);
+        // An uncertain burst is cut by twice its error.
+        let m = Measured {
+            burst_error: 3.0,
+            ..bucket(20.0, 0.01, 30.0)
+        };
+        assert_eq!(advise(&m, Basis::Probe, None).unwrap().pace.burst, 24);
         // Too rough a rate: no pace, and the margin it would have needed.
-        assert_eq!(advise(&bucket(20.0, 0.2, 30.0), Basis::Probe, None), Err(0.4));
+        assert_eq!(
+            advise(&bucket(20.0, 0.2, 30.0), Basis::Probe, None),
+            Err(0.4)
+        );
     }
 
     #[test]

@@ -68,7 +68,11 @@ pub fn fit(events: &[Event]) -> Estimate {
     // Fewest wrong decisions first; on a tie the token bucket (fewer parameters). A bucket that
     // refills a request every 1/R s does not send clients away for much longer: Retry-After values
     // far beyond that rule it out even where the counts cannot tell (the client stopped sending).
-    let ra = median(&ev.iter().filter_map(|e| e.retry_after_s).collect::<Vec<_>>());
+    let ra = median(
+        &ev.iter()
+            .filter_map(|e| e.retry_after_s)
+            .collect::<Vec<_>>(),
+    );
     let bucket_ruled_out = fw.is_some() && ra >= 5.0 / tb.rate + RETRY_AFTER_SLACK_S;
     fits.sort_by(|a, b| {
         let out = |f: &Alternative| bucket_ruled_out && f.model == Model::TokenBucket;
@@ -277,7 +281,11 @@ fn evidence(
     let last = *refusals.last().unwrap_or(&first);
     let ra: Vec<f64> = ev.iter().filter_map(|e| e.retry_after_s).collect();
     let mut allowed: std::collections::BTreeMap<u32, u64> = Default::default();
-    for h in ev.iter().filter_map(|e| e.headers).filter(|h| h.allowed > 0) {
+    for h in ev
+        .iter()
+        .filter_map(|e| e.headers)
+        .filter(|h| h.allowed > 0)
+    {
         *allowed.entry(h.allowed).or_default() += 1;
     }
     Evidence {

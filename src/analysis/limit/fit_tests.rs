@@ -124,7 +124,12 @@ fn a_fixed_window_is_named_from_retry_after_or_headers() {
         // a Retry-After of 30 s is not (it would refill a request in a fifth of a second).
         assert_eq!(f.alternatives[0].model, Model::TokenBucket);
         // Sending on through the spent window, the counts tell too.
-        let f = the_fit(&through_window(300, 60.0, &steady(0.0, 10.0, 90.0), headers));
+        let f = the_fit(&through_window(
+            300,
+            60.0,
+            &steady(0.0, 10.0, 90.0),
+            headers,
+        ));
         assert_eq!(f.model, Model::FixedWindow);
         assert!(
             f.alternatives[0].fit_error > 5.0 * f.fit_error.max(0.001),

@@ -95,12 +95,10 @@ mod tests {
             assert_eq!(s.scope, want, "{rate2}: {s:?}");
         }
         // Two tokens never refused at 16/s: at least 16/s, so per token.
-        let two = fit(
-            &steady(0.0, 16.0, 5.0)
-                .into_iter()
-                .map(|t| crate::analysis::limit::Event::admitted(t, 0.01))
-                .collect::<Vec<_>>(),
-        );
+        let two = fit(&steady(0.0, 16.0, 5.0)
+            .into_iter()
+            .map(|t| crate::analysis::limit::Event::admitted(t, 0.01))
+            .collect::<Vec<_>>());
         assert_eq!(scope(&one, &two).unwrap().scope, Scope::PerToken);
         assert!(scope(&Estimate::NoData, &two).is_none());
     }
