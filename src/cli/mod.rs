@@ -117,6 +117,10 @@ pub struct RunArgs {
     /// A .jmx plan: treat every import warning as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
+    /// Pace every request as this result.json's diagnosis or this limit.json (`surge probe`)
+    /// recommends (a retry_after safety net is added when the scenario does not retry).
+    #[arg(long, value_name = "RESULT.json|limit.json")]
+    pub pace_from: Option<PathBuf>,
     /// Distributed runs: segment, run id, start barrier.
     #[command(flatten)]
     pub dist: dist::DistArgs,
@@ -214,6 +218,23 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
     if let Err(e) = run::apply_target(&mut plan, a.target.as_deref()) {
         eprintln!("error: {e}");
         return exit::USAGE;
+    }
+    if let Some(f) = &a.pace_from {
+        match crate::record::pace::read_recommended(f) {
+            Ok(shape) => {
+                plan.on_429 = plan.on_429.clone().paced_from(&shape, f);
+                println!(
+                    "pace: {} (from {}; on_429 policy {})",
+                    crate::report::diagnosis::pace_text(&shape),
+                    f.display(),
+                    plan.on_429.name
+                );
+            }
+            Err(e) => {
+                eprintln!("error: --pace-from {e}");
+                return exit::USAGE;
+            }
+        }
     }
     say_which_mock_answers(&plan).await;
     if let Err(e) = gates::add_cli_thresholds(&mut plan, &a.threshold) {

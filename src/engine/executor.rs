@@ -11,7 +11,8 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::data::SharedData;
-use super::user::{closed_user, open_user, Pacer};
+use super::pace::Gate;
+use super::user::{closed_user, open_user};
 use crate::record::samples::StreamedSample;
 use crate::record::{Aggregate, Recorder, StopReason, Tick};
 use crate::scenario::template::{Scope, Template};
@@ -118,7 +119,7 @@ pub(super) struct Ctx<T> {
     pub(super) samples: Option<mpsc::Sender<StreamedSample>>,
     pub(super) seed: Option<u64>,
     pub(super) policy: Policy,
-    pub(super) pacer: Option<Pacer>,
+    pub(super) gate: Option<Gate>,
     segment: Segment,
 }
 
@@ -251,11 +252,8 @@ pub async fn execute<T: Transport>(
         seed: opts.seed,
         dropped: AtomicU64::new(0),
         policy: plan.on_429.clone(),
-        pacer: plan.on_429.pace.as_ref().map(|p| {
-            // N segments pace together at the plan's rate.
-            let per_second = p.per_second / f64::from(segment.count.max(1));
-            Pacer::new(per_second, p.steps.clone())
-        }),
+        // N segments pace together at the plan's rate.
+        gate: Gate::of(&plan.on_429, plan.auth.tokens(), segment.count),
         segment,
     });
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();

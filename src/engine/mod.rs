@@ -5,8 +5,10 @@
 //! import `analysis`, `report`, `run` or `cli`: what a run does with its per-second snapshot
 //! (progress, live thresholds) is its caller's, passed in as a callback.
 
+mod adaptive;
 pub mod data;
 pub mod executor;
+mod pace;
 mod user;
 
 pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};

@@ -86,7 +86,11 @@ pub fn model_name(m: Model) -> &'static str {
 
 /// `≤ 4.99 req/s after a burst of ≤ 241` or `≤ 285 per 61 s per token`: the pace, short.
 pub fn pace_short(a: &Advice) -> String {
-    let p = &a.pace;
+    pace_text(&a.pace)
+}
+
+/// A pace shape in words, as [`pace_short`] says it (also for `surge run --pace-from`).
+pub fn pace_text(p: &crate::record::pace::PaceShape) -> String {
     let per = if p.per_token { " per token" } else { "" };
     match p.window_s {
         Some(w) => format!("≤ {} requests per {}{per}", p.burst, window_text(w as u32)),

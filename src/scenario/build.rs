@@ -118,7 +118,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let groups = build_groups(&mut c, raw.load, raw.group, &requests);
     let limits = build_limits(&mut c, raw.limits, &groups);
     let labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
-    let on_429 = super::policy::build_policy(&mut c, raw.on_429, &labels);
+    let on_429 = super::policy::build_policy(&mut c, raw.on_429, &labels, &base_dir);
     let thresholds = build_thresholds(&mut c, raw.threshold, &labels);
     if !c.problems.is_empty() {
         return Err(c.problems);
