@@ -21,6 +21,7 @@ use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
 use crate::transport::inprocess::InProcess;
 
+pub mod probe;
 pub mod segment;
 
 /// Options of one run that are not in the scenario.
@@ -233,7 +234,7 @@ fn default_out(plan: &Plan) -> PathBuf {
     Path::new("reports").join(format!("{}-{stamp}", plan.name))
 }
 
-async fn auth_runtime(
+pub(crate) async fn auth_runtime(
     plan: &Plan,
     login_url: &str,
     fetch: Arc<dyn TokenFetch>,
@@ -386,6 +387,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         on_tick,
         seed: opts.seed,
         segment: opts.segment.as_ref().map(|s| s.segment),
+        dial: None,
     };
 
     let mut late = None;
@@ -455,46 +457,18 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     };
 
     let second_hists = out.aggregate.take_second_hists();
-    let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
-    debug_assert_eq!(totals.requests, out.issued);
-    let host = reqwest::Url::parse(&base_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    let result = RunResult {
-        schema: SCHEMA.into(),
-        schema_version: SCHEMA_VERSION,
-        tool: Tool::current(),
-        scenario: ScenarioInfo {
-            name: plan.name.clone(),
-            description: plan.description.clone(),
-            file: plan.source.display().to_string(),
-        },
-        plan: plan.summary(),
-        target: TargetInfo {
+    let mock_preset = preset.or(answered_by);
+    let result = assemble(
+        &plan,
+        out,
+        Target {
             base_url,
-            host,
-            kind: if preset.is_some() {
-                "mock".into()
-            } else {
-                "url".into()
-            },
-            mock_preset: preset.or(answered_by).map(|p| p.name().to_string()),
+            preset: mock_preset,
+            mock: preset.is_some(),
         },
-        started_at: started
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        started_unix_ms,
-        duration_s: out.duration.as_secs_f64(),
-        partial: out.partial,
-        stop_reason: out.stop_reason,
-        simulated: opts.simulate,
-        labels,
-        totals,
-        cells,
-        timeline,
-        distributed: None,
-    };
+        started,
+        opts.simulate,
+    );
     let result = segment::with_record(result, &opts, late, second_hists);
     crate::report::write_outputs(&result, &out_dir)
         .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
@@ -510,6 +484,63 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         samples_written,
         mock_stats,
     })
+}
+
+/// Where a run's requests went, as its result records it.
+pub(crate) struct Target {
+    /// API base URL (for the mock, the loopback URL it ran on).
+    pub base_url: String,
+    /// The mock preset that answered.
+    pub preset: Option<Preset>,
+    /// The built-in mock (started by the run), not a URL.
+    pub mock: bool,
+}
+
+/// The result of an executed plan (its histograms per second, if kept, are the caller's to take
+/// first).
+pub(crate) fn assemble(
+    plan: &Plan,
+    out: engine::ExecOutput,
+    target: Target,
+    started: time::OffsetDateTime,
+    simulated: bool,
+) -> RunResult {
+    let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
+    debug_assert_eq!(totals.requests, out.issued);
+    let host = reqwest::Url::parse(&target.base_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    RunResult {
+        schema: SCHEMA.into(),
+        schema_version: SCHEMA_VERSION,
+        tool: Tool::current(),
+        scenario: ScenarioInfo {
+            name: plan.name.clone(),
+            description: plan.description.clone(),
+            file: plan.source.display().to_string(),
+        },
+        plan: plan.summary(),
+        target: TargetInfo {
+            base_url: target.base_url,
+            host,
+            kind: if target.mock { "mock" } else { "url" }.into(),
+            mock_preset: target.preset.map(|p| p.name().to_string()),
+        },
+        started_at: started
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        started_unix_ms: (started.unix_timestamp_nanos() / 1_000_000) as u64,
+        duration_s: out.duration.as_secs_f64(),
+        partial: out.partial,
+        stop_reason: out.stop_reason,
+        simulated,
+        labels: plan.requests.iter().map(|r| r.name.clone()).collect(),
+        totals,
+        cells,
+        timeline,
+        distributed: None,
+    }
 }
 
 /// Runs `plan` against the mock in-process on tokio's paused clock, in a runtime of its own

@@ -489,6 +489,7 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
         on_tick: None,
         seed: Some(3),
         segment: None,
+        dial: None,
     };
     let t = Arc::new(Scripted {
         latency: Duration::from_millis(100),

@@ -12,6 +12,7 @@ mod gates;
 pub mod import;
 pub mod k8s;
 pub mod merge;
+pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod sweep;
@@ -66,6 +67,9 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// Write Kubernetes manifests that run a scenario as N segments and merge them.
     K8s(k8s::K8sArgs),
+    /// Find the limit a target puts on a scenario's requests (rate, burst, model, scope) with
+    /// few requests; write limit.json for `surge run --pace-from`.
+    Probe(probe::ProbeArgs),
 }
 
 /// `surge run`.
@@ -147,7 +151,10 @@ where
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
-        let term = matches!(cli.command, Command::Run(_) | Command::Sweep(_));
+        let term = matches!(
+            cli.command,
+            Command::Run(_) | Command::Sweep(_) | Command::Probe(_)
+        );
         tokio::spawn(async move {
             if let Some(sig) = dist::stop_signal(term).await {
                 eprintln!("\nstopping: waiting briefly for requests in flight, then writing the result ({sig})");
@@ -171,13 +178,14 @@ where
         Command::Sweep(a) => sweep::cmd(a, cancel).await,
         Command::Merge(a) => merge::cmd(a).await,
         Command::K8s(a) => k8s::cmd(&a),
+        Command::Probe(a) => probe::cmd(a, cancel).await,
     }
 }
 
 /// Says which mock preset will answer: the built-in mock's, or for a mock scenario sent to a URL
 /// by `--target`, the preset the `surge mock` there answers with, with a warning before the run
 /// when it is not the one the scenario was written for.
-async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
+pub(crate) async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
     let (base_url, want) = match (&plan.target.endpoint, plan.target.written_for_mock) {
         (crate::scenario::Endpoint::Mock { preset }, _) => {
             println!("target: built-in mock, preset {preset}");

@@ -17,9 +17,13 @@ use crate::record::samples::StreamedSample;
 use crate::record::{Aggregate, Recorder, StopReason, Tick};
 use crate::scenario::template::{Scope, Template};
 use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
-use crate::schedule::{self, Event, Model, Segment};
+use crate::schedule::feedback::{Dial, FeedbackSchedule};
+use crate::schedule::{self, Event, Model, Schedule, Segment};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::Transport;
+
+/// Users started for a dial's arrivals at first, and at most (a slow answer holds one each).
+const FEEDBACK_USERS: (u32, u32) = (8, 2_000);
 
 /// How long requests in flight may finish after a stop before they are cancelled.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
@@ -42,6 +46,9 @@ pub struct ExecOptions {
     pub seed: Option<u64>,
     /// The segment of a distributed run this process runs (None: the whole plan, alone).
     pub segment: Option<Segment>,
+    /// Every group's arrivals follow this dial instead of its profile (open model; `surge
+    /// probe`'s search turns it as answers come).
+    pub dial: Option<Arc<Dial>>,
 }
 
 impl std::fmt::Debug for ExecOptions {
@@ -121,6 +128,7 @@ pub(super) struct Ctx<T> {
     pub(super) policy: Policy,
     pub(super) gate: Option<Gate>,
     segment: Segment,
+    dial: Option<Arc<Dial>>,
 }
 
 impl<T> Ctx<T> {
@@ -255,6 +263,7 @@ pub async fn execute<T: Transport>(
         // N segments pace together at the plan's rate.
         gate: Gate::of(&plan.on_429, plan.auth.tokens(), segment.count),
         segment,
+        dial: opts.dial.clone(),
     });
     let labels: Vec<String> = plan.requests.iter().map(|r| r.name.clone()).collect();
     let mut agg = Aggregate::new(labels);
@@ -380,7 +389,14 @@ pub async fn execute<T: Transport>(
 /// users (open model), and waits for its users.
 async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let grp = &ctx.groups[g];
-    let mut sched = schedule::for_segment(&grp.profile, ctx.segment, grp.user_base);
+    let mut sched: Box<dyn Schedule> = match &ctx.dial {
+        Some(d) => Box::new(FeedbackSchedule::new(
+            d.clone(),
+            FEEDBACK_USERS.0,
+            FEEDBACK_USERS.1,
+        )),
+        None => schedule::for_segment(&grp.profile, ctx.segment, grp.user_base),
+    };
     let model = sched.model();
     let loops = match model {
         Model::Closed { loops } => loops,
@@ -402,10 +418,22 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
         idle.store(pre_allocated, Ordering::Release);
         allocated = pre_allocated;
     }
+    let dial_stopped = async {
+        match &ctx.dial {
+            Some(d) => d.stopped().cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(dial_stopped);
     while let Some(ev) = sched.next_event() {
         tokio::select! {
             biased;
             _ = grp.stop.cancelled() => break,
+            // A dial stopped during a long pause ends the schedule now, as its end would.
+            _ = &mut dial_stopped => {
+                grp.stop.cancel();
+                break;
+            }
             _ = sleep_until(start + ev.at()) => {}
         }
         match ev {

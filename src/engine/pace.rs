@@ -228,15 +228,17 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn per_token_pacers_are_apart_and_segments_share_the_pace() {
-        let mut policy = Policy::default();
-        policy.pace = Some(Pace {
-            per_second: 10.0,
-            burst: 1,
-            window: None,
-            per_token: true,
-            steps: None,
-            from: None,
-        });
+        let policy = Policy {
+            pace: Some(Pace {
+                per_second: 10.0,
+                burst: 1,
+                window: None,
+                per_token: true,
+                steps: None,
+                from: None,
+            }),
+            ..Policy::default()
+        };
         let g = Gate::of(&policy, 2, 1).unwrap();
         let stop = CancellationToken::new();
         // Users 0 and 1 use tokens 0 and 1: neither waits for the other.

@@ -34,7 +34,8 @@ pub struct Words<'a> {
     pub recommendation: Option<&'a str>,
 }
 
-fn window_text(w: u32) -> String {
+/// `minute`, `2 minutes`, `90 s`.
+pub fn window_text(w: u32) -> String {
     if w == 60 {
         "minute".into()
     } else if w % 60 == 0 {

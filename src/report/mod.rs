@@ -12,6 +12,7 @@ pub mod diagnosis;
 pub mod format;
 pub mod html;
 pub mod jtl;
+pub mod probe;
 pub mod synthetic;
 pub mod terminal;
 

@@ -10,6 +10,7 @@ use crate::scenario::{Profile, ThreadGroup};
 
 mod arrival;
 mod curve;
+pub mod feedback;
 pub mod segment;
 
 pub use arrival::ArrivalSchedule;

@@ -7,7 +7,7 @@
 //! (rate × time, ± 1), whatever the client sent; the burst is what was admitted before the first
 //! 429 beyond that rate. So a short run cannot pass its burst off as capacity.
 
-use super::replay::{mismatch, FixedWindow, TokenBucket};
+use super::replay::{mismatch_from, FixedWindow, TokenBucket};
 use super::{Alternative, Estimate, Event, Evidence, Fit, Model, Verdict};
 
 /// Admitted requests' latency must at least double, and by half a slot or more, before the first
@@ -52,7 +52,8 @@ pub fn fit(events: &[Event]) -> Estimate {
     fits.push(Alternative {
         model: Model::TokenBucket,
         sustained_rate_per_s: tb.rate,
-        fit_error: mismatch(&tb_pred, &observed),
+        fit_error: mismatch_from(&tb_pred, &observed, first),
+        ruled_out: false,
     });
     let fw = fixed_window(&ev, &times, first, evidence.admitted_before_429);
     if let Some(w) = fw {
@@ -60,7 +61,8 @@ pub fn fit(events: &[Event]) -> Estimate {
         fits.push(Alternative {
             model: Model::FixedWindow,
             sustained_rate_per_s: w.limit / w.window,
-            fit_error: mismatch(&pred, &observed),
+            fit_error: mismatch_from(&pred, &observed, first),
+            ruled_out: false,
         });
     }
     let (before, at_onset) = latencies(&ev, &observed, first);
@@ -74,10 +76,12 @@ pub fn fit(events: &[Event]) -> Estimate {
             .collect::<Vec<_>>(),
     );
     let bucket_ruled_out = fw.is_some() && ra >= 5.0 / tb.rate + RETRY_AFTER_SLACK_S;
+    for f in &mut fits {
+        f.ruled_out = bucket_ruled_out && f.model == Model::TokenBucket;
+    }
     fits.sort_by(|a, b| {
-        let out = |f: &Alternative| bucket_ruled_out && f.model == Model::TokenBucket;
-        out(a)
-            .cmp(&out(b))
+        a.ruled_out
+            .cmp(&b.ruled_out)
             .then(a.fit_error.total_cmp(&b.fit_error))
     });
     let best = fits.remove(0);
@@ -115,17 +119,22 @@ struct TbEstimate {
     rate: f64,
     burst: f64,
     rate_error: f64,
-    /// Admitted between the first and the last 429.
+    /// Admitted between 429s, in the pairs the rate was read from.
     admitted_between: u64,
 }
 
-/// Admitted requests between consecutive 429s, and the time between them.
-fn pairs(times: &[f64], observed: &[bool], refusals: &[usize]) -> Vec<(u64, f64)> {
+/// Between consecutive 429s: the requests admitted, the time between them, and the longest
+/// stretch in between with no request at all (when the bucket could refill unseen).
+fn pairs(times: &[f64], observed: &[bool], refusals: &[usize]) -> Vec<(u64, f64, f64)> {
     refusals
         .windows(2)
         .map(|w| {
             let k = observed[w[0] + 1..w[1]].iter().filter(|a| **a).count() as u64;
-            (k, times[w[1]] - times[w[0]])
+            let idle = times[w[0]..=w[1]]
+                .windows(2)
+                .map(|t| t[1] - t[0])
+                .fold(0.0, f64::max);
+            (k, times[w[1]] - times[w[0]], idle)
         })
         .collect()
 }
@@ -135,7 +144,7 @@ fn token_bucket(times: &[f64], observed: &[bool], refusals: &[usize]) -> TbEstim
     let before = observed[..first].iter().filter(|a| **a).count() as f64;
     let t_first = times[first];
     // (rate, admitted, burst) from the pairs given.
-    let read = |ps: &[(u64, f64)]| {
+    let read = |ps: &[(u64, f64, f64)]| {
         let (k, dt) = ps.iter().fold((0u64, 0.0), |(k, d), p| (k + p.0, d + p.1));
         (dt > 0.0 && k > 0).then(|| {
             let rate = k as f64 / dt;
@@ -153,14 +162,15 @@ fn token_bucket(times: &[f64], observed: &[bool], refusals: &[usize]) -> TbEstim
             admitted_between: 0,
         };
     };
-    // A long gap between two 429s may have let the bucket fill up (it then admitted less than it
-    // refilled): such pairs are left out once the burst is known, when enough remain.
+    // A pair with a long silence inside may have let the bucket fill up (it then admitted less
+    // than it refilled): such pairs are left out once the burst is known, when enough remain.
     let full_after = 0.8 * burst / rate;
-    let kept: Vec<(u64, f64)> = all.iter().copied().filter(|p| p.1 < full_after).collect();
+    let kept: Vec<(u64, f64, f64)> = all.iter().copied().filter(|p| p.2 < full_after).collect();
     let (rate, k, burst, used) = match read(&kept) {
         Some((r, kk, b)) if kept.len() < all.len() && kk >= 10 => (r, kk, b, kept),
         _ => (rate, k, burst, all),
     };
+    let used: Vec<(u64, f64)> = used.iter().map(|p| (p.0, p.1)).collect();
     TbEstimate {
         rate,
         burst,

@@ -14,6 +14,7 @@
 //! ([`crate::analysis::diagnosis`]) reads its own per-second form of the same idea.
 
 pub mod advice;
+pub mod file;
 pub mod fit;
 pub mod replay;
 pub mod scope;
@@ -116,9 +117,10 @@ pub struct Fit {
     /// The window, seconds (fixed window only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_s: Option<f64>,
-    /// How far the model, replayed over the same requests, is from the server's decisions: the
-    /// mean gap between its running count of admissions and the server's, as a share of all the
-    /// server admitted (0.01: off by 1 % on average; [`replay::mismatch`]).
+    /// How far the model, replayed over the same requests, is from the server's decisions from
+    /// the first 429 on (before it, every model fitted admits all): the mean gap between its
+    /// running count of admissions and the server's, as a share of all the server admitted
+    /// (0.01: off by 1 % on average; [`replay::mismatch_from`]).
     pub fit_error: f64,
     /// The other models' errors over the same requests, best first.
     pub alternatives: Vec<Alternative>,
@@ -140,6 +142,9 @@ pub struct Alternative {
     pub sustained_rate_per_s: f64,
     /// Its fit error ([`Fit::fit_error`]).
     pub fit_error: f64,
+    /// Ruled out whatever its error: the 429s asked to wait far longer than it would.
+    #[serde(default)]
+    pub ruled_out: bool,
 }
 
 /// The requests a fit stands on.

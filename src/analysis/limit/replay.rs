@@ -86,6 +86,14 @@ pub fn mismatch(predicted: &[bool], observed: &[bool]) -> f64 {
     gap as f64 / n as f64 / total as f64
 }
 
+/// [`mismatch`] over the decisions from `from` on (counts start there): where models differ.
+/// Before the first 429 every model fitted to it admits all; scoring that stretch would only
+/// dilute the difference.
+pub fn mismatch_from(predicted: &[bool], observed: &[bool], from: usize) -> f64 {
+    let from = from.min(predicted.len()).min(observed.len());
+    mismatch(&predicted[from..], &observed[from..])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
