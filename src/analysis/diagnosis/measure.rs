@@ -184,7 +184,7 @@ pub fn measure(
     if ra.count > 0 && f64::from(ra.median_s) >= 5.0 / rate + 3.0 {
         return Err(no(NoAdviceReason::LongRetryAfter, None));
     }
-    let burst = (before - rate * at).max(1.0);
+    let (burst, span) = burst_before(r, t0, at, rate);
     Ok(MeasuredLimit {
         model: if queued(r, t0) {
             Model::Queue
@@ -195,7 +195,7 @@ pub fn measure(
         rate_per_s: rate,
         rate_error,
         burst,
-        burst_error: rate * rate_error * at + 1.0,
+        burst_error: rate * rate_error * span + 1.0,
         window_s: None,
         per_token: false,
         from_s: t0 + 1,
@@ -204,6 +204,27 @@ pub fn measure(
         saturation,
         admitted_before_onset: before,
     })
+}
+
+/// The burst: requests started before the first 429 (at `at`, in second `t0`) beyond `rate`,
+/// since the second that maximises the excess (the limiter is full when the load stays under its
+/// rate, and wastes its refill then), at least 1; and the seconds it was read over.
+fn burst_before(r: &RunResult, t0: u32, at: f64, rate: f64) -> (f64, f64) {
+    let mut started = r
+        .timeline
+        .iter()
+        .find(|s| s.t == t0)
+        .map_or(0.0, |s| s.started as f64 * (at - f64::from(t0)).clamp(0.0, 1.0));
+    let first = at - f64::from(t0);
+    let mut best = ((started - rate * first).max(1.0), first);
+    for s in r.timeline.iter().rev().filter(|s| s.t < t0) {
+        started += s.started as f64;
+        let span = at - f64::from(s.t);
+        if started - rate * span > best.0 {
+            best = (started - rate * span, span);
+        }
+    }
+    best
 }
 
 /// A fixed window named by the headers, when the 429s came where they said: the count reached

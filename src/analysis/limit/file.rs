@@ -190,7 +190,7 @@ pub fn assemble(
     };
     let per_token = matches!(&scope_test, ScopeTest::Yes(f) if f.scope == Scope::PerToken);
     let advice = fit.as_ref().and_then(|f| {
-        let at = f.evidence.first_429_s.unwrap_or(0.0);
+        let span = f.evidence.burst_span_s;
         let m = Measured {
             model: f.model,
             rate_per_s: f.sustained_rate_per_s,
@@ -198,7 +198,7 @@ pub fn assemble(
             burst: f.burst,
             burst_error: match f.model {
                 Model::FixedWindow => 0.0,
-                _ => f.sustained_rate_per_s * f.rate_error * at + 1.0,
+                _ => f.sustained_rate_per_s * f.rate_error * span + 1.0,
             },
             window_s: f.window_s,
             per_token,

@@ -148,7 +148,7 @@ fn token_bucket(times: &[f64], observed: &[bool], refusals: &[usize]) -> TbEstim
         let (k, dt) = ps.iter().fold((0u64, 0.0), |(k, d), p| (k + p.0, d + p.1));
         (dt > 0.0 && k > 0).then(|| {
             let rate = k as f64 / dt;
-            (rate, k, (before - rate * t_first).max(1.0))
+            (rate, k, burst_before(times, observed, first, rate).0)
         })
     };
     let all = pairs(times, observed, refusals);
@@ -164,7 +164,7 @@ fn token_bucket(times: &[f64], observed: &[bool], refusals: &[usize]) -> TbEstim
     };
     // A pair with a long silence inside may have let the bucket fill up (it then admitted less
     // than it refilled): such pairs are left out once the burst is known, when enough remain.
-    let full_after = 0.8 * burst / rate;
+    let full_after = (0.8 * burst / rate).max(5.0 / rate);
     let kept: Vec<(u64, f64, f64)> = all.iter().copied().filter(|p| p.2 < full_after).collect();
     let (rate, k, burst, used) = match read(&kept) {
         Some((r, kk, b)) if kept.len() < all.len() && kk >= 10 => (r, kk, b, kept),
@@ -177,6 +177,27 @@ fn token_bucket(times: &[f64], observed: &[bool], refusals: &[usize]) -> TbEstim
         rate_error: block_error(&used, k),
         admitted_between: k,
     }
+}
+
+/// The burst: what the limiter admitted before its first 429 (at `first`) beyond `rate`, since
+/// the last moment it was full. A bucket offered less than its rate stays full and wastes its
+/// refill, so the excess is read from the moment that maximises it, not from the first request:
+/// `max over t of admitted(t..first) − rate × (t_first − t)`, at least 1. Returns the burst and
+/// the seconds it was read over (the rate's error weighs on it over that span only).
+pub(crate) fn burst_before(times: &[f64], observed: &[bool], first: usize, rate: f64) -> (f64, f64) {
+    let t_first = times[first];
+    let mut admitted_since = 0.0;
+    let mut best: (f64, f64) = (1.0, 0.0);
+    for i in (0..first).rev() {
+        if observed[i] {
+            admitted_since += 1.0;
+        }
+        let excess = admitted_since - rate * (t_first - times[i]);
+        if excess > best.0 {
+            best = (excess, t_first - times[i]);
+        }
+    }
+    best
 }
 
 /// Relative standard error of a rate read from `pairs` (admitted, seconds): batch means over
@@ -307,6 +328,7 @@ fn evidence(
         admitted_while_throttled: tb.admitted_between,
         first_429_s: Some(times[first]),
         admitted_before_429: observed[..first].iter().filter(|a| **a).count() as u64,
+        burst_span_s: burst_before(times, observed, first, tb.rate).1,
         retry_after_s: (!ra.is_empty()).then(|| {
             (
                 ra.iter().copied().fold(f64::INFINITY, f64::min),

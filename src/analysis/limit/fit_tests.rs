@@ -205,3 +205,20 @@ fn a_pause_that_refills_the_bucket_is_left_out_of_the_rate() {
     let f = the_fit(&e);
     assert!(within(f.sustained_rate_per_s, 10.0, 0.04), "{f:?}");
 }
+
+/// A ramp that stays under the rate for a while leaves the bucket full and wastes its refill:
+/// the burst is the excess since the bucket was last full, not since the first request.
+#[test]
+fn a_ramp_from_below_the_rate_reads_the_burst_from_when_the_bucket_was_last_full() {
+    let mut arr = Vec::new();
+    let mut t = 0.0;
+    while t < 10.0 {
+        arr.push(t);
+        t += 1.0 / (2.0 * 1.5f64.powf(t));
+    }
+    let f = the_fit(&through_bucket(40.0, 21.0, &arr, 0.001));
+    assert!((f.burst - 21.0).abs() <= 2.0, "{f:?}");
+    assert!(within(f.sustained_rate_per_s, 40.0, 0.05), "{f:?}");
+    // Read over the last second or so before the first 429, not over the whole ramp.
+    assert!(f.evidence.burst_span_s < 3.0, "{f:?}");
+}

@@ -166,6 +166,10 @@ pub struct Evidence {
     pub first_429_s: Option<f64>,
     /// Admitted before the first 429.
     pub admitted_before_429: u64,
+    /// Seconds before the first 429 the burst was read over (from the last moment the limiter
+    /// was full): the rate's error weighs on the burst over this span.
+    #[serde(default)]
+    pub burst_span_s: f64,
     /// Smallest and largest Retry-After, seconds.
     pub retry_after_s: Option<(f64, f64)>,
     /// `inin-ratelimit-allowed` when the answers carried it (the most common value).
