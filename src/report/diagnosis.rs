@@ -104,7 +104,7 @@ pub fn pace_text(p: &crate::record::pace::PaceShape) -> String {
     }
 }
 
-/// `token bucket: 5.26 req/s sustained, burst ≈ 244 (±1.0 %)`: the measured limit, short.
+/// `token bucket: 5.26 req/s sustained (±1.0%), burst ≈ 244`: the measured limit, short.
 pub fn measured_short(m: &MeasuredLimit) -> String {
     let per = if m.per_token { " per token" } else { "" };
     match (m.model, m.window_s) {
@@ -115,11 +115,11 @@ pub fn measured_short(m: &MeasuredLimit) -> String {
             rate(m.rate_per_s)
         ),
         _ => format!(
-            "{}: {} req/s sustained, burst ≈ {:.0} (±{})",
+            "{}: {} req/s sustained (±{}), burst ≈ {:.0}",
             model_name(m.model),
             rate(m.rate_per_s),
-            m.burst,
-            pct(m.rate_error)
+            pct(m.rate_error),
+            m.burst
         ),
     }
 }

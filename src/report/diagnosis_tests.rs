@@ -85,7 +85,7 @@ fn without_headers_the_pace_is_measured_and_says_so() {
     }
     assert_eq!(
         p.headline[1],
-        "→ limit: token bucket: 5 req/s sustained, burst ≈ 72 (±0.7%); pace at ≤ 4.75 req/s after a \
+        "→ limit: token bucket: 5 req/s sustained (±0.7%), burst ≈ 72; pace at ≤ 4.75 req/s after a \
          burst of ≤ 69 (5.0% margin)."
     );
 }

@@ -210,11 +210,9 @@ pub fn measure(
 /// since the second that maximises the excess (the limiter is full when the load stays under its
 /// rate, and wastes its refill then), at least 1; and the seconds it was read over.
 fn burst_before(r: &RunResult, t0: u32, at: f64, rate: f64) -> (f64, f64) {
-    let mut started = r
-        .timeline
-        .iter()
-        .find(|s| s.t == t0)
-        .map_or(0.0, |s| s.started as f64 * (at - f64::from(t0)).clamp(0.0, 1.0));
+    let mut started = r.timeline.iter().find(|s| s.t == t0).map_or(0.0, |s| {
+        s.started as f64 * (at - f64::from(t0)).clamp(0.0, 1.0)
+    });
     let first = at - f64::from(t0);
     let mut best = ((started - rate * first).max(1.0), first);
     for s in r.timeline.iter().rev().filter(|s| s.t < t0) {

@@ -184,7 +184,12 @@ fn token_bucket(times: &[f64], observed: &[bool], refusals: &[usize]) -> TbEstim
 /// refill, so the excess is read from the moment that maximises it, not from the first request:
 /// `max over t of admitted(t..first) − rate × (t_first − t)`, at least 1. Returns the burst and
 /// the seconds it was read over (the rate's error weighs on it over that span only).
-pub(crate) fn burst_before(times: &[f64], observed: &[bool], first: usize, rate: f64) -> (f64, f64) {
+pub(crate) fn burst_before(
+    times: &[f64],
+    observed: &[bool],
+    first: usize,
+    rate: f64,
+) -> (f64, f64) {
     let t_first = times[first];
     let mut admitted_since = 0.0;
     let mut best: (f64, f64) = (1.0, 0.0);
