@@ -93,7 +93,10 @@ impl Nginx {
         };
         let t0 = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t0.elapsed() < Duration::from_secs(10), "nginx did not listen");
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "nginx did not listen"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         n
@@ -162,9 +165,15 @@ fn probe_names_nginx_s_bucket_its_rate_burst_and_scope_per_address() {
     ]);
     let f = limit_file(&out);
     assert_eq!(f.model.unwrap().name(), "token_bucket", "{f:?}");
-    assert!(within(f.sustained_rate_per_s.unwrap(), f64::from(rate), 0.10), "{f:?}");
+    assert!(
+        within(f.sustained_rate_per_s.unwrap(), f64::from(rate), 0.10),
+        "{f:?}"
+    );
     // nginx admits the request itself and `burst` more at once.
-    assert!((f.burst.unwrap() - f64::from(burst + 1)).abs() <= 3.0, "{f:?}");
+    assert!(
+        (f.burst.unwrap() - f64::from(burst + 1)).abs() <= 3.0,
+        "{f:?}"
+    );
     // Keyed by the client's address: two tokens from one address share it.
     assert_eq!(f.scope, "shared", "{f:?}");
     assert!(f.evidence.requests <= 1_000, "{:?}", f.evidence);
@@ -184,7 +193,10 @@ fn probe_names_a_queue_where_nginx_delays_the_excess_and_per_token_keys_double()
     surge(&["probe", sc.to_str().unwrap(), "-o", out.to_str().unwrap()]);
     let f = limit_file(&out);
     assert_eq!(f.model.unwrap().name(), "queue", "{f:?}");
-    assert!(within(f.sustained_rate_per_s.unwrap(), f64::from(rate), 0.10), "{f:?}");
+    assert!(
+        within(f.sustained_rate_per_s.unwrap(), f64::from(rate), 0.10),
+        "{f:?}"
+    );
     // Keyed by the Authorization header: two tokens carry twice as much.
     let sc = ng.scenario(dir.path(), "/per-token", 1, 0, 1);
     let out = dir.path().join("per-token");
@@ -211,17 +223,27 @@ fn a_burst_run_s_pace_holds_against_nginx_near_the_fastest_the_limit_allows() {
     // 6 users, 100 ms apart each: ~60/s against 40/s, for 720 requests.
     let sc = ng.scenario(dir.path(), "/bucket", 6, 100, 120);
     let first = dir.path().join("burst");
-    surge(&["run", sc.to_str().unwrap(), "-q", "-o", first.to_str().unwrap()]);
+    surge(&[
+        "run",
+        sc.to_str().unwrap(),
+        "-q",
+        "-o",
+        first.to_str().unwrap(),
+    ]);
     let r = RunResult::read(&first.join("result.json")).unwrap();
     assert!(r.outcome_count(Outcome::Throttled) > 100);
     let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(first.join("result.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(first.join("result.json")).unwrap()).unwrap();
     let advice = &v["diagnosis"]["advice"];
     let rec = advice["recommended_rate_per_s"].as_f64().expect("a pace");
-    assert!(rec < f64::from(rate) && rec > 0.85 * f64::from(rate), "{advice}");
+    assert!(
+        rec < f64::from(rate) && rec > 0.85 * f64::from(rate),
+        "{advice}"
+    );
     // The limiter rests as long as the advice says, then the batch goes again, paced.
-    std::thread::sleep(Duration::from_secs_f64(advice["rest_s"].as_f64().unwrap() + 0.5));
+    std::thread::sleep(Duration::from_secs_f64(
+        advice["rest_s"].as_f64().unwrap() + 0.5,
+    ));
     let paced = dir.path().join("paced");
     let from = first.join("result.json");
     surge(&[
@@ -234,7 +256,12 @@ fn a_burst_run_s_pace_holds_against_nginx_near_the_fastest_the_limit_allows() {
         from.to_str().unwrap(),
     ]);
     let p = RunResult::read(&paced.join("result.json")).unwrap();
-    assert_eq!(p.outcome_count(Outcome::Throttled), 0, "{:?}", p.totals.by_status);
+    assert_eq!(
+        p.outcome_count(Outcome::Throttled),
+        0,
+        "{:?}",
+        p.totals.by_status
+    );
     assert_eq!(p.totals.requests, 720);
     // The fastest the limit allows: the burst at once, then one per 1/rate.
     let fastest = (720.0 - f64::from(burst + 1)) / f64::from(rate);

@@ -149,7 +149,7 @@ pub struct RawTarget {
     pub http: Option<String>,
     /// Keep connections alive between requests (default true).
     pub keep_alive: Option<bool>,
-    /// Mock preset when `base_url = "mock"` (`seed`, `documented`, `unlimited`).
+    /// Mock preset when `base_url = "mock"` (`seed`, `documented`, `unlimited`, `bucket`).
     pub mock_preset: Option<String>,
 }
 
