@@ -213,12 +213,18 @@ impl Search {
                 .collect();
             if let Estimate::Limit(f) = fit(&answered) {
                 match f.model {
+                    // A window is settled when the bucket cannot be it: its long Retry-After
+                    // ruled it out, or it mispredicts clearly more. Else the search goes on.
                     Model::FixedWindow => {
+                        let settled = f
+                            .alternatives
+                            .iter()
+                            .all(|a| a.ruled_out || a.fit_error >= 3.0 * f.fit_error + 0.01);
                         let rested = answered
                             .first()
                             .and_then(|e| e.headers)
                             .is_some_and(|h| h.count <= 1);
-                        if rested || self.refused_after_reopen {
+                        if settled && (rested || self.refused_after_reopen) {
                             self.done = Some(Done::Stable);
                         }
                     }
