@@ -219,3 +219,44 @@ async fn a_run_too_short_to_tell_gives_no_pace_and_says_what_would() {
         2
     );
 }
+
+/// Ctrl-C (or SIGTERM) stops a probe like a run: what was measured is written, marked as such.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_probe_writes_what_it_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stopped");
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let args = cli::probe::ProbeArgs {
+        scenario: scenario("architect-publish-burst").into(),
+        target: None,
+        out: Some(out.clone()),
+        set: vec![],
+        max_requests: 1_500,
+        max_duration: std::time::Duration::from_secs(300),
+        scope: Some(cli::probe::ScopeArg::Tokens),
+        start_rate: 20.0,
+        max_rate: 1_000.0,
+        simulate: false,
+        seed: None,
+        yes: false,
+    };
+    let stopper = {
+        let c = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+            c.cancel();
+        })
+    };
+    assert_eq!(cli::probe::cmd(args, cancel).await, 3);
+    stopper.await.unwrap();
+    let f: LimitFile =
+        serde_json::from_str(&std::fs::read_to_string(out.join("limit.json")).unwrap()).unwrap();
+    assert_eq!(f.searches.len(), 1, "the two-token search never started");
+    assert_eq!(
+        f.searches[0].end,
+        surge::analysis::limit::file::SearchEnd::Cancelled
+    );
+    let r = RunResult::read(&out.join(&f.searches[0].result)).unwrap();
+    assert!(r.partial && r.totals.requests > 0);
+    assert_eq!(r.totals.requests, f.evidence.requests);
+}

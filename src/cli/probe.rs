@@ -104,7 +104,6 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
             return exit::USAGE;
         }
     }
-    super::say_which_mock_answers(&plan).await;
     let opts = ProbeOptions {
         out: a.out,
         max_requests: a.max_requests,
@@ -119,6 +118,11 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
             ..SearchConfig::default()
         },
     };
+    if let Err(e) = crate::run::probe::check(&plan, &opts) {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
+    super::say_which_mock_answers(&plan).await;
     if std::io::stdout().is_terminal() {
         println!(
             "probing {} (at most {} requests, {})…",

@@ -79,18 +79,7 @@ pub struct SearchRun {
 /// [`RunError`]: a wrong flag (`--scope tokens` without client credentials, `--simulate` without
 /// the mock), refused credentials, a mock that cannot start.
 pub async fn run_searches(plan: &Plan, opts: &ProbeOptions) -> Result<Vec<SearchRun>, RunError> {
-    if plan.groups.is_empty() || plan.requests.is_empty() {
-        return Err(RunError::Usage(
-            "the scenario has no request to probe".into(),
-        ));
-    }
-    if opts.scope_tokens && !matches!(plan.auth, Auth::ClientCredentials { .. }) {
-        return Err(RunError::Usage(
-            "--scope tokens: the scenario must authenticate with [auth] kind = \"client_credentials\", \
-             so that surge can fetch a second token"
-                .into(),
-        ));
-    }
+    check(plan, opts)?;
     match &plan.target.endpoint {
         Endpoint::Mock { preset } if opts.simulate => {
             let cfg = MockConfig::preset(*preset).with_draw_seed(Some(opts.seed.unwrap_or(1)));
@@ -145,6 +134,26 @@ pub async fn run_searches(plan: &Plan, opts: &ProbeOptions) -> Result<Vec<Search
             searches(plan, Arc::new(transport), &at, opts).await
         }
     }
+}
+
+/// What a probe of `plan` needs before it sends anything.
+///
+/// # Errors
+/// [`RunError::Usage`]: nothing to probe, or `--scope tokens` without client credentials.
+pub fn check(plan: &Plan, opts: &ProbeOptions) -> Result<(), RunError> {
+    if plan.groups.is_empty() || plan.requests.is_empty() {
+        return Err(RunError::Usage(
+            "the scenario has no request to probe".into(),
+        ));
+    }
+    if opts.scope_tokens && !matches!(plan.auth, Auth::ClientCredentials { .. }) {
+        return Err(RunError::Usage(
+            "--scope tokens: the scenario must authenticate with [auth] kind = \"client_credentials\", \
+             so that surge can fetch a second token"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 fn http_transport(plan: &Plan, base: &str) -> Result<HttpTransport, RunError> {
