@@ -1,5 +1,7 @@
 //! The engine: the one executor ([`executor`]) that reads a schedule and runs users as tokio
-//! tasks, and run-time data sources ([`data`]). The only place that sleeps and spawns.
+//! tasks, run-time data sources ([`data`]), and the gate a user passes before a paced request
+//! (`pace`: the `pace` policy's client-side limit; `adaptive`: the adaptive policy's rate per
+//! token). The only place that sleeps and spawns.
 //!
 //! Reads `scenario` (the plan), `schedule`, `transport` and `record` (where samples go). Must not
 //! import `analysis`, `report`, `run` or `cli`: what a run does with its per-second snapshot
