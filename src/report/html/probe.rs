@@ -55,12 +55,19 @@ fn search_chart(i: usize, s: &SearchRecord, r: &RunResult) -> Chart {
     refused.stack = true;
     refused.unit = "/s";
     refused.decimals = Some(0);
-    let mut rate = Series::new(
-        "rate sent at",
-        "#2563eb",
-        Kind::Line,
-        rate_per_second(s, seconds),
-    );
+    // The rate means nothing once the search has sent its last request.
+    let last = r
+        .timeline
+        .iter()
+        .filter(|sec| sec.started > 0)
+        .map(|sec| sec.t as usize)
+        .max()
+        .unwrap_or(0);
+    let mut sent_at = rate_per_second(s, seconds);
+    for v in sent_at.iter_mut().skip(last + 1) {
+        *v = None;
+    }
+    let mut rate = Series::new("rate sent at", "#2563eb", Kind::Line, sent_at);
     rate.unit = "/s";
     let mut series = vec![admitted, refused, rate];
     if let Some(est) = s.estimate.fit().map(|f| f.sustained_rate_per_s) {
@@ -74,23 +81,25 @@ fn search_chart(i: usize, s: &SearchRecord, r: &RunResult) -> Chart {
         e.unit = "/s";
         series.push(e);
     }
-    let mut markers = Vec::new();
+    // The first 429, then each pause the search began (at most six), one label per place.
+    let mut markers: Vec<Marker> = Vec::new();
     if let Some(f) = r.totals.first_429_s {
         markers.push(Marker {
             x: f,
             label: "first 429".into(),
         });
     }
-    for st in s
-        .steps
-        .iter()
-        .filter(|st| st.paused_until_s.is_some())
-        .take(6)
-    {
-        markers.push(Marker {
-            x: st.t_s,
-            label: "paused (Retry-After)".into(),
-        });
+    for st in s.steps.iter().filter(|st| st.paused_until_s.is_some()) {
+        let room = markers.len() < 7;
+        match markers.iter_mut().find(|m| (m.x - st.t_s).abs() < 1.0) {
+            Some(m) if !m.label.contains("paused") => m.label += " · paused (Retry-After)",
+            Some(_) => {}
+            None if room => markers.push(Marker {
+                x: st.t_s,
+                label: "paused (Retry-After)".into(),
+            }),
+            None => {}
+        }
     }
     for x in &mut series {
         x.side = Side::Left;
