@@ -18,7 +18,8 @@
 //!   [`record::StopReason`]), the exact merge of a distributed run's segments ([`record::merge`]).
 //!   Imports nothing of surge.
 //! - [`analysis`]: facts from results, computed once: the derived statistics every output shows
-//!   ([`analysis::figures`]), the 429 diagnosis as numbers ([`analysis::diagnosis`]), thresholds
+//!   ([`analysis::figures`]), the 429 diagnosis as numbers ([`analysis::diagnosis`]), limit fits,
+//!   scope and the pace that keeps under a limit ([`analysis::limit`]), thresholds
 //!   (expressions, verdicts, `abort_on_fail`), baseline checks and their statistics, run
 //!   comparisons, JUnit/Markdown.
 //! - [`report`]: formats and phrasing only, every number through [`report::format`](mod@report::format): the HTML
@@ -26,7 +27,7 @@
 //!   JMeter JTL results written and read ([`report::jtl`]).
 //! - [`run`]: `surge run` from plan to written outputs (starts the mock for `base_url = "mock"`;
 //!   progress is the caller's [`run::RunObserver`]; one segment of a distributed run, with its
-//!   start barrier, in [`run::segment`]).
+//!   start barrier, in [`run::segment`]); `surge probe`'s searches in [`run::probe`].
 //! - [`mock`]: the built-in Genesys Cloud Architect mock (router, state, limit models, latency,
 //!   faults, the seed scenario's calibration driver); a wing of its own.
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.

@@ -23,6 +23,7 @@ use crate::transport::inprocess::InProcess;
 use crate::transport::proxy::{Proxies, ProxySetting};
 
 pub mod out_dir;
+pub mod probe;
 pub mod resources;
 pub mod segment;
 
@@ -219,7 +220,7 @@ pub fn stamped_dir(prefix: &str) -> PathBuf {
     out_dir::stamped(prefix)
 }
 
-async fn auth_runtime(
+pub(crate) async fn auth_runtime(
     plan: &Plan,
     login_url: &str,
     fetch: Arc<dyn TokenFetch>,
@@ -401,6 +402,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         on_tick,
         seed: opts.seed,
         segment: opts.segment.as_ref().map(|s| s.segment),
+        dial: None,
         workers: engine::Workers::per_core(),
     };
     let mut m = measure(&plan, preset, &opts, exec).await?;
@@ -418,8 +420,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let second_hists = m.out.aggregate.take_second_hists();
     let late = m.late;
     let answered = preset.or(answered_by);
-    let (result, result_mock_stats) =
-        build_result(&plan, m, &opts, started, started_unix_ms, labels, answered);
+    let (result, result_mock_stats) = build_result(&plan, m, &opts, started, answered);
     let result = segment::with_record(result, &opts, late, second_hists);
     crate::report::write_outputs(&result, &out_dir)
         .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
@@ -451,7 +452,7 @@ struct Measured {
 
 /// The network of a run against `base_url`: proxies resolved against the environment, the
 /// scenario's CA, one connection per user.
-fn http_transport(
+pub(crate) fn http_transport(
     plan: &Plan,
     base_url: &str,
     login_url: &str,
@@ -491,8 +492,12 @@ async fn measure(
         Some(p) if opts.simulate => {
             exec.seed = Some(opts.seed.unwrap_or(1));
             exec.workers = engine::Workers::Ambient;
-            let (out, base_url, mock_stats) =
-                simulate(plan.clone(), MockConfig::preset(p), exec).await?;
+            let (out, base_url, mock_stats) = simulate(
+                plan.clone(),
+                MockConfig::preset(p).with_draw_seed(exec.seed),
+                exec,
+            )
+            .await?;
             Ok(Measured {
                 out,
                 base_url,
@@ -502,7 +507,9 @@ async fn measure(
             })
         }
         Some(p) => {
-            let m = MockServer::start(MockConfig::preset(p), ([127, 0, 0, 1], 0).into())
+            // `--seed` varies the mock's draws too (latencies, compile times), never its flow ids.
+            let cfg = MockConfig::preset(p).with_draw_seed(opts.seed);
+            let m = MockServer::start(cfg, ([127, 0, 0, 1], 0).into())
                 .await
                 .map_err(|e| {
                     RunError::Usage(format!("cannot start the built-in mock on 127.0.0.1: {e}"))
@@ -557,26 +564,55 @@ async fn measure(
     }
 }
 
-/// The result file's content.
+/// The result file's content, and the mock's own counts when the run started the mock.
 fn build_result(
     plan: &Plan,
     m: Measured,
     opts: &RunOptions,
     started: time::OffsetDateTime,
-    started_unix_ms: u64,
-    labels: Vec<String>,
     answered: Option<Preset>,
 ) -> (RunResult, Option<MockStats>) {
-    let mut out = m.out;
+    let target = Target {
+        base_url: m.base_url,
+        preset: answered,
+        mock: matches!(plan.target.endpoint, Endpoint::Mock { .. }),
+        proxy: m.proxy,
+    };
+    let result = assemble(plan, m.out, target, started, opts.simulate);
+    (result, m.mock_stats)
+}
+
+/// Where a run's requests went, as its result records it.
+pub(crate) struct Target {
+    /// API base URL (for the mock, the loopback URL it ran on).
+    pub base_url: String,
+    /// The mock preset that answered.
+    pub preset: Option<Preset>,
+    /// The built-in mock (started by the run), not a URL.
+    pub mock: bool,
+    /// The proxy the API requests went through (shown form, never its credentials).
+    pub proxy: Option<String>,
+}
+
+/// The result of an executed plan (its histograms per second, if kept, are the caller's to take
+/// first).
+pub(crate) fn assemble(
+    plan: &Plan,
+    out: engine::ExecOutput,
+    target: Target,
+    started: time::OffsetDateTime,
+    simulated: bool,
+) -> RunResult {
+    let mut out = out;
     let transactions = out.aggregate.take_transactions();
     let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
     // Every attempt issued is recorded, unless surge failed in a task that held one.
     debug_assert!(totals.requests == out.issued || out.stop_reason.is_failed());
-    let host = reqwest::Url::parse(&m.base_url)
+    let host = reqwest::Url::parse(&target.base_url)
         .ok()
         .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_default();
-    let result = RunResult {
+    RunResult {
         schema: SCHEMA.into(),
         schema_version: SCHEMA_VERSION,
         tool: Tool::current(),
@@ -587,14 +623,11 @@ fn build_result(
         },
         plan: plan.summary(),
         target: TargetInfo {
-            base_url: crate::secrets::redact_url(&m.base_url).into_owned(),
+            base_url: crate::secrets::redact_url(&target.base_url).into_owned(),
             host,
-            kind: match &plan.target.endpoint {
-                Endpoint::Mock { .. } => "mock".into(),
-                Endpoint::Url { .. } => "url".into(),
-            },
-            mock_preset: answered.map(|p| p.name().to_string()),
-            proxy: m.proxy,
+            kind: if target.mock { "mock" } else { "url" }.into(),
+            mock_preset: target.preset.map(|p| p.name().to_string()),
+            proxy: target.proxy,
             ca_cert: plan
                 .target
                 .ca_cert
@@ -604,19 +637,18 @@ fn build_result(
         started_at: started
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
-        started_unix_ms,
+        started_unix_ms: (started.unix_timestamp_nanos() / 1_000_000) as u64,
         duration_s: out.duration.as_secs_f64(),
         partial: out.partial,
         stop_reason: out.stop_reason,
-        simulated: opts.simulate,
-        labels,
+        simulated,
+        labels: plan.requests.iter().map(|r| r.name.clone()).collect(),
         totals,
         cells,
         timeline,
         transactions,
         distributed: None,
-    };
-    (result, m.mock_stats)
+    }
 }
 
 /// Runs `plan` against the mock in-process on tokio's paused clock, in a runtime of its own

@@ -7,6 +7,9 @@ pub fn plural(n: u64, noun: &str) -> String {
     match (n, noun.strip_suffix('y')) {
         (1, _) => format!("1 {noun}"),
         (_, Some(stem)) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{n} {stem}ies"),
+        _ if noun.ends_with(['s', 'x', 'z']) || noun.ends_with("ch") || noun.ends_with("sh") => {
+            format!("{n} {noun}es")
+        }
         _ => format!("{n} {noun}s"),
     }
 }
@@ -39,6 +42,8 @@ mod tests {
         assert_eq!(plural(1, "retry"), "1 retry");
         assert_eq!(plural(3, "retry"), "3 retries");
         assert_eq!(plural(2, "day"), "2 days");
+        assert_eq!(plural(2, "search"), "2 searches");
+        assert_eq!(plural(3, "process"), "3 processes");
     }
 
     #[test]

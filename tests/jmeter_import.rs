@@ -508,6 +508,7 @@ async fn run_paused(plan: &surge::scenario::Plan) -> Vec<surge::record::Sample> 
         seed: Some(3),
         segment: None,
         workers: Default::default(),
+        dial: None,
     };
     let t = Arc::new(Scripted {
         latency: Duration::from_millis(100),

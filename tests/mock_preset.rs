@@ -62,7 +62,7 @@ fn an_unknown_preset_is_an_error_with_file_line_and_field() {
     assert_eq!(
         err.trim_end(),
         format!(
-            "error: {}:4: target.mock_preset: \"sead\" is not a mock preset; one of: documented, seed, unlimited",
+            "error: {}:4: target.mock_preset: \"sead\" is not a mock preset; one of: documented, seed, unlimited, bucket",
             sc.display()
         )
     );

@@ -252,8 +252,13 @@ fn screenshot(bin: &Path, html: &Path, png: &Path, height: u32) {
     );
 }
 
-/// Problems with a page, empty when it passes.
+/// Problems with a report page (7 charts), empty when it passes.
 fn problems(seen: &Seen, expect_empty: &[&str]) -> Vec<String> {
+    page_problems(seen, 7, expect_empty)
+}
+
+/// Problems with a page of `n` charts, empty when it passes.
+fn page_problems(seen: &Seen, n: usize, expect_empty: &[&str]) -> Vec<String> {
     let mut p = Vec::new();
     let Some(st) = &seen.selftest else {
         p.push(
@@ -278,9 +283,9 @@ fn problems(seen: &Seen, expect_empty: &[&str]) -> Vec<String> {
         .flatten()
         .filter_map(|v| v.as_str())
         .collect();
-    if charts.len() + empty.len() != 7 {
+    if charts.len() + empty.len() != n {
         p.push(format!(
-            "expected 7 charts, saw {} drawn and {} empty",
+            "expected {n} charts, saw {} drawn and {} empty",
             charts.len(),
             empty.len()
         ));
@@ -391,6 +396,39 @@ fn a_report_without_429s_shows_empty_charts_with_their_reason() {
     let seen = open(&bin, &html);
     let p = problems(&seen, &["c-lat-429", "c-retry", "c-ratelimit"]);
     assert!(p.is_empty(), "{}\n{seen:#?}", p.join("\n"));
+}
+
+/// probe.html, `surge probe`'s page, holds to the same: its charts (one per search) drawn with
+/// hover and legend, no error, no request.
+#[test]
+fn the_probe_page_opens_with_its_searches_drawn_and_no_request() {
+    let Some(bin) = chromium_or_skip("the_probe_page_opens_with_its_searches_drawn_and_no_request")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("probe");
+    let sc = format!(
+        "{}/scenarios/architect-publish-documented.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(["probe", &sc, "--simulate", "--scope", "tokens", "-o"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let html = out.join("probe.html");
+    let seen = open(&bin, &html);
+    let p = page_problems(&seen, 2, &[]);
+    assert!(p.is_empty(), "{}\n{seen:#?}", p.join("\n"));
+    let png = out.join("probe.png");
+    screenshot(&bin, &html, &png, 1400);
+    eprintln!(
+        "probe.html: screenshot {}",
+        keep(&png, "probe.png").display()
+    );
 }
 
 /// The checks above must fail when a page does fetch: a page with the CSP that tries to load an

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod diagnosis;
 pub mod figures;
 pub mod gate_report;
+pub mod limit;
 pub mod stats;
 pub mod threshold;
 pub mod threshold_eval;

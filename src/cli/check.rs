@@ -163,6 +163,9 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         for n in &notes {
             println!("{n}");
         }
+        // The candidate's 429 diagnosis, in the words `surge run` printed for it.
+        let d = crate::report::diagnosis::phrase(&crate::analysis::diagnosis::diagnose(&cand));
+        println!("{}\n{}", d.headline[0], d.headline[1]);
     }
     println!(
         "check: {} ({failed} of {total} failed)",

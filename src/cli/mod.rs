@@ -12,6 +12,7 @@ mod gates;
 pub mod import;
 pub mod k8s;
 pub mod merge;
+pub mod probe;
 pub mod progress;
 pub mod report;
 pub mod stop;
@@ -67,6 +68,9 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// Write Kubernetes manifests that run a scenario as N segments and merge them.
     K8s(k8s::K8sArgs),
+    /// Find the limit a target puts on a scenario's requests (rate, burst, model, scope) with
+    /// few requests; write limit.json for `surge run --pace-from`.
+    Probe(probe::ProbeArgs),
 }
 
 /// `surge run`.
@@ -92,7 +96,8 @@ pub struct RunArgs {
     /// Do not ask before sending load to a host outside loopback.
     #[arg(long, short)]
     pub yes: bool,
-    /// Seed for random think times and backoff jitter (default with --simulate: 1).
+    /// Seed for random think times and backoff jitter, and for the built-in mock's draws
+    /// (latencies, compile times, faults; its flow ids stay) (default with --simulate: 1).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Run on virtual time against the in-process mock (no sockets): a 60 s scenario takes a
@@ -121,6 +126,10 @@ pub struct RunArgs {
     /// A .jmx plan: treat every import warning as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
+    /// Pace every request as this result.json's diagnosis or this limit.json (`surge probe`)
+    /// recommends (a retry_after safety net is added when the scenario does not retry).
+    #[arg(long, value_name = "RESULT.json|limit.json")]
+    pub pace_from: Option<PathBuf>,
     /// Distributed runs: segment, run id, start barrier.
     #[command(flatten)]
     pub dist: dist::DistArgs,
@@ -144,10 +153,13 @@ where
             return code;
         }
     };
-    // Only run and sweep take over Ctrl-C and SIGTERM (they stop cleanly on them); every other
+    // Only run, sweep and probe take over Ctrl-C and SIGTERM (they stop cleanly on them); every other
     // command keeps the default: the signal ends it.
     let stops = stop::Stops::default();
-    if matches!(cli.command, Command::Run(_) | Command::Sweep(_)) {
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Sweep(_) | Command::Probe(_)
+    ) {
         stops.listen();
     }
     match cli.command {
@@ -166,13 +178,14 @@ where
         Command::Sweep(a) => sweep::cmd(a, stops).await,
         Command::Merge(a) => merge::cmd(a).await,
         Command::K8s(a) => k8s::cmd(&a),
+        Command::Probe(a) => probe::cmd(a, stops.graceful.clone()).await,
     }
 }
 
 /// Says which mock preset will answer: the built-in mock's, or for a mock scenario sent to a URL
 /// by `--target`, the preset the `surge mock` there answers with, with a warning before the run
 /// when it is not the one the scenario was written for.
-async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
+pub(crate) async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
     let (base_url, want) = match (&plan.target.endpoint, plan.target.written_for_mock) {
         (crate::scenario::Endpoint::Mock { preset }, _) => {
             println!("target: built-in mock, preset {preset}");
@@ -219,6 +232,23 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     if let Err(e) = run::apply_target(&mut plan, a.target.as_deref()) {
         eprintln!("error: {e}");
         return exit::USAGE;
+    }
+    if let Some(f) = &a.pace_from {
+        match crate::record::pace::read_recommended(f) {
+            Ok(shape) => {
+                plan.on_429 = plan.on_429.clone().paced_from(&shape, f);
+                println!(
+                    "pace: {} (from {}; on_429 policy {})",
+                    crate::report::diagnosis::pace_text(&shape),
+                    f.display(),
+                    plan.on_429.name
+                );
+            }
+            Err(e) => {
+                eprintln!("error: --pace-from {e}");
+                return exit::USAGE;
+            }
+        }
     }
     say_which_mock_answers(&plan).await;
     if let Err(e) = gates::add_cli_thresholds(&mut plan, &a.threshold) {

@@ -1,5 +1,7 @@
 //! `surge sweep SCENARIO --vary key=a,b --vary key2=x,y [--simulate]`: runs every combination of
-//! the values (each a `--set` on the scenario), one result each, then compares them.
+//! the values (each a `--set` on the scenario, or `seed`, the run's `--seed`), one result each,
+//! then compares them. `--vary seed=1..10` runs the same scenario over ten seeds of the client's
+//! and the built-in mock's randomness.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -16,7 +18,7 @@ pub struct SweepArgs {
     /// The scenario file (TOML).
     pub scenario: PathBuf,
     /// A field and the values to try, e.g. --vary load.ramp_up=0s,10s,30s (repeatable: every
-    /// combination runs).
+    /// combination runs); `seed=1..10` (or `seed=1,5,9`) varies the run's --seed.
     #[arg(long = "vary", value_name = "KEY=V1,V2,…", required = true)]
     pub vary: Vec<String>,
     /// Fixed overrides applied to every run, as in `surge run --set`.
@@ -35,7 +37,8 @@ pub struct SweepArgs {
     /// Do not ask before sending load to a host outside loopback.
     #[arg(long, short)]
     pub yes: bool,
-    /// Seed for random think times and backoff jitter.
+    /// Seed for random think times and backoff jitter, and the built-in mock's draws (unless
+    /// `--vary seed=…`).
     #[arg(long)]
     pub seed: Option<u64>,
 }
@@ -58,9 +61,57 @@ pub fn parse_vary(vary: &[String]) -> Result<Vec<(String, Vec<String>)>, String>
             if k.trim().is_empty() || vals.is_empty() {
                 return Err(format!("--vary {v}: needs a key and at least one value"));
             }
+            let vals = if k.trim() == SEED {
+                seeds(&vals).map_err(|e| format!("--vary {v}: {e}"))?
+            } else {
+                vals
+            };
             Ok((k.trim().to_string(), vals))
         })
         .collect()
+}
+
+/// The `--vary` key that sets the run's `--seed` instead of a scenario field.
+pub const SEED: &str = "seed";
+
+/// `1..10` (inclusive) and `3` into seeds, in order.
+fn seeds(vals: &[String]) -> Result<Vec<String>, String> {
+    let num = |s: &str| {
+        s.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{s:?} is not a seed (a whole number, or a range such as 1..10)"))
+    };
+    let mut out = Vec::new();
+    for v in vals {
+        match v.split_once("..") {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b.trim_start_matches('='))?);
+                if b < a || b - a >= 1000 {
+                    return Err(format!("{v}: a range from low to high, at most 1000 seeds"));
+                }
+                out.extend((a..=b).map(|s| s.to_string()));
+            }
+            None => out.push(num(v)?.to_string()),
+        }
+    }
+    Ok(out)
+}
+
+/// Splits a combination into its scenario overrides and the seed it sets, if any.
+fn split_seed(combo: &[String]) -> (Vec<String>, Option<u64>) {
+    let mut seed = None;
+    let sets = combo
+        .iter()
+        .filter(|kv| match kv.split_once('=') {
+            Some((k, v)) if k == SEED => {
+                seed = v.parse().ok();
+                false
+            }
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    (sets, seed)
 }
 
 /// Splits on commas outside braces, brackets and quotes, so a value may be a TOML inline table:
@@ -129,7 +180,8 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
     // Check every combination before running any, so a bad value never costs a half sweep.
     let mut plans = Vec::new();
     for c in &combos {
-        let sets: Vec<String> = a.set.iter().cloned().chain(c.iter().cloned()).collect();
+        let (vary_sets, _) = split_seed(c);
+        let sets: Vec<String> = a.set.iter().cloned().chain(vary_sets).collect();
         match crate::scenario::load(&a.scenario, &sets) {
             Ok(p) => plans.push(p),
             Err(e) => {
@@ -183,7 +235,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
             observer,
             cancel: stops.graceful.clone(),
             stop_now: stops.now.clone(),
-            seed: a.seed,
+            seed: split_seed(combo).1.or(a.seed),
             simulate: a.simulate,
             ..RunOptions::default()
         };
@@ -248,6 +300,20 @@ mod tests {
             .contains("--vary load.ramp_up"));
         assert!(parse_vary(&["x=".into()]).is_err());
         assert_eq!(slug(&c[3]), "load.ramp_up_10s_on_429.policy_retry_after");
+        // `seed` is the run's --seed, in ranges too; never a scenario field.
+        let axes = parse_vary(&["seed=1..3,7".into(), "load.threads=2".into()]).unwrap();
+        assert_eq!(axes[0].1, vec!["1", "2", "3", "7"]);
+        let c = combinations(&axes);
+        assert_eq!(
+            split_seed(&c[1]),
+            (vec!["load.threads=2".to_string()], Some(2))
+        );
+        assert!(parse_vary(&["seed=3..1".into()])
+            .unwrap_err()
+            .contains("from low to high"));
+        assert!(parse_vary(&["seed=x".into()])
+            .unwrap_err()
+            .contains("is not a seed"));
         let axes = parse_vary(&[
             r#"on_429={policy="none"},{policy="pace",rate=4.5,retry="retry_after"}"#.into(),
         ])

@@ -1,4 +1,5 @@
-//! One request as the client sends it: the client-side [`Pacer`], the 429 policy's retries
+//! One request as the client sends it: the plan's [`Gate`](super::pace::Gate) (the `pace` or
+//! `adaptive` policy's client-side limit), the 429 policy's retries
 //! (and OAuth's one retry after a 401), every attempt recorded; then, for a request that reads
 //! its answer, the verdict of its extractors, assertions and poll. A plain request asks the
 //! transport for nothing beyond status and timings and never parses its answer.
@@ -20,47 +21,6 @@ use crate::record::{ErrorClass, Outcome, Sample};
 use crate::scenario::template::Scope;
 use crate::transport::auth::AuthRuntime;
 use crate::transport::{Exchange, OutRequest, Transport};
-
-/// A client-side token bucket shared by every user: at most one request per `interval`.
-#[derive(Debug)]
-pub(super) struct Pacer {
-    interval: Duration,
-    next: std::sync::Mutex<Option<Instant>>,
-    steps: Option<Vec<usize>>,
-}
-
-impl Pacer {
-    pub(super) fn new(per_second: f64, steps: Option<Vec<usize>>) -> Pacer {
-        Pacer {
-            interval: crate::duration::saturating_secs(1.0 / per_second),
-            next: std::sync::Mutex::new(None),
-            steps,
-        }
-    }
-
-    fn applies(&self, step: usize) -> bool {
-        self.steps.as_ref().is_none_or(|s| s.contains(&step))
-    }
-
-    /// Waits for this request's slot; the time waited, or None when stopped while waiting.
-    async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
-        let now = Instant::now();
-        let slot = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let slot = next.map_or(now, |n| n.max(now));
-            *next = Some(slot + self.interval);
-            slot
-        };
-        if slot > now {
-            tokio::select! {
-                biased;
-                _ = stop.cancelled() => return None,
-                _ = sleep_until(slot) => {}
-            }
-        }
-        Some(slot - now)
-    }
-}
 
 /// How one request (all its attempts, or all its polls) ended.
 pub(super) enum Sent {
@@ -170,12 +130,12 @@ impl<C> User<C> {
             };
         let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
         let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
-        let paced = ctx.pacer.as_ref().filter(|p| p.applies(step));
+        let gate = ctx.gate.as_ref().filter(|g| g.applies(step));
         let policy = &ctx.policy;
         let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);
         loop {
-            let pace_wait = match paced {
-                Some(p) => match p.acquire(stop).await {
+            let pace_wait = match gate {
+                Some(g) => match g.acquire(self.id, stop).await {
                     Some(w) => w,
                     None => {
                         ctx.give_back_slot();
@@ -200,6 +160,9 @@ impl<C> User<C> {
                 _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
             };
             let status = x.status.ok();
+            if let Some(g) = gate {
+                g.observe(self.id, start, status, x.retry_after_ms, x.rate_limit);
+            }
             // Decide now whether a retry follows (and reserve its slot), so the sample says
             // whether it is the request's final outcome.
             let retry_401 = status == Some(401)

@@ -11,9 +11,9 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::attempt::Pacer;
 use super::cores::{spawn_user, Cores, Workers};
 use super::data::SharedData;
+use super::pace::Gate;
 use super::user::{closed_user, open_user};
 use crate::record::samples::Streamed;
 use crate::record::{Aggregate, Recorder, StopReason, Tick};
@@ -21,9 +21,13 @@ use crate::scenario::cond::Cond;
 use crate::scenario::steps::{Program, TransactionSpec};
 use crate::scenario::template::{Scope, Template};
 use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
-use crate::schedule::{self, Event, Model, Segment};
+use crate::schedule::feedback::{Dial, FeedbackSchedule};
+use crate::schedule::{self, Event, Model, Schedule, Segment};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::{Capture, Transport};
+
+/// Users started for a dial's arrivals at first, and at most (a slow answer holds one each).
+const FEEDBACK_USERS: (u32, u32) = (8, 2_000);
 
 /// How long requests in flight may finish after a stop before they are cancelled.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);
@@ -50,6 +54,9 @@ pub struct ExecOptions {
     pub segment: Option<Segment>,
     /// Where users run: the caller's runtime, or per-core runtimes of their own.
     pub workers: Workers,
+    /// Every group's arrivals follow this dial instead of its profile (open model; `surge
+    /// probe`'s search turns it as answers come).
+    pub dial: Option<Arc<Dial>>,
 }
 
 impl std::fmt::Debug for ExecOptions {
@@ -127,9 +134,10 @@ pub(super) struct Ctx<T> {
     pub(super) samples: Option<mpsc::Sender<Streamed>>,
     pub(super) seed: Option<u64>,
     pub(super) policy: Policy,
-    pub(super) pacer: Option<Pacer>,
+    pub(super) gate: Option<Gate>,
     cores: Option<Cores>,
     segment: Segment,
+    dial: Option<Arc<Dial>>,
 }
 
 impl<T> Ctx<T> {
@@ -342,13 +350,11 @@ fn build_ctx<T: Transport>(
         seed: opts.seed,
         dropped: AtomicU64::new(0),
         policy: plan.on_429.clone(),
-        pacer: plan.on_429.pace.as_ref().map(|p| {
-            // N segments pace together at the plan's rate.
-            let per_second = p.per_second / f64::from(segment.count.max(1));
-            Pacer::new(per_second, p.steps.clone())
-        }),
+        // N segments pace together at the plan's rate.
+        gate: Gate::of(&plan.on_429, plan.auth.tokens(), segment.count),
         cores,
         segment,
+        dial: opts.dial.clone(),
     })
 }
 
@@ -469,7 +475,14 @@ fn finish<T>(ctx: &Ctx<T>, mut a: Aggregate, duration: Duration) -> ExecOutput {
 /// users (open model), and waits for its users.
 async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let grp = &ctx.groups[g];
-    let mut sched = schedule::for_segment(&grp.profile, ctx.segment, grp.user_base);
+    let mut sched: Box<dyn Schedule> = match &ctx.dial {
+        Some(d) => Box::new(FeedbackSchedule::new(
+            d.clone(),
+            FEEDBACK_USERS.0,
+            FEEDBACK_USERS.1,
+        )),
+        None => schedule::for_segment(&grp.profile, ctx.segment, grp.user_base),
+    };
     let model = sched.model();
     let loops = match model {
         Model::Closed { loops } => loops,
@@ -492,10 +505,22 @@ async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
         idle.store(pre_allocated, Ordering::Release);
         allocated = pre_allocated;
     }
+    let dial_stopped = async {
+        match &ctx.dial {
+            Some(d) => d.stopped().cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(dial_stopped);
     while let Some(ev) = sched.next_event() {
         tokio::select! {
             biased;
             _ = grp.stop.cancelled() => break,
+            // A dial stopped during a long pause ends the schedule now, as its end would.
+            _ = &mut dial_stopped => {
+                grp.stop.cancel();
+                break;
+            }
             _ = sleep_until(start + ev.at()) => {}
         }
         match ev {

@@ -96,6 +96,7 @@ pub(super) async fn run(p: &crate::scenario::Plan, t: Arc<Scripted>) -> (ExecOut
         seed: Some(7),
         segment: None,
         workers: Default::default(),
+        dial: None,
     };
     let out = execute(p, t, AuthRuntime::None, opts).await;
     let mut v = Vec::new();
@@ -320,6 +321,7 @@ async fn on_tick_can_abort_the_run() {
         seed: None,
         segment: None,
         workers: Default::default(),
+        dial: None,
     };
     let out = execute(&p, scripted(100, |_, _| Ok(200)), AuthRuntime::None, opts).await;
     assert_eq!(out.stop_reason, StopReason::Aborted("breach".into()));

@@ -1,8 +1,8 @@
 //! One user: draws data, then runs its group's step program once per iteration, an interpreter
 //! over flat [`Op`]s with a program counter (requests, transactions, loops, `while`, `if`,
-//! `once`). Requests go through [`super::attempt`] (pacer, 429 policy, checks); the user keeps
-//! its variables (data and extracted) across iterations, its loop counters and its open
-//! transactions.
+//! `once`). Requests go through [`super::attempt`] (the pace or adaptive
+//! [`Gate`](super::pace::Gate), the 429 policy, checks); the user keeps its variables (data and
+//! extracted) across iterations, its loop counters and its open transactions.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;

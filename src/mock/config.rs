@@ -1,5 +1,5 @@
-//! Model parameters of the mock: clients, flows, rate-limit models, latency and faults, with the three
-//! presets (`documented`, `seed`, `unlimited`). Every field has a serde default so a TOML file may override
+//! Model parameters of the mock: clients, flows, rate-limit models, latency and faults, with the four
+//! presets (`documented`, `seed`, `unlimited`, `bucket`). Every field has a serde default so a TOML file may override
 //! only what it names (`surge mock --config FILE`).
 
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,10 @@ pub enum Preset {
     Seed,
     /// No limits, near-zero latency, no faults: for benchmarking surge itself.
     Unlimited,
+    /// Not a Genesys model: one token bucket for the whole organization (10/s, burst 20, like an
+    /// API gateway's) and nothing else, with the documented latency: to compare client policies
+    /// against a bucket.
+    Bucket,
 }
 
 /// One OAuth client the login endpoint accepts.
@@ -59,6 +63,30 @@ pub struct EndpointLimit {
     /// `(pageSize, per_minute)` pairs.
     #[serde(default)]
     pub page_size_tiers: Vec<(u32, u32)>,
+}
+
+/// A token bucket in front of every `/api/v2` request (`gateway`): `rate_per_s` sustained, `burst`
+/// at once; one for the organization, or one per token. Not a Genesys model: an API gateway's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketLimit {
+    pub enabled: bool,
+    pub rate_per_s: f64,
+    pub burst: u32,
+    /// One bucket per token instead of one for the organization.
+    #[serde(default)]
+    pub per_token: bool,
+}
+
+impl Default for BucketLimit {
+    fn default() -> Self {
+        BucketLimit {
+            enabled: false,
+            rate_per_s: 10.0,
+            burst: 20,
+            per_token: false,
+        }
+    }
 }
 
 /// HYPOTHESIS: an org-wide publish compile backlog. Nothing like it is documented by Genesys.
@@ -147,14 +175,23 @@ impl Default for RetryAfterConfig {
 #[serde(deny_unknown_fields)]
 pub struct MockConfig {
     pub preset: Preset,
-    /// Seed of latency, fault and compile-outcome draws.
+    /// Seed of the flow ids, correlation ids, and of the latency, fault and compile draws unless
+    /// `draw_seed` is set.
     pub seed: u64,
+    /// Seed of the random draws only (latencies, compile times, faults, outcomes), when they should
+    /// vary while the flows keep their ids: `surge run --seed N` against the built-in mock sets it,
+    /// so a scenario's flow ids stay valid across seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draw_seed: Option<u64>,
     /// Flows created at start (ids and names are deterministic).
     pub flows: u32,
     pub clients: Vec<ClientConfig>,
     pub token_limit: WindowLimit,
     pub org_app_user_limit: WindowLimit,
     pub endpoint_limits: Vec<EndpointLimit>,
+    /// The gateway's token bucket (off but in the `bucket` preset).
+    #[serde(default)]
+    pub gateway_limit: BucketLimit,
     pub compile_backlog: CompileBacklog,
     pub latency: LatencyConfig,
     pub faults: FaultConfig,
@@ -196,6 +233,7 @@ impl MockConfig {
         let base = MockConfig {
             preset,
             seed: 1,
+            draw_seed: None,
             flows: 500,
             clients: vec![client],
             token_limit: WindowLimit {
@@ -211,6 +249,7 @@ impl MockConfig {
                 per_minute: 12_000,
                 page_size_tiers: flows_list_tiers(),
             }],
+            gateway_limit: BucketLimit::default(),
             compile_backlog: CompileBacklog {
                 enabled: false,
                 workers: 0,
@@ -252,6 +291,22 @@ impl MockConfig {
                 },
                 ..base
             },
+            Preset::Bucket => MockConfig {
+                token_limit: WindowLimit {
+                    enabled: false,
+                    per_minute: 300,
+                },
+                org_app_user_limit: WindowLimit {
+                    enabled: false,
+                    per_minute: 3_000,
+                },
+                endpoint_limits: vec![],
+                gateway_limit: BucketLimit {
+                    enabled: true,
+                    ..BucketLimit::default()
+                },
+                ..base
+            },
             Preset::Unlimited => MockConfig {
                 token_limit: WindowLimit {
                     enabled: false,
@@ -275,6 +330,17 @@ impl MockConfig {
                 ..base
             },
         }
+    }
+
+    /// The same parameters with the random draws seeded by `seed` (flow ids unchanged).
+    pub fn with_draw_seed(mut self, seed: Option<u64>) -> MockConfig {
+        self.draw_seed = seed;
+        self
+    }
+
+    /// The seed the random draws use.
+    pub fn draws_seed(&self) -> u64 {
+        self.draw_seed.unwrap_or(self.seed)
     }
 
     /// Reads a TOML file of overrides on top of `preset` (the file may name `preset` itself, which then wins).
@@ -311,11 +377,17 @@ impl Preset {
             Preset::Documented => "documented",
             Preset::Seed => "seed",
             Preset::Unlimited => "unlimited",
+            Preset::Bucket => "bucket",
         }
     }
 
     /// Every preset, in the order `--help` lists them.
-    pub const ALL: [Preset; 3] = [Preset::Documented, Preset::Seed, Preset::Unlimited];
+    pub const ALL: [Preset; 4] = [
+        Preset::Documented,
+        Preset::Seed,
+        Preset::Unlimited,
+        Preset::Bucket,
+    ];
 }
 
 impl std::fmt::Display for Preset {

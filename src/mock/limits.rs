@@ -1,5 +1,6 @@
 //! The rate-limit models as pure state machines over `tokio::time::Instant`: a fixed 60 s window (used by
-//! the `token`, `org_app_user` and per-endpoint models) and the HYPOTHESIS publish compile backlog.
+//! the `token`, `org_app_user` and per-endpoint models), a token bucket (the `gateway` model, for
+//! comparing client policies against a bucket) and the HYPOTHESIS publish compile backlog.
 //! Every decision is O(1) (the backlog is amortised O(1) plus O(workers)).
 
 use std::collections::VecDeque;
@@ -15,6 +16,7 @@ pub enum LimitKind {
     OrgAppUser,
     Endpoint,
     CompileBacklog,
+    Gateway,
 }
 
 impl LimitKind {
@@ -25,6 +27,7 @@ impl LimitKind {
             LimitKind::OrgAppUser => "org.app.user.rate.per.minute",
             LimitKind::Endpoint => "endpoint.rate.per.minute",
             LimitKind::CompileBacklog => "HYPOTHESIS.publish.compile.backlog.capacity",
+            LimitKind::Gateway => "gateway.token.bucket",
         }
     }
 
@@ -35,14 +38,16 @@ impl LimitKind {
             LimitKind::OrgAppUser => "platform.api",
             LimitKind::Endpoint => "architect.flows",
             LimitKind::CompileBacklog => "HYPOTHESIS.architect.compile",
+            LimitKind::Gateway => "mock.gateway",
         }
     }
 
-    pub const ALL: [LimitKind; 4] = [
+    pub const ALL: [LimitKind; 5] = [
         LimitKind::Token,
         LimitKind::OrgAppUser,
         LimitKind::Endpoint,
         LimitKind::CompileBacklog,
+        LimitKind::Gateway,
     ];
 
     pub fn index(self) -> usize {
@@ -121,6 +126,28 @@ impl FixedWindow {
             count: self.count,
             reset_s,
         })
+    }
+}
+
+/// A token bucket (GCRA): `rate` per second sustained, `burst` at once, full at its first request.
+/// Refused requests do not count.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Bucket {
+    /// Theoretical arrival time: the bucket is full while it is at or before now.
+    tat: Option<Instant>,
+}
+
+impl Bucket {
+    /// Admits the request, or answers the wait until a request would be admitted.
+    pub fn check(&mut self, now: Instant, rate: f64, burst: u32) -> Result<(), Duration> {
+        let interval = Duration::from_secs_f64(1.0 / rate.max(1e-6));
+        let tolerance = interval * burst.max(1).saturating_sub(1);
+        let due = self.tat.map_or(now, |t| t.max(now));
+        if due > now + tolerance {
+            return Err(due - tolerance - now);
+        }
+        self.tat = Some(due + interval);
+        Ok(())
     }
 }
 
@@ -234,6 +261,29 @@ mod tests {
         let s = w.check(Instant::now(), 3).unwrap();
         assert_eq!((s.count, s.reset_s), (1, 60));
         assert_eq!(Instant::now() - t0, WINDOW);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bucket_admits_its_burst_then_its_rate_and_says_when() {
+        let mut b = Bucket::default();
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            b.check(t0, 10.0, 3).unwrap();
+        }
+        // Full: the next slot is 100 ms away.
+        assert_eq!(b.check(t0, 10.0, 3), Err(Duration::from_millis(100)));
+        tokio::time::advance(Duration::from_millis(100)).await;
+        b.check(Instant::now(), 10.0, 3).unwrap();
+        assert_eq!(
+            b.check(Instant::now(), 10.0, 3),
+            Err(Duration::from_millis(100))
+        );
+        // A rested bucket holds its burst again.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        for _ in 0..3 {
+            b.check(Instant::now(), 10.0, 3).unwrap();
+        }
+        assert!(b.check(Instant::now(), 10.0, 3).is_err());
     }
 
     #[tokio::test(start_paused = true)]

@@ -175,6 +175,10 @@ async fn gateway(State(st): State<MockState>, mut req: Request, next: Next) -> R
             refused = true;
             break 'gate Err(throttle(&st, LimitKind::Endpoint, value, wait));
         }
+        if let Err((value, wait)) = st.check_gateway(&t, now) {
+            refused = true;
+            break 'gate Err(throttle(&st, LimitKind::Gateway, value, wait));
+        }
         fault = draw_fault(&st);
         if let Some(f) = fault {
             break 'gate Err(fault_error(&st, f).await);

@@ -3,7 +3,7 @@
 
 use super::config::{MockConfig, Preset};
 use super::flows_store::FlowStore;
-use super::limits::{Backlog, FixedWindow, LimitKind, WindowState};
+use super::limits::{Backlog, Bucket, FixedWindow, LimitKind, WindowState};
 use super::random::Draws;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -108,6 +108,8 @@ pub struct TokenEntry {
     pub client: usize,
     pub expires_at: Instant,
     pub window: Mutex<FixedWindow>,
+    /// The gateway bucket, when it is per token.
+    pub bucket: Mutex<Bucket>,
 }
 
 #[derive(Debug)]
@@ -143,7 +145,9 @@ pub struct Inner {
     token_draws: Draws,
     pub by_route: Vec<AtomicU64>,
     pub by_status: Vec<AtomicU64>,
-    pub by_limit: [AtomicU64; 4],
+    pub by_limit: [AtomicU64; 5],
+    /// The gateway bucket, when it is the organization's.
+    gateway: Mutex<Bucket>,
     correlation: AtomicU64,
 }
 
@@ -192,8 +196,8 @@ impl MockState {
         let backlog = Backlog::new(b.workers, b.enabled.then_some(b.capacity));
         let flows = FlowStore::new(cfg.seed, cfg.flows, wall_epoch_ms);
         let inner = Inner {
-            draws: Draws::new(cfg.seed),
-            token_draws: Draws::new(cfg.seed ^ 0x746f_6b65_6e73),
+            draws: Draws::new(cfg.draws_seed()),
+            token_draws: Draws::new(cfg.draws_seed() ^ 0x746f_6b65_6e73),
             cfg,
             epoch: now,
             wall_epoch_ms,
@@ -207,6 +211,7 @@ impl MockState {
             by_route: (0..ROUTES.len()).map(|_| AtomicU64::new(0)).collect(),
             by_status: (0..600).map(|_| AtomicU64::new(0)).collect(),
             by_limit: Default::default(),
+            gateway: Mutex::new(Bucket::default()),
             correlation: AtomicU64::new(0),
         };
         MockState(Arc::new(inner))
@@ -264,6 +269,7 @@ impl MockState {
             client,
             expires_at: now + Duration::from_secs(c.expires_in),
             window: Mutex::new(FixedWindow::new()),
+            bucket: Mutex::new(Bucket::default()),
         };
         let mut map = self.0.tokens.write().unwrap_or_else(|e| e.into_inner());
         if map.len() >= self.0.sweep_at.load(Ordering::Relaxed) {
@@ -338,6 +344,23 @@ impl MockState {
         w.check(now, l.per_minute)
             .map(|_| ())
             .map_err(|wait| (u64::from(l.per_minute), wait))
+    }
+
+    /// Applies the `gateway` bucket (the organization's, or the token's).
+    pub fn check_gateway(&self, t: &TokenEntry, now: Instant) -> Result<(), (u64, Duration)> {
+        let g = &self.0.cfg.gateway_limit;
+        if !g.enabled {
+            return Ok(());
+        }
+        let b = if g.per_token {
+            &t.bucket
+        } else {
+            &self.0.gateway
+        };
+        b.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(now, g.rate_per_s, g.burst)
+            .map_err(|wait| (u64::from(g.burst), wait))
     }
 
     /// Applies the per-endpoint limits for `route`; `page_size` selects the tier.

@@ -406,3 +406,37 @@ async fn stats_count_paths_statuses_limits_and_operations() {
     assert_eq!(s.operations_by_status.values().sum::<u64>(), 1);
     assert!(t.state.stats().summary().contains("429=1"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_bucket_preset_admits_its_burst_then_its_rate_org_wide() {
+    let mut cfg = quiet(Preset::Bucket);
+    cfg.gateway_limit.burst = 3;
+    let t = setup(cfg).await;
+    let get = |token: String| {
+        let app = t.app.clone();
+        async move { send(&app, "GET", "/api/v2/flows", Some(&token), "").await }
+    };
+    for _ in 0..3 {
+        assert_eq!(get(t.token.clone()).await.status(), 200);
+    }
+    let r = get(t.token.clone()).await;
+    assert_eq!(r.status(), 429);
+    // 10/s: a request is admitted again in 100 ms, said as 1 s (whole seconds, rounded up).
+    assert_eq!(r.headers()["retry-after"], "1");
+    assert_429(&json(r).await, "gateway.token.bucket", "mock.gateway", 3, 1);
+    // One bucket for the organization: another token is refused too.
+    let v = json(
+        login(
+            &t.app,
+            "surge-mock-client",
+            "surge-mock-secret",
+            "grant_type=client_credentials",
+        )
+        .await,
+    )
+    .await;
+    let other = v["access_token"].as_str().unwrap().to_string();
+    assert_eq!(get(other.clone()).await.status(), 429);
+    tokio::time::advance(Duration::from_millis(100)).await;
+    assert_eq!(get(other).await.status(), 200);
+}

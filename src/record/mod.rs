@@ -12,6 +12,7 @@ pub mod hist;
 pub mod limit_key;
 pub mod merge;
 pub mod meta;
+pub mod pace;
 pub mod recorder;
 pub mod result;
 pub mod sample;

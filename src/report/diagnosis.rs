@@ -1,27 +1,41 @@
 //! The 429 diagnosis in words, written from [`Diagnosis`] facts only: the two-line headline (the
-//! terminal, `surge report`), the bullets, the recommendation and the fact tiles (`report.html`).
-//! Every place that says which limit was named reads the one fact [`Diagnosis::limit_named`]
-//! through [`limit_named`], so the tile, the headline and the sentences cannot disagree.
+//! terminal, `surge report`, `surge check`), the bullets, the recommendation and the fact tiles
+//! (`report.html`), and the words `result.json` keeps beside the facts. Every place that says
+//! which limit was named reads the one fact [`Diagnosis::limit_named`] through [`limit_named`],
+//! every place that gives a pace reads [`Diagnosis::advice`] through [`pace_short`], so the tile,
+//! the headline and the sentences cannot disagree.
 
 use crate::analysis::diagnosis::{
-    Basis, BodyLimits, Diagnosis, HeaderLimit, LimitNamed, Recommendation, Verdict, SHORT_SPAN_S,
+    Diagnosis, HeaderLimit, LimitNamed, MeasuredLimit, NoAdvice, NoAdviceReason, Verdict,
 };
+use crate::analysis::limit::advice::{Advice, Basis};
+use crate::analysis::limit::Model;
 use crate::report::format::{pct, rate, secs, share};
 
 /// The diagnosis as text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Phrasing {
-    /// Two lines for the terminal and `surge report`.
+    /// Two lines for the terminal, `surge report` and `surge check`.
     pub headline: [String; 2],
     /// Sentences, one per fact, for the HTML report.
     pub lines: Vec<String>,
-    /// The recommendation sentence (or why there is none), when the run was throttled.
+    /// The recommendation sentence (or why there is none, and what run would tell).
     pub recommendation: Option<String>,
     /// Short key → value facts for the HTML tiles.
     pub tiles: Vec<(&'static str, String)>,
 }
 
-fn window_text(w: u32) -> String {
+/// The words `result.json` keeps under `diagnosis.words`, for a reader without surge (a CI log).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Words<'a> {
+    /// The two headline lines.
+    pub headline: &'a [String; 2],
+    /// The recommendation, or why there is none.
+    pub recommendation: Option<&'a str>,
+}
+
+/// `minute`, `2 minutes`, `90 s`.
+pub fn window_text(w: u32) -> String {
     if w == 60 {
         "minute".into()
     } else if w % 60 == 0 {
@@ -62,6 +76,54 @@ pub fn limit_named(d: &Diagnosis, tile: bool) -> String {
     }
 }
 
+/// The model in words.
+pub fn model_name(m: Model) -> &'static str {
+    match m {
+        Model::TokenBucket => "token bucket",
+        Model::FixedWindow => "fixed window",
+        Model::Queue => "queue",
+    }
+}
+
+/// `≤ 4.99 req/s after a burst of ≤ 241` or `≤ 285 per 61 s per token`: the pace, short.
+pub fn pace_short(a: &Advice) -> String {
+    pace_text(&a.pace)
+}
+
+/// A pace shape in words, as [`pace_short`] says it (also for `surge run --pace-from`).
+pub fn pace_text(p: &crate::record::pace::PaceShape) -> String {
+    let per = if p.per_token { " per token" } else { "" };
+    match p.window_s {
+        Some(w) => format!("≤ {} requests per {}{per}", p.burst, window_text(w as u32)),
+        None if p.burst > 1 => format!(
+            "≤ {} req/s{per} after a burst of ≤ {}",
+            rate(p.rate_per_s),
+            p.burst
+        ),
+        None => format!("≤ {} req/s{per}", rate(p.rate_per_s)),
+    }
+}
+
+/// `token bucket: 5.26 req/s sustained (±1.0%), burst ≈ 244`: the measured limit, short.
+pub fn measured_short(m: &MeasuredLimit) -> String {
+    let per = if m.per_token { " per token" } else { "" };
+    match (m.model, m.window_s) {
+        (Model::FixedWindow, Some(w)) => format!(
+            "fixed window: {:.0} requests per {}{per} ({} req/s)",
+            m.burst,
+            window_text(w as u32),
+            rate(m.rate_per_s)
+        ),
+        _ => format!(
+            "{}: {} req/s sustained (±{}), burst ≈ {:.0}",
+            model_name(m.model),
+            rate(m.rate_per_s),
+            pct(m.rate_error),
+            m.burst
+        ),
+    }
+}
+
 fn header_sentence(l: &HeaderLimit) -> String {
     let mut s = format!(
         "The inin-ratelimit-* headers named {} requests per {} per token (≈ {} req/s{}), count reached {}, reset ≤ {} s.",
@@ -86,7 +148,8 @@ fn header_sentence(l: &HeaderLimit) -> String {
     s
 }
 
-fn bodies_sentence(b: &BodyLimits) -> String {
+fn bodies_sentence(d: &Diagnosis) -> String {
+    let b = &d.body_limits;
     if b.named.is_empty() {
         return "No 429 body named its limit (no `limit` key in the bodies, or the result predates \
                 surge recording it); read one 429 by hand to see which limit the server counts."
@@ -98,7 +161,7 @@ fn bodies_sentence(b: &BodyLimits) -> String {
         .map(|l| format!("`{}` × {}", l.key, l.count))
         .collect();
     format!(
-        "The 429 bodies named their limit: {}{}{}.",
+        "The 429 bodies named their limit: {}{}{}{}.",
         list.join(", "),
         if b.hypothesis {
             " (a HYPOTHESIS model of the built-in mock, not a documented Genesys limit)"
@@ -109,46 +172,142 @@ fn bodies_sentence(b: &BodyLimits) -> String {
             format!("; {} named none", crate::plural(b.unnamed, "429"))
         } else {
             String::new()
+        },
+        if d.header_limit.is_none() {
+            "; no header gave its rate"
+        } else {
+            ""
         }
     )
 }
 
-fn recommendation_sentence(d: &Diagnosis, rec: &Recommendation) -> String {
-    match (rec.basis, &d.header_limit) {
-        (Basis::Headers, Some(l)) => {
-            let mut text = format!(
-                "Pace at ≤ {} req/s ({}% of {} per {} per token{})",
-                rate(rec.pace_per_s),
-                (100.0 * (1.0 - rec.headroom)).round(),
-                l.allowed,
-                window_text(l.window_s),
-                match d.tokens_used {
-                    Some(k) if k > 1 => format!(", × {k} tokens"),
-                    _ => String::new(),
-                }
-            );
-            if let (Some(k), Some(o)) = (rec.tokens_needed, &d.onset) {
-                text += &format!(
-                    ", or spread the {} req/s that brought the first 429 over {k} tokens (≤ {} req/s each)",
-                    rate(o.request_rate),
-                    rate(rec.per_token_pace.unwrap_or(0.0))
-                );
-            }
-            text + "."
-        }
+/// What the run measured of the limit, in a sentence.
+fn measured_sentence(m: &MeasuredLimit, tokens: Option<u32>) -> String {
+    match m.basis {
+        Basis::Headers => format!(
+            "The limit is the one the headers named, and the 429s came when its count ran out: a {}.",
+            measured_short(m)
+        ),
         _ => format!(
-            "Pace at ≤ {} req/s, the 2xx rate the server sustained while throttling (measured: {}). \
-             The data cannot tell whether the limit is per token, per client or per organization.",
-            rate(rec.pace_per_s),
-            match d.body_limits.top() {
-                Some(b) => format!(
-                    "the 429 bodies name `{}`, but no header gives its rate",
-                    b.key
-                ),
-                None => "no header or 429 body named a limit".into(),
+            "Measured while throttled ({}–{} s, a 429 in {} of those seconds): {} requests admitted, \
+             {} req/s sustained (±{}){}; before the first 429 it had admitted {:.0}, a burst of ≈ {:.0} \
+             beyond that rate. Model: {}{}.",
+            m.from_s,
+            m.to_s + 1,
+            pct(m.saturation),
+            m.admitted,
+            rate(m.rate_per_s),
+            pct(m.rate_error),
+            match tokens {
+                Some(k) if k > 1 => format!(" over {k} tokens together"),
+                _ => String::new(),
+            },
+            m.admitted_before_onset,
+            m.burst,
+            model_name(m.model),
+            if m.model == Model::Queue {
+                " (the 2xx latency rose before the first 429: requests waited in line)"
+            } else {
+                ""
             }
         ),
     }
+}
+
+/// Why there is no pace, and what run would give one.
+fn no_advice_sentence(no: &NoAdvice) -> String {
+    let probe = "run `surge probe` on this scenario (it searches for the limit with few requests)";
+    match no.reason {
+        NoAdviceReason::NoTraffic => "No request was recorded: there is nothing to pace.".into(),
+        NoAdviceReason::NotThrottled => format!(
+            "No 429 came, so this run cannot say where the limit is: {probe}, or run heavier until \
+             the server throttles."
+        ),
+        NoAdviceReason::TooShort => format!(
+            "No pace: the server throttled for {} s, too short to tell its burst from its \
+             sustained rate. To tell, {probe}, or make the run stay throttled for ≥ {} s (more \
+             requests, or a retrying on_429 policy that keeps them coming).",
+            no.throttled_s,
+            no.needed_s.unwrap_or(0)
+        ),
+        NoAdviceReason::Unsaturated => format!(
+            "No pace: 429s came in too few of the throttled seconds for the admitted rate to be the \
+             limit's (the client let up). To tell, {probe}, or keep the load above the limit for \
+             longer."
+        ),
+        NoAdviceReason::TooRough => format!(
+            "No pace: the admitted rate varied too much (±{}) to pace near it. To tell, {probe}, \
+             or make the run stay throttled for ≥ {} s.",
+            pct(no.rate_error.unwrap_or(1.0)),
+            no.needed_s.unwrap_or(0)
+        ),
+        NoAdviceReason::NothingAdmitted => format!(
+            "No pace: nothing was admitted while the server throttled, so no sustained rate shows \
+             (a window that had not reopened, or a hard stop). To tell, {probe}."
+        ),
+        NoAdviceReason::LongRetryAfter => format!(
+            "No pace: the 429s asked to wait far longer than a limiter refilling at the admitted \
+             rate would (a window or a penalty this run cannot size). To tell, {probe}."
+        ),
+    }
+}
+
+fn advice_sentence(d: &Diagnosis, a: &Advice) -> String {
+    let basis = match a.basis {
+        Basis::Headers => "the limit the headers named",
+        Basis::ThrottledStretch => "the limit this run measured while throttled",
+        Basis::Probe => "the limit `surge probe` found",
+    };
+    let limit = match a.limit_window_s {
+        Some(w) => format!(
+            "{:.0} per {}{}",
+            a.limit_burst,
+            window_text(w as u32),
+            if a.pace.per_token { " per token" } else { "" }
+        ),
+        None => format!(
+            "{} req/s after a burst of {:.0}{}",
+            rate(a.limit_rate_per_s),
+            a.limit_burst,
+            if a.pace.per_token { " per token" } else { "" }
+        ),
+    };
+    let cut = match a.limit_window_s {
+        Some(_) => "on the count, and a second more on the window",
+        None => "on the rate, and twice its own error off the burst",
+    };
+    let mut s = format!(
+        "Pace at {}: {basis} ({limit}) less a margin of {} {cut} (the margin is twice the rate's \
+         ±{} error, at least {}).",
+        pace_short(a),
+        pct(a.margin),
+        pct(a.rate_error),
+        pct(crate::analysis::limit::advice::MIN_MARGIN)
+    );
+    if let Some(b) = a.batch {
+        let when = if b.last_start_s > 0.0 {
+            format!("would start the last at {}", secs(b.last_start_s))
+        } else {
+            "would all start at once (they fit in the burst)".into()
+        };
+        s += &format!(
+            " This run's {} {when}, plus a response time, from a limiter rested ≥ {} after the \
+             last request.",
+            crate::plural(b.requests, "request"),
+            secs(a.rest_s.ceil())
+        );
+    }
+    if let (Some(l), Some(o), true) = (&d.header_limit, &d.onset, a.basis == Basis::Headers) {
+        let k = d.tokens_used.unwrap_or(1);
+        let need = (o.request_rate / (l.per_token_rate * (1.0 - a.margin)).max(1e-9)).ceil() as u32;
+        if need > k {
+            s += &format!(
+                " Or spread the {} req/s that brought the first 429 over {need} tokens.",
+                rate(o.request_rate)
+            );
+        }
+    }
+    s + " Re-run with `surge run SCENARIO --pace-from RESULT.json` (or on_429.rate = \"from:RESULT.json\")."
 }
 
 fn not_throttled(d: &Diagnosis) -> Phrasing {
@@ -178,7 +337,7 @@ fn not_throttled(d: &Diagnosis) -> Phrasing {
             lines.push(
                 "No response carried inin-ratelimit-* headers, so they named no limit.".into(),
             );
-            "→ no rate-limit headers seen: the limit is unknown.".into()
+            "→ no rate-limit headers seen: the limit is unknown; `surge probe` finds it.".into()
         }
     };
     Phrasing {
@@ -191,7 +350,7 @@ fn not_throttled(d: &Diagnosis) -> Phrasing {
             second,
         ],
         lines,
-        recommendation: None,
+        recommendation: d.no_advice.as_ref().map(no_advice_sentence),
         tiles: vec![
             ("429s", "none".into()),
             ("peak rate", format!("{} req/s", rate(d.peak_rate))),
@@ -200,26 +359,10 @@ fn not_throttled(d: &Diagnosis) -> Phrasing {
     }
 }
 
-/// Writes the diagnosis.
-pub fn phrase(d: &Diagnosis) -> Phrasing {
-    match d.verdict {
-        Verdict::NoTraffic => {
-            return Phrasing {
-                headline: [
-                    "429 diagnosis: no request was recorded.".into(),
-                    "→ nothing to diagnose.".into(),
-                ],
-                lines: vec!["No request was recorded: there is nothing to diagnose.".into()],
-                recommendation: None,
-                tiles: vec![],
-            }
-        }
-        Verdict::NotThrottled => return not_throttled(d),
-        Verdict::Throttled => {}
-    }
-    let (Some(o), Some(c)) = (&d.onset, &d.capacity) else {
-        return not_throttled(d);
-    };
+/// The bullets of a throttled run, one fact each, in reading order. (A new fact's sentence goes
+/// here, in its place.)
+fn bullets(d: &Diagnosis) -> Vec<String> {
+    let Some(o) = &d.onset else { return vec![] };
     let mut lines = vec![format!(
         "The first 429 came at {}, at {} req/s (attempts started per second over the {} s up to it) \
          with {}, after {}.",
@@ -263,42 +406,47 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
         )),
         _ => lines.push("No 429 carried a usable Retry-After header.".into()),
     }
-    lines.push(bodies_sentence(&d.body_limits));
-    lines.push(format!(
-        "While throttled ({:.0}–{:.0} s), the server still answered {} 2xx/s ({} in {:.0} s): the effective capacity{}.",
-        c.from_s,
-        c.to_s,
-        rate(c.ok_per_s),
-        c.ok,
-        c.span_s(),
-        if c.span_s() < SHORT_SPAN_S {
-            " (a span under 3 s: a rough figure)"
-        } else if d.header_limit.as_ref().is_some_and(|l| c.span_s() < f64::from(l.window_s)) {
-            " (the span is shorter than the limit's window: a rough figure)"
-        } else {
-            ""
+    lines.push(bodies_sentence(d));
+    if let Some(m) = &d.measured {
+        lines.push(measured_sentence(m, d.tokens_used));
+    }
+    lines
+}
+
+/// Writes the diagnosis.
+pub fn phrase(d: &Diagnosis) -> Phrasing {
+    match d.verdict {
+        Verdict::NoTraffic => {
+            return Phrasing {
+                headline: [
+                    "429 diagnosis: no request was recorded.".into(),
+                    "→ nothing to diagnose.".into(),
+                ],
+                lines: vec!["No request was recorded: there is nothing to diagnose.".into()],
+                recommendation: None,
+                tiles: vec![],
+            }
         }
-    ));
-    let recommendation = Some(match &d.recommendation {
-        Some(rec) => recommendation_sentence(d, rec),
-        None => format!(
-            "The server admitted no 2xx while throttling and named no rate: the data cannot give a safe pace; \
-             stay well below {} req/s and ask the API's owner for the limit.",
-            rate(o.request_rate)
+        Verdict::NotThrottled => return not_throttled(d),
+        Verdict::Throttled => {}
+    }
+    let Some(o) = &d.onset else {
+        return not_throttled(d);
+    };
+    let recommendation = match (&d.advice, &d.no_advice) {
+        (Some(a), _) => Some(advice_sentence(d, a)),
+        (None, Some(no)) => Some(no_advice_sentence(no)),
+        (None, None) => None,
+    };
+    let second = match (&d.measured, &d.advice, &d.no_advice) {
+        (Some(m), Some(a), _) => format!(
+            "→ limit: {}; pace at {} ({} margin).",
+            measured_short(m),
+            pace_short(a),
+            pct(a.margin)
         ),
-    });
-    let pace = match &d.recommendation {
-        Some(r) => {
-            let mut s = format!("pace at ≤ {} req/s", rate(r.pace_per_s));
-            if let Some(k) = r.tokens_needed {
-                s += &format!(", or spread over {k} tokens");
-            }
-            if r.basis == Basis::Measured {
-                s += " (measured; no rate limit in the headers)";
-            }
-            s + "."
-        }
-        None => "no safe pace can be read from this run.".into(),
+        (_, _, Some(no)) => format!("→ {}", no_advice_short(no)),
+        _ => "→ no pace can be read from this run.".into(),
     };
     Phrasing {
         headline: [
@@ -310,9 +458,9 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
                 d.from_onset.map_or("n/a".into(), share),
                 limit_named(d, false)
             ),
-            format!("→ capacity while throttled {} 2xx/s; {pace}", rate(c.ok_per_s)),
+            second,
         ],
-        lines,
+        lines: bullets(d),
         recommendation,
         tiles: vec![
             ("first 429", secs(o.at_s)),
@@ -322,9 +470,44 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
                 "429 share from the onset on",
                 d.from_onset.map_or("–".into(), share),
             ),
-            ("2xx while throttled", format!("{} /s", rate(c.ok_per_s))),
+            (
+                "limit measured",
+                d.measured.as_ref().map_or("–".into(), measured_short),
+            ),
+            (
+                "recommended pace",
+                d.advice.as_ref().map_or("none".into(), pace_short),
+            ),
             ("limit named", limit_named(d, true)),
         ],
+    }
+}
+
+/// Why no pace, in a headline's few words.
+fn no_advice_short(no: &NoAdvice) -> String {
+    match no.reason {
+        NoAdviceReason::TooShort => format!(
+            "no pace: throttled for {} s, too short to tell burst from sustained rate; run `surge probe`, or stay throttled ≥ {} s.",
+            no.throttled_s,
+            no.needed_s.unwrap_or(0)
+        ),
+        NoAdviceReason::TooRough => format!(
+            "no pace: the admitted rate varied ±{}; run `surge probe`, or stay throttled ≥ {} s.",
+            pct(no.rate_error.unwrap_or(1.0)),
+            no.needed_s.unwrap_or(0)
+        ),
+        NoAdviceReason::Unsaturated => {
+            "no pace: the client let up while throttled; run `surge probe`.".into()
+        }
+        NoAdviceReason::NothingAdmitted => {
+            "no pace: nothing was admitted while throttled; run `surge probe`.".into()
+        }
+        NoAdviceReason::LongRetryAfter => {
+            "no pace: the 429s asked for long waits this run cannot size; run `surge probe`.".into()
+        }
+        NoAdviceReason::NotThrottled | NoAdviceReason::NoTraffic => {
+            "no pace: nothing throttled.".into()
+        }
     }
 }
 

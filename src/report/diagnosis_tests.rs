@@ -21,9 +21,13 @@ fn a_throttled_run_with_headers_says_each_fact_once() {
         "12 req/s",
         "6 active users",
         "300 requests per minute per token",
-        "5 2xx/s (150 in 30 s)",
-        "≤ 4.7 req/s",
-        "3 tokens",
+        "a fixed window: 300 requests per minute per token (5 req/s)",
+        "Pace at ≤ 285 requests per 61 s per token: the limit the headers named (300 per minute \
+         per token) less a margin of 5.0% on the count, and a second more on the window",
+        "This run's 480 requests would start the last at 61.0 s",
+        "rested ≥ 60.0 s",
+        "over 3 tokens",
+        "--pace-from RESULT.json",
         "No 429 body named its limit",
         // One denominator per share: 429s of the responses in that stretch.
         "0.0% of the 120 responses before the onset, 58.3% of the 360 responses from the onset on",
@@ -37,14 +41,17 @@ fn a_throttled_run_with_headers_says_each_fact_once() {
         "{:?}",
         p.headline
     );
-    assert!(
-        p.headline[1].contains("pace at ≤ 4.7 req/s, or spread over 3 tokens"),
-        "{:?}",
-        p.headline
+    assert_eq!(
+        p.headline[1],
+        "→ limit: fixed window: 300 requests per minute per token (5 req/s); pace at ≤ 285 \
+         requests per 61 s per token (5.0% margin)."
     );
-    assert!(p
-        .tiles
-        .contains(&("limit named", "300/min per token".into())));
+    for tile in [
+        ("limit named", "300/min per token"),
+        ("recommended pace", "≤ 285 requests per 61 s per token"),
+    ] {
+        assert!(p.tiles.contains(&(tile.0, tile.1.into())), "{:?}", p.tiles);
+    }
 }
 
 #[test]
@@ -54,7 +61,7 @@ fn more_tokens_drop_the_advice_to_spread() {
     let p = phrase(&diagnose(&r));
     let rec = p.recommendation.unwrap();
     assert!(
-        rec.contains("× 3 tokens") && !rec.contains("spread"),
+        rec.contains("per token") && !rec.contains("spread") && rec.contains("all start at once"),
         "{rec}"
     );
 }
@@ -66,13 +73,48 @@ fn without_headers_the_pace_is_measured_and_says_so() {
     for want in [
         "No response carried inin-ratelimit-* headers",
         "No 429 carried a usable Retry-After",
-        "no header or 429 body named a limit",
-        "cannot tell whether the limit is per token",
-        "measured; no rate limit in the headers",
+        "Measured while throttled (11–39 s, a 429 in 100.0% of those seconds): 140 requests \
+         admitted, 5 req/s sustained (±0.7%); before the first 429 it had admitted 123, a burst \
+         of ≈ 72 beyond that rate. Model: token bucket.",
+        "Pace at ≤ 4.75 req/s after a burst of ≤ 69: the limit this run measured while throttled \
+         (5 req/s after a burst of 72) less a margin of 5.0% on the rate, and twice its own error \
+         off the burst (the margin is twice the rate's ±0.7% error, at least 5.0%).",
         "limit named: none (no rate-limit headers, no limit in the 429 bodies)",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");
     }
+    assert_eq!(
+        p.headline[1],
+        "→ limit: token bucket: 5 req/s sustained (±0.7%), burst ≈ 72; pace at ≤ 4.75 req/s after a \
+         burst of ≤ 69 (5.0% margin)."
+    );
+}
+
+/// The issue's short burst run: no pace, and the run that would tell, in every place.
+#[test]
+fn a_short_burst_run_says_what_run_would_tell() {
+    let tl = (0..8)
+        .map(|t| {
+            let (ok, thr) = if t < 5 { (30, 0) } else { (19, 40) };
+            sec(t, 20, ok, thr, None, None)
+        })
+        .collect();
+    let p = phrase(&diagnose(&result(tl, cc(1))));
+    assert!(
+        p.headline[1].contains("no pace: throttled for 3 s")
+            && p.headline[1].contains("surge probe")
+            && p.headline[1].contains("≥ 10 s"),
+        "{:?}",
+        p.headline
+    );
+    let rec = p.recommendation.clone().unwrap();
+    assert!(
+        rec.contains("too short to tell its burst from its sustained rate")
+            && rec.contains("surge probe"),
+        "{rec}"
+    );
+    assert!(p.tiles.contains(&("recommended pace", "none".into())));
+    assert!(!all_text(&p).contains("Pace at"));
 }
 
 /// The seed's contradiction: bodies named a limit, headers did not. Tile, headline, bullets and
@@ -101,10 +143,7 @@ fn a_limit_named_only_in_bodies_is_never_called_none() {
         text.contains("The 429 bodies named their limit: `HYPOTHESIS.architect.compile/backlog` ×"),
         "{text}"
     );
-    assert!(
-        text.contains("the 429 bodies name `HYPOTHESIS.architect.compile/backlog`, but no header gives its rate"),
-        "{text}"
-    );
+    assert!(text.contains("no header gave its rate"), "{text}");
     assert!(p
         .tiles
         .contains(&("limit named", "in the 429 bodies (no rate)".into())));
@@ -133,11 +172,11 @@ fn no_429s_says_the_data_cannot_tell() {
         p.headline
     );
     assert!(
-        p.headline[1].contains("limit is unknown"),
+        p.headline[1].contains("limit is unknown; `surge probe` finds it"),
         "{:?}",
         p.headline
     );
-    assert!(p.recommendation.is_none());
+    assert!(p.recommendation.unwrap().contains("No 429 came"));
 }
 
 #[test]
@@ -165,10 +204,7 @@ fn everything_throttled_from_the_start_gives_no_safe_pace() {
         crate::record::PlanSummary::default(),
     )));
     assert!(
-        p.recommendation
-            .as_deref()
-            .unwrap()
-            .contains("cannot give a safe pace"),
+        p.recommendation.as_deref().unwrap().starts_with("No pace"),
         "{p:?}"
     );
     assert!(
@@ -176,7 +212,7 @@ fn everything_throttled_from_the_start_gives_no_safe_pace() {
         "{:?}",
         p.lines
     );
-    assert!(p.headline[1].contains("no safe pace"), "{:?}", p.headline);
+    assert!(p.headline[1].starts_with("→ no pace"), "{:?}", p.headline);
 }
 
 #[test]

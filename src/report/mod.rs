@@ -12,6 +12,7 @@ pub mod diagnosis;
 pub mod format;
 pub mod html;
 pub mod jtl;
+pub mod probe;
 pub mod synthetic;
 pub mod terminal;
 pub mod transactions;
@@ -29,17 +30,58 @@ pub const REPORT_FILES: &[&str] = &[
     "report.html",
 ];
 
-/// Writes `result.json` and every report derived from it into `dir` (created if needed).
+/// Writes `result.json` (with its diagnosis) and every report derived from it into `dir`
+/// (created if needed). Returns the facts, computed once here.
 ///
 /// # Errors
 /// I/O errors naming the file.
-pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<()> {
+pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    let facts = Facts::of(r);
     let rj = dir.join("result.json");
-    r.write(&rj)
+    write_result(r, &facts.diagnosis, &rj)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
-    write_reports(r, dir).map(|_| ())
+    write_reports_with(r, &facts, dir)?;
+    Ok(facts)
+}
+
+/// `result.json`: the result, then its diagnosis (the facts, and the words the terminal prints)
+/// under `diagnosis`, for pipelines that read the recommended pace. Readers of results ignore
+/// `diagnosis` and compute it afresh, so it can never disagree with the data beside it.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_result(
+    r: &RunResult,
+    d: &crate::analysis::diagnosis::Diagnosis,
+    path: &Path,
+) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct WithDiagnosis<'a> {
+        #[serde(flatten)]
+        result: &'a RunResult,
+        diagnosis: DiagnosisOut<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct DiagnosisOut<'a> {
+        #[serde(flatten)]
+        facts: &'a crate::analysis::diagnosis::Diagnosis,
+        words: diagnosis::Words<'a>,
+    }
+    let p = diagnosis::phrase(d);
+    let doc = WithDiagnosis {
+        result: r,
+        diagnosis: DiagnosisOut {
+            facts: d,
+            words: diagnosis::Words {
+                headline: &p.headline,
+                recommendation: p.recommendation.as_deref(),
+            },
+        },
+    };
+    let f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(f, &doc).map_err(std::io::Error::other)
 }
 
 /// Writes every report derived from a result ([`REPORT_FILES`]) into `dir` (created if needed),
@@ -49,9 +91,14 @@ pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<()> {
 /// # Errors
 /// I/O errors naming the file.
 pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
+    let facts = Facts::of(r);
+    write_reports_with(r, &facts, dir)?;
+    Ok(facts)
+}
+
+fn write_reports_with(r: &RunResult, facts: &Facts, dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    let facts = Facts::of(r);
     csv::write_all(r, &facts.figures, dir)?;
     if !facts.figures.transactions.is_empty() {
         let p = dir.join("transactions.csv");
@@ -62,9 +109,8 @@ pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
             .map_err(|e| named(std::io::Error::other(e.to_string())))?;
     }
     let html = dir.join("report.html");
-    std::fs::write(&html, html::render_with(r, &facts))
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))?;
-    Ok(facts)
+    std::fs::write(&html, html::render_with(r, facts))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
 }
 
 /// Why a run could not be loaded: one line naming the file (and the line, for malformed input).

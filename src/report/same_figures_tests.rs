@@ -82,30 +82,87 @@ fn terminal_csv_and_html_print_the_same_percentiles_rates_and_shares() {
     assert!(html.contains(&format!("<div class=\"v\">{} ms</div>", format::ms(p95))));
 }
 
+/// The terminal, report.html and result.json's words say one diagnosis, from one set of facts:
+/// for a run with a pace (measured, or named by headers), one too short to tell, and one never
+/// throttled.
 #[test]
 fn the_terminal_and_the_html_say_the_same_diagnosis() {
-    let r = synthetic::result(120, &["publish"]);
-    let facts = Facts::of(&r);
-    let term = terminal::summary_with(&r, &facts);
-    let html = html::render_with(&r, &facts);
-    let p = diagnosis::phrase(&facts.diagnosis);
-    // The terminal's headline is the phrasing's, and the HTML holds every tile and sentence of it.
-    assert!(term.contains(&p.headline[0]) && term.contains(&p.headline[1]));
-    for (k, v) in &p.tiles {
+    use crate::analysis::diagnosis::tests::{cc, result, sec, throttled_run};
+    let short: Vec<_> = (0..8)
+        .map(|t| sec(t, 20, 30, if t < 5 { 0 } else { 40 }, None, None))
+        .collect();
+    let clear: Vec<_> = (0..8).map(|t| sec(t, 2, 4, 0, None, None)).collect();
+    let runs = [
+        synthetic::result(120, &["publish"]),
+        throttled_run(true),
+        throttled_run(false),
+        result(short, cc(1)),
+        result(clear, cc(1)),
+    ];
+    for r in &runs {
+        let facts = Facts::of(r);
+        let term = terminal::summary_with(r, &facts);
+        let html = html::render_with(r, &facts);
+        let p = diagnosis::phrase(&facts.diagnosis);
+        // The terminal ends with the headline, and the HTML holds every tile and sentence of it.
         assert!(
-            html.contains(&format!("<dt>{k}</dt><dd>{}</dd>", html::esc(v))),
-            "{k}: {v}"
+            term.ends_with(&format!("{}\n{}\n", p.headline[0], p.headline[1])),
+            "{term}"
         );
+        for (k, v) in &p.tiles {
+            assert!(
+                html.contains(&format!("<dt>{k}</dt><dd>{}</dd>", html::esc(v))),
+                "{k}: {v}"
+            );
+        }
+        for line in p.lines.iter().chain(&p.recommendation) {
+            assert!(html.contains(&html::esc(line)), "{line}");
+        }
+        // The figures the headline quotes are the tiles' figures.
+        let tile = |k: &str| p.tiles.iter().find(|t| t.0 == k).map(|t| t.1.clone());
+        if let Some(first) = tile("first 429") {
+            assert!(p.headline[0].contains(&format!("first 429 at {first}")));
+            assert!(p.headline[0].contains(&format!("at {} with", tile("rate at onset").unwrap())));
+            assert!(p.headline[0].contains(&format!(
+                "429 share {} from the onset on",
+                tile("429 share from the onset on").unwrap()
+            )));
+            // One pace, said alike in the tile, the headline and the recommendation.
+            match &facts.diagnosis.advice {
+                Some(a) => {
+                    let pace = diagnosis::pace_short(a);
+                    assert_eq!(tile("recommended pace").unwrap(), pace);
+                    assert!(
+                        p.headline[1].contains(&format!("pace at {pace}")),
+                        "{:?}",
+                        p.headline
+                    );
+                    assert!(p.recommendation.as_deref().unwrap().contains(&pace));
+                }
+                None => {
+                    assert_eq!(tile("recommended pace").unwrap(), "none");
+                    assert!(p.headline[1].starts_with("→ no pace"), "{:?}", p.headline);
+                    assert!(!p
+                        .recommendation
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains("Pace at"));
+                }
+            }
+        }
+        // result.json keeps the same words beside the facts.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("result.json");
+        crate::report::write_result(r, &facts.diagnosis, &path).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            v["diagnosis"]["words"]["headline"][1],
+            p.headline[1].as_str()
+        );
+        let back: crate::analysis::diagnosis::Diagnosis =
+            serde_json::from_value(v["diagnosis"].clone()).unwrap();
+        assert_eq!(back, facts.diagnosis);
+        assert_eq!(crate::record::RunResult::read(&path).unwrap(), *r);
     }
-    for line in p.lines.iter().chain(&p.recommendation) {
-        assert!(html.contains(&html::esc(line)), "{line}");
-    }
-    // The figures the headline quotes are the tiles' figures.
-    let tile = |k: &str| p.tiles.iter().find(|t| t.0 == k).unwrap().1.clone();
-    assert!(p.headline[0].contains(&format!("first 429 at {}", tile("first 429"))));
-    assert!(p.headline[0].contains(&format!("at {} with", tile("rate at onset"))));
-    assert!(p.headline[0].contains(&format!(
-        "429 share {} from the onset on",
-        tile("429 share from the onset on")
-    )));
 }

@@ -128,7 +128,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let groups = build_groups(&mut c, raw.load, raw.group, raw.steps, &requests, &mut x);
     let limits = build_limits(&mut c, raw.limits, &groups);
     let labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
-    let on_429 = super::policy::build_policy(&mut c, raw.on_429, &labels);
+    let on_429 = super::policy::build_policy(&mut c, raw.on_429, &labels, &base_dir);
     let mut gate_labels = labels.clone();
     gate_labels.extend(transactions.iter().map(|t| t.name.clone()));
     let thresholds = build_thresholds(&mut c, raw.threshold, &gate_labels);

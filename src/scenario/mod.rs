@@ -30,7 +30,7 @@ pub use build::{parse_duration, parse_duration_text, DurationError};
 pub use data::{load_csv, CsvError};
 pub use error::{ConfigError, Locator, Problem};
 pub use plan::*;
-pub use policy::{Pace, Policy, Retry};
+pub use policy::{Adaptive, Pace, Policy, Retry};
 pub use target::{check_url, derive_login, UrlError};
 
 /// Reads and checks a scenario file, applying `--set key=value` overrides first.

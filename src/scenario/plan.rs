@@ -226,6 +226,17 @@ pub enum Auth {
     },
 }
 
+impl Auth {
+    /// Tokens users are spread over (user `u` uses token `u mod tokens`): 1 unless client
+    /// credentials ask for more.
+    pub fn tokens(&self) -> u32 {
+        match self {
+            Auth::ClientCredentials { tokens, .. } => (*tokens).max(1),
+            _ => 1,
+        }
+    }
+}
+
 /// How users share a data source's cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,14 +1,20 @@
 //! `[on_429]`: what the client does when the server throttles. `none` is JMeter's behaviour
 //! (a 429 is a failed sample); `retry_after` waits the header's time and retries; `backoff`
-//! waits an exponential, fully jittered time; `pace` is a client-side token bucket shared by
-//! every user (the "stay under the limit" answer), optionally combined with a retry policy.
+//! waits an exponential, fully jittered time; `pace` is a client-side limit shaped like the
+//! server's (a token bucket of a rate and a burst, or a fixed window; for all users or per token,
+//! or read from a result's or `surge probe`'s recommendation with `rate = "from:FILE"`),
+//! optionally combined with a retry policy; `adaptive` finds the pace while it runs (AIMD per
+//! token, honouring Retry-After and the `inin-ratelimit-*` headers) and retries after
+//! Retry-After.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::build::Checker;
 use super::spec::{RawOn429, RawRate};
+use crate::record::pace::{read_recommended, PaceShape};
 
 /// How a throttled request is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -39,19 +45,69 @@ pub enum Retry {
     },
 }
 
-/// Client-side pacing: at most `per_second` requests a second from all users together.
+/// Client-side pacing: a token bucket of `per_second` and `burst`, or with `window` at most `burst`
+/// requests per window; one for all users together, or one per token.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Pace {
-    /// The rate.
+    /// The sustained rate, requests per second (a window's: `burst / window`).
     pub per_second: f64,
+    /// Requests that may go at once (1: evenly spaced), or the window's count.
+    pub burst: u32,
+    /// A fixed window opening at the first request, instead of a bucket.
+    #[serde(with = "super::plan::opt_secs")]
+    pub window: Option<Duration>,
+    /// One pacer per token (user `u` uses token `u mod tokens`).
+    pub per_token: bool,
     /// Indices of the paced requests (None: all).
     pub steps: Option<Vec<usize>>,
+    /// The file the pace was read from (`rate = "from:FILE"`, `--pace-from FILE`).
+    pub from: Option<PathBuf>,
+}
+
+impl Pace {
+    /// A pace of the shape a file recommends.
+    pub fn from_shape(shape: &PaceShape, from: &Path, steps: Option<Vec<usize>>) -> Pace {
+        Pace {
+            per_second: shape.rate_per_s,
+            burst: shape.burst.max(1),
+            window: shape.window_s.map(Duration::from_secs_f64),
+            per_token: shape.per_token,
+            steps,
+            from: Some(from.to_path_buf()),
+        }
+    }
+}
+
+/// The adaptive policy's knobs: AIMD per token.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Adaptive {
+    /// The rate to start from, requests per second per token; it doubles each second of 2xx
+    /// answers until the first 429 (or headers near exhaustion).
+    pub start_rate: f64,
+    /// After that, each second of 2xx answers adds this share of the rate at the last 429.
+    pub increase: f64,
+    /// A 429 multiplies the rate by this.
+    pub decrease: f64,
+    /// Indices of the requests it gates (None: all).
+    pub steps: Option<Vec<usize>>,
+}
+
+impl Default for Adaptive {
+    fn default() -> Self {
+        Adaptive {
+            start_rate: 1.0,
+            increase: 0.05,
+            decrease: 0.5,
+            steps: None,
+        }
+    }
 }
 
 /// `[on_429]`, checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
-    /// The policy's name as written (`none`, `retry_after`, `backoff`, `pace`, `pace+retry_after` …).
+    /// The policy's name as written (`none`, `retry_after`, `backoff`, `pace`, `pace+retry_after`,
+    /// `adaptive` …).
     pub name: String,
     /// Retry behaviour.
     pub retry: Retry,
@@ -61,6 +117,8 @@ pub struct Policy {
     pub also_503: bool,
     /// Client-side pacing.
     pub pace: Option<Pace>,
+    /// Adaptive pacing (`policy = "adaptive"`).
+    pub adaptive: Option<Adaptive>,
 }
 
 impl Default for Policy {
@@ -71,11 +129,39 @@ impl Default for Policy {
             max_attempts: 1,
             also_503: false,
             pace: None,
+            adaptive: None,
         }
     }
 }
 
 impl Policy {
+    /// This policy paced by a recommended `shape` read from `from` (`--pace-from`): the pace
+    /// replaces any pace or adaptive policy; a retry policy stays as the pace's safety net, and
+    /// one that did not retry gets `retry_after` (10 attempts) in case a 429 still comes.
+    pub fn paced_from(mut self, shape: &PaceShape, from: &Path) -> Policy {
+        let steps = self
+            .pace
+            .as_ref()
+            .and_then(|p| p.steps.clone())
+            .or(self.adaptive.take().and_then(|a| a.steps));
+        if matches!(self.retry, Retry::None) {
+            self.retry = Retry::RetryAfter {
+                fallback: Duration::from_secs(3),
+                cap: Duration::from_secs(60),
+                give_up_above: None,
+            };
+            self.max_attempts = 10;
+        }
+        let retry_name = match self.retry {
+            Retry::None => "none",
+            Retry::RetryAfter { .. } => "retry_after",
+            Retry::Backoff { .. } => "backoff",
+        };
+        self.name = format!("pace+{retry_name}");
+        self.pace = Some(Pace::from_shape(shape, from, steps));
+        self
+    }
+
     /// Does `status` call for a retry under this policy?
     pub fn retries(&self, status: u16) -> bool {
         !matches!(self.retry, Retry::None) && (status == 429 || (self.also_503 && status == 503))
@@ -141,27 +227,31 @@ pub fn parse_rate(r: &RawRate) -> Result<f64, String> {
     }
 }
 
-/// Checks `[on_429]` against the request labels.
+/// The policies `[on_429] policy` may name.
+const POLICIES: [&str; 5] = ["none", "retry_after", "backoff", "pace", "adaptive"];
+
+/// Checks `[on_429]` against the request labels; `base_dir` locates `rate = "from:FILE"`.
 pub(super) fn build_policy(
     c: &mut Checker<'_>,
     raw: Option<RawOn429>,
     labels: &[String],
+    base_dir: &Path,
 ) -> Policy {
     let Some(r) = raw else {
         return Policy::default();
     };
     let name = r.policy.clone().unwrap_or_else(|| "none".into());
-    let kinds = ["none", "retry_after", "backoff", "pace"];
-    if !kinds.contains(&name.as_str()) {
+    if !POLICIES.contains(&name.as_str()) {
         c.err(
             "on_429.policy",
-            format!("{name:?} is not one of: {}", kinds.join(", ")),
+            format!("{name:?} is not one of: {}", POLICIES.join(", ")),
         );
     }
-    let retry_name = if name == "pace" {
-        r.retry.clone().unwrap_or_else(|| "none".into())
-    } else {
-        name.clone()
+    let retry_name = match name.as_str() {
+        "pace" => r.retry.clone().unwrap_or_else(|| "none".into()),
+        // Adaptive honours Retry-After: it waits it out, and so do the token's other users.
+        "adaptive" => "retry_after".into(),
+        _ => name.clone(),
     };
     if name != "pace" && r.retry.is_some() {
         c.err(
@@ -175,11 +265,55 @@ pub(super) fn build_policy(
             format!("{retry_name:?} is not one of: none, retry_after, backoff"),
         );
     }
+    let retry = build_retry(c, &r, &retry_name);
+    stray_fields(c, &r, &name, &retry);
+    let max_attempts = match r.max_attempts {
+        _ if matches!(retry, Retry::None) => {
+            if r.max_attempts.is_some() {
+                c.err("on_429.max_attempts", "applies only to policies that retry");
+            }
+            1
+        }
+        None if name == "adaptive" => 10,
+        None => 5,
+        Some(n) if (1..=100).contains(&n) => n as u16,
+        Some(n) => {
+            c.err(
+                "on_429.max_attempts",
+                format!("must be between 1 and 100, got {n}"),
+            );
+            5
+        }
+    };
+    let steps = (name == "pace" || name == "adaptive")
+        .then(|| build_steps(c, r.labels.as_deref(), labels))
+        .flatten();
+    let pace = (name == "pace").then(|| build_pace(c, &r, steps.clone(), base_dir));
+    let adaptive = (name == "adaptive").then(|| Adaptive {
+        steps: steps.clone(),
+        ..build_adaptive(c, &r)
+    });
+    let full_name = if name == "pace" && retry_name != "none" {
+        format!("pace+{retry_name}")
+    } else {
+        name.clone()
+    };
+    Policy {
+        name: full_name,
+        retry,
+        max_attempts,
+        also_503: r.also_503.unwrap_or(false),
+        pace,
+        adaptive,
+    }
+}
+
+fn build_retry(c: &mut Checker<'_>, r: &RawOn429, retry_name: &str) -> Retry {
     let dur = |c: &mut Checker<'_>, f: &str, v: &Option<super::spec::RawDuration>, d: Duration| {
         c.duration(&format!("on_429.{f}"), v.as_ref(), d)
     };
     let cap = dur(c, "cap", &r.cap, Duration::from_secs(60));
-    let retry = match retry_name.as_str() {
+    match retry_name {
         "retry_after" => Retry::RetryAfter {
             fallback: dur(c, "fallback", &r.fallback, Duration::from_secs(3)),
             cap,
@@ -196,166 +330,201 @@ pub(super) fn build_policy(
             Retry::Backoff { base, cap }
         }
         _ => Retry::None,
-    };
-    let stray = |c: &mut Checker<'_>, field: &str, set: bool, applies: &str| {
-        if set {
-            c.err(
-                &format!("on_429.{field}"),
-                format!("applies only to {applies}"),
-            );
-        }
-    };
+    }
+}
+
+/// Fields written for a policy they do not belong to.
+fn stray_fields(c: &mut Checker<'_>, r: &RawOn429, name: &str, retry: &Retry) {
     let is_ra = matches!(retry, Retry::RetryAfter { .. });
     let is_bo = matches!(retry, Retry::Backoff { .. });
-    stray(c, "fallback", r.fallback.is_some() && !is_ra, "retry_after");
-    stray(
-        c,
-        "give_up_above",
-        r.give_up_above.is_some() && !is_ra,
-        "retry_after",
-    );
-    stray(c, "base", r.base.is_some() && !is_bo, "backoff");
-    stray(
-        c,
-        "cap",
-        r.cap.is_some() && !(is_ra || is_bo),
-        "retry_after and backoff",
-    );
-    stray(c, "rate", r.rate.is_some() && name != "pace", "pace");
-    stray(c, "labels", r.labels.is_some() && name != "pace", "pace");
-    let max_attempts = match r.max_attempts {
-        _ if matches!(retry, Retry::None) => {
-            stray(
-                c,
-                "max_attempts",
-                r.max_attempts.is_some(),
-                "policies that retry",
+    let (pace, adaptive) = (name == "pace", name == "adaptive");
+    let checks: [(&str, bool, bool, &str); 11] = [
+        (
+            "fallback",
+            r.fallback.is_some(),
+            is_ra,
+            "retry_after and adaptive",
+        ),
+        (
+            "give_up_above",
+            r.give_up_above.is_some(),
+            is_ra,
+            "retry_after and adaptive",
+        ),
+        ("base", r.base.is_some(), is_bo, "backoff"),
+        (
+            "cap",
+            r.cap.is_some(),
+            is_ra || is_bo,
+            "retry_after, backoff and adaptive",
+        ),
+        (
+            "rate",
+            r.rate.is_some(),
+            pace || adaptive,
+            "pace and adaptive",
+        ),
+        (
+            "labels",
+            r.labels.is_some(),
+            pace || adaptive,
+            "pace and adaptive",
+        ),
+        ("burst", r.burst.is_some(), pace, "pace"),
+        ("window", r.window.is_some(), pace, "pace"),
+        ("per_token", r.per_token.is_some(), pace, "pace"),
+        ("increase", r.increase.is_some(), adaptive, "adaptive"),
+        ("decrease", r.decrease.is_some(), adaptive, "adaptive"),
+    ];
+    for (field, set, applies, to) in checks {
+        if set && !applies {
+            c.err(&format!("on_429.{field}"), format!("applies only to {to}"));
+        }
+    }
+}
+
+fn build_steps(
+    c: &mut Checker<'_>,
+    want: Option<&[String]>,
+    labels: &[String],
+) -> Option<Vec<usize>> {
+    want.map(|ls| {
+        ls.iter()
+            .filter_map(|l| match labels.iter().position(|x| x == l) {
+                Some(i) => Some(i),
+                None => {
+                    c.err("on_429.labels", format!("no [[request]] is named {l:?}"));
+                    None
+                }
+            })
+            .collect()
+    })
+}
+
+/// `rate`, `burst`, `window`, `per_token`; or `rate = "from:FILE"`, which brings them all.
+fn build_pace(
+    c: &mut Checker<'_>,
+    r: &RawOn429,
+    steps: Option<Vec<usize>>,
+    base_dir: &Path,
+) -> Pace {
+    if let Some(RawRate::Text(t)) = &r.rate {
+        if let Some(file) = t.strip_prefix("from:") {
+            for (f, set) in [
+                ("burst", r.burst.is_some()),
+                ("window", r.window.is_some()),
+                ("per_token", r.per_token.is_some()),
+            ] {
+                if set {
+                    c.err(
+                        &format!("on_429.{f}"),
+                        "comes from the file on_429.rate names; leave it out",
+                    );
+                }
+            }
+            let path = base_dir.join(file.trim());
+            return match read_recommended(&path) {
+                Ok(shape) => Pace::from_shape(&shape, &path, steps),
+                Err(e) => {
+                    c.err("on_429.rate", e.to_string());
+                    Pace::from_shape(&FALLBACK, &path, steps)
+                }
+            };
+        }
+    }
+    let per_second = match &r.rate {
+        Some(rate) => parse_rate(rate).unwrap_or_else(|e| {
+            c.err("on_429.rate", e);
+            1.0
+        }),
+        None => {
+            c.err(
+                "on_429.rate",
+                "is required for policy = \"pace\": requests per second, \"270/m\", or \"from:result.json\"",
+            );
+            1.0
+        }
+    };
+    let window = r
+        .window
+        .as_ref()
+        .map(|w| c.duration("on_429.window", Some(w), Duration::from_secs(60)));
+    if window.is_some_and(|w| w.is_zero()) {
+        c.err("on_429.window", "must be longer than 0s");
+    }
+    let burst = match (r.burst, window) {
+        (Some(b), _) if !(1..=1_000_000).contains(&b) => {
+            c.err(
+                "on_429.burst",
+                format!("must be between 1 and 1000000, got {b}"),
             );
             1
         }
-        None => 5,
-        Some(n) if (1..=100).contains(&n) => n as u16,
-        Some(n) => {
+        (Some(_), Some(_)) => {
             c.err(
-                "on_429.max_attempts",
-                format!("must be between 1 and 100, got {n}"),
+                "on_429.burst",
+                "a window's count is rate × window; leave burst out with window",
             );
-            5
+            1
+        }
+        (Some(b), None) => b as u32,
+        // A window admits its whole count at once.
+        (None, Some(w)) => (per_second * w.as_secs_f64()).floor().max(1.0) as u32,
+        (None, None) => 1,
+    };
+    Pace {
+        per_second,
+        burst,
+        window,
+        per_token: r.per_token.unwrap_or(false),
+        steps,
+        from: None,
+    }
+}
+
+/// What a broken `from:` stands in with, so checking goes on to report every problem.
+const FALLBACK: PaceShape = PaceShape {
+    rate_per_s: 1.0,
+    burst: 1,
+    window_s: None,
+    per_token: false,
+};
+
+fn build_adaptive(c: &mut Checker<'_>, r: &RawOn429) -> Adaptive {
+    let d = Adaptive::default();
+    let start_rate = match &r.rate {
+        Some(RawRate::Text(t)) if t.starts_with("from:") => {
+            c.err(
+                "on_429.rate",
+                "from: applies to policy = \"pace\"; adaptive starts from a rate",
+            );
+            d.start_rate
+        }
+        Some(rate) => parse_rate(rate).unwrap_or_else(|e| {
+            c.err("on_429.rate", e);
+            d.start_rate
+        }),
+        None => d.start_rate,
+    };
+    let share = |c: &mut Checker<'_>, f: &str, v: Option<f64>, def: f64| match v {
+        None => def,
+        Some(x) if x > 0.0 && x < 1.0 => x,
+        Some(x) => {
+            c.err(
+                &format!("on_429.{f}"),
+                format!("must be between 0 and 1 (exclusive), got {x}"),
+            );
+            def
         }
     };
-    let pace = if name == "pace" {
-        let per_second = match &r.rate {
-            Some(rate) => parse_rate(rate).unwrap_or_else(|e| {
-                c.err("on_429.rate", e);
-                1.0
-            }),
-            None => {
-                c.err(
-                    "on_429.rate",
-                    "is required for policy = \"pace\": requests per second, or \"270/m\"",
-                );
-                1.0
-            }
-        };
-        let steps = r.labels.as_ref().map(|ls| {
-            ls.iter()
-                .filter_map(|l| match labels.iter().position(|x| x == l) {
-                    Some(i) => Some(i),
-                    None => {
-                        c.err("on_429.labels", format!("no [[request]] is named {l:?}"));
-                        None
-                    }
-                })
-                .collect()
-        });
-        Some(Pace { per_second, steps })
-    } else {
-        None
-    };
-    let full_name = if name == "pace" && retry_name != "none" {
-        format!("pace+{retry_name}")
-    } else {
-        name
-    };
-    Policy {
-        name: full_name,
-        retry,
-        max_attempts,
-        also_503: r.also_503.unwrap_or(false),
-        pace,
+    Adaptive {
+        start_rate,
+        increase: share(c, "increase", r.increase, d.increase),
+        decrease: share(c, "decrease", r.decrease, d.decrease),
+        steps: None,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ra(fallback: u64, cap: u64, give_up: Option<u64>, attempts: u16) -> Policy {
-        Policy {
-            name: "retry_after".into(),
-            retry: Retry::RetryAfter {
-                fallback: Duration::from_secs(fallback),
-                cap: Duration::from_secs(cap),
-                give_up_above: give_up.map(Duration::from_secs),
-            },
-            max_attempts: attempts,
-            also_503: false,
-            pace: None,
-        }
-    }
-
-    #[test]
-    fn retry_after_waits_table() {
-        let p = ra(3, 60, Some(180), 3);
-        let s = Duration::from_secs;
-        // (attempt, Retry-After ms) → wait
-        let table: &[(u16, Option<u32>, Option<Duration>)] = &[
-            (1, Some(2_000), Some(s(2))),
-            (1, Some(1_500), Some(Duration::from_millis(1_500))),
-            (1, None, Some(s(3))),          // missing → fallback
-            (1, Some(0), Some(s(3))),       // 0 (or a past HTTP-date) → fallback
-            (2, Some(90_000), Some(s(60))), // clamped to the cap
-            (2, Some(200_000), None),       // above give_up_above
-            (3, Some(2_000), None),         // max attempts reached
-        ];
-        for (attempt, hdr, want) in table {
-            assert_eq!(
-                p.wait(*attempt, *hdr, 0.5),
-                *want,
-                "attempt {attempt}, Retry-After {hdr:?}"
-            );
-        }
-        assert!(p.retries(429) && !p.retries(503) && !p.retries(500));
-    }
-
-    #[test]
-    fn backoff_is_exponential_with_full_jitter_and_capped() {
-        let p = Policy {
-            name: "backoff".into(),
-            retry: Retry::Backoff {
-                base: Duration::from_secs(1),
-                cap: Duration::from_secs(10),
-            },
-            max_attempts: 10,
-            also_503: true,
-            pace: None,
-        };
-        assert_eq!(p.wait(1, None, 1.0), Some(Duration::from_secs(1)));
-        assert_eq!(p.wait(3, Some(100), 1.0), Some(Duration::from_secs(4)));
-        assert_eq!(p.wait(6, None, 1.0), Some(Duration::from_secs(10)));
-        assert_eq!(p.wait(3, None, 0.25), Some(Duration::from_secs(1)));
-        assert_eq!(p.wait(3, None, 0.0), Some(Duration::ZERO));
-        assert_eq!(p.wait(10, None, 0.5), None);
-        assert!(p.retries(503));
-    }
-
-    #[test]
-    fn rates_parse() {
-        assert_eq!(parse_rate(&RawRate::PerSecond(4.5)), Ok(4.5));
-        assert_eq!(parse_rate(&RawRate::Text("270/m".into())), Ok(4.5));
-        assert_eq!(parse_rate(&RawRate::Text("7200/h".into())), Ok(2.0));
-        assert!(parse_rate(&RawRate::Text("fast".into())).is_err());
-        assert!(parse_rate(&RawRate::PerSecond(0.0)).is_err());
-        assert!(parse_rate(&RawRate::Text("3/d".into())).is_err());
-    }
-}
+#[path = "policy_tests.rs"]
+mod tests;

@@ -99,7 +99,7 @@ pub enum RawRate {
 /// `[on_429]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RawOn429 {
-    /// `none` (default), `retry_after`, `backoff`, `pace`.
+    /// `none` (default), `retry_after`, `backoff`, `pace`, `adaptive`.
     pub policy: Option<String>,
     /// With `pace`: the retry policy for 429s that still come (`none`, `retry_after`, `backoff`).
     pub retry: Option<String>,
@@ -115,9 +115,20 @@ pub struct RawOn429 {
     pub base: Option<RawDuration>,
     /// Also retry 503 responses (default false).
     pub also_503: Option<bool>,
-    /// pace: the client-side rate shared by every user.
+    /// pace: the client-side rate shared by every user, or `"from:FILE"` (a result.json or
+    /// limit.json whose recommended pace to use); adaptive: the rate to start from.
     pub rate: Option<RawRate>,
-    /// pace: only these request labels are paced (default all).
+    /// pace: requests that may go at once (default 1: evenly spaced).
+    pub burst: Option<i64>,
+    /// pace: a fixed window: at most `rate × window` requests per window, instead of a bucket.
+    pub window: Option<RawDuration>,
+    /// pace: one pacer per token (default false: one for all users together).
+    pub per_token: Option<bool>,
+    /// adaptive: share of the rate at the last 429 added per second of 2xx answers (default 0.05).
+    pub increase: Option<f64>,
+    /// adaptive: factor the rate is multiplied by on a 429 (default 0.5).
+    pub decrease: Option<f64>,
+    /// pace and adaptive: only these request labels are paced (default all).
     pub labels: Option<Vec<String>>,
 }
 
@@ -138,7 +149,7 @@ pub struct RawTarget {
     pub http: Option<String>,
     /// Keep connections alive between requests (default true).
     pub keep_alive: Option<bool>,
-    /// Mock preset when `base_url = "mock"` (`seed`, `documented`, `unlimited`).
+    /// Mock preset when `base_url = "mock"` (`seed`, `documented`, `unlimited`, `bucket`).
     pub mock_preset: Option<String>,
     /// Forward proxy `http://host:port`, or `"none"` (default: the environment's).
     pub proxy: Option<String>,

@@ -1,5 +1,6 @@
 //! Pure pacers: a schedule says *when* things are due, never sleeps, and is tested as a table.
-//! The executor ([`crate::engine`]) reads one schedule, whatever the profile.
+//! The executor ([`crate::engine`]) reads one schedule, whatever the profile; a [`feedback`]
+//! schedule's rate is moved from outside (`surge probe`).
 //!
 //! Reads the plan's load profiles (`scenario`) only. Must not import `engine`, `transport`,
 //! `record` or anything with a clock: time is an argument, never read.
@@ -10,6 +11,7 @@ use crate::scenario::{Profile, ThreadGroup};
 
 mod arrival;
 mod curve;
+pub mod feedback;
 pub mod segment;
 
 pub use arrival::ArrivalSchedule;

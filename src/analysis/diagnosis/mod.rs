@@ -1,9 +1,15 @@
 //! The "429 diagnosis" as facts: when throttling began, at what load, which limits the server
-//! named (in headers, in 429 bodies), the Retry-After values, what it still admitted while
-//! throttling, and the pace that follows. Numbers only, serializable, computed once from a
-//! [`RunResult`] alone (so it works offline on any saved result). The sentences are written from
-//! these facts by `report::diagnosis`, for the terminal, `report.html` and `surge report` alike;
-//! this module writes no text.
+//! named (in headers, in 429 bodies: [`limits`]), the Retry-After values, the limit the run
+//! measured (its sustained rate read between 429s, its burst, how sure: [`measure`]), and the pace
+//! that keeps under it with a stated margin, or why there is none and what run would tell
+//! ([`crate::analysis::limit::advice`]). Numbers only, serializable, computed once from a
+//! [`RunResult`] alone (so it works offline on any saved result), and stored in `result.json`
+//! under `diagnosis`. The sentences are written from these facts by `report::diagnosis`, for the
+//! terminal, `report.html`, `surge report` and `surge check` alike; this module writes no text.
+//!
+//! A new fact (e.g. the completion-time trend of transactions) is a field of [`Diagnosis`],
+//! computed in its own file beside `limits.rs` and `measure.rs`, and phrased in one place in
+//! `report::diagnosis` (its bullet list).
 //!
 //! ```
 //! # use surge::analysis::diagnosis::diagnose;
@@ -16,21 +22,19 @@
 //! ```
 
 pub mod limits;
+pub mod measure;
 
 use serde::{Deserialize, Serialize};
 
 pub use self::limits::{BodyLimit, BodyLimits, HeaderLimit, RetryAfterSeen};
+pub use self::measure::{MeasuredLimit, NoAdvice, NoAdviceReason};
 use crate::analysis::figures::Share;
+use crate::analysis::limit::advice::{self, Advice, Measured};
 use crate::record::result::{RunResult, Second};
 use crate::record::Outcome;
 
 /// Seconds before (and including) the onset second over which the onset request rate is read.
 pub const ONSET_WINDOW_S: u32 = 5;
-/// Share of a named limit the recommendation leaves unused, as headroom for clock skew and
-/// bursts between the client's and the server's windows.
-pub const HEADROOM: f64 = 0.05;
-/// A throttled span shorter than this gives only a rough capacity figure.
-pub const SHORT_SPAN_S: f64 = 3.0;
 
 /// What the run shows about throttling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,52 +64,6 @@ pub struct Onset {
     pub concurrency: u32,
     /// Responses completed in the seconds before the onset second.
     pub responses_before: u64,
-}
-
-/// The 2xx rate the server sustained while it was throttling: the effective capacity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Capacity {
-    /// 2xx responses over the throttled span.
-    pub ok: u64,
-    /// 2xx responses per second over the throttled span.
-    pub ok_per_s: f64,
-    /// Start of the span (the onset second), seconds.
-    pub from_s: f64,
-    /// End of the span (end of the last second with a 429, or the run's end), seconds.
-    pub to_s: f64,
-}
-
-impl Capacity {
-    /// Length of the span, seconds.
-    pub fn span_s(&self) -> f64 {
-        self.to_s - self.from_s
-    }
-}
-
-/// Where the recommended pace comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Basis {
-    /// The limit named in the rate-limit headers.
-    Headers,
-    /// The measured effective capacity (no header named a rate).
-    Measured,
-}
-
-/// A concrete pace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Recommendation {
-    /// Pace at or below this many requests per second (all tokens together).
-    pub pace_per_s: f64,
-    /// Where the figure comes from.
-    pub basis: Basis,
-    /// The share of the named limit left unused ([`HEADROOM`] for [`Basis::Headers`], 0 else).
-    pub headroom: f64,
-    /// The pace per token, for [`Basis::Headers`].
-    pub per_token_pace: Option<f64>,
-    /// Tokens needed to send the onset rate within the named per-token limit, when more than
-    /// the run used.
-    pub tokens_needed: Option<u32>,
 }
 
 /// Which limits the server named, in one word: the one fact every phrasing of "limit named" reads.
@@ -152,10 +110,15 @@ pub struct Diagnosis {
     /// Tokens the run spread its users over (OAuth client credentials: the plan's `tokens`; a
     /// fixed bearer token: 1; no auth: none).
     pub tokens_used: Option<u32>,
-    /// The effective capacity while throttled.
-    pub capacity: Option<Capacity>,
-    /// What to do; None when the data gives no safe pace.
-    pub recommendation: Option<Recommendation>,
+    /// Requests as callers saw them (retries counted once): the batch a pace is advised for.
+    pub batch_requests: u64,
+    /// The limit the run measured, when it could.
+    pub measured: Option<MeasuredLimit>,
+    /// The pace to re-run with, and why (`recommended_rate_per_s`, its burst or window, the
+    /// margin, the basis), when the evidence supports one.
+    pub advice: Option<Advice>,
+    /// Why there is no pace, and what run would give one, when there is none.
+    pub no_advice: Option<NoAdvice>,
     /// How the main transaction's time moved (when the plan has transactions): a queue behind
     /// the API shows as completion time rising while the 2xx stay fast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,17 +142,6 @@ impl Diagnosis {
 
 fn n(s: &Second, o: Outcome) -> u64 {
     s.by_outcome.get(&o).copied().unwrap_or(0)
-}
-
-/// Rounds down to two significant digits (4.75 → 4.7, 123 → 120), so "≤ X" stays true.
-pub fn floor_2sig(v: f64) -> f64 {
-    if !v.is_finite() || v <= 0.0 {
-        return 0.0;
-    }
-    let mag = 10f64.powf(v.log10().floor() - 1.0);
-    // A tiny epsilon keeps exact values (4.7 / 0.1 = 46.999…) from dropping a step.
-    let x = ((v / mag) + 1e-9).floor() * mag;
-    (x * 1e6).round() / 1e6
 }
 
 fn tokens_used(r: &RunResult) -> Option<u32> {
@@ -237,59 +189,35 @@ fn onset(r: &RunResult) -> Onset {
     }
 }
 
-/// The throttled span: the onset second to the end of the last second with a 429.
-fn capacity(r: &RunResult, t0: u32) -> Capacity {
-    let tl = &r.timeline;
-    let t1 = tl
-        .iter()
-        .filter(|s| n(s, Outcome::Throttled) > 0)
-        .map(|s| s.t)
-        .max()
-        .unwrap_or(t0);
-    let from_s = f64::from(t0);
-    let run_end = r.duration_s.max(from_s);
-    let to_s = (f64::from(t1) + 1.0).min(run_end.max(from_s + 1e-3));
-    let ok: u64 = tl
-        .iter()
-        .filter(|s| s.t >= t0 && s.t <= t1)
-        .map(|s| n(s, Outcome::Success))
-        .sum();
-    Capacity {
-        ok,
-        ok_per_s: ok as f64 / (to_s - from_s).max(1e-3),
-        from_s,
-        to_s,
-    }
-}
-
-fn recommend(
-    limit: Option<&HeaderLimit>,
-    tokens: Option<u32>,
-    onset: &Onset,
-    capacity: &Capacity,
-) -> Option<Recommendation> {
-    match limit {
-        Some(l) => {
-            let per_token = l.per_token_rate * (1.0 - HEADROOM);
-            let pace = floor_2sig(per_token * f64::from(tokens.unwrap_or(1)));
-            let need = (onset.request_rate / per_token.max(1e-9)).ceil().max(1.0) as u32;
-            Some(Recommendation {
-                pace_per_s: pace,
-                basis: Basis::Headers,
-                headroom: HEADROOM,
-                per_token_pace: Some(floor_2sig(per_token)),
-                tokens_needed: (need > tokens.unwrap_or(1)).then_some(need),
-            })
+/// The pace for what the run measured, or why there is none.
+fn advise(
+    d: &Diagnosis,
+    m: Result<MeasuredLimit, NoAdvice>,
+) -> (Option<MeasuredLimit>, Result<Advice, NoAdvice>) {
+    let m = match m {
+        Ok(m) => m,
+        Err(no) => return (None, Err(no)),
+    };
+    let tokens = d.tokens_used.unwrap_or(1);
+    let measured = Measured {
+        model: m.model,
+        rate_per_s: m.rate_per_s,
+        rate_error: m.rate_error,
+        burst: m.burst,
+        burst_error: m.burst_error,
+        window_s: m.window_s,
+        per_token: m.per_token,
+        tokens,
+    };
+    let a = advice::advise(&measured, m.basis, Some((d.batch_requests, tokens))).map_err(|_| {
+        NoAdvice {
+            reason: NoAdviceReason::TooRough,
+            throttled_s: d.throttled_seconds,
+            needed_s: None,
+            rate_error: Some(m.rate_error),
         }
-        None if capacity.ok_per_s > 0.0 => Some(Recommendation {
-            pace_per_s: floor_2sig(capacity.ok_per_s),
-            basis: Basis::Measured,
-            headroom: 0.0,
-            per_token_pace: None,
-            tokens_needed: None,
-        }),
-        None => None,
-    }
+    });
+    (Some(m), a)
 }
 
 /// Computes the diagnosis of a run.
@@ -310,10 +238,19 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
         header_limit: limits::header_limit(r),
         body_limits: limits::body_limits(r, throttled),
         tokens_used: tokens_used(r),
-        capacity: None,
-        recommendation: None,
+        batch_requests: r.totals.finals().map_or(r.totals.requests, |f| f.requests),
+        measured: None,
+        advice: None,
+        no_advice: None,
         completion: crate::analysis::transactions::completion_trend(r),
     };
+    let m = measure::measure(r, d.header_limit.as_ref(), d.tokens_used.unwrap_or(1));
+    let (measured, advice) = advise(&d, m);
+    d.measured = measured;
+    match advice {
+        Ok(a) => d.advice = Some(a),
+        Err(no) => d.no_advice = Some(no),
+    }
     if d.requests == 0 {
         return d;
     }
@@ -325,11 +262,8 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
     let o = onset(r);
     d.before_onset = share_429(tl.iter().filter(|s| s.t < o.second));
     d.from_onset = share_429(tl.iter().filter(|s| s.t >= o.second));
-    let c = capacity(r, o.second);
-    d.recommendation = recommend(d.header_limit.as_ref(), d.tokens_used, &o, &c);
     d.retry_after = Some(limits::retry_after_seen(r));
     d.onset = Some(o);
-    d.capacity = Some(c);
     d
 }
 

@@ -6,6 +6,7 @@
 //!   and ticks; `path`: its path data.
 //! - [`charts`]: the report's charts from a result.
 //! - `page`: the sections around them (overview, 429 diagnosis, tables, run metadata).
+//! - [`probe`]: `probe.html`, `surge probe`'s page (the limit, and each search over time).
 //! - `report.css` and `report.js`: inlined into the page; the script adds hover values and
 //!   legend toggling, and on `#selftest` checks the page and writes the outcome into
 //!   `<pre id="selftest">` (the browser test reads it).
@@ -15,6 +16,7 @@ pub mod charts;
 pub mod compare;
 mod page;
 mod path;
+pub mod probe;
 pub mod svg;
 
 use std::path::Path;

@@ -1,0 +1,505 @@
+//! `surge probe`: finds the sustained rate and the burst a target admits for a scenario's
+//! requests, with as few requests as it can (each costs the user real quota).
+//!
+//! A search is a run whose arrivals follow a [`Dial`] that [`search::Search`] turns as answers
+//! come (open model; every request recorded like a run's, with its own `result.json` and report).
+//! The first search uses one token; with `--scope tokens` a second spreads its requests over two
+//! tokens, so a per-token limit shows as twice the rate and a shared one as the same. The limit
+//! is then fitted ([`crate::analysis::limit`]), its scope judged, the pace that keeps under it
+//! advised, and all of it written to `limit.json` and `probe.html`.
+
+pub mod search;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use self::search::{Done, Search, SearchConfig};
+use super::{assemble, auth_runtime, RunError, Target};
+use crate::analysis::limit::file::{LimitFile, SearchEnd, SearchRecord, Step};
+use crate::analysis::limit::{Event, Verdict};
+use crate::engine::{self, ExecOptions};
+use crate::mock::{MockConfig, MockServer, MockState, Preset};
+use crate::record::meta::GroupLoad;
+use crate::record::samples::Streamed;
+use crate::record::{RunResult, Sample, StatusKey, StopReason};
+use crate::scenario::{ArrivalCurve, Auth, Endpoint, OnError, Plan, Policy, Profile, ThinkTime};
+use crate::schedule::feedback::Dial;
+use crate::transport::auth::{Credentials, TokenFetch};
+use crate::transport::inprocess::InProcess;
+use crate::transport::Transport;
+
+/// Most users a search keeps (a slow answer holds one each).
+const SEARCH_USERS: u32 = 2_000;
+
+/// Options of `surge probe`.
+#[derive(Debug, Clone)]
+pub struct ProbeOptions {
+    /// Output directory (default `reports/probe-<name>-<UTC timestamp>`).
+    pub out: Option<PathBuf>,
+    /// Requests all the searches may send together.
+    pub max_requests: u64,
+    /// Time all the searches may take together.
+    pub max_duration: Duration,
+    /// Also search with the requests spread over two tokens.
+    pub scope_tokens: bool,
+    /// On virtual time against the in-process mock.
+    pub simulate: bool,
+    /// Seed of the built-in mock's draws (and the client's).
+    pub seed: Option<u64>,
+    /// Fired by Ctrl-C: the search in progress stops and what was found is written.
+    pub cancel: CancellationToken,
+    /// The search's knobs.
+    pub search: SearchConfig,
+}
+
+/// One search, done.
+#[derive(Debug)]
+pub struct SearchRun {
+    /// Tokens it spread its requests over.
+    pub tokens: u32,
+    /// Its recording.
+    pub result: RunResult,
+    /// Every answer, as the limiter gave it.
+    pub events: Vec<Event>,
+    /// Its rate and pauses over time.
+    pub steps: Vec<Step>,
+    /// Why it ended.
+    pub end: SearchEnd,
+}
+
+/// Runs the searches `plan` and `opts` ask for against the plan's target.
+///
+/// # Errors
+/// [`RunError`]: a wrong flag (`--scope tokens` without client credentials, `--simulate` without
+/// the mock), refused credentials, a mock that cannot start.
+pub async fn run_searches(plan: &Plan, opts: &ProbeOptions) -> Result<Vec<SearchRun>, RunError> {
+    check(plan, opts)?;
+    match &plan.target.endpoint {
+        Endpoint::Mock { preset } if opts.simulate => {
+            let cfg = MockConfig::preset(*preset).with_draw_seed(Some(opts.seed.unwrap_or(1)));
+            simulate(plan.clone(), cfg, opts.clone()).await
+        }
+        Endpoint::Url { .. } if opts.simulate => Err(RunError::Usage(
+            "--simulate: the target must be the built-in mock (base_url = \"mock\", or --target mock)"
+                .into(),
+        )),
+        Endpoint::Mock { preset } => {
+            let cfg = MockConfig::preset(*preset).with_draw_seed(opts.seed);
+            let m = MockServer::start(cfg, ([127, 0, 0, 1], 0).into())
+                .await
+                .map_err(|e| {
+                    RunError::Usage(format!("cannot start the built-in mock on 127.0.0.1: {e}"))
+                })?;
+            let url = m.url();
+            let creds = Credentials {
+                client_id: m.client_id().to_string(),
+                client_secret: m.client_secret().to_string(),
+            };
+            let (transport, proxy) = super::http_transport(plan, &url, &url)?;
+            let at = Site {
+                base_url: url.clone(),
+                login_url: url,
+                creds: Some(creds),
+                preset: Some(*preset),
+                mock: true,
+                simulated: false,
+                proxy,
+            };
+            let runs = searches(plan, Arc::new(transport), &at, opts).await;
+            m.shutdown().await;
+            runs
+        }
+        Endpoint::Url {
+            base_url,
+            login_url,
+        } => {
+            let (transport, proxy) = super::http_transport(plan, base_url, login_url)?;
+            let preset = match plan.target.written_for_mock {
+                Some(_) => super::mock_preset_at(base_url).await,
+                None => None,
+            };
+            let at = Site {
+                base_url: base_url.clone(),
+                login_url: login_url.clone(),
+                creds: None,
+                preset,
+                mock: false,
+                simulated: false,
+                proxy,
+            };
+            searches(plan, Arc::new(transport), &at, opts).await
+        }
+    }
+}
+
+/// What a probe of `plan` needs before it sends anything.
+///
+/// # Errors
+/// [`RunError::Usage`]: nothing to probe, or `--scope tokens` without client credentials.
+pub fn check(plan: &Plan, opts: &ProbeOptions) -> Result<(), RunError> {
+    if plan.groups.is_empty() || plan.requests.is_empty() {
+        return Err(RunError::Usage(
+            "the scenario has no request to probe".into(),
+        ));
+    }
+    if opts.scope_tokens && !matches!(plan.auth, Auth::ClientCredentials { .. }) {
+        return Err(RunError::Usage(
+            "--scope tokens: the scenario must authenticate with [auth] kind = \"client_credentials\", \
+             so that surge can fetch a second token"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Where the searches send, and as whom.
+#[derive(Debug, Clone)]
+struct Site {
+    base_url: String,
+    login_url: String,
+    /// The built-in mock's own client, when it is the target.
+    creds: Option<Credentials>,
+    preset: Option<Preset>,
+    mock: bool,
+    simulated: bool,
+    /// The proxy the API requests go through (shown form), when one applies.
+    proxy: Option<String>,
+}
+
+/// The searches against the in-process mock, on tokio's paused clock in a runtime of its own (one
+/// mock for all searches: the second finds the limiter as the first left it).
+async fn simulate(
+    plan: Plan,
+    cfg: MockConfig,
+    opts: ProbeOptions,
+) -> Result<Vec<SearchRun>, RunError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("surge-probe-simulate".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = tx.send(Err(RunError::Io(format!("simulation runtime: {e}"))));
+                    return;
+                }
+            };
+            let r = rt.block_on(async move {
+                let state = MockState::new(cfg.clone());
+                let creds = cfg.clients.first().map(|c| Credentials {
+                    client_id: c.id.clone(),
+                    client_secret: c.secret.clone(),
+                });
+                let transport =
+                    InProcess::new(crate::mock::router(state.clone()), plan.target.timeout);
+                let url = "http://mock.invalid".to_string();
+                let at = Site {
+                    base_url: url.clone(),
+                    login_url: url,
+                    creds,
+                    preset: Some(cfg.preset),
+                    mock: true,
+                    simulated: true,
+                    proxy: None,
+                };
+                searches(&plan, Arc::new(transport), &at, &opts).await
+            });
+            let _ = tx.send(r);
+        })
+        .map_err(|e| RunError::Io(format!("simulation thread: {e}")))?;
+    rx.await
+        .map_err(|_| RunError::Io("the simulation thread ended without a result".into()))?
+}
+
+/// One token, then two when the scope is asked for, within the budgets.
+async fn searches<T: Transport + TokenFetch + Clone>(
+    plan: &Plan,
+    transport: Arc<T>,
+    at: &Site,
+    opts: &ProbeOptions,
+) -> Result<Vec<SearchRun>, RunError> {
+    let counts: &[u32] = if opts.scope_tokens { &[1, 2] } else { &[1] };
+    let started = tokio::time::Instant::now();
+    let mut runs: Vec<SearchRun> = Vec::new();
+    for (i, &tokens) in counts.iter().enumerate() {
+        let spent: u64 = runs.iter().map(|r| r.result.totals.requests).sum();
+        let left = opts.max_requests.saturating_sub(spent);
+        // The first search leaves room for the second: two tokens may take twice as many.
+        let budget = if i + 1 < counts.len() {
+            left * 2 / 5
+        } else {
+            left
+        };
+        let time_left = opts.max_duration.saturating_sub(started.elapsed());
+        if opts.cancel.is_cancelled() || budget == 0 || time_left.is_zero() {
+            break;
+        }
+        let p = search_plan(plan, tokens, budget, time_left, &opts.search);
+        let fetch: Arc<dyn TokenFetch> = Arc::new((*transport).clone());
+        let auth = auth_runtime(&p, &at.login_url, fetch, at.creds.clone(), None).await?;
+        runs.push(one_search(&p, tokens, transport.clone(), auth, at, opts).await);
+    }
+    Ok(runs)
+}
+
+/// The plan a search runs: the first group's requests, one iteration per arrival of the dial,
+/// no think time, no retry and no pace (every 429 is evidence), within the budgets.
+fn search_plan(
+    plan: &Plan,
+    tokens: u32,
+    max_requests: u64,
+    max_duration: Duration,
+    cfg: &SearchConfig,
+) -> Plan {
+    let mut p = plan.clone();
+    p.groups.truncate(1);
+    p.serialize_groups = false;
+    let g = &mut p.groups[0];
+    g.load.profile = Profile::Arrivals(ArrivalCurve {
+        shape: "probe".into(),
+        points: vec![
+            (Duration::ZERO, cfg.start_rate),
+            (max_duration, cfg.max_rate),
+        ],
+        pre_allocated_users: 8,
+        max_users: SEARCH_USERS,
+    });
+    g.load.think_time = ThinkTime::None;
+    g.load.on_error = OnError::Continue;
+    if let Auth::ClientCredentials { tokens: t, .. } = &mut p.auth {
+        *t = tokens;
+    }
+    p.limits.max_requests = Some(max_requests);
+    p.limits.max_duration = Some(max_duration);
+    p.on_429 = Policy::default();
+    p.thresholds.clear();
+    p
+}
+
+/// What the limiter did with one attempt.
+fn event_of(s: &Sample, tokens: u32) -> Event {
+    Event {
+        t_s: s.start_us as f64 / 1e6,
+        latency_s: s.end_us.saturating_sub(s.start_us) as f64 / 1e6,
+        verdict: match s.status {
+            StatusKey::Http(429) => Verdict::Refused,
+            StatusKey::Http(c) if (200..400).contains(&c) => Verdict::Admitted,
+            _ => Verdict::Other,
+        },
+        retry_after_s: s.retry_after_ms.map(|ms| f64::from(ms) / 1000.0),
+        headers: s.rate_limit,
+        token: s.user % tokens.max(1),
+    }
+}
+
+async fn one_search<T: Transport>(
+    p: &Plan,
+    tokens: u32,
+    transport: Arc<T>,
+    auth: crate::transport::auth::AuthRuntime,
+    at: &Site,
+    opts: &ProbeOptions,
+) -> SearchRun {
+    let cfg = opts.search;
+    let dial = Dial::new(cfg.start_rate, cfg.growth);
+    let (tx, mut rx) = mpsc::channel::<Streamed>(4_096);
+    let consumer = {
+        let dial = dial.clone();
+        tokio::spawn(async move {
+            let mut s = Search::new(cfg);
+            let mut applied = (cfg.start_rate, cfg.growth);
+            let mut done = None;
+            let epoch = tokio::time::Instant::now();
+            let mut ticks = tokio::time::interval(Duration::from_millis(250));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let c = tokio::select! {
+                    x = rx.recv() => match x {
+                        Some(Streamed::Sample(x)) => s.observe(x.sample.end_us as f64 / 1e6, event_of(&x.sample, tokens)),
+                        // A transaction's end says nothing the limiter decided.
+                        Some(Streamed::Txn(_)) => continue,
+                        None => break,
+                    },
+                    _ = ticks.tick() => s.tick(epoch.elapsed().as_secs_f64()),
+                };
+                let now = epoch.elapsed().as_secs_f64();
+                if (c.rate, c.growth) != applied {
+                    let since = if c.growth > 1.0 { 0.0 } else { now };
+                    dial.set_rate(c.rate, c.growth, Duration::from_secs_f64(since));
+                    applied = (c.rate, c.growth);
+                }
+                dial.pause_until(Duration::from_secs_f64(c.pause_until.max(0.0)));
+                if let (Some(d), None) = (c.stop, done) {
+                    done = Some(d);
+                    dial.stop();
+                }
+            }
+            (s, done)
+        })
+    };
+    let started = time::OffsetDateTime::now_utc();
+    let exec = ExecOptions {
+        base_url: at.base_url.clone(),
+        cancel: opts.cancel.clone(),
+        grace: engine::DEFAULT_GRACE,
+        samples: Some(tx),
+        on_tick: None,
+        seed: opts.seed,
+        segment: None,
+        dial: Some(dial),
+        stop_now: CancellationToken::new(),
+        // Virtual time runs on the caller's one thread; real time on per-core runtimes.
+        workers: if at.simulated {
+            engine::Workers::Ambient
+        } else {
+            engine::Workers::per_core()
+        },
+    };
+    let out = engine::execute(p, transport, auth, exec).await;
+    let (search, done) = consumer.await.unwrap_or_else(|_| (Search::new(cfg), None));
+    let end = match (done, &out.stop_reason) {
+        (Some(Done::Stable), _) => SearchEnd::Stable,
+        (Some(Done::NotReached), _) => SearchEnd::NotReached,
+        (None, StopReason::MaxRequests) => SearchEnd::MaxRequests,
+        (None, StopReason::MaxDuration) => SearchEnd::MaxDuration,
+        (None, StopReason::Cancelled | StopReason::Aborted(_)) => SearchEnd::Cancelled,
+        (None, _) => SearchEnd::Stopped,
+    };
+    let mut result = assemble(
+        p,
+        out,
+        Target {
+            base_url: at.base_url.clone(),
+            preset: at.preset,
+            mock: at.mock,
+            proxy: at.proxy.clone(),
+        },
+        started,
+        at.simulated,
+    );
+    result.plan.groups = vec![GroupLoad {
+        name: p.groups[0].name.clone(),
+        profile: "probe".into(),
+        settings: BTreeMap::from([
+            ("start_rate".into(), cfg.start_rate.to_string()),
+            ("growth_per_s".into(), cfg.growth.to_string()),
+            ("max_rate".into(), cfg.max_rate.to_string()),
+            ("tokens".into(), tokens.to_string()),
+        ]),
+    }];
+    SearchRun {
+        tokens,
+        result,
+        events: search.events().to_vec(),
+        steps: search.steps().to_vec(),
+        end,
+    }
+}
+
+/// What one search found, for `limit.json`.
+pub fn record(run: &SearchRun, result_path: String) -> SearchRecord {
+    let t = &run.result.totals;
+    SearchRecord {
+        tokens: run.tokens,
+        result: result_path,
+        estimate: crate::analysis::limit::fit::fit(&run.events),
+        end: run.end,
+        requests: t.requests,
+        throttled: t
+            .by_outcome
+            .get(&crate::record::Outcome::Throttled)
+            .copied()
+            .unwrap_or(0),
+        seconds: run.result.duration_s,
+        steps: run.steps.clone(),
+    }
+}
+
+/// A finished probe: what it found and where it was written.
+#[derive(Debug)]
+pub struct ProbeReport {
+    /// `limit.json`, as written.
+    pub file: LimitFile,
+    /// The output directory.
+    pub out_dir: PathBuf,
+}
+
+/// The directory of search `i` (from 0) over `tokens` tokens.
+fn search_dir(i: usize, tokens: u32) -> String {
+    format!(
+        "search-{}-{}",
+        i + 1,
+        crate::plural(u64::from(tokens), "token").replace(' ', "-")
+    )
+}
+
+/// Runs `surge probe`: the searches, then every output (each search's result and report,
+/// `limit.json`, `probe.html`) in the output directory.
+///
+/// # Errors
+/// [`RunError`], as [`run_searches`]; output errors name the file.
+pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunError> {
+    let out_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| super::stamped_dir(&format!("probe-{}", plan.name)));
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| RunError::Usage(format!("--out {}: {e}", out_dir.display())))?;
+    let started = time::OffsetDateTime::now_utc();
+    let runs = run_searches(&plan, &opts).await?;
+    let mut records = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        let dir = search_dir(i, run.tokens);
+        crate::report::write_outputs(&run.result, &out_dir.join(&dir))
+            .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+        records.push(record(run, format!("{dir}/result.json")));
+    }
+    let target = runs
+        .first()
+        .map(|r| r.result.target.clone())
+        .unwrap_or_else(|| crate::record::result::TargetInfo {
+            base_url: String::new(),
+            host: String::new(),
+            kind: String::new(),
+            mock_preset: None,
+            proxy: None,
+            ca_cert: None,
+        });
+    let scenario = crate::record::result::ScenarioInfo {
+        name: plan.name.clone(),
+        description: plan.description.clone(),
+        file: plan.source.display().to_string(),
+    };
+    let mut file = crate::analysis::limit::file::assemble(
+        &scenario,
+        target,
+        started,
+        opts.simulate,
+        records,
+        opts.scope_tokens,
+        plan.planned_requests(),
+        plan.auth.tokens(),
+    );
+    let words = crate::report::probe::phrase(&file);
+    file.words = crate::analysis::limit::file::Words {
+        headline: words.headline,
+        recommendation: words.recommendation,
+    };
+    let path = out_dir.join("limit.json");
+    let text = serde_json::to_string_pretty(&file).unwrap_or_default();
+    std::fs::write(&path, text).map_err(|e| RunError::Io(format!("{}: {e}", path.display())))?;
+    let results: Vec<&RunResult> = runs.iter().map(|r| &r.result).collect();
+    let html = out_dir.join("probe.html");
+    std::fs::write(&html, crate::report::html::probe::render(&file, &results))
+        .map_err(|e| RunError::Io(format!("{}: {e}", html.display())))?;
+    Ok(ProbeReport { file, out_dir })
+}
