@@ -67,6 +67,8 @@ run() {
   local tool=$1 n=$2 round=$3 reqs
   case $tool in
   surge)
+    # A fresh folder each run: surge never writes over another run's result.
+    rm -rf "$work/surge"
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$SURGE" run benches/load.toml --target "$URL" \
       --set "load.threads=$USERS" --set "load.loops=$((n / USERS))" --out "$work/surge" --quiet \
       >"$work/log" 2>&1
@@ -112,8 +114,8 @@ echo "clients: surge $("$SURGE" --version | cut -d' ' -f2)${OHA:+, $("$OHA" --ve
 # surge's fixed cost (start, scenario, TLS roots, result.json, CSVs, report.html): ten runs of
 # one request each, timed together (one run is below /usr/bin/time's 10 ms resolution).
 /usr/bin/time -f '%e %U %S %M' -o "$work/time" bash -c "for i in \$(seq 10); do \"$SURGE\" run \
-  benches/load.toml --target $URL --set load.threads=1 --set load.loops=1 --out $work/surge1 \
-  --quiet >/dev/null 2>&1; done"
+  benches/load.toml --target $URL --set load.threads=1 --set load.loops=1 --out $work/surge1-\$i \
+  --quiet >/dev/null 2>&1 || exit 1; done"
 read -r _ user sys _ <"$work/time"
 awk -v u="$user" -v s="$sys" 'BEGIN { printf "surge fixed cost (a run of one request, all outputs written): %.1f ms CPU\n", (u + s) * 100 }'
 for n in $SIZES; do
