@@ -51,6 +51,9 @@ pub struct UserData {
     cursors: Vec<u64>,
     /// Current values, indexed like `Plan::vars`.
     pub values: Vec<String>,
+    /// Every match of an extractor with `match = "all"`, indexed like `Plan::vars` (empty for
+    /// the others): what `foreach` goes over.
+    pub lists: Vec<Vec<String>>,
 }
 
 impl UserData {
@@ -59,6 +62,7 @@ impl UserData {
         UserData {
             cursors: vec![0; shared.sources.len()],
             values: vec![String::new(); nvars],
+            lists: vec![Vec::new(); nvars],
         }
     }
 

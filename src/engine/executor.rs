@@ -99,6 +99,8 @@ pub(super) struct GroupRt {
     pub(super) on_error: OnError,
     pub(super) user_base: u32,
     stop: CancellationToken,
+    /// What the group's users share of its request mix.
+    pub(super) mix: super::mix::MixRt,
 }
 
 pub(super) struct Ctx<T> {
@@ -280,6 +282,7 @@ fn build_ctx<T: Transport>(
                 on_error: g.load.on_error,
                 user_base,
                 stop: stop.child_token(),
+                mix: super::mix::MixRt::new(&g.program, g.max_users()),
             };
             user_base += g.max_users();
             rt

@@ -10,6 +10,7 @@
 
 mod answer;
 mod attempt;
+mod mix;
 pub mod cores;
 pub mod data;
 pub mod executor;
@@ -25,3 +26,5 @@ mod tests;
 mod tests_profiles;
 #[cfg(test)]
 mod tests_steps;
+#[cfg(test)]
+mod tests_mix;

@@ -58,8 +58,10 @@ pub(super) struct User<C> {
     pub(super) auth: Option<crate::transport::auth::AuthCache>,
     /// The last request succeeded (true before any): `last_ok` in conditions.
     pub(super) last_ok: bool,
-    /// Loop counters, one per loop of the program.
-    slots: Vec<u32>,
+    /// Loop counters, one per loop of the program (and the request mix's cursors).
+    pub(super) slots: Vec<u32>,
+    /// The order drawn by each `random_order` block (indexed by its slot).
+    pub(super) orders: Vec<Vec<u16>>,
     /// Requests sent when each `while` pass began (a pass that sends none ends the loop).
     marks: Vec<u64>,
     sent: u64,
@@ -92,6 +94,7 @@ impl<C> User<C> {
             iteration: 0,
             last_ok: true,
             slots: vec![0; slots],
+            orders: vec![Vec::new(); slots],
             marks: vec![0; slots],
             sent: 0,
             open: Vec::with_capacity(ctx.transactions.len()),
@@ -195,6 +198,11 @@ impl<C> User<C> {
                         pc = end as usize;
                     }
                 }
+                op => {
+                    if let Some(end) = self.mix_op(ctx, grp, op, &mut pc, stop).await {
+                        return end;
+                    }
+                }
             }
         }
         // Skipped to the next iteration inside a transaction: it ends with its failure.
@@ -262,7 +270,7 @@ impl<C> User<C> {
     }
 
     /// The run stops this user inside its iteration: open transactions stay unfinished.
-    fn cut<T>(&mut self, ctx: &Ctx<T>) -> IterEnd {
+    pub(super) fn cut<T>(&mut self, ctx: &Ctx<T>) -> IterEnd {
         let now = ctx.us(Instant::now());
         for t in self.open.drain(..) {
             ctx.recorder.txn_unfinished(self.id, now, t.txn);

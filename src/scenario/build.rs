@@ -115,7 +115,12 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let (data, mut vars) = build_data(&mut c, raw.data, &base_dir);
     let data_ok = c.problems.len() == problems_before_data;
     // Variables set by extractors join the data's: templates and conditions may read them.
-    for v in super::conversation::extracted_vars(&raw.request) {
+    let mut more = super::conversation::extracted_vars(&raw.request);
+    // ... and so do the ones `foreach` steps set.
+    for steps in raw.steps.iter().chain(raw.group.iter().filter_map(|g| g.steps.as_ref())) {
+        super::steps::foreach_vars(steps, &mut more);
+    }
+    for v in more {
         if !vars.contains(&v) {
             vars.push(v);
         }

@@ -2,6 +2,10 @@
 //! written as `steps = [...]` (labels and control tables) and compiled into a flat list of
 //! [`Op`]s with jumps, so the engine runs it with a program counter: no recursion, no allocation.
 //!
+//! The request mix of JMeter's controllers is here too ([`mix`]): `interleave`, `random`,
+//! `random_order`, `percent`/`total` (Throughput Controller), `switch`, `foreach`, and the
+//! `rendezvous` step (Synchronizing Timer).
+//!
 //! ```toml
 //! steps = [
 //!   { once = true, steps = ["login"] },
@@ -12,6 +16,10 @@
 //!   { while = "{pending} != 'false'", max = 50, steps = ["check"] },
 //! ]
 //! ```
+
+mod mix;
+
+pub use mix::{foreach_vars, ForEachSpec, ForSource, Gate, GateRule, RendezvousSpec, SwitchSpec};
 
 use serde::Serialize;
 
@@ -95,6 +103,82 @@ pub enum Op {
         /// The instruction after the block.
         end: u32,
     },
+    /// Go on at `to` (the end of an item of a `Pick`, `ShuffleNext` or `Switch` block).
+    Jump {
+        /// The next instruction.
+        to: u32,
+    },
+    /// Run one item of a block: the user's next in turn (`interleave`; its cursor in `slot`
+    /// lives across iterations), or one at random. Items start at `tables[table..table + n]`.
+    Pick {
+        /// One at random (else in turn).
+        random: bool,
+        /// Interleave: user k starts at item k - 1 (JMeter's "interleave across threads").
+        across: bool,
+        /// The cursor slot.
+        slot: u16,
+        /// Where the items' starts are in [`Program::tables`].
+        table: u32,
+        /// Items.
+        n: u16,
+        /// The instruction after the block.
+        end: u32,
+    },
+    /// `random_order`: draws a new order of the `n` items (progress in `slot`).
+    Shuffle {
+        /// The progress slot.
+        slot: u16,
+        /// Items.
+        n: u16,
+    },
+    /// `random_order`: the next item of the drawn order, or `end` when all ran.
+    ShuffleNext {
+        /// The progress slot.
+        slot: u16,
+        /// Where the items' starts are in [`Program::tables`].
+        table: u32,
+        /// Items.
+        n: u16,
+        /// The instruction after the block.
+        end: u32,
+    },
+    /// A Throughput Controller: run the block this time, or jump to `end`.
+    Throughput {
+        /// Index into [`Program::gates`].
+        gate: u16,
+        /// The instruction after the block.
+        end: u32,
+    },
+    /// `switch`: run the item the value names (an index from 0, or an item's name).
+    Switch {
+        /// Index into [`Program::switches`].
+        switch: u16,
+        /// Where the items' starts are in [`Program::tables`].
+        table: u32,
+        /// Items.
+        n: u16,
+        /// The instruction after the block.
+        end: u32,
+    },
+    /// `foreach`: its counter is reset.
+    ForInit {
+        /// The counter slot.
+        slot: u16,
+    },
+    /// `foreach`: sets the next value, or jumps to `end` when none is left.
+    ForNext {
+        /// Index into [`Program::foreach`].
+        each: u16,
+        /// The counter slot.
+        slot: u16,
+        /// The instruction after the loop.
+        end: u32,
+    },
+    /// `rendezvous`: wait until enough users arrived (or the first waiter's timeout).
+    Rendezvous {
+        /// Index into [`Program::points`].
+        point: u16,
+    },
 }
 
 /// A transaction of the plan.
@@ -117,6 +201,21 @@ pub struct Program {
     pub ops: Vec<Op>,
     /// Loop counters a user needs.
     pub slots: u16,
+    /// Where the items of `Pick`, `ShuffleNext` and `Switch` blocks start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<u32>,
+    /// The `switch` blocks' values and item names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<SwitchSpec>,
+    /// The Throughput Controllers' rules.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<Gate>,
+    /// What each `foreach` goes over.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreach: Vec<ForEachSpec>,
+    /// Rendezvous points.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<RendezvousSpec>,
 }
 
 impl Program {
@@ -127,7 +226,7 @@ impl Program {
                 .iter()
                 .map(|&request| Op::Request { request })
                 .collect(),
-            slots: 0,
+            ..Program::default()
         }
     }
 
@@ -158,7 +257,7 @@ impl Program {
                 Op::LoopBack { .. } => {
                     mult.pop();
                 }
-                Op::TxnBegin { .. } | Op::TxnEnd { .. } => {}
+                Op::TxnBegin { .. } | Op::TxnEnd { .. } | Op::Rendezvous { .. } => {}
                 _ => return None,
             }
         }
@@ -174,13 +273,29 @@ pub(super) struct Compiled<'a> {
     pub conditions: &'a mut Vec<Cond>,
 }
 
-const KINDS: &[&str] = &["transaction", "loop", "while", "if", "once", "request"];
+const KINDS: &[&str] = &[
+    "transaction",
+    "loop",
+    "while",
+    "if",
+    "once",
+    "request",
+    "interleave",
+    "random",
+    "random_order",
+    "percent",
+    "total",
+    "switch",
+    "foreach",
+    "rendezvous",
+];
 
 struct Comp<'a, 'b, 'c> {
     c: &'a mut Checker<'b>,
     x: &'a mut Compiled<'c>,
     ops: Vec<Op>,
     slots: u16,
+    prog: Program,
 }
 
 /// Compiles `steps` (at field `path`) into a program.
@@ -195,14 +310,16 @@ pub(super) fn compile(
         x,
         ops: Vec::new(),
         slots: 0,
+        prog: Program::default(),
     };
     comp.block(path, steps, None);
-    if comp.ops.is_empty() {
+    if !comp.ops.iter().any(|o| matches!(o, Op::Request { .. })) {
         comp.c.err(path, "needs at least one request");
     }
     Program {
         ops: comp.ops,
         slots: comp.slots,
+        ..comp.prog
     }
 }
 
@@ -278,8 +395,9 @@ impl Comp<'_, '_, '_> {
             "transaction" => &["transaction", "steps", "exclude_pauses", "parent_sample"],
             "loop" => &["loop", "steps"],
             "while" => &["while", "steps", "max"],
-            "if" | "once" => &[kind, "steps"],
-            _ => &["request"],
+            "if" | "once" | "random" | "random_order" => &[kind, "steps"],
+            "request" => &["request"],
+            _ => mix::allowed(kind),
         };
         for k in t.keys() {
             if !allowed.contains(&k.as_str()) {
@@ -297,6 +415,10 @@ impl Comp<'_, '_, '_> {
             }
             return;
         }
+        if *kind == "rendezvous" {
+            self.rendezvous(p, t);
+            return;
+        }
         let body: &[toml::Value] = match t.get("steps") {
             Some(toml::Value::Array(a)) if !a.is_empty() => a,
             _ => {
@@ -312,6 +434,11 @@ impl Comp<'_, '_, '_> {
             "transaction" => self.transaction(p, t, body),
             "loop" => self.counted(p, t, body),
             "while" => self.while_loop(p, t, body),
+            "interleave" | "random" => self.pick(p, t, body, *kind == "random", loop_slot),
+            "random_order" => self.shuffle(p, t, body, loop_slot),
+            "percent" | "total" => self.throughput(p, t, body, kind, loop_slot),
+            "switch" => self.switch(p, t, body, loop_slot),
+            "foreach" => self.foreach(p, t, body),
             "if" => {
                 let Some(cond) = self.cond(&format!("{p}.if"), t.get("if")) else {
                     return;
@@ -419,8 +546,13 @@ impl Comp<'_, '_, '_> {
         let mut open: Vec<u16> = Vec::new();
         for op in &self.ops {
             match *op {
-                Op::LoopInit { slot, .. } | Op::WhileInit { slot } => open.push(slot),
+                Op::LoopInit { slot, .. } | Op::WhileInit { slot } | Op::ForInit { slot } => {
+                    open.push(slot)
+                }
                 Op::LoopBack { .. } | Op::WhileBack { .. } => {
+                    open.pop();
+                }
+                Op::Jump { to } if matches!(self.ops.get(to as usize), Some(Op::ForNext { .. })) => {
                     open.pop();
                 }
                 _ => {}
