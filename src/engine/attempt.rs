@@ -223,6 +223,7 @@ impl<C> User<C> {
                     &x,
                     service,
                     &mut self.data.values,
+                    &mut self.data.lists,
                     &mut self.rng,
                     self.last_ok,
                     poll.map(|p| p.turn()),

@@ -15,6 +15,7 @@ pub mod data;
 pub mod error;
 pub mod jmx;
 pub mod load;
+pub mod markup;
 pub mod plan;
 pub mod policy;
 pub mod request;
