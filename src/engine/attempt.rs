@@ -43,7 +43,7 @@ impl Pacer {
     }
 
     /// Waits for this request's slot; the time waited, or None when stopped while waiting.
-    async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
+    pub(super) async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
         let now = Instant::now();
         let slot = {
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());

@@ -20,7 +20,7 @@ use crate::record::{Aggregate, Recorder, StopReason, Tick};
 use crate::scenario::cond::Cond;
 use crate::scenario::steps::{Program, TransactionSpec};
 use crate::scenario::template::{Scope, Template};
-use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
+use crate::scenario::{OnError, PaceScope, Plan, Policy, RequestSpec, ThinkTime};
 use crate::schedule::{self, Event, Model, Segment};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::{Capture, Transport};
@@ -92,10 +92,19 @@ pub(super) struct Prepared {
     pub(super) plain: bool,
 }
 
+/// A group's pace at run time.
+pub(super) enum GroupPaceRt {
+    /// Each user at this interval.
+    User(Duration),
+    /// Shared by the group's users (or by every `all` group at the same rate).
+    Shared(Arc<Pacer>),
+}
+
 pub(super) struct GroupRt {
     profile: crate::scenario::Profile,
     pub(super) program: Program,
     pub(super) think: ThinkTime,
+    pub(super) pace: Option<GroupPaceRt>,
     pub(super) on_error: OnError,
     pub(super) user_base: u32,
     stop: CancellationToken,
@@ -271,13 +280,36 @@ fn build_ctx<T: Transport>(
     let stop = CancellationToken::new();
     let segment = opts.segment.unwrap_or(Segment::WHOLE);
     let mut user_base = 0;
+    // Paces shared by every `all` group, one per rate.
+    let mut all_paces: Vec<(f64, Arc<Pacer>)> = Vec::new();
     let groups = plan
         .groups
         .iter()
         .map(|g| {
+            let pace = g.load.pace.map(|p| {
+                let per_second = p.per_second / f64::from(segment.count.max(1));
+                match p.per {
+                    PaceScope::User => {
+                        GroupPaceRt::User(Duration::from_secs_f64(1.0 / p.per_second))
+                    }
+                    PaceScope::Group => GroupPaceRt::Shared(Arc::new(Pacer::new(per_second, None))),
+                    PaceScope::All => {
+                        let shared = match all_paces.iter().find(|(r, _)| *r == p.per_second) {
+                            Some((_, shared)) => shared.clone(),
+                            None => {
+                                let shared = Arc::new(Pacer::new(per_second, None));
+                                all_paces.push((p.per_second, shared.clone()));
+                                shared
+                            }
+                        };
+                        GroupPaceRt::Shared(shared)
+                    }
+                }
+            });
             let rt = GroupRt {
                 profile: g.load.profile.clone(),
                 program: g.program.clone(),
+                pace,
                 think: g.load.think_time,
                 on_error: g.load.on_error,
                 user_base,

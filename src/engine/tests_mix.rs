@@ -177,3 +177,35 @@ async fn a_rendezvous_releases_the_users_together() {
     // and 4 wait from 2.01 s and 3.01 s and user 3's timeout releases them at 3.51 s.
     assert_eq!(go, [1_510_000, 1_510_000, 3_510_000, 3_510_000]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn pace_per_user_and_per_group() {
+    let starts = |samples: &[crate::record::Sample], user: u32| -> Vec<u64> {
+        samples
+            .iter()
+            .filter(|s| s.user == user)
+            .map(|s| s.start_us / 1000)
+            .collect()
+    };
+    // Each user at 1/s: a request every second whatever the answer's 10 ms.
+    let p = plan(
+        r#"["a"]"#,
+        &["a"],
+        "threads = 2\nloops = 3\npace = { rate = \"60/m\" }",
+    );
+    let t = scripted(10, |_, _| Ok(200));
+    let (_, samples) = run(&p, t.clone()).await;
+    assert_eq!(starts(&samples, 0), [0, 1000, 2000]);
+    assert_eq!(starts(&samples, 1), [0, 1000, 2000]);
+    // The group's users together at 4/s: one slot every 250 ms, shared.
+    let p = plan(
+        r#"["a"]"#,
+        &["a"],
+        "threads = 2\nloops = 3\npace = { rate = 4, per = \"group\" }",
+    );
+    let t = scripted(10, |_, _| Ok(200));
+    let (_, samples) = run(&p, t.clone()).await;
+    let mut all: Vec<u64> = samples.iter().map(|s| s.start_us / 1000).collect();
+    all.sort_unstable();
+    assert_eq!(all, [0, 250, 500, 750, 1000, 1250]);
+}

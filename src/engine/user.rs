@@ -8,18 +8,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::RngExt as _;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::Sent;
 use super::data::{Exhausted, UserData};
-use super::executor::{Ctx, GroupRt};
+use super::executor::{Ctx, GroupPaceRt, GroupRt};
 use crate::record::samples::Streamed;
 use crate::record::{Outcome, TxnSample};
 use crate::scenario::cond::Answer;
 use crate::scenario::steps::Op;
-use crate::scenario::{OnError, ThinkTime};
+use crate::scenario::OnError;
 use crate::transport::Transport;
 
 /// How an iteration ended.
@@ -69,6 +68,8 @@ pub(super) struct User<C> {
     pub(super) open: Vec<OpenTxn>,
     /// Think times and poll intervals waited so far.
     paused_total: Duration,
+    /// With a pace per user: the next request's slot.
+    pace_next: Option<Instant>,
     /// This user's connection.
     pub(super) conn: C,
     /// The run's abort, as this user's own child token: waiting on it per request touches no
@@ -99,6 +100,7 @@ impl<C> User<C> {
             sent: 0,
             open: Vec::with_capacity(ctx.transactions.len()),
             paused_total: Duration::ZERO,
+            pace_next: None,
             conn: ctx.transport.conn(),
             abort: ctx.abort.child_token(),
         }
@@ -223,12 +225,7 @@ impl<C> User<C> {
         stop: &CancellationToken,
     ) -> Option<IterEnd> {
         // Timers run before each sampler, as JMeter's do.
-        let pause = match grp.think {
-            ThinkTime::None => Duration::ZERO,
-            ThinkTime::Constant { pause } => pause,
-            ThinkTime::Uniform { min, max } if max > min => self.rng.random_range(min..=max),
-            ThinkTime::Uniform { min, .. } => min,
-        };
+        let pause = grp.think.draw(&mut self.rng);
         if !pause.is_zero() {
             *due = Instant::now() + pause;
             tokio::select! {
@@ -237,6 +234,32 @@ impl<C> User<C> {
                 _ = sleep_until(*due) => {}
             }
             self.paused(pause);
+        }
+        // Then the group's pace: this request's slot at its rate.
+        if let Some(pace) = &grp.pace {
+            let waited = match pace {
+                GroupPaceRt::User(interval) => {
+                    let now = Instant::now();
+                    let slot = self.pace_next.map_or(now, |n| n.max(now));
+                    self.pace_next = Some(slot + *interval);
+                    if slot > now {
+                        tokio::select! {
+                            biased;
+                            _ = stop.cancelled() => return Some(self.cut(ctx)),
+                            _ = sleep_until(slot) => {}
+                        }
+                    }
+                    slot - now
+                }
+                GroupPaceRt::Shared(p) => match p.acquire(stop).await {
+                    Some(w) => w,
+                    None => return Some(self.cut(ctx)),
+                },
+            };
+            if !waited.is_zero() {
+                *due = Instant::now();
+                self.paused(waited);
+            }
         }
         if stop.is_cancelled() {
             return Some(self.cut(ctx));

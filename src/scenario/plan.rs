@@ -357,7 +357,7 @@ impl RequestSpec {
 }
 
 /// Think time after each request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ThinkTime {
     /// No pause.
@@ -377,6 +377,74 @@ pub enum ThinkTime {
         #[serde(with = "secs")]
         max: Duration,
     },
+    /// `|mean + N(0, 1) × deviation|`, as JMeter's Gaussian Random Timer.
+    Gaussian {
+        /// The mean.
+        #[serde(with = "secs")]
+        mean: Duration,
+        /// The standard deviation.
+        #[serde(with = "secs")]
+        deviation: Duration,
+    },
+    /// `offset + Poisson(λ)` in ms, as JMeter's Poisson Random Timer.
+    Poisson {
+        /// λ, the random part's mean.
+        #[serde(with = "secs")]
+        lambda: Duration,
+        /// Added to each pause.
+        #[serde(with = "secs")]
+        offset: Duration,
+    },
+}
+
+impl ThinkTime {
+    /// One pause drawn from `rng`.
+    pub fn draw(&self, rng: &mut impl rand::Rng) -> Duration {
+        use rand::RngExt as _;
+        use rand_distr::Distribution as _;
+        match *self {
+            ThinkTime::None => Duration::ZERO,
+            ThinkTime::Constant { pause } => pause,
+            ThinkTime::Uniform { min, max } if max > min => rng.random_range(min..=max),
+            ThinkTime::Uniform { min, .. } => min,
+            ThinkTime::Gaussian { mean, deviation } => {
+                let z: f64 = rand_distr::StandardNormal.sample(rng);
+                let ms = (z * deviation.as_secs_f64() * 1000.0 + mean.as_secs_f64() * 1000.0).abs();
+                Duration::from_micros((ms * 1000.0) as u64)
+            }
+            ThinkTime::Poisson { lambda, offset } => {
+                // JMeter rounds λ to whole milliseconds and draws whole milliseconds.
+                let l = lambda.as_millis() as f64;
+                let k = match rand_distr::Poisson::new(l) {
+                    Ok(p) if l > 0.0 => p.sample(rng),
+                    _ => 0.0,
+                };
+                offset + Duration::from_millis(k as u64)
+            }
+        }
+    }
+}
+
+/// Who shares a pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaceScope {
+    /// Each user at the rate (JMeter's "this thread only").
+    User,
+    /// The group's users together.
+    Group,
+    /// Every group whose pace is shared by `all` (at the same rate) together.
+    All,
+}
+
+/// A group's pace: each request waits for its slot at this rate (a slot not taken in time is
+/// not saved up, as JMeter's Constant Throughput Timer).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GroupPace {
+    /// Requests per second.
+    pub per_second: f64,
+    /// Who shares it.
+    pub per: PaceScope,
 }
 
 /// What a user does after a failed sample (transport error or unexpected status).
@@ -480,6 +548,9 @@ pub struct Load {
     pub profile: Profile,
     /// Pause after each request.
     pub think_time: ThinkTime,
+    /// Each request held to a rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pace: Option<GroupPace>,
     /// Failed-sample behaviour.
     pub on_error: OnError,
 }

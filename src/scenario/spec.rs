@@ -27,7 +27,7 @@ pub enum RawLoops {
     Text(String),
 }
 
-/// Think time: a constant, or a uniform range.
+/// Think time: a constant, a uniform range, or a Gaussian or Poisson pause.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum RawThinkTime {
@@ -40,6 +40,30 @@ pub enum RawThinkTime {
         /// Upper bound.
         max: RawDuration,
     },
+    /// `|gaussian + N(0, 1) × deviation|` (JMeter's Gaussian Random Timer).
+    Gaussian {
+        /// The mean (JMeter's constant delay offset).
+        gaussian: RawDuration,
+        /// The standard deviation.
+        deviation: RawDuration,
+    },
+    /// `offset + Poisson(λ)` ms (JMeter's Poisson Random Timer).
+    Poisson {
+        /// λ, the mean of the random part.
+        poisson: RawDuration,
+        /// Added to each pause (default 0).
+        offset: Option<RawDuration>,
+    },
+}
+
+/// `pace`: a rate each request of the group is held to.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawPace {
+    /// Requests per second (a number) or `"30/m"`, `"4.5/s"`.
+    pub rate: Option<RawRate>,
+    /// `user` (each user at the rate; default), `group` (the group's users together) or
+    /// `all` (every group with `per = "all"` together).
+    pub per: Option<String>,
 }
 
 /// The whole file.
@@ -299,6 +323,8 @@ pub struct RawLoad {
     pub delay: Option<RawDuration>,
     /// Pause after each request.
     pub think_time: Option<RawThinkTime>,
+    /// Hold each request to a rate (JMeter's Constant and Precise Throughput Timers).
+    pub pace: Option<RawPace>,
     /// `continue`, `next_loop`, `stop_thread` or `stop_test`.
     pub on_error: Option<String>,
 }
@@ -332,6 +358,7 @@ pub fn known_fields(parent: &str) -> Option<&'static [&'static str]> {
         ["request", "assert"] => fields_of::<super::conversation::RawAssert>(),
         ["request", "poll"] => fields_of::<super::conversation::RawPoll>(),
         ["load"] | ["group", "load"] => fields_of::<RawLoad>(),
+        ["load", "pace"] | ["group", "load", "pace"] => fields_of::<RawPace>(),
         ["load", "stages"] | ["group", "load", "stages"] => fields_of::<RawStage>(),
         ["group"] => fields_of::<RawGroup>(),
         ["limits"] => fields_of::<RawLimits>(),

@@ -282,3 +282,40 @@ fn csv_files_are_checked_with_their_own_line_numbers() {
         "no cascade of unknown-variable errors: {e}"
     );
 }
+
+#[test]
+fn gaussian_and_poisson_think_times_draw_as_jmeter() {
+    use rand::SeedableRng as _;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let ms = std::time::Duration::from_millis;
+    let g = ThinkTime::Gaussian {
+        mean: ms(300),
+        deviation: ms(100),
+    };
+    let draws: Vec<f64> = (0..20_000)
+        .map(|_| g.draw(&mut rng).as_secs_f64() * 1000.0)
+        .collect();
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    let sd = (draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64).sqrt();
+    assert!((mean - 300.0).abs() < 3.0 && (sd - 100.0).abs() < 3.0, "{mean} {sd}");
+    assert!(draws.iter().all(|d| *d >= 0.0));
+    let p = ThinkTime::Poisson {
+        lambda: ms(40),
+        offset: ms(100),
+    };
+    let draws: Vec<f64> = (0..20_000)
+        .map(|_| p.draw(&mut rng).as_secs_f64() * 1000.0)
+        .collect();
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
+    assert!((mean - 140.0).abs() < 0.5 && (var - 40.0).abs() < 2.0, "{mean} {var}");
+    assert!(draws.iter().all(|d| d.fract() == 0.0), "whole milliseconds");
+    let text = "name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[request]]\nname = \"a\"\npath = \"/\"\n[load]\nthink_time = { gaussian = \"300ms\", deviation = \"100ms\" }\n";
+    let plan = crate::scenario::load_str(text, std::path::Path::new("t.toml"), &[]).unwrap();
+    assert_eq!(plan.groups[0].load.think_time, g);
+    let bad = "name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[request]]\nname = \"a\"\npath = \"/\"\n[load]\npace = { rate = \"fast\", per = \"usr\" }\n";
+    let e = crate::scenario::load_str(bad, std::path::Path::new("t.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("t.toml:8: load.pace.per") && e.contains("load.pace.rate"), "{e}");
+}
