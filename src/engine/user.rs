@@ -128,7 +128,7 @@ impl<C> User<C> {
         mut due: Instant,
         stop: &CancellationToken,
     ) -> IterEnd {
-        match self.data.draw(&ctx.data) {
+        match self.data.draw_with(&ctx.data, &mut self.rng, self.number) {
             Ok(()) => {}
             Err(Exhausted::StopThread) => return IterEnd::StopUser,
             Err(Exhausted::StopTest) => {

@@ -39,7 +39,7 @@ pub(super) fn build_data(
         let Some((kind, mut names)) = source_kind(c, &p, &d, base_dir) else {
             continue;
         };
-        if !matches!(kind, DataKind::Csv { .. }) {
+        if !matches!(kind, DataKind::Csv { .. } | DataKind::PerUser { .. }) {
             match &d.var {
                 Some(v) => names = vec![v.clone()],
                 None => {
@@ -140,10 +140,57 @@ fn source_kind(
             }
         },
         Some("uuid") => DataKind::Uuid,
-        Some("counter") => DataKind::Counter {
-            start: d.start.unwrap_or(1),
-            step: d.step.unwrap_or(1),
-        },
+        Some("counter") => {
+            let (start, step) = (d.start.unwrap_or(1), d.step.unwrap_or(1));
+            if let Some(end) = d.end {
+                if step == 0 || (end - start).signum() * step.signum() < 0 {
+                    c.err(
+                        &format!("{p}.end"),
+                        format!("{end} is never reached from start = {start} by step = {step}"),
+                    );
+                }
+            }
+            DataKind::Counter {
+                start,
+                step,
+                end: d.end,
+                format: number_format(c, p, d),
+            }
+        }
+        Some("random") => {
+            let (Some(min), Some(max)) = (d.min, d.max) else {
+                c.err(p, "kind = \"random\" needs min and max");
+                return None;
+            };
+            if max < min {
+                c.err(&format!("{p}.max"), "must not be less than min");
+            }
+            DataKind::Random {
+                min,
+                max: max.max(min),
+                format: number_format(c, p, d),
+            }
+        }
+        Some("per_user") => {
+            let (Some(cols), Some(rows)) = (&d.columns, &d.rows) else {
+                c.err(
+                    p,
+                    "kind = \"per_user\" needs columns (the variables) and rows (one list of values per user)",
+                );
+                return None;
+            };
+            if rows.is_empty() || rows.iter().any(|r| r.len() != cols.len()) {
+                c.err(
+                    &format!("{p}.rows"),
+                    format!("needs at least one row, each of {} values", cols.len()),
+                );
+                return None;
+            }
+            names = cols.clone();
+            DataKind::PerUser {
+                rows: Arc::new(rows.clone()),
+            }
+        }
         Some("list") => match &d.values {
             Some(v) if !v.is_empty() => DataKind::List {
                 values: Arc::new(v.clone()),
@@ -157,21 +204,95 @@ fn source_kind(
             }
         },
         Some(other) => {
+            let kinds = ["csv", "uuid", "counter", "list", "random", "per_user"];
             c.err(
                 &format!("{p}.kind"),
-                format!("{other:?} is not one of: csv, uuid, counter, list"),
+                format!(
+                    "{other:?} is not one of: {}{}",
+                    kinds.join(", "),
+                    crate::text::did_you_mean(other, kinds)
+                ),
             );
             return None;
         }
         None => {
             c.err(
                 &format!("{p}.kind"),
-                "is required: csv, uuid, counter or list",
+                "is required: csv, uuid, counter, list, random or per_user",
             );
             return None;
         }
     };
+    for (set, field, kinds) in [
+        (d.end.is_some(), "end", &["counter"][..]),
+        (d.format.is_some(), "format", &["counter", "random"][..]),
+        (d.min.is_some() || d.max.is_some(), "min", &["random"][..]),
+        (d.rows.is_some(), "rows", &["per_user"][..]),
+    ] {
+        if set && !kinds.contains(&d.kind.as_deref().unwrap_or("")) {
+            c.err(
+                &format!("{p}.{field}"),
+                format!("applies to kind = {}", kinds.join(" or ")),
+            );
+        }
+    }
     Some((kind, names))
+}
+
+/// JMeter's number format (java.text.DecimalFormat) as counters and random variables use it:
+/// literal text around a run of `0` and `#` (`,` and a fraction are read as nothing); the
+/// count of `0`s is the fewest digits written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NumFormat {
+    /// As written.
+    pub source: String,
+    #[serde(skip)]
+    prefix: String,
+    #[serde(skip)]
+    digits: usize,
+    #[serde(skip)]
+    suffix: String,
+}
+
+impl NumFormat {
+    /// Reads a pattern; None when it has no `0` or `#`.
+    pub fn parse(pattern: &str) -> Option<NumFormat> {
+        let start = pattern.find(['0', '#'])?;
+        let end = pattern[start..]
+            .find(|c: char| !"0#,.".contains(c))
+            .map_or(pattern.len(), |i| start + i);
+        let body = &pattern[start..end];
+        let int = body.split('.').next().unwrap_or("");
+        Some(NumFormat {
+            source: pattern.to_string(),
+            prefix: pattern[..start].replace('\'', ""),
+            digits: int.chars().filter(|c| *c == '0').count(),
+            suffix: pattern[end..].replace('\'', ""),
+        })
+    }
+
+    /// `n` written with the pattern.
+    pub fn write(&self, n: i64, out: &mut String) {
+        use std::fmt::Write as _;
+        out.push_str(&self.prefix);
+        if n < 0 {
+            out.push('-');
+        }
+        let _ = write!(out, "{:0w$}", n.unsigned_abs(), w = self.digits);
+        out.push_str(&self.suffix);
+    }
+}
+
+fn number_format(c: &mut Checker<'_>, p: &str, d: &RawData) -> Option<NumFormat> {
+    let f = d.format.as_ref()?;
+    let parsed = NumFormat::parse(f);
+    if parsed.is_none() {
+        c.err(
+            &format!("{p}.format"),
+            format!("{f:?} has no digits: write it as JMeter does, e.g. \"000\" or \"user_000\""),
+        );
+    }
+    parsed
 }
 
 /// A CSV data file that cannot be used; displays as `file:line: problem`.

@@ -264,12 +264,34 @@ pub enum DataKind {
     },
     /// A random UUID per draw.
     Uuid,
-    /// start, start+step, …
+    /// start, start+step, … (back to start after `end`).
     Counter {
         /// First value.
         start: i64,
         /// Increment.
         step: i64,
+        /// The last value before it starts again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end: Option<i64>,
+        /// How values are written.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        format: Option<super::data::NumFormat>,
+    },
+    /// A uniform random integer in `[min, max]` per draw.
+    Random {
+        /// Smallest.
+        min: i64,
+        /// Largest.
+        max: i64,
+        /// How values are written.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        format: Option<super::data::NumFormat>,
+    },
+    /// One row of values per user (JMeter's User Parameters): user n takes row (n - 1) mod
+    /// rows, in its group.
+    PerUser {
+        /// The rows.
+        rows: Arc<Vec<Vec<String>>>,
     },
     /// The values in order.
     List {

@@ -199,7 +199,7 @@ pub struct RawAuth {
 /// One `[[data]]` source.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RawData {
-    /// `csv`, `uuid`, `counter` or `list`.
+    /// `csv`, `uuid`, `counter`, `list`, `random` or `per_user`.
     pub kind: Option<String>,
     /// csv: path relative to the scenario file.
     pub file: Option<String>,
@@ -215,6 +215,17 @@ pub struct RawData {
     pub start: Option<i64>,
     /// counter: increment (default 1).
     pub step: Option<i64>,
+    /// counter: the last value; the next one starts again at `start` (JMeter's maximum).
+    pub end: Option<i64>,
+    /// counter/random: how values are written, JMeter's number format: `"000"` pads to three
+    /// digits, other text is kept (`"user_000"`).
+    pub format: Option<String>,
+    /// random: the smallest value.
+    pub min: Option<i64>,
+    /// random: the largest value.
+    pub max: Option<i64>,
+    /// per_user: one row of values per user (user n takes row (n - 1) mod rows).
+    pub rows: Option<Vec<Vec<String>>>,
     /// list: the values.
     pub values: Option<Vec<String>>,
     /// `all` (one cursor shared by every user; default) or `per_thread`.

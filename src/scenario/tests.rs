@@ -319,3 +319,60 @@ fn gaussian_and_poisson_think_times_draw_as_jmeter() {
         .to_string();
     assert!(e.contains("t.toml:8: load.pace.per") && e.contains("load.pace.rate"), "{e}");
 }
+
+#[test]
+fn counters_random_values_and_per_user_rows() {
+    use crate::engine::data::{SharedData, UserData};
+    use rand::SeedableRng as _;
+    let text = r#"
+name = "t"
+[target]
+base_url = "http://127.0.0.1:1"
+[[data]]
+kind = "counter"
+var = "n"
+start = 1
+step = 2
+end = 5
+format = "id_000"
+share = "per_thread"
+[[data]]
+kind = "random"
+var = "r"
+min = 1
+max = 3
+format = "00"
+[[data]]
+kind = "per_user"
+columns = ["user", "pass"]
+rows = [["alice", "a1"], ["bob", "b2"]]
+[[request]]
+name = "a"
+path = "/{n}/{r}/{user}"
+[load]
+threads = 1
+"#;
+    let plan = crate::scenario::load_str(text, std::path::Path::new("t.toml"), &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shared = SharedData::new(&plan.data);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut u3 = UserData::new(&shared, plan.vars.len());
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        u3.draw_with(&shared, &mut rng, 3).unwrap();
+        seen.push(u3.values[0].clone());
+        let r: i64 = u3.values[1].parse().unwrap();
+        assert!((1..=3).contains(&r) && u3.values[1].len() == 2);
+        assert_eq!((u3.values[2].as_str(), u3.values[3].as_str()), ("alice", "a1"));
+    }
+    assert_eq!(seen, ["id_001", "id_003", "id_005", "id_001"]);
+    let mut u2 = UserData::new(&shared, plan.vars.len());
+    u2.draw_with(&shared, &mut rng, 2).unwrap();
+    assert_eq!(u2.values[2], "bob");
+    let bad = text.replace("end = 5", "end = -5").replace("rows = [[\"alice\", \"a1\"], [\"bob\"]]", "").replace("kind = \"random\"", "kind = \"randon\"");
+    let e = crate::scenario::load_str(&bad, std::path::Path::new("t.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("data[0].end: -5 is never reached"), "{e}");
+    assert!(e.contains("did you mean \"random\""), "{e}");
+}
