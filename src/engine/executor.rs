@@ -20,7 +20,7 @@ use crate::record::{Aggregate, Recorder, StopReason, Tick};
 use crate::scenario::cond::Cond;
 use crate::scenario::steps::{Program, TransactionSpec};
 use crate::scenario::template::{Scope, Template};
-use crate::scenario::{OnError, PaceScope, Plan, Policy, RequestSpec, ThinkTime};
+use crate::scenario::{OnError, PaceScope, Phase, Plan, Policy, RequestSpec, ThinkTime};
 use crate::schedule::{self, Event, Model, Segment};
 use crate::transport::auth::AuthRuntime;
 use crate::transport::{Capture, Transport};
@@ -110,6 +110,10 @@ pub(super) struct GroupRt {
     stop: CancellationToken,
     /// What the group's users share of its request mix.
     pub(super) mix: super::mix::MixRt,
+    /// When it runs.
+    pub(super) phase: Phase,
+    /// setup: the variables its users hand to the later groups.
+    pub(super) export: Vec<usize>,
 }
 
 pub(super) struct Ctx<T> {
@@ -127,6 +131,12 @@ pub(super) struct Ctx<T> {
     epoch: Instant,
     stop: CancellationToken,
     pub(super) abort: CancellationToken,
+    /// Stops the teardown groups (a cancel), apart from the run's stop.
+    teardown_stop: CancellationToken,
+    /// Cancels what teardown users have in flight after the grace.
+    pub(super) teardown_abort: CancellationToken,
+    /// The variables setup groups exported: the later groups' users start with them.
+    pub(super) exports: Mutex<Vec<(usize, String)>>,
     stop_reason: Mutex<Option<StopReason>>,
     issued: AtomicU64,
     max_requests: u64,
@@ -252,7 +262,7 @@ pub async fn execute<T: Transport>(
     let agg = Arc::new(Mutex::new(agg));
     let ticker = spawn_ticker(ctx.clone(), agg.clone(), opts.on_tick.clone());
     let watchdog = spawn_watchdog(ctx.clone(), opts.cancel.clone(), plan.limits.max_duration);
-    run_groups(ctx.clone(), opts.grace).await;
+    run_groups(ctx.clone(), opts.grace, opts.cancel.clone()).await;
     let duration = ctx.epoch.elapsed();
     watchdog.abort();
     ticker.abort();
@@ -278,6 +288,7 @@ fn build_ctx<T: Transport>(
     cores: Option<Cores>,
 ) -> Arc<Ctx<T>> {
     let stop = CancellationToken::new();
+    let teardown_stop = CancellationToken::new();
     let segment = opts.segment.unwrap_or(Segment::WHOLE);
     let mut user_base = 0;
     // Paces shared by every `all` group, one per rate.
@@ -313,8 +324,14 @@ fn build_ctx<T: Transport>(
                 think: g.load.think_time,
                 on_error: g.load.on_error,
                 user_base,
-                stop: stop.child_token(),
+                stop: if g.phase == Phase::Teardown {
+                    teardown_stop.child_token()
+                } else {
+                    stop.child_token()
+                },
                 mix: super::mix::MixRt::new(&g.program, g.max_users()),
+                phase: g.phase,
+                export: g.export.clone(),
             };
             user_base += g.max_users();
             rt
@@ -340,6 +357,9 @@ fn build_ctx<T: Transport>(
         epoch: Instant::now(),
         stop,
         abort: CancellationToken::new(),
+        teardown_stop,
+        teardown_abort: CancellationToken::new(),
+        exports: Mutex::new(Vec::new()),
         stop_reason: Mutex::new(None),
         issued: AtomicU64::new(0),
         max_requests: plan
@@ -420,21 +440,80 @@ fn spawn_watchdog<T: Transport>(
     })
 }
 
-/// Runs the groups together, or one after another; either way requests in flight get `grace`
-/// after a stop, then are cancelled.
-async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration) {
+/// Runs the setup groups, then the main groups, then the teardown groups; in each phase the
+/// groups run together, or one after another. Requests in flight get `grace` after a stop,
+/// then are cancelled. Teardown groups run unless the run was cancelled (Ctrl-C) or aborted,
+/// and a cancel during teardown stops them in turn.
+async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration, cancel: CancellationToken) {
+    for phase in [Phase::Setup, Phase::Main] {
+        if ctx.stop.is_cancelled() {
+            break;
+        }
+        let stop = ctx.stop.clone();
+        let abort = ctx.abort.clone();
+        run_phase(ctx.clone(), phase, grace, stop, abort).await;
+    }
+    if !ctx.groups.iter().any(|g| g.phase == Phase::Teardown) {
+        return;
+    }
+    let reason = ctx
+        .stop_reason
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if cancel.is_cancelled()
+        || matches!(
+            reason,
+            Some(StopReason::Cancelled) | Some(StopReason::Aborted(_))
+        )
+    {
+        return;
+    }
+    let watch = {
+        let (td, cancel) = (ctx.teardown_stop.clone(), cancel.clone());
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            td.cancel();
+        })
+    };
+    let (stop, abort) = (ctx.teardown_stop.clone(), ctx.teardown_abort.clone());
+    run_phase(ctx.clone(), Phase::Teardown, grace, stop, abort).await;
+    watch.abort();
+}
+
+/// The groups of one phase, together or one after another; `stop` (then `grace`, then
+/// `abort`) ends them early.
+async fn run_phase<T: Transport>(
+    ctx: Arc<Ctx<T>>,
+    phase: Phase,
+    grace: Duration,
+    stop: CancellationToken,
+    abort: CancellationToken,
+) {
+    let of_phase: Vec<usize> = (0..ctx.groups.len())
+        .filter(|g| ctx.groups[*g].phase == phase)
+        .collect();
+    if of_phase.is_empty() {
+        return;
+    }
     let drivers = {
         let ctx = ctx.clone();
+        let stop = stop.clone();
         async move {
             if ctx.serialize_groups {
-                for g in 0..ctx.groups.len() {
-                    if ctx.stop.is_cancelled() {
+                for g in of_phase {
+                    if stop.is_cancelled() {
                         break;
                     }
                     drive_group(ctx.clone(), g, Instant::now()).await;
                 }
             } else {
-                let all = (0..ctx.groups.len()).map(|g| drive_group(ctx.clone(), g, ctx.epoch));
+                let start = if phase == Phase::Main && !ctx.groups.iter().any(|g| g.phase == Phase::Setup) {
+                    ctx.epoch
+                } else {
+                    Instant::now()
+                };
+                let all = of_phase.into_iter().map(|g| drive_group(ctx.clone(), g, start));
                 futures::future::join_all(all).await;
             }
         }
@@ -443,8 +522,8 @@ async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration) {
     tokio::select! {
         biased;
         _ = &mut drivers => {}
-        _ = async { ctx.stop.cancelled().await; tokio::time::sleep(grace).await; } => {
-            ctx.abort.cancel();
+        _ = async { stop.cancelled().await; tokio::time::sleep(grace).await; } => {
+            abort.cancel();
             drivers.await;
         }
     }
@@ -474,7 +553,14 @@ fn finish<T>(ctx: &Ctx<T>, mut a: Aggregate, duration: Duration) -> ExecOutput {
 /// users (open model), and waits for its users.
 async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let grp = &ctx.groups[g];
-    let mut sched = schedule::for_segment(&grp.profile, ctx.segment, grp.user_base);
+    // Every segment of a distributed run runs the setup and teardown groups whole, as every
+    // JMeter server of a distributed test does.
+    let segment = if grp.phase == Phase::Main {
+        ctx.segment
+    } else {
+        Segment::WHOLE
+    };
+    let mut sched = schedule::for_segment(&grp.profile, segment, grp.user_base);
     let model = sched.model();
     let loops = match model {
         Model::Closed { loops } => loops,

@@ -209,3 +209,56 @@ async fn pace_per_user_and_per_group() {
     all.sort_unstable();
     assert_eq!(all, [0, 250, 500, 750, 1000, 1250]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn setup_runs_first_and_exports_teardown_runs_last() {
+    let text = r#"
+name = "t"
+[target]
+base_url = "http://127.0.0.1:1"
+[[request]]
+name = "login"
+path = "/login"
+extract = [{ var = "token", from = "status" }]
+[[request]]
+name = "work"
+path = "/work/{token}"
+[[request]]
+name = "logout"
+path = "/logout/{token}"
+[[group]]
+name = "main"
+requests = ["work"]
+load = { threads = 3, loops = 2 }
+[[group]]
+name = "bye"
+phase = "teardown"
+requests = ["logout"]
+load = { threads = 1 }
+[[group]]
+name = "hello"
+phase = "setup"
+export = ["token"]
+requests = ["login"]
+load = { threads = 1 }
+"#;
+    let p = crate::scenario::load_str(text, std::path::Path::new("t.toml"), &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    // login answers 201: the token every later user starts with.
+    let t = scripted(50, |_, u| Ok(if u.ends_with("/login") { 201 } else { 200 }));
+    let (out, _) = run(&p, t.clone()).await;
+    let got = paths(&t);
+    assert_eq!(got.first().map(String::as_str), Some("login"));
+    assert_eq!(got.last().map(String::as_str), Some("logout/201"));
+    assert_eq!(count(&got, "work/201"), 6, "{got:?}");
+    assert_eq!(out.issued, 8);
+    let e = crate::scenario::load_str(
+        &text.replace("export = [\"token\"]", "export = [\"tokn\"]").replace("phase = \"teardown\"", "phase = \"teardown\"\nexport = [\"token\"]"),
+        std::path::Path::new("t.toml"),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("did you mean \"token\""), "{e}");
+    assert!(e.contains("only a setup group exports"), "{e}");
+}

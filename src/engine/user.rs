@@ -85,10 +85,22 @@ impl<C> User<C> {
             None => rand::make_rng(),
         };
         let slots = usize::from(grp.program.slots);
+        let mut data = UserData::new(&ctx.data, ctx.nvars);
+        if grp.phase != crate::scenario::Phase::Setup {
+            let exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
+            for (var, value) in exports.iter() {
+                data.values[*var].clone_from(value);
+            }
+        }
+        let abort = if grp.phase == crate::scenario::Phase::Teardown {
+            ctx.teardown_abort.child_token()
+        } else {
+            ctx.abort.child_token()
+        };
         User {
             id,
             number: local + 1,
-            data: UserData::new(&ctx.data, ctx.nvars),
+            data,
             rng,
             url: String::with_capacity(128),
             auth: None,
@@ -102,7 +114,25 @@ impl<C> User<C> {
             paused_total: Duration::ZERO,
             pace_next: None,
             conn: ctx.transport.conn(),
-            abort: ctx.abort.child_token(),
+            abort,
+        }
+    }
+
+    /// A setup user hands its exported variables (those with a value) to the later groups.
+    fn export<T>(&self, ctx: &Ctx<T>, grp: &GroupRt) {
+        if grp.export.is_empty() {
+            return;
+        }
+        let mut exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
+        for &var in &grp.export {
+            let v = &self.data.values[var];
+            if v.is_empty() {
+                continue;
+            }
+            match exports.iter_mut().find(|(i, _)| *i == var) {
+                Some(e) => e.1.clone_from(v),
+                None => exports.push((var, v.clone())),
+            }
         }
     }
 
@@ -385,6 +415,7 @@ pub(super) async fn closed_user<T: Transport>(
         }
         due = Instant::now();
     }
+    user.export(&ctx, grp);
     ctx.user_event(-1);
 }
 

@@ -220,6 +220,8 @@ fn build_groups(
             load,
             steps,
             program,
+            phase: Phase::Main,
+            export: Vec::new(),
         });
     } else {
         if raw_load.is_some() {
@@ -265,11 +267,42 @@ fn build_groups(
             }
             let (steps, program) = program(c, &format!("{p}.steps"), g.steps, steps, x);
             let load = build_load(c, &format!("{p}.load"), g.load);
+            let phase = c.choice(
+                &format!("{p}.phase"),
+                g.phase.as_deref(),
+                Phase::Main,
+                &[
+                    ("setup", Phase::Setup),
+                    ("main", Phase::Main),
+                    ("teardown", Phase::Teardown),
+                ],
+            );
+            let mut export = Vec::new();
+            for v in g.export.iter().flatten() {
+                match x.vars.iter().position(|n| n == v) {
+                    Some(i) => export.push(i),
+                    None => {
+                        let hint = crate::text::did_you_mean(v, x.vars.iter().map(String::as_str));
+                        c.err(
+                            &format!("{p}.export"),
+                            format!("no variable is named {v:?}{hint}"),
+                        );
+                    }
+                }
+            }
+            if g.export.is_some() && phase != Phase::Setup {
+                c.err(
+                    &format!("{p}.export"),
+                    "only a setup group exports variables (phase = \"setup\")",
+                );
+            }
             groups.push(Group {
                 name,
                 load,
                 steps,
                 program,
+                phase,
+                export,
             });
         }
     }

@@ -82,6 +82,24 @@ pub struct Group {
     pub steps: Vec<usize>,
     /// One iteration's step program.
     pub program: super::steps::Program,
+    /// When it runs.
+    pub phase: Phase,
+    /// setup: variables (indices into [`Plan::vars`]) the later groups' users start with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub export: Vec<usize>,
+}
+
+/// When a group runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Before the main groups (they start when every setup group ended).
+    Setup,
+    /// The test.
+    #[default]
+    Main,
+    /// After the main groups ended (unless the run was cancelled).
+    Teardown,
 }
 
 impl Group {

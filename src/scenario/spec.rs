@@ -271,6 +271,12 @@ pub struct RawGroup {
     pub steps: Option<Vec<toml::Value>>,
     /// Its users and pacing.
     pub load: Option<RawLoad>,
+    /// `setup` (runs before the main groups, as JMeter's setUp Thread Group), `main`
+    /// (default) or `teardown` (after them).
+    pub phase: Option<String>,
+    /// setup: variables whose values the main and teardown groups' users start with (JMeter's
+    /// properties set in a setUp group, e.g. a token fetched once).
+    pub export: Option<Vec<String>>,
 }
 
 /// One stage of a `stages` or `ramping_arrival_rate` profile.
