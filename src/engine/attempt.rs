@@ -155,9 +155,10 @@ impl<C> User<C> {
         self.url.clear();
         self.url.push_str(&ctx.base_url);
         req.path.render_into(&scope, &mut self.url);
+        let cookie = self.cookie_header();
         // Constant headers are borrowed as they are; only templated ones are rendered.
         let headers: std::borrow::Cow<'_, [(http::HeaderName, HeaderValue)]> =
-            if req.dyn_headers.is_empty() {
+            if req.dyn_headers.is_empty() && cookie.is_none() {
                 std::borrow::Cow::Borrowed(&req.const_headers)
             } else {
                 let mut h = req.const_headers.clone();
@@ -165,6 +166,18 @@ impl<C> User<C> {
                     let v = HeaderValue::try_from(t.render(&scope))
                         .unwrap_or_else(|_| HeaderValue::from_static(""));
                     h.push((k.clone(), v));
+                }
+                if let Some(c) = cookie {
+                    // The jar's cookies join any the plan sets itself.
+                    match h.iter_mut().find(|(k, _)| k == http::header::COOKIE) {
+                        Some((_, v)) => {
+                            let mut both = v.as_bytes().to_vec();
+                            both.extend_from_slice(b"; ");
+                            both.extend_from_slice(c.as_bytes());
+                            *v = HeaderValue::from_bytes(&both).unwrap_or(c);
+                        }
+                        None => h.push((http::header::COOKIE, c)),
+                    }
                 }
                 std::borrow::Cow::Owned(h)
             };
@@ -199,6 +212,7 @@ impl<C> User<C> {
                 x = ctx.transport.send(&mut self.conn, out) => x,
                 _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
             };
+            self.keep_cookies(&x);
             let status = x.status.ok();
             // Decide now whether a retry follows (and reserve its slot), so the sample says
             // whether it is the request's final outcome.
@@ -280,6 +294,43 @@ impl<C> User<C> {
             retry_wait = wait;
             intended = until;
         }
+    }
+
+    /// The `Cookie` header the user's jar holds for its URL, when it holds any.
+    fn cookie_header(&self) -> Option<HeaderValue> {
+        let jar = self.jar.as_ref()?;
+        jar.iter_any().next()?;
+        let url = url::Url::parse(&self.url).ok()?;
+        let mut v = String::new();
+        for (name, value) in jar.get_request_values(&url) {
+            if !v.is_empty() {
+                v.push_str("; ");
+            }
+            v.push_str(name);
+            v.push('=');
+            v.push_str(value);
+        }
+        let mut h = HeaderValue::from_str(&v).ok().filter(|_| !v.is_empty())?;
+        h.set_sensitive(true);
+        Some(h)
+    }
+
+    /// Stores the cookies an answer sets in the user's jar.
+    fn keep_cookies(&mut self, x: &crate::transport::Exchange) {
+        let (Some(jar), Some(c)) = (self.jar.as_mut(), x.captured.as_ref()) else {
+            return;
+        };
+        if c.set_cookies.is_empty() {
+            return;
+        }
+        let Ok(url) = url::Url::parse(&self.url) else {
+            return;
+        };
+        let cookies = c.set_cookies.iter().filter_map(|v| {
+            let s = v.to_str().ok()?;
+            cookie_store::RawCookie::parse(s.to_string()).ok()
+        });
+        jar.store_response_cookies(cookies, &url);
     }
 
     /// Records an attempt, counts it in the open transactions, and streams it when asked.

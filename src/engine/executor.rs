@@ -123,6 +123,7 @@ pub(super) struct Ctx<T> {
     pub(super) requests: Vec<Prepared>,
     pub(super) transactions: Vec<TransactionSpec>,
     pub(super) conditions: Vec<Cond>,
+    pub(super) cookies: crate::scenario::Cookies,
     pub(super) groups: Vec<GroupRt>,
     serialize_groups: bool,
     pub(super) data: SharedData,
@@ -226,6 +227,7 @@ fn prepare(plan: &Plan) -> Vec<Prepared> {
                 capture: Capture {
                     body_limit: body.then_some(crate::scenario::conversation::BODY_LIMIT),
                     headers,
+                    cookies: plan.cookies.enabled,
                 },
                 plain: r.extract.is_empty() && r.asserts.is_empty() && r.poll.is_none(),
                 spec: r.clone(),
@@ -349,6 +351,7 @@ fn build_ctx<T: Transport>(
         requests: prepare(plan),
         transactions: plan.transactions.clone(),
         conditions: plan.conditions.clone(),
+        cookies: plan.cookies,
         groups,
         serialize_groups: plan.serialize_groups,
         data: SharedData::for_segment(&plan.data, segment),

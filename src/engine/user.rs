@@ -70,6 +70,8 @@ pub(super) struct User<C> {
     paused_total: Duration,
     /// With a pace per user: the next request's slot.
     pace_next: Option<Instant>,
+    /// This user's cookie jar, when the plan keeps cookies.
+    pub(super) jar: Option<cookie_store::CookieStore>,
     /// This user's connection.
     pub(super) conn: C,
     /// The run's abort, as this user's own child token: waiting on it per request touches no
@@ -113,6 +115,7 @@ impl<C> User<C> {
             open: Vec::with_capacity(ctx.transactions.len()),
             paused_total: Duration::ZERO,
             pace_next: None,
+            jar: ctx.cookies.enabled.then(cookie_store::CookieStore::default),
             conn: ctx.transport.conn(),
             abort,
         }
@@ -168,6 +171,11 @@ impl<C> User<C> {
         }
         self.iteration += 1;
         ctx.iterations.fetch_add(1, Ordering::Relaxed);
+        if ctx.cookies.clear_each_iteration {
+            if let Some(jar) = &mut self.jar {
+                jar.clear();
+            }
+        }
         let ops = &grp.program.ops;
         let mut pc = 0usize;
         while let Some(&op) = ops.get(pc) {

@@ -162,6 +162,10 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         transactions,
         conditions,
         checks: checks.0,
+        cookies: raw.cookies.map_or_else(Cookies::default, |c| Cookies {
+            enabled: c.enabled.unwrap_or(true),
+            clear_each_iteration: c.clear_each_iteration.unwrap_or(false),
+        }),
     })
 }
 

@@ -69,6 +69,27 @@ pub struct Plan {
     /// the ids samples carry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<String>,
+    /// Each user's cookie jar.
+    pub cookies: Cookies,
+}
+
+/// `[cookies]`, checked: a jar per user, as browsers and JMeter's HTTP Cookie Manager keep one
+/// (RFC 6265: domain, path, expiry and `Secure` are honoured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cookies {
+    /// Store what answers set and send what applies.
+    pub enabled: bool,
+    /// Empty the jar at each iteration's start.
+    pub clear_each_iteration: bool,
+}
+
+impl Default for Cookies {
+    fn default() -> Cookies {
+        Cookies {
+            enabled: true,
+            clear_each_iteration: false,
+        }
+    }
 }
 
 /// A group of users running a sequence of requests under one load profile.

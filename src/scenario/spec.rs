@@ -100,6 +100,17 @@ pub struct RawScenario {
     /// The step program of one iteration (labels and control tables); default: every request
     /// once, in order.
     pub steps: Option<Vec<toml::Value>>,
+    /// Each user's cookie jar.
+    pub cookies: Option<RawCookies>,
+}
+
+/// `[cookies]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawCookies {
+    /// Keep a cookie jar per user: store what answers set, send what applies (default true).
+    pub enabled: Option<bool>,
+    /// Empty each user's jar when it starts an iteration (default false).
+    pub clear_each_iteration: Option<bool>,
 }
 
 /// One `[[threshold]]`.
@@ -381,6 +392,7 @@ pub fn known_fields(parent: &str) -> Option<&'static [&'static str]> {
         ["limits"] => fields_of::<RawLimits>(),
         ["on_429"] => fields_of::<RawOn429>(),
         ["threshold"] => fields_of::<RawThreshold>(),
+        ["cookies"] => fields_of::<RawCookies>(),
         _ => None,
     }
 }
