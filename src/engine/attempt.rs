@@ -183,6 +183,9 @@ impl<C> User<C> {
             };
         let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
         let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
+        if authz.is_none() {
+            authz = self.digest_answer(ctx, &req.method);
+        }
         let paced = ctx.pacer.as_ref().filter(|p| p.applies(step));
         let policy = &ctx.policy;
         let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);
@@ -216,10 +219,13 @@ impl<C> User<C> {
             let status = x.status.ok();
             // Decide now whether a retry follows (and reserve its slot), so the sample says
             // whether it is the request's final outcome.
-            let retry_401 = status == Some(401)
-                && attempt == 1
-                && authz.is_some()
-                && matches!(ctx.auth, AuthRuntime::OAuth(_));
+            // A Digest challenge is answered once, by the same request with its credentials.
+            let digest_401 = status == Some(401) && attempt == 1 && self.took_challenge(ctx, &x);
+            let retry_401 = digest_401
+                || (status == Some(401)
+                    && attempt == 1
+                    && authz.is_some()
+                    && matches!(ctx.auth, AuthRuntime::OAuth(_)));
             let policy_wait = match status {
                 Some(s) if !retry_401 && policy.retries(s) => {
                     policy.wait(attempt, x.retry_after_ms, self.rng.random::<f64>())
@@ -268,6 +274,12 @@ impl<C> User<C> {
                 return Sent::Done(verdict);
             }
             attempt += 1;
+            if digest_401 {
+                authz = self.digest_answer(ctx, &req.method);
+                retry_wait = Duration::ZERO;
+                intended = Instant::now();
+                continue;
+            }
             if retry_401 {
                 let used = authz.clone().expect("retry_401 implies a header");
                 authz = ctx
@@ -293,6 +305,43 @@ impl<C> User<C> {
             }
             retry_wait = wait;
             intended = until;
+        }
+    }
+
+    /// With Digest authentication: the answer to the challenge this user holds, for its URL.
+    fn digest_answer<T>(&mut self, ctx: &Ctx<T>, method: &http::Method) -> Option<HeaderValue> {
+        let AuthRuntime::Digest(creds) = &ctx.auth else {
+            return None;
+        };
+        let ch = self.digest.as_mut()?;
+        let after_scheme = self.url.split_once("://").map_or(self.url.as_str(), |x| x.1);
+        let uri = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+        let cnonce = format!("{:016x}", self.rng.random::<u64>());
+        let mut h = HeaderValue::try_from(ch.answer(creds, method.as_str(), uri, &cnonce)).ok()?;
+        h.set_sensitive(true);
+        Some(h)
+    }
+
+    /// With Digest authentication: keeps the challenge of a 401; true when there is one.
+    fn took_challenge<T>(&mut self, ctx: &Ctx<T>, x: &crate::transport::Exchange) -> bool {
+        if !matches!(ctx.auth, AuthRuntime::Digest(_)) {
+            return false;
+        }
+        let challenge = x
+            .captured
+            .as_ref()
+            .and_then(|c| c.headers.as_ref())
+            .and_then(|h| {
+                h.get_all(http::header::WWW_AUTHENTICATE)
+                    .iter()
+                    .find_map(|v| crate::transport::digest::Challenge::parse(v.to_str().ok()?))
+            });
+        match challenge {
+            Some(c) => {
+                self.digest = Some(c);
+                true
+            }
+            None => false,
         }
     }
 

@@ -226,7 +226,8 @@ fn prepare(plan: &Plan) -> Vec<Prepared> {
                 body: r.body.clone(),
                 capture: Capture {
                     body_limit: body.then_some(crate::scenario::conversation::BODY_LIMIT),
-                    headers,
+                    // Digest: a 401's challenge is read from its headers.
+                    headers: headers || matches!(plan.auth, crate::scenario::Auth::Digest { .. }),
                     cookies: plan.cookies.enabled,
                 },
                 plain: r.extract.is_empty() && r.asserts.is_empty() && r.poll.is_none(),

@@ -70,6 +70,8 @@ pub(super) struct User<C> {
     paused_total: Duration,
     /// With a pace per user: the next request's slot.
     pace_next: Option<Instant>,
+    /// The server's Digest challenge this user answers (Digest authentication).
+    pub(super) digest: Option<crate::transport::digest::Challenge>,
     /// This user's cookie jar, when the plan keeps cookies.
     pub(super) jar: Option<cookie_store::CookieStore>,
     /// This user's connection.
@@ -115,6 +117,7 @@ impl<C> User<C> {
             open: Vec::with_capacity(ctx.transactions.len()),
             paused_total: Duration::ZERO,
             pace_next: None,
+            digest: None,
             jar: ctx.cookies.enabled.then(cookie_store::CookieStore::default),
             conn: ctx.transport.conn(),
             abort,

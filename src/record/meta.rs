@@ -190,6 +190,10 @@ pub enum AuthKind {
     Bearer,
     /// OAuth client credentials.
     ClientCredentials,
+    /// HTTP Basic.
+    Basic,
+    /// HTTP Digest.
+    Digest,
 }
 
 impl AuthKind {
@@ -199,6 +203,8 @@ impl AuthKind {
             AuthKind::None => "none",
             AuthKind::Bearer => "bearer",
             AuthKind::ClientCredentials => "client_credentials",
+            AuthKind::Basic => "basic",
+            AuthKind::Digest => "digest",
         }
     }
 }
@@ -236,7 +242,7 @@ pub(super) fn summary_from_v1_plan(plan: &serde_json::Value) -> PlanSummary {
         _ => AuthKind::None,
     };
     let tokens = match kind {
-        AuthKind::None => 0,
+        AuthKind::None | AuthKind::Basic | AuthKind::Digest => 0,
         AuthKind::Bearer => 1,
         AuthKind::ClientCredentials => auth
             .and_then(|a| a.get("tokens"))

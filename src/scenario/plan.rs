@@ -263,6 +263,20 @@ pub enum Auth {
         #[serde(with = "secs")]
         refresh_margin: Duration,
     },
+    /// HTTP Basic: the same credentials on every request.
+    Basic {
+        /// Variable holding the user name.
+        username_env: String,
+        /// Variable holding the password.
+        password_env: String,
+    },
+    /// HTTP Digest (MD5): each user answers the server's challenge.
+    Digest {
+        /// Variable holding the user name.
+        username_env: String,
+        /// Variable holding the password.
+        password_env: String,
+    },
 }
 
 /// How users share a data source's cursor.
@@ -640,6 +654,14 @@ impl Plan {
             Auth::ClientCredentials { tokens, .. } => AuthSummary {
                 kind: AuthKind::ClientCredentials,
                 tokens: *tokens,
+            },
+            Auth::Basic { .. } => AuthSummary {
+                kind: AuthKind::Basic,
+                tokens: 0,
+            },
+            Auth::Digest { .. } => AuthSummary {
+                kind: AuthKind::Digest,
+                tokens: 0,
             },
         };
         crate::record::PlanSummary {

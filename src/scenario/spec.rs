@@ -191,8 +191,12 @@ pub struct RawTarget {
 /// `[auth]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RawAuth {
-    /// `none`, `bearer` or `client_credentials`.
+    /// `none`, `bearer`, `client_credentials`, `basic` or `digest`.
     pub kind: Option<String>,
+    /// basic/digest: environment variable holding the user name.
+    pub username_env: Option<String>,
+    /// basic/digest: environment variable holding the password.
+    pub password_env: Option<String>,
     /// bearer: environment variable holding the token.
     pub token_env: Option<String>,
     /// bearer: file holding the token (relative to the scenario file).

@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod classify;
 pub mod conn;
+pub mod digest;
 mod dial;
 mod h1;
 pub mod headers;
