@@ -386,6 +386,17 @@ impl Comp<'_, '_, '_> {
             .copied()
             .filter(|k| t.contains_key(*k))
             .collect();
+        // `{ steps = [...] }` alone (with a `name`, perhaps): a block that only groups its steps
+        // (one item of an interleave, random or switch).
+        if kinds.is_empty() && t.contains_key("steps") {
+            for k in t.keys().filter(|k| !["steps", "name"].contains(&k.as_str())) {
+                self.c.err(&format!("{p}.{k}"), "unknown key in this block");
+            }
+            if let Some(toml::Value::Array(body)) = t.get("steps") {
+                self.block(&format!("{p}.steps"), body, loop_slot);
+            }
+            return;
+        }
         let [kind] = kinds.as_slice() else {
             self.c
                 .err(p, format!("needs exactly one of {}", KINDS.join(", ")));
@@ -399,7 +410,7 @@ impl Comp<'_, '_, '_> {
             "request" => &["request"],
             _ => mix::allowed(kind),
         };
-        for k in t.keys() {
+        for k in t.keys().filter(|k| *k != "name") {
             if !allowed.contains(&k.as_str()) {
                 let hint = crate::text::did_you_mean(k, allowed.iter().copied());
                 self.c.err(

@@ -22,8 +22,11 @@ pub mod config;
 pub mod conversation;
 pub mod emit;
 pub mod expr;
+pub mod groups;
 pub mod http;
+pub mod mix;
 pub mod model;
+pub mod state;
 pub mod walk;
 pub mod xml;
 
@@ -169,8 +172,15 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
     }
     let top = root.children.iter().find(|c| c.tag == "hashTree");
     let jmx_dir = jmx.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut includes = Vec::new();
+    mix::read_includes(top, &jmx_dir, &mut includes);
     let mut w = Walker {
         jmx_dir: &jmx_dir,
+        mix: Vec::new(),
+        top,
+        includes: &includes,
+        expanding: Vec::new(),
+        all_matches: Vec::new(),
         env: expr::Env {
             props: opts.properties.iter().cloned().collect(),
             ..Default::default()
