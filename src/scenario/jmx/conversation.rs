@@ -13,6 +13,7 @@ fn q(s: &str) -> String {
 
 /// JMeter's match number: 0 random, n the n-th, -1 every match (for a ForEach Controller).
 fn match_no(w: &mut Walker<'_>, raw: Option<String>, place: &str) -> String {
+    let raw = raw.filter(|r| !r.trim().is_empty());
     match raw.as_deref().map(str::trim).unwrap_or("1").parse::<i64>() {
         Ok(1) => String::new(),
         Ok(n) if n >= 0 => format!(", match = {n}"),
@@ -218,6 +219,10 @@ impl Walker<'_> {
         };
         let var = el.prop(&format!("{p}.refname")).unwrap_or_default();
         let expr = el.prop(key).unwrap_or_default();
+        if expr.trim().is_empty() || var.trim().is_empty() {
+            self.note(place, "no expression or no variable: nothing to extract");
+            return vec![];
+        }
         let nth_key = if p == "HtmlExtractor" { "match_number" } else { "matchNumber" };
         let nth = match_no(self, el.prop(&format!("{p}.{nth_key}")), place);
         let default = el.prop(&format!("{p}.default")).unwrap_or_default();

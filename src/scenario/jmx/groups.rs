@@ -286,7 +286,13 @@ impl Walker<'_> {
             GroupKind::Ultimate => (self.ultimate(el, place), false),
             GroupKind::Stepping => (self.stepping(el, place), false),
             GroupKind::Concurrency | GroupKind::Arrivals => {
-                let target = self.num(el, "TargetLevel", place);
+                let target = match self.feedback_max(el) {
+                    Some(max) => {
+                        self.warn(place, format!("TargetLevel from __tstFeedback (concurrency driven by a Throughput Shaping Timer): approximated as its most users, {max}"));
+                        max
+                    }
+                    None => self.num(el, "TargetLevel", place),
+                };
                 let ramp = self.num(el, "RampUp", place) * unit;
                 let steps = self.num(el, "Steps", place).floor();
                 let hold = self.num(el, "Hold", place) * unit;
@@ -350,6 +356,13 @@ impl Walker<'_> {
             self.warn(place, format!("LoopController.loops = {}: surge's users loop until the schedule stops them (the plugin's threads end earlier after their loops)", loops.unwrap_or(0)));
         }
         true
+    }
+
+    /// The most users of a `${__tstFeedback(timer, start, max, spare)}` target level.
+    fn feedback_max(&self, el: &Element) -> Option<f64> {
+        let raw = el.prop("TargetLevel")?;
+        let args = raw.trim().strip_prefix("${__tstFeedback(")?.strip_suffix(")}")?;
+        args.split(',').nth(2)?.trim().parse::<f64>().ok().filter(|m| *m >= 1.0)
     }
 
     /// Ultimate Thread Group rows: threads, initial delay, startup, hold, shutdown (seconds).

@@ -185,6 +185,10 @@ impl<'a> Walker<'a> {
                 .iter()
                 .map(|n| n.text.trim().to_string())
                 .collect();
+            if names.len() < 2 {
+                self.note(place, "names no controller: nothing runs here, as in JMeter");
+                return;
+            }
             let found = self.module_target(&names);
             if found.is_none() {
                 self.warn(place, format!("Module Controller: no controller at {:?} in this plan: nothing runs here", names.join("/")));
@@ -196,6 +200,10 @@ impl<'a> Walker<'a> {
                 .unwrap_or_default()
                 .trim()
                 .to_string();
+            if path.is_empty() {
+                self.note(place, "names no file: nothing runs here, as in JMeter");
+                return;
+            }
             match includes.iter().find(|(p, _)| *p == path) {
                 Some((_, root)) => root
                     .children

@@ -231,10 +231,14 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         let _ = w.level(sub, &Scope::default(), &path, Ctx::Plan);
     }
     if !found_plan {
+        let saved = walk::pairs(top)
+            .first()
+            .map(|(el, _)| format!(": a saved {} {:?} (JMeter merges such a file into a plan; alone it has no thread group to run)", el.tag, el.testname()))
+            .unwrap_or_default();
         return Err(fail(
             None,
             None,
-            "no <TestPlan> element: not a JMeter test plan".into(),
+            format!("no <TestPlan> element: not a JMeter test plan{saved}"),
         ));
     }
     w.finish_groups();

@@ -29,7 +29,7 @@ impl Walker<'_> {
     fn add_var(&mut self, place: &str, name: &str) -> bool {
         let name = name.trim();
         if name.is_empty() {
-            self.warn(place, "no variable name: not imported");
+            self.note(place, "sets no variable (its name is empty): nothing to import");
             return false;
         }
         if self.env.data_vars.iter().any(|v| v == name) {
@@ -176,7 +176,11 @@ impl Walker<'_> {
             .iter()
             .map(|row| row.children.iter().map(|c| c.text.clone()).collect())
             .collect();
-        if names.is_empty() || rows.is_empty() || rows.iter().any(|r| r.len() != names.len()) {
+        if names.iter().all(String::is_empty) {
+            self.note(place, "names no variable: nothing to import");
+            return;
+        }
+        if rows.is_empty() || rows.iter().any(|r| r.len() != names.len()) {
             self.warn(place, "names and values do not line up: not imported");
             return;
         }
