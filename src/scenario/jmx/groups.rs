@@ -151,6 +151,14 @@ impl Walker<'_> {
         let ok = match kind {
             GroupKind::Plain(phase) => {
                 gout.phase = phase;
+                if phase == Some("setup") {
+                    let mut found = Vec::new();
+                    if let Some(sub) = sub {
+                        super::state::set_properties(sub, &mut found);
+                    }
+                    gout.export = found.into_iter().map(|(_, v)| v).collect();
+                    gout.export.dedup();
+                }
                 self.plain_group(el, &place, &mut gout)
             }
             _ => self.plugin_group(el, &place, &mut gout, kind),

@@ -235,3 +235,40 @@ impl Walker<'_> {
         self.m.gen_data.push(GenDataOut { fields, comments });
     }
 }
+
+/// The properties a setUp Thread Group sets from its variables, anywhere under `el`:
+/// `${__setProperty(p,${v})}` in any field, `props.put("p", vars.get("v"))` (or
+/// `props.setProperty`) in a script. Pairs of (property, variable).
+pub fn set_properties(el: &Element, out: &mut Vec<(String, String)>) {
+    let re = regex::Regex::new(
+        r#"__setProperty\(\s*([\w.-]+)\s*,\s*\$\{([\w.-]+)\}|props\.(?:put|setProperty)\(\s*"([\w.-]+)"\s*,\s*vars\.get\(\s*"([\w.-]+)"\s*\)\s*\)"#,
+    )
+    .expect("a valid expression");
+    let mut stack = vec![el];
+    while let Some(e) = stack.pop() {
+        for c in re.captures_iter(&e.text) {
+            let (p, v) = match (c.get(1), c.get(2), c.get(3), c.get(4)) {
+                (Some(p), Some(v), _, _) | (_, _, Some(p), Some(v)) => (p.as_str(), v.as_str()),
+                _ => continue,
+            };
+            if !out.iter().any(|(x, _)| x == p) {
+                out.push((p.to_string(), v.to_string()));
+            }
+        }
+        stack.extend(e.children.iter());
+    }
+}
+
+/// True when a script only sets properties from variables (what a setup group exports).
+pub fn only_sets_properties(script: &str) -> bool {
+    let re = regex::Regex::new(
+        r#"^props\.(?:put|setProperty)\(\s*"[\w.-]+"\s*,\s*vars\.get\(\s*"[\w.-]+"\s*\)\s*\)\s*;?$"#,
+    )
+    .expect("a valid expression");
+    let lines: Vec<&str> = script
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .collect();
+    !lines.is_empty() && lines.iter().all(|l| re.is_match(l))
+}

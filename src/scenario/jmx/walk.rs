@@ -263,12 +263,27 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A script or sampler that only sets properties a setup group exports.
+    fn sets_exported(el: &Element) -> bool {
+        let script = ["script", "BeanShellSampler.query", "BeanShellPreProcessor.script"]
+            .iter()
+            .find_map(|k| el.prop_nonempty(k));
+        script.is_some_and(|s| super::state::only_sets_properties(&s))
+    }
+
     /// First pass over the whole tree: user-defined variables and CSV data sets define the
     /// variables every expression may use, wherever they sit (JMeter reads them at the start).
     pub(super) fn prepass(&mut self, tree: Option<&Element>, path: &str) {
         for (el, sub) in pairs(tree) {
             if !el.enabled() {
                 continue;
+            }
+            if el.tag == "SetupThreadGroup" {
+                let mut found = Vec::new();
+                if let Some(sub) = sub {
+                    super::state::set_properties(sub, &mut found);
+                }
+                self.env.exported.extend(found);
             }
             let place = place_of(path, el);
             match kind(el) {
@@ -359,6 +374,7 @@ impl<'a> Walker<'a> {
                 (Kind::WorkBench, _) => self.note(&place, "ignored (workbench: not part of a run)"),
                 (Kind::Fragment, Ctx::Plan) => self.note(&place, "a test fragment runs only where a Module or Include Controller names it"),
                 (Kind::Fragment, _) => self.warn(&place, "a test fragment runs only through a Module or Include controller: not imported"),
+                (Kind::OtherSampler | Kind::Other, _) if Self::sets_exported(el) => self.note(&place, "sets properties from variables: the setup group exports them, the main groups read them"),
                 (Kind::OtherSampler, _) => self.warn(&place, "only HTTP samplers are supported: not imported"),
                 (Kind::OtherAssertion, _) => self.warn(&place, "only Response Assertions on the response code are supported: not imported"),
                 (Kind::Other, _) => self.warn(&place, format!("{} is not supported by surge: ignored", el.tag)),
