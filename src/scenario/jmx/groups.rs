@@ -353,8 +353,8 @@ impl Walker<'_> {
         });
         let tag = el.tag.rsplit('.').next().unwrap_or(&el.tag);
         gout.comments.push(format!(
-            "{tag}: its schedule as a {} curve",
-            if arrivals { "arrival-rate" } else { "users" }
+            "{tag}: its schedule as {}",
+            if arrivals { "an arrival rate" } else { "a users curve" }
         ));
         let loops = el
             .prop_el("ThreadGroup.main_controller")
