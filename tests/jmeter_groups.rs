@@ -50,7 +50,14 @@ fn plugin_thread_groups_become_curves_and_state_maps() {
     // Concurrency: target 4 in 2 steps over 4 s (the plugin's first step at 0 s), held 2 s.
     assert_eq!(
         points(&g("concurrency").load.profile),
-        [(0.0, 0.0), (0.0, 2.0), (2.0, 2.0), (2.0, 4.0), (4.0, 4.0), (6.0, 4.0)]
+        [
+            (0.0, 0.0),
+            (0.0, 2.0),
+            (2.0, 2.0),
+            (2.0, 4.0),
+            (4.0, 4.0),
+            (6.0, 4.0)
+        ]
     );
     // Stepping: after 2 s, 2 more users every 5 s up to 6, held 10 s, then 3 fewer each second.
     let s = points(&g("stepping").load.profile);
@@ -60,12 +67,21 @@ fn plugin_thread_groups_become_curves_and_state_maps() {
     let Profile::Arrivals(a) = &g("arrivals").load.profile else {
         panic!()
     };
-    assert_eq!(points(&g("arrivals").load.profile), [(0.0, 0.0), (0.0, 2.0), (60.0, 2.0)]);
+    assert_eq!(
+        points(&g("arrivals").load.profile),
+        [(0.0, 0.0), (0.0, 2.0), (60.0, 2.0)]
+    );
     assert_eq!(a.max_users, 5);
     // Free-form: 0 → 60 per minute over a minute, then 60 per minute for a minute.
     assert_eq!(
         points(&g("free form").load.profile),
-        [(0.0, 0.0), (0.0, 0.0), (60.0, 1.0), (60.0, 1.0), (120.0, 1.0)]
+        [
+            (0.0, 0.0),
+            (0.0, 0.0),
+            (60.0, 1.0),
+            (60.0, 1.0),
+            (120.0, 1.0)
+        ]
     );
     // Timers: the Gaussian exactly; the Constant Throughput Timer as a pace per user.
     assert_eq!(
@@ -76,7 +92,10 @@ fn plugin_thread_groups_become_curves_and_state_maps() {
         }
     );
     let pace = g("concurrency").load.pace.unwrap();
-    assert_eq!((pace.per_second, pace.per), (0.5, surge::scenario::PaceScope::User));
+    assert_eq!(
+        (pace.per_second, pace.per),
+        (0.5, surge::scenario::PaceScope::User)
+    );
     // XPath (tolerant HTML, the 2nd match) and CSS (an attribute).
     let u = plan.requests.iter().find(|r| r.name == "u").unwrap();
     let from: Vec<&str> = u.extract.iter().map(|e| e.from.as_str()).collect();
@@ -89,8 +108,14 @@ fn plugin_thread_groups_become_curves_and_state_maps() {
             password_env: "API_PASSWORD".into()
         }
     );
-    assert!(imported.toml.contains("kind = \"per_user\"") && imported.toml.contains("format = \"r_00\""));
-    assert!(!plan.cookies.enabled, "no cookie manager: no cookies, as in JMeter");
+    assert!(
+        imported.toml.contains("kind = \"per_user\"")
+            && imported.toml.contains("format = \"r_00\"")
+    );
+    assert!(
+        !plan.cookies.enabled,
+        "no cookie manager: no cookies, as in JMeter"
+    );
 }
 
 #[tokio::test]
@@ -99,7 +124,8 @@ async fn arrival_groups_run_their_schedule_on_virtual_time() {
     // Against the built-in mock on virtual time; only the two arrival groups.
     let (mut plan, _) = jmx::load(&fixture(), &opts, &["target.base_url=\"mock\"".into()])
         .unwrap_or_else(|e| panic!("{e}"));
-    plan.groups.retain(|g| g.name == "arrivals" || g.name == "free form");
+    plan.groups
+        .retain(|g| g.name == "arrivals" || g.name == "free form");
     assert_eq!(plan.groups.len(), 2);
     plan.auth = Auth::None;
     let dir = tempfile::tempdir().unwrap();
@@ -115,5 +141,11 @@ async fn arrival_groups_run_their_schedule_on_virtual_time() {
     .unwrap()
     .result;
     // 2/s for 60 s, plus ∫ of 0 → 1/s over 60 s (30) and 1/s for 60 s: 120 + 90.
-    assert_eq!(r.totals.iterations + r.totals.dropped_iterations, 210, "{} {}", r.totals.iterations, r.totals.dropped_iterations);
+    assert_eq!(
+        r.totals.iterations + r.totals.dropped_iterations,
+        210,
+        "{} {}",
+        r.totals.iterations,
+        r.totals.dropped_iterations
+    );
 }

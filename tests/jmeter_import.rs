@@ -567,13 +567,20 @@ async fn imported_serialized_groups_keep_delay_ramp_and_order() {
     let warm_end = warm.iter().map(|s| s.end_us).max().unwrap();
     assert_eq!(warm_end, 800_000);
     assert_eq!(first(2), warm_end + 1_000_000);
-    let mut burst: Vec<u64> = samples.iter().filter(|s| s.step == 1).map(|s| s.start_us).collect();
+    let mut burst: Vec<u64> = samples
+        .iter()
+        .filter(|s| s.step == 1)
+        .map(|s| s.start_us)
+        .collect();
     burst.sort_unstable();
     assert!(burst.len() >= 8, "{burst:?}");
     for (k, t) in burst.iter().enumerate() {
         assert_eq!(*t, warm_end + 1_000_000 + k as u64 * 500_000, "slot {k}");
     }
     for i in 1..4u32 {
-        assert!(first(2 + i) >= warm_end + 1_000_000 + u64::from(i) * 500_000, "thread {i} starts on its ramp-up");
+        assert!(
+            first(2 + i) >= warm_end + 1_000_000 + u64::from(i) * 500_000,
+            "thread {i} starts on its ramp-up"
+        );
     }
 }

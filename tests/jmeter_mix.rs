@@ -30,8 +30,8 @@ fn handler(
                 Reply::status(200).with_header("Set-Cookie", &format!("sid=s{n}; Path=/"))
             }
             "/api" => {
-                let ok = req.header("cookie").is_some_and(|c| c.contains("sid=s"))
-                    && query == "t=T0K3N";
+                let ok =
+                    req.header("cookie").is_some_and(|c| c.contains("sid=s")) && query == "t=T0K3N";
                 Reply::status(if ok { 200 } else { 400 })
             }
             "/list" => Reply::status(200).with_body("id=x1 id=x2 id=x3"),

@@ -14,8 +14,8 @@ use md5::Digest as _;
 use surge::run::{run_plan, RunOptions};
 
 async fn run(text: &str) -> surge::record::RunResult {
-    let plan = surge::scenario::load_str(text, Path::new("s.toml"), &[])
-        .unwrap_or_else(|e| panic!("{e}"));
+    let plan =
+        surge::scenario::load_str(text, Path::new("s.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::tempdir().unwrap();
     let opts = RunOptions {
         out: Some(dir.path().to_path_buf()),
@@ -67,7 +67,11 @@ loops = 3
 async fn each_user_keeps_its_cookies_and_sends_what_applies() {
     let server = serve(session_server()).await;
     let r = run(&cookie_plan(&server.url(), "")).await;
-    assert_eq!(server.count("200"), 2 + 6, "every api request brought its user's session");
+    assert_eq!(
+        server.count("200"),
+        2 + 6,
+        "every api request brought its user's session"
+    );
     assert_eq!(server.total(), 8);
     assert_eq!(r.totals.requests, 8);
     // Cleared at each iteration: only the first iteration (after the login) has a session.
@@ -165,5 +169,8 @@ loops = 2
     assert_eq!(server.count("401"), 2);
     assert_eq!(server.count("200"), 4);
     assert_eq!(server.count("403"), 0);
-    assert_eq!(r.totals.requests, 6, "the challenged attempts are recorded too");
+    assert_eq!(
+        r.totals.requests, 6,
+        "the challenged attempts are recorded too"
+    );
 }

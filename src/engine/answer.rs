@@ -66,13 +66,13 @@ pub(super) fn judge(
     req: &RequestSpec,
     x: &Exchange,
     service: Duration,
-    vars: &mut [String],
-    lists: &mut [Vec<String>],
+    data: &mut super::data::UserData,
     rng: &mut rand::rngs::StdRng,
     last_ok: bool,
     turn: Option<PollTurn>,
 ) -> Verdict {
     let base = plain(req, x);
+    let (vars, lists) = (&mut data.values, &mut data.lists);
     let body = x
         .captured
         .as_ref()
@@ -172,7 +172,12 @@ fn json_text(v: &Value) -> String {
 }
 
 /// Every value the extractor's source finds in the answer, in order.
-fn candidates(e: &Extractor, x: &Exchange, body: Option<&str>, json: Option<&Value>) -> Vec<String> {
+fn candidates(
+    e: &Extractor,
+    x: &Exchange,
+    body: Option<&str>,
+    json: Option<&Value>,
+) -> Vec<String> {
     match &e.source {
         Source::Status => x.status.ok().map(|s| s.to_string()).into_iter().collect(),
         Source::Header(name) => x

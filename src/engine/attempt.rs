@@ -155,32 +155,7 @@ impl<C> User<C> {
         self.url.clear();
         self.url.push_str(&ctx.base_url);
         req.path.render_into(&scope, &mut self.url);
-        let cookie = self.cookie_header();
-        // Constant headers are borrowed as they are; only templated ones are rendered.
-        let headers: std::borrow::Cow<'_, [(http::HeaderName, HeaderValue)]> =
-            if req.dyn_headers.is_empty() && cookie.is_none() {
-                std::borrow::Cow::Borrowed(&req.const_headers)
-            } else {
-                let mut h = req.const_headers.clone();
-                for (k, t) in &req.dyn_headers {
-                    let v = HeaderValue::try_from(t.render(&scope))
-                        .unwrap_or_else(|_| HeaderValue::from_static(""));
-                    h.push((k.clone(), v));
-                }
-                if let Some(c) = cookie {
-                    // The jar's cookies join any the plan sets itself.
-                    match h.iter_mut().find(|(k, _)| k == http::header::COOKIE) {
-                        Some((_, v)) => {
-                            let mut both = v.as_bytes().to_vec();
-                            both.extend_from_slice(b"; ");
-                            both.extend_from_slice(c.as_bytes());
-                            *v = HeaderValue::from_bytes(&both).unwrap_or(c);
-                        }
-                        None => h.push((http::header::COOKIE, c)),
-                    }
-                }
-                std::borrow::Cow::Owned(h)
-            };
+        let headers = self.headers(req, &scope);
         let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
         let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
         if authz.is_none() {
@@ -242,8 +217,7 @@ impl<C> User<C> {
                     &req.spec,
                     &x,
                     service,
-                    &mut self.data.values,
-                    &mut self.data.lists,
+                    &mut self.data,
                     &mut self.rng,
                     self.last_ok,
                     poll.map(|p| p.turn()),
@@ -308,13 +282,47 @@ impl<C> User<C> {
         }
     }
 
+    /// The request's headers: constant ones borrowed as they are; templated ones rendered, and
+    /// the jar's cookies joined to any `Cookie` the plan sets itself.
+    fn headers<'r>(
+        &self,
+        req: &'r super::executor::Prepared,
+        scope: &Scope<'_>,
+    ) -> std::borrow::Cow<'r, [(http::HeaderName, HeaderValue)]> {
+        let cookie = self.cookie_header();
+        if req.dyn_headers.is_empty() && cookie.is_none() {
+            return std::borrow::Cow::Borrowed(&req.const_headers);
+        }
+        let mut h = req.const_headers.clone();
+        for (k, t) in &req.dyn_headers {
+            let v = HeaderValue::try_from(t.render(scope))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            h.push((k.clone(), v));
+        }
+        if let Some(c) = cookie {
+            match h.iter_mut().find(|(k, _)| k == http::header::COOKIE) {
+                Some((_, v)) => {
+                    let mut both = v.as_bytes().to_vec();
+                    both.extend_from_slice(b"; ");
+                    both.extend_from_slice(c.as_bytes());
+                    *v = HeaderValue::from_bytes(&both).unwrap_or(c);
+                }
+                None => h.push((http::header::COOKIE, c)),
+            }
+        }
+        std::borrow::Cow::Owned(h)
+    }
+
     /// With Digest authentication: the answer to the challenge this user holds, for its URL.
     fn digest_answer<T>(&mut self, ctx: &Ctx<T>, method: &http::Method) -> Option<HeaderValue> {
         let AuthRuntime::Digest(creds) = &ctx.auth else {
             return None;
         };
         let ch = self.digest.as_mut()?;
-        let after_scheme = self.url.split_once("://").map_or(self.url.as_str(), |x| x.1);
+        let after_scheme = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |x| x.1);
         let uri = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
         let cnonce = format!("{:016x}", self.rng.random::<u64>());
         let mut h = HeaderValue::try_from(ch.answer(creds, method.as_str(), uri, &cnonce)).ok()?;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::attempt::Pacer;
 use super::cores::{spawn_user, Cores, Workers};
 use super::data::SharedData;
+use super::phases::run_groups;
 use super::user::{closed_user, open_user};
 use crate::record::samples::Streamed;
 use crate::record::{Aggregate, Recorder, StopReason, Tick};
@@ -125,20 +126,20 @@ pub(super) struct Ctx<T> {
     pub(super) conditions: Vec<Cond>,
     pub(super) cookies: crate::scenario::Cookies,
     pub(super) groups: Vec<GroupRt>,
-    serialize_groups: bool,
+    pub(super) serialize_groups: bool,
     pub(super) data: SharedData,
     pub(super) nvars: usize,
     pub(super) recorder: Recorder,
-    epoch: Instant,
-    stop: CancellationToken,
+    pub(super) epoch: Instant,
+    pub(super) stop: CancellationToken,
     pub(super) abort: CancellationToken,
     /// Stops the teardown groups (a cancel), apart from the run's stop.
-    teardown_stop: CancellationToken,
+    pub(super) teardown_stop: CancellationToken,
     /// Cancels what teardown users have in flight after the grace.
     pub(super) teardown_abort: CancellationToken,
     /// The variables setup groups exported: the later groups' users start with them.
     pub(super) exports: Mutex<Vec<(usize, String)>>,
-    stop_reason: Mutex<Option<StopReason>>,
+    pub(super) stop_reason: Mutex<Option<StopReason>>,
     issued: AtomicU64,
     max_requests: u64,
     pub(super) iterations: AtomicU64,
@@ -444,95 +445,6 @@ fn spawn_watchdog<T: Transport>(
     })
 }
 
-/// Runs the setup groups, then the main groups, then the teardown groups; in each phase the
-/// groups run together, or one after another. Requests in flight get `grace` after a stop,
-/// then are cancelled. Teardown groups run unless the run was cancelled (Ctrl-C) or aborted,
-/// and a cancel during teardown stops them in turn.
-async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration, cancel: CancellationToken) {
-    for phase in [Phase::Setup, Phase::Main] {
-        if ctx.stop.is_cancelled() {
-            break;
-        }
-        let stop = ctx.stop.clone();
-        let abort = ctx.abort.clone();
-        run_phase(ctx.clone(), phase, grace, stop, abort).await;
-    }
-    if !ctx.groups.iter().any(|g| g.phase == Phase::Teardown) {
-        return;
-    }
-    let reason = ctx
-        .stop_reason
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    if cancel.is_cancelled()
-        || matches!(
-            reason,
-            Some(StopReason::Cancelled) | Some(StopReason::Aborted(_))
-        )
-    {
-        return;
-    }
-    let watch = {
-        let (td, cancel) = (ctx.teardown_stop.clone(), cancel.clone());
-        tokio::spawn(async move {
-            cancel.cancelled().await;
-            td.cancel();
-        })
-    };
-    let (stop, abort) = (ctx.teardown_stop.clone(), ctx.teardown_abort.clone());
-    run_phase(ctx.clone(), Phase::Teardown, grace, stop, abort).await;
-    watch.abort();
-}
-
-/// The groups of one phase, together or one after another; `stop` (then `grace`, then
-/// `abort`) ends them early.
-async fn run_phase<T: Transport>(
-    ctx: Arc<Ctx<T>>,
-    phase: Phase,
-    grace: Duration,
-    stop: CancellationToken,
-    abort: CancellationToken,
-) {
-    let of_phase: Vec<usize> = (0..ctx.groups.len())
-        .filter(|g| ctx.groups[*g].phase == phase)
-        .collect();
-    if of_phase.is_empty() {
-        return;
-    }
-    let drivers = {
-        let ctx = ctx.clone();
-        let stop = stop.clone();
-        async move {
-            if ctx.serialize_groups {
-                for g in of_phase {
-                    if stop.is_cancelled() {
-                        break;
-                    }
-                    drive_group(ctx.clone(), g, Instant::now()).await;
-                }
-            } else {
-                let start = if phase == Phase::Main && !ctx.groups.iter().any(|g| g.phase == Phase::Setup) {
-                    ctx.epoch
-                } else {
-                    Instant::now()
-                };
-                let all = of_phase.into_iter().map(|g| drive_group(ctx.clone(), g, start));
-                futures::future::join_all(all).await;
-            }
-        }
-    };
-    tokio::pin!(drivers);
-    tokio::select! {
-        biased;
-        _ = &mut drivers => {}
-        _ = async { stop.cancelled().await; tokio::time::sleep(grace).await; } => {
-            abort.cancel();
-            drivers.await;
-        }
-    }
-}
-
 /// The last drain, and what the run hands back.
 fn finish<T>(ctx: &Ctx<T>, mut a: Aggregate, duration: Duration) -> ExecOutput {
     ctx.recorder.drain_into(u32::MAX, &mut a);
@@ -555,7 +467,7 @@ fn finish<T>(ctx: &Ctx<T>, mut a: Aggregate, duration: Duration) -> ExecOutput {
 
 /// Reads group `g`'s schedule from `start`, starts and stops its users, hands arrivals to free
 /// users (open model), and waits for its users.
-async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
+pub(super) async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let grp = &ctx.groups[g];
     // Every segment of a distributed run runs the setup and teardown groups whole, as every
     // JMeter server of a distributed test does.

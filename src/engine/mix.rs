@@ -226,10 +226,8 @@ impl<C> User<C> {
                     None => *pc = end as usize,
                 }
             }
-            Op::Rendezvous { point } => {
-                if !grp.mix.points[usize::from(point)].arrive(stop).await {
-                    return Some(self.cut(ctx));
-                }
+            Op::Rendezvous { point } if !grp.mix.points[usize::from(point)].arrive(stop).await => {
+                return Some(self.cut(ctx));
             }
             _ => {}
         }

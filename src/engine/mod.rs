@@ -10,10 +10,11 @@
 
 mod answer;
 mod attempt;
-mod mix;
 pub mod cores;
 pub mod data;
 pub mod executor;
+mod mix;
+mod phases;
 pub mod rlimit;
 mod user;
 
@@ -23,8 +24,8 @@ pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_mix;
+#[cfg(test)]
 mod tests_profiles;
 #[cfg(test)]
 mod tests_steps;
-#[cfg(test)]
-mod tests_mix;

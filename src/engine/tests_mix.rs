@@ -42,10 +42,7 @@ async fn interleave_runs_one_item_per_pass_in_turn() {
     let t = scripted(10, |_, _| Ok(200));
     let _ = run(&p, t.clone()).await;
     // A block is one item: the loop's two passes run together.
-    assert_eq!(
-        paths(&t),
-        ["x", "a", "x", "b", "x", "c", "c", "x", "a"]
-    );
+    assert_eq!(paths(&t), ["x", "a", "x", "b", "x", "c", "c", "x", "a"]);
     // Across users: user k starts at item k - 1.
     let p = plan(
         r#"[{ interleave = true, across_users = true, steps = ["a", "b", "c"] }]"#,
@@ -55,7 +52,10 @@ async fn interleave_runs_one_item_per_pass_in_turn() {
     let t = scripted(10, |_, _| Ok(200));
     let _ = run(&p, t.clone()).await;
     let got = paths(&t);
-    assert_eq!((count(&got, "a"), count(&got, "b"), count(&got, "c")), (1, 1, 1));
+    assert_eq!(
+        (count(&got, "a"), count(&got, "b"), count(&got, "c")),
+        (1, 1, 1)
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -253,7 +253,12 @@ load = { threads = 1 }
     assert_eq!(count(&got, "work/201"), 6, "{got:?}");
     assert_eq!(out.issued, 8);
     let e = crate::scenario::load_str(
-        &text.replace("export = [\"token\"]", "export = [\"tokn\"]").replace("phase = \"teardown\"", "phase = \"teardown\"\nexport = [\"token\"]"),
+        &text
+            .replace("export = [\"token\"]", "export = [\"tokn\"]")
+            .replace(
+                "phase = \"teardown\"",
+                "phase = \"teardown\"\nexport = [\"token\"]",
+            ),
         std::path::Path::new("t.toml"),
         &[],
     )

@@ -117,7 +117,11 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     // Variables set by extractors join the data's: templates and conditions may read them.
     let mut more = super::conversation::extracted_vars(&raw.request);
     // ... and so do the ones `foreach` steps set.
-    for steps in raw.steps.iter().chain(raw.group.iter().filter_map(|g| g.steps.as_ref())) {
+    for steps in raw
+        .steps
+        .iter()
+        .chain(raw.group.iter().filter_map(|g| g.steps.as_ref()))
+    {
         super::steps::foreach_vars(steps, &mut more);
     }
     for v in more {

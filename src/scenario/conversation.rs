@@ -314,7 +314,9 @@ pub(super) fn build_extractors(
             Some(RawMatch::Number(0)) => Nth::Random,
             Some(RawMatch::Number(-1)) => Nth::All,
             Some(RawMatch::Text(t)) if t == "all" => Nth::All,
-            Some(RawMatch::Number(n)) if *n >= 1 => Nth::Index((*n).min(i64::from(u32::MAX)) as u32),
+            Some(RawMatch::Number(n)) if *n >= 1 => {
+                Nth::Index((*n).min(i64::from(u32::MAX)) as u32)
+            }
             Some(other) => {
                 c.err(
                     &format!("{ep}.match"),

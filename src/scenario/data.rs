@@ -6,8 +6,97 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::build::Checker;
-use super::plan::*;
+use serde::Serialize;
+
 use super::spec::RawData;
+
+/// How users share a data source's cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Share {
+    /// One cursor for every user (JMeter "All threads").
+    All,
+    /// Each user reads from the start on its own (JMeter "Current thread").
+    PerThread,
+}
+
+/// What happens when a finite source runs out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnEof {
+    /// Start again from the first value.
+    Recycle,
+    /// The user that hit the end stops.
+    StopThread,
+    /// The whole test stops.
+    StopTest,
+}
+
+/// What a data source yields.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DataKind {
+    /// Rows of a CSV file (header row names the variables).
+    Csv {
+        /// The file.
+        file: PathBuf,
+        /// Number of data rows.
+        rows: usize,
+        /// The rows, loaded once.
+        #[serde(skip)]
+        data: Arc<Vec<Vec<String>>>,
+    },
+    /// A random UUID per draw.
+    Uuid,
+    /// start, start+step, … (back to start after `end`).
+    Counter {
+        /// First value.
+        start: i64,
+        /// Increment.
+        step: i64,
+        /// The last value before it starts again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        end: Option<i64>,
+        /// How values are written.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        format: Option<NumFormat>,
+    },
+    /// A uniform random integer in `[min, max]` per draw.
+    Random {
+        /// Smallest.
+        min: i64,
+        /// Largest.
+        max: i64,
+        /// How values are written.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        format: Option<NumFormat>,
+    },
+    /// One row of values per user (JMeter's User Parameters): user n takes row (n - 1) mod
+    /// rows, in its group.
+    PerUser {
+        /// The rows.
+        rows: Arc<Vec<Vec<String>>>,
+    },
+    /// The values in order.
+    List {
+        /// The values.
+        values: Arc<Vec<String>>,
+    },
+}
+
+/// A `[[data]]` source, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataSource {
+    /// What it yields.
+    #[serde(flatten)]
+    pub kind: DataKind,
+    /// Cursor sharing.
+    pub share: Share,
+    /// End-of-data behaviour (finite sources only).
+    pub on_eof: OnEof,
+    /// Indices into [`Plan::vars`] this source sets, in column order.
+    pub vars: Vec<usize>,
+}
 
 /// Checks every `[[data]]` source. Returns the sources and the variable names they set, in file
 /// order (templates index into the names).
@@ -140,57 +229,6 @@ fn source_kind(
             }
         },
         Some("uuid") => DataKind::Uuid,
-        Some("counter") => {
-            let (start, step) = (d.start.unwrap_or(1), d.step.unwrap_or(1));
-            if let Some(end) = d.end {
-                if step == 0 || (end - start).signum() * step.signum() < 0 {
-                    c.err(
-                        &format!("{p}.end"),
-                        format!("{end} is never reached from start = {start} by step = {step}"),
-                    );
-                }
-            }
-            DataKind::Counter {
-                start,
-                step,
-                end: d.end,
-                format: number_format(c, p, d),
-            }
-        }
-        Some("random") => {
-            let (Some(min), Some(max)) = (d.min, d.max) else {
-                c.err(p, "kind = \"random\" needs min and max");
-                return None;
-            };
-            if max < min {
-                c.err(&format!("{p}.max"), "must not be less than min");
-            }
-            DataKind::Random {
-                min,
-                max: max.max(min),
-                format: number_format(c, p, d),
-            }
-        }
-        Some("per_user") => {
-            let (Some(cols), Some(rows)) = (&d.columns, &d.rows) else {
-                c.err(
-                    p,
-                    "kind = \"per_user\" needs columns (the variables) and rows (one list of values per user)",
-                );
-                return None;
-            };
-            if rows.is_empty() || rows.iter().any(|r| r.len() != cols.len()) {
-                c.err(
-                    &format!("{p}.rows"),
-                    format!("needs at least one row, each of {} values", cols.len()),
-                );
-                return None;
-            }
-            names = cols.clone();
-            DataKind::PerUser {
-                rows: Arc::new(rows.clone()),
-            }
-        }
         Some("list") => match &d.values {
             Some(v) if !v.is_empty() => DataKind::List {
                 values: Arc::new(v.clone()),
@@ -203,6 +241,13 @@ fn source_kind(
                 return None;
             }
         },
+        Some(k @ ("counter" | "random" | "per_user")) => {
+            let (kind, cols) = generated_kind(c, p, d, k)?;
+            if let Some(cols) = cols {
+                names = cols;
+            }
+            kind
+        }
         Some(other) => {
             let kinds = ["csv", "uuid", "counter", "list", "random", "per_user"];
             c.err(
@@ -237,6 +282,72 @@ fn source_kind(
         }
     }
     Some((kind, names))
+}
+
+/// A counter, random or per-user source; with the variables a per-user source names.
+fn generated_kind(
+    c: &mut Checker<'_>,
+    p: &str,
+    d: &RawData,
+    kind: &str,
+) -> Option<(DataKind, Option<Vec<String>>)> {
+    let kind = match kind {
+        "counter" => {
+            let (start, step) = (d.start.unwrap_or(1), d.step.unwrap_or(1));
+            if let Some(end) = d.end {
+                if step == 0 || (end - start).signum() * step.signum() < 0 {
+                    c.err(
+                        &format!("{p}.end"),
+                        format!("{end} is never reached from start = {start} by step = {step}"),
+                    );
+                }
+            }
+            DataKind::Counter {
+                start,
+                step,
+                end: d.end,
+                format: number_format(c, p, d),
+            }
+        }
+        "random" => {
+            let (Some(min), Some(max)) = (d.min, d.max) else {
+                c.err(p, "kind = \"random\" needs min and max");
+                return None;
+            };
+            if max < min {
+                c.err(&format!("{p}.max"), "must not be less than min");
+            }
+            DataKind::Random {
+                min,
+                max: max.max(min),
+                format: number_format(c, p, d),
+            }
+        }
+        "per_user" => {
+            let (Some(cols), Some(rows)) = (&d.columns, &d.rows) else {
+                c.err(
+                    p,
+                    "kind = \"per_user\" needs columns (the variables) and rows (one list of values per user)",
+                );
+                return None;
+            };
+            if rows.is_empty() || rows.iter().any(|r| r.len() != cols.len()) {
+                c.err(
+                    &format!("{p}.rows"),
+                    format!("needs at least one row, each of {} values", cols.len()),
+                );
+                return None;
+            }
+            return Some((
+                DataKind::PerUser {
+                    rows: Arc::new(rows.clone()),
+                },
+                Some(cols.clone()),
+            ));
+        }
+        _ => return None,
+    };
+    Some((kind, None))
 }
 
 /// JMeter's number format (java.text.DecimalFormat) as counters and random variables use it:

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::build::Checker;
 use super::plan::*;
 use super::spec::{RawLoad, RawLoops, RawStage, RawThinkTime};
+use super::timing::{GroupPace, PaceScope, ThinkTime};
 
 const PROFILES: &[&str] = &[
     "thread_group",

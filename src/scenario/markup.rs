@@ -183,7 +183,8 @@ mod tests {
             ["2"]
         );
         // Broken HTML (unclosed tags, no quotes) read tolerantly.
-        let html = "<html><body><form action=/login><input name=csrf value=t0k3n><p>hi<p>there</form>";
+        let html =
+            "<html><body><form action=/login><input name=csrf value=t0k3n><p>hi<p>there</form>";
         let m = Markup::xpath("//input[@name='csrf']/@value", true).unwrap();
         assert_eq!(m.find(html), ["t0k3n"]);
         assert!(Markup::xpath("//input[@name='csrf']/@value", false)

@@ -23,15 +23,17 @@ pub mod spec;
 pub mod steps;
 pub mod target;
 pub mod template;
+pub mod timing;
 
 use std::path::Path;
 
 pub use build::{parse_duration, parse_duration_text, DurationError};
-pub use data::{load_csv, CsvError};
+pub use data::{load_csv, CsvError, DataKind, DataSource, OnEof, Share};
 pub use error::{ConfigError, Locator, Problem};
 pub use plan::*;
 pub use policy::{Pace, Policy, Retry};
 pub use target::{check_url, derive_login, UrlError};
+pub use timing::{GroupPace, PaceScope, ThinkTime};
 
 /// Reads and checks a scenario file, applying `--set key=value` overrides first.
 ///

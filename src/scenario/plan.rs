@@ -1,12 +1,13 @@
 //! The validated plan: pure data the engine runs, with every problem of the file reported at once.
 
+use super::data::DataSource;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::template::Template;
+use super::timing::{GroupPace, ThinkTime};
 
 /// Genesys Cloud regions and their domains (`api.<domain>`, `login.<domain>`).
 pub const REGIONS: &[(&str, &str)] = &[
@@ -279,94 +280,6 @@ pub enum Auth {
     },
 }
 
-/// How users share a data source's cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Share {
-    /// One cursor for every user (JMeter "All threads").
-    All,
-    /// Each user reads from the start on its own (JMeter "Current thread").
-    PerThread,
-}
-
-/// What happens when a finite source runs out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnEof {
-    /// Start again from the first value.
-    Recycle,
-    /// The user that hit the end stops.
-    StopThread,
-    /// The whole test stops.
-    StopTest,
-}
-
-/// What a data source yields.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum DataKind {
-    /// Rows of a CSV file (header row names the variables).
-    Csv {
-        /// The file.
-        file: PathBuf,
-        /// Number of data rows.
-        rows: usize,
-        /// The rows, loaded once.
-        #[serde(skip)]
-        data: Arc<Vec<Vec<String>>>,
-    },
-    /// A random UUID per draw.
-    Uuid,
-    /// start, start+step, … (back to start after `end`).
-    Counter {
-        /// First value.
-        start: i64,
-        /// Increment.
-        step: i64,
-        /// The last value before it starts again.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        end: Option<i64>,
-        /// How values are written.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        format: Option<super::data::NumFormat>,
-    },
-    /// A uniform random integer in `[min, max]` per draw.
-    Random {
-        /// Smallest.
-        min: i64,
-        /// Largest.
-        max: i64,
-        /// How values are written.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        format: Option<super::data::NumFormat>,
-    },
-    /// One row of values per user (JMeter's User Parameters): user n takes row (n - 1) mod
-    /// rows, in its group.
-    PerUser {
-        /// The rows.
-        rows: Arc<Vec<Vec<String>>>,
-    },
-    /// The values in order.
-    List {
-        /// The values.
-        values: Arc<Vec<String>>,
-    },
-}
-
-/// A `[[data]]` source, checked.
-#[derive(Debug, Clone, Serialize)]
-pub struct DataSource {
-    /// What it yields.
-    #[serde(flatten)]
-    pub kind: DataKind,
-    /// Cursor sharing.
-    pub share: Share,
-    /// End-of-data behaviour (finite sources only).
-    pub on_eof: OnEof,
-    /// Indices into [`Plan::vars`] this source sets, in column order.
-    pub vars: Vec<usize>,
-}
-
 /// A `[[request]]`, checked and compiled.
 #[derive(Debug, Clone, Serialize)]
 pub struct RequestSpec {
@@ -429,97 +342,6 @@ impl RequestSpec {
             (Some(s), None) => (200..400).contains(&s),
         }
     }
-}
-
-/// Think time after each request.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ThinkTime {
-    /// No pause.
-    None,
-    /// Always this long.
-    Constant {
-        /// The pause.
-        #[serde(with = "secs")]
-        pause: Duration,
-    },
-    /// Uniform in `[min, max]`.
-    Uniform {
-        /// Lower bound.
-        #[serde(with = "secs")]
-        min: Duration,
-        /// Upper bound.
-        #[serde(with = "secs")]
-        max: Duration,
-    },
-    /// `|mean + N(0, 1) × deviation|`, as JMeter's Gaussian Random Timer.
-    Gaussian {
-        /// The mean.
-        #[serde(with = "secs")]
-        mean: Duration,
-        /// The standard deviation.
-        #[serde(with = "secs")]
-        deviation: Duration,
-    },
-    /// `offset + Poisson(λ)` in ms, as JMeter's Poisson Random Timer.
-    Poisson {
-        /// λ, the random part's mean.
-        #[serde(with = "secs")]
-        lambda: Duration,
-        /// Added to each pause.
-        #[serde(with = "secs")]
-        offset: Duration,
-    },
-}
-
-impl ThinkTime {
-    /// One pause drawn from `rng`.
-    pub fn draw(&self, rng: &mut impl rand::Rng) -> Duration {
-        use rand::RngExt as _;
-        use rand_distr::Distribution as _;
-        match *self {
-            ThinkTime::None => Duration::ZERO,
-            ThinkTime::Constant { pause } => pause,
-            ThinkTime::Uniform { min, max } if max > min => rng.random_range(min..=max),
-            ThinkTime::Uniform { min, .. } => min,
-            ThinkTime::Gaussian { mean, deviation } => {
-                let z: f64 = rand_distr::StandardNormal.sample(rng);
-                let ms = (z * deviation.as_secs_f64() * 1000.0 + mean.as_secs_f64() * 1000.0).abs();
-                Duration::from_micros((ms * 1000.0) as u64)
-            }
-            ThinkTime::Poisson { lambda, offset } => {
-                // JMeter rounds λ to whole milliseconds and draws whole milliseconds.
-                let l = lambda.as_millis() as f64;
-                let k = match rand_distr::Poisson::new(l) {
-                    Ok(p) if l > 0.0 => p.sample(rng),
-                    _ => 0.0,
-                };
-                offset + Duration::from_millis(k as u64)
-            }
-        }
-    }
-}
-
-/// Who shares a pace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaceScope {
-    /// Each user at the rate (JMeter's "this thread only").
-    User,
-    /// The group's users together.
-    Group,
-    /// Every group whose pace is shared by `all` (at the same rate) together.
-    All,
-}
-
-/// A group's pace: each request waits for its slot at this rate (a slot not taken in time is
-/// not saved up, as JMeter's Constant Throughput Timer).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct GroupPace {
-    /// Requests per second.
-    pub per_second: f64,
-    /// Who shares it.
-    pub per: PaceScope,
 }
 
 /// What a user does after a failed sample (transport error or unexpected status).

@@ -59,7 +59,11 @@ fn params(s: &str) -> Vec<(String, String)> {
     let mut rest = s.trim();
     while !rest.is_empty() {
         let Some(eq) = rest.find('=') else { break };
-        let key = rest[..eq].trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = rest[..eq]
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = rest[eq + 1..].trim_start();
         let (value, tail) = if let Some(q) = after.strip_prefix('"') {
             let end = q.find('"').unwrap_or(q.len());
@@ -97,7 +101,13 @@ impl Challenge {
     }
 
     /// The `Authorization` value for `method` on `uri` (path and query), counting this use.
-    pub fn answer(&mut self, creds: &DigestCredentials, method: &str, uri: &str, cnonce: &str) -> String {
+    pub fn answer(
+        &mut self,
+        creds: &DigestCredentials,
+        method: &str,
+        uri: &str,
+        cnonce: &str,
+    ) -> String {
         self.nc += 1;
         let ha1 = md5_hex(&[&creds.username, &self.realm, &creds.password]);
         let ha2 = md5_hex(&[method, uri]);
@@ -133,8 +143,13 @@ mod tests {
             password: "Circle Of Life".into(),
         };
         let a = c.answer(&creds, "GET", "/dir/index.html", "0a4f113b");
-        assert!(a.contains(r#"response="6629fae49393a05397450978507c4ef1""#), "{a}");
-        assert!(a.contains("nc=00000001") && a.contains(r#"opaque="5ccc069c403ebaf9f0171e9517f40e41""#));
+        assert!(
+            a.contains(r#"response="6629fae49393a05397450978507c4ef1""#),
+            "{a}"
+        );
+        assert!(
+            a.contains("nc=00000001") && a.contains(r#"opaque="5ccc069c403ebaf9f0171e9517f40e41""#)
+        );
         assert!(c.answer(&creds, "GET", "/", "x").contains("nc=00000002"));
         assert!(Challenge::parse("Basic realm=\"x\"").is_none());
         assert!(Challenge::parse("Digest realm=\"x\", nonce=\"n\", algorithm=SHA-256").is_none());

@@ -12,8 +12,8 @@
 pub mod auth;
 pub mod classify;
 pub mod conn;
-pub mod digest;
 mod dial;
+pub mod digest;
 mod h1;
 pub mod headers;
 pub mod http;
@@ -87,7 +87,10 @@ pub struct Captured {
 }
 
 /// The `Set-Cookie` values of `headers`, when `capture` asks for them.
-pub(crate) fn set_cookies_of(capture: Capture, headers: &::http::HeaderMap) -> Vec<::http::HeaderValue> {
+pub(crate) fn set_cookies_of(
+    capture: Capture,
+    headers: &::http::HeaderMap,
+) -> Vec<::http::HeaderValue> {
     if !capture.cookies {
         return Vec::new();
     }

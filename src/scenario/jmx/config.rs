@@ -142,14 +142,20 @@ impl Walker<'_> {
                     m => m.parse::<i64>().unwrap_or(0),
                 };
                 if per_min <= 0.0 {
-                    self.note(place, "throughput is 0 (JMeter then does not pace): nothing to pace");
+                    self.note(
+                        place,
+                        "throughput is 0 (JMeter then does not pace): nothing to pace",
+                    );
                     return None;
                 }
                 Some(Timer::Throughput(per_min, mode))
             }
             "SyncTimer" => {
                 let size = self.number(el, "groupSize", place).unwrap_or(0.0).max(0.0) as u64;
-                let timeout = self.number(el, "timeoutInMs", place).unwrap_or(0.0).max(0.0) as u64;
+                let timeout = self
+                    .number(el, "timeoutInMs", place)
+                    .unwrap_or(0.0)
+                    .max(0.0) as u64;
                 let q = |s: &str| toml_edit::Value::from(s).to_string().trim().to_string();
                 let mut head = format!("rendezvous = {}", q(el.testname().trim()));
                 if size > 0 {

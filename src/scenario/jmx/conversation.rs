@@ -19,7 +19,10 @@ fn match_no(w: &mut Walker<'_>, raw: Option<String>, place: &str) -> String {
         Ok(n) if n >= 0 => format!(", match = {n}"),
         Ok(-1) => ", match = \"all\"".into(),
         _ => {
-            w.warn(place, "the match number is not a number: the first match is taken");
+            w.warn(
+                place,
+                "the match number is not a number: the first match is taken",
+            );
             String::new()
         }
     }
@@ -130,7 +133,8 @@ impl Walker<'_> {
             "XPathExtractor" | "XPath2Extractor" | "HtmlExtractor" | "RegexExtractor"
             | "BoundaryExtractor" => {
                 return el.children.iter().any(|c| {
-                    c.attr("name").is_some_and(|n| n.ends_with("matchNumber") || n.ends_with("match_number"))
+                    c.attr("name")
+                        .is_some_and(|n| n.ends_with("matchNumber") || n.ends_with("match_number"))
                         && c.text.trim() == "-1"
                 })
             }
@@ -165,7 +169,9 @@ impl Walker<'_> {
     pub(super) fn extractor(&mut self, el: &Element, place: &str) -> Vec<String> {
         match el.tag.as_str() {
             "JSONPostProcessor" => self.json_extractor(el, place),
-            "XPathExtractor" | "XPath2Extractor" | "HtmlExtractor" => self.markup_extractor(el, place),
+            "XPathExtractor" | "XPath2Extractor" | "HtmlExtractor" => {
+                self.markup_extractor(el, place)
+            }
             tag => {
                 let p = if tag == "RegexExtractor" {
                     "RegexExtractor"
@@ -223,18 +229,26 @@ impl Walker<'_> {
             self.note(place, "no expression or no variable: nothing to extract");
             return vec![];
         }
-        let nth_key = if p == "HtmlExtractor" { "match_number" } else { "matchNumber" };
+        let nth_key = if p == "HtmlExtractor" {
+            "match_number"
+        } else {
+            "matchNumber"
+        };
         let nth = match_no(self, el.prop(&format!("{p}.{nth_key}")), place);
         let default = el.prop(&format!("{p}.default")).unwrap_or_default();
         let miss = missing(
             &default,
-            el.prop_bool(&format!("{p}.default_empty_value")).unwrap_or(false),
+            el.prop_bool(&format!("{p}.default_empty_value"))
+                .unwrap_or(false),
         );
         if el.prop("Sample.scope").is_some_and(|s| s != "parent") {
             self.warn(place, "extracting from sub-samples or a variable is not supported: it reads the answer's body");
         }
         let what = if p == "HtmlExtractor" {
-            if el.prop("HtmlExtractor.extractor_impl").is_some_and(|i| i.contains("JODD")) {
+            if el
+                .prop("HtmlExtractor.extractor_impl")
+                .is_some_and(|i| i.contains("JODD"))
+            {
                 self.note(place, "the Jodd implementation: surge's CSS selectors (html5ever) read the same selectors");
             }
             if let Err(e) = crate::scenario::markup::Markup::css(&expr, None) {
@@ -250,17 +264,26 @@ impl Walker<'_> {
         } else {
             let tolerant = el.prop_bool("XPathExtractor.tolerant") == Some(true);
             if p == "XPathExtractor2" && el.prop_nonempty("XPathExtractor2.namespaces").is_some() {
-                self.warn(place, "XPath namespaces are not supported: the expression is read without them");
+                self.warn(
+                    place,
+                    "XPath namespaces are not supported: the expression is read without them",
+                );
             }
             if el.prop_bool("XPathExtractor.namespace") == Some(true) {
                 self.warn(place, "namespace-aware XPath is not supported: the expression is read without namespaces");
             }
             if let Err(e) = crate::scenario::markup::Markup::xpath(&expr, tolerant) {
-                self.warn(place, format!("XPath {expr:?} is not XPath 1.0 as surge reads it: {e}; not imported"));
+                self.warn(
+                    place,
+                    format!("XPath {expr:?} is not XPath 1.0 as surge reads it: {e}; not imported"),
+                );
                 return vec![];
             }
             if el.prop_bool(&format!("{p}.fragment")) == Some(true) {
-                self.warn(place, "\"return entire XPath fragment\" is not supported: each node's text is taken");
+                self.warn(
+                    place,
+                    "\"return entire XPath fragment\" is not supported: each node's text is taken",
+                );
             }
             if tolerant {
                 format!("xpath = {}, html = true", q(&expr))

@@ -188,10 +188,18 @@ fn group(o: &mut String, g: &super::model::GroupOut) {
                 format!("{{ min = {}, max = {} }}", dur_ms(lo), dur_ms(hi))
             }
             ThinkOut::Gaussian(mean, dev) => {
-                format!("{{ gaussian = {}, deviation = {} }}", dur_ms(mean), dur_ms(dev))
+                format!(
+                    "{{ gaussian = {}, deviation = {} }}",
+                    dur_ms(mean),
+                    dur_ms(dev)
+                )
             }
             ThinkOut::Poisson(lambda, offset) => {
-                format!("{{ poisson = {}, offset = {} }}", dur_ms(lambda), dur_ms(offset))
+                format!(
+                    "{{ poisson = {}, offset = {} }}",
+                    dur_ms(lambda),
+                    dur_ms(offset)
+                )
             }
         };
         let _ = writeln!(o, "think_time = {line}");

@@ -154,7 +154,11 @@ fn convert_ref(inner: &str, whole: &str, env: &Env, problems: &mut Vec<String>, 
             "setProperty" if arg(0, problems).is_some_and(|p| env.exported.contains_key(&p)) => {
                 // Exported by the setup group; the function itself writes nothing.
             }
-            "P" | "property" if arg(0, problems).is_some_and(|p| env.exported.contains_key(&p) && !env.props.contains_key(&p)) => {
+            "P" | "property"
+                if arg(0, problems).is_some_and(|p| {
+                    env.exported.contains_key(&p) && !env.props.contains_key(&p)
+                }) =>
+            {
                 let p = arg(0, problems).unwrap_or_default();
                 out.push(Piece::Var(env.exported[&p].clone()));
             }

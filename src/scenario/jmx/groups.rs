@@ -1,10 +1,9 @@
 //! Thread groups → `[[group]]`s: JMeter's Thread Group, setUp and tearDown Thread Groups
 //! (`phase`), and the plugins' Ultimate, Concurrency and Stepping Thread Groups (a `stages`
-//! users curve) and Arrivals and Free-Form Arrivals Thread Groups (a `ramping_arrival_rate`);
-//! then each group's timers as one think time and a pace.
+//! users curve) and Arrivals and Free-Form Arrivals Thread Groups (a `ramping_arrival_rate`).
 
-use super::model::{GroupOut, ThinkOut};
-use super::walk::{place_of, Ctx, Scope, Timer, Walker};
+use super::model::GroupOut;
+use super::walk::{place_of, Ctx, Scope, Walker};
 use super::xml::Element;
 
 /// What kind of thread group a tag is.
@@ -107,11 +106,20 @@ fn stages(points: &[(f64, f64)], profile: &str, start_key: &str) -> Vec<String> 
     let round = |v: f64| (v * 1000.0).round() / 1000.0;
     let mut lines = vec![
         format!("profile = \"{profile}\""),
-        format!("{start_key} = {}", round(points.first().map_or(0.0, |p| p.1))),
+        format!(
+            "{start_key} = {}",
+            round(points.first().map_or(0.0, |p| p.1))
+        ),
     ];
     let st: Vec<String> = points
         .windows(2)
-        .map(|w| format!("{{ duration = {}, target = {} }}", dur(w[1].0 - w[0].0), round(w[1].1)))
+        .map(|w| {
+            format!(
+                "{{ duration = {}, target = {} }}",
+                dur(w[1].0 - w[0].0),
+                round(w[1].1)
+            )
+        })
         .collect();
     lines.push(format!("stages = [{}]", st.join(", ")));
     lines
@@ -243,7 +251,9 @@ impl Walker<'_> {
             Some(l) => {
                 self.warn(
                     place,
-                    format!("LoopController.loops = {l}: JMeter runs no iteration; group not imported"),
+                    format!(
+                        "LoopController.loops = {l}: JMeter runs no iteration; group not imported"
+                    ),
                 );
                 return false;
             }
@@ -334,13 +344,18 @@ impl Walker<'_> {
         };
         let end = points.last().map_or(0.0, |p| p.0);
         if end <= 0.0 || points.iter().all(|p| p.1 <= 0.0) {
-            self.warn(place, "its schedule is empty (no users or no time): group not imported");
+            self.warn(
+                place,
+                "its schedule is empty (no users or no time): group not imported",
+            );
             return false;
         }
         let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
         gout.threads = peak.ceil() as i64;
         gout.profile = Some(if arrivals {
-            let limit = self.number(el, "ConcurrencyLimit", place).filter(|c| *c >= 1.0);
+            let limit = self
+                .number(el, "ConcurrencyLimit", place)
+                .filter(|c| *c >= 1.0);
             let mut l = stages(&points, "ramping_arrival_rate", "start_rate");
             let max = limit.unwrap_or_else(|| (peak * 10.0).ceil().max(10.0));
             l.push(format!("max_users = {}", max as u64));
@@ -354,7 +369,11 @@ impl Walker<'_> {
         let tag = el.tag.rsplit('.').next().unwrap_or(&el.tag);
         gout.comments.push(format!(
             "{tag}: its schedule as {}",
-            if arrivals { "an arrival rate" } else { "a users curve" }
+            if arrivals {
+                "an arrival rate"
+            } else {
+                "a users curve"
+            }
         ));
         let loops = el
             .prop_el("ThreadGroup.main_controller")
@@ -369,8 +388,16 @@ impl Walker<'_> {
     /// The most users of a `${__tstFeedback(timer, start, max, spare)}` target level.
     fn feedback_max(&self, el: &Element) -> Option<f64> {
         let raw = el.prop("TargetLevel")?;
-        let args = raw.trim().strip_prefix("${__tstFeedback(")?.strip_suffix(")}")?;
-        args.split(',').nth(2)?.trim().parse::<f64>().ok().filter(|m| *m >= 1.0)
+        let args = raw
+            .trim()
+            .strip_prefix("${__tstFeedback(")?
+            .strip_suffix(")}")?;
+        args.split(',')
+            .nth(2)?
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|m| *m >= 1.0)
     }
 
     /// Ultimate Thread Group rows: threads, initial delay, startup, hold, shutdown (seconds).
@@ -472,125 +499,6 @@ impl Walker<'_> {
         }
         pts
     }
-
-    /// Turns each group's per-step timers into one think time, and throughput timers into a
-    /// pace.
-    pub(super) fn finish_groups(&mut self) {
-        for (g, steps) in self.steps.clone().iter().enumerate() {
-            let place = self.group_places[g].clone();
-            self.m.groups[g].steps = steps.iter().map(|s| s.label.clone()).collect();
-            if self.tree[g].iter().any(|s| {
-                matches!(
-                    s,
-                    super::model::StepOut::Block(..) | super::model::StepOut::Single(..)
-                )
-            }) {
-                self.m.groups[g].program = Some(self.tree[g].clone());
-            }
-            self.group_pace(g, &place, steps);
-            let per_step: Vec<Vec<Timer>> = steps
-                .iter()
-                .map(|s| {
-                    s.timers
-                        .iter()
-                        .filter(|t| matches!(t, Timer::Range(..) | Timer::Gaussian(..) | Timer::Poisson(..)))
-                        .cloned()
-                        .collect()
-                })
-                .collect();
-            if per_step.iter().all(Vec::is_empty) {
-                continue;
-            }
-            let same = per_step.windows(2).all(|w| w[0] == w[1]);
-            let think = if same {
-                self.one_think(&per_step[0], g, &place)
-            } else {
-                // Different timers before different samplers: their average before each.
-                let means: Vec<(f64, f64)> = per_step.iter().map(|ts| bounds(ts)).collect();
-                let n = means.len() as f64;
-                let lo = means.iter().map(|p| p.0).sum::<f64>() / n;
-                let hi = means.iter().map(|p| p.1).sum::<f64>() / n;
-                self.warn(&place, format!("timers differ between samplers; surge pauses the same before every request: approximated by their average ({} ms to {} ms), which keeps each iteration as long", lo.round(), hi.round()));
-                self.m.groups[g].think_comments.push("approximated: the average of the timers of each sampler (JMeter's timers differ by sampler)".into());
-                ThinkOut::Range(lo, hi)
-            };
-            self.m.groups[g].think = Some(think);
-        }
-    }
-
-    /// The timers before one sampler, added up, as one think time.
-    fn one_think(&mut self, ts: &[Timer], g: usize, place: &str) -> ThinkOut {
-        let constant: f64 = ts
-            .iter()
-            .map(|t| match t {
-                Timer::Range(a, b) if a == b => *a,
-                _ => 0.0,
-            })
-            .sum();
-        let random: Vec<&Timer> = ts
-            .iter()
-            .filter(|t| !matches!(t, Timer::Range(a, b) if a == b))
-            .collect();
-        match random.as_slice() {
-            [] => ThinkOut::Range(constant, constant),
-            [Timer::Range(a, b)] => ThinkOut::Range(a + constant, b + constant),
-            [Timer::Gaussian(off, dev)] => ThinkOut::Gaussian(off + constant, *dev),
-            [Timer::Poisson(off, lambda)] => ThinkOut::Poisson(*lambda, off + constant),
-            _ => {
-                let (lo, hi) = bounds(ts);
-                self.warn(place, format!("several random timers before the same samplers: approximated by one uniform pause from {} ms to {} ms (their sum's range)", lo.round(), hi.round()));
-                self.m.groups[g]
-                    .think_comments
-                    .push("approximated: several random timers added up as one uniform pause".into());
-                ThinkOut::Range(lo, hi)
-            }
-        }
-    }
-
-    /// Constant and Precise Throughput Timers: the group's pace.
-    fn group_pace(&mut self, g: usize, place: &str, steps: &[super::walk::Step]) {
-        let paces: Vec<Option<(f64, &'static str, bool)>> = steps
-            .iter()
-            .map(|s| {
-                s.timers.iter().find_map(|t| match *t {
-                    Timer::Throughput(per_min, mode) => Some((
-                        per_min / 60.0,
-                        match mode {
-                            1 | 3 => "all",
-                            2 | 4 => "group",
-                            _ => "user",
-                        },
-                        false,
-                    )),
-                    Timer::Precise(per_sec) => Some((per_sec, "all", true)),
-                    _ => None,
-                })
-            })
-            .collect();
-        let Some((rate, per, precise)) = paces.iter().flatten().next().copied() else {
-            return;
-        };
-        if paces.iter().any(|p| p.map(|x| (x.0, x.1)) != Some((rate, per))) {
-            self.warn(place, "a throughput timer applies to only some samplers (or differs between them); surge paces every request of the group at one rate: approximated");
-        }
-        let gout = &mut self.m.groups[g];
-        gout.pace = Some((rate, per));
-        gout.pace_comments.push(if precise {
-            "Precise Throughput Timer: its rate as a pace shared by every user (approximated: even spacing instead of its random arrivals)".into()
-        } else {
-            format!("Constant Throughput Timer ({} per minute, calcMode as per = \"{per}\")", rate * 60.0)
-        });
-    }
-}
-
-/// The smallest and largest pause of some timers added up (a Gaussian as ± 3 deviations).
-fn bounds(ts: &[Timer]) -> (f64, f64) {
-    ts.iter().fold((0.0, 0.0), |(lo, hi), t| match *t {
-        Timer::Range(a, b) => (lo + a, hi + b),
-        Timer::Gaussian(off, dev) => (lo + (off - 3.0 * dev).max(0.0), hi + off + 3.0 * dev),
-        Timer::Poisson(off, lambda) => (lo + off, hi + off + 2.0 * lambda),
-        _ => (lo, hi),
-    })
 }
 
 #[cfg(test)]
@@ -599,7 +507,13 @@ mod tests {
 
     #[test]
     fn curves_add_up_with_their_jumps() {
-        let a = vec![(0.0, 0.0), (0.0, 1.0), (10.0, 5.0), (20.0, 5.0), (20.0, 0.0)];
+        let a = vec![
+            (0.0, 0.0),
+            (0.0, 1.0),
+            (10.0, 5.0),
+            (20.0, 5.0),
+            (20.0, 0.0),
+        ];
         let b = vec![(5.0, 0.0), (5.0, 2.0), (15.0, 2.0), (15.0, 0.0)];
         let s = sum(&[a, b]);
         assert_eq!(
@@ -618,6 +532,11 @@ mod tests {
         );
         let l = stages(&s, "stages", "start_users");
         assert_eq!(l[1], "start_users = 0");
-        assert!(l[2].starts_with("stages = [{ duration = \"0s\", target = 1 }, { duration = \"5s\", target = 3 }"), "{l:?}");
+        assert!(
+            l[2].starts_with(
+                "stages = [{ duration = \"0s\", target = 1 }, { duration = \"5s\", target = 3 }"
+            ),
+            "{l:?}"
+        );
     }
 }

@@ -155,11 +155,17 @@ impl Walker<'_> {
         let raw_method = Self::field(el, &sc, "HTTPSampler.method").unwrap_or_else(|| "GET".into());
         let pieces = self.expr(&raw_method, &place);
         let method = match expr::is_constant(&pieces).then(|| expr::plain(&pieces)) {
-            Some(m) if http::Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes()).is_ok() && !m.trim().is_empty() => {
+            Some(m)
+                if http::Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes()).is_ok()
+                    && !m.trim().is_empty() =>
+            {
                 m.trim().to_ascii_uppercase()
             }
             Some(m) => {
-                self.warn(&place, format!("method {m:?} is not an HTTP method surge can send: GET instead"));
+                self.warn(
+                    &place,
+                    format!("method {m:?} is not an HTTP method surge can send: GET instead"),
+                );
                 "GET".into()
             }
             None => {

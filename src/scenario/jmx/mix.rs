@@ -80,7 +80,9 @@ impl<'a> Walker<'a> {
             }
             "RandomOrderController" => Some("random_order = true".into()),
             "ThroughputController" => {
-                let per_user = el.prop_bool("ThroughputController.perThread").unwrap_or(true);
+                let per_user = el
+                    .prop_bool("ThroughputController.perThread")
+                    .unwrap_or(true);
                 let style = self
                     .number(el, "ThroughputController.style", place)
                     .unwrap_or(1.0) as i64;
@@ -127,7 +129,9 @@ impl<'a> Walker<'a> {
             .unwrap_or_default()
             .trim()
             .to_string();
-        let sep = el.prop_bool("ForeachController.useSeparator").unwrap_or(true);
+        let sep = el
+            .prop_bool("ForeachController.useSeparator")
+            .unwrap_or(true);
         if out.is_empty() || input.is_empty() {
             self.warn(place, "ForEach Controller without an input or output variable: its samplers run once per iteration");
             return None;
@@ -139,21 +143,24 @@ impl<'a> Walker<'a> {
             .number(el, "ForeachController.endIndex", place)
             .map(|n| n as i64);
         if start.is_some_and(|s| s > 0) || end.is_some() {
-            self.warn(place, "ForEach start/end indexes are not supported: it goes over every value");
+            self.warn(
+                place,
+                "ForEach start/end indexes are not supported: it goes over every value",
+            );
         }
         // Values a plan defines itself (input_1, input_2, … as variables): a list.
         let join = if sep { "_" } else { "" };
         let mut values = Vec::new();
-        while let Some(v) = self.env.udvs.get(&format!("{input}{join}{}", values.len() + 1)) {
+        while let Some(v) = self
+            .env
+            .udvs
+            .get(&format!("{input}{join}{}", values.len() + 1))
+        {
             values.push(super::expr::plain(v));
         }
         if !values.is_empty() {
             let list: Vec<String> = values.iter().map(|v| q(v)).collect();
-            return Some(format!(
-                "foreach = [{}], as = {}",
-                list.join(", "),
-                q(&out)
-            ));
+            return Some(format!("foreach = [{}], as = {}", list.join(", "), q(&out)));
         }
         if self.all_matches.contains(&input) {
             return Some(format!("foreach = {}, as = {}", q(&input), q(&out)));
@@ -175,23 +182,37 @@ impl<'a> Walker<'a> {
     {
         let key = format!("{}:{}", el.tag, el.testname());
         if self.expanding.contains(&key) || self.expanding.len() > 16 {
-            self.warn(place, "refers to itself (directly or through others): not expanded again");
+            self.warn(
+                place,
+                "refers to itself (directly or through others): not expanded again",
+            );
             return;
         }
         let includes = self.includes;
-        let target: Option<(&'a Element, Option<&'a Element>, String)> = if el.tag == "ModuleController" {
+        let target: Option<(&'a Element, Option<&'a Element>, String)> = if el.tag
+            == "ModuleController"
+        {
             let names: Vec<String> = el
                 .collection("ModuleController.node_path")
                 .iter()
                 .map(|n| n.text.trim().to_string())
                 .collect();
             if names.len() < 2 {
-                self.note(place, "names no controller: nothing runs here, as in JMeter");
+                self.note(
+                    place,
+                    "names no controller: nothing runs here, as in JMeter",
+                );
                 return;
             }
             let found = self.module_target(&names);
             if found.is_none() {
-                self.warn(place, format!("Module Controller: no controller at {:?} in this plan: nothing runs here", names.join("/")));
+                self.warn(
+                    place,
+                    format!(
+                        "Module Controller: no controller at {:?} in this plan: nothing runs here",
+                        names.join("/")
+                    ),
+                );
             }
             found.map(|(t, sub)| (t, sub, "module".to_string()))
         } else {
@@ -216,7 +237,9 @@ impl<'a> Walker<'a> {
                 }
             }
         };
-        let Some((tree, sub, what)) = target else { return };
+        let Some((tree, sub, what)) = target else {
+            return;
+        };
         self.expanding.push(key);
         if what == "module" {
             match tree.tag.as_str() {

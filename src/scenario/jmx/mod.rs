@@ -27,6 +27,7 @@ pub mod http;
 pub mod mix;
 pub mod model;
 pub mod state;
+pub mod timers;
 pub mod walk;
 pub mod xml;
 

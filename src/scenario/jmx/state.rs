@@ -29,11 +29,17 @@ impl Walker<'_> {
     fn add_var(&mut self, place: &str, name: &str) -> bool {
         let name = name.trim();
         if name.is_empty() {
-            self.note(place, "sets no variable (its name is empty): nothing to import");
+            self.note(
+                place,
+                "sets no variable (its name is empty): nothing to import",
+            );
             return false;
         }
         if self.env.data_vars.iter().any(|v| v == name) {
-            self.warn(place, format!("variable {name:?} is already set by another element: not imported"));
+            self.warn(
+                place,
+                format!("variable {name:?} is already set by another element: not imported"),
+            );
             return false;
         }
         self.env.data_vars.push(name.to_string());
@@ -43,20 +49,29 @@ impl Walker<'_> {
     fn cookie_manager(&mut self, el: &Element, place: &str) {
         let c = &mut self.m.cookies;
         if c.enabled {
-            self.note(place, "another HTTP Cookie Manager: surge keeps one jar per user for the whole plan");
+            self.note(
+                place,
+                "another HTTP Cookie Manager: surge keeps one jar per user for the whole plan",
+            );
             return;
         }
         c.enabled = true;
         c.clear_each_iteration = el
             .prop_bool("CookieManager.clearEachIteration")
             .unwrap_or(false);
-        c.comments.push(format!("{place}"));
+        c.comments.push(place.to_string());
         if !el.collection("CookieManager.cookies").is_empty() {
             self.warn(place, "cookies defined in the manager are not imported (they may hold secrets): the jar starts empty");
         }
         if let Some(p) = el.prop_nonempty("CookieManager.policy") {
-            if !matches!(p.trim(), "standard" | "standard-strict" | "default" | "rfc2965" | "compatibility") {
-                self.note(place, format!("cookie policy {p:?}: surge follows RFC 6265 as browsers do"));
+            if !matches!(
+                p.trim(),
+                "standard" | "standard-strict" | "default" | "rfc2965" | "compatibility"
+            ) {
+                self.note(
+                    place,
+                    format!("cookie policy {p:?}: surge follows RFC 6265 as browsers do"),
+                );
             }
         }
     }
@@ -82,7 +97,13 @@ impl Walker<'_> {
             return;
         };
         if entries.len() > 1 {
-            self.warn(place, format!("{} credentials by URL: surge sends the first ones to every request", entries.len()));
+            self.warn(
+                place,
+                format!(
+                    "{} credentials by URL: surge sends the first ones to every request",
+                    entries.len()
+                ),
+            );
         }
         let mech = first
             .prop("Authorization.mechanism")
@@ -91,11 +112,19 @@ impl Walker<'_> {
             "DIGEST" => "digest",
             "BASIC" => "basic",
             "BASIC_DIGEST" | "" => {
-                self.note(place, "BASIC_DIGEST: surge sends Basic credentials with every request");
+                self.note(
+                    place,
+                    "BASIC_DIGEST: surge sends Basic credentials with every request",
+                );
                 "basic"
             }
             other => {
-                self.warn(place, format!("mechanism {other} is not supported (Basic and Digest are): not imported"));
+                self.warn(
+                    place,
+                    format!(
+                        "mechanism {other} is not supported (Basic and Digest are): not imported"
+                    ),
+                );
                 return;
             }
         };
@@ -116,7 +145,10 @@ impl Walker<'_> {
             self.warn(place, format!("the plan's literal credentials are not copied into the scenario: set ${u} and ${p}"));
         }
         if first.prop_nonempty("Authorization.url").is_some() {
-            self.note(place, "credentials for a URL prefix: surge sends them to every request of the plan");
+            self.note(
+                place,
+                "credentials for a URL prefix: surge sends them to every request of the plan",
+            );
         }
         self.m.auth = Some(AuthOut {
             kind,
@@ -136,7 +168,11 @@ impl Walker<'_> {
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .map(|f| f as i64)
         };
-        let (start, incr, end) = (n("CounterConfig.start"), n("CounterConfig.incr"), n("CounterConfig.end"));
+        let (start, incr, end) = (
+            n("CounterConfig.start"),
+            n("CounterConfig.incr"),
+            n("CounterConfig.end"),
+        );
         let mut fields = vec![
             ("kind", q("counter")),
             ("var", q(name.trim())),
@@ -151,7 +187,10 @@ impl Walker<'_> {
             if crate::scenario::data::NumFormat::parse(&f).is_some() {
                 fields.push(("format", q(&f)));
             } else {
-                self.warn(place, format!("format {f:?} is not a number format surge reads: plain numbers"));
+                self.warn(
+                    place,
+                    format!("format {f:?} is not a number format surge reads: plain numbers"),
+                );
             }
         }
         let per_user = el.prop_bool("CounterConfig.per_user").unwrap_or(false);
@@ -161,7 +200,9 @@ impl Walker<'_> {
         }
         self.m.gen_data.push(GenDataOut {
             fields,
-            comments: vec![format!("{place}: one value per iteration, as JMeter's counter under a thread group")],
+            comments: vec![format!(
+                "{place}: one value per iteration, as JMeter's counter under a thread group"
+            )],
         });
     }
 
@@ -192,7 +233,12 @@ impl Walker<'_> {
                 return;
             }
         }
-        let list = |v: &[String]| format!("[{}]", v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", "));
+        let list = |v: &[String]| {
+            format!(
+                "[{}]",
+                v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+            )
+        };
         let rows_toml: Vec<String> = rows.iter().map(|r| list(r)).collect();
         self.m.gen_data.push(GenDataOut {
             fields: vec![
@@ -200,7 +246,10 @@ impl Walker<'_> {
                 ("columns", list(&names)),
                 ("rows", format!("[{}]", rows_toml.join(", "))),
             ],
-            comments: vec![format!("{place}: user n takes column ((n - 1) mod {}) of the values", rows.len())],
+            comments: vec![format!(
+                "{place}: user n takes column ((n - 1) mod {}) of the values",
+                rows.len()
+            )],
         });
     }
 
@@ -230,7 +279,10 @@ impl Walker<'_> {
         }
         let mut comments = vec![format!("{place}: a new value each iteration")];
         if el.prop_nonempty("randomSeed").is_some() {
-            comments.push("approximated: the plan's seed is not used; surge's --seed makes a run repeatable".into());
+            comments.push(
+                "approximated: the plan's seed is not used; surge's --seed makes a run repeatable"
+                    .into(),
+            );
         }
         self.m.gen_data.push(GenDataOut { fields, comments });
     }

@@ -166,7 +166,10 @@ fn kind(el: &Element) -> Kind {
         _ if super::groups::GroupKind::of(t).is_some() => {
             Kind::ThreadGroup(super::groups::GroupKind::of(t).expect("checked"))
         }
-        "CookieManager" | "AuthManager" | "CounterConfig" | "UserParameters"
+        "CookieManager"
+        | "AuthManager"
+        | "CounterConfig"
+        | "UserParameters"
         | "RandomVariableConfig" => Kind::UserState,
         "HTTPSamplerProxy" | "HTTPSampler" | "HTTPSampler2" => Kind::HttpSampler,
         "HeaderManager" => Kind::HeaderManager,
@@ -265,9 +268,13 @@ impl<'a> Walker<'a> {
 
     /// A script or sampler that only sets properties a setup group exports.
     fn sets_exported(el: &Element) -> bool {
-        let script = ["script", "BeanShellSampler.query", "BeanShellPreProcessor.script"]
-            .iter()
-            .find_map(|k| el.prop_nonempty(k));
+        let script = [
+            "script",
+            "BeanShellSampler.query",
+            "BeanShellPreProcessor.script",
+        ]
+        .iter()
+        .find_map(|k| el.prop_nonempty(k));
         script.is_some_and(|s| super::state::only_sets_properties(&s))
     }
 
@@ -377,7 +384,15 @@ impl<'a> Walker<'a> {
                 (Kind::OtherSampler | Kind::Other, _) if Self::sets_exported(el) => self.note(&place, "sets properties from variables: the setup group exports them, the main groups read them"),
                 (Kind::OtherSampler, _) => self.warn(&place, "only HTTP samplers are supported: not imported"),
                 (Kind::OtherAssertion, _) => self.warn(&place, "only Response Assertions on the response code are supported: not imported"),
-                (Kind::Other, _) => self.warn(&place, format!("{} is not supported by surge: ignored", el.tag)),
+                (Kind::Other, _) => {
+                    let why = match el.tag.as_str() {
+                        "CacheManager" => "HTTP Cache Manager: surge sends every request (cached answers and conditional requests are not emulated): ignored".to_string(),
+                        "DNSCacheManager" => "DNS Cache Manager: surge resolves with the system's resolver: ignored".to_string(),
+                        "KeystoreConfig" => "Keystore Configuration: client certificates are not supported: ignored".to_string(),
+                        t => format!("{t} is not supported by surge: ignored"),
+                    };
+                    self.warn(&place, why)
+                }
             }
             if matches!(
                 kind(el),
@@ -405,7 +420,9 @@ impl<'a> Walker<'a> {
         let in_mix = self.mix.last().copied().unwrap_or(false);
         self.mix.push(Self::is_mix(el));
         match el.tag.as_str() {
-            "ModuleController" | "IncludeController" => self.expand(el, scope, &child_path, &place, g),
+            "ModuleController" | "IncludeController" => {
+                self.expand(el, scope, &child_path, &place, g)
+            }
             _ => {
                 let _ = self.level(sub, scope, &child_path, Ctx::Group(g));
             }

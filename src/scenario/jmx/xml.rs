@@ -207,11 +207,10 @@ impl Element {
             "doubleProp" | "floatProp" | "FloatProperty" | "DoubleProperty"
                 if p.children.iter().any(|c| c.tag == "value") =>
             {
-                p
-                .children
-                .iter()
-                .find(|c| c.tag == "value")
-                .map(|v| v.text.clone())
+                p.children
+                    .iter()
+                    .find(|c| c.tag == "value")
+                    .map(|v| v.text.clone())
             }
             "stringProp" | "intProp" | "longProp" | "boolProp" | "floatProp" | "doubleProp" => {
                 Some(p.text.clone())

@@ -54,11 +54,8 @@ impl SwitchSpec {
                     .unwrap_or(0),
             );
         }
-        let named = |f: &dyn Fn(&str) -> bool| {
-            self.names
-                .iter()
-                .position(|n| n.as_deref().is_some_and(f))
-        };
+        let named =
+            |f: &dyn Fn(&str) -> bool| self.names.iter().position(|n| n.as_deref().is_some_and(f));
         named(&|n| n == value).or_else(|| named(&|n| n.eq_ignore_ascii_case("default")))
     }
 }
@@ -246,8 +243,10 @@ impl Comp<'_, '_, '_> {
         loop_slot: Option<u16>,
     ) {
         if t.get("random_order").and_then(toml::Value::as_bool) != Some(true) {
-            self.c
-                .err(&format!("{p}.random_order"), "is written random_order = true");
+            self.c.err(
+                &format!("{p}.random_order"),
+                "is written random_order = true",
+            );
         }
         let slot = self.slot();
         let n = self.n_items(p, body);
@@ -277,7 +276,9 @@ impl Comp<'_, '_, '_> {
         let v = t.get(kind);
         let rule = if kind == "percent" {
             match v.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))) {
-                Some(x) if (0.0..=100.0).contains(&x) => GateRule::Percent((x * 100.0).round() as u32),
+                Some(x) if (0.0..=100.0).contains(&x) => {
+                    GateRule::Percent((x * 100.0).round() as u32)
+                }
                 _ => {
                     self.c.err(
                         &format!("{p}.percent"),
@@ -290,8 +291,10 @@ impl Comp<'_, '_, '_> {
             match v.and_then(toml::Value::as_integer) {
                 Some(n) if n >= 0 => GateRule::Total(n as u64),
                 _ => {
-                    self.c
-                        .err(&format!("{p}.total"), "takes a number of passes (0 or more)");
+                    self.c.err(
+                        &format!("{p}.total"),
+                        "takes a number of passes (0 or more)",
+                    );
                     return;
                 }
             }
@@ -359,8 +362,7 @@ impl Comp<'_, '_, '_> {
             Some(toml::Value::String(v)) => match self.x.vars.iter().position(|x| x == v) {
                 Some(i) => ForSource::Var(i),
                 None => {
-                    let hint =
-                        crate::text::did_you_mean(v, self.x.vars.iter().map(String::as_str));
+                    let hint = crate::text::did_you_mean(v, self.x.vars.iter().map(String::as_str));
                     self.c.err(
                         &format!("{p}.foreach"),
                         format!("no variable is named {v:?}{hint}"),
@@ -397,11 +399,7 @@ impl Comp<'_, '_, '_> {
         let slot = self.slot();
         self.ops.push(Op::ForInit { slot });
         let next = self.here();
-        self.ops.push(Op::ForNext {
-            each,
-            slot,
-            end: 0,
-        });
+        self.ops.push(Op::ForNext { each, slot, end: 0 });
         self.block(&format!("{p}.steps"), body, Some(slot));
         self.ops.push(Op::Jump { to: next });
         let end = self.here();
@@ -426,7 +424,7 @@ impl Comp<'_, '_, '_> {
         let users = match t.get("users") {
             None => None,
             Some(v) => match v.as_integer() {
-                Some(n) if n >= 1 && n <= 100_000 => Some(n as u32),
+                Some(n) if (1..=100_000).contains(&n) => Some(n as u32),
                 _ => {
                     self.c.err(
                         &format!("{p}.users"),
@@ -441,11 +439,15 @@ impl Comp<'_, '_, '_> {
             Some(v) => {
                 let raw = match v {
                     toml::Value::String(s) => crate::scenario::spec::RawDuration::Text(s.clone()),
-                    toml::Value::Integer(i) => crate::scenario::spec::RawDuration::Seconds(*i as f64),
+                    toml::Value::Integer(i) => {
+                        crate::scenario::spec::RawDuration::Seconds(*i as f64)
+                    }
                     toml::Value::Float(f) => crate::scenario::spec::RawDuration::Seconds(*f),
                     _ => crate::scenario::spec::RawDuration::Text(String::new()),
                 };
-                let d = self.c.duration(&format!("{p}.timeout"), Some(&raw), Duration::ZERO);
+                let d = self
+                    .c
+                    .duration(&format!("{p}.timeout"), Some(&raw), Duration::ZERO);
                 (!d.is_zero()).then_some(d)
             }
         };
