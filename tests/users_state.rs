@@ -174,3 +174,50 @@ loops = 2
         "the challenged attempts are recorded too"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_per_user_skips_fresh_gets_and_revalidates_stale_ones() {
+    // /fresh may be cached a minute; /etag must be revalidated (the server answers 304 to a
+    // matching If-None-Match).
+    let server = serve(|req| match req.path.as_str() {
+        "/fresh" => Reply::status(200).with_header("Cache-Control", "max-age=60"),
+        "/etag" if req.header("if-none-match") == Some("\"v1\"") => Reply::status(304),
+        "/etag" => Reply::status(200)
+            .with_header("ETag", "\"v1\"")
+            .with_header("Cache-Control", "no-cache"),
+        _ => Reply::status(404),
+    })
+    .await;
+    let text = format!(
+        r#"
+name = "cache"
+[target]
+base_url = "{}"
+[cache]
+enabled = true
+[[request]]
+name = "fresh"
+path = "/fresh"
+[[request]]
+name = "etag"
+path = "/etag"
+[load]
+threads = 2
+loops = 3
+"#,
+        server.url()
+    );
+    let r = run(&text).await;
+    // Each user: /fresh once (then fresh: no request, no sample); /etag once, then revalidated.
+    assert_eq!(server.count("200"), 2 + 2);
+    assert_eq!(server.count("304"), 2 * 2);
+    assert_eq!(r.totals.requests, 8);
+    // Cleared each iteration: every GET goes out again.
+    let server2 = serve(|_| Reply::status(200).with_header("Cache-Control", "max-age=60")).await;
+    let text = text.replace(&server.url(), &server2.url()).replace(
+        "enabled = true",
+        "enabled = true\nclear_each_iteration = true",
+    );
+    let _ = run(&text).await;
+    assert_eq!(server2.count("200"), 12);
+}

@@ -155,6 +155,19 @@ impl<C> User<C> {
         self.url.clear();
         self.url.push_str(&ctx.base_url);
         req.path.render_into(&scope, &mut self.url);
+        let get = req.method == http::Method::GET;
+        if get
+            && self
+                .cache
+                .as_ref()
+                .is_some_and(|c| c.fresh(&self.url, std::time::SystemTime::now()))
+        {
+            // A fresh cached answer: no request and no sample, as JMeter's cache manager (and
+            // nothing sent, for a `while` pass that must send to go on).
+            ctx.give_back_slot();
+            self.sent = self.sent.saturating_sub(1);
+            return Sent::Done(answer::cached());
+        }
         let headers = self.headers(req, &scope);
         let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
         let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
@@ -191,6 +204,11 @@ impl<C> User<C> {
                 _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
             };
             self.keep_cookies(&x);
+            if let (Some(c), Ok(200..=299), true) = (&mut self.cache, x.status, get) {
+                if let Some(h) = x.captured.as_ref().and_then(|c| c.headers.as_ref()) {
+                    c.store(&self.url, h, std::time::SystemTime::now());
+                }
+            }
             let status = x.status.ok();
             // Decide now whether a retry follows (and reserve its slot), so the sample says
             // whether it is the request's final outcome.
@@ -290,10 +308,15 @@ impl<C> User<C> {
         scope: &Scope<'_>,
     ) -> std::borrow::Cow<'r, [(http::HeaderName, HeaderValue)]> {
         let cookie = self.cookie_header();
-        if req.dyn_headers.is_empty() && cookie.is_none() {
+        let validators = match &self.cache {
+            Some(c) if req.method == http::Method::GET => c.validators(&self.url),
+            _ => Vec::new(),
+        };
+        if req.dyn_headers.is_empty() && cookie.is_none() && validators.is_empty() {
             return std::borrow::Cow::Borrowed(&req.const_headers);
         }
         let mut h = req.const_headers.clone();
+        h.extend(validators);
         for (k, t) in &req.dyn_headers {
             let v = HeaderValue::try_from(t.render(scope))
                 .unwrap_or_else(|_| HeaderValue::from_static(""));

@@ -125,6 +125,7 @@ pub(super) struct Ctx<T> {
     pub(super) transactions: Vec<TransactionSpec>,
     pub(super) conditions: Vec<Cond>,
     pub(super) cookies: crate::scenario::Cookies,
+    pub(super) cache: crate::scenario::HttpCache,
     pub(super) groups: Vec<GroupRt>,
     pub(super) serialize_groups: bool,
     pub(super) data: SharedData,
@@ -227,8 +228,11 @@ fn prepare(plan: &Plan) -> Vec<Prepared> {
                 body: r.body.clone(),
                 capture: Capture {
                     body_limit: body.then_some(crate::scenario::conversation::BODY_LIMIT),
-                    // Digest: a 401's challenge is read from its headers.
-                    headers: headers || matches!(plan.auth, crate::scenario::Auth::Digest { .. }),
+                    // Digest: a 401's challenge is read from its headers; a cached GET's
+                    // validators and freshness too.
+                    headers: headers
+                        || matches!(plan.auth, crate::scenario::Auth::Digest { .. })
+                        || (plan.cache.enabled && r.method == http::Method::GET),
                     cookies: plan.cookies.enabled,
                 },
                 plain: r.extract.is_empty() && r.asserts.is_empty() && r.poll.is_none(),
@@ -354,6 +358,7 @@ fn build_ctx<T: Transport>(
         transactions: plan.transactions.clone(),
         conditions: plan.conditions.clone(),
         cookies: plan.cookies,
+        cache: plan.cache,
         groups,
         serialize_groups: plan.serialize_groups,
         data: SharedData::for_segment(&plan.data, segment),

@@ -10,6 +10,7 @@
 
 mod answer;
 mod attempt;
+mod cache;
 pub mod cores;
 pub mod data;
 pub mod executor;

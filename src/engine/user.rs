@@ -63,7 +63,7 @@ pub(super) struct User<C> {
     pub(super) orders: Vec<Vec<u16>>,
     /// Requests sent when each `while` pass began (a pass that sends none ends the loop).
     marks: Vec<u64>,
-    sent: u64,
+    pub(super) sent: u64,
     /// Transactions open now, outermost first.
     pub(super) open: Vec<OpenTxn>,
     /// Think times and poll intervals waited so far.
@@ -72,6 +72,8 @@ pub(super) struct User<C> {
     pace_next: Option<Instant>,
     /// The server's Digest challenge this user answers (Digest authentication).
     pub(super) digest: Option<crate::transport::digest::Challenge>,
+    /// This user's HTTP cache, when the plan keeps one.
+    pub(super) cache: Option<super::cache::UserCache>,
     /// This user's cookie jar, when the plan keeps cookies.
     pub(super) jar: Option<cookie_store::CookieStore>,
     /// This user's connection.
@@ -118,6 +120,9 @@ impl<C> User<C> {
             paused_total: Duration::ZERO,
             pace_next: None,
             digest: None,
+            cache: ctx.cache.enabled.then(|| {
+                super::cache::UserCache::new(ctx.cache.use_expires, ctx.cache.max_entries as usize)
+            }),
             jar: ctx.cookies.enabled.then(cookie_store::CookieStore::default),
             conn: ctx.transport.conn(),
             abort,
@@ -174,6 +179,11 @@ impl<C> User<C> {
         }
         self.iteration += 1;
         ctx.iterations.fetch_add(1, Ordering::Relaxed);
+        if ctx.cache.clear_each_iteration {
+            if let Some(c) = &mut self.cache {
+                c.clear();
+            }
+        }
         if ctx.cookies.clear_each_iteration {
             if let Some(jar) = &mut self.jar {
                 jar.clear();

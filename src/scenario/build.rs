@@ -146,6 +146,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let mut gate_labels = labels.clone();
     gate_labels.extend(transactions.iter().map(|t| t.name.clone()));
     let thresholds = build_thresholds(&mut c, raw.threshold, &gate_labels);
+    let cache = build_cache(&mut c, raw.cache);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -166,11 +167,34 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         transactions,
         conditions,
         checks: checks.0,
+        cache,
         cookies: raw.cookies.map_or_else(Cookies::default, |c| Cookies {
             enabled: c.enabled.unwrap_or(true),
             clear_each_iteration: c.clear_each_iteration.unwrap_or(false),
         }),
     })
+}
+
+/// `[cache]`.
+fn build_cache(c: &mut Checker<'_>, raw: Option<super::spec::RawCache>) -> HttpCache {
+    let raw = raw.unwrap_or_default();
+    let max_entries = match raw.max_entries {
+        None => 5000,
+        Some(n) if (1..=1_000_000).contains(&n) => n as u32,
+        Some(n) => {
+            c.err(
+                "cache.max_entries",
+                format!("must be between 1 and 1000000, got {n}"),
+            );
+            5000
+        }
+    };
+    HttpCache {
+        enabled: raw.enabled.unwrap_or(false),
+        use_expires: raw.use_expires.unwrap_or(true),
+        clear_each_iteration: raw.clear_each_iteration.unwrap_or(false),
+        max_entries,
+    }
 }
 
 /// `name`: required, and safe as a folder name.

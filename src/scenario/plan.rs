@@ -72,6 +72,22 @@ pub struct Plan {
     pub checks: Vec<String>,
     /// Each user's cookie jar.
     pub cookies: Cookies,
+    /// Each user's HTTP cache (GET requests).
+    pub cache: HttpCache,
+}
+
+/// `[cache]`, checked: an HTTP cache per user for GET requests, as JMeter's HTTP Cache Manager
+/// keeps one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HttpCache {
+    /// On (default off).
+    pub enabled: bool,
+    /// A fresh entry is not requested again (no request, no sample).
+    pub use_expires: bool,
+    /// Empty the cache at each iteration's start.
+    pub clear_each_iteration: bool,
+    /// Most URLs a user keeps.
+    pub max_entries: u32,
 }
 
 /// `[cookies]`, checked: a jar per user, as browsers and JMeter's HTTP Cookie Manager keep one

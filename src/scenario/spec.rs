@@ -102,6 +102,21 @@ pub struct RawScenario {
     pub steps: Option<Vec<toml::Value>>,
     /// Each user's cookie jar.
     pub cookies: Option<RawCookies>,
+    /// Each user's HTTP cache.
+    pub cache: Option<RawCache>,
+}
+
+/// `[cache]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawCache {
+    /// Keep an HTTP cache per user for GET requests (default false).
+    pub enabled: Option<bool>,
+    /// A fresh entry (`Cache-Control: max-age`, `Expires`) is not requested again (default true).
+    pub use_expires: Option<bool>,
+    /// Empty each user's cache when it starts an iteration (default false).
+    pub clear_each_iteration: Option<bool>,
+    /// Most URLs a user keeps (default 5000).
+    pub max_entries: Option<i64>,
 }
 
 /// `[cookies]`.
@@ -397,6 +412,7 @@ pub fn known_fields(parent: &str) -> Option<&'static [&'static str]> {
         ["on_429"] => fields_of::<RawOn429>(),
         ["threshold"] => fields_of::<RawThreshold>(),
         ["cookies"] => fields_of::<RawCookies>(),
+        ["cache"] => fields_of::<RawCache>(),
         _ => None,
     }
 }

@@ -326,6 +326,13 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         let _ = writeln!(o, "share = {}\non_eof = {}", q(d.share), q(d.on_eof));
     }
 
+    if let Some(lines) = &m.cache {
+        let _ = writeln!(o, "\n[cache]");
+        for l in lines {
+            let _ = writeln!(o, "{l}");
+        }
+    }
+
     for d in &m.gen_data {
         let _ = writeln!(o, "\n[[data]]");
         comment(&mut o, &d.comments);

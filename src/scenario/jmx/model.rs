@@ -191,6 +191,8 @@ pub struct Model {
     pub gen_data: Vec<GenDataOut>,
     /// `[cookies]`.
     pub cookies: CookiesOut,
+    /// `[cache]`, when the plan has an HTTP Cache Manager: its lines.
+    pub cache: Option<Vec<String>>,
     /// `[[request]]`.
     pub requests: Vec<RequestOut>,
     /// `[[group]]`.

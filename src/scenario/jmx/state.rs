@@ -21,6 +21,7 @@ impl Walker<'_> {
             "CookieManager" => self.cookie_manager(el, place),
             "AuthManager" => self.auth_manager(el, place),
             "CounterConfig" => self.counter(el, place),
+            "CacheManager" => self.cache_manager(el, place),
             "UserParameters" => self.user_parameters(el, place),
             _ => self.random_variable(el, place),
         }
@@ -44,6 +45,31 @@ impl Walker<'_> {
         }
         self.env.data_vars.push(name.to_string());
         true
+    }
+
+    fn cache_manager(&mut self, el: &Element, place: &str) {
+        if self.m.cache.is_some() {
+            self.note(
+                place,
+                "another HTTP Cache Manager: surge keeps one cache per user for the whole plan",
+            );
+            return;
+        }
+        let mut lines = vec![format!("# {place}"), "enabled = true".to_string()];
+        // JMeter's element defaults to false when the property is absent.
+        if el.prop_bool("useExpires") != Some(true) {
+            lines.push("use_expires = false".into());
+        }
+        if el.prop_bool("clearEachIteration") == Some(true) {
+            lines.push("clear_each_iteration = true".into());
+        }
+        if let Some(n) = self.number(el, "maxSize", place).filter(|n| *n >= 1.0) {
+            lines.push(format!("max_entries = {}", n.min(1_000_000.0) as u64));
+        }
+        if el.prop_bool("CacheManager.controlledByThread") == Some(true) {
+            self.note(place, "controlled by the thread group: surge keeps the cache across iterations unless clear_each_iteration");
+        }
+        self.m.cache = Some(lines);
     }
 
     fn cookie_manager(&mut self, el: &Element, place: &str) {

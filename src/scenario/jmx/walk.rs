@@ -386,7 +386,6 @@ impl<'a> Walker<'a> {
                 (Kind::OtherAssertion, _) => self.warn(&place, "only Response Assertions on the response code are supported: not imported"),
                 (Kind::Other, _) => {
                     let why = match el.tag.as_str() {
-                        "CacheManager" => "HTTP Cache Manager: surge sends every request (cached answers and conditional requests are not emulated): ignored".to_string(),
                         "DNSCacheManager" => "DNS Cache Manager: surge resolves with the system's resolver: ignored".to_string(),
                         "KeystoreConfig" => "Keystore Configuration: client certificates are not supported: ignored".to_string(),
                         t => format!("{t} is not supported by surge: ignored"),
