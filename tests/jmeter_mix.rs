@@ -103,3 +103,51 @@ async fn the_mix_and_state_plan_runs_with_jmeters_counts() {
     assert_eq!(&seen[..2], ["/token", "/ready"]);
     assert_eq!(seen.last().map(String::as_str), Some("/bye"));
 }
+
+/// Module and Include Controllers walked in place (a test fragment of this plan, a fragment of
+/// `included.jmx` beside it), CSS and tolerant-HTML XPath extractors feeding the next requests;
+/// a thread group of 0 threads and a method set by a variable are warned at import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn modules_includes_and_markup_extractors_run() {
+    let server = serve(|req| match req.path.as_str() {
+        "/form" => Reply::status(200).with_body(
+            "<html><body><h1>Welcome</h1><form><input name=csrf value=c5rf><p>unclosed</form>",
+        ),
+        "/login?csrf=c5rf&t=Welcome" if req.method == "POST" => Reply::status(200),
+        "/shared/c5rf" => Reply::status(200),
+        _ => Reply::status(404),
+    })
+    .await;
+    let jmx = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jmx/modules.jmx");
+    let opts = surge::scenario::jmx::ImportOptions {
+        properties: vec![("port".into(), server.addr.port().to_string())],
+        out_dir: None,
+    };
+    let imported = surge::scenario::jmx::import_file(&jmx, &opts).unwrap_or_else(|e| panic!("{e}"));
+    let warned: Vec<String> = imported.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warned.len(), 3, "{warned:#?}");
+    assert!(warned[0].contains("ThreadGroup \"nobody\": ThreadGroup.num_threads = 0"));
+    assert!(warned[2].contains("method \"${verb}\""), "{warned:#?}");
+    let (mut plan, _) =
+        surge::scenario::jmx::load(&jmx, &opts, &[]).unwrap_or_else(|e| panic!("{e}"));
+    plan.groups.retain(|g| g.name == "users");
+    let names: Vec<&str> = plan.groups[0]
+        .steps
+        .iter()
+        .map(|i| plan.requests[*i].name.as_str())
+        .collect();
+    assert_eq!(names, ["form", "login", "shared"]);
+    let dir = tempfile::tempdir().unwrap();
+    let _ = run_plan(
+        plan,
+        RunOptions {
+            out: Some(dir.path().to_path_buf()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // 2 users × 2 loops; every login and shared request carried the extracted values.
+    assert_eq!(server.count("200"), 12);
+    assert_eq!(server.count("404"), 0);
+}

@@ -379,6 +379,10 @@ impl<'a> Walker<'a> {
                 }
                 (Kind::Listener, _) => self.note(&place, "ignored (listener)"),
                 (Kind::WorkBench, _) => self.note(&place, "ignored (workbench: not part of a run)"),
+                (Kind::Fragment, Ctx::Group(g)) if !self.expanding.is_empty() => {
+                    // An included plan's fragment: its elements run where it is included.
+                    let _ = self.level(sub, &sc, &child_path, Ctx::Group(g));
+                }
                 (Kind::Fragment, Ctx::Plan) => self.note(&place, "a test fragment runs only where a Module or Include Controller names it"),
                 (Kind::Fragment, _) => self.warn(&place, "a test fragment runs only through a Module or Include controller: not imported"),
                 (Kind::OtherSampler | Kind::Other, _) if Self::sets_exported(el) => self.note(&place, "sets properties from variables: the setup group exports them, the main groups read them"),
