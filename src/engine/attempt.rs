@@ -156,24 +156,19 @@ impl<C> User<C> {
         self.url.push_str(&ctx.base_url);
         req.path.render_into(&scope, &mut self.url);
         let get = req.method == http::Method::GET;
-        if get
-            && self
-                .cache
-                .as_ref()
-                .is_some_and(|c| c.fresh(&self.url, std::time::SystemTime::now()))
-        {
-            // A fresh cached answer: no request and no sample, as JMeter's cache manager (and
-            // nothing sent, for a `while` pass that must send to go on).
+        if get && self.fresh_in_cache() {
+            // No request and no sample (JMeter's default for a cached resource), and nothing
+            // sent, for a `while` pass that must send to go on.
             ctx.give_back_slot();
             self.sent = self.sent.saturating_sub(1);
             return Sent::Done(answer::cached());
         }
         let headers = self.headers(req, &scope);
         let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
-        let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
-        if authz.is_none() {
-            authz = self.digest_answer(ctx, &req.method);
-        }
+        let mut authz = match ctx.auth.header_cached(self.id, &mut self.auth).await {
+            None => self.digest_answer(ctx, &req.method),
+            some => some,
+        };
         let paced = ctx.pacer.as_ref().filter(|p| p.applies(step));
         let policy = &ctx.policy;
         let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);
@@ -203,12 +198,7 @@ impl<C> User<C> {
                 x = ctx.transport.send(&mut self.conn, out) => x,
                 _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
             };
-            self.keep_cookies(&x);
-            if let (Some(c), Ok(200..=299), true) = (&mut self.cache, x.status, get) {
-                if let Some(h) = x.captured.as_ref().and_then(|c| c.headers.as_ref()) {
-                    c.store(&self.url, h, std::time::SystemTime::now());
-                }
-            }
+            self.keep_state(&x, get);
             let status = x.status.ok();
             // Decide now whether a retry follows (and reserve its slot), so the sample says
             // whether it is the request's final outcome.
@@ -266,19 +256,8 @@ impl<C> User<C> {
                 return Sent::Done(verdict);
             }
             attempt += 1;
-            if digest_401 {
-                authz = self.digest_answer(ctx, &req.method);
-                retry_wait = Duration::ZERO;
-                intended = Instant::now();
-                continue;
-            }
             if retry_401 {
-                let used = authz.clone().expect("retry_401 implies a header");
-                authz = ctx
-                    .auth
-                    .after_unauthorized(self.id, &used)
-                    .await
-                    .or(Some(used));
+                authz = self.after_401(ctx, &req.method, authz, digest_401).await;
                 retry_wait = Duration::ZERO;
                 intended = Instant::now();
                 continue;
@@ -393,6 +372,42 @@ impl<C> User<C> {
         let mut h = HeaderValue::from_str(&v).ok().filter(|_| !v.is_empty())?;
         h.set_sensitive(true);
         Some(h)
+    }
+
+    /// The `Authorization` for the retry after a 401: the answer to the Digest challenge it
+    /// carried, or OAuth's next token (else the same).
+    async fn after_401<T>(
+        &mut self,
+        ctx: &Ctx<T>,
+        method: &http::Method,
+        used: Option<HeaderValue>,
+        digest: bool,
+    ) -> Option<HeaderValue> {
+        if digest {
+            return self.digest_answer(ctx, method);
+        }
+        let used = used.expect("an OAuth retry implies a header");
+        ctx.auth
+            .after_unauthorized(self.id, &used)
+            .await
+            .or(Some(used))
+    }
+
+    /// True when the user's cache holds a fresh answer for its URL.
+    fn fresh_in_cache(&self) -> bool {
+        let now = std::time::SystemTime::now();
+        self.cache.as_ref().is_some_and(|c| c.fresh(&self.url, now))
+    }
+
+    /// What an answer leaves in the user's state: its cookies, and (a 2xx to a GET) what the
+    /// cache keeps of it.
+    fn keep_state(&mut self, x: &crate::transport::Exchange, get: bool) {
+        self.keep_cookies(x);
+        if let (Some(c), Ok(200..=299), true) = (&mut self.cache, x.status, get) {
+            if let Some(h) = x.captured.as_ref().and_then(|c| c.headers.as_ref()) {
+                c.store(&self.url, h, std::time::SystemTime::now());
+            }
+        }
     }
 
     /// Stores the cookies an answer sets in the user's jar.

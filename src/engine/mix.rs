@@ -203,6 +203,30 @@ impl<C> User<C> {
                 };
             }
             Op::ForInit { slot } => self.slots[usize::from(slot)] = 0,
+            Op::TimedInit { slot, ms, end } => {
+                let s = usize::from(slot);
+                self.deadlines[s] =
+                    Some(tokio::time::Instant::now() + Duration::from_millis(u64::from(ms)));
+                self.marks[s] = self.sent;
+                if ms == 0 {
+                    *pc = end as usize;
+                }
+            }
+            Op::TimedCheck { slot, end }
+                if self.deadlines[usize::from(slot)]
+                    .is_none_or(|d| tokio::time::Instant::now() >= d) =>
+            {
+                *pc = end as usize;
+            }
+            Op::TimedBack { slot, body } => {
+                let s = usize::from(slot);
+                // A pass that sent no request would spin until the deadline: done.
+                let sent = self.sent != self.marks[s];
+                self.marks[s] = self.sent;
+                if sent && self.deadlines[s].is_some_and(|d| tokio::time::Instant::now() < d) {
+                    *pc = body as usize;
+                }
+            }
             Op::ForNext { each, slot, end } => {
                 let spec = &prog.foreach[usize::from(each)];
                 let k = self.slots[usize::from(slot)] as usize;

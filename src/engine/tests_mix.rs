@@ -267,3 +267,16 @@ load = { threads = 1 }
     assert!(e.contains("did you mean \"token\""), "{e}");
     assert!(e.contains("only a setup group exports"), "{e}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn during_repeats_its_items_until_the_time_is_up() {
+    // Each answer takes 300 ms; the time is checked before each item: a, b, a, b within 1 s.
+    let p = plan(
+        r#"[{ during = "1s", steps = ["a", "b"] }, "c", { during = "0s", steps = ["a"] }]"#,
+        &["a", "b", "c"],
+        "threads = 1\nloops = 1",
+    );
+    let t = scripted(300, |_, _| Ok(200));
+    let _ = run(&p, t.clone()).await;
+    assert_eq!(paths(&t), ["a", "b", "a", "b", "c"]);
+}

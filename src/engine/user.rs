@@ -61,8 +61,11 @@ pub(super) struct User<C> {
     pub(super) slots: Vec<u32>,
     /// The order drawn by each `random_order` block (indexed by its slot).
     pub(super) orders: Vec<Vec<u16>>,
-    /// Requests sent when each `while` pass began (a pass that sends none ends the loop).
-    marks: Vec<u64>,
+    /// Requests sent when each `while` (or `during`) pass began (a pass that sends none ends
+    /// the loop).
+    pub(super) marks: Vec<u64>,
+    /// Each `during` block's deadline.
+    pub(super) deadlines: Vec<Option<Instant>>,
     pub(super) sent: u64,
     /// Transactions open now, outermost first.
     pub(super) open: Vec<OpenTxn>,
@@ -115,6 +118,7 @@ impl<C> User<C> {
             slots: vec![0; slots],
             orders: vec![Vec::new(); slots],
             marks: vec![0; slots],
+            deadlines: vec![None; slots],
             sent: 0,
             open: Vec::with_capacity(ctx.transactions.len()),
             paused_total: Duration::ZERO,

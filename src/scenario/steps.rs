@@ -136,6 +136,7 @@ const KINDS: &[&str] = &[
     "switch",
     "foreach",
     "rendezvous",
+    "during",
 ];
 
 struct Comp<'a, 'b, 'c> {
@@ -301,6 +302,7 @@ impl Comp<'_, '_, '_> {
             "percent" | "total" => self.throughput(p, t, body, kind, loop_slot),
             "switch" => self.switch(p, t, body, loop_slot),
             "foreach" => self.foreach(p, t, body),
+            "during" => self.during(p, t, body),
             "if" => {
                 let Some(cond) = self.cond(&format!("{p}.if"), t.get("if")) else {
                     return;
@@ -408,10 +410,11 @@ impl Comp<'_, '_, '_> {
         let mut open: Vec<u16> = Vec::new();
         for op in &self.ops {
             match *op {
-                Op::LoopInit { slot, .. } | Op::WhileInit { slot } | Op::ForInit { slot } => {
-                    open.push(slot)
-                }
-                Op::LoopBack { .. } | Op::WhileBack { .. } => {
+                Op::LoopInit { slot, .. }
+                | Op::WhileInit { slot }
+                | Op::ForInit { slot }
+                | Op::TimedInit { slot, .. } => open.push(slot),
+                Op::LoopBack { .. } | Op::WhileBack { .. } | Op::TimedBack { .. } => {
                     open.pop();
                 }
                 Op::Jump { to }

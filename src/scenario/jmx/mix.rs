@@ -110,6 +110,13 @@ impl<'a> Walker<'a> {
                 ))
             }
             "ForeachController" => self.foreach_head(el, place),
+            "RunTime" => {
+                let secs = self
+                    .number(el, "RunTime.seconds", place)
+                    .unwrap_or(0.0)
+                    .max(0.0);
+                Some(format!("during = \"{}ms\"", (secs * 1000.0).round() as u64))
+            }
             "com.blazemeter.jmeter.controller.ParallelSampler" => {
                 self.warn(place, "approximated: the Parallel Controller's children run one after another, not at once");
                 None

@@ -19,6 +19,7 @@ pub(super) fn allowed(kind: &str) -> &'static [&'static str] {
         "switch" => &["switch", "steps"],
         "foreach" => &["foreach", "steps", "as"],
         "rendezvous" => &["rendezvous", "users", "timeout"],
+        "during" => &["during", "steps"],
         _ => &[],
     }
 }
@@ -404,6 +405,48 @@ impl Comp<'_, '_, '_> {
         self.ops.push(Op::Jump { to: next });
         let end = self.here();
         self.ops[next as usize] = Op::ForNext { each, slot, end };
+    }
+
+    /// `{ during = "10s", steps = [...] }`: the steps again and again until the time is up,
+    /// checked before each item (JMeter's Runtime Controller).
+    pub(super) fn during(&mut self, p: &str, t: &toml::Table, body: &[toml::Value]) {
+        let raw = match t.get("during") {
+            Some(toml::Value::String(s)) => crate::scenario::spec::RawDuration::Text(s.clone()),
+            Some(toml::Value::Integer(i)) => crate::scenario::spec::RawDuration::Seconds(*i as f64),
+            Some(toml::Value::Float(f)) => crate::scenario::spec::RawDuration::Seconds(*f),
+            _ => {
+                self.c
+                    .err(&format!("{p}.during"), "takes a duration, e.g. \"10s\"");
+                return;
+            }
+        };
+        let d = self
+            .c
+            .duration(&format!("{p}.during"), Some(&raw), Duration::ZERO);
+        let ms = d.as_millis().min(u128::from(u32::MAX)) as u32;
+        let slot = self.slot();
+        let at = self.ops.len();
+        self.ops.push(Op::TimedInit { slot, ms, end: 0 });
+        let body_at = self.here();
+        let mut checks = Vec::new();
+        for item in body {
+            checks.push(self.ops.len());
+            self.ops.push(Op::TimedCheck { slot, end: 0 });
+            self.block(
+                &format!("{p}.steps"),
+                std::slice::from_ref(item),
+                Some(slot),
+            );
+        }
+        self.ops.push(Op::TimedBack {
+            slot,
+            body: body_at,
+        });
+        let end = self.here();
+        self.ops[at] = Op::TimedInit { slot, ms, end };
+        for c in checks {
+            self.ops[c] = Op::TimedCheck { slot, end };
+        }
     }
 
     /// `{ rendezvous = "name", users = 10, timeout = "5s" }`.

@@ -150,6 +150,30 @@ pub enum Op {
         /// The instruction after the loop.
         end: u32,
     },
+    /// `during`: the block's deadline is set; with no time, jump to `end`.
+    TimedInit {
+        /// The deadline slot.
+        slot: u16,
+        /// How long, ms.
+        ms: u32,
+        /// The instruction after the block.
+        end: u32,
+    },
+    /// `during`: before each item, the deadline is checked; past it, jump to `end`.
+    TimedCheck {
+        /// The deadline slot.
+        slot: u16,
+        /// The instruction after the block.
+        end: u32,
+    },
+    /// `during`: the body ended; again from `body` while time remains (and the pass sent a
+    /// request).
+    TimedBack {
+        /// The deadline slot.
+        slot: u16,
+        /// The first instruction of the body.
+        body: u32,
+    },
     /// `rendezvous`: wait until enough users arrived (or the first waiter's timeout).
     Rendezvous {
         /// Index into [`Program::points`].
