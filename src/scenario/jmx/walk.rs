@@ -170,7 +170,8 @@ fn kind(el: &Element) -> Kind {
         | "AuthManager"
         | "CounterConfig"
         | "UserParameters"
-        | "RandomVariableConfig" => Kind::UserState,
+        | "RandomVariableConfig"
+        | "CacheManager" => Kind::UserState,
         "HTTPSamplerProxy" | "HTTPSampler" | "HTTPSampler2" => Kind::HttpSampler,
         "HeaderManager" => Kind::HeaderManager,
         "ConfigTestElement" if el.attr("guiclass") == Some("HttpDefaultsGui") => Kind::HttpDefaults,
@@ -200,6 +201,7 @@ fn kind(el: &Element) -> Kind {
             || t.ends_with("ControllerGui")
             || t == "InterleaveControl"
             || t == "RandomOrderController"
+            || t == "RunTime"
             || t == "com.blazemeter.jmeter.controller.ParallelSampler" =>
         {
             Kind::Controller
