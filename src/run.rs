@@ -257,6 +257,14 @@ pub(crate) async fn auth_runtime(
         Auth::Bearer {
             source: TokenSource::File(f),
         } => AuthRuntime::bearer_from_file(f)?,
+        Auth::Basic {
+            username_env,
+            password_env,
+        } => AuthRuntime::basic_from_env(username_env, password_env)?,
+        Auth::Digest {
+            username_env,
+            password_env,
+        } => AuthRuntime::digest_from_env(username_env, password_env)?,
         Auth::ClientCredentials {
             client_id_env,
             client_secret_env,

@@ -241,25 +241,19 @@ fn jmeter_5_typed_properties_two_serialized_groups_and_throughput_timer() {
         (Some(Duration::from_secs(30)), Duration::from_secs(1))
     );
     assert_eq!(plan.groups[1].load.on_error, OnError::StopTest);
-    // 120/min shared by the group's 4 threads: each pauses 2 s; approximated, and said so.
+    // 120/min shared by the group's 4 threads (calcMode 2): a pace of the group, not a pause.
+    assert_eq!(plan.groups[1].load.think_time, ThinkTime::None);
     assert_eq!(
-        plan.groups[1].load.think_time,
-        ThinkTime::Constant {
-            pause: Duration::from_secs(2)
-        }
+        plan.groups[1].load.pace,
+        Some(surge::scenario::GroupPace {
+            per_second: 2.0,
+            per: surge::scenario::PaceScope::Group
+        })
     );
-    assert_eq!(imported.warnings.len(), 1, "{:?}", imported.warnings);
-    assert!(
-        imported.warnings[0]
-            .message
-            .contains("Constant Throughput Timer")
-            && imported.warnings[0]
-                .place
-                .ends_with("ThreadGroup \"Burst\"")
-    );
+    assert!(imported.warnings.is_empty(), "{:?}", imported.warnings);
     assert!(imported
         .toml
-        .contains("# approximated: a Constant Throughput Timer"));
+        .contains("pace = { rate = \"120/m\", per = \"group\" }"));
     assert_eq!(
         plan.requests[1].body.as_ref().unwrap().source(),
         r#"{"id": "{__uuid}", "n": {__thread}}"#
@@ -276,7 +270,6 @@ fn unsupported_elements_are_warned_by_type_name_and_place() {
         .unwrap_or_else(|e| panic!("{e}"));
     let places: Vec<&str> = imported.warnings.iter().map(|w| w.place.as_str()).collect();
     for want in [
-        "Checkout/CookieManager \"HTTP Cookie Manager\"",
         "Checkout/Shoppers/browse/IfController \"check\"",
         "Checkout/Shoppers/WhileController \"until paid\"",
         "Checkout/Shoppers/until paid/JSR223Sampler \"compute\"",
@@ -303,8 +296,13 @@ fn unsupported_elements_are_warned_by_type_name_and_place() {
     assert!(
         msg("Checkout/Shoppers/browse/IfController \"check\"").contains("not a form surge maps")
     );
-    // The extractor, the transaction and the counted loop map without a warning.
+    // The cookie manager, the extractor, the transaction and the counted loop map without a
+    // warning.
+    assert!(imported
+        .toml
+        .contains("[cookies]\n# Checkout/CookieManager \"HTTP Cookie Manager\"\nenabled = true"));
     for mapped in [
+        "CookieManager",
         "RegexExtractor",
         "TransactionController",
         "LoopController \"poll 3x\"",
@@ -566,14 +564,25 @@ async fn imported_serialized_groups_keep_delay_ramp_and_order() {
     };
     assert_eq!((first(0), first(1)), (0, 500_000));
     // Burst starts when warm-up ends (0.5 s + 3 × 100 ms), then its own delay (1 s) and ramp-up
-    // (4 threads over 2 s), each first request after the 2 s throughput pause.
+    // (4 threads over 2 s); the group's pace (120/min) gives the group's requests one slot
+    // every 500 ms, whichever thread takes it.
     let warm_end = warm.iter().map(|s| s.end_us).max().unwrap();
     assert_eq!(warm_end, 800_000);
-    for i in 0..4u32 {
-        assert_eq!(
-            first(2 + i),
-            warm_end + 1_000_000 + u64::from(i) * 500_000 + 2_000_000,
-            "burst thread {i}"
+    assert_eq!(first(2), warm_end + 1_000_000);
+    let mut burst: Vec<u64> = samples
+        .iter()
+        .filter(|s| s.step == 1)
+        .map(|s| s.start_us)
+        .collect();
+    burst.sort_unstable();
+    assert!(burst.len() >= 8, "{burst:?}");
+    for (k, t) in burst.iter().enumerate() {
+        assert_eq!(*t, warm_end + 1_000_000 + k as u64 * 500_000, "slot {k}");
+    }
+    for i in 1..4u32 {
+        assert!(
+            first(2 + i) >= warm_end + 1_000_000 + u64::from(i) * 500_000,
+            "thread {i} starts on its ramp-up"
         );
     }
 }

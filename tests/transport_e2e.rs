@@ -54,6 +54,7 @@ async fn capture_contract<T: Transport>(t: &T, base: &str) {
     let asked = Capture {
         body_limit: Some(5),
         headers: true,
+        ..Capture::NONE
     };
     let x = t.send(&mut conn, get(&ok, asked)).await;
     let c = x.captured.expect("asked");
@@ -64,6 +65,7 @@ async fn capture_contract<T: Transport>(t: &T, base: &str) {
     let whole = Capture {
         body_limit: Some(1000),
         headers: false,
+        ..Capture::NONE
     };
     let c = t.send(&mut conn, get(&ok, whole)).await.captured.unwrap();
     assert_eq!(c.body.as_deref(), Some(&b"hello, world"[..]));
@@ -85,6 +87,7 @@ async fn capture_contract<T: Transport>(t: &T, base: &str) {
                 Capture {
                     body_limit: Some(10),
                     headers: false,
+                    ..Capture::NONE
                 },
             ),
         )
@@ -197,6 +200,7 @@ async fn http2_by_alpn_over_tls_keeps_the_contract() {
     let headers = Capture {
         body_limit: None,
         headers: true,
+        ..Capture::NONE
     };
     let v =
         |x: surge::transport::Exchange| x.captured.unwrap().headers.unwrap()["x-version"].clone();

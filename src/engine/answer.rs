@@ -61,17 +61,29 @@ pub(super) fn plain(req: &RequestSpec, x: &Exchange) -> Verdict {
     }
 }
 
+/// A GET answered from the user's fresh cache: a success with no sample.
+pub(super) fn cached() -> Verdict {
+    Verdict {
+        key: StatusKey::Http(200),
+        check: None,
+        ok: true,
+        outcome: Outcome::Success,
+        poll: PollNext::Over,
+    }
+}
+
 /// Judges a final answer of a request with checks or a poll, setting the user's variables.
 pub(super) fn judge(
     req: &RequestSpec,
     x: &Exchange,
     service: Duration,
-    vars: &mut [String],
+    data: &mut super::data::UserData,
     rng: &mut rand::rngs::StdRng,
     last_ok: bool,
     turn: Option<PollTurn>,
 ) -> Verdict {
     let base = plain(req, x);
+    let (vars, lists) = (&mut data.values, &mut data.lists);
     let body = x
         .captured
         .as_ref()
@@ -82,7 +94,7 @@ pub(super) fn judge(
     // only feed its extractors.
     let mut failed: Option<(Failure, u16)> = None;
     for e in &req.extract {
-        let found = extract(e, x, body.as_deref(), json.as_ref(), rng);
+        let found = extract(e, x, body.as_deref(), json.as_ref(), rng, &mut lists[e.var]);
         match (found, &e.missing) {
             (Some(v), _) => set(&mut vars[e.var], &v),
             (None, Missing::Default(d)) => set(&mut vars[e.var], d),
@@ -154,11 +166,11 @@ fn set(slot: &mut String, v: &str) {
     slot.push_str(v);
 }
 
-fn pick<T>(items: &[T], nth: Nth, rng: &mut rand::rngs::StdRng) -> Option<usize> {
+fn pick(items: &[String], nth: Nth, rng: &mut rand::rngs::StdRng) -> Option<usize> {
     match nth {
         Nth::Index(n) => (n as usize <= items.len()).then(|| n as usize - 1),
-        Nth::Random if items.is_empty() => None,
-        Nth::Random => Some(rng.random_range(0..items.len())),
+        Nth::Random | Nth::All if items.is_empty() => None,
+        Nth::Random | Nth::All => Some(rng.random_range(0..items.len())),
     }
 }
 
@@ -170,50 +182,71 @@ fn json_text(v: &Value) -> String {
     }
 }
 
-fn extract(
+/// Every value the extractor's source finds in the answer, in order.
+fn candidates(
     e: &Extractor,
     x: &Exchange,
     body: Option<&str>,
     json: Option<&Value>,
-    rng: &mut rand::rngs::StdRng,
-) -> Option<String> {
+) -> Vec<String> {
     match &e.source {
-        Source::Status => x.status.ok().map(|s| s.to_string()),
-        Source::Header(name) => {
-            let h = x.captured.as_ref()?.headers.as_ref()?;
-            let values: Vec<_> = h.get_all(name).iter().collect();
-            let i = pick(&values, e.nth, rng)?;
-            values[i].to_str().ok().map(str::to_string)
-        }
-        Source::Json(path) => {
-            let nodes = path.query(json?).all();
-            let i = pick(&nodes, e.nth, rng)?;
-            Some(json_text(nodes[i]))
-        }
-        Source::Regex { re, template } => {
-            let caps: Vec<regex::Captures<'_>> = re.captures_iter(body?).collect();
-            let i = pick(&caps, e.nth, rng)?;
-            Some(fill(template, &caps[i]))
-        }
+        Source::Status => x.status.ok().map(|s| s.to_string()).into_iter().collect(),
+        Source::Header(name) => x
+            .captured
+            .as_ref()
+            .and_then(|c| c.headers.as_ref())
+            .map(|h| {
+                h.get_all(name)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Source::Json(path) => json
+            .map(|j| path.query(j).all().into_iter().map(json_text).collect())
+            .unwrap_or_default(),
+        Source::Regex { re, template } => body
+            .map(|b| re.captures_iter(b).map(|c| fill(template, &c)).collect())
+            .unwrap_or_default(),
         Source::Between(left, right) => {
-            let body = body?;
-            let mut found: Vec<&str> = Vec::new();
+            let Some(body) = body else { return Vec::new() };
+            let mut found = Vec::new();
             let mut rest = body;
             while let Some(l) = rest.find(left.as_str()) {
                 let after = &rest[l + left.len()..];
                 let Some(r) = after.find(right.as_str()) else {
                     break;
                 };
-                found.push(&after[..r]);
+                found.push(after[..r].to_string());
                 rest = &after[r + right.len()..];
                 if left.is_empty() && right.is_empty() {
                     break;
                 }
             }
-            let i = pick(&found, e.nth, rng)?;
-            Some(found[i].to_string())
+            found
         }
+        Source::Markup(m) => body.map(|b| m.find(b)).unwrap_or_default(),
     }
+}
+
+/// The extractor's value: the match it asks for (None when there is none). With `match =
+/// "all"`, every match goes to `list` and the value is their count.
+fn extract(
+    e: &Extractor,
+    x: &Exchange,
+    body: Option<&str>,
+    json: Option<&Value>,
+    rng: &mut rand::rngs::StdRng,
+    list: &mut Vec<String>,
+) -> Option<String> {
+    let mut found = candidates(e, x, body, json);
+    if e.nth == Nth::All {
+        let n = found.len();
+        *list = found;
+        return (n > 0).then(|| n.to_string());
+    }
+    let i = pick(&found, e.nth, rng)?;
+    Some(found.swap_remove(i))
 }
 
 /// JMeter's template: `$n$` is group n's text.

@@ -115,21 +115,20 @@ impl<C> User<C> {
         self.url.clear();
         self.url.push_str(&ctx.base_url);
         req.path.render_into(&scope, &mut self.url);
-        // Constant headers are borrowed as they are; only templated ones are rendered.
-        let headers: std::borrow::Cow<'_, [(http::HeaderName, HeaderValue)]> =
-            if req.dyn_headers.is_empty() {
-                std::borrow::Cow::Borrowed(&req.const_headers)
-            } else {
-                let mut h = req.const_headers.clone();
-                for (k, t) in &req.dyn_headers {
-                    let v = HeaderValue::try_from(t.render(&scope))
-                        .unwrap_or_else(|_| HeaderValue::from_static(""));
-                    h.push((k.clone(), v));
-                }
-                std::borrow::Cow::Owned(h)
-            };
+        let get = req.method == http::Method::GET;
+        if get && self.fresh_in_cache() {
+            // No request and no sample (JMeter's default for a cached resource), and nothing
+            // sent, for a `while` pass that must send to go on.
+            ctx.give_back_slot();
+            self.sent = self.sent.saturating_sub(1);
+            return Sent::Done(answer::cached());
+        }
+        let headers = self.headers(req, &scope);
         let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
-        let mut authz = ctx.auth.header_cached(self.id, &mut self.auth).await;
+        let mut authz = match ctx.auth.header_cached(self.id, &mut self.auth).await {
+            None => self.digest_answer(ctx, &req.method),
+            some => some,
+        };
         let gate = ctx.gate.as_ref().filter(|g| g.applies(step));
         let policy = &ctx.policy;
         let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);
@@ -159,16 +158,20 @@ impl<C> User<C> {
                 x = ctx.transport.send(&mut self.conn, out) => x,
                 _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
             };
+            self.keep_state(&x, get);
             let status = x.status.ok();
             if let Some(g) = gate {
                 g.observe(self.id, start, status, x.retry_after_ms, x.rate_limit);
             }
             // Decide now whether a retry follows (and reserve its slot), so the sample says
             // whether it is the request's final outcome.
-            let retry_401 = status == Some(401)
-                && attempt == 1
-                && authz.is_some()
-                && matches!(ctx.auth, AuthRuntime::OAuth(_));
+            // A Digest challenge is answered once, by the same request with its credentials.
+            let digest_401 = status == Some(401) && attempt == 1 && self.took_challenge(ctx, &x);
+            let retry_401 = digest_401
+                || (status == Some(401)
+                    && attempt == 1
+                    && authz.is_some()
+                    && matches!(ctx.auth, AuthRuntime::OAuth(_)));
             let policy_wait = match status {
                 Some(s) if !retry_401 && policy.retries(s) => {
                     policy.wait(attempt, x.retry_after_ms, self.rng.random::<f64>())
@@ -185,7 +188,7 @@ impl<C> User<C> {
                     &req.spec,
                     &x,
                     service,
-                    &mut self.data.values,
+                    &mut self.data,
                     &mut self.rng,
                     self.last_ok,
                     poll.map(|p| p.turn()),
@@ -226,12 +229,7 @@ impl<C> User<C> {
             }
             attempt += 1;
             if retry_401 {
-                let used = authz.clone().expect("retry_401 implies a header");
-                authz = ctx
-                    .auth
-                    .after_unauthorized(self.id, &used)
-                    .await
-                    .or(Some(used));
+                authz = self.after_401(ctx, &req.method, authz, digest_401).await;
                 retry_wait = Duration::ZERO;
                 intended = Instant::now();
                 continue;
@@ -251,6 +249,155 @@ impl<C> User<C> {
             retry_wait = wait;
             intended = until;
         }
+    }
+
+    /// The request's headers: constant ones borrowed as they are; templated ones rendered, and
+    /// the jar's cookies joined to any `Cookie` the plan sets itself.
+    fn headers<'r>(
+        &self,
+        req: &'r super::executor::Prepared,
+        scope: &Scope<'_>,
+    ) -> std::borrow::Cow<'r, [(http::HeaderName, HeaderValue)]> {
+        let cookie = self.cookie_header();
+        let validators = match &self.cache {
+            Some(c) if req.method == http::Method::GET => c.validators(&self.url),
+            _ => Vec::new(),
+        };
+        if req.dyn_headers.is_empty() && cookie.is_none() && validators.is_empty() {
+            return std::borrow::Cow::Borrowed(&req.const_headers);
+        }
+        let mut h = req.const_headers.clone();
+        h.extend(validators);
+        for (k, t) in &req.dyn_headers {
+            let v = HeaderValue::try_from(t.render(scope))
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            h.push((k.clone(), v));
+        }
+        if let Some(c) = cookie {
+            match h.iter_mut().find(|(k, _)| k == http::header::COOKIE) {
+                Some((_, v)) => {
+                    let mut both = v.as_bytes().to_vec();
+                    both.extend_from_slice(b"; ");
+                    both.extend_from_slice(c.as_bytes());
+                    *v = HeaderValue::from_bytes(&both).unwrap_or(c);
+                }
+                None => h.push((http::header::COOKIE, c)),
+            }
+        }
+        std::borrow::Cow::Owned(h)
+    }
+
+    /// With Digest authentication: the answer to the challenge this user holds, for its URL.
+    fn digest_answer<T>(&mut self, ctx: &Ctx<T>, method: &http::Method) -> Option<HeaderValue> {
+        let AuthRuntime::Digest(creds) = &ctx.auth else {
+            return None;
+        };
+        let ch = self.digest.as_mut()?;
+        let after_scheme = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |x| x.1);
+        let uri = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+        let cnonce = format!("{:016x}", self.rng.random::<u64>());
+        let mut h = HeaderValue::try_from(ch.answer(creds, method.as_str(), uri, &cnonce)).ok()?;
+        h.set_sensitive(true);
+        Some(h)
+    }
+
+    /// With Digest authentication: keeps the challenge of a 401; true when there is one.
+    fn took_challenge<T>(&mut self, ctx: &Ctx<T>, x: &crate::transport::Exchange) -> bool {
+        if !matches!(ctx.auth, AuthRuntime::Digest(_)) {
+            return false;
+        }
+        let challenge = x
+            .captured
+            .as_ref()
+            .and_then(|c| c.headers.as_ref())
+            .and_then(|h| {
+                h.get_all(http::header::WWW_AUTHENTICATE)
+                    .iter()
+                    .find_map(|v| crate::transport::digest::Challenge::parse(v.to_str().ok()?))
+            });
+        match challenge {
+            Some(c) => {
+                self.digest = Some(c);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The `Cookie` header the user's jar holds for its URL, when it holds any.
+    fn cookie_header(&self) -> Option<HeaderValue> {
+        let jar = self.jar.as_ref()?;
+        jar.iter_any().next()?;
+        let url = url::Url::parse(&self.url).ok()?;
+        let mut v = String::new();
+        for (name, value) in jar.get_request_values(&url) {
+            if !v.is_empty() {
+                v.push_str("; ");
+            }
+            v.push_str(name);
+            v.push('=');
+            v.push_str(value);
+        }
+        let mut h = HeaderValue::from_str(&v).ok().filter(|_| !v.is_empty())?;
+        h.set_sensitive(true);
+        Some(h)
+    }
+
+    /// The `Authorization` for the retry after a 401: the answer to the Digest challenge it
+    /// carried, or OAuth's next token (else the same).
+    async fn after_401<T>(
+        &mut self,
+        ctx: &Ctx<T>,
+        method: &http::Method,
+        used: Option<HeaderValue>,
+        digest: bool,
+    ) -> Option<HeaderValue> {
+        if digest {
+            return self.digest_answer(ctx, method);
+        }
+        let used = used.expect("an OAuth retry implies a header");
+        ctx.auth
+            .after_unauthorized(self.id, &used)
+            .await
+            .or(Some(used))
+    }
+
+    /// True when the user's cache holds a fresh answer for its URL.
+    fn fresh_in_cache(&self) -> bool {
+        let now = std::time::SystemTime::now();
+        self.cache.as_ref().is_some_and(|c| c.fresh(&self.url, now))
+    }
+
+    /// What an answer leaves in the user's state: its cookies, and (a 2xx to a GET) what the
+    /// cache keeps of it.
+    fn keep_state(&mut self, x: &crate::transport::Exchange, get: bool) {
+        self.keep_cookies(x);
+        if let (Some(c), Ok(200..=299), true) = (&mut self.cache, x.status, get) {
+            if let Some(h) = x.captured.as_ref().and_then(|c| c.headers.as_ref()) {
+                c.store(&self.url, h, std::time::SystemTime::now());
+            }
+        }
+    }
+
+    /// Stores the cookies an answer sets in the user's jar.
+    fn keep_cookies(&mut self, x: &crate::transport::Exchange) {
+        let (Some(jar), Some(c)) = (self.jar.as_mut(), x.captured.as_ref()) else {
+            return;
+        };
+        if c.set_cookies.is_empty() {
+            return;
+        }
+        let Ok(url) = url::Url::parse(&self.url) else {
+            return;
+        };
+        let cookies = c.set_cookies.iter().filter_map(|v| {
+            let s = v.to_str().ok()?;
+            cookie_store::RawCookie::parse(s.to_string()).ok()
+        });
+        jar.store_response_cookies(cookies, &url);
     }
 
     /// Records an attempt, counts it in the open transactions, and streams it when asked.

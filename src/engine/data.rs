@@ -51,6 +51,9 @@ pub struct UserData {
     cursors: Vec<u64>,
     /// Current values, indexed like `Plan::vars`.
     pub values: Vec<String>,
+    /// Every match of an extractor with `match = "all"`, indexed like `Plan::vars` (empty for
+    /// the others): what `foreach` goes over.
+    pub lists: Vec<Vec<String>>,
 }
 
 impl UserData {
@@ -59,15 +62,44 @@ impl UserData {
         UserData {
             cursors: vec![0; shared.sources.len()],
             values: vec![String::new(); nvars],
+            lists: vec![Vec::new(); nvars],
         }
     }
 
-    /// Draws the next value of every source into `values` (once per iteration).
+    /// Draws the next value of every source into `values` (once per iteration), random values
+    /// from entropy.
     ///
     /// # Errors
     /// A finite source ran out and its `on_eof` says to stop.
     pub fn draw(&mut self, shared: &SharedData) -> Result<(), Exhausted> {
+        self.draw_with(shared, &mut rand::make_rng(), 1)
+    }
+
+    /// As [`UserData::draw`], for user `number` (from 1, in its group; per-user rows read it),
+    /// random values from `rng`.
+    ///
+    /// # Errors
+    /// A finite source ran out and its `on_eof` says to stop.
+    pub fn draw_with(
+        &mut self,
+        shared: &SharedData,
+        rng: &mut rand::rngs::StdRng,
+        number: u32,
+    ) -> Result<(), Exhausted> {
+        use rand::RngExt as _;
         for (i, src) in shared.sources.iter().enumerate() {
+            if let DataKind::PerUser { rows } = &src.kind {
+                let row = &rows[(number.max(1) as usize - 1) % rows.len()];
+                for (col, var) in src.vars.iter().enumerate() {
+                    set(&mut self.values[*var], &row[col]);
+                }
+                continue;
+            }
+            if let DataKind::Random { min, max, format } = &src.kind {
+                let n = rng.random_range(*min..=*max);
+                write_number(&mut self.values[src.vars[0]], n, format.as_ref());
+                continue;
+            }
             let n = match src.share {
                 Share::All => shared
                     .segment
@@ -81,7 +113,7 @@ impl UserData {
             let len = match &src.kind {
                 DataKind::Csv { data, .. } => Some(data.len() as u64),
                 DataKind::List { values } => Some(values.len() as u64),
-                DataKind::Uuid | DataKind::Counter { .. } | DataKind::Env { .. } => None,
+                _ => None,
             };
             let idx = match len {
                 Some(len) if n >= len => match src.on_eof {
@@ -114,19 +146,37 @@ impl UserData {
                             .encode_lower(&mut uuid::Uuid::encode_buffer()),
                     );
                 }
-                DataKind::Counter { start, step } => {
-                    let v = &mut self.values[src.vars[0]];
-                    v.clear();
-                    use std::fmt::Write as _;
-                    let _ = write!(
-                        v,
-                        "{}",
-                        start.saturating_add((n as i64).saturating_mul(*step))
-                    );
+                DataKind::Counter {
+                    start,
+                    step,
+                    end,
+                    format,
+                } => {
+                    // After `end`, back to `start` (JMeter's counter maximum).
+                    let n = match end {
+                        Some(e) if *step != 0 && (e - start) / step >= 0 => {
+                            n % ((e - start) / step + 1) as u64
+                        }
+                        _ => n,
+                    };
+                    let value = start.saturating_add((n as i64).saturating_mul(*step));
+                    write_number(&mut self.values[src.vars[0]], value, format.as_ref());
                 }
+                DataKind::Random { .. } | DataKind::PerUser { .. } => {}
             }
         }
         Ok(())
+    }
+}
+
+fn write_number(dst: &mut String, n: i64, format: Option<&crate::scenario::data::NumFormat>) {
+    dst.clear();
+    match format {
+        Some(f) => f.write(n, dst),
+        None => {
+            use std::fmt::Write as _;
+            let _ = write!(dst, "{n}");
+        }
     }
 }
 
@@ -212,7 +262,12 @@ mod tests {
     fn generated_sources() {
         let sources = vec![
             DataSource {
-                kind: DataKind::Counter { start: 10, step: 5 },
+                kind: DataKind::Counter {
+                    start: 10,
+                    step: 5,
+                    end: None,
+                    format: None,
+                },
                 share: Share::All,
                 on_eof: OnEof::Recycle,
                 vars: vec![0],
@@ -269,7 +324,12 @@ mod tests {
                 }
                 let counter = SharedData::for_segment(
                     &[DataSource {
-                        kind: DataKind::Counter { start: 1, step: 1 },
+                        kind: DataKind::Counter {
+                            start: 1,
+                            step: 1,
+                            end: None,
+                            format: None,
+                        },
                         share: Share::All,
                         on_eof: OnEof::Recycle,
                         vars: vec![0],

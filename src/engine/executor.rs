@@ -13,14 +13,15 @@ use tokio_util::sync::CancellationToken;
 
 use super::cores::{spawn_user, Cores, Workers};
 use super::data::SharedData;
-use super::pace::Gate;
+use super::pace::{Gate, Pacer};
+use super::phases::run_groups;
 use super::user::{closed_user, open_user};
 use crate::record::samples::Streamed;
 use crate::record::{Aggregate, Recorder, StopReason, Tick};
 use crate::scenario::cond::Cond;
 use crate::scenario::steps::{Program, TransactionSpec};
 use crate::scenario::template::{Scope, Template};
-use crate::scenario::{OnError, Plan, Policy, RequestSpec, ThinkTime};
+use crate::scenario::{OnError, PaceScope, Phase, Plan, Policy, RequestSpec, ThinkTime};
 use crate::schedule::feedback::{Dial, FeedbackSchedule};
 use crate::schedule::{self, Event, Model, Schedule, Segment};
 use crate::transport::auth::AuthRuntime;
@@ -101,13 +102,28 @@ pub(super) struct Prepared {
     pub(super) plain: bool,
 }
 
+/// A group's pace at run time.
+pub(super) enum GroupPaceRt {
+    /// Each user at this interval.
+    User(Duration),
+    /// Shared by the group's users (or by every `all` group at the same rate).
+    Shared(Arc<Pacer>),
+}
+
 pub(super) struct GroupRt {
     profile: crate::scenario::Profile,
     pub(super) program: Program,
     pub(super) think: ThinkTime,
+    pub(super) pace: Option<GroupPaceRt>,
     pub(super) on_error: OnError,
     pub(super) user_base: u32,
     stop: CancellationToken,
+    /// What the group's users share of its request mix.
+    pub(super) mix: super::mix::MixRt,
+    /// When it runs.
+    pub(super) phase: Phase,
+    /// setup: the variables its users hand to the later groups.
+    pub(super) export: Vec<usize>,
 }
 
 pub(super) struct Ctx<T> {
@@ -117,15 +133,23 @@ pub(super) struct Ctx<T> {
     pub(super) requests: Vec<Prepared>,
     pub(super) transactions: Vec<TransactionSpec>,
     pub(super) conditions: Vec<Cond>,
+    pub(super) cookies: crate::scenario::Cookies,
+    pub(super) cache: crate::scenario::HttpCache,
     pub(super) groups: Vec<GroupRt>,
-    serialize_groups: bool,
+    pub(super) serialize_groups: bool,
     pub(super) data: SharedData,
     pub(super) nvars: usize,
     pub(super) recorder: Recorder,
-    epoch: Instant,
-    stop: CancellationToken,
+    pub(super) epoch: Instant,
+    pub(super) stop: CancellationToken,
     pub(super) abort: CancellationToken,
-    stop_reason: Mutex<Option<StopReason>>,
+    /// Stops the teardown groups (a cancel), apart from the run's stop.
+    pub(super) teardown_stop: CancellationToken,
+    /// Cancels what teardown users have in flight after the grace.
+    pub(super) teardown_abort: CancellationToken,
+    /// The variables setup groups exported: the later groups' users start with them.
+    pub(super) exports: Mutex<Vec<(usize, String)>>,
+    pub(super) stop_reason: Mutex<Option<StopReason>>,
     issued: AtomicU64,
     max_requests: u64,
     pub(super) iterations: AtomicU64,
@@ -233,7 +257,12 @@ fn prepare(plan: &Plan) -> Vec<Prepared> {
                 body: r.body.clone(),
                 capture: Capture {
                     body_limit: body.then_some(crate::scenario::conversation::BODY_LIMIT),
-                    headers,
+                    // Digest: a 401's challenge is read from its headers; a cached GET's
+                    // validators and freshness too.
+                    headers: headers
+                        || matches!(plan.auth, crate::scenario::Auth::Digest { .. })
+                        || (plan.cache.enabled && r.method == http::Method::GET),
+                    cookies: plan.cookies.enabled,
                 },
                 plain: r.extract.is_empty() && r.asserts.is_empty() && r.poll.is_none(),
                 spec: r.clone(),
@@ -270,7 +299,13 @@ pub async fn execute<T: Transport>(
     let agg = Arc::new(Mutex::new(agg));
     let ticker = spawn_ticker(ctx.clone(), agg.clone(), opts.on_tick.clone());
     let watchdog = spawn_watchdog(ctx.clone(), opts.cancel.clone(), plan.limits.max_duration);
-    run_groups(ctx.clone(), opts.grace, opts.stop_now.clone()).await;
+    run_groups(
+        ctx.clone(),
+        opts.grace,
+        opts.cancel.clone(),
+        opts.stop_now.clone(),
+    )
+    .await;
     let duration = ctx.epoch.elapsed();
     watchdog.abort();
     ticker.abort();
@@ -300,19 +335,52 @@ fn build_ctx<T: Transport>(
     cores: Option<Cores>,
 ) -> Arc<Ctx<T>> {
     let stop = CancellationToken::new();
+    let teardown_stop = CancellationToken::new();
     let segment = opts.segment.unwrap_or(Segment::WHOLE);
     let mut user_base = 0;
+    // Paces shared by every `all` group, one per rate.
+    let mut all_paces: Vec<(f64, Arc<Pacer>)> = Vec::new();
     let groups = plan
         .groups
         .iter()
         .map(|g| {
+            let pace = g.load.pace.map(|p| {
+                let per_second = p.per_second / f64::from(segment.count.max(1));
+                match p.per {
+                    PaceScope::User => {
+                        GroupPaceRt::User(Duration::from_secs_f64(1.0 / p.per_second))
+                    }
+                    PaceScope::Group => {
+                        GroupPaceRt::Shared(Arc::new(Pacer::new(per_second, 1, None)))
+                    }
+                    PaceScope::All => {
+                        let shared = match all_paces.iter().find(|(r, _)| *r == p.per_second) {
+                            Some((_, shared)) => shared.clone(),
+                            None => {
+                                let shared = Arc::new(Pacer::new(per_second, 1, None));
+                                all_paces.push((p.per_second, shared.clone()));
+                                shared
+                            }
+                        };
+                        GroupPaceRt::Shared(shared)
+                    }
+                }
+            });
             let rt = GroupRt {
                 profile: g.load.profile.clone(),
                 program: g.program.clone(),
+                pace,
                 think: g.load.think_time,
                 on_error: g.load.on_error,
                 user_base,
-                stop: stop.child_token(),
+                stop: if g.phase == Phase::Teardown {
+                    teardown_stop.child_token()
+                } else {
+                    stop.child_token()
+                },
+                mix: super::mix::MixRt::new(&g.program, g.max_users()),
+                phase: g.phase,
+                export: g.export.clone(),
             };
             user_base += g.max_users();
             rt
@@ -330,6 +398,8 @@ fn build_ctx<T: Transport>(
         requests: prepare(plan),
         transactions: plan.transactions.clone(),
         conditions: plan.conditions.clone(),
+        cookies: plan.cookies,
+        cache: plan.cache,
         groups,
         serialize_groups: plan.serialize_groups,
         data: SharedData::for_segment(&plan.data, segment),
@@ -338,6 +408,9 @@ fn build_ctx<T: Transport>(
         epoch: Instant::now(),
         stop,
         abort: CancellationToken::new(),
+        teardown_stop,
+        teardown_abort: CancellationToken::new(),
+        exports: Mutex::new(Vec::new()),
         stop_reason: Mutex::new(None),
         issued: AtomicU64::new(0),
         max_requests: plan
@@ -416,41 +489,6 @@ fn spawn_watchdog<T: Transport>(
     })
 }
 
-/// Runs the groups together, or one after another; either way requests in flight get `grace`
-/// after a stop, then are cancelled.
-async fn run_groups<T: Transport>(ctx: Arc<Ctx<T>>, grace: Duration, stop_now: CancellationToken) {
-    let drivers = {
-        let ctx = ctx.clone();
-        async move {
-            if ctx.serialize_groups {
-                for g in 0..ctx.groups.len() {
-                    if ctx.stop.is_cancelled() {
-                        break;
-                    }
-                    drive_group(ctx.clone(), g, Instant::now()).await;
-                }
-            } else {
-                let all = (0..ctx.groups.len()).map(|g| drive_group(ctx.clone(), g, ctx.epoch));
-                futures::future::join_all(all).await;
-            }
-        }
-    };
-    tokio::pin!(drivers);
-    tokio::select! {
-        biased;
-        _ = &mut drivers => {}
-        _ = async { ctx.stop.cancelled().await; tokio::time::sleep(grace).await; } => {
-            ctx.abort.cancel();
-            drivers.await;
-        }
-        _ = stop_now.cancelled() => {
-            ctx.stop_with(StopReason::Cancelled);
-            ctx.abort.cancel();
-            drivers.await;
-        }
-    }
-}
-
 /// The last drain, and what the run hands back.
 fn finish<T>(ctx: &Ctx<T>, mut a: Aggregate, duration: Duration) -> ExecOutput {
     ctx.recorder.drain_into(u32::MAX, &mut a);
@@ -473,15 +511,22 @@ fn finish<T>(ctx: &Ctx<T>, mut a: Aggregate, duration: Duration) -> ExecOutput {
 
 /// Reads group `g`'s schedule from `start`, starts and stops its users, hands arrivals to free
 /// users (open model), and waits for its users.
-async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
+pub(super) async fn drive_group<T: Transport>(ctx: Arc<Ctx<T>>, g: usize, start: Instant) {
     let grp = &ctx.groups[g];
+    // Every segment of a distributed run runs the setup and teardown groups whole, as every
+    // JMeter server of a distributed test does.
+    let segment = if grp.phase == Phase::Main {
+        ctx.segment
+    } else {
+        Segment::WHOLE
+    };
     let mut sched: Box<dyn Schedule> = match &ctx.dial {
         Some(d) => Box::new(FeedbackSchedule::new(
             d.clone(),
             FEEDBACK_USERS.0,
             FEEDBACK_USERS.1,
         )),
-        None => schedule::for_segment(&grp.profile, ctx.segment, grp.user_base),
+        None => schedule::for_segment(&grp.profile, segment, grp.user_base),
     };
     let model = sched.model();
     let loops = match model {

@@ -12,10 +12,13 @@
 mod adaptive;
 mod answer;
 mod attempt;
+mod cache;
 pub mod cores;
 pub mod data;
 pub mod executor;
+mod mix;
 mod pace;
+mod phases;
 mod user;
 
 pub use cores::Workers;
@@ -25,6 +28,8 @@ pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
 mod tests;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_mix;
 #[cfg(test)]
 mod tests_profiles;
 #[cfg(test)]

@@ -103,7 +103,7 @@ impl Pacer {
     }
 
     /// Waits for this request's slot; the time waited, or None when stopped while waiting.
-    async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
+    pub(super) async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
         let now = Instant::now();
         let slot = self
             .shape

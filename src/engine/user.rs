@@ -8,18 +8,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::RngExt as _;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::Sent;
 use super::data::{Exhausted, UserData};
-use super::executor::{Ctx, GroupRt};
+use super::executor::{Ctx, GroupPaceRt, GroupRt};
 use crate::record::samples::Streamed;
 use crate::record::{Outcome, TxnSample};
 use crate::scenario::cond::Answer;
 use crate::scenario::steps::Op;
-use crate::scenario::{OnError, ThinkTime};
+use crate::scenario::OnError;
 use crate::transport::Transport;
 
 /// How an iteration ended.
@@ -58,17 +57,30 @@ pub(super) struct User<C> {
     pub(super) auth: Option<crate::transport::auth::AuthCache>,
     /// The last request succeeded (true before any): `last_ok` in conditions.
     pub(super) last_ok: bool,
-    /// Loop counters, one per loop of the program.
-    slots: Vec<u32>,
-    /// Requests sent when each `while` pass began (a pass that sends none ends the loop).
-    marks: Vec<u64>,
-    sent: u64,
+    /// Loop counters, one per loop of the program (and the request mix's cursors).
+    pub(super) slots: Vec<u32>,
+    /// The order drawn by each `random_order` block (indexed by its slot).
+    pub(super) orders: Vec<Vec<u16>>,
+    /// Requests sent when each `while` (or `during`) pass began (a pass that sends none ends
+    /// the loop).
+    pub(super) marks: Vec<u64>,
+    /// Each `during` block's deadline.
+    pub(super) deadlines: Vec<Option<Instant>>,
+    pub(super) sent: u64,
     /// Transactions open now, outermost first.
     pub(super) open: Vec<OpenTxn>,
     /// Think times and poll intervals waited so far.
     paused_total: Duration,
     /// The current back-off after resource errors (zero when the last attempt had none).
     pub(super) resource_wait: Duration,
+    /// With a pace per user: the next request's slot.
+    pace_next: Option<Instant>,
+    /// The server's Digest challenge this user answers (Digest authentication).
+    pub(super) digest: Option<crate::transport::digest::Challenge>,
+    /// This user's HTTP cache, when the plan keeps one.
+    pub(super) cache: Option<super::cache::UserCache>,
+    /// This user's cookie jar, when the plan keeps cookies.
+    pub(super) jar: Option<cookie_store::CookieStore>,
     /// This user's connection.
     pub(super) conn: C,
     /// The run's abort, as this user's own child token: waiting on it per request touches no
@@ -84,23 +96,61 @@ impl<C> User<C> {
             None => rand::make_rng(),
         };
         let slots = usize::from(grp.program.slots);
+        let mut data = UserData::new(&ctx.data, ctx.nvars);
+        if grp.phase != crate::scenario::Phase::Setup {
+            let exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
+            for (var, value) in exports.iter() {
+                data.values[*var].clone_from(value);
+            }
+        }
+        let abort = if grp.phase == crate::scenario::Phase::Teardown {
+            ctx.teardown_abort.child_token()
+        } else {
+            ctx.abort.child_token()
+        };
         User {
             id,
             number: local + 1,
-            data: UserData::new(&ctx.data, ctx.nvars),
+            data,
             rng,
             url: String::with_capacity(128),
             auth: None,
             iteration: 0,
             last_ok: true,
             slots: vec![0; slots],
+            orders: vec![Vec::new(); slots],
             marks: vec![0; slots],
+            deadlines: vec![None; slots],
             sent: 0,
             open: Vec::with_capacity(ctx.transactions.len()),
             paused_total: Duration::ZERO,
             resource_wait: Duration::ZERO,
+            pace_next: None,
+            digest: None,
+            cache: ctx.cache.enabled.then(|| {
+                super::cache::UserCache::new(ctx.cache.use_expires, ctx.cache.max_entries as usize)
+            }),
+            jar: ctx.cookies.enabled.then(cookie_store::CookieStore::default),
             conn: ctx.transport.conn(),
-            abort: ctx.abort.child_token(),
+            abort,
+        }
+    }
+
+    /// A setup user hands its exported variables (those with a value) to the later groups.
+    fn export<T>(&self, ctx: &Ctx<T>, grp: &GroupRt) {
+        if grp.export.is_empty() {
+            return;
+        }
+        let mut exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
+        for &var in &grp.export {
+            let v = &self.data.values[var];
+            if v.is_empty() {
+                continue;
+            }
+            match exports.iter_mut().find(|(i, _)| *i == var) {
+                Some(e) => e.1.clone_from(v),
+                None => exports.push((var, v.clone())),
+            }
         }
     }
 
@@ -126,7 +176,7 @@ impl<C> User<C> {
         mut due: Instant,
         stop: &CancellationToken,
     ) -> IterEnd {
-        match self.data.draw(&ctx.data) {
+        match self.data.draw_with(&ctx.data, &mut self.rng, self.number) {
             Ok(()) => {}
             Err(Exhausted::StopThread) => return IterEnd::StopUser,
             Err(Exhausted::StopTest) => {
@@ -136,6 +186,16 @@ impl<C> User<C> {
         }
         self.iteration += 1;
         ctx.iterations.fetch_add(1, Ordering::Relaxed);
+        if ctx.cache.clear_each_iteration {
+            if let Some(c) = &mut self.cache {
+                c.clear();
+            }
+        }
+        if ctx.cookies.clear_each_iteration {
+            if let Some(jar) = &mut self.jar {
+                jar.clear();
+            }
+        }
         let ops = &grp.program.ops;
         let mut pc = 0usize;
         while let Some(&op) = ops.get(pc) {
@@ -198,6 +258,11 @@ impl<C> User<C> {
                         pc = end as usize;
                     }
                 }
+                op => {
+                    if let Some(end) = self.mix_op(ctx, grp, op, &mut pc, stop).await {
+                        return end;
+                    }
+                }
             }
         }
         // Skipped to the next iteration inside a transaction: it ends with its failure.
@@ -218,12 +283,7 @@ impl<C> User<C> {
         stop: &CancellationToken,
     ) -> Option<IterEnd> {
         // Timers run before each sampler, as JMeter's do.
-        let pause = match grp.think {
-            ThinkTime::None => Duration::ZERO,
-            ThinkTime::Constant { pause } => pause,
-            ThinkTime::Uniform { min, max } if max > min => self.rng.random_range(min..=max),
-            ThinkTime::Uniform { min, .. } => min,
-        };
+        let pause = grp.think.draw(&mut self.rng);
         if !pause.is_zero() {
             *due = Instant::now() + pause;
             tokio::select! {
@@ -232,6 +292,32 @@ impl<C> User<C> {
                 _ = sleep_until(*due) => {}
             }
             self.paused(pause);
+        }
+        // Then the group's pace: this request's slot at its rate.
+        if let Some(pace) = &grp.pace {
+            let waited = match pace {
+                GroupPaceRt::User(interval) => {
+                    let now = Instant::now();
+                    let slot = self.pace_next.map_or(now, |n| n.max(now));
+                    self.pace_next = Some(slot + *interval);
+                    if slot > now {
+                        tokio::select! {
+                            biased;
+                            _ = stop.cancelled() => return Some(self.cut(ctx)),
+                            _ = sleep_until(slot) => {}
+                        }
+                    }
+                    slot - now
+                }
+                GroupPaceRt::Shared(p) => match p.acquire(stop).await {
+                    Some(w) => w,
+                    None => return Some(self.cut(ctx)),
+                },
+            };
+            if !waited.is_zero() {
+                *due = Instant::now();
+                self.paused(waited);
+            }
         }
         if stop.is_cancelled() {
             return Some(self.cut(ctx));
@@ -265,7 +351,7 @@ impl<C> User<C> {
     }
 
     /// The run stops this user inside its iteration: open transactions stay unfinished.
-    fn cut<T>(&mut self, ctx: &Ctx<T>) -> IterEnd {
+    pub(super) fn cut<T>(&mut self, ctx: &Ctx<T>) -> IterEnd {
         let now = ctx.us(Instant::now());
         for t in self.open.drain(..) {
             ctx.recorder.txn_unfinished(self.id, now, t.txn);
@@ -360,6 +446,7 @@ pub(super) async fn closed_user<T: Transport>(
         tokio::task::consume_budget().await;
         due = Instant::now();
     }
+    user.export(&ctx, grp);
     ctx.user_event(-1);
 }
 

@@ -236,6 +236,10 @@ pub enum AuthKind {
     Bearer,
     /// OAuth client credentials.
     ClientCredentials,
+    /// HTTP Basic.
+    Basic,
+    /// HTTP Digest.
+    Digest,
 }
 
 impl AuthKind {
@@ -245,6 +249,8 @@ impl AuthKind {
             AuthKind::None => "none",
             AuthKind::Bearer => "bearer",
             AuthKind::ClientCredentials => "client_credentials",
+            AuthKind::Basic => "basic",
+            AuthKind::Digest => "digest",
         }
     }
 }
@@ -282,7 +288,7 @@ pub(super) fn summary_from_v1_plan(plan: &serde_json::Value) -> PlanSummary {
         _ => AuthKind::None,
     };
     let tokens = match kind {
-        AuthKind::None => 0,
+        AuthKind::None | AuthKind::Basic | AuthKind::Digest => 0,
         AuthKind::Bearer => 1,
         AuthKind::ClientCredentials => auth
             .and_then(|a| a.get("tokens"))

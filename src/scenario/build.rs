@@ -109,7 +109,16 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let (data, mut vars) = build_data(&mut c, raw.data, &base_dir);
     let data_ok = c.problems.len() == problems_before_data;
     // Variables set by extractors join the data's: templates and conditions may read them.
-    for v in super::conversation::extracted_vars(&raw.request) {
+    let mut more = super::conversation::extracted_vars(&raw.request);
+    // ... and so do the ones `foreach` steps set.
+    for steps in raw
+        .steps
+        .iter()
+        .chain(raw.group.iter().filter_map(|g| g.steps.as_ref()))
+    {
+        super::steps::foreach_vars(steps, &mut more);
+    }
+    for v in more {
         if !vars.contains(&v) {
             vars.push(v);
         }
@@ -132,6 +141,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let mut gate_labels = labels.clone();
     gate_labels.extend(transactions.iter().map(|t| t.name.clone()));
     let thresholds = build_thresholds(&mut c, raw.threshold, &gate_labels);
+    let cache = build_cache(&mut c, raw.cache);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -152,7 +162,34 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         transactions,
         conditions,
         checks: checks.0,
+        cache,
+        cookies: raw.cookies.map_or_else(Cookies::default, |c| Cookies {
+            enabled: c.enabled.unwrap_or(true),
+            clear_each_iteration: c.clear_each_iteration.unwrap_or(false),
+        }),
     })
+}
+
+/// `[cache]`.
+fn build_cache(c: &mut Checker<'_>, raw: Option<super::spec::RawCache>) -> HttpCache {
+    let raw = raw.unwrap_or_default();
+    let max_entries = match raw.max_entries {
+        None => 5000,
+        Some(n) if (1..=1_000_000).contains(&n) => n as u32,
+        Some(n) => {
+            c.err(
+                "cache.max_entries",
+                format!("must be between 1 and 1000000, got {n}"),
+            );
+            5000
+        }
+    };
+    HttpCache {
+        enabled: raw.enabled.unwrap_or(false),
+        use_expires: raw.use_expires.unwrap_or(true),
+        clear_each_iteration: raw.clear_each_iteration.unwrap_or(false),
+        max_entries,
+    }
 }
 
 /// `name`: required, and safe as a folder name.
@@ -220,6 +257,8 @@ fn build_groups(
             load,
             steps,
             program,
+            phase: Phase::Main,
+            export: Vec::new(),
         });
     } else {
         if raw_load.is_some() {
@@ -265,11 +304,42 @@ fn build_groups(
             }
             let (steps, program) = program(c, &format!("{p}.steps"), g.steps, steps, x);
             let load = build_load(c, &format!("{p}.load"), g.load);
+            let phase = c.choice(
+                &format!("{p}.phase"),
+                g.phase.as_deref(),
+                Phase::Main,
+                &[
+                    ("setup", Phase::Setup),
+                    ("main", Phase::Main),
+                    ("teardown", Phase::Teardown),
+                ],
+            );
+            let mut export = Vec::new();
+            for v in g.export.iter().flatten() {
+                match x.vars.iter().position(|n| n == v) {
+                    Some(i) => export.push(i),
+                    None => {
+                        let hint = crate::text::did_you_mean(v, x.vars.iter().map(String::as_str));
+                        c.err(
+                            &format!("{p}.export"),
+                            format!("no variable is named {v:?}{hint}"),
+                        );
+                    }
+                }
+            }
+            if g.export.is_some() && phase != Phase::Setup {
+                c.err(
+                    &format!("{p}.export"),
+                    "only a setup group exports variables (phase = \"setup\")",
+                );
+            }
             groups.push(Group {
                 name,
                 load,
                 steps,
                 program,
+                phase,
+                export,
             });
         }
     }

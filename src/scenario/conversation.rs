@@ -34,6 +34,8 @@ pub enum Source {
     Header(http::HeaderName),
     /// The status code.
     Status,
+    /// XPath over XML or HTML, or a CSS selector over HTML.
+    Markup(super::markup::Markup),
 }
 
 /// Which match an extractor takes.
@@ -44,6 +46,8 @@ pub enum Nth {
     Index(u32),
     /// One at random (JMeter's match number 0).
     Random,
+    /// Every match, for `foreach` (JMeter's match number -1); the variable holds their count.
+    All,
 }
 
 /// What an extractor does when nothing matches.
@@ -150,13 +154,31 @@ pub struct RawExtract {
     pub header: Option<String>,
     /// `"status"`: the status code.
     pub from: Option<String>,
-    /// Which match, from 1 (default 1); 0 takes one at random.
+    /// An XPath 1.0 expression over an XML body (or HTML with `html = true`).
+    pub xpath: Option<String>,
+    /// xpath: read the body as HTML, tolerantly (JMeter's "Use Tidy").
+    pub html: Option<bool>,
+    /// A CSS selector over an HTML body.
+    pub css: Option<String>,
+    /// css: the attribute to read (default: the element's text).
+    pub attribute: Option<String>,
+    /// Which match, from 1 (default 1); 0 takes one at random; `"all"` keeps every match.
     #[serde(rename = "match")]
-    pub nth: Option<i64>,
+    pub nth: Option<RawMatch>,
     /// The value when nothing matches (then a miss is not a failure).
     pub default: Option<String>,
     /// `fail` (default without `default`), `default`, or `keep` (leave the variable as it was).
     pub on_missing: Option<String>,
+}
+
+/// A match number as written: a number, or `"all"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawMatch {
+    /// From 1; 0 random; -1 all (JMeter's numbers).
+    Number(i64),
+    /// `"all"`.
+    Text(String),
 }
 
 /// `[[request.assert]]` as written.
@@ -264,13 +286,21 @@ pub(super) fn build_extractors(
             e.between.is_some(),
             e.header.is_some(),
             e.from.is_some(),
+            e.xpath.is_some(),
+            e.css.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             c.err(
                 &ep,
-                "needs exactly one of json, regex, between, header, from = \"status\"",
+                "needs exactly one of json, regex, between, header, xpath, css, from = \"status\"",
             );
             continue;
+        }
+        if e.html.is_some() && e.xpath.is_none() {
+            c.err(&format!("{ep}.html"), "goes with xpath");
+        }
+        if e.attribute.is_some() && e.css.is_none() {
+            c.err(&format!("{ep}.attribute"), "goes with css");
         }
         let (source, from) = match extract_source(c, &ep, &e) {
             Some(s) => s,
@@ -279,14 +309,18 @@ pub(super) fn build_extractors(
         if (e.group.is_some() || e.template.is_some()) && e.regex.is_none() {
             c.err(&ep, "group and template go with regex");
         }
-        let nth = match e.nth {
+        let nth = match &e.nth {
             None => Nth::Index(1),
-            Some(0) => Nth::Random,
-            Some(n) if n >= 1 => Nth::Index(n.min(i64::from(u32::MAX)) as u32),
-            Some(n) => {
+            Some(RawMatch::Number(0)) => Nth::Random,
+            Some(RawMatch::Number(-1)) => Nth::All,
+            Some(RawMatch::Text(t)) if t == "all" => Nth::All,
+            Some(RawMatch::Number(n)) if *n >= 1 => {
+                Nth::Index((*n).min(i64::from(u32::MAX)) as u32)
+            }
+            Some(other) => {
                 c.err(
                     &format!("{ep}.match"),
-                    format!("must be 0 (random) or a match number from 1, got {n}"),
+                    format!("must be a match number from 1, 0 (random) or \"all\", got {other:?}"),
                 );
                 Nth::Index(1)
             }
@@ -372,6 +406,28 @@ fn extract_source(c: &mut Checker<'_>, ep: &str, e: &RawExtract) -> Option<(Sour
             Ok(n) => Some((Source::Header(n), format!("header {h}"))),
             Err(_) => {
                 c.err(&format!("{ep}.header"), "is not a valid header name");
+                None
+            }
+        };
+    }
+    if let Some(x) = &e.xpath {
+        let html = e.html.unwrap_or(false);
+        return match super::markup::Markup::xpath(x, html) {
+            Ok(m) => Some((
+                Source::Markup(m),
+                format!("xpath{} {x}", if html { " (html)" } else { "" }),
+            )),
+            Err(err) => {
+                c.err(&format!("{ep}.xpath"), err.to_string());
+                None
+            }
+        };
+    }
+    if let Some(sel) = &e.css {
+        return match super::markup::Markup::css(sel, e.attribute.as_deref()) {
+            Ok(m) => Some((Source::Markup(m), format!("css {sel}"))),
+            Err(err) => {
+                c.err(&format!("{ep}.css"), err.to_string());
                 None
             }
         };

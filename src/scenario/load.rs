@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::build::Checker;
 use super::plan::*;
 use super::spec::{RawLoad, RawLoops, RawStage, RawThinkTime};
+use super::timing::{GroupPace, PaceScope, ThinkTime};
 
 const PROFILES: &[&str] = &[
     "thread_group",
@@ -171,7 +172,35 @@ pub(super) fn build_load(c: &mut Checker<'_>, at: &str, l: Option<RawLoad>) -> L
             }
             ThinkTime::Uniform { min, max }
         }
+        Some(RawThinkTime::Gaussian {
+            gaussian,
+            deviation,
+        }) => ThinkTime::Gaussian {
+            mean: c.duration(
+                &format!("{at}.think_time.gaussian"),
+                Some(gaussian),
+                Duration::ZERO,
+            ),
+            deviation: c.duration(
+                &format!("{at}.think_time.deviation"),
+                Some(deviation),
+                Duration::ZERO,
+            ),
+        },
+        Some(RawThinkTime::Poisson { poisson, offset }) => ThinkTime::Poisson {
+            lambda: c.duration(
+                &format!("{at}.think_time.poisson"),
+                Some(poisson),
+                Duration::ZERO,
+            ),
+            offset: c.duration(
+                &format!("{at}.think_time.offset"),
+                offset.as_ref(),
+                Duration::ZERO,
+            ),
+        },
     };
+    let pace = l.pace.as_ref().map(|p| build_pace(c, at, p));
     let on_error = c.choice(
         &format!("{at}.on_error"),
         l.on_error.as_deref(),
@@ -186,7 +215,36 @@ pub(super) fn build_load(c: &mut Checker<'_>, at: &str, l: Option<RawLoad>) -> L
     Load {
         profile,
         think_time,
+        pace: pace.flatten(),
         on_error,
+    }
+}
+
+/// `pace = { rate = "30/m", per = "user" }`.
+fn build_pace(c: &mut Checker<'_>, at: &str, p: &super::spec::RawPace) -> Option<GroupPace> {
+    let per = c.choice(
+        &format!("{at}.pace.per"),
+        p.per.as_deref(),
+        PaceScope::User,
+        &[
+            ("user", PaceScope::User),
+            ("group", PaceScope::Group),
+            ("all", PaceScope::All),
+        ],
+    );
+    let Some(rate) = &p.rate else {
+        c.err(
+            &format!("{at}.pace.rate"),
+            "is required: requests per second, or \"30/m\"",
+        );
+        return None;
+    };
+    match super::policy::parse_rate(rate) {
+        Ok(per_second) => Some(GroupPace { per_second, per }),
+        Err(e) => {
+            c.err(&format!("{at}.pace.rate"), e);
+            None
+        }
     }
 }
 

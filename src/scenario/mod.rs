@@ -15,6 +15,7 @@ pub mod data;
 pub mod error;
 pub mod jmx;
 pub mod load;
+pub mod markup;
 pub mod plan;
 pub mod policy;
 pub mod request;
@@ -23,15 +24,17 @@ mod spec_de;
 pub mod steps;
 pub mod target;
 pub mod template;
+pub mod timing;
 
 use std::path::Path;
 
 pub use build::{parse_duration, parse_duration_text, DurationError};
-pub use data::{load_csv, CsvError};
+pub use data::{load_csv, CsvError, DataKind, DataSource, OnEof, Share};
 pub use error::{ConfigError, Locator, Problem};
 pub use plan::*;
 pub use policy::{Adaptive, Pace, Policy, Retry};
 pub use target::{check_url, derive_login, UrlError};
+pub use timing::{GroupPace, PaceScope, ThinkTime};
 
 /// Reads and checks a scenario file, applying `--set key=value` overrides first.
 ///

@@ -1,12 +1,13 @@
 //! The validated plan: pure data the engine runs, with every problem of the file reported at once.
 
+use super::data::{DataKind, DataSource};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::template::Template;
+use super::timing::{GroupPace, ThinkTime};
 
 /// Genesys Cloud regions and their domains (`api.<domain>`, `login.<domain>`).
 pub const REGIONS: &[(&str, &str)] = &[
@@ -69,6 +70,43 @@ pub struct Plan {
     /// the ids samples carry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<String>,
+    /// Each user's cookie jar.
+    pub cookies: Cookies,
+    /// Each user's HTTP cache (GET requests).
+    pub cache: HttpCache,
+}
+
+/// `[cache]`, checked: an HTTP cache per user for GET requests, as JMeter's HTTP Cache Manager
+/// keeps one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HttpCache {
+    /// On (default off).
+    pub enabled: bool,
+    /// A fresh entry is not requested again (no request, no sample).
+    pub use_expires: bool,
+    /// Empty the cache at each iteration's start.
+    pub clear_each_iteration: bool,
+    /// Most URLs a user keeps.
+    pub max_entries: u32,
+}
+
+/// `[cookies]`, checked: a jar per user, as browsers and JMeter's HTTP Cookie Manager keep one
+/// (RFC 6265: domain, path, expiry and `Secure` are honoured).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Cookies {
+    /// Store what answers set and send what applies.
+    pub enabled: bool,
+    /// Empty the jar at each iteration's start.
+    pub clear_each_iteration: bool,
+}
+
+impl Default for Cookies {
+    fn default() -> Cookies {
+        Cookies {
+            enabled: true,
+            clear_each_iteration: false,
+        }
+    }
 }
 
 /// A group of users running a sequence of requests under one load profile.
@@ -82,6 +120,24 @@ pub struct Group {
     pub steps: Vec<usize>,
     /// One iteration's step program.
     pub program: super::steps::Program,
+    /// When it runs.
+    pub phase: Phase,
+    /// setup: variables (indices into [`Plan::vars`]) the later groups' users start with.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub export: Vec<usize>,
+}
+
+/// When a group runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Before the main groups (they start when every setup group ended).
+    Setup,
+    /// The test.
+    #[default]
+    Main,
+    /// After the main groups ended (unless the run was cancelled).
+    Teardown,
 }
 
 impl Group {
@@ -224,6 +280,20 @@ pub enum Auth {
         #[serde(with = "secs")]
         refresh_margin: Duration,
     },
+    /// HTTP Basic: the same credentials on every request.
+    Basic {
+        /// Variable holding the user name.
+        username_env: String,
+        /// Variable holding the password.
+        password_env: String,
+    },
+    /// HTTP Digest (MD5): each user answers the server's challenge.
+    Digest {
+        /// Variable holding the user name.
+        username_env: String,
+        /// Variable holding the password.
+        password_env: String,
+    },
 }
 
 impl Auth {
@@ -235,91 +305,6 @@ impl Auth {
             _ => 1,
         }
     }
-}
-
-/// How users share a data source's cursor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Share {
-    /// One cursor for every user (JMeter "All threads").
-    All,
-    /// Each user reads from the start on its own (JMeter "Current thread").
-    PerThread,
-}
-
-/// What happens when a finite source runs out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnEof {
-    /// Start again from the first value.
-    Recycle,
-    /// The user that hit the end stops.
-    StopThread,
-    /// The whole test stops.
-    StopTest,
-}
-
-/// What a data source yields.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum DataKind {
-    /// Rows of a CSV file (header row names the variables).
-    Csv {
-        /// The file.
-        file: PathBuf,
-        /// Number of data rows.
-        rows: usize,
-        /// The rows, loaded once.
-        #[serde(skip)]
-        data: Arc<Vec<Vec<String>>>,
-    },
-    /// A random UUID per draw.
-    Uuid,
-    /// start, start+step, …
-    Counter {
-        /// First value.
-        start: i64,
-        /// Increment.
-        step: i64,
-    },
-    /// The values in order.
-    List {
-        /// The values.
-        values: Arc<Vec<String>>,
-    },
-    /// One value from an environment variable (a secret: never written to any output).
-    Env {
-        /// The variable's name.
-        name: String,
-        /// Its value when the scenario was read; None when it was not set (a run refuses to
-        /// start, naming it; other commands need no value).
-        #[serde(skip)]
-        value: Option<EnvValue>,
-    },
-}
-
-/// A value read from the environment; `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct EnvValue(pub String);
-
-impl std::fmt::Debug for EnvValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// A `[[data]]` source, checked.
-#[derive(Debug, Clone, Serialize)]
-pub struct DataSource {
-    /// What it yields.
-    #[serde(flatten)]
-    pub kind: DataKind,
-    /// Cursor sharing.
-    pub share: Share,
-    /// End-of-data behaviour (finite sources only).
-    pub on_eof: OnEof,
-    /// Indices into [`Plan::vars`] this source sets, in column order.
-    pub vars: Vec<usize>,
 }
 
 /// A `[[request]]`, checked and compiled.
@@ -380,29 +365,6 @@ impl RequestSpec {
     pub fn is_success(&self, status: Option<u16>) -> bool {
         crate::record::meta::is_expected(status, self.expect_status.as_deref())
     }
-}
-
-/// Think time after each request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ThinkTime {
-    /// No pause.
-    None,
-    /// Always this long.
-    Constant {
-        /// The pause.
-        #[serde(with = "secs")]
-        pause: Duration,
-    },
-    /// Uniform in `[min, max]`.
-    Uniform {
-        /// Lower bound.
-        #[serde(with = "secs")]
-        min: Duration,
-        /// Upper bound.
-        #[serde(with = "secs")]
-        max: Duration,
-    },
 }
 
 /// What a user does after a failed sample (transport error or unexpected status).
@@ -506,6 +468,9 @@ pub struct Load {
     pub profile: Profile,
     /// Pause after each request.
     pub think_time: ThinkTime,
+    /// Each request held to a rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pace: Option<GroupPace>,
     /// Failed-sample behaviour.
     pub on_error: OnError,
 }
@@ -534,6 +499,14 @@ impl Plan {
             Auth::ClientCredentials { tokens, .. } => AuthSummary {
                 kind: AuthKind::ClientCredentials,
                 tokens: *tokens,
+            },
+            Auth::Basic { .. } => AuthSummary {
+                kind: AuthKind::Basic,
+                tokens: 0,
+            },
+            Auth::Digest { .. } => AuthSummary {
+                kind: AuthKind::Digest,
+                tokens: 0,
             },
         };
         crate::record::PlanSummary {

@@ -3,6 +3,7 @@
 
 use super::build::Checker;
 use super::conversation::{build_asserts, build_extractors, build_poll, CheckNames};
+use super::data::{DataKind, DataSource};
 use super::plan::*;
 use super::spec::RawRequest;
 use super::template::Template;
@@ -63,7 +64,7 @@ pub(super) fn check_header_data(
                 };
                 let col = src.vars.iter().position(|v| *v == var).unwrap_or(0);
                 let bad = match &src.kind {
-                    DataKind::Csv { data: rows, .. } => {
+                    DataKind::Csv { data: rows, .. } | DataKind::PerUser { rows } => {
                         rows.iter().enumerate().find_map(|(row, vals)| {
                             Some((
                                 format!("data row {}", row + 1),
@@ -77,7 +78,7 @@ pub(super) fn check_header_data(
                     DataKind::Env { value, .. } => value
                         .as_ref()
                         .and_then(|v| Some(("value".to_string(), header_breaker(&v.0)?))),
-                    DataKind::Uuid | DataKind::Counter { .. } => None,
+                    DataKind::Uuid | DataKind::Counter { .. } | DataKind::Random { .. } => None,
                 };
                 if let Some((row, what)) = bad {
                     c.err(

@@ -26,7 +26,7 @@ pub enum RawLoops {
     Text(String),
 }
 
-/// Think time: a constant, or a uniform range.
+/// Think time: a constant, a uniform range, or a Gaussian or Poisson pause.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RawThinkTime {
     /// Always this long.
@@ -38,6 +38,30 @@ pub enum RawThinkTime {
         /// Upper bound.
         max: RawDuration,
     },
+    /// `|gaussian + N(0, 1) × deviation|` (JMeter's Gaussian Random Timer).
+    Gaussian {
+        /// The mean (JMeter's constant delay offset).
+        gaussian: RawDuration,
+        /// The standard deviation.
+        deviation: RawDuration,
+    },
+    /// `offset + Poisson(λ)` ms (JMeter's Poisson Random Timer).
+    Poisson {
+        /// λ, the mean of the random part.
+        poisson: RawDuration,
+        /// Added to each pause (default 0).
+        offset: Option<RawDuration>,
+    },
+}
+
+/// `pace`: a rate each request of the group is held to.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawPace {
+    /// Requests per second (a number) or `"30/m"`, `"4.5/s"`.
+    pub rate: Option<RawRate>,
+    /// `user` (each user at the rate; default), `group` (the group's users together) or
+    /// `all` (every group with `per = "all"` together).
+    pub per: Option<String>,
 }
 
 /// The whole file.
@@ -74,6 +98,32 @@ pub struct RawScenario {
     /// The step program of one iteration (labels and control tables); default: every request
     /// once, in order.
     pub steps: Option<Vec<toml::Value>>,
+    /// Each user's cookie jar.
+    pub cookies: Option<RawCookies>,
+    /// Each user's HTTP cache.
+    pub cache: Option<RawCache>,
+}
+
+/// `[cache]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawCache {
+    /// Keep an HTTP cache per user for GET requests (default false).
+    pub enabled: Option<bool>,
+    /// A fresh entry (`Cache-Control: max-age`, `Expires`) is not requested again (default true).
+    pub use_expires: Option<bool>,
+    /// Empty each user's cache when it starts an iteration (default false).
+    pub clear_each_iteration: Option<bool>,
+    /// Most URLs a user keeps (default 5000).
+    pub max_entries: Option<i64>,
+}
+
+/// `[cookies]`.
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct RawCookies {
+    /// Keep a cookie jar per user: store what answers set, send what applies (default true).
+    pub enabled: Option<bool>,
+    /// Empty each user's jar when it starts an iteration (default false).
+    pub clear_each_iteration: Option<bool>,
 }
 
 /// One `[[threshold]]`.
@@ -164,8 +214,12 @@ pub struct RawTarget {
 /// `[auth]`.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RawAuth {
-    /// `none`, `bearer` or `client_credentials`.
+    /// `none`, `bearer`, `client_credentials`, `basic` or `digest`.
     pub kind: Option<String>,
+    /// basic/digest: environment variable holding the user name.
+    pub username_env: Option<String>,
+    /// basic/digest: environment variable holding the password.
+    pub password_env: Option<String>,
     /// bearer: environment variable holding the token.
     pub token_env: Option<String>,
     /// bearer: file holding the token (relative to the scenario file).
@@ -183,7 +237,7 @@ pub struct RawAuth {
 /// One `[[data]]` source.
 #[derive(Debug, Clone, Deserialize, Default)]
 pub struct RawData {
-    /// `csv`, `uuid`, `counter`, `list` or `env`.
+    /// `csv`, `uuid`, `counter`, `list`, `random`, `per_user` or `env`.
     pub kind: Option<String>,
     /// env: the environment variable holding the value (a secret, read at run time).
     pub env: Option<String>,
@@ -201,6 +255,17 @@ pub struct RawData {
     pub start: Option<i64>,
     /// counter: increment (default 1).
     pub step: Option<i64>,
+    /// counter: the last value; the next one starts again at `start` (JMeter's maximum).
+    pub end: Option<i64>,
+    /// counter/random: how values are written, JMeter's number format: `"000"` pads to three
+    /// digits, other text is kept (`"user_000"`).
+    pub format: Option<String>,
+    /// random: the smallest value.
+    pub min: Option<i64>,
+    /// random: the largest value.
+    pub max: Option<i64>,
+    /// per_user: one row of values per user (user n takes row (n - 1) mod rows).
+    pub rows: Option<Vec<Vec<String>>>,
     /// list: the values.
     pub values: Option<Vec<String>>,
     /// `all` (one cursor shared by every user; default) or `per_thread`.
@@ -246,6 +311,12 @@ pub struct RawGroup {
     pub steps: Option<Vec<toml::Value>>,
     /// Its users and pacing.
     pub load: Option<RawLoad>,
+    /// `setup` (runs before the main groups, as JMeter's setUp Thread Group), `main`
+    /// (default) or `teardown` (after them).
+    pub phase: Option<String>,
+    /// setup: variables whose values the main and teardown groups' users start with (JMeter's
+    /// properties set in a setUp group, e.g. a token fetched once).
+    pub export: Option<Vec<String>>,
 }
 
 /// One stage of a `stages` or `ramping_arrival_rate` profile.
@@ -309,6 +380,8 @@ pub struct RawLoad {
     pub delay: Option<RawDuration>,
     /// Pause after each request.
     pub think_time: Option<RawThinkTime>,
+    /// Hold each request to a rate (JMeter's Constant and Precise Throughput Timers).
+    pub pace: Option<RawPace>,
     /// `continue`, `next_loop`, `stop_thread` or `stop_test`.
     pub on_error: Option<String>,
 }
@@ -342,11 +415,14 @@ pub fn known_fields(parent: &str) -> Option<&'static [&'static str]> {
         ["request", "assert"] => fields_of::<super::conversation::RawAssert>(),
         ["request", "poll"] => fields_of::<super::conversation::RawPoll>(),
         ["load"] | ["group", "load"] => fields_of::<RawLoad>(),
+        ["load", "pace"] | ["group", "load", "pace"] => fields_of::<RawPace>(),
         ["load", "stages"] | ["group", "load", "stages"] => fields_of::<RawStage>(),
         ["group"] => fields_of::<RawGroup>(),
         ["limits"] => fields_of::<RawLimits>(),
         ["on_429"] => fields_of::<RawOn429>(),
         ["threshold"] => fields_of::<RawThreshold>(),
+        ["cookies"] => fields_of::<RawCookies>(),
+        ["cache"] => fields_of::<RawCache>(),
         _ => None,
     }
 }

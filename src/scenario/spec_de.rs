@@ -94,22 +94,61 @@ macro_rules! number_or_text {
 }
 number_or_text!(RawDuration, RawLoops, RawRate);
 
-/// `think_time = { min = …, max = … }`.
+/// `think_time = { min = …, max = … }`, `{ gaussian = …, deviation = … }` or
+/// `{ poisson = …, offset = … }`: one table, its shape told by its keys.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Range {
-    min: RawDuration,
-    max: RawDuration,
+struct Shaped {
+    min: Option<RawDuration>,
+    max: Option<RawDuration>,
+    gaussian: Option<RawDuration>,
+    deviation: Option<RawDuration>,
+    poisson: Option<RawDuration>,
+    offset: Option<RawDuration>,
 }
+
+/// The think time a table's keys make, or what it lacks.
+fn shaped(t: Shaped) -> Result<RawThinkTime, &'static str> {
+    match t {
+        Shaped {
+            min: Some(min),
+            max: Some(max),
+            gaussian: None,
+            deviation: None,
+            poisson: None,
+            offset: None,
+        } => Ok(RawThinkTime::Range { min, max }),
+        Shaped {
+            gaussian: Some(gaussian),
+            deviation: Some(deviation),
+            min: None,
+            max: None,
+            poisson: None,
+            offset: None,
+        } => Ok(RawThinkTime::Gaussian {
+            gaussian,
+            deviation,
+        }),
+        Shaped {
+            poisson: Some(poisson),
+            offset,
+            min: None,
+            max: None,
+            gaussian: None,
+            deviation: None,
+        } => Ok(RawThinkTime::Poisson { poisson, offset }),
+        _ => Err(THINK_SHAPES),
+    }
+}
+
+const THINK_SHAPES: &str = "a think time: a duration such as \"500ms\", or { min = \"100ms\", max = \"1s\" } (uniform), { gaussian = \"300ms\", deviation = \"100ms\" } or { poisson = \"300ms\", offset = \"100ms\" }";
 
 struct ThinkV;
 
 impl<'de> Visitor<'de> for ThinkV {
     type Value = RawThinkTime;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(
-            "a think time: a duration such as \"500ms\", or { min = \"100ms\", max = \"1s\" }",
-        )
+        f.write_str(THINK_SHAPES)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawThinkTime, E> {
         V::<RawDuration>(std::marker::PhantomData)
@@ -131,11 +170,8 @@ impl<'de> Visitor<'de> for ThinkV {
         Ok(RawThinkTime::Constant(RawDuration::Text(v.to_string())))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawThinkTime, A::Error> {
-        let r = Range::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(RawThinkTime::Range {
-            min: r.min,
-            max: r.max,
-        })
+        let t = Shaped::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        shaped(t).map_err(de::Error::custom)
     }
 }
 

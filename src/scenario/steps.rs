@@ -2,6 +2,10 @@
 //! written as `steps = [...]` (labels and control tables) and compiled into a flat list of
 //! [`Op`]s with jumps, so the engine runs it with a program counter: no recursion, no allocation.
 //!
+//! The request mix of JMeter's controllers is here too ([`mix`]): `interleave`, `random`,
+//! `random_order`, `percent`/`total` (Throughput Controller), `switch`, `foreach`, and the
+//! `rendezvous` step (Synchronizing Timer).
+//!
 //! ```toml
 //! steps = [
 //!   { once = true, steps = ["login"] },
@@ -13,89 +17,17 @@
 //! ]
 //! ```
 
+mod mix;
+mod ops;
+
+pub use mix::{foreach_vars, ForEachSpec, ForSource, Gate, GateRule, RendezvousSpec, SwitchSpec};
+pub use ops::Op;
+
 use serde::Serialize;
 
 use super::build::Checker;
 use super::cond::Cond;
 use super::plan::RequestSpec;
-
-/// One instruction of a step program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-pub enum Op {
-    /// Send a request (with its extractors, assertions and poll): an index into the requests.
-    Request {
-        /// The request.
-        request: usize,
-    },
-    /// A transaction begins.
-    TxnBegin {
-        /// Index into the plan's transactions.
-        txn: u16,
-    },
-    /// A transaction ends.
-    TxnEnd {
-        /// Index into the plan's transactions.
-        txn: u16,
-    },
-    /// A counted loop starts: its counter is reset; with 0 passes it jumps to `end`.
-    LoopInit {
-        /// The user's counter slot.
-        slot: u16,
-        /// Passes.
-        count: u32,
-        /// The instruction after the loop.
-        end: u32,
-    },
-    /// A counted loop's body ended: count the pass; back to `body` while passes remain.
-    LoopBack {
-        /// The counter slot.
-        slot: u16,
-        /// Passes.
-        count: u32,
-        /// The first instruction of the body.
-        body: u32,
-    },
-    /// A `while` starts: its counter is reset.
-    WhileInit {
-        /// The counter slot.
-        slot: u16,
-    },
-    /// A `while` tests its condition (and its `max`) before each pass; jumps to `end` when done.
-    WhileTest {
-        /// Index into the plan's conditions.
-        cond: u16,
-        /// The counter slot.
-        slot: u16,
-        /// Most passes.
-        max: Option<u32>,
-        /// The instruction after the loop.
-        end: u32,
-    },
-    /// A `while` body ended: count the pass and test again.
-    WhileBack {
-        /// The counter slot.
-        slot: u16,
-        /// The `WhileTest` instruction.
-        test: u32,
-    },
-    /// `if`: when the condition does not hold, jump to `end`.
-    IfNot {
-        /// Index into the plan's conditions.
-        cond: u16,
-        /// The instruction after the block.
-        end: u32,
-    },
-    /// `once`: run the block only on the first pass of the enclosing loop (`slot`), or on the
-    /// user's first iteration at the top level (JMeter's Once Only Controller); else jump to
-    /// `end`.
-    Once {
-        /// The enclosing loop's counter slot.
-        slot: Option<u16>,
-        /// The instruction after the block.
-        end: u32,
-    },
-}
 
 /// A transaction of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -117,6 +49,21 @@ pub struct Program {
     pub ops: Vec<Op>,
     /// Loop counters a user needs.
     pub slots: u16,
+    /// Where the items of `Pick`, `ShuffleNext` and `Switch` blocks start.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<u32>,
+    /// The `switch` blocks' values and item names.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<SwitchSpec>,
+    /// The Throughput Controllers' rules.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub gates: Vec<Gate>,
+    /// What each `foreach` goes over.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub foreach: Vec<ForEachSpec>,
+    /// Rendezvous points.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub points: Vec<RendezvousSpec>,
 }
 
 impl Program {
@@ -127,7 +74,7 @@ impl Program {
                 .iter()
                 .map(|&request| Op::Request { request })
                 .collect(),
-            slots: 0,
+            ..Program::default()
         }
     }
 
@@ -158,7 +105,7 @@ impl Program {
                 Op::LoopBack { .. } => {
                     mult.pop();
                 }
-                Op::TxnBegin { .. } | Op::TxnEnd { .. } => {}
+                Op::TxnBegin { .. } | Op::TxnEnd { .. } | Op::Rendezvous { .. } => {}
                 _ => return None,
             }
         }
@@ -174,13 +121,30 @@ pub(super) struct Compiled<'a> {
     pub conditions: &'a mut Vec<Cond>,
 }
 
-const KINDS: &[&str] = &["transaction", "loop", "while", "if", "once", "request"];
+const KINDS: &[&str] = &[
+    "transaction",
+    "loop",
+    "while",
+    "if",
+    "once",
+    "request",
+    "interleave",
+    "random",
+    "random_order",
+    "percent",
+    "total",
+    "switch",
+    "foreach",
+    "rendezvous",
+    "during",
+];
 
 struct Comp<'a, 'b, 'c> {
     c: &'a mut Checker<'b>,
     x: &'a mut Compiled<'c>,
     ops: Vec<Op>,
     slots: u16,
+    prog: Program,
 }
 
 /// Compiles `steps` (at field `path`) into a program.
@@ -195,14 +159,16 @@ pub(super) fn compile(
         x,
         ops: Vec::new(),
         slots: 0,
+        prog: Program::default(),
     };
     comp.block(path, steps, None);
-    if comp.ops.is_empty() {
+    if !comp.ops.iter().any(|o| matches!(o, Op::Request { .. })) {
         comp.c.err(path, "needs at least one request");
     }
     Program {
         ops: comp.ops,
         slots: comp.slots,
+        ..comp.prog
     }
 }
 
@@ -269,6 +235,20 @@ impl Comp<'_, '_, '_> {
             .copied()
             .filter(|k| t.contains_key(*k))
             .collect();
+        // `{ steps = [...] }` alone (with a `name`, perhaps): a block that only groups its steps
+        // (one item of an interleave, random or switch).
+        if kinds.is_empty() && t.contains_key("steps") {
+            for k in t
+                .keys()
+                .filter(|k| !["steps", "name"].contains(&k.as_str()))
+            {
+                self.c.err(&format!("{p}.{k}"), "unknown key in this block");
+            }
+            if let Some(toml::Value::Array(body)) = t.get("steps") {
+                self.block(&format!("{p}.steps"), body, loop_slot);
+            }
+            return;
+        }
         let [kind] = kinds.as_slice() else {
             self.c
                 .err(p, format!("needs exactly one of {}", KINDS.join(", ")));
@@ -278,10 +258,11 @@ impl Comp<'_, '_, '_> {
             "transaction" => &["transaction", "steps", "exclude_pauses", "parent_sample"],
             "loop" => &["loop", "steps"],
             "while" => &["while", "steps", "max"],
-            "if" | "once" => &[kind, "steps"],
-            _ => &["request"],
+            "if" | "once" | "random" | "random_order" => &[kind, "steps"],
+            "request" => &["request"],
+            _ => mix::allowed(kind),
         };
-        for k in t.keys() {
+        for k in t.keys().filter(|k| *k != "name") {
             if !allowed.contains(&k.as_str()) {
                 let hint = crate::text::did_you_mean(k, allowed.iter().copied());
                 self.c.err(
@@ -295,6 +276,10 @@ impl Comp<'_, '_, '_> {
                 Some(l) => self.request(&format!("{p}.request"), l),
                 None => self.c.err(&format!("{p}.request"), "takes a request label"),
             }
+            return;
+        }
+        if *kind == "rendezvous" {
+            self.rendezvous(p, t);
             return;
         }
         let body: &[toml::Value] = match t.get("steps") {
@@ -312,6 +297,12 @@ impl Comp<'_, '_, '_> {
             "transaction" => self.transaction(p, t, body),
             "loop" => self.counted(p, t, body),
             "while" => self.while_loop(p, t, body),
+            "interleave" | "random" => self.pick(p, t, body, *kind == "random", loop_slot),
+            "random_order" => self.shuffle(p, t, body, loop_slot),
+            "percent" | "total" => self.throughput(p, t, body, kind, loop_slot),
+            "switch" => self.switch(p, t, body, loop_slot),
+            "foreach" => self.foreach(p, t, body),
+            "during" => self.during(p, t, body),
             "if" => {
                 let Some(cond) = self.cond(&format!("{p}.if"), t.get("if")) else {
                     return;
@@ -419,8 +410,16 @@ impl Comp<'_, '_, '_> {
         let mut open: Vec<u16> = Vec::new();
         for op in &self.ops {
             match *op {
-                Op::LoopInit { slot, .. } | Op::WhileInit { slot } => open.push(slot),
-                Op::LoopBack { .. } | Op::WhileBack { .. } => {
+                Op::LoopInit { slot, .. }
+                | Op::WhileInit { slot }
+                | Op::ForInit { slot }
+                | Op::TimedInit { slot, .. } => open.push(slot),
+                Op::LoopBack { .. } | Op::WhileBack { .. } | Op::TimedBack { .. } => {
+                    open.pop();
+                }
+                Op::Jump { to }
+                    if matches!(self.ops.get(to as usize), Some(Op::ForNext { .. })) =>
+                {
                     open.pop();
                 }
                 _ => {}

@@ -251,6 +251,15 @@ pub(super) fn build_auth(c: &mut Checker<'_>, a: super::spec::RawAuth, base_dir:
             }
         }
     };
+    if !matches!(kind, "basic" | "digest") {
+        stray(
+            c,
+            &[
+                ("username_env", a.username_env.is_some()),
+                ("password_env", a.password_env.is_some()),
+            ],
+        );
+    }
     match kind {
         "none" => {
             stray(
@@ -323,10 +332,42 @@ pub(super) fn build_auth(c: &mut Checker<'_>, a: super::spec::RawAuth, base_dir:
                 refresh_margin,
             }
         }
+        "basic" | "digest" => {
+            stray(
+                c,
+                &[
+                    ("token_env", a.token_env.is_some()),
+                    ("token_file", a.token_file.is_some()),
+                    ("client_id_env", a.client_id_env.is_some()),
+                    ("client_secret_env", a.client_secret_env.is_some()),
+                    ("tokens", a.tokens.is_some()),
+                ],
+            );
+            let (Some(username_env), Some(password_env)) = (a.username_env, a.password_env) else {
+                c.err("auth", format!("kind = {kind:?} needs username_env and password_env (environment variable names); credentials never go in the scenario"));
+                return Auth::None;
+            };
+            if kind == "basic" {
+                Auth::Basic {
+                    username_env,
+                    password_env,
+                }
+            } else {
+                Auth::Digest {
+                    username_env,
+                    password_env,
+                }
+            }
+        }
         other => {
+            let kinds = ["none", "bearer", "client_credentials", "basic", "digest"];
             c.err(
                 "auth.kind",
-                format!("{other:?} is not one of: none, bearer, client_credentials"),
+                format!(
+                    "{other:?} is not one of: {}{}",
+                    kinds.join(", "),
+                    crate::text::did_you_mean(other, kinds)
+                ),
             );
             Auth::None
         }

@@ -74,7 +74,7 @@ fn is_ident(s: &str) -> bool {
 /// `{name}` in a template where `name` is neither a data variable nor a built-in; the message
 /// lists the known names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown variable {{{name}}} ({}; built-ins: __thread, __iteration, __uuid, __time, __random_MIN_MAX)", known_names(.known))]
+#[error("unknown variable {{{name}}}{} ({}; built-ins: __thread, __iteration, __uuid, __time, __random_MIN_MAX)", crate::text::did_you_mean(.name, .known.iter().map(String::as_str)), known_names(.known))]
 pub struct UnknownVariable {
     /// The name as written.
     pub name: String,

@@ -134,7 +134,7 @@ fn every_problem_is_reported_with_file_line_and_field() {
     assert_eq!(lines.len(), 5, "{text}");
     for want in [
         "s.toml:8: target.timeuot: unknown key; did you mean \"timeout\"? (see scenarios/README.md",
-        "s.toml:29: request[0].path: unknown variable {flowid} (known variables: flow_id, n;",
+        "s.toml:29: request[0].path: unknown variable {flowid}; did you mean \"flow_id\"? (known variables: flow_id, n;",
         "s.toml:34: load.threads: must be between 1 and 100000, got 0",
         "s.toml:35: load.ramp_up: \"ten seconds\" is not a duration",
         "s.toml:38: load.on_error: \"retry\" is not one of: continue, next_loop, stop_thread, stop_test",
@@ -294,4 +294,113 @@ fn csv_files_are_checked_with_their_own_line_numbers() {
         1,
         "no cascade of unknown-variable errors: {e}"
     );
+}
+
+#[test]
+fn gaussian_and_poisson_think_times_draw_as_jmeter() {
+    use rand::SeedableRng as _;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    let ms = std::time::Duration::from_millis;
+    let g = ThinkTime::Gaussian {
+        mean: ms(300),
+        deviation: ms(100),
+    };
+    let draws: Vec<f64> = (0..20_000)
+        .map(|_| g.draw(&mut rng).as_secs_f64() * 1000.0)
+        .collect();
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    let sd = (draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64).sqrt();
+    assert!(
+        (mean - 300.0).abs() < 3.0 && (sd - 100.0).abs() < 3.0,
+        "{mean} {sd}"
+    );
+    assert!(draws.iter().all(|d| *d >= 0.0));
+    let p = ThinkTime::Poisson {
+        lambda: ms(40),
+        offset: ms(100),
+    };
+    let draws: Vec<f64> = (0..20_000)
+        .map(|_| p.draw(&mut rng).as_secs_f64() * 1000.0)
+        .collect();
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / draws.len() as f64;
+    assert!(
+        (mean - 140.0).abs() < 0.5 && (var - 40.0).abs() < 2.0,
+        "{mean} {var}"
+    );
+    assert!(draws.iter().all(|d| d.fract() == 0.0), "whole milliseconds");
+    let text = "name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[request]]\nname = \"a\"\npath = \"/\"\n[load]\nthink_time = { gaussian = \"300ms\", deviation = \"100ms\" }\n";
+    let plan = crate::scenario::load_str(text, std::path::Path::new("t.toml"), &[]).unwrap();
+    assert_eq!(plan.groups[0].load.think_time, g);
+    let bad = "name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[request]]\nname = \"a\"\npath = \"/\"\n[load]\npace = { rate = \"fast\", per = \"usr\" }\n";
+    let e = crate::scenario::load_str(bad, std::path::Path::new("t.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("t.toml:8: load.pace.per") && e.contains("load.pace.rate"),
+        "{e}"
+    );
+}
+
+#[test]
+fn counters_random_values_and_per_user_rows() {
+    use crate::engine::data::{SharedData, UserData};
+    use rand::SeedableRng as _;
+    let text = r#"
+name = "t"
+[target]
+base_url = "http://127.0.0.1:1"
+[[data]]
+kind = "counter"
+var = "n"
+start = 1
+step = 2
+end = 5
+format = "id_000"
+share = "per_thread"
+[[data]]
+kind = "random"
+var = "r"
+min = 1
+max = 3
+format = "00"
+[[data]]
+kind = "per_user"
+columns = ["user", "pass"]
+rows = [["alice", "a1"], ["bob", "b2"]]
+[[request]]
+name = "a"
+path = "/{n}/{r}/{user}"
+[load]
+threads = 1
+"#;
+    let plan = crate::scenario::load_str(text, std::path::Path::new("t.toml"), &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let shared = SharedData::new(&plan.data);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    let mut u3 = UserData::new(&shared, plan.vars.len());
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        u3.draw_with(&shared, &mut rng, 3).unwrap();
+        seen.push(u3.values[0].clone());
+        let r: i64 = u3.values[1].parse().unwrap();
+        assert!((1..=3).contains(&r) && u3.values[1].len() == 2);
+        assert_eq!(
+            (u3.values[2].as_str(), u3.values[3].as_str()),
+            ("alice", "a1")
+        );
+    }
+    assert_eq!(seen, ["id_001", "id_003", "id_005", "id_001"]);
+    let mut u2 = UserData::new(&shared, plan.vars.len());
+    u2.draw_with(&shared, &mut rng, 2).unwrap();
+    assert_eq!(u2.values[2], "bob");
+    let bad = text
+        .replace("end = 5", "end = -5")
+        .replace("rows = [[\"alice\", \"a1\"], [\"bob\"]]", "")
+        .replace("kind = \"random\"", "kind = \"randon\"");
+    let e = crate::scenario::load_str(&bad, std::path::Path::new("t.toml"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("data[0].end: -5 is never reached"), "{e}");
+    assert!(e.contains("did you mean \"random\""), "{e}");
 }

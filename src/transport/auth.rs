@@ -330,6 +330,8 @@ pub enum AuthRuntime {
     Static(HeaderValue),
     /// OAuth tokens.
     OAuth(Arc<TokenPool>),
+    /// HTTP Digest: each user answers the server's challenge (see [`super::digest`]).
+    Digest(Arc<super::digest::DigestCredentials>),
 }
 
 impl AuthRuntime {
@@ -375,7 +377,38 @@ impl AuthRuntime {
             AuthRuntime::None => None,
             AuthRuntime::Static(h) => Some(h.clone()),
             AuthRuntime::OAuth(p) => p.header_for(user).await,
+            AuthRuntime::Digest(_) => None,
         }
+    }
+
+    /// HTTP Basic credentials from two environment variables.
+    ///
+    /// # Errors
+    /// An unset variable.
+    pub fn basic_from_env(user_var: &str, pass_var: &str) -> Result<AuthRuntime, AuthError> {
+        use base64::Engine as _;
+        let (u, p) = Self::env_pair(user_var, pass_var)?;
+        let enc = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+        let mut h = HeaderValue::try_from(format!("Basic {enc}"))
+            .map_err(|_| AuthError::MissingEnv(user_var.to_string()))?;
+        h.set_sensitive(true);
+        Ok(AuthRuntime::Static(h))
+    }
+
+    /// HTTP Digest credentials from two environment variables.
+    ///
+    /// # Errors
+    /// An unset variable.
+    pub fn digest_from_env(user_var: &str, pass_var: &str) -> Result<AuthRuntime, AuthError> {
+        let (username, password) = Self::env_pair(user_var, pass_var)?;
+        Ok(AuthRuntime::Digest(Arc::new(
+            super::digest::DigestCredentials { username, password },
+        )))
+    }
+
+    fn env_pair(user_var: &str, pass_var: &str) -> Result<(String, String), AuthError> {
+        let get = |v: &str| std::env::var(v).map_err(|_| AuthError::MissingEnv(v.to_string()));
+        Ok((get(user_var)?, get(pass_var)?))
     }
 
     /// The header for `user`, from its own `cache` while current (see [`TokenPool::header_cached`]).

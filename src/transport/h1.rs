@@ -56,6 +56,8 @@ pub(crate) struct Head {
     pub rate_limit: Option<RateLimitHeaders>,
     /// Every header, when asked for.
     pub headers: Option<HeaderMap>,
+    /// The `Set-Cookie` values (empty, and unallocated, when there are none).
+    pub set_cookies: Vec<HeaderValue>,
 }
 
 /// Why writing a request failed.
@@ -439,6 +441,7 @@ fn head_of(
     let mut keep_alive_token = false;
     let mut retry_after = None;
     let (mut allowed, mut count, mut reset) = (None, None, None);
+    let mut set_cookies = Vec::new();
     for h in resp.headers.iter() {
         let name = h.name;
         let v = h.value;
@@ -463,6 +466,10 @@ fn head_of(
             retry_after = std::str::from_utf8(v)
                 .ok()
                 .and_then(|s| parse_retry_after(s, SystemTime::now()));
+        } else if name.eq_ignore_ascii_case("set-cookie") {
+            if let Ok(v) = HeaderValue::from_bytes(v) {
+                set_cookies.push(v);
+            }
         } else if name.len() > 15 && name[..15].eq_ignore_ascii_case("inin-ratelimit-") {
             match name[15..].to_ascii_lowercase().as_str() {
                 "allowed" => allowed = Some(v),
@@ -515,6 +522,7 @@ fn head_of(
         retry_after_ms: retry_after,
         rate_limit: rate_limit_from(allowed, count, reset),
         headers,
+        set_cookies,
     })
 }
 

@@ -385,7 +385,12 @@ impl HttpTransport {
             x.bytes_in = wire(bytes_in);
             return Attempt::Done(x, false);
         };
-        let (limit_key, captured) = keeper.finish(|| head.headers);
+        let cookies = if req.capture.cookies {
+            head.set_cookies
+        } else {
+            Vec::new()
+        };
+        let (limit_key, captured) = keeper.finish(|| head.headers, cookies);
         let x = Exchange {
             status: Ok(head.status),
             ttfb,
@@ -474,7 +479,8 @@ impl HttpTransport {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         let rate_limit = parse_rate_limit(&headers);
-        let (limit_key, captured) = keeper.finish(|| Some(headers));
+        let cookies = super::set_cookies_of(req.capture, &headers);
+        let (limit_key, captured) = keeper.finish(|| Some(headers), cookies);
         let x = Exchange {
             status: Ok(status),
             ttfb,

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod classify;
 pub mod conn;
 mod dial;
+pub mod digest;
 mod h1;
 pub mod headers;
 pub mod http;
@@ -53,6 +54,9 @@ pub struct Capture {
     pub body_limit: Option<usize>,
     /// Keep the response headers.
     pub headers: bool,
+    /// Keep the `Set-Cookie` values (for the user's cookie jar); nothing is kept, and nothing
+    /// allocated, when the answer sets none.
+    pub cookies: bool,
 }
 
 impl Capture {
@@ -60,11 +64,12 @@ impl Capture {
     pub const NONE: Capture = Capture {
         body_limit: None,
         headers: false,
+        cookies: false,
     };
 
     /// True when nothing is to be kept.
     pub fn is_none(&self) -> bool {
-        self.body_limit.is_none() && !self.headers
+        self.body_limit.is_none() && !self.headers && !self.cookies
     }
 }
 
@@ -77,6 +82,23 @@ pub struct Captured {
     pub body_truncated: bool,
     /// The response headers, when asked.
     pub headers: Option<::http::HeaderMap>,
+    /// The `Set-Cookie` values, when asked.
+    pub set_cookies: Vec<::http::HeaderValue>,
+}
+
+/// The `Set-Cookie` values of `headers`, when `capture` asks for them.
+pub(crate) fn set_cookies_of(
+    capture: Capture,
+    headers: &::http::HeaderMap,
+) -> Vec<::http::HeaderValue> {
+    if !capture.cookies {
+        return Vec::new();
+    }
+    headers
+        .get_all(::http::header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect()
 }
 
 impl Captured {
@@ -89,7 +111,8 @@ impl Captured {
     ) -> Option<Box<Captured>> {
         let mut k = BodyKeeper::new(0, capture);
         k.push(body);
-        k.finish(|| Some(headers.clone())).1
+        k.finish(|| Some(headers.clone()), set_cookies_of(capture, headers))
+            .1
     }
 }
 
@@ -135,10 +158,11 @@ impl BodyKeeper {
     }
 
     /// The limit a 429's body names, and what the caller asked to keep (`headers`: the
-    /// response's, when it asked for them).
+    /// response's, when it asked for them; `set_cookies`: its `Set-Cookie` values, when asked).
     pub(crate) fn finish(
         self,
         headers: impl FnOnce() -> Option<::http::HeaderMap>,
+        set_cookies: Vec<::http::HeaderValue>,
     ) -> (Option<u16>, Option<Box<Captured>>) {
         let limit_key = (self.status == 429)
             .then(|| {
@@ -147,7 +171,12 @@ impl BodyKeeper {
                     .and_then(crate::record::limit_key::from_body)
             })
             .flatten();
-        if self.capture.is_none() {
+        let only_cookies = Capture {
+            cookies: false,
+            ..self.capture
+        }
+        .is_none();
+        if self.capture.is_none() || (only_cookies && set_cookies.is_empty()) {
             return (limit_key, None);
         }
         let (body, body_truncated) = match (self.capture.body_limit, self.kept) {
@@ -168,6 +197,7 @@ impl BodyKeeper {
                 body,
                 body_truncated,
                 headers,
+                set_cookies,
             })),
         )
     }

@@ -157,6 +157,14 @@ fn secret_env(scenario: &Path, plan: &Plan) -> Result<Vec<String>, String> {
                 f.display()
             ))
         }
+        Auth::Basic {
+            username_env,
+            password_env,
+        }
+        | Auth::Digest {
+            username_env,
+            password_env,
+        } => vec![username_env.clone(), password_env.clone()],
         Auth::ClientCredentials { client_id_env, client_secret_env, .. } => {
             vec![client_id_env.clone(), client_secret_env.clone()]
         }

@@ -243,12 +243,38 @@ async fn searches<T: Transport + TokenFetch + Clone>(
         if opts.cancel.is_cancelled() || budget == 0 || time_left.is_zero() {
             break;
         }
+        // The next search starts from a rested limiter: what the last one drained refills first.
+        if let Some(last) = runs.last() {
+            let rest =
+                rest_after(&crate::analysis::limit::fit::fit(&last.events)).min(time_left / 4);
+            tokio::select! {
+                _ = tokio::time::sleep(rest) => {}
+                _ = opts.cancel.cancelled() => break,
+            }
+        }
+        let time_left = opts.max_duration.saturating_sub(started.elapsed());
         let p = search_plan(plan, tokens, budget, time_left, &opts.search);
         let fetch: Arc<dyn TokenFetch> = Arc::new((*transport).clone());
         let auth = auth_runtime(&p, &at.login_url, fetch, at.creds.clone(), None).await?;
         runs.push(one_search(&p, tokens, transport.clone(), auth, at, opts).await);
     }
     Ok(runs)
+}
+
+/// How long a limiter takes to refill after a search drained it: a bucket or queue refills its
+/// burst at the sustained rate, a window reopens after its length, and a 429 asked to wait its
+/// Retry-After; with a margin, at least a second, at most a minute.
+fn rest_after(estimate: &crate::analysis::limit::Estimate) -> Duration {
+    let Some(f) = estimate.fit() else {
+        return Duration::from_secs(1);
+    };
+    let refill = match f.window_s {
+        Some(w) => w,
+        None if f.sustained_rate_per_s > 0.0 => f.burst / f.sustained_rate_per_s,
+        None => 60.0,
+    };
+    let asked = f.evidence.retry_after_s.map_or(0.0, |(_, max)| max);
+    Duration::from_secs_f64((refill.max(asked) * 1.5).clamp(1.0, 60.0))
 }
 
 /// The plan a search runs: the first group's requests, one iteration per arrival of the dial,
@@ -502,4 +528,44 @@ pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunErr
     std::fs::write(&html, crate::report::html::probe::render(&file, &results))
         .map_err(|e| RunError::Io(format!("{}: {e}", html.display())))?;
     Ok(ProbeReport { file, out_dir })
+}
+
+#[cfg(test)]
+mod rest_tests {
+    use super::*;
+    use crate::analysis::limit::fit::fit;
+
+    #[test]
+    fn a_drained_bucket_rests_until_its_burst_refilled_with_a_margin() {
+        // 40/s with a burst of 60: 60 at once, then one every 25 ms, refused in between.
+        let mut ev: Vec<Event> = (0..60)
+            .map(|i| Event::admitted(0.001 * f64::from(i), 0.001))
+            .collect();
+        for k in 0..800 {
+            let t = 0.06 + 0.005 * f64::from(k);
+            ev.push(if k % 5 == 0 {
+                Event::admitted(t, 0.001)
+            } else {
+                Event::refused(t, None)
+            });
+        }
+        // 60 / 40 = 1.5 s to refill, × 1.5.
+        let rest = rest_after(&fit(&ev)).as_secs_f64();
+        assert!((2.0..=2.5).contains(&rest), "{rest}");
+        assert_eq!(
+            rest_after(&crate::analysis::limit::Estimate::NoData),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn a_retry_after_longer_than_the_refill_is_waited() {
+        let mut ev: Vec<Event> = (0..10)
+            .map(|i| Event::admitted(0.01 * f64::from(i), 0.001))
+            .collect();
+        ev.extend((0..30).map(|k| Event::refused(0.1 + 0.01 * f64::from(k), Some(10.0))));
+        ev.push(Event::admitted(10.5, 0.001));
+        let rest = rest_after(&fit(&ev)).as_secs_f64();
+        assert!(rest >= 15.0, "{rest}");
+    }
 }

@@ -130,30 +130,57 @@ impl Walker<'_> {
         match el.tag.as_str() {
             "ConstantTimer" => Some(Timer::Range(delay, delay)),
             "UniformRandomTimer" => Some(Timer::Range(delay, delay + range)),
-            "GaussianRandomTimer" => {
-                self.warn(place, format!("approximated: a Gaussian pause ({delay} ms ± {range} ms) becomes a uniform one in [{} ms, {} ms]", (delay - range).max(0.0), delay + range));
-                Some(Timer::Range((delay - range).max(0.0), delay + range))
-            }
-            "PoissonRandomTimer" => {
-                self.warn(
-                    place,
-                    format!(
-                        "approximated: a Poisson pause becomes a constant one of its mean, {} ms",
-                        delay + range
-                    ),
-                );
-                Some(Timer::Range(delay + range, delay + range))
-            }
+            "GaussianRandomTimer" => Some(Timer::Gaussian(delay, range)),
+            "PoissonRandomTimer" => Some(Timer::Poisson(delay, range)),
             "ConstantThroughputTimer" => {
                 let per_min = self.number(el, "throughput", place).unwrap_or(0.0);
-                let mode = self.number(el, "calcMode", place).unwrap_or(0.0) as i64;
+                let mode = match el.prop("calcMode").unwrap_or_default().trim() {
+                    // JMeter 2.x wrote the mode's words.
+                    m if m.starts_with("this thread") => 0,
+                    m if m.starts_with("all active threads in current") => 2,
+                    m if m.starts_with("all active threads") => 1,
+                    m => m.parse::<i64>().unwrap_or(0),
+                };
                 if per_min <= 0.0 {
-                    self.warn(place, "throughput is 0 or missing: ignored");
+                    self.note(
+                        place,
+                        "throughput is 0 (JMeter then does not pace): nothing to pace",
+                    );
                     return None;
                 }
                 Some(Timer::Throughput(per_min, mode))
             }
-            _ => None,
+            "SyncTimer" => {
+                let size = self.number(el, "groupSize", place).unwrap_or(0.0).max(0.0) as u64;
+                let timeout = self
+                    .number(el, "timeoutInMs", place)
+                    .unwrap_or(0.0)
+                    .max(0.0) as u64;
+                let q = |s: &str| toml_edit::Value::from(s).to_string().trim().to_string();
+                let mut head = format!("rendezvous = {}", q(el.testname().trim()));
+                if size > 0 {
+                    head.push_str(&format!(", users = {size}"));
+                }
+                if timeout > 0 {
+                    head.push_str(&format!(", timeout = \"{timeout}ms\""));
+                } else {
+                    self.note(place, "no timeout: users wait until the group's number arrives (or the run stops)");
+                }
+                Some(Timer::Sync(head))
+            }
+            t if t.ends_with("PreciseThroughputTimer") => {
+                let n = self.number(el, "throughput", place).unwrap_or(0.0);
+                let period = self.number(el, "throughputPeriod", place).unwrap_or(3600.0);
+                if n <= 0.0 || period <= 0.0 {
+                    self.note(place, "throughput is 0: nothing to pace");
+                    return None;
+                }
+                Some(Timer::Precise(n / period))
+            }
+            t => {
+                self.warn(place, format!("{t} is not supported: no pause"));
+                None
+            }
         }
     }
 

@@ -11,18 +11,18 @@ fn q(s: &str) -> String {
     toml_edit::Value::from(s).to_string().trim().to_string()
 }
 
-/// JMeter's match number: 0 random, n the n-th; -1 (all, as `var_1`…) is not supported.
+/// JMeter's match number: 0 random, n the n-th, -1 every match (for a ForEach Controller).
 fn match_no(w: &mut Walker<'_>, raw: Option<String>, place: &str) -> String {
+    let raw = raw.filter(|r| !r.trim().is_empty());
     match raw.as_deref().map(str::trim).unwrap_or("1").parse::<i64>() {
-        Ok(n) if n >= 0 => {
-            if n == 1 {
-                String::new()
-            } else {
-                format!(", match = {n}")
-            }
-        }
+        Ok(1) => String::new(),
+        Ok(n) if n >= 0 => format!(", match = {n}"),
+        Ok(-1) => ", match = \"all\"".into(),
         _ => {
-            w.warn(place, "match number -1 (every match as var_1, var_2, …) is not supported: the first match is taken");
+            w.warn(
+                place,
+                "the match number is not a number: the first match is taken",
+            );
             String::new()
         }
     }
@@ -108,14 +108,11 @@ impl Walker<'_> {
                     .map(|c| format!("if = {}", q(&c)))
             }
             "OnceOnlyController" => Some("once = true".into()),
-            "ModuleController" | "IncludeController" => {
-                self.warn(
-                    place,
-                    "Module/Include Controller: the elements it refers to are not imported",
-                );
-                None
-            }
+            "ModuleController" | "IncludeController" => None,
             _ => {
+                if let Some(head) = self.mix_head(el, place) {
+                    return head;
+                }
                 self.warn(
                     place,
                     format!(
@@ -129,12 +126,35 @@ impl Walker<'_> {
         }
     }
 
+    /// True when an extractor keeps every match (match number -1).
+    pub(super) fn extracts_all(el: &Element) -> bool {
+        let key = match el.tag.as_str() {
+            "JSONPostProcessor" => "JSONPostProcessor.match_numbers",
+            "XPathExtractor" | "XPath2Extractor" | "HtmlExtractor" | "RegexExtractor"
+            | "BoundaryExtractor" => {
+                return el.children.iter().any(|c| {
+                    c.attr("name")
+                        .is_some_and(|n| n.ends_with("matchNumber") || n.ends_with("match_number"))
+                        && c.text.trim() == "-1"
+                })
+            }
+            _ => return false,
+        };
+        el.prop(key)
+            .unwrap_or_default()
+            .split(';')
+            .any(|m| m.trim() == "-1")
+    }
+
     /// The variable names an extractor sets (for the prepass).
     pub(super) fn extractor_vars(el: &Element) -> Vec<String> {
         let names = match el.tag.as_str() {
             "JSONPostProcessor" => el.prop("JSONPostProcessor.referenceNames"),
             "RegexExtractor" => el.prop("RegexExtractor.refname"),
             "BoundaryExtractor" => el.prop("BoundaryExtractor.refname"),
+            "XPathExtractor" => el.prop("XPathExtractor.refname"),
+            "XPath2Extractor" => el.prop("XPathExtractor2.refname"),
+            "HtmlExtractor" => el.prop("HtmlExtractor.refname"),
             _ => None,
         };
         names
@@ -149,6 +169,9 @@ impl Walker<'_> {
     pub(super) fn extractor(&mut self, el: &Element, place: &str) -> Vec<String> {
         match el.tag.as_str() {
             "JSONPostProcessor" => self.json_extractor(el, place),
+            "XPathExtractor" | "XPath2Extractor" | "HtmlExtractor" => {
+                self.markup_extractor(el, place)
+            }
             tag => {
                 let p = if tag == "RegexExtractor" {
                     "RegexExtractor"
@@ -191,6 +214,84 @@ impl Walker<'_> {
                 vec![format!("{{ var = {}, {what}{nth}{miss} }}", q(&var))]
             }
         }
+    }
+
+    /// XPath (1.0, or 2.0 written in its 1.0 subset) and CSS Selector Extractors.
+    fn markup_extractor(&mut self, el: &Element, place: &str) -> Vec<String> {
+        let (p, key) = match el.tag.as_str() {
+            "XPathExtractor" => ("XPathExtractor", "XPathExtractor.xpathQuery"),
+            "XPath2Extractor" => ("XPathExtractor2", "XPathExtractor2.xpathQuery"),
+            _ => ("HtmlExtractor", "HtmlExtractor.expr"),
+        };
+        let var = el.prop(&format!("{p}.refname")).unwrap_or_default();
+        let expr = el.prop(key).unwrap_or_default();
+        if expr.trim().is_empty() || var.trim().is_empty() {
+            self.note(place, "no expression or no variable: nothing to extract");
+            return vec![];
+        }
+        let nth_key = if p == "HtmlExtractor" {
+            "match_number"
+        } else {
+            "matchNumber"
+        };
+        let nth = match_no(self, el.prop(&format!("{p}.{nth_key}")), place);
+        let default = el.prop(&format!("{p}.default")).unwrap_or_default();
+        let miss = missing(
+            &default,
+            el.prop_bool(&format!("{p}.default_empty_value"))
+                .unwrap_or(false),
+        );
+        if el.prop("Sample.scope").is_some_and(|s| s != "parent") {
+            self.warn(place, "extracting from sub-samples or a variable is not supported: it reads the answer's body");
+        }
+        let what = if p == "HtmlExtractor" {
+            if el
+                .prop("HtmlExtractor.extractor_impl")
+                .is_some_and(|i| i.contains("JODD"))
+            {
+                self.note(place, "the Jodd implementation: surge's CSS selectors (html5ever) read the same selectors");
+            }
+            if let Err(e) = crate::scenario::markup::Markup::css(&expr, None) {
+                self.warn(place, format!("CSS selector {expr:?}: {e}; not imported"));
+                return vec![];
+            }
+            let attr = el.prop("HtmlExtractor.attribute").unwrap_or_default();
+            if attr.trim().is_empty() {
+                format!("css = {}", q(&expr))
+            } else {
+                format!("css = {}, attribute = {}", q(&expr), q(attr.trim()))
+            }
+        } else {
+            let tolerant = el.prop_bool("XPathExtractor.tolerant") == Some(true);
+            if p == "XPathExtractor2" && el.prop_nonempty("XPathExtractor2.namespaces").is_some() {
+                self.warn(
+                    place,
+                    "XPath namespaces are not supported: the expression is read without them",
+                );
+            }
+            if el.prop_bool("XPathExtractor.namespace") == Some(true) {
+                self.warn(place, "namespace-aware XPath is not supported: the expression is read without namespaces");
+            }
+            if let Err(e) = crate::scenario::markup::Markup::xpath(&expr, tolerant) {
+                self.warn(
+                    place,
+                    format!("XPath {expr:?} is not XPath 1.0 as surge reads it: {e}; not imported"),
+                );
+                return vec![];
+            }
+            if el.prop_bool(&format!("{p}.fragment")) == Some(true) {
+                self.warn(
+                    place,
+                    "\"return entire XPath fragment\" is not supported: each node's text is taken",
+                );
+            }
+            if tolerant {
+                format!("xpath = {}, html = true", q(&expr))
+            } else {
+                format!("xpath = {}", q(&expr))
+            }
+        };
+        vec![format!("{{ var = {}, {what}{nth}{miss} }}", q(var.trim()))]
     }
 
     fn json_extractor(&mut self, el: &Element, place: &str) -> Vec<String> {

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
-use super::model::Model;
+use super::model::{Model, ThinkOut};
 
 fn q(s: &str) -> String {
     toml_edit::Value::from(s).to_string().trim().to_string()
@@ -24,9 +24,13 @@ fn steps(p: &[super::model::StepOut]) -> String {
         .iter()
         .map(|s| match s {
             super::model::StepOut::Request(l) => q(l),
+            super::model::StepOut::Block(head, inner) if head.is_empty() => {
+                format!("{{ steps = {} }}", steps(inner))
+            }
             super::model::StepOut::Block(head, inner) => {
                 format!("{{ {head}, steps = {} }}", steps(inner))
             }
+            super::model::StepOut::Single(head) => format!("{{ {head} }}"),
         })
         .collect();
     format!("[{}]", items.join(", "))
@@ -130,6 +134,89 @@ fn request(o: &mut String, r: &super::model::RequestOut) {
     }
 }
 
+/// One `[[group]]` with its `[group.load]`.
+fn group(o: &mut String, g: &super::model::GroupOut) {
+    let _ = writeln!(o, "\n[[group]]");
+    comment(o, &g.comments);
+    let _ = writeln!(o, "name = {}", q(&g.name));
+    if let Some(p) = g.phase {
+        let _ = writeln!(o, "phase = {}", q(p));
+    }
+    if !g.export.is_empty() {
+        let _ = writeln!(o, "export = {}", list(&g.export));
+    }
+    match &g.program {
+        Some(p) => {
+            let _ = writeln!(o, "# Controllers and timers as steps");
+            let _ = writeln!(o, "steps = {}", steps(p));
+        }
+        None => {
+            let _ = writeln!(o, "requests = {}", list(&g.steps));
+        }
+    }
+    let _ = writeln!(o, "[group.load]");
+    match &g.profile {
+        Some(lines) => {
+            for l in lines {
+                let _ = writeln!(o, "{l}");
+            }
+        }
+        None => {
+            let _ = writeln!(o, "threads = {}", g.threads);
+            let _ = writeln!(o, "ramp_up = {}", dur_s(g.ramp_up_s));
+            match g.loops {
+                Some(n) => {
+                    let _ = writeln!(o, "loops = {n}");
+                }
+                None => {
+                    let _ = writeln!(o, "loops = \"forever\"");
+                }
+            }
+            if let Some(d) = g.duration_s {
+                let _ = writeln!(o, "duration = {}", dur_s(d));
+            }
+            if let Some(d) = g.delay_s {
+                let _ = writeln!(o, "delay = {}", dur_s(d));
+            }
+        }
+    }
+    if let Some(t) = g.think {
+        comment(o, &g.think_comments);
+        let line = match t {
+            ThinkOut::Range(lo, hi) if (lo - hi).abs() < 0.5 => dur_ms(lo),
+            ThinkOut::Range(lo, hi) => {
+                format!("{{ min = {}, max = {} }}", dur_ms(lo), dur_ms(hi))
+            }
+            ThinkOut::Gaussian(mean, dev) => {
+                format!(
+                    "{{ gaussian = {}, deviation = {} }}",
+                    dur_ms(mean),
+                    dur_ms(dev)
+                )
+            }
+            ThinkOut::Poisson(lambda, offset) => {
+                format!(
+                    "{{ poisson = {}, offset = {} }}",
+                    dur_ms(lambda),
+                    dur_ms(offset)
+                )
+            }
+        };
+        let _ = writeln!(o, "think_time = {line}");
+    }
+    if let Some((per_second, per)) = g.pace {
+        comment(o, &g.pace_comments);
+        let per_minute = per_second * 60.0;
+        let rate = if (per_minute - per_minute.round()).abs() < 1e-9 {
+            format!("{}/m", per_minute.round())
+        } else {
+            format!("{per_second}/s")
+        };
+        let _ = writeln!(o, "pace = {{ rate = {}, per = {} }}", q(&rate), q(per));
+    }
+    let _ = writeln!(o, "on_error = {}", q(g.on_error));
+}
+
 /// The scenario text. CSV files are written relative to `out_dir` (where the scenario lives).
 pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
     let mut o = String::new();
@@ -195,7 +282,25 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
     if let Some(a) = &m.auth {
         let _ = writeln!(o, "\n[auth]");
         comment(&mut o, &a.comments);
-        let _ = writeln!(o, "kind = \"bearer\"\ntoken_env = {}", q(&a.token_env));
+        let _ = writeln!(o, "kind = {}", q(a.kind));
+        for (k, v) in &a.fields {
+            let _ = writeln!(o, "{k} = {}", q(v));
+        }
+    }
+
+    let _ = writeln!(o, "\n[cookies]");
+    comment(&mut o, &m.cookies.comments);
+    if m.cookies.enabled {
+        let _ = writeln!(o, "enabled = true");
+        if m.cookies.clear_each_iteration {
+            let _ = writeln!(o, "clear_each_iteration = true");
+        }
+    } else {
+        let _ = writeln!(
+            o,
+            "# No HTTP Cookie Manager in the plan: JMeter sends no cookies, nor does this scenario."
+        );
+        let _ = writeln!(o, "enabled = false");
     }
 
     for d in &m.data {
@@ -221,57 +326,27 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         let _ = writeln!(o, "share = {}\non_eof = {}", q(d.share), q(d.on_eof));
     }
 
+    if let Some(lines) = &m.cache {
+        let _ = writeln!(o, "\n[cache]");
+        for l in lines {
+            let _ = writeln!(o, "{l}");
+        }
+    }
+
+    for d in &m.gen_data {
+        let _ = writeln!(o, "\n[[data]]");
+        comment(&mut o, &d.comments);
+        for (k, v) in &d.fields {
+            let _ = writeln!(o, "{k} = {v}");
+        }
+    }
+
     for r in &m.requests {
         request(&mut o, r);
     }
 
     for g in &m.groups {
-        let _ = writeln!(o, "\n[[group]]");
-        comment(&mut o, &g.comments);
-        let _ = writeln!(o, "name = {}", q(&g.name));
-        match &g.program {
-            Some(p) => {
-                let _ = writeln!(
-                    o,
-                    "# Controllers (Loop, While, If, Once Only, Transaction) as steps"
-                );
-                let _ = writeln!(o, "steps = {}", steps(p));
-            }
-            None => {
-                let _ = writeln!(o, "requests = {}", list(&g.steps));
-            }
-        }
-        let _ = writeln!(o, "[group.load]");
-        let _ = writeln!(o, "threads = {}", g.threads);
-        let _ = writeln!(o, "ramp_up = {}", dur_s(g.ramp_up_s));
-        match g.loops {
-            Some(n) => {
-                let _ = writeln!(o, "loops = {n}");
-            }
-            None => {
-                let _ = writeln!(o, "loops = \"forever\"");
-            }
-        }
-        if let Some(d) = g.duration_s {
-            let _ = writeln!(o, "duration = {}", dur_s(d));
-        }
-        if let Some(d) = g.delay_s {
-            let _ = writeln!(o, "delay = {}", dur_s(d));
-        }
-        if let Some((lo, hi)) = g.think_ms {
-            comment(&mut o, &g.think_comments);
-            if (lo - hi).abs() < 0.5 {
-                let _ = writeln!(o, "think_time = {}", dur_ms(lo));
-            } else {
-                let _ = writeln!(
-                    o,
-                    "think_time = {{ min = {}, max = {} }}",
-                    dur_ms(lo),
-                    dur_ms(hi)
-                );
-            }
-        }
-        let _ = writeln!(o, "on_error = {}", q(g.on_error));
+        group(&mut o, g);
     }
     debug_assert!(o.parse::<toml_edit::DocumentMut>().is_ok(), "{o}");
     o

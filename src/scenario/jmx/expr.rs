@@ -35,6 +35,10 @@ pub struct Env {
     pub udvs: BTreeMap<String, Pieces>,
     /// Variables set by CSV data sets (become surge `{name}`).
     pub data_vars: Vec<String>,
+    /// Properties a setUp Thread Group sets from its variables (`${__setProperty(p,${v})}`,
+    /// `props.put("p", vars.get("v"))`): `${__P(p)}` reads variable `v`, which the setup group
+    /// exports.
+    pub exported: BTreeMap<String, String>,
 }
 
 /// Converts `src`; problems (unknown functions or variables) go to `problems`.
@@ -147,6 +151,17 @@ fn convert_ref(inner: &str, whole: &str, env: &Env, problems: &mut Vec<String>, 
                 .map(|a| plain(&convert(a.trim(), env, problems)))
         };
         match name {
+            "setProperty" if arg(0, problems).is_some_and(|p| env.exported.contains_key(&p)) => {
+                // Exported by the setup group; the function itself writes nothing.
+            }
+            "P" | "property"
+                if arg(0, problems).is_some_and(|p| {
+                    env.exported.contains_key(&p) && !env.props.contains_key(&p)
+                }) =>
+            {
+                let p = arg(0, problems).unwrap_or_default();
+                out.push(Piece::Var(env.exported[&p].clone()));
+            }
             "P" | "property" => {
                 let Some(pname) = arg(0, problems).filter(|s| !s.is_empty()) else {
                     problems.push(format!("{whole}: needs a property name"));

@@ -152,10 +152,27 @@ impl Walker<'_> {
             Ctx::Sampler,
         );
         let label = el.testname().trim().to_string();
-        let method = Self::field(el, &sc, "HTTPSampler.method")
-            .unwrap_or_else(|| "GET".into())
-            .trim()
-            .to_ascii_uppercase();
+        let raw_method = Self::field(el, &sc, "HTTPSampler.method").unwrap_or_else(|| "GET".into());
+        let pieces = self.expr(&raw_method, &place);
+        let method = match expr::is_constant(&pieces).then(|| expr::plain(&pieces)) {
+            Some(m)
+                if http::Method::from_bytes(m.trim().to_ascii_uppercase().as_bytes()).is_ok()
+                    && !m.trim().is_empty() =>
+            {
+                m.trim().to_ascii_uppercase()
+            }
+            Some(m) => {
+                self.warn(
+                    &place,
+                    format!("method {m:?} is not an HTTP method surge can send: GET instead"),
+                );
+                "GET".into()
+            }
+            None => {
+                self.warn(&place, format!("the method {raw_method:?} is chosen at run time; surge sends a fixed method: GET instead"));
+                "GET".into()
+            }
+        };
         let path_src = self.location(el, &sc, &place);
         let (path_t, body, form) = self.path_and_body(el, &sc, &place, &method, &path_src);
         let headers = self.headers(&sc, &place, form);
@@ -172,6 +189,12 @@ impl Walker<'_> {
             comments: vec![place.clone()],
         };
         let label = self.add_request(req, &place);
+        // Synchronizing Timers in scope: a rendezvous before the request.
+        for t in &sc.timers {
+            if let super::walk::Timer::Sync(head) = t {
+                self.tree[g].push(super::model::StepOut::Single(head.clone()));
+            }
+        }
         self.tree[g].push(super::model::StepOut::Request(label.clone()));
         self.steps[g].push(Step {
             label,
@@ -527,7 +550,8 @@ impl Walker<'_> {
             None => {
                 self.auth_from = Some(raw.to_string());
                 self.m.auth = Some(AuthOut {
-                    token_env: env,
+                    kind: "bearer",
+                    fields: vec![("token_env", env)],
                     comments: vec![comment],
                 });
                 self.m.bearer_token = token.filter(|t| !t.is_empty());

@@ -22,8 +22,12 @@ pub mod config;
 pub mod conversation;
 pub mod emit;
 pub mod expr;
+pub mod groups;
 pub mod http;
+pub mod mix;
 pub mod model;
+pub mod state;
+pub mod timers;
 pub mod walk;
 pub mod xml;
 
@@ -169,8 +173,15 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
     }
     let top = root.children.iter().find(|c| c.tag == "hashTree");
     let jmx_dir = jmx.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut includes = Vec::new();
+    mix::read_includes(top, &jmx_dir, &mut includes);
     let mut w = Walker {
         jmx_dir: &jmx_dir,
+        mix: Vec::new(),
+        top,
+        includes: &includes,
+        expanding: Vec::new(),
+        all_matches: Vec::new(),
         env: expr::Env {
             props: opts.properties.iter().cloned().collect(),
             ..Default::default()
@@ -221,10 +232,14 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         let _ = w.level(sub, &Scope::default(), &path, Ctx::Plan);
     }
     if !found_plan {
+        let saved = walk::pairs(top)
+            .first()
+            .map(|(el, _)| format!(": a saved {} {:?} (JMeter merges such a file into a plan; alone it has no thread group to run)", el.tag, el.testname()))
+            .unwrap_or_default();
         return Err(fail(
             None,
             None,
-            "no <TestPlan> element: not a JMeter test plan".into(),
+            format!("no <TestPlan> element: not a JMeter test plan{saved}"),
         ));
     }
     w.finish_groups();

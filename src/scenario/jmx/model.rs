@@ -35,13 +35,46 @@ pub struct TargetOut {
     pub comments: Vec<String>,
 }
 
-/// `[auth]` (bearer only: the token's environment variable, never the token).
+/// `[auth]`: the kind and the environment variables holding the secrets, never a secret.
 #[derive(Debug, Clone)]
 pub struct AuthOut {
-    /// Environment variable holding the token.
-    pub token_env: String,
+    /// `bearer`, `basic` or `digest`.
+    pub kind: &'static str,
+    /// Its fields (`token_env`, `username_env`, `password_env`) and their variables.
+    pub fields: Vec<(&'static str, String)>,
     /// Comment lines.
     pub comments: Vec<String>,
+}
+
+/// A generated `[[data]]` source (counter, random, per_user): its fields as TOML values.
+#[derive(Debug, Clone)]
+pub struct GenDataOut {
+    /// `key = value` pairs, values already TOML.
+    pub fields: Vec<(&'static str, String)>,
+    /// Comment lines.
+    pub comments: Vec<String>,
+}
+
+/// `[cookies]`.
+#[derive(Debug, Clone, Default)]
+pub struct CookiesOut {
+    /// An HTTP Cookie Manager is in the plan.
+    pub enabled: bool,
+    /// Its "clear cookies each iteration".
+    pub clear_each_iteration: bool,
+    /// Comment lines.
+    pub comments: Vec<String>,
+}
+
+/// A group's think time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ThinkOut {
+    /// Uniform in `[min, max]` ms (equal: constant).
+    Range(f64, f64),
+    /// Gaussian: mean and deviation, ms.
+    Gaussian(f64, f64),
+    /// Poisson: λ and offset, ms.
+    Poisson(f64, f64),
 }
 
 /// One `[[data]]` CSV source.
@@ -93,6 +126,8 @@ pub enum StepOut {
     Request(String),
     /// `{ <head>, steps = [...] }`, e.g. head `loop = 3`.
     Block(String, Vec<StepOut>),
+    /// `{ <head> }`, a step without steps (a rendezvous).
+    Single(String),
 }
 
 /// One `[[group]]`: a JMeter thread group.
@@ -114,8 +149,19 @@ pub struct GroupOut {
     pub duration_s: Option<f64>,
     /// Scheduler delay, seconds.
     pub delay_s: Option<f64>,
-    /// Think time before each request, ms: (min, max); equal for a constant.
-    pub think_ms: Option<(f64, f64)>,
+    /// Think time before each request.
+    pub think: Option<ThinkOut>,
+    /// The group's pace: requests per second, and `user`, `group` or `all`.
+    pub pace: Option<(f64, &'static str)>,
+    /// Comment lines for its pace.
+    pub pace_comments: Vec<String>,
+    /// `setup` or `teardown` (None: main).
+    pub phase: Option<&'static str>,
+    /// setup: variables the later groups start with.
+    pub export: Vec<String>,
+    /// Another profile than a thread group: its `[group.load]` lines (`profile = …`,
+    /// `stages = …`), written instead of threads, ramp-up and loops.
+    pub profile: Option<Vec<String>>,
     /// `continue`, `next_loop`, `stop_thread` or `stop_test`.
     pub on_error: &'static str,
     /// Comment lines.
@@ -141,6 +187,12 @@ pub struct Model {
     pub auth: Option<AuthOut>,
     /// `[[data]]`.
     pub data: Vec<DataOut>,
+    /// `[[data]]` counters, random values and per-user rows.
+    pub gen_data: Vec<GenDataOut>,
+    /// `[cookies]`.
+    pub cookies: CookiesOut,
+    /// `[cache]`, when the plan has an HTTP Cache Manager: its lines.
+    pub cache: Option<Vec<String>>,
     /// `[[request]]`.
     pub requests: Vec<RequestOut>,
     /// `[[group]]`.

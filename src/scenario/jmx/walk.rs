@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use super::expr::{self, Env, Pieces};
-use super::model::{Finding, GroupOut, Model};
+use super::model::{Finding, Model};
 use super::xml::Element;
 
 /// A timer in scope of a sampler.
@@ -15,8 +15,16 @@ use super::xml::Element;
 pub(super) enum Timer {
     /// A pause in `[min, max]` ms.
     Range(f64, f64),
+    /// Gaussian Random Timer: offset and deviation, ms.
+    Gaussian(f64, f64),
+    /// Poisson Random Timer: offset and λ, ms.
+    Poisson(f64, f64),
     /// Constant Throughput Timer: samples per minute, and its calcMode.
     Throughput(f64, i64),
+    /// Precise Throughput Timer: samples per second over every thread.
+    Precise(f64),
+    /// Synchronizing Timer: the rendezvous step written before each sampler in scope.
+    Sync(String),
 }
 
 /// What is in scope at one level of the tree.
@@ -62,6 +70,17 @@ pub(super) struct Walker<'a> {
     pub steps: Vec<Vec<Step>>,
     /// Each group's program as a tree (controllers as blocks).
     pub tree: Vec<Vec<super::model::StepOut>>,
+    /// For each controller being walked: whether it chooses among its children (interleave,
+    /// random, switch, …), whose blocks then keep their names and stay whole.
+    pub mix: Vec<bool>,
+    /// The test plan's top `hashTree` (Module Controllers find their target in it).
+    pub top: Option<&'a Element>,
+    /// Plans read by Include Controllers, by the path as written.
+    pub includes: &'a [(String, Element)],
+    /// Module and Include Controllers being expanded (a cycle is reported, not followed).
+    pub expanding: Vec<String>,
+    /// Variables an extractor sets with every match (match number -1), for ForEach.
+    pub all_matches: Vec<String>,
     pub group_places: Vec<String>,
     pub seen_hosts: Option<(String, String)>,
     pub connect_timeouts: Vec<u64>,
@@ -89,6 +108,18 @@ pub(super) fn pairs(tree: Option<&Element>) -> Vec<(&Element, Option<&Element>)>
     out
 }
 
+/// A finding on one line (a regex error's caret display spans several).
+fn one_line(s: String) -> String {
+    if !s.contains('\n') {
+        return s;
+    }
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `path/Tag "name"`: how findings name an element.
 /// `1 sampler runs`, `3 samplers run`: a count of samplers with its verb agreeing.
 pub(super) fn samplers(n: usize, one: &str, many: &str) -> String {
@@ -106,8 +137,11 @@ pub(super) fn place_of(path: &str, el: &Element) -> String {
 /// What kind of element a tag is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    ThreadGroup,
+    ThreadGroup(super::groups::GroupKind),
     OtherThreadGroup,
+    /// Cookie Manager, Authorization Manager, Counter, User Parameters, Random Variable: read
+    /// in the first pass.
+    UserState,
     HttpSampler,
     OtherSampler,
     HeaderManager,
@@ -129,7 +163,15 @@ enum Kind {
 fn kind(el: &Element) -> Kind {
     let t = el.tag.as_str();
     match t {
-        "ThreadGroup" => Kind::ThreadGroup,
+        _ if super::groups::GroupKind::of(t).is_some() => {
+            Kind::ThreadGroup(super::groups::GroupKind::of(t).expect("checked"))
+        }
+        "CookieManager"
+        | "AuthManager"
+        | "CounterConfig"
+        | "UserParameters"
+        | "RandomVariableConfig"
+        | "CacheManager" => Kind::UserState,
         "HTTPSamplerProxy" | "HTTPSampler" | "HTTPSampler2" => Kind::HttpSampler,
         "HeaderManager" => Kind::HeaderManager,
         "ConfigTestElement" if el.attr("guiclass") == Some("HttpDefaultsGui") => Kind::HttpDefaults,
@@ -139,14 +181,18 @@ fn kind(el: &Element) -> Kind {
         | "UniformRandomTimer"
         | "GaussianRandomTimer"
         | "PoissonRandomTimer"
-        | "ConstantThroughputTimer" => Kind::Timer,
+        | "ConstantThroughputTimer"
+        | "SyncTimer"
+        | "kg.apc.jmeter.timers.VariableThroughputTimer" => Kind::Timer,
+        _ if t.ends_with("PreciseThroughputTimer") => Kind::Timer,
         "ResponseAssertion"
             if el.prop("Assertion.test_field").as_deref() == Some("Assertion.response_code") =>
         {
             Kind::Assertion
         }
         "ResponseAssertion" | "JSONPathAssertion" | "DurationAssertion" => Kind::Check,
-        "JSONPostProcessor" | "RegexExtractor" | "BoundaryExtractor" => Kind::Extractor,
+        "JSONPostProcessor" | "RegexExtractor" | "BoundaryExtractor" | "XPathExtractor"
+        | "XPath2Extractor" | "HtmlExtractor" => Kind::Extractor,
         "WorkBench" => Kind::WorkBench,
         "TestFragmentController" => Kind::Fragment,
         "ResultCollector" | "BackendListener" | "Summariser" => Kind::Listener,
@@ -154,7 +200,9 @@ fn kind(el: &Element) -> Kind {
         _ if t.ends_with("Controller")
             || t.ends_with("ControllerGui")
             || t == "InterleaveControl"
-            || t == "RandomOrderController" =>
+            || t == "RandomOrderController"
+            || t == "RunTime"
+            || t == "com.blazemeter.jmeter.controller.ParallelSampler" =>
         {
             Kind::Controller
         }
@@ -171,14 +219,14 @@ impl<'a> Walker<'a> {
     pub(super) fn warn(&mut self, place: &str, message: impl Into<String>) {
         self.m.warnings.push(Finding {
             place: place.to_string(),
-            message: message.into(),
+            message: one_line(message.into()),
         });
     }
 
     pub(super) fn note(&mut self, place: &str, message: impl Into<String>) {
         self.m.notes.push(Finding {
             place: place.to_string(),
-            message: message.into(),
+            message: one_line(message.into()),
         });
     }
 
@@ -220,6 +268,18 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A script or sampler that only sets properties a setup group exports.
+    fn sets_exported(el: &Element) -> bool {
+        let script = [
+            "script",
+            "BeanShellSampler.query",
+            "BeanShellPreProcessor.script",
+        ]
+        .iter()
+        .find_map(|k| el.prop_nonempty(k));
+        script.is_some_and(|s| super::state::only_sets_properties(&s))
+    }
+
     /// First pass over the whole tree: user-defined variables and CSV data sets define the
     /// variables every expression may use, wherever they sit (JMeter reads them at the start).
     pub(super) fn prepass(&mut self, tree: Option<&Element>, path: &str) {
@@ -227,12 +287,32 @@ impl<'a> Walker<'a> {
             if !el.enabled() {
                 continue;
             }
+            if el.tag == "SetupThreadGroup" {
+                let mut found = Vec::new();
+                if let Some(sub) = sub {
+                    super::state::set_properties(sub, &mut found);
+                }
+                self.env.exported.extend(found);
+            }
             let place = place_of(path, el);
             match kind(el) {
                 Kind::Udv => self.udvs(el, &place),
                 Kind::Csv => self.csv(el, &place),
+                Kind::UserState => self.user_state(el, &place),
                 Kind::Extractor => {
+                    let all = Self::extracts_all(el);
                     for v in Self::extractor_vars(el) {
+                        if all && !self.all_matches.contains(&v) {
+                            self.all_matches.push(v.clone());
+                        }
+                        if !self.env.data_vars.contains(&v) {
+                            self.env.data_vars.push(v);
+                        }
+                    }
+                }
+                Kind::Controller if el.tag == "ForeachController" => {
+                    if let Some(v) = el.prop_nonempty("ForeachController.returnVal") {
+                        let v = v.trim().to_string();
                         if !self.env.data_vars.contains(&v) {
                             self.env.data_vars.push(v);
                         }
@@ -288,23 +368,36 @@ impl<'a> Walker<'a> {
                 continue;
             }
             match (kind(el), ctx) {
-                (Kind::HeaderManager | Kind::HttpDefaults | Kind::Timer | Kind::Assertion | Kind::Check | Kind::Extractor | Kind::Udv, _) => {}
+                (Kind::HeaderManager | Kind::HttpDefaults | Kind::Timer | Kind::Assertion | Kind::Check | Kind::Extractor | Kind::Udv | Kind::UserState, _) => {}
                 (Kind::Csv, Ctx::Sampler) => self.note(&place, "a CSV data set under a sampler: surge reads the next line once per iteration"),
                 (Kind::Csv, _) => {}
-                (Kind::ThreadGroup, Ctx::Plan) => self.thread_group(el, sub, &sc, path),
+                (Kind::ThreadGroup(k), Ctx::Plan) => self.thread_group(el, sub, &sc, path, k),
                 (Kind::OtherThreadGroup, _) => self.warn(&place, "this kind of thread group is not supported: not imported, with everything under it"),
                 (Kind::HttpSampler, Ctx::Group(g)) => self.sampler(el, sub, &sc, path, g),
                 (Kind::Controller, Ctx::Group(g)) => self.controller(el, sub, &sc, path, g),
                 (Kind::Other, Ctx::Group(g)) if sub.is_some_and(|s| !s.children.is_empty()) => self.controller(el, sub, &sc, path, g),
-                (Kind::ThreadGroup | Kind::HttpSampler | Kind::Controller, _) => {
+                (Kind::ThreadGroup(_) | Kind::HttpSampler | Kind::Controller, _) => {
                     self.warn(&place, "not where JMeter runs it (a thread group holds samplers and controllers): not imported");
                 }
                 (Kind::Listener, _) => self.note(&place, "ignored (listener)"),
                 (Kind::WorkBench, _) => self.note(&place, "ignored (workbench: not part of a run)"),
+                (Kind::Fragment, Ctx::Group(g)) if !self.expanding.is_empty() => {
+                    // An included plan's fragment: its elements run where it is included.
+                    let _ = self.level(sub, &sc, &child_path, Ctx::Group(g));
+                }
+                (Kind::Fragment, Ctx::Plan) => self.note(&place, "a test fragment runs only where a Module or Include Controller names it"),
                 (Kind::Fragment, _) => self.warn(&place, "a test fragment runs only through a Module or Include controller: not imported"),
+                (Kind::OtherSampler | Kind::Other, _) if Self::sets_exported(el) => self.note(&place, "sets properties from variables: the setup group exports them, the main groups read them"),
                 (Kind::OtherSampler, _) => self.warn(&place, "only HTTP samplers are supported: not imported"),
                 (Kind::OtherAssertion, _) => self.warn(&place, "only Response Assertions on the response code are supported: not imported"),
-                (Kind::Other, _) => self.warn(&place, format!("{} is not supported by surge: ignored", el.tag)),
+                (Kind::Other, _) => {
+                    let why = match el.tag.as_str() {
+                        "DNSCacheManager" => "DNS Cache Manager: surge resolves with the system's resolver: ignored".to_string(),
+                        "KeystoreConfig" => "Keystore Configuration: client certificates are not supported: ignored".to_string(),
+                        t => format!("{t} is not supported by surge: ignored"),
+                    };
+                    self.warn(&place, why)
+                }
             }
             if matches!(
                 kind(el),
@@ -317,7 +410,7 @@ impl<'a> Walker<'a> {
         sc
     }
 
-    fn controller<'e>(
+    pub(super) fn controller<'e>(
         &mut self,
         el: &'e Element,
         sub: Option<&'e Element>,
@@ -329,208 +422,34 @@ impl<'a> Walker<'a> {
         let child_path = format!("{path}/{}", el.testname());
         let before = self.steps[g].len();
         let tree_before = self.tree[g].len();
-        let _ = self.level(sub, scope, &child_path, Ctx::Group(g));
+        let in_mix = self.mix.last().copied().unwrap_or(false);
+        self.mix.push(Self::is_mix(el));
+        match el.tag.as_str() {
+            "ModuleController" | "IncludeController" => {
+                self.expand(el, scope, &child_path, &place, g)
+            }
+            _ => {
+                let _ = self.level(sub, scope, &child_path, Ctx::Group(g));
+            }
+        }
+        self.mix.pop();
         let added = self.steps[g].len() - before;
         let inner: Vec<super::model::StepOut> = self.tree[g].drain(tree_before..).collect();
         if inner.is_empty() {
             return;
         }
         let head = self.controller_head(el, &place, added);
+        let q = |s: &str| toml_edit::Value::from(s).to_string().trim().to_string();
+        // An item of a choosing controller stays whole and keeps its name (Switch picks by it).
+        let named = |h: String| format!("name = {}, {h}", q(el.testname().trim()));
         match head {
+            Some(h) if in_mix => self.tree[g].push(super::model::StepOut::Block(named(h), inner)),
             Some(h) => self.tree[g].push(super::model::StepOut::Block(h, inner)),
+            None if in_mix => self.tree[g].push(super::model::StepOut::Block(
+                format!("name = {}", q(el.testname().trim())),
+                inner,
+            )),
             None => self.tree[g].extend(inner),
-        }
-    }
-
-    fn thread_group<'e>(
-        &mut self,
-        el: &'e Element,
-        sub: Option<&'e Element>,
-        scope: &Scope<'e>,
-        path: &str,
-    ) {
-        let place = place_of(path, el);
-        let mut name = el.testname().trim().to_string();
-        if name.is_empty() {
-            name = "Thread Group".into();
-        }
-        let mut n = 2;
-        let base = name.clone();
-        while self.m.groups.iter().any(|g| g.name == name) {
-            name = format!("{base} {n}");
-            n += 1;
-        }
-        let mut gout = GroupOut {
-            name,
-            comments: vec![place.clone()],
-            on_error: "continue",
-            ..GroupOut::default()
-        };
-        let threads = self
-            .number(el, "ThreadGroup.num_threads", &place)
-            .unwrap_or(1.0);
-        if !(0.0..=100_000.0).contains(&threads) || threads.fract() != 0.0 {
-            self.warn(
-                &place,
-                format!("ThreadGroup.num_threads = {threads} is not a thread count surge runs (a whole number from 1 to 100000)"),
-            );
-        }
-        // Saturating: a value beyond i64 reaches the scenario's check as the largest one.
-        gout.threads = threads as i64;
-        gout.ramp_up_s = self
-            .number(el, "ThreadGroup.ramp_time", &place)
-            .unwrap_or(0.0)
-            .max(0.0);
-        let main = el.prop_el("ThreadGroup.main_controller");
-        let loops = main.and_then(|m| {
-            let p = place.clone();
-            self.number(m, "LoopController.loops", &p)
-        });
-        let forever_flag = main
-            .and_then(|m| m.prop_bool("LoopController.continue_forever"))
-            .unwrap_or(false);
-        gout.loops = match loops.map(|l| l as i64) {
-            Some(-1) => None,
-            Some(l) if l < 0 && forever_flag => None,
-            Some(l) if l >= 1 => Some(l),
-            Some(l) => {
-                self.warn(
-                    &place,
-                    format!(
-                        "LoopController.loops = {l}: JMeter runs no iteration; group not imported"
-                    ),
-                );
-                return;
-            }
-            None => Some(1),
-        };
-        let scheduler = el.prop_bool("ThreadGroup.scheduler").unwrap_or(false);
-        if scheduler {
-            gout.duration_s = self
-                .number(el, "ThreadGroup.duration", &place)
-                .filter(|d| *d > 0.0);
-            gout.delay_s = self
-                .number(el, "ThreadGroup.delay", &place)
-                .filter(|d| *d > 0.0);
-            if gout.duration_s.is_none() && el.prop_nonempty("ThreadGroup.end_time").is_some() {
-                self.warn(
-                    &place,
-                    "the scheduler's absolute start/end times are not supported: set a duration",
-                );
-            }
-        } else if el.prop_nonempty("ThreadGroup.duration").is_some()
-            || el.prop_nonempty("ThreadGroup.delay").is_some()
-        {
-            self.note(
-                &place,
-                "the scheduler is off: duration and delay are ignored, as JMeter does",
-            );
-        }
-        if gout.loops.is_none() && gout.duration_s.is_none() {
-            self.warn(&place, "loops forever with no scheduler duration (JMeter runs until stopped); surge needs an end: add --set limits.max_duration=10m");
-        }
-        gout.on_error = match el
-            .prop("ThreadGroup.on_sample_error")
-            .as_deref()
-            .unwrap_or("continue")
-        {
-            "continue" => "continue",
-            "startnextloop" | "startnextithread" => "next_loop",
-            "stopthread" => "stop_thread",
-            "stoptest" => "stop_test",
-            "stoptestnow" => {
-                self.note(
-                    &place,
-                    "stoptestnow: surge stops the test and gives requests in flight a short grace",
-                );
-                "stop_test"
-            }
-            other => {
-                self.warn(
-                    &place,
-                    format!("on_sample_error {other:?} is not known: continue"),
-                );
-                "continue"
-            }
-        };
-        if el.prop_bool("ThreadGroup.same_user_on_next_iteration") == Some(false) {
-            gout.comments.push("same_user_on_next_iteration = false: surge keeps no cookies or cache between iterations either".into());
-        }
-        self.m.groups.push(gout);
-        self.steps.push(Vec::new());
-        self.tree.push(Vec::new());
-        self.group_places.push(place.clone());
-        let g = self.m.groups.len() - 1;
-        let _ = self.level(
-            sub,
-            scope,
-            &format!("{path}/{}", el.testname()),
-            Ctx::Group(g),
-        );
-        if self.steps[g].is_empty() {
-            self.warn(&place, "no HTTP sampler surge can run: group not imported");
-            self.m.groups.pop();
-            self.steps.pop();
-            self.tree.pop();
-            self.group_places.pop();
-        }
-    }
-
-    /// Turns each group's per-step timers into one think time.
-    pub(super) fn finish_groups(&mut self) {
-        let all_threads: i64 = self.m.groups.iter().map(|g| g.threads).sum();
-        for (g, steps) in self.steps.clone().iter().enumerate() {
-            let threads = self.m.groups[g].threads;
-            let place = self.group_places[g].clone();
-            let mut per_step: Vec<(f64, f64)> = Vec::new();
-            let mut ctt = false;
-            for s in steps {
-                let (mut lo, mut hi) = (0.0, 0.0);
-                for t in &s.timers {
-                    let (a, b) = match *t {
-                        Timer::Range(a, b) => (a, b),
-                        Timer::Throughput(per_min, mode) => {
-                            ctt = true;
-                            let share = match mode {
-                                1 | 3 => all_threads.max(1),
-                                2 | 4 => threads.max(1),
-                                _ => 1,
-                            } as f64;
-                            let every = 60_000.0 / per_min * share;
-                            (every, every)
-                        }
-                    };
-                    lo += a;
-                    hi += b;
-                }
-                per_step.push((lo, hi));
-            }
-            self.m.groups[g].steps = steps.iter().map(|s| s.label.clone()).collect();
-            if self.tree[g]
-                .iter()
-                .any(|s| matches!(s, super::model::StepOut::Block(..)))
-            {
-                self.m.groups[g].program = Some(self.tree[g].clone());
-            }
-            if per_step.iter().all(|p| *p == (0.0, 0.0)) {
-                continue;
-            }
-            let n = per_step.len() as f64;
-            let same = per_step.windows(2).all(|w| w[0] == w[1]);
-            let think = if same {
-                per_step[0]
-            } else {
-                let lo = per_step.iter().map(|p| p.0).sum::<f64>() / n;
-                let hi = per_step.iter().map(|p| p.1).sum::<f64>() / n;
-                self.warn(&place, format!("timers differ between samplers; surge pauses the same before every request: approximated by their average ({} ms to {} ms), which keeps each iteration as long", lo.round(), hi.round()));
-                self.m.groups[g].think_comments.push("approximated: the average of the timers of each sampler (JMeter's timers differ by sampler)".into());
-                (lo, hi)
-            };
-            if ctt {
-                self.warn(&place, format!("Constant Throughput Timer: surge has no client-side pacer yet; approximated as a pause of {} ms before each request, so the rate falls short by the response time", think.0.round()));
-                self.m.groups[g].think_comments.push("approximated: a Constant Throughput Timer as a fixed pause (no pacer yet); the rate falls short by the response time".into());
-            }
-            self.m.groups[g].think_ms = Some(think);
         }
     }
 }

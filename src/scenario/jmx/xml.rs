@@ -239,11 +239,14 @@ impl Element {
     pub fn prop(&self, name: &str) -> Option<String> {
         let p = self.prop_el(name)?;
         match p.tag.as_str() {
-            "doubleProp" | "floatProp" if p.children.iter().any(|c| c.tag == "value") => p
-                .children
-                .iter()
-                .find(|c| c.tag == "value")
-                .map(|v| v.text.clone()),
+            "doubleProp" | "floatProp" | "FloatProperty" | "DoubleProperty"
+                if p.children.iter().any(|c| c.tag == "value") =>
+            {
+                p.children
+                    .iter()
+                    .find(|c| c.tag == "value")
+                    .map(|v| v.text.clone())
+            }
             "stringProp" | "intProp" | "longProp" | "boolProp" | "floatProp" | "doubleProp" => {
                 Some(p.text.clone())
             }
@@ -279,7 +282,7 @@ fn prop_name(el: &Element) -> Option<&str> {
     if let Some(n) = el.attr("name") {
         return Some(n);
     }
-    if el.tag.ends_with("Prop") {
+    if el.tag.ends_with("Prop") || el.tag.ends_with("Property") {
         return el
             .children
             .iter()
