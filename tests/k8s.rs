@@ -1,8 +1,10 @@
 //! `surge k8s`: the manifests validate against the Kubernetes schemas (offline, with the
 //! `kubernetes-validate` package .ci/run installs), read back as YAML to what was meant, keep
-//! secrets out of the ConfigMap, and the Job's container command, run as an Indexed Job runs it
-//! (`JOB_COMPLETION_INDEX`, the ConfigMap's files mounted, the Secret's variables set), makes a
-//! distributed run that the merge Job's command merges.
+//! credentials out of the ConfigMap (`[auth]`'s and `[[data]] kind = "env"`: a Secret key
+//! each), mount the files the scenario reads (CSV, CA certificate), and the Job's container
+//! command, run as an Indexed Job runs it (`JOB_COMPLETION_INDEX`, the ConfigMap's files
+//! mounted, the Secret's variables set), makes a distributed run that the merge Job's command
+//! merges.
 //!
 //! Skipped, with a notice, only when `SURGE_SKIP_PYTHON` is set; otherwise `python3` with
 //! PyYAML and `kubernetes-validate` is required.
@@ -64,7 +66,9 @@ async fn manifests_validate_and_the_jobs_commands_run_a_distributed_run() {
         return;
     }
     let server = serve(|r| {
-        if r.header("authorization") == Some("Bearer s3cret-token") {
+        if r.header("authorization") == Some("Bearer s3cret-token")
+            && r.header("x-api-key") == Some("k3y-from-the-secret")
+        {
             Reply::status(200).with_body("{}")
         } else {
             Reply::status(401)
@@ -76,12 +80,17 @@ async fn manifests_validate_and_the_jobs_commands_run_a_distributed_run() {
     std::fs::create_dir_all(src.join("data")).unwrap();
     let rows: String = (0..12).map(|i| format!("id-{i}\n")).collect();
     std::fs::write(src.join("data/ids.csv"), format!("id\n{rows}")).unwrap();
+    // A CA the scenario trusts: the pods need it mounted beside the scenario.
+    std::fs::create_dir_all(src.join("certs")).unwrap();
+    let ca = common::tls::ca_for(&["127.0.0.1"], &[]);
+    std::fs::write(src.join("certs/ca.pem"), &ca.ca_pem).unwrap();
     let scen = src.join("k8s-e2e.toml");
     std::fs::write(
         &scen,
         r#"name = "k8s-e2e"
 [target]
 base_url = "https://api.example.invalid"
+ca_cert = "certs/ca.pem"
 [auth]
 kind = "bearer"
 token_env = "API_TOKEN"
@@ -89,9 +98,14 @@ token_env = "API_TOKEN"
 kind = "csv"
 file = "data/ids.csv"
 on_eof = "stop_thread"
+[[data]]
+kind = "env"
+var = "api_key"
+env = "API_KEY"
 [[request]]
 name = "get"
 path = "/things/{id}"
+headers = { X-Api-Key = "{api_key}" }
 [load]
 threads = 4
 ramp_up = "400ms"
@@ -114,6 +128,9 @@ loops = 3
         .args(["--target", &server.url()])
         .arg("--out")
         .arg(&out_dir)
+        // Set where the manifests are written: none of them may carry a value.
+        .env("API_TOKEN", "local-token-never-written")
+        .env("API_KEY", "local-key-never-written")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -123,7 +140,9 @@ loops = 3
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("create secret generic surge-k8s-e2e-secrets --from-literal=API_TOKEN="),
+        stdout.contains(
+            "kubectl -n load create secret generic surge-k8s-e2e-secrets --from-literal=API_TOKEN=\"$API_TOKEN\" --from-literal=API_KEY=\"$API_KEY\"\n"
+        ),
         "{stdout}"
     );
 
@@ -150,6 +169,21 @@ loops = 3
         );
     }
 
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            !text.contains("never-written"),
+            "{} holds a credential's value",
+            f.display()
+        );
+    }
+    // The Job's manifest says which Secret keys to create.
+    let job_text = std::fs::read_to_string(&files[2]).unwrap();
+    assert!(
+        job_text.contains("# The pods read API_TOKEN, API_KEY from the Secret surge-k8s-e2e-secrets"),
+        "{job_text}"
+    );
+
     let cm = &yaml_docs(&files[0])[0];
     let job = &yaml_docs(&files[2])[0];
     let merge = &yaml_docs(&files[3])[0];
@@ -164,10 +198,15 @@ loops = 3
     assert!(all >= 4);
     let pod = &job["spec"]["template"]["spec"];
     let c = &pod["containers"][0];
+    // Both credentials come from the Secret, a key each; the ConfigMap holds the files only.
+    let from_secret = |var: &str| serde_json::json!({"name": var, "valueFrom": {"secretKeyRef": {"name": "surge-k8s-e2e-secrets", "key": var}}});
     assert_eq!(
-        c["env"][0],
-        serde_json::json!({"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "surge-k8s-e2e-secrets", "key": "API_TOKEN"}}})
+        c["env"],
+        serde_json::json!([from_secret("API_TOKEN"), from_secret("API_KEY")])
     );
+    let mut keys: Vec<&String> = cm["data"].as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["certs_ca.pem", "data_ids.csv", "k8s-e2e.toml"]);
 
     // Mount the ConfigMap as the pod would: each item's key at its path.
     let mounted = dir.path().join("scenario");
@@ -198,6 +237,7 @@ loops = 3
                 .current_dir(&work)
                 .env("JOB_COMPLETION_INDEX", i.to_string())
                 .env("API_TOKEN", "s3cret-token")
+                .env("API_KEY", "k3y-from-the-secret")
                 .env("HOSTNAME", format!("surge-k8s-e2e-{i}-abcde"))
                 .output()
         })
@@ -240,7 +280,7 @@ loops = 3
     assert_eq!(
         server.count("200"),
         12,
-        "every request carried the Secret's token"
+        "every request carried the Secret's token and key"
     );
     let hosts: Vec<String> = r
         .distributed
