@@ -291,3 +291,65 @@ loops = 3
         .collect();
     assert_eq!(hosts, ["surge-k8s-e2e-0-abcde", "surge-k8s-e2e-1-abcde"]);
 }
+
+/// Strings YAML 1.1 readers (PyYAML here; kubectl's go-yaml alike) would read as something
+/// else when written plain, and text a literal block must keep exactly: each one, as a value,
+/// a list item and a key, reads back as the very string.
+#[test]
+fn manifest_yaml_reads_back_as_written_under_yaml_1_1() {
+    if std::env::var_os("SURGE_SKIP_PYTHON").is_some() {
+        eprintln!("SURGE_SKIP_PYTHON is set: skipping the YAML read-back check");
+        return;
+    }
+    let strings = [
+        "name = \"a\"\n\n[load]\nthreads = 4\n",
+        "yes", "No", "on", "OFF", "y", "N", "true", "null", "~", "", "10", "-1", "+1", "1.5e+3",
+        ".5", ".inf", "-.inf", "NaN", "0x1F", "0o17", "017", "0b101", "1_000", "12:30", "1:2:3",
+        "2026-03-01", "2026-03-01T12:00:00Z", "2026-03-01 12:00:00", "$(X)", "--start-at", "-",
+        "? x", "a: b", "a #b", "#x", "*a", "&a", "!a", "%a", "@a", "`a", "'a", "\"a", "{a}",
+        "[a]", "a,b", " a", "a ", "=", "<<", "...", "---\nx\n", "a\n---\nb\n", "x\n...\n",
+        "a\nb", "a \nb\n", "a\tb\nc\n", "  x\ny\n", "\tx\ny\n", "a\n\n\n", "\nx\n", "x\r\ny\n",
+        "\u{feff}x", "x\u{85}y", "x\u{2028}y", "z\u{7f}", "a\u{0}b", "é\nü\n", "日本\n語\n",
+        "a line of text longer than eighty characters, with spaces in it, that a folder might fold",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut docs = Vec::new();
+    for s in strings {
+        for v in [
+            serde_json::json!({ "data": { "k": s } }),
+            serde_json::json!({ "list": [s] }),
+            serde_json::json!({ s: 1 }),
+        ] {
+            docs.push(serde_json::json!({
+                "want": v,
+                "yaml": surge::cli::k8s::yaml::to_yaml(&v).unwrap(),
+            }));
+        }
+    }
+    let f = dir.path().join("docs.json");
+    std::fs::write(&f, serde_json::to_string(&docs).unwrap()).unwrap();
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            r#"import json, sys, yaml
+bad = []
+for d in json.load(open(sys.argv[1])):
+    try:
+        got = yaml.safe_load(d["yaml"])
+    except Exception as e:
+        got = "error: " + str(e).splitlines()[0]
+    if got != d["want"]:
+        bad.append(repr(d["yaml"]) + " -> " + repr(got))
+print("\n".join(bad))"#,
+        ])
+        .arg(&f)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = String::from_utf8_lossy(&out.stdout);
+    assert!(bad.trim().is_empty(), "read back otherwise:\n{bad}");
+}

@@ -277,7 +277,7 @@ pub fn write(spec: &Spec, dir: &Path) -> Result<Vec<PathBuf>, String> {
         for n in &m.notes {
             text += &format!("# {n}\n");
         }
-        text += &yaml::to_yaml(&m.object);
+        text += &yaml::to_yaml(&m.object).map_err(|e| format!("{}: {e}", p.display()))?;
         std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
         written.push(p);
     }
