@@ -1,7 +1,7 @@
 //! The manifests' YAML: Kubernetes objects built as JSON values, written by `serde-saphyr` in
 //! block style, keys in the order Kubernetes writes them (`apiVersion`, `kind`, `metadata`,
-//! `name`, `namespace` first, the rest alphabetically), multi-line text as literal blocks (a scenario file
-//! in the ConfigMap reads as itself) and no single-line string folded.
+//! `name`, `namespace` first, the rest alphabetically), multi-line text as literal blocks (a
+//! scenario file in the ConfigMap reads as itself) and no single-line string folded.
 //!
 //! Why this crate: kubectl's YAML reader (go-yaml) and PyYAML follow YAML 1.1, where `yes`,
 //! `on`, `2026-03-01`, `12:30` or `1_000` are not strings. Checked with PyYAML on such strings:
