@@ -425,7 +425,8 @@ threads = 2
         )
         .unwrap_err();
         assert!(
-            e.contains("target.ca_cert ") && e.contains("ca.pem is not inside the scenario's directory"),
+            e.contains("target.ca_cert ")
+                && e.contains("ca.pem is not inside the scenario's directory"),
             "{e}"
         );
     }

@@ -111,9 +111,35 @@ list:
     fn strings_that_yaml_1_1_would_read_otherwise_are_quoted() {
         let line = |s: &str| to_yaml(&json!({ "k": s })).unwrap();
         for s in [
-            "yes", "No", "on", "OFF", "y", "null", "~", "1.5", "0x10", "0b101", "1_000", "12:30",
-            "2026-03-01", "a: b", "a #b", "*a", "&a", "!a", "%a", "@a", "`a", "'a", "{a}", "[a]",
-            "=", "<<", " a", "a ", "",
+            "yes",
+            "No",
+            "on",
+            "OFF",
+            "y",
+            "null",
+            "~",
+            "1.5",
+            "0x10",
+            "0b101",
+            "1_000",
+            "12:30",
+            "2026-03-01",
+            "a: b",
+            "a #b",
+            "*a",
+            "&a",
+            "!a",
+            "%a",
+            "@a",
+            "`a",
+            "'a",
+            "{a}",
+            "[a]",
+            "=",
+            "<<",
+            " a",
+            "a ",
+            "",
         ] {
             let y = line(s);
             assert!(
@@ -121,7 +147,14 @@ list:
                 "{s:?} must be quoted: {y}"
             );
         }
-        for s in ["surge", "reports/x", "/scenario/a.toml", "500m", "1Gi", "ghcr.io/x/surge:1"] {
+        for s in [
+            "surge",
+            "reports/x",
+            "/scenario/a.toml",
+            "500m",
+            "1Gi",
+            "ghcr.io/x/surge:1",
+        ] {
             assert_eq!(line(s), format!("k: {s}\n"), "{s:?} can stay plain");
         }
         // Literal blocks keep what they hold: trailing blank lines, a first line's indent.
