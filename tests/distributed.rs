@@ -233,6 +233,9 @@ async fn one_split(n: u32) {
             "N = {n}: user {u} arrived {after:.1} ms after the barrier; planned {planned} ms"
         );
     }
+    if n == 4 {
+        partial_merge(dir.path());
+    }
     common::assert_matches_schema(&dir.path().join("merged/result.json"));
     common::assert_matches_schema(&dir.path().join("run/seg-1/result.json"));
     let d = m.distributed.unwrap();
@@ -241,6 +244,47 @@ async fn one_split(n: u32) {
         .members
         .iter()
         .all(|mem| mem.late_ms.is_some_and(|l| l < 10_000.0)));
+}
+
+/// Three of four segments merged with --allow-missing: the terminal and report.html list the
+/// segments, say which one is missing, and the merge exits 3 (the whole plan did not run).
+fn partial_merge(dir: &Path) {
+    let out = surge()
+        .arg("merge")
+        .args(["1", "2", "4"].map(|i| dir.join(format!("run/seg-{i}/result.json"))))
+        .arg("--allow-missing")
+        .arg("--out")
+        .arg(dir.join("partial"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("merged 3 of 4 segments of run e2e"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("PARTIAL merge: segment 3 is missing (merged with --allow-missing)\n"),
+        "{stdout}"
+    );
+    let table: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("segment  host"))
+        .take(5)
+        .collect();
+    assert_eq!(table.len(), 5, "{stdout}");
+    assert!(table[3].trim_start().starts_with("3  –"), "{stdout}");
+    for row in [1, 2, 4] {
+        assert!(table[row].ends_with("completed"), "{stdout}");
+    }
+    assert!(
+        stderr.contains("run stopped early: aborted: segment 3 missing from the merge (exit 3)"),
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(dir.join("partial/report.html")).unwrap();
+    assert!(html.contains("<section id=\"segments\">"));
+    assert!(html.contains("<b>Partial merge</b> segment 3 is missing"));
 }
 
 #[test]

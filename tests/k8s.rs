@@ -276,6 +276,14 @@ loops = 3
         String::from_utf8_lossy(&m.stderr)
     );
     assert!(mout.contains("merged 2 of 2 segments"), "{mout}");
+    // The merge Job's log lists the pods, each with its start after the barrier.
+    for pod in ["surge-k8s-e2e-0-abcde", "surge-k8s-e2e-1-abcde"] {
+        let row = mout
+            .lines()
+            .find(|l| l.contains(pod))
+            .unwrap_or_else(|| panic!("{mout}"));
+        assert!(row.contains(" ms ") && row.ends_with("completed"), "{row}");
+    }
     let r = RunResult::read(&run_dir.join("merged/result.json")).unwrap();
     assert_eq!(r.totals.requests, 12);
     assert_eq!(

@@ -123,42 +123,6 @@ fn read_and_merge(a: &MergeArgs) -> Result<RunResult, String> {
     }
 }
 
-/// One line on how the segments started: the spread of their starts and the worst lateness.
-fn start_line(r: &RunResult) -> String {
-    let Some(d) = &r.distributed else {
-        return String::new();
-    };
-    let starts = d.members.iter().map(|m| m.started_unix_ms);
-    let spread = starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0);
-    let late = d
-        .members
-        .iter()
-        .filter_map(|m| m.late_ms)
-        .fold(None::<f64>, |a, l| Some(a.map_or(l, |a| a.max(l))));
-    let barrier = match (&d.start_at, late) {
-        (Some(at), Some(l)) => format!("; barrier {at}, latest start {l:.1} ms after it"),
-        _ => String::new(),
-    };
-    let missing = if d.missing.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; MISSING: {}",
-            d.missing
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    format!(
-        "merged {} of {} segments of run {}: starts {spread} ms apart by their clocks{barrier}{missing}\n",
-        d.members.len(),
-        d.segments,
-        d.run_id
-    )
-}
-
 /// Runs `surge merge` and returns the exit code: 0, 1 a threshold failed (or the output could
 /// not be written), 2 the segments do not merge, 3 a segment was stopped early.
 pub async fn cmd(a: MergeArgs) -> i32 {
@@ -188,7 +152,9 @@ pub async fn cmd(a: MergeArgs) -> i32 {
     if !a.quiet {
         print!("{}", crate::report::terminal::summary(&result));
     }
-    print!("{}", start_line(&result));
+    if let Some(s) = crate::report::distributed::of(&result) {
+        print!("{}", crate::report::distributed::terminal(&s, a.quiet));
+    }
     println!("result: {}", out_dir.join("result.json").display());
     println!("report: {}", out_dir.join("report.html").display());
     let thresholds = match super::check::stored_thresholds(&result) {
