@@ -97,9 +97,16 @@ fn read_all(inputs: &[PathBuf]) -> Result<Vec<Input>, Failure> {
 
 fn attempt(a: &MergeArgs, last: bool) -> Result<RunResult, Failure> {
     let inputs = read_all(&a.inputs)?;
-    merge(inputs, a.allow_missing && last).map_err(|e| Failure {
-        transient: matches!(e, MergeError::Missing { .. }),
-        message: e.to_string(),
+    merge(inputs, a.allow_missing && last).map_err(|e| {
+        let missing = matches!(e, MergeError::Missing { .. });
+        let mut message = e.to_string();
+        if missing && a.wait.is_none() {
+            message += " (still running? wait for them with --wait 10m; or merge what is there with --allow-missing, marked partial)";
+        }
+        Failure {
+            transient: missing,
+            message,
+        }
     })
 }
 

@@ -90,16 +90,19 @@ fn missing_row(segment: u32) -> Row {
     }
 }
 
-/// The heading of a merge: segments merged, the barrier, the latest start and the spread of
-/// the starts by the segments' clocks.
+/// The heading of a merge: segments merged, and how they started: the barrier and the latest
+/// start after it (with a barrier every segment's clock starts at the barrier), else how far
+/// apart their starts were by their clocks.
 fn merge_heading(d: &Distributed) -> String {
-    let spread = d.start_spread_ms();
-    let barrier = match (&d.start_at, d.latest_late_ms()) {
-        (Some(at), Some(l)) => format!("; barrier {at}, latest start {l:.1} ms after it"),
-        _ => String::new(),
+    let start = match (&d.start_at, d.latest_late_ms()) {
+        (Some(at), Some(l)) => format!("barrier {at}, latest start {l:.1} ms after it"),
+        _ => format!(
+            "no barrier: starts {} ms apart by their clocks",
+            d.start_spread_ms()
+        ),
     };
     format!(
-        "merged {} of {} segments of run {}: starts {spread} ms apart by their clocks{barrier}",
+        "merged {} of {} segments of run {}: {start}",
         d.members.len(),
         d.segments,
         d.run_id
@@ -108,11 +111,21 @@ fn merge_heading(d: &Distributed) -> String {
 
 /// Why a merge is partial: each absent segment, each segment that stopped early.
 fn causes(d: &Distributed) -> Vec<String> {
-    let mut out: Vec<String> = d
-        .missing
-        .iter()
-        .map(|i| format!("segment {i} is missing (merged with --allow-missing)"))
-        .collect();
+    let mut out = Vec::new();
+    if !d.missing.is_empty() {
+        let which: Vec<String> = d.missing.iter().map(u32::to_string).collect();
+        out.push(if which.len() == 1 {
+            format!(
+                "segment {} is missing (merged with --allow-missing)",
+                which[0]
+            )
+        } else {
+            format!(
+                "segments {} are missing (merged with --allow-missing)",
+                which.join(", ")
+            )
+        });
+    }
     for m in d.members.iter().filter(|m| m.partial) {
         let how = if m.stop_reason.is_failed() {
             "failed"
@@ -298,7 +311,7 @@ mod tests {
         let s = of(&r).unwrap();
         assert_eq!(
             s.heading,
-            "merged 3 of 4 segments of run seed-x4: starts 3 ms apart by their clocks; barrier 2026-03-01T12:00:00Z, latest start 12.5 ms after it"
+            "merged 3 of 4 segments of run seed-x4: barrier 2026-03-01T12:00:00Z, latest start 12.5 ms after it"
         );
         assert_eq!(
             s.causes,
@@ -309,7 +322,7 @@ mod tests {
         );
         let t = terminal(&s, false);
         let want = "\
-merged 3 of 4 segments of run seed-x4: starts 3 ms apart by their clocks; barrier 2026-03-01T12:00:00Z, latest start 12.5 ms after it
+merged 3 of 4 segments of run seed-x4: barrier 2026-03-01T12:00:00Z, latest start 12.5 ms after it
 segment  host   start after barrier  clock offset  duration  requests  stop reason
       1  pod-a              3.25 ms          0 ms    45.1 s       125  completed
       2  pod-b              12.5 ms  not measured    45.1 s        60  cancelled
@@ -322,6 +335,31 @@ PARTIAL merge: segment 3 is missing (merged with --allow-missing); segment 2 sto
             terminal(&s, true).lines().count(),
             2,
             "brief: heading and causes"
+        );
+        // Without a barrier the heading says how far apart the segments started.
+        let mut nb = r.clone();
+        let d = nb.distributed.as_mut().unwrap();
+        d.start_at = None;
+        d.missing = vec![3, 4];
+        for m in &mut d.members {
+            m.late_ms = None;
+        }
+        let s2 = of(&nb).unwrap();
+        assert!(
+            s2.heading
+                .ends_with("seed-x4: no barrier: starts 3 ms apart by their clocks"),
+            "{}",
+            s2.heading
+        );
+        assert_eq!(
+            s2.causes[0],
+            "segments 3, 4 are missing (merged with --allow-missing)"
+        );
+        let t2 = terminal(&s2, false);
+        let b = t2.lines().find(|l| l.contains("pod-b")).unwrap();
+        assert!(
+            b.contains("no barrier") && b.contains("not measured"),
+            "{t2}"
         );
         let mut page = String::new();
         html(&mut page, &r);
