@@ -22,14 +22,11 @@ fn surge() -> Command {
     Command::new(env!("CARGO_BIN_EXE_surge"))
 }
 
-/// Every document of a YAML file, as JSON (PyYAML reads it as Kubernetes would).
-fn yaml_docs(path: &Path) -> Vec<Value> {
+/// What a Python script prints, given `arg`.
+fn python(script: &str, arg: &Path) -> Vec<u8> {
     let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json,sys,yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
-        ])
-        .arg(path)
+        .args(["-c", script])
+        .arg(arg)
         .output()
         .expect("python3 runs");
     assert!(
@@ -37,7 +34,16 @@ fn yaml_docs(path: &Path) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
+}
+
+/// Every document of a YAML file, as JSON (PyYAML reads it as Kubernetes would).
+fn yaml_docs(path: &Path) -> Vec<Value> {
+    let out = python(
+        "import json,sys,yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        path,
+    );
+    serde_json::from_slice(&out).unwrap()
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -399,10 +405,8 @@ fn manifest_yaml_reads_back_as_written_under_yaml_1_1() {
     }
     let f = dir.path().join("docs.json");
     std::fs::write(&f, serde_json::to_string(&docs).unwrap()).unwrap();
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            r#"import json, sys, yaml
+    let out = python(
+        r#"import json, sys, yaml
 bad = []
 for d in json.load(open(sys.argv[1])):
     try:
@@ -412,15 +416,8 @@ for d in json.load(open(sys.argv[1])):
     if got != d["want"]:
         bad.append(repr(d["yaml"]) + " -> " + repr(got))
 print("\n".join(bad))"#,
-        ])
-        .arg(&f)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        &f,
     );
-    let bad = String::from_utf8_lossy(&out.stdout);
+    let bad = String::from_utf8_lossy(&out);
     assert!(bad.trim().is_empty(), "read back otherwise:\n{bad}");
 }
