@@ -16,6 +16,7 @@ use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, S
 use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
 use crate::record::Tick;
 use crate::scenario::{Auth, ConfigError, Endpoint, Plan, TokenSource};
+use crate::schedule::Segment;
 use crate::transport::auth::TokenFetch;
 use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
 use crate::transport::http::HttpTransport;
@@ -222,6 +223,7 @@ pub fn stamped_dir(prefix: &str) -> PathBuf {
 
 pub(crate) async fn auth_runtime(
     plan: &Plan,
+    seg: Segment,
     login_url: &str,
     fetch: Arc<dyn TokenFetch>,
     mock_creds: Option<Credentials>,
@@ -248,7 +250,7 @@ pub(crate) async fn auth_runtime(
         Auth::Bearer { .. } if mock_creds.is_some() => {
             let creds = mock_creds.expect("checked");
             let pool = TokenPool::new(fetch.clone(), login_url, &creds, 1, Duration::from_secs(60));
-            pool.prime().await?;
+            pool.prime(segment::users(plan, seg)).await?;
             AuthRuntime::OAuth(Arc::new(pool))
         }
         Auth::Bearer {
@@ -291,7 +293,7 @@ pub(crate) async fn auth_runtime(
                 }
             };
             let pool = TokenPool::new(fetch.clone(), login_url, &creds, *tokens, *refresh_margin);
-            pool.prime().await?;
+            pool.prime(segment::users(plan, seg)).await?;
             AuthRuntime::OAuth(Arc::new(pool))
         }
     })
@@ -528,8 +530,15 @@ async fn measure(
                 client_secret: m.client_secret().to_string(),
             };
             let (transport, proxy) = http_transport(plan, &url, &url)?;
-            let auth =
-                auth_runtime(plan, &url, Arc::new(transport.clone()), Some(creds), None).await?;
+            let auth = auth_runtime(
+                plan,
+                exec.segment.unwrap_or(Segment::WHOLE),
+                &url,
+                Arc::new(transport.clone()),
+                Some(creds),
+                None,
+            )
+            .await?;
             exec.base_url = url.clone();
             let late = segment::at_start(opts).await?;
             let out = engine::execute(plan, Arc::new(transport), auth, exec).await;
@@ -552,6 +561,7 @@ async fn measure(
             let (transport, proxy) = http_transport(plan, base_url, login_url)?;
             let auth = auth_runtime(
                 plan,
+                exec.segment.unwrap_or(Segment::WHOLE),
                 login_url,
                 Arc::new(transport.clone()),
                 None,
@@ -690,8 +700,15 @@ async fn simulate(
                 let transport =
                     InProcess::new(crate::mock::router(state.clone()), plan.target.timeout);
                 let url = "http://mock.invalid".to_string();
-                let auth =
-                    auth_runtime(&plan, &url, Arc::new(transport.clone()), client, None).await?;
+                let auth = auth_runtime(
+                    &plan,
+                    exec.segment.unwrap_or(Segment::WHOLE),
+                    &url,
+                    Arc::new(transport.clone()),
+                    client,
+                    None,
+                )
+                .await?;
                 exec.base_url = url.clone();
                 let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
                 Ok((out, url, Some(state.stats())))

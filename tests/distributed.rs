@@ -233,6 +233,9 @@ async fn one_split(n: u32) {
             "N = {n}: user {u} arrived {after:.1} ms after the barrier; planned {planned} ms"
         );
     }
+    if n == 4 {
+        partial_merge(dir.path());
+    }
     common::assert_matches_schema(&dir.path().join("merged/result.json"));
     common::assert_matches_schema(&dir.path().join("run/seg-1/result.json"));
     let d = m.distributed.unwrap();
@@ -241,6 +244,47 @@ async fn one_split(n: u32) {
         .members
         .iter()
         .all(|mem| mem.late_ms.is_some_and(|l| l < 10_000.0)));
+}
+
+/// Three of four segments merged with --allow-missing: the terminal and report.html list the
+/// segments, say which one is missing, and the merge exits 3 (the whole plan did not run).
+fn partial_merge(dir: &Path) {
+    let out = surge()
+        .arg("merge")
+        .args(["1", "2", "4"].map(|i| dir.join(format!("run/seg-{i}/result.json"))))
+        .arg("--allow-missing")
+        .arg("--out")
+        .arg(dir.join("partial"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("merged 3 of 4 segments of run e2e"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("PARTIAL merge: segment 3 is missing (merged with --allow-missing)\n"),
+        "{stdout}"
+    );
+    let table: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("segment  host"))
+        .take(5)
+        .collect();
+    assert_eq!(table.len(), 5, "{stdout}");
+    assert!(table[3].trim_start().starts_with("3  –"), "{stdout}");
+    for row in [1, 2, 4] {
+        assert!(table[row].ends_with("completed"), "{stdout}");
+    }
+    assert!(
+        stderr.contains("run stopped early: aborted: segment 3 missing from the merge (exit 3)"),
+        "{stderr}"
+    );
+    let html = std::fs::read_to_string(dir.join("partial/report.html")).unwrap();
+    assert!(html.contains("<section id=\"segments\">"));
+    assert!(html.contains("<b>Partial merge</b> segment 3 is missing"));
 }
 
 #[test]
@@ -292,4 +336,156 @@ fn merge_refuses_a_missing_segment_by_name_and_a_run_must_be_named() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no result.json in it"));
+}
+
+/// What one run (of one process or N segments) asked the login host for, and which token each
+/// user's requests carried.
+struct Tokens {
+    /// Token requests the login host answered.
+    fetched: u64,
+    /// Users (by `__thread`, from 1) grouped by the token they sent.
+    users_by_token: std::collections::BTreeSet<Vec<u32>>,
+    /// What the segments said on stderr.
+    stderr: String,
+}
+
+/// Runs the token scenario (8 users over `auth.tokens = 4`) as one process (`n = 0`) or as `n`
+/// segments, against a fresh login-and-API server on loopback.
+async fn token_run(n: u32) -> Tokens {
+    let minted = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let seen: Arc<Mutex<BTreeMap<String, Vec<u32>>>> = Arc::default();
+    let (m, s) = (minted.clone(), seen.clone());
+    let server = serve(move |r| {
+        if r.method == "POST" && r.path == "/oauth/token" {
+            let k = m.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            return Reply::status(200)
+                .with_header("Content-Type", "application/json")
+                .with_body(&format!(
+                    r#"{{"access_token":"tok-{k}","token_type":"bearer","expires_in":3600}}"#
+                ));
+        }
+        let user: u32 = query(&r.path, "u").parse().unwrap();
+        let token = r.header("authorization").unwrap_or("none").to_string();
+        s.lock().unwrap().entry(token).or_default().push(user);
+        Reply::status(200).with_body("{}")
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let scen = dir.path().join("tokens.toml");
+    std::fs::write(
+        &scen,
+        format!(
+            r#"name = "tokens"
+[target]
+base_url = "{}"
+[auth]
+kind = "client_credentials"
+tokens = 4
+[[request]]
+name = "hit"
+path = "/hit?u={{__thread}}"
+[load]
+threads = 8
+loops = 2
+"#,
+            server.url()
+        ),
+    )
+    .unwrap();
+    let at = rfc3339(SystemTime::now() + Duration::from_millis(2_500));
+    let runs: Vec<Vec<String>> = if n == 0 {
+        vec![vec![]]
+    } else {
+        (1..=n)
+            .map(|i| {
+                ["--segment", &format!("{i}/{n}"), "--start-at", &at]
+                    .iter()
+                    .chain(&["--run-id", "tok", "--start-tolerance", "10s"])
+                    .map(|s| s.to_string())
+                    .collect()
+            })
+            .collect()
+    };
+    let children: Vec<_> = runs
+        .into_iter()
+        .enumerate()
+        .map(|(i, args)| {
+            surge()
+                .arg("run")
+                .arg(&scen)
+                .args(args)
+                .args(["-q", "--out"])
+                .arg(dir.path().join(format!("out-{i}")))
+                .env("GENESYS_CLIENT_ID", "id-for-the-test")
+                .env("GENESYS_CLIENT_SECRET", "secret-for-the-test")
+                .stderr(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outs = tokio::task::spawn_blocking(move || {
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let mut stderr = String::new();
+    for o in &outs {
+        stderr += &String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "n = {n}: {stderr}");
+    }
+    let hits: usize = seen.lock().unwrap().values().map(Vec::len).sum();
+    assert_eq!(hits, 16, "n = {n}: every user's two requests");
+    let users_by_token = seen
+        .lock()
+        .unwrap()
+        .values()
+        .map(|v| {
+            let mut v = v.clone();
+            v.sort_unstable();
+            v.dedup();
+            v
+        })
+        .collect();
+    Tokens {
+        fetched: minted.load(std::sync::atomic::Ordering::SeqCst),
+        users_by_token,
+        stderr,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn segments_fetch_the_tokens_one_process_would() {
+    // One process: 8 users over 4 tokens, user u on token u mod 4.
+    let one = token_run(0).await;
+    assert_eq!(one.fetched, 4);
+    let want: std::collections::BTreeSet<Vec<u32>> =
+        [vec![1, 5], vec![2, 6], vec![3, 7], vec![4, 8]].into();
+    assert_eq!(one.users_by_token, want);
+    // tokens a multiple of N: the same 4 tokens in all, each carrying the same users.
+    for n in [2, 4] {
+        let r = token_run(n).await;
+        assert_eq!(r.fetched, 4, "N = {n}: token requests");
+        assert_eq!(r.users_by_token, want, "N = {n}");
+        assert!(!r.stderr.contains("not a multiple"), "{}", r.stderr);
+    }
+    // 3 segments: each fetches only the slots its users use (3 + 3 + 2, not 3 × 4), says so,
+    // and a token never mixes users of different slots.
+    let r = token_run(3).await;
+    assert_eq!(r.fetched, 8, "N = 3: token requests");
+    assert!(
+        r.stderr
+            .contains("auth.tokens = 4 is not a multiple of 3 segments"),
+        "{}",
+        r.stderr
+    );
+    for users in &r.users_by_token {
+        assert!(
+            users.iter().all(|u| (u - 1) % 4 == (users[0] - 1) % 4),
+            "{users:?}"
+        );
+    }
 }

@@ -1,8 +1,10 @@
 //! `surge k8s`: the manifests validate against the Kubernetes schemas (offline, with the
 //! `kubernetes-validate` package .ci/run installs), read back as YAML to what was meant, keep
-//! secrets out of the ConfigMap, and the Job's container command, run as an Indexed Job runs it
-//! (`JOB_COMPLETION_INDEX`, the ConfigMap's files mounted, the Secret's variables set), makes a
-//! distributed run that the merge Job's command merges.
+//! credentials out of the ConfigMap (`[auth]`'s and `[[data]] kind = "env"`: a Secret key
+//! each), mount the files the scenario reads (CSV, CA certificate), and the Job's container
+//! command, run as an Indexed Job runs it (`JOB_COMPLETION_INDEX`, the ConfigMap's files
+//! mounted, the Secret's variables set), makes a distributed run that the merge Job's command
+//! merges.
 //!
 //! Skipped, with a notice, only when `SURGE_SKIP_PYTHON` is set; otherwise `python3` with
 //! PyYAML and `kubernetes-validate` is required.
@@ -20,14 +22,11 @@ fn surge() -> Command {
     Command::new(env!("CARGO_BIN_EXE_surge"))
 }
 
-/// Every document of a YAML file, as JSON (PyYAML reads it as Kubernetes would).
-fn yaml_docs(path: &Path) -> Vec<Value> {
+/// What a Python script prints, given `arg`.
+fn python(script: &str, arg: &Path) -> Vec<u8> {
     let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json,sys,yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
-        ])
-        .arg(path)
+        .args(["-c", script])
+        .arg(arg)
         .output()
         .expect("python3 runs");
     assert!(
@@ -35,7 +34,16 @@ fn yaml_docs(path: &Path) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
+}
+
+/// Every document of a YAML file, as JSON (PyYAML reads it as Kubernetes would).
+fn yaml_docs(path: &Path) -> Vec<Value> {
+    let out = python(
+        "import json,sys,yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        path,
+    );
+    serde_json::from_slice(&out).unwrap()
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -64,7 +72,9 @@ async fn manifests_validate_and_the_jobs_commands_run_a_distributed_run() {
         return;
     }
     let server = serve(|r| {
-        if r.header("authorization") == Some("Bearer s3cret-token") {
+        if r.header("authorization") == Some("Bearer s3cret-token")
+            && r.header("x-api-key") == Some("k3y-from-the-secret")
+        {
             Reply::status(200).with_body("{}")
         } else {
             Reply::status(401)
@@ -76,12 +86,17 @@ async fn manifests_validate_and_the_jobs_commands_run_a_distributed_run() {
     std::fs::create_dir_all(src.join("data")).unwrap();
     let rows: String = (0..12).map(|i| format!("id-{i}\n")).collect();
     std::fs::write(src.join("data/ids.csv"), format!("id\n{rows}")).unwrap();
+    // A CA the scenario trusts: the pods need it mounted beside the scenario.
+    std::fs::create_dir_all(src.join("certs")).unwrap();
+    let ca = common::tls::ca_for(&["127.0.0.1"], &[]);
+    std::fs::write(src.join("certs/ca.pem"), &ca.ca_pem).unwrap();
     let scen = src.join("k8s-e2e.toml");
     std::fs::write(
         &scen,
         r#"name = "k8s-e2e"
 [target]
 base_url = "https://api.example.invalid"
+ca_cert = "certs/ca.pem"
 [auth]
 kind = "bearer"
 token_env = "API_TOKEN"
@@ -89,9 +104,14 @@ token_env = "API_TOKEN"
 kind = "csv"
 file = "data/ids.csv"
 on_eof = "stop_thread"
+[[data]]
+kind = "env"
+var = "api_key"
+env = "API_KEY"
 [[request]]
 name = "get"
 path = "/things/{id}"
+headers = { X-Api-Key = "{api_key}" }
 [load]
 threads = 4
 ramp_up = "400ms"
@@ -114,6 +134,9 @@ loops = 3
         .args(["--target", &server.url()])
         .arg("--out")
         .arg(&out_dir)
+        // Set where the manifests are written: none of them may carry a value.
+        .env("API_TOKEN", "local-token-never-written")
+        .env("API_KEY", "local-key-never-written")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
@@ -123,7 +146,9 @@ loops = 3
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("create secret generic surge-k8s-e2e-secrets --from-literal=API_TOKEN="),
+        stdout.contains(
+            "kubectl -n load create secret generic surge-k8s-e2e-secrets --from-literal=API_TOKEN=\"$API_TOKEN\" --from-literal=API_KEY=\"$API_KEY\"\n"
+        ),
         "{stdout}"
     );
 
@@ -150,6 +175,22 @@ loops = 3
         );
     }
 
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            !text.contains("never-written"),
+            "{} holds a credential's value",
+            f.display()
+        );
+    }
+    // The Job's manifest says which Secret keys to create.
+    let job_text = std::fs::read_to_string(&files[2]).unwrap();
+    assert!(
+        job_text
+            .contains("# The pods read API_TOKEN, API_KEY from the Secret surge-k8s-e2e-secrets"),
+        "{job_text}"
+    );
+
     let cm = &yaml_docs(&files[0])[0];
     let job = &yaml_docs(&files[2])[0];
     let merge = &yaml_docs(&files[3])[0];
@@ -164,10 +205,15 @@ loops = 3
     assert!(all >= 4);
     let pod = &job["spec"]["template"]["spec"];
     let c = &pod["containers"][0];
+    // Both credentials come from the Secret, a key each; the ConfigMap holds the files only.
+    let from_secret = |var: &str| serde_json::json!({"name": var, "valueFrom": {"secretKeyRef": {"name": "surge-k8s-e2e-secrets", "key": var}}});
     assert_eq!(
-        c["env"][0],
-        serde_json::json!({"name": "API_TOKEN", "valueFrom": {"secretKeyRef": {"name": "surge-k8s-e2e-secrets", "key": "API_TOKEN"}}})
+        c["env"],
+        serde_json::json!([from_secret("API_TOKEN"), from_secret("API_KEY")])
     );
+    let mut keys: Vec<&String> = cm["data"].as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["certs_ca.pem", "data_ids.csv", "k8s-e2e.toml"]);
 
     // Mount the ConfigMap as the pod would: each item's key at its path.
     let mounted = dir.path().join("scenario");
@@ -198,6 +244,7 @@ loops = 3
                 .current_dir(&work)
                 .env("JOB_COMPLETION_INDEX", i.to_string())
                 .env("API_TOKEN", "s3cret-token")
+                .env("API_KEY", "k3y-from-the-secret")
                 .env("HOSTNAME", format!("surge-k8s-e2e-{i}-abcde"))
                 .output()
         })
@@ -235,12 +282,20 @@ loops = 3
         String::from_utf8_lossy(&m.stderr)
     );
     assert!(mout.contains("merged 2 of 2 segments"), "{mout}");
+    // The merge Job's log lists the pods, each with its start after the barrier.
+    for pod in ["surge-k8s-e2e-0-abcde", "surge-k8s-e2e-1-abcde"] {
+        let row = mout
+            .lines()
+            .find(|l| l.contains(pod))
+            .unwrap_or_else(|| panic!("{mout}"));
+        assert!(row.contains(" ms ") && row.ends_with("completed"), "{row}");
+    }
     let r = RunResult::read(&run_dir.join("merged/result.json")).unwrap();
     assert_eq!(r.totals.requests, 12);
     assert_eq!(
         server.count("200"),
         12,
-        "every request carried the Secret's token"
+        "every request carried the Secret's token and key"
     );
     let hosts: Vec<String> = r
         .distributed
@@ -250,4 +305,119 @@ loops = 3
         .map(|m| m.host.clone())
         .collect();
     assert_eq!(hosts, ["surge-k8s-e2e-0-abcde", "surge-k8s-e2e-1-abcde"]);
+}
+
+/// Strings YAML 1.1 readers (PyYAML here; kubectl's go-yaml alike) would read as something
+/// else when written plain, and text a literal block must keep exactly: each one, as a value,
+/// a list item and a key, reads back as the very string.
+#[test]
+fn manifest_yaml_reads_back_as_written_under_yaml_1_1() {
+    if std::env::var_os("SURGE_SKIP_PYTHON").is_some() {
+        eprintln!("SURGE_SKIP_PYTHON is set: skipping the YAML read-back check");
+        return;
+    }
+    let strings = [
+        "name = \"a\"\n\n[load]\nthreads = 4\n",
+        "yes",
+        "No",
+        "on",
+        "OFF",
+        "y",
+        "N",
+        "true",
+        "null",
+        "~",
+        "",
+        "10",
+        "-1",
+        "+1",
+        "1.5e+3",
+        ".5",
+        ".inf",
+        "-.inf",
+        "NaN",
+        "0x1F",
+        "0o17",
+        "017",
+        "0b101",
+        "1_000",
+        "12:30",
+        "1:2:3",
+        "2026-03-01",
+        "2026-03-01T12:00:00Z",
+        "2026-03-01 12:00:00",
+        "$(X)",
+        "--start-at",
+        "-",
+        "? x",
+        "a: b",
+        "a #b",
+        "#x",
+        "*a",
+        "&a",
+        "!a",
+        "%a",
+        "@a",
+        "`a",
+        "'a",
+        "\"a",
+        "{a}",
+        "[a]",
+        "a,b",
+        " a",
+        "a ",
+        "=",
+        "<<",
+        "...",
+        "---\nx\n",
+        "a\n---\nb\n",
+        "x\n...\n",
+        "a\nb",
+        "a \nb\n",
+        "a\tb\nc\n",
+        "  x\ny\n",
+        "\tx\ny\n",
+        "a\n\n\n",
+        "\nx\n",
+        "x\r\ny\n",
+        "\u{feff}x",
+        "x\u{85}y",
+        "x\u{2028}y",
+        "z\u{7f}",
+        "a\u{0}b",
+        "é\nü\n",
+        "日本\n語\n",
+        "a line of text longer than eighty characters, with spaces in it, that a folder might fold",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let mut docs = Vec::new();
+    for s in strings {
+        for v in [
+            serde_json::json!({ "data": { "k": s } }),
+            serde_json::json!({ "list": [s] }),
+            serde_json::json!({ s: 1 }),
+        ] {
+            docs.push(serde_json::json!({
+                "want": v,
+                "yaml": surge::cli::k8s::yaml::to_yaml(&v).unwrap(),
+            }));
+        }
+    }
+    let f = dir.path().join("docs.json");
+    std::fs::write(&f, serde_json::to_string(&docs).unwrap()).unwrap();
+    let out = python(
+        r#"import json, sys, yaml
+bad = []
+for d in json.load(open(sys.argv[1])):
+    try:
+        got = yaml.safe_load(d["yaml"])
+    except Exception as e:
+        got = "error: " + str(e).splitlines()[0]
+    if got != d["want"]:
+        bad.append(repr(d["yaml"]) + " -> " + repr(got))
+print("\n".join(bad))"#,
+        &f,
+    );
+    let bad = String::from_utf8_lossy(&out);
+    assert!(bad.trim().is_empty(), "read back otherwise:\n{bad}");
 }

@@ -398,6 +398,61 @@ fn a_report_without_429s_shows_empty_charts_with_their_reason() {
     assert!(p.is_empty(), "{}\n{seen:#?}", p.join("\n"));
 }
 
+/// A merged distributed run's page adds its "Segments" section (each segment's host, start
+/// after the barrier, clock offset, duration, requests, stop reason; why the merge is partial)
+/// and holds to the same: every chart drawn, no error, no request.
+#[test]
+fn a_merged_runs_page_shows_its_segments() {
+    use surge::record::distributed::{Distributed, Member};
+    use surge::record::StopReason;
+    let Some(bin) = chromium_or_skip("a_merged_runs_page_shows_its_segments") else {
+        return;
+    };
+    let mut r = surge::report::synthetic::result(600, &["get flow", "publish"]);
+    let member = |segment: u32, host: &str, late_ms: f64, offset: Option<f64>| Member {
+        segment,
+        host: host.into(),
+        started_unix_ms: r.started_unix_ms,
+        late_ms: Some(late_ms),
+        clock_offset_ms: offset,
+        duration_s: r.duration_s,
+        requests: r.totals.requests / 3,
+        stop_reason: StopReason::Completed,
+        partial: false,
+    };
+    let mut stopped = member(4, "surge-seed-3-x7k2p", 4.7, None);
+    stopped.stop_reason = StopReason::Cancelled;
+    stopped.partial = true;
+    stopped.duration_s = r.duration_s / 2.0;
+    r.distributed = Some(Distributed {
+        run_id: "surge-seed-20260301t120000z".into(),
+        segments: 4,
+        segment: None,
+        start_at: Some("2026-03-01T12:00:00Z".into()),
+        members: vec![
+            member(1, "surge-seed-0-9qf4d", 2.1, Some(0.0)),
+            member(2, "surge-seed-1-lm3zt", 35.8, None),
+            stopped,
+        ],
+        missing: vec![3],
+        second_hists: Vec::new(),
+    });
+    r.partial = true;
+    r.stop_reason = StopReason::Aborted("segment 3 missing from the merge".into());
+    let dir = tempfile::tempdir().unwrap();
+    surge::report::write_reports(&r, dir.path()).unwrap();
+    let html = dir.path().join("report.html");
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(text.matches("<section id=\"segments\">").count(), 1);
+    assert!(text.contains("Partial merge</b> segment 3 is missing"));
+    let seen = open(&bin, &html);
+    let p = problems(&seen, &[]);
+    assert!(p.is_empty(), "{}\n{seen:#?}", p.join("\n"));
+    let png = dir.path().join("merged.png");
+    screenshot(&bin, &html, &png, 6400);
+    eprintln!("screenshot {}", keep(&png, "report-merged.png").display());
+}
+
 /// probe.html, `surge probe`'s page, holds to the same: its charts (one per search) drawn with
 /// hover and legend, no error, no request.
 #[test]

@@ -106,6 +106,29 @@ impl DistArgs {
     }
 }
 
+/// Before a segment's run: which segment of which run this is, and when it starts (every
+/// segment starts at the barrier), so a pod's log says what it waits for.
+pub fn start_note(
+    segment: Option<&SegmentRun>,
+    barrier: Option<&Barrier>,
+    now: time::OffsetDateTime,
+) -> Option<String> {
+    let s = segment?;
+    let when = match barrier {
+        Some(b) => {
+            let ahead = (b.at - now).max(time::Duration::ZERO).unsigned_abs();
+            format!(
+                "starts at {} (in {}), as every segment does",
+                b.at.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                crate::report::format::duration(ahead.as_secs_f64())
+            )
+        }
+        None => "starts now (no --start-at: the segments start as they are launched)".into(),
+    };
+    Some(format!("segment {} of run {}: {when}", s.segment, s.run_id))
+}
+
 /// For a segment's run: which segment of which run it was, and how to merge the run.
 pub fn merge_note(rep: &crate::run::RunReport) -> Option<String> {
     let d = rep.result.distributed.as_ref()?;
@@ -183,6 +206,19 @@ mod tests {
                 (g, w) => panic!("{a:?} {idx:?}: got {g:?}, want {w:?}"),
             }
         }
+        // What a segment says before it waits.
+        let r = args(Some("2/4"), None, Some("r"));
+        let (seg, _) = r.resolve_with("s", None).unwrap();
+        let b = Barrier::parse("2026-03-01T12:00:00Z", DEFAULT_TOLERANCE).unwrap();
+        let now = time::macros::datetime!(2026-03-01 11:57:19 UTC);
+        assert_eq!(
+            start_note(seg.as_ref(), Some(&b), now).unwrap(),
+            "segment 2/4 of run r: starts at 2026-03-01T12:00:00Z (in 2 min 41 s), as every segment does"
+        );
+        assert!(start_note(seg.as_ref(), None, now)
+            .unwrap()
+            .contains("starts now (no --start-at"));
+        assert_eq!(start_note(None, Some(&b), now), None);
         // A barrier alone names the run.
         let mut a = args(None, Some(2), None);
         a.start_at = Some("2026-03-01T12:00:00Z".into());

@@ -97,9 +97,16 @@ fn read_all(inputs: &[PathBuf]) -> Result<Vec<Input>, Failure> {
 
 fn attempt(a: &MergeArgs, last: bool) -> Result<RunResult, Failure> {
     let inputs = read_all(&a.inputs)?;
-    merge(inputs, a.allow_missing && last).map_err(|e| Failure {
-        transient: matches!(e, MergeError::Missing { .. }),
-        message: e.to_string(),
+    merge(inputs, a.allow_missing && last).map_err(|e| {
+        let missing = matches!(e, MergeError::Missing { .. });
+        let mut message = e.to_string();
+        if missing && a.wait.is_none() {
+            message += " (still running? wait for them with --wait 10m; or merge what is there with --allow-missing, marked partial)";
+        }
+        Failure {
+            transient: missing,
+            message,
+        }
     })
 }
 
@@ -121,42 +128,6 @@ fn read_and_merge(a: &MergeArgs) -> Result<RunResult, String> {
             }
         }
     }
-}
-
-/// One line on how the segments started: the spread of their starts and the worst lateness.
-fn start_line(r: &RunResult) -> String {
-    let Some(d) = &r.distributed else {
-        return String::new();
-    };
-    let starts = d.members.iter().map(|m| m.started_unix_ms);
-    let spread = starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0);
-    let late = d
-        .members
-        .iter()
-        .filter_map(|m| m.late_ms)
-        .fold(None::<f64>, |a, l| Some(a.map_or(l, |a| a.max(l))));
-    let barrier = match (&d.start_at, late) {
-        (Some(at), Some(l)) => format!("; barrier {at}, latest start {l:.1} ms after it"),
-        _ => String::new(),
-    };
-    let missing = if d.missing.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; MISSING: {}",
-            d.missing
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    format!(
-        "merged {} of {} segments of run {}: starts {spread} ms apart by their clocks{barrier}{missing}\n",
-        d.members.len(),
-        d.segments,
-        d.run_id
-    )
 }
 
 /// Runs `surge merge` and returns the exit code: 0, 1 a threshold failed (or the output could
@@ -188,7 +159,9 @@ pub async fn cmd(a: MergeArgs) -> i32 {
     if !a.quiet {
         print!("{}", crate::report::terminal::summary(&result));
     }
-    print!("{}", start_line(&result));
+    if let Some(s) = crate::report::distributed::of(&result) {
+        print!("{}", crate::report::distributed::terminal(&s, a.quiet));
+    }
     println!("result: {}", out_dir.join("result.json").display());
     println!("report: {}", out_dir.join("report.html").display());
     let thresholds = match super::check::stored_thresholds(&result) {

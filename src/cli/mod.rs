@@ -269,6 +269,15 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     {
         eprintln!("warning: {w}");
     }
+    if let Some(n) = dist::start_note(
+        segment.as_ref(),
+        start_at.as_ref(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .filter(|_| !a.quiet)
+    {
+        eprintln!("{n}");
+    }
     if let crate::scenario::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
         if !run::is_loopback(base_url) && !a.yes {
             eprintln!(

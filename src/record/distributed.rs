@@ -33,6 +33,22 @@ pub struct Distributed {
     pub second_hists: Vec<SecondHists>,
 }
 
+impl Distributed {
+    /// How far apart the members' starts were by their own clocks, ms.
+    pub fn start_spread_ms(&self) -> u64 {
+        let starts = self.members.iter().map(|m| m.started_unix_ms);
+        starts.clone().max().unwrap_or(0) - starts.min().unwrap_or(0)
+    }
+
+    /// The latest member's start after the barrier, ms (None without a barrier).
+    pub fn latest_late_ms(&self) -> Option<f64> {
+        self.members
+            .iter()
+            .filter_map(|m| m.late_ms)
+            .fold(None, |a: Option<f64>, l| Some(a.map_or(l, |a| a.max(l))))
+    }
+}
+
 /// One segment as it ran.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Member {

@@ -12,6 +12,7 @@ use super::result::{
     Cell, Quantiles, RunResult, Second, Summary, Tool, Totals, Transaction, TxnCell,
 };
 use super::sample::{Outcome, StatusKey};
+use super::StopReason;
 
 /// Why segments cannot be merged. Each names the files (and segments) at fault.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -179,12 +180,7 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
             at.duration = by.iter().map(|(o, h)| (*o, Quantiles::of(h))).collect();
         }
     }
-    // A segment where surge failed says so for the whole run; else the first partial one.
-    let partial_reason = segs
-        .iter()
-        .find(|(_, r)| r.stop_reason.is_failed())
-        .or_else(|| segs.iter().find(|(_, r)| r.partial))
-        .map(|(_, r)| r.stop_reason.clone());
+    let partial_reason = stop_reason(&segs, &missing);
     let started = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(base_ms) * 1_000_000)
         .ok()
         .and_then(|t| {
@@ -202,7 +198,7 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
         started_at: started,
         started_unix_ms: base_ms,
         duration_s: duration,
-        partial: partial_reason.is_some() || !missing.is_empty(),
+        partial: partial_reason.is_some(),
         stop_reason: partial_reason.unwrap_or_default(),
         simulated: segs.iter().any(|(_, r)| r.simulated),
         labels: first.labels.clone(),
@@ -212,6 +208,30 @@ pub fn merge(inputs: Vec<Input>, allow_missing: bool) -> Result<RunResult, Merge
         transactions: txns,
         distributed: Some(merged_record(&segs, missing)),
     })
+}
+
+/// Why the merged run is partial, if it is: a segment where surge failed says so for the whole
+/// run (exit 1); else absent segments (`aborted: …`: the whole plan did not run, exit 3 as for
+/// a run stopped from outside); else the first segment that stopped early, with its reason.
+fn stop_reason(segs: &[Input], missing: &[u32]) -> Option<StopReason> {
+    if let Some((_, r)) = segs.iter().find(|(_, r)| r.stop_reason.is_failed()) {
+        return Some(r.stop_reason.clone());
+    }
+    if !missing.is_empty() {
+        let which: Vec<String> = missing.iter().map(u32::to_string).collect();
+        return Some(StopReason::Aborted(format!(
+            "{} {} missing from the merge",
+            if missing.len() == 1 {
+                "segment"
+            } else {
+                "segments"
+            },
+            which.join(", ")
+        )));
+    }
+    segs.iter()
+        .find(|(_, r)| r.partial)
+        .map(|(_, r)| r.stop_reason.clone())
 }
 
 /// Checks the inputs are the segments of one run and plan, each once; sorted by segment.

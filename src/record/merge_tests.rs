@@ -282,5 +282,23 @@ fn partial_segments_and_allowed_gaps_make_a_partial_merge() {
     s.remove(2);
     let m = merge(s, true).unwrap();
     assert!(m.partial);
+    assert_eq!(
+        m.stop_reason,
+        crate::record::StopReason::Aborted("segment 3 missing from the merge".into())
+    );
     assert_eq!(m.distributed.unwrap().missing, vec![3]);
+    // Absent segments outweigh one that stopped early; a failed one outweighs both.
+    let mut s = segments(&all, 4, "r");
+    s[0].1.partial = true;
+    s[0].1.stop_reason = crate::record::StopReason::Cancelled;
+    s.remove(3);
+    s.remove(1);
+    let m = merge(s.clone(), true).unwrap();
+    assert_eq!(
+        m.stop_reason.to_string(),
+        "aborted: segments 2, 4 missing from the merge"
+    );
+    s[1].1.stop_reason = crate::record::StopReason::Failed("a user task died".into());
+    let m = merge(s, true).unwrap();
+    assert_eq!(m.stop_reason.to_string(), "failed: a user task died");
 }

@@ -9,6 +9,7 @@
 pub mod compare;
 pub mod csv;
 pub mod diagnosis;
+pub mod distributed;
 pub mod format;
 pub mod html;
 pub mod jtl;

@@ -101,6 +101,13 @@ pub struct MemberRun<'a> {
     pub partial: bool,
 }
 
+/// The global ids of the users segment `seg` may start (every user of the plan for the whole
+/// run): user `u` runs in segment `1 + u mod N`, as the schedules split them. The tokens primed
+/// before the start are those these users use.
+pub fn users(plan: &crate::scenario::Plan, seg: Segment) -> impl Iterator<Item = u32> {
+    (0..seg.share(plan.total_users().into())).map(move |j| seg.nth(j) as u32)
+}
+
 /// A warning when N segments cannot hold the plan's OAuth tokens one-to-one: user `u` uses
 /// token slot `u mod tokens` in every segment, as in one process, but each segment fetches its
 /// own token for a slot, so a slot shared by users of several segments becomes several tokens

@@ -112,7 +112,8 @@ impl fmt::Debug for AuthCache {
     }
 }
 
-/// A pool of OAuth tokens from one client; user `u` uses token `u % tokens`.
+/// A pool of OAuth tokens from one client; user `u` uses token `u % tokens`
+/// ([`TokenPool::slot_of`]).
 pub struct TokenPool {
     fetch: Arc<dyn TokenFetch>,
     token_url: String,
@@ -168,13 +169,33 @@ impl TokenPool {
         self.fetches.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Fetches every token now, so a bad client id or an unreachable login host fails the run
-    /// before it starts.
+    /// The token slot `user` uses: `user mod tokens`, the same in one process and in every
+    /// segment of a distributed run (user ids are global).
+    pub fn slot_of(&self, user: u32) -> usize {
+        user as usize % self.slots.len()
+    }
+
+    /// Fetches now the token of every slot `users` use (each slot once, in slot order), so a
+    /// bad client id or an unreachable login host fails the run before it starts, and a slot no
+    /// user of this process uses is never fetched: N segments fetch together the tokens one
+    /// process would.
     ///
     /// # Errors
     /// The first failure.
-    pub async fn prime(&self) -> Result<(), AuthError> {
-        for i in 0..self.slots.len() {
+    pub async fn prime(&self, users: impl IntoIterator<Item = u32>) -> Result<(), AuthError> {
+        let mut used = vec![false; self.slots.len()];
+        let mut left = used.len();
+        for u in users {
+            let i = self.slot_of(u);
+            if !used[i] {
+                used[i] = true;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        for (i, _) in used.iter().enumerate().filter(|(_, u)| **u) {
             self.refresh(i, None).await?;
         }
         Ok(())
@@ -197,7 +218,7 @@ impl TokenPool {
         user: u32,
         cache: &mut Option<AuthCache>,
     ) -> Option<HeaderValue> {
-        let i = user as usize % self.slots.len();
+        let i = self.slot_of(user);
         let slot = &self.slots[i];
         if let Some(c) = cache.as_ref() {
             if c.generation == slot.generation.load(std::sync::atomic::Ordering::Acquire)
@@ -219,7 +240,7 @@ impl TokenPool {
     /// The `Authorization` value for `user`, refreshing when due. When a refresh fails the last
     /// token is used as it is (the server's 401 is then recorded as any other response).
     pub async fn header_for(&self, user: u32) -> Option<HeaderValue> {
-        let i = user as usize % self.slots.len();
+        let i = self.slot_of(user);
         if let Some(h) = self.valid(i) {
             return Some(h);
         }
@@ -237,8 +258,7 @@ impl TokenPool {
     /// After a 401 with `used`: fetch a new token for `user` (once, however many users saw the
     /// 401 with the same token) and return it.
     pub async fn after_unauthorized(&self, user: u32, used: &HeaderValue) -> Option<HeaderValue> {
-        let i = user as usize % self.slots.len();
-        self.refresh(i, Some(used)).await.ok()
+        self.refresh(self.slot_of(user), Some(used)).await.ok()
     }
 
     async fn refresh(
@@ -475,7 +495,7 @@ mod tests {
             1,
             Duration::from_secs(60),
         );
-        pool.prime().await.unwrap();
+        pool.prime(0..2).await.unwrap();
         let (mut a, mut b) = (None, None);
         for _ in 0..100 {
             assert_eq!(pool.header_cached(0, &mut a).await.unwrap(), "Bearer tok-1");
@@ -499,5 +519,35 @@ mod tests {
             !shown.contains("tok-") && !shown.contains("secret\""),
             "{shown}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn priming_fetches_the_slots_the_users_use_once_each() {
+        let creds = Credentials {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+        };
+        // users → slots primed (4 slots: user u uses u mod 4)
+        let table: &[(&[u32], u64)] = &[
+            (&[], 0),
+            (&[2], 1),
+            (&[1, 5, 9, 13], 1),
+            (&[0, 2, 4, 6, 8], 2),
+            (&[3, 2, 1, 0, 7, 6], 4),
+        ];
+        for (users, fetched) in table {
+            let mint = Arc::new(Mint {
+                n: 0.into(),
+                expires_in: 600,
+            });
+            let p = TokenPool::new(mint, "http://login", &creds, 4, Duration::from_secs(60));
+            p.prime(users.iter().copied()).await.unwrap();
+            assert_eq!(p.fetches(), *fetched, "{users:?}");
+            // A primed user's first request needs no fetch.
+            for &u in users.iter() {
+                p.header_for(u).await.unwrap();
+            }
+            assert_eq!(p.fetches(), *fetched, "{users:?}");
+        }
     }
 }

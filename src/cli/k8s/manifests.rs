@@ -76,6 +76,35 @@ impl Spec {
         format!("{}-results", self.name)
     }
 
+    /// `kubectl`, with the namespace when one was given.
+    pub fn kubectl(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("kubectl -n {ns}"),
+            None => "kubectl".into(),
+        }
+    }
+
+    /// The command that creates the Secret the segment pods read their credentials from, with
+    /// one key per environment variable the scenario names, each filled from the same variable
+    /// of the shell it runs in (no value is ever written here); None when the scenario reads no
+    /// credentials.
+    pub fn secret_command(&self) -> Option<String> {
+        if self.secret_env.is_empty() {
+            return None;
+        }
+        let lits: Vec<String> = self
+            .secret_env
+            .iter()
+            .map(|v| format!("--from-literal={v}=\"${v}\""))
+            .collect();
+        Some(format!(
+            "{} create secret generic {} {}",
+            self.kubectl(),
+            self.secret,
+            lits.join(" ")
+        ))
+    }
+
     /// The directory the segments write into, and the merge reads.
     pub fn run_dir(&self) -> String {
         format!("{RESULTS_DIR}/reports/{}", self.run_id)
@@ -329,14 +358,42 @@ fn reader_pod(s: &Spec) -> Value {
     })
 }
 
-/// The manifests, each with the file it is written to. `kubectl apply -f DIR` applies the
-/// top-level ones; `extra/` holds the results reader, applied when wanted.
-pub fn manifests(s: &Spec) -> Vec<(&'static str, Value)> {
+/// One manifest: the file it is written to, what its header comment says beyond the run, and
+/// the object.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// Path under the output directory.
+    pub file: &'static str,
+    /// Comment lines for the file's header (without `# `).
+    pub notes: Vec<String>,
+    /// The Kubernetes object.
+    pub object: Value,
+}
+
+/// The manifests. `kubectl apply -f DIR` applies the top-level ones; `extra/` holds the
+/// results reader, applied when wanted.
+pub fn manifests(s: &Spec) -> Vec<Manifest> {
+    let m = |file, object| Manifest {
+        file,
+        notes: Vec::new(),
+        object,
+    };
+    let mut job = m("02-segments-job.yaml", segments_job(s));
+    if let Some(cmd) = s.secret_command() {
+        job.notes = vec![
+            format!(
+                "The pods read {} from the Secret {} (a key per variable), never from the ConfigMap. Create it once:",
+                s.secret_env.join(", "),
+                s.secret
+            ),
+            format!("  {cmd}"),
+        ];
+    }
     vec![
-        ("00-scenario-configmap.yaml", configmap(s)),
-        ("01-results-pvc.yaml", pvc(s)),
-        ("02-segments-job.yaml", segments_job(s)),
-        ("03-merge-job.yaml", merge_job(s)),
-        ("extra/results-reader.yaml", reader_pod(s)),
+        m("00-scenario-configmap.yaml", configmap(s)),
+        m("01-results-pvc.yaml", pvc(s)),
+        job,
+        m("03-merge-job.yaml", merge_job(s)),
+        m("extra/results-reader.yaml", reader_pod(s)),
     ]
 }

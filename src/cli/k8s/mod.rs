@@ -103,7 +103,8 @@ fn default_name(plan: &Plan) -> String {
     n.trim_end_matches('-').to_string()
 }
 
-/// The scenario file and its data files, as mounted paths and contents.
+/// The scenario file and the files it reads (CSV data, the CA certificate), as mounted paths
+/// and contents.
 fn files(scenario: &Path, plan: &Plan) -> Result<Vec<(String, Vec<u8>)>, String> {
     let read =
         |p: &Path| std::fs::read(p).map_err(|e| format!("{}: cannot read: {e}", p.display()));
@@ -113,14 +114,24 @@ fn files(scenario: &Path, plan: &Plan) -> Result<Vec<(String, Vec<u8>)>, String>
         .map(|f| f.to_string_lossy().to_string())
         .unwrap_or_else(|| "scenario.toml".into());
     let mut out = vec![(file_name, read(scenario)?)];
-    for (i, d) in plan.data.iter().enumerate() {
-        let DataKind::Csv { file, .. } = &d.kind else {
-            continue;
-        };
+    let csv = plan
+        .data
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| match &d.kind {
+            DataKind::Csv { file, .. } => Some((format!("data[{i}].file"), file)),
+            _ => None,
+        });
+    let ca = plan
+        .target
+        .ca_cert
+        .as_ref()
+        .map(|f| ("target.ca_cert".to_string(), f));
+    for (field, file) in csv.chain(ca) {
         let rel = file.strip_prefix(base).unwrap_or(file);
         if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
             return Err(format!(
-                "{}: data[{i}].file {} is not inside the scenario's directory; a pod mounts only that directory: move the file beside the scenario",
+                "{}: {field} {} is not inside the scenario's directory; a pod mounts only that directory: move the file beside the scenario",
                 scenario.display(),
                 file.display()
             ));
@@ -145,9 +156,11 @@ fn files(scenario: &Path, plan: &Plan) -> Result<Vec<(String, Vec<u8>)>, String>
     Ok(out)
 }
 
-/// The environment variables the scenario reads secrets from.
+/// The environment variables the scenario reads credentials from, each once, in the order the
+/// scenario names them: `[auth]`'s, each `[[data]] kind = "env"` source's, and the proxy's
+/// `target.proxy_credentials_env`. In a pod every one comes from the Secret.
 fn secret_env(scenario: &Path, plan: &Plan) -> Result<Vec<String>, String> {
-    Ok(match &plan.auth {
+    let mut vars = match &plan.auth {
         Auth::None => Vec::new(),
         Auth::Bearer { source: TokenSource::Env(v) } => vec![v.clone()],
         Auth::Bearer { source: TokenSource::File(f) } => {
@@ -168,7 +181,15 @@ fn secret_env(scenario: &Path, plan: &Plan) -> Result<Vec<String>, String> {
         Auth::ClientCredentials { client_id_env, client_secret_env, .. } => {
             vec![client_id_env.clone(), client_secret_env.clone()]
         }
-    })
+    };
+    vars.extend(plan.data.iter().filter_map(|d| match &d.kind {
+        DataKind::Env { name, .. } => Some(name.clone()),
+        _ => None,
+    }));
+    vars.extend(plan.target.proxy_credentials_env.clone());
+    let mut seen = std::collections::HashSet::new();
+    vars.retain(|v| !v.is_empty() && seen.insert(v.clone()));
+    Ok(vars)
 }
 
 /// Builds the manifests' inputs from the flags and the checked scenario.
@@ -251,17 +272,20 @@ pub fn spec(a: &K8sArgs, now: OffsetDateTime) -> Result<(Spec, Plan), String> {
 /// I/O errors naming the file.
 pub fn write(spec: &Spec, dir: &Path) -> Result<Vec<PathBuf>, String> {
     let mut written = Vec::new();
-    for (file, value) in manifests::manifests(spec) {
-        let p = dir.join(file);
+    for m in manifests::manifests(spec) {
+        let p = dir.join(m.file);
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         }
-        let text = format!(
-            "# Written by `surge k8s` {}: run {}.\n{}",
+        let mut text = format!(
+            "# Written by `surge k8s` {}: run {}.\n",
             env!("CARGO_PKG_VERSION"),
             spec.run_id,
-            yaml::to_yaml(&value)
         );
+        for n in &m.notes {
+            text += &format!("# {n}\n");
+        }
+        text += &yaml::to_yaml(&m.object).map_err(|e| format!("{}: {e}", p.display()))?;
         std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
         written.push(p);
     }
@@ -269,10 +293,7 @@ pub fn write(spec: &Spec, dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn next_steps(spec: &Spec, dir: &Path) -> String {
-    let ns = spec
-        .namespace
-        .as_ref()
-        .map_or(String::new(), |n| format!(" -n {n}"));
+    let k = spec.kubectl();
     let mut s = format!(
         "run {}: {} segments start together at {} (pods starting later than {} after it refuse to run)\n",
         spec.run_id,
@@ -280,20 +301,11 @@ fn next_steps(spec: &Spec, dir: &Path) -> String {
         spec.start_at,
         crate::duration::format(spec.start_tolerance)
     );
-    if !spec.secret_env.is_empty() {
-        let lits: Vec<String> = spec
-            .secret_env
-            .iter()
-            .map(|v| format!("--from-literal={v}=\"${v}\""))
-            .collect();
-        s += &format!(
-            "once: kubectl{ns} create secret generic {} {}\n",
-            spec.secret,
-            lits.join(" ")
-        );
+    if let Some(cmd) = spec.secret_command() {
+        s += &format!("once: {cmd}\n");
     }
     s += &format!(
-        "then, before the start: kubectl{ns} apply -f {dir}\nverdict: kubectl{ns} logs -f job/{name}-merge   (exit status: kubectl{ns} wait --for=condition=complete job/{name}-merge)\nfiles:   kubectl{ns} apply -f {extra} && kubectl{ns} cp {name}-results-reader:{run_dir}/merged ./merged\n",
+        "then, before the start: {k} apply -f {dir}\nverdict: {k} logs -f job/{name}-merge   (exit status: {k} wait --for=condition=complete job/{name}-merge)\nfiles:   {k} apply -f {extra} && {k} cp {name}-results-reader:{run_dir}/merged ./merged\n",
         dir = dir.display(),
         extra = dir.join("extra/results-reader.yaml").display(),
         name = spec.name,
@@ -334,5 +346,96 @@ pub fn cmd(a: &K8sArgs) -> i32 {
             eprintln!("error: {e}");
             exit::FAILED
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_of(scenario: &str) -> Result<Spec, String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("scenarios")).unwrap();
+        // A CA certificate beside the scenarios' directory, not inside it.
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.test".to_string()]).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.cert.pem()).unwrap();
+        let p = dir.path().join("scenarios/s.toml");
+        std::fs::write(&p, scenario).unwrap();
+        let a = K8sArgs {
+            scenario: p,
+            parallelism: 2,
+            start_in: Duration::from_secs(60),
+            ..K8sArgs::default()
+        };
+        spec(&a, OffsetDateTime::now_utc()).map(|(s, _)| s)
+    }
+
+    #[test]
+    fn every_credential_the_scenario_reads_is_a_secret_key_once() {
+        let s = spec_of(
+            r#"name = "s"
+[target]
+base_url = "https://api.example.com"
+proxy = "http://proxy.example.com:3128"
+proxy_credentials_env = "PROXY_AUTH"
+[auth]
+kind = "client_credentials"
+client_id_env = "CID"
+client_secret_env = "CSECRET"
+[[data]]
+kind = "env"
+var = "key"
+env = "API_KEY"
+[[data]]
+kind = "env"
+var = "again"
+env = "API_KEY"
+[[data]]
+kind = "env"
+var = "id"
+env = "CID"
+[[request]]
+name = "r"
+path = "/x?k={key}&a={again}&i={id}"
+[load]
+threads = 2
+"#,
+        )
+        .unwrap();
+        assert_eq!(s.secret_env, ["CID", "CSECRET", "API_KEY", "PROXY_AUTH"]);
+        let cmd = s.secret_command().unwrap();
+        assert_eq!(
+            cmd,
+            "kubectl create secret generic surge-s-secrets --from-literal=CID=\"$CID\" --from-literal=CSECRET=\"$CSECRET\" --from-literal=API_KEY=\"$API_KEY\" --from-literal=PROXY_AUTH=\"$PROXY_AUTH\""
+        );
+        // The ConfigMap holds the scenario only (which names the variables, never a value);
+        // the pods get each variable from the Secret.
+        let ms = manifests::manifests(&s);
+        let data = ms[0].object["data"].as_object().unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["s.toml"]);
+        let env = &ms[2].object["spec"]["template"]["spec"]["containers"][0]["env"];
+        assert_eq!(env.as_array().unwrap().len(), 4);
+        assert_eq!(env[3]["valueFrom"]["secretKeyRef"]["key"], "PROXY_AUTH");
+        assert!(ms[2].notes[1].contains(&cmd));
+        // Without credentials: no Secret, no note.
+        let s = spec_of(
+            "name = \"s\"\n[target]\nbase_url = \"https://api.example.com\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[load]\nthreads = 1\n",
+        )
+        .unwrap();
+        assert!(s.secret_command().is_none());
+        assert!(manifests::manifests(&s)[2].notes.is_empty());
+    }
+
+    #[test]
+    fn files_outside_the_scenario_directory_are_refused_by_field() {
+        let e = spec_of(
+            "name = \"s\"\n[target]\nbase_url = \"https://api.example.com\"\nca_cert = \"../ca.pem\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[load]\nthreads = 1\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("target.ca_cert ")
+                && e.contains("ca.pem is not inside the scenario's directory"),
+            "{e}"
+        );
     }
 }

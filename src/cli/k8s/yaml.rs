@@ -1,161 +1,62 @@
-//! A small YAML writer for Kubernetes manifests built as JSON values: block style, plain
-//! scalars where YAML reads them back as the same string, literal blocks for multi-line text
-//! (a scenario file reads as itself in the ConfigMap), JSON-quoted strings otherwise (a JSON
-//! string is a valid YAML double-quoted scalar).
+//! The manifests' YAML: Kubernetes objects built as JSON values, written by `serde-saphyr` in
+//! block style, keys in the order Kubernetes writes them (`apiVersion`, `kind`, `metadata`,
+//! `name`, `namespace` first, the rest alphabetically), multi-line text as literal blocks (a
+//! scenario file in the ConfigMap reads as itself) and no single-line string folded.
+//!
+//! Why this crate: kubectl's YAML reader (go-yaml) and PyYAML follow YAML 1.1, where `yes`,
+//! `on`, `2026-03-01`, `12:30` or `1_000` are not strings. Checked with PyYAML on such strings:
+//! `serde-saphyr` 2.2 (its default `yaml_12 = false`) quotes every one and keeps literal blocks
+//! exact (chomping, a first line's indent, document markers); `yaml_serde` 0.10 (the YAML
+//! organization's fork of the archived `serde_yaml`), `serde_yaml_ng` 0.10 and `serde_norway`
+//! 0.9 write `yes`, `on`, timestamps and sexagesimals plain; `yaml-rust2` 0.13 drops a text's
+//! trailing blank lines and breaks on an indented first line; `saphyr` 0.3 writes dates and
+//! `1_000` plain. tests/k8s.rs reads such strings back with PyYAML.
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
 /// `v` as a YAML document (no leading `---`).
-pub fn to_yaml(v: &Value) -> String {
-    let mut out = String::new();
-    match v {
-        Value::Object(m) if !m.is_empty() => map(m, 0, &mut out),
-        Value::Array(a) if !a.is_empty() => seq(a, 0, &mut out),
-        other => {
-            out.push_str(&scalar(other, 0));
-            out.push('\n');
-        }
-    }
-    out
-}
-
-fn pad(n: usize, out: &mut String) {
-    out.extend(std::iter::repeat_n(' ', n));
+///
+/// # Errors
+/// The serializer's message (a JSON value always has a YAML form; this is not expected).
+pub fn to_yaml(v: &Value) -> Result<String, String> {
+    let mut o = serde_saphyr::SerializerOptions::default();
+    // `containers:` then `  - name: …`, as the Kubernetes documentation writes lists.
+    o.compact_list_indent = false;
+    // A long command-line argument stays on its line rather than becoming a folded block.
+    o.folded_wrap_chars = usize::MAX;
+    serde_saphyr::to_string_with_options(&Ordered(v), o).map_err(|e| e.to_string())
 }
 
 /// Keys Kubernetes manifests put first, in this order; the rest follow alphabetically.
-const FIRST: &[&str] = &["apiVersion", "kind", "metadata", "name"];
+const FIRST: &[&str] = &["apiVersion", "kind", "metadata", "name", "namespace"];
 
-fn map(m: &serde_json::Map<String, Value>, indent: usize, out: &mut String) {
-    let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-    entries.sort_by_key(|(k, _)| FIRST.iter().position(|f| f == k).unwrap_or(FIRST.len()));
-    for (i, (k, v)) in entries.into_iter().enumerate() {
-        // The first key of a sequence item follows its "- ".
-        if i > 0 || !out.ends_with("- ") {
-            pad(indent, out);
-        }
-        out.push_str(&key(k));
-        out.push(':');
-        value_after_key(v, indent, out);
-    }
-}
+/// A JSON value serialized with its object keys in [`FIRST`]'s order.
+struct Ordered<'a>(&'a Value);
 
-fn value_after_key(v: &Value, indent: usize, out: &mut String) {
-    match v {
-        Value::Object(m) if !m.is_empty() => {
-            out.push('\n');
-            map(m, indent + 2, out);
-        }
-        Value::Array(a) if !a.is_empty() => {
-            out.push('\n');
-            seq(a, indent + 2, out);
-        }
-        other => {
-            out.push(' ');
-            out.push_str(&scalar(other, indent + 2));
-            out.push('\n');
-        }
-    }
-}
-
-fn seq(a: &[Value], indent: usize, out: &mut String) {
-    for v in a {
-        pad(indent, out);
-        out.push_str("- ");
-        match v {
-            Value::Object(m) if !m.is_empty() => map(m, indent + 2, out),
-            Value::Array(inner) if !inner.is_empty() => {
-                out.push('\n');
-                seq(inner, indent + 2, out);
+impl Serialize for Ordered<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(m) => {
+                let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+                entries
+                    .sort_by_key(|(k, _)| FIRST.iter().position(|f| f == k).unwrap_or(FIRST.len()));
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(k, &Ordered(v))?;
+                }
+                map.end()
             }
-            other => {
-                out.push_str(&scalar(other, indent + 2));
-                out.push('\n');
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(&Ordered(v))?;
+                }
+                seq.end()
             }
+            other => other.serialize(s),
         }
     }
-}
-
-fn key(k: &str) -> String {
-    if plain_ok(k) {
-        k.to_string()
-    } else {
-        quoted(k)
-    }
-}
-
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
-}
-
-/// A scalar, written at a block indented by `indent` when it is multi-line text.
-fn scalar(v: &Value, indent: usize) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) if plain_ok(s) => s.clone(),
-        Value::String(s) if literal_ok(s) => literal(s, indent),
-        Value::String(s) => quoted(s),
-        Value::Object(_) => "{}".into(),
-        Value::Array(_) => "[]".into(),
-    }
-}
-
-/// Would YAML read `s` back, unquoted, as this very string?
-fn plain_ok(s: &str) -> bool {
-    const WORDS: &[&str] = &[
-        "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~",
-    ];
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    let looks_number = s.parse::<f64>().is_ok()
-        || s.starts_with("0x")
-        || s.starts_with("0o")
-        || s.starts_with('.')
-        || s.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '_')
-        // Dates and times (YAML 1.1 timestamps), e.g. 2026-03-01T12:00:00Z.
-        || (first.is_ascii_digit() && s.contains(['-', ':']));
-    (first.is_ascii_alphanumeric() || first == '/')
-        && !looks_number
-        && !WORDS.contains(&s.to_ascii_lowercase().as_str())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=@+".contains(c) || c == ':' || c == ' ')
-        && !s.contains(": ")
-        && !s.ends_with(':')
-        && !s.ends_with(' ')
-        && !s.contains(" #")
-}
-
-/// Multi-line printable text that a literal block keeps exactly.
-fn literal_ok(s: &str) -> bool {
-    s.contains('\n')
-        && !s.starts_with(' ')
-        && !s.starts_with('\n')
-        && !s.ends_with("\n\n")
-        && !s
-            .chars()
-            .any(|c| c == '\r' || (c.is_control() && c != '\n' && c != '\t'))
-        && !s.contains("\t\n")
-        && !s.lines().any(|l| l.ends_with(' '))
-        && !s.starts_with('\u{feff}')
-}
-
-fn literal(s: &str, indent: usize) -> String {
-    let (body, chomp) = match s.strip_suffix('\n') {
-        Some(b) => (b, "|"),
-        None => (s, "|-"),
-    };
-    let mut out = String::from(chomp);
-    for line in body.split('\n') {
-        out.push('\n');
-        if !line.is_empty() {
-            pad(indent, &mut out);
-            out.push_str(line);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -171,7 +72,7 @@ mod tests {
             "metadata": {"name": "x", "labels": {"app.kubernetes.io/name": "surge"}},
             "data": {"scenario.toml": "name = \"a\"\n\n[load]\nthreads = 4\n", "n": "10", "t": "true", "e": ""},
             "list": [{"name": "a", "value": "1"}, "b", [], {}],
-            "cmd": ["surge", "run", "--start-at", "2026-03-01T12:00:00Z", "$(X)"]
+            "cmd": ["surge", "run", "--start-at", "2026-03-01T12:00:00Z", "$(X)", "--set", "description=a line longer than eighty characters stays on its line, unfolded"]
         });
         let want = r#"apiVersion: v1
 kind: ConfigMap
@@ -182,9 +83,11 @@ metadata:
 cmd:
   - surge
   - run
-  - "--start-at"
+  - --start-at
   - "2026-03-01T12:00:00Z"
-  - "$(X)"
+  - $(X)
+  - --set
+  - description=a line longer than eighty characters stays on its line, unfolded
 data:
   e: ""
   "n": "10"
@@ -201,16 +104,29 @@ list:
   - []
   - {}
 "#;
-        assert_eq!(to_yaml(&v), want);
+        assert_eq!(to_yaml(&v).unwrap(), want);
     }
 
     #[test]
-    fn strings_that_plain_yaml_would_change_are_quoted() {
+    fn strings_that_yaml_1_1_would_read_otherwise_are_quoted() {
+        let line = |s: &str| to_yaml(&json!({ "k": s })).unwrap();
+        // A few of what tests/k8s.rs reads back with PyYAML.
         for s in [
-            "yes", "No", "null", "~", "1.5", "0x10", "12:30", "a: b", "a #b", "-x", "*a", "&a",
-            "!a", "%a", "@a", "`a", "'a", "\"a", "{a}", "[a]", "a,b", " a", "a ", "",
+            "yes",
+            "on",
+            "2026-03-01",
+            "12:30",
+            "1_000",
+            "0b101",
+            "a: b",
+            "*a",
+            "",
         ] {
-            assert!(!plain_ok(s), "{s:?} must be quoted");
+            let y = line(s);
+            assert!(
+                y.starts_with("k: \"") || y.starts_with("k: '"),
+                "{s:?} must be quoted: {y}"
+            );
         }
         for s in [
             "surge",
@@ -218,14 +134,12 @@ list:
             "/scenario/a.toml",
             "500m",
             "1Gi",
-            "a-b_c.d",
             "ghcr.io/x/surge:1",
         ] {
-            assert!(plain_ok(s), "{s:?} can stay plain");
+            assert_eq!(line(s), format!("k: {s}\n"), "{s:?} can stay plain");
         }
-        // Text a literal block would not keep is JSON-quoted instead.
-        assert_eq!(scalar(&json!(" lead\nx"), 2), "\" lead\\nx\"");
-        assert_eq!(scalar(&json!("a\r\nb"), 2), "\"a\\r\\nb\"");
-        assert_eq!(scalar(&json!("a\nb"), 2), "|-\n  a\n  b");
+        // Literal blocks keep what they hold: trailing blank lines, a first line's indent.
+        assert_eq!(line("a\n\n"), "k: |+\n  a\n\n");
+        assert!(line("  lead\nx\n").starts_with("k: |2"));
     }
 }

@@ -5,7 +5,8 @@
 //! - [`svg`]: the small chart renderer (legend, series, markers, hover data); `axis`: its scales
 //!   and ticks; `path`: its path data.
 //! - [`charts`]: the report's charts from a result.
-//! - `page`: the sections around them (overview, 429 diagnosis, tables, run metadata).
+//! - `page`: the sections around them (overview, 429 diagnosis, tables, run metadata);
+//!   a distributed run's segments come from [`crate::report::distributed`].
 //! - [`probe`]: `probe.html`, `surge probe`'s page (the limit, and each search over time).
 //! - `report.css` and `report.js`: inlined into the page; the script adds hover values and
 //!   legend toggling, and on `#selftest` checks the page and writes the outcome into
@@ -91,6 +92,7 @@ pub fn render_with(r: &RunResult, facts: &Facts) -> String {
     out.push_str("</section>");
     crate::report::transactions::html(&mut out, &facts.figures);
     page::tables(&mut out, r, &facts.figures);
+    crate::report::distributed::html(&mut out, r);
     page::metadata(&mut out, r);
     out.push_str("</main>");
     out.push_str(&format!(

@@ -255,7 +255,15 @@ async fn searches<T: Transport + TokenFetch + Clone>(
         let time_left = opts.max_duration.saturating_sub(started.elapsed());
         let p = search_plan(plan, tokens, budget, time_left, &opts.search);
         let fetch: Arc<dyn TokenFetch> = Arc::new((*transport).clone());
-        let auth = auth_runtime(&p, &at.login_url, fetch, at.creds.clone(), None).await?;
+        let auth = auth_runtime(
+            &p,
+            crate::schedule::Segment::WHOLE,
+            &at.login_url,
+            fetch,
+            at.creds.clone(),
+            None,
+        )
+        .await?;
         runs.push(one_search(&p, tokens, transport.clone(), auth, at, opts).await);
     }
     Ok(runs)
