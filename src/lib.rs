@@ -35,6 +35,12 @@
 //! - [`limits`]: bounds on every input surge reads (sizes, lines, nesting), enforced while reading.
 //! - [`secrets`]: what looks like a credential, and how every output hides it.
 //! - [`text`]: wording shared by every output ([`plural`], "did you mean").
+//! - [`console`]: what surge prints; its `print!`/`println!`/`eprint!`/`eprintln!` stand in
+//!   for std's in every module, so a closed pipe (`surge … | head`) never panics.
+
+// First, so its print macros are the ones every module below sees.
+#[macro_use]
+pub mod console;
 
 pub mod analysis;
 pub mod cli;

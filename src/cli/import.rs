@@ -107,10 +107,13 @@ pub fn import_cmd(a: &ImportArgs) -> i32 {
     }
     report(&imported, &a.plan);
     match &a.out {
-        None => {
-            print!("{}", imported.toml);
-            exit::OK
-        }
+        None => match crate::console::write_product(&imported.toml) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: writing the scenario to stdout: {e}");
+                exit::FAILED
+            }
+        },
         Some(o) => match o
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
