@@ -125,6 +125,12 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     }
     if let Some(bp) = &a.baseline {
         let base = RunResult::read(bp).map_err(|e| e.to_string())?;
+        if let Some(why) = super::gates::no_expected_answer(&base) {
+            eprintln!(
+                "warning: the baseline {} is no baseline: {why}",
+                bp.display()
+            );
+        }
         let mut labels = cand.labels.clone();
         labels.extend(
             base.labels
@@ -152,6 +158,13 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
             &rows,
         ));
     }
+    // The run's exit rule, as `surge run` and `surge merge` apply it.
+    let no_answer = super::gates::no_expected_answer(&cand);
+    suites.extend(
+        no_answer
+            .as_deref()
+            .map(|why| super::gates::no_expected_answer_suite(&cand, why)),
+    );
     let failed: usize = suites
         .iter()
         .flat_map(|s| &s.cases)
@@ -167,14 +180,21 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         let d = crate::report::diagnosis::phrase(&crate::analysis::diagnosis::diagnose(&cand));
         println!("{}\n{}", d.headline[0], d.headline[1]);
     }
+    if let Some(why) = &no_answer {
+        eprintln!("FAILED: {why} (exit {})", exit::FAILED);
+    }
     println!(
         "check: {} ({failed} of {total} failed)",
         if failed == 0 { "passed" } else { "FAILED" }
     );
     let title = format!("surge check: {}", a.candidate.display());
-    if let Err(e) =
-        gate_report::write_ci_outputs(a.junit.as_deref(), a.summary_md.as_deref(), &title, &suites)
-    {
+    if let Err(e) = super::gates::write_ci_outputs(
+        &cand,
+        a.junit.as_deref(),
+        a.summary_md.as_deref(),
+        &title,
+        &suites,
+    ) {
         eprintln!("error: {e}");
         return Ok(exit::FAILED);
     }
