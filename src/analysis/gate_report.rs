@@ -143,7 +143,7 @@ impl Note {
         }
         let mut out = self.headline.join("\n");
         if let Some(c) = &self.recommendation {
-            out.push_str("\n");
+            out.push('\n');
             out.push_str(c);
         }
         let _ = writeln!(
