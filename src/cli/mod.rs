@@ -205,6 +205,22 @@ pub(crate) async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
     }
 }
 
+/// `--pace-from FILE` (run and sweep): paces `plan` as `shape` recommends (read from `f`), and
+/// returns the line that says so.
+pub(crate) fn pace_from(
+    plan: &mut crate::scenario::Plan,
+    shape: &crate::record::pace::PaceShape,
+    f: &std::path::Path,
+) -> String {
+    plan.on_429 = plan.on_429.clone().paced_from(shape, f);
+    format!(
+        "pace: {} (from {}; on_429 policy {})",
+        crate::report::diagnosis::pace_text(shape),
+        f.display(),
+        plan.on_429.name
+    )
+}
+
 /// `surge run` with a given cancellation token (tests cancel it to simulate Ctrl-C).
 pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
     run_cmd_with(a, stop::Stops::from_cancel(cancel)).await
@@ -235,15 +251,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     }
     if let Some(f) = &a.pace_from {
         match crate::record::pace::read_recommended(f) {
-            Ok(shape) => {
-                plan.on_429 = plan.on_429.clone().paced_from(&shape, f);
-                println!(
-                    "pace: {} (from {}; on_429 policy {})",
-                    crate::report::diagnosis::pace_text(&shape),
-                    f.display(),
-                    plan.on_429.name
-                );
-            }
+            Ok(shape) => println!("{}", pace_from(&mut plan, &shape, f)),
             Err(e) => {
                 eprintln!("error: --pace-from {e}");
                 return exit::USAGE;
