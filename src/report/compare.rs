@@ -1,11 +1,12 @@
 //! The comparison of runs in the terminal (`surge compare`, `surge sweep`): one row per figure, one
 //! column per run, in blocks that fit the terminal's width; runs headed by the part of their names
 //! that tells them apart (or `#1`, `#2`, … with the full names listed above), `*` on the best.
+//! Transactions, when the runs have them, follow the request figures, each under its name.
 
 use std::fmt::Write as _;
 
 use super::format::figure;
-use crate::analysis::compare::{best, RunFigures, FIGURES};
+use crate::analysis::compare::{best, rows, RunFigures};
 
 /// Width used when the terminal's is unknown (no terminal, no `COLUMNS`).
 pub const DEFAULT_WIDTH: usize = 100;
@@ -101,15 +102,17 @@ pub fn table(figs: &[RunFigures], width: usize) -> String {
         }
         s.push('\n');
     }
-    let cells: Vec<Vec<String>> = FIGURES
+    let rows = rows(figs);
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            figs.iter()
+            f.values
+                .iter()
                 .enumerate()
-                .map(|(k, r)| {
+                .map(|(k, v)| {
                     let mark = if best[i].contains(&k) { "*" } else { " " };
-                    format!("{}{mark}", figure((f.get)(r).value))
+                    format!("{}{mark}", figure(v.value))
                 })
                 .collect()
         })
@@ -134,11 +137,23 @@ pub fn table(figs: &[RunFigures], width: usize) -> String {
         }
         s = s.trim_end().to_string();
         s.push('\n');
-        for (i, f) in FIGURES.iter().enumerate() {
+        for (i, f) in rows.iter().enumerate() {
+            if let Some(t) = f
+                .transaction
+                .as_ref()
+                .filter(|t| i == 0 || rows[i - 1].transaction.as_ref() != Some(*t))
+            {
+                let _ = writeln!(
+                    s,
+                    "transaction {}",
+                    super::terminal::truncate(t, width - 12)
+                );
+            }
+            let indent = if f.transaction.is_some() { "  " } else { "" };
             let title = if f.unit.is_empty() {
-                f.title.to_string()
+                format!("{indent}{}", f.title)
             } else {
-                format!("{} ({})", f.title, f.unit)
+                format!("{indent}{} ({})", f.title, f.unit)
             };
             let _ = write!(s, "{title:<FIGURE_W$}");
             for &k in block {
