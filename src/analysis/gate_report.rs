@@ -397,11 +397,16 @@ pub fn write_ci_outputs(
     note: Option<&Note>,
 ) -> Result<(), CiOutputError> {
     let write = |flag: &'static str, p: &Path, text: String| {
-        std::fs::write(p, text).map_err(|source| CiOutputError {
-            flag,
-            path: p.to_path_buf(),
-            source,
-        })
+        // A folder that does not exist yet is made, as for --out.
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(p, text))
+            .map_err(|source| CiOutputError {
+                flag,
+                path: p.to_path_buf(),
+                source,
+            })
     };
     if let Some(p) = junit_path {
         write("--junit", p, junit(suites, note))?;

@@ -206,7 +206,11 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
                 plans.push(p);
             }
             Err(e) => {
-                eprintln!("error: with --vary {}:\n{e}", c.join(" "));
+                // A problem of the file itself is said once, without blaming a combination.
+                match crate::scenario::load(&a.scenario, &a.set) {
+                    Err(own) => eprintln!("error: {own}"),
+                    Ok(_) => eprintln!("error: with --vary {}:\n{e}", c.join(" ")),
+                }
                 return exit::USAGE;
             }
         }
