@@ -190,6 +190,34 @@ fn a_result_from_a_newer_surge_says_so_and_types_are_said_in_words() {
 }
 
 #[test]
+fn flags_are_checked_before_anything_is_said_or_sent() {
+    let d = std::env::temp_dir();
+    refused(
+        &d,
+        &["run", SEED, "--target", "localhost:8080", "--yes"],
+        "error: --target: \"localhost:8080\" is not a URL (no scheme: write http://localhost:8080 or https://localhost:8080)",
+    );
+    refused(
+        &d,
+        &["probe", SEED, "--simulate", "--max-requests", "0"],
+        "error: --max-requests: must be more than 0",
+    );
+    // A bad threshold stops the run before it says which mock would answer.
+    let o = surge(
+        &d,
+        &[
+            "run",
+            SEED,
+            "--simulate",
+            "--threshold",
+            "p95(publish) < 1s for 10",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "", "{o:?}");
+}
+
+#[test]
 fn ci_files_may_go_into_a_folder_not_yet_made() {
     let dir = setup();
     let d = dir.path();

@@ -274,11 +274,11 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
             }
         }
     }
-    say_which_mock_answers(&plan).await;
     if let Err(e) = gates::add_cli_thresholds(&mut plan, &a.threshold) {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
+    say_which_mock_answers(&plan).await;
     let thresholds = plan.thresholds.clone();
     let (segment, start_at) = match a.dist.resolve(&plan.name) {
         Ok(v) => v,
