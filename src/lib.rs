@@ -33,13 +33,22 @@
 //! - [`cli`]: the command line (`surge run …`); `main.rs` only maps its outcome to an exit code.
 //! - [`duration`]: the one duration grammar and the only checked conversions to `Duration`.
 //! - [`limits`]: bounds on every input surge reads (sizes, lines, nesting), enforced while reading.
+//! - [`filekind`]: what a file is from its first bytes, so a file of the wrong kind is named for
+//!   what it is.
 //! - [`secrets`]: what looks like a credential, and how every output hides it.
 //! - [`text`]: wording shared by every output ([`plural`], "did you mean").
+//! - [`console`]: what surge prints; its `print!`/`println!`/`eprint!`/`eprintln!` stand in
+//!   for std's in every module, so a closed pipe (`surge … | head`) never panics.
+
+// First, so its print macros are the ones every module below sees.
+#[macro_use]
+pub mod console;
 
 pub mod analysis;
 pub mod cli;
 pub mod duration;
 pub mod engine;
+pub mod filekind;
 pub mod limits;
 pub mod mock;
 pub mod record;

@@ -105,6 +105,66 @@ async fn bad_sweeps_and_comparisons_exit_2_before_running() {
     );
 }
 
+/// `surge sweep --pace-from` paces every run as `surge run --pace-from` does: over seeds, the
+/// recommended pace holds, and the sweep's run of a seed is the run's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweep_paces_every_run_from_a_result_as_run_does() {
+    use surge::record::{Outcome, RunResult};
+    let dir = tempfile::tempdir().unwrap();
+    let d = |p: &str| dir.path().join(p).to_string_lossy().to_string();
+    let retrying = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/architect-retry-after.toml"
+    );
+    let surge = |args: &[&str]| {
+        let mut all = vec!["surge".to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        cli::main_with(all)
+    };
+    let read = |p: String| RunResult::read(std::path::Path::new(&p)).unwrap();
+    let (measured, paced, sweep) = (d("measured"), d("paced"), d("sweep"));
+    let run = ["run", retrying, "--simulate", "-q"];
+    assert_eq!(surge(&[&run[..], &["--out", &measured]].concat()).await, 0);
+    let from = format!("{measured}/result.json");
+    let alone = ["--seed", "2", "--pace-from", &from, "--out", &paced];
+    assert_eq!(surge(&[&run[..], &alone].concat()).await, 0);
+    let vary = ["--vary", "seed=1..3", "--pace-from", &from, "--out", &sweep];
+    let code = surge(&[&["sweep", retrying, "--simulate", "-q"][..], &vary].concat()).await;
+    assert_eq!(code, 0);
+    for seed in 1..=3 {
+        let r = read(format!("{sweep}/0{seed}-seed_{seed}/result.json"));
+        let f = r.totals.finals().unwrap();
+        assert_eq!((f.requests, f.final_ok), (500, 500), "seed {seed}");
+        assert_eq!(
+            r.outcome_count(Outcome::Throttled),
+            0,
+            "seed {seed}: the pace holds"
+        );
+    }
+    let (alone, swept) = (
+        read(format!("{paced}/result.json")),
+        read(format!("{sweep}/02-seed_2/result.json")),
+    );
+    assert_eq!(alone.totals.requests, swept.totals.requests);
+    assert_eq!(alone.totals.completion_s, swept.totals.completion_s);
+    assert_eq!(alone.timeline.len(), swept.timeline.len());
+    // A file that cannot pace stops the sweep before any run.
+    let unpaced = d("unpaced");
+    let bad = [
+        "--vary",
+        "seed=1,2",
+        "--pace-from",
+        "no-such.json",
+        "--out",
+        &unpaced,
+    ];
+    assert_eq!(
+        surge(&[&["sweep", retrying, "--simulate", "-q"][..], &bad].concat()).await,
+        2
+    );
+    assert!(!std::path::Path::new(&unpaced).exists());
+}
+
 /// A JTL as JMeter 5.x writes it (default columns, with header).
 const JMETER_JTL: &str = "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect
 1764400000000,120,publish,200,OK,Thread Group 1-1,text,true,,300,200,2,2,http://127.0.0.1:8080/api/v2/flows/actions/publish?flow=a,110,0,3

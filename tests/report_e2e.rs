@@ -215,7 +215,10 @@ fn bad_input_exits_2_with_one_line_naming_the_file() {
         (&missing, "cannot read".to_string()),
         (&not_json, format!("{}:3:", not_json.display())),
         (&other, "not \"surge/result\"".to_string()),
-        (&newer, "schema_version 99 is not supported".to_string()),
+        (
+            &newer,
+            "schema_version 99 is newer than this surge reads".to_string(),
+        ),
         (&truncated, format!("{}:", truncated.display())),
     ] {
         let (code, err) = surge_report(&[

@@ -42,9 +42,10 @@ impl Value {
     }
 }
 
-/// One compared figure: how to read it from [`RunFigures`] and how to rank it.
+/// One compared figure: how to read it from [`RunFigures`] (or a transaction's
+/// [`TxnFigures`]) and how to rank it.
 #[derive(Debug, Clone, Copy)]
-pub struct Figure {
+pub struct Figure<T = RunFigures> {
     /// Column name (also the CSV header).
     pub key: &'static str,
     /// Human title.
@@ -57,7 +58,7 @@ pub struct Figure {
     /// batch that dropped 40 % of its publishes is not the fastest.
     pub among_done: bool,
     /// Reads the figure.
-    pub get: fn(&RunFigures) -> Value,
+    pub get: fn(&T) -> Value,
 }
 
 macro_rules! figure {
@@ -133,6 +134,114 @@ pub struct RunFigures {
     pub retry_wait_s: Value,
     /// Arrivals with no free user.
     pub dropped_iterations: Value,
+    /// The run's transactions, in plan order (none when the plan has none).
+    pub transactions: Vec<TxnFigures>,
+}
+
+/// One transaction's figures in a comparison: how many ended, how many of those failed (any
+/// outcome but success), and its time's median and p95 over the successful ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct TxnFigures {
+    /// The transaction.
+    pub name: String,
+    /// Times it ended (any outcome).
+    pub ended: Value,
+    /// Times it ended in anything but success.
+    pub failed: Value,
+    /// Median time of the successful ones, ms.
+    pub p50_ms: Value,
+    /// 95th percentile, ms.
+    pub p95_ms: Value,
+}
+
+impl TxnFigures {
+    /// The figures of transaction `t`.
+    pub fn of(t: &crate::record::result::Transaction) -> TxnFigures {
+        let ended = t.ended();
+        let ok = t.cells.iter().find(|c| c.outcome == Outcome::Success);
+        let hist = ok.map(|c| &c.duration_hist);
+        let q = |p: f64| hist.map_or(Value::none(), |h| quantile(h, p));
+        TxnFigures {
+            name: t.name.clone(),
+            ended: Value::exact(ended as f64),
+            failed: count_of(ended - ok.map_or(0, |c| c.count), ended),
+            p50_ms: q(0.50),
+            p95_ms: q(0.95),
+        }
+    }
+}
+
+/// The transaction figures, in table order: rows of a comparison, each read from a
+/// [`TxnFigures`].
+pub const TXN_FIGURES: &[Figure<TxnFigures>] = &[
+    figure!(ended, "ended", "", None, false),
+    figure!(failed, "failed", "", LO, false),
+    figure!(p50_ms, "p50 of successes", "ms", LO, true),
+    figure!(p95_ms, "p95 of successes", "ms", LO, true),
+];
+
+/// One row of a comparison: a figure, its value in each run, and how to rank it.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The CSV column: a [`Figure::key`], or `transaction.NAME.KEY`.
+    pub key: String,
+    /// The transaction the row belongs to (None: the run's request figures).
+    pub transaction: Option<String>,
+    /// Human title (within its transaction, for a transaction's row).
+    pub title: &'static str,
+    /// Unit shown after values.
+    pub unit: &'static str,
+    /// Which way is better (None: informational).
+    pub better: Option<Better>,
+    /// Ranked only among the runs that did the job.
+    pub among_done: bool,
+    /// One value per run, in order (not applicable where a run lacks the transaction).
+    pub values: Vec<Value>,
+}
+
+/// Every row of a comparison of `runs`: the request figures ([`FIGURES`]), then for each
+/// transaction any run has (in the order they first appear) its ended, failed, p50 and p95.
+pub fn rows(runs: &[RunFigures]) -> Vec<Row> {
+    let mut out: Vec<Row> = FIGURES
+        .iter()
+        .map(|f| Row {
+            key: f.key.to_string(),
+            transaction: None,
+            title: f.title,
+            unit: f.unit,
+            better: f.better,
+            among_done: f.among_done,
+            values: runs.iter().map(|r| (f.get)(r)).collect(),
+        })
+        .collect();
+    let mut names: Vec<&str> = Vec::new();
+    for t in runs.iter().flat_map(|r| &r.transactions) {
+        if !names.contains(&t.name.as_str()) {
+            names.push(&t.name);
+        }
+    }
+    for name in names {
+        for f in TXN_FIGURES {
+            out.push(Row {
+                key: format!("transaction.{name}.{}", f.key),
+                transaction: Some(name.to_string()),
+                title: f.title,
+                unit: f.unit,
+                better: f.better,
+                among_done: f.among_done,
+                values: runs
+                    .iter()
+                    .map(|r| {
+                        r.transactions
+                            .iter()
+                            .find(|t| t.name == name)
+                            .map_or(Value::none(), f.get)
+                    })
+                    .collect(),
+            });
+        }
+    }
+    out
 }
 
 impl RunFigures {
@@ -240,49 +349,50 @@ pub fn figures(name: &str, r: &RunResult) -> RunFigures {
             value: t.dropped_iterations as f64,
             se: (t.dropped_iterations as f64).sqrt(),
         },
+        transactions: r.transactions.iter().map(TxnFigures::of).collect(),
     }
 }
 
-/// For each figure, the indices of the best runs: the best value among the runs that may be ranked
-/// (every run, or for [`Figure::among_done`] the runs that did the job), and every such run whose
-/// value is within noise of it. No run is marked for an informational figure, when fewer than two
-/// runs have a value, or when every ranked run is within noise of the best (no difference stands
-/// out); when only one run did the job, it is the best at the figures ranked among those runs.
+/// For each row of [`rows`], the indices of the best runs: the best value among the runs that
+/// may be ranked (every run, or for [`Row::among_done`] the runs that did the job), and every such
+/// run whose value is within noise of it. No run is marked for an informational figure, when
+/// fewer than two runs have a value, or when every ranked run is within noise of the best (no
+/// difference stands out); when only one run did the job, it is the best at the figures ranked
+/// among those runs.
 pub fn best(runs: &[RunFigures]) -> Vec<Vec<usize>> {
-    FIGURES
-        .iter()
-        .map(|f| {
-            let Some(dir) = f.better else { return vec![] };
-            let vals: Vec<Value> = runs.iter().map(|r| (f.get)(r)).collect();
-            if vals.iter().filter(|v| v.value.is_finite()).count() < 2 {
-                return vec![];
-            }
-            let ranked: Vec<usize> = (0..runs.len())
-                .filter(|&k| vals[k].value.is_finite() && (!f.among_done || runs[k].did_the_job()))
-                .collect();
-            let Some(&top) = ranked.iter().min_by(|&&a, &&b| {
-                let (x, y) = (vals[a].value, vals[b].value);
-                match dir {
-                    Better::Higher => y.total_cmp(&x),
-                    Better::Lower => x.total_cmp(&y),
-                }
-            }) else {
-                return vec![];
-            };
-            let b = vals[top];
-            let within = |k: usize| {
-                let v = vals[k];
-                let noise = Z * (v.se.powi(2) + b.se.powi(2)).sqrt();
-                // Unknown noise: only an exact tie is "within".
-                (v.value - b.value).abs() <= if noise.is_finite() { noise } else { 0.0 }
-            };
-            let marked: Vec<usize> = ranked.iter().copied().filter(|&k| within(k)).collect();
-            if ranked.len() > 1 && marked.len() == ranked.len() {
-                return vec![];
-            }
-            marked
-        })
-        .collect()
+    rows(runs).iter().map(|row| best_of(row, runs)).collect()
+}
+
+fn best_of(row: &Row, runs: &[RunFigures]) -> Vec<usize> {
+    let Some(dir) = row.better else { return vec![] };
+    let vals = &row.values;
+    if vals.iter().filter(|v| v.value.is_finite()).count() < 2 {
+        return vec![];
+    }
+    let ranked: Vec<usize> = (0..runs.len())
+        .filter(|&k| vals[k].value.is_finite() && (!row.among_done || runs[k].did_the_job()))
+        .collect();
+    let Some(&top) = ranked.iter().min_by(|&&a, &&b| {
+        let (x, y) = (vals[a].value, vals[b].value);
+        match dir {
+            Better::Higher => y.total_cmp(&x),
+            Better::Lower => x.total_cmp(&y),
+        }
+    }) else {
+        return vec![];
+    };
+    let b = vals[top];
+    let within = |k: usize| {
+        let v = vals[k];
+        let noise = Z * (v.se.powi(2) + b.se.powi(2)).sqrt();
+        // Unknown noise: only an exact tie is "within".
+        (v.value - b.value).abs() <= if noise.is_finite() { noise } else { 0.0 }
+    };
+    let marked: Vec<usize> = ranked.iter().copied().filter(|&k| within(k)).collect();
+    if ranked.len() > 1 && marked.len() == ranked.len() {
+        return vec![];
+    }
+    marked
 }
 
 /// Names for runs: the scenario names when they differ, else the names of the folders holding
@@ -321,18 +431,21 @@ fn distinct(v: &[String]) -> bool {
     s.len() == v.len()
 }
 
-/// Writes `compare.csv`: one row per run, one column per figure (empty where not applicable).
+/// Writes `compare.csv`: one row per run, one column per figure (empty where not applicable):
+/// the request figures, then `transaction.NAME.ended|failed|p50_ms|p95_ms` for each transaction
+/// any run has (so a reader of the request columns reads them as before).
 ///
 /// # Errors
 /// I/O errors.
 pub fn write_csv(runs: &[RunFigures], out: impl std::io::Write) -> csv::Result<()> {
     let mut w = csv::Writer::from_writer(out);
+    let rows = rows(runs);
     let mut header = vec!["run"];
-    header.extend(FIGURES.iter().map(|f| f.key));
+    header.extend(rows.iter().map(|r| r.key.as_str()));
     w.write_record(&header)?;
-    for r in runs {
+    for (k, r) in runs.iter().enumerate() {
         let mut row = vec![r.name.clone()];
-        row.extend(FIGURES.iter().map(|f| (f.get)(r).value).map(|v| {
+        row.extend(rows.iter().map(|f| f.values[k].value).map(|v| {
             if v.is_finite() {
                 format!("{:.3}", v)
                     .trim_end_matches('0')
@@ -349,114 +462,5 @@ pub fn write_csv(runs: &[RunFigures], out: impl std::io::Write) -> csv::Result<(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::report::synthetic;
-
-    fn col(k: &str) -> usize {
-        FIGURES.iter().position(|f| f.key == k).unwrap()
-    }
-
-    /// A run of the seed batch: `failed` publishes finally failed, the batch took `done_s`, and
-    /// publishes took 1 to 5 s (the seed's spread).
-    fn batch(name: &str, failed: u64, done_s: f64) -> RunFigures {
-        let mut r = synthetic::result(60, &["publish"]);
-        let mut h = Hist::new();
-        for k in 0..400 {
-            h.record(1_000_000 + 10_000 * k);
-        }
-        for c in r.cells.iter_mut().filter(|c| c.outcome == Outcome::Success) {
-            c.service_hist = h.clone();
-        }
-        r.scenario.name = name.into();
-        r.totals.final_by_outcome = [
-            (Outcome::Success, 500 - failed),
-            (Outcome::Throttled, failed),
-        ]
-        .into();
-        r.totals.completion_s = done_s;
-        figures(name, &r)
-    }
-
-    #[test]
-    fn figures_and_best_from_known_results() {
-        let mut a = synthetic::result(60, &["publish"]);
-        let mut b = a.clone();
-        a.scenario.name = "fast".into();
-        b.scenario.name = "slow".into();
-        a.totals.completion_s = 40.0;
-        b.totals.completion_s = 90.0;
-        a.totals.dropped_iterations = 30;
-        for r in [&mut a, &mut b] {
-            r.totals.final_by_outcome = [(Outcome::Success, r.totals.requests)].into();
-        }
-        let runs = vec![figures("fast", &a), figures("slow", &b)];
-        let best = best(&runs);
-        assert_eq!(best[col("completion_s")], vec![0]);
-        assert_eq!(best[col("dropped_iterations")], vec![1]);
-        // Equal values highlight nobody; informational figures never.
-        assert!(best[col("p95_ms")].is_empty());
-        assert!(best[col("requests")].is_empty());
-        let t = &a.totals;
-        let thr = t.by_outcome.get(&Outcome::Throttled).copied().unwrap_or(0) as f64;
-        assert!((runs[0].throttled_share.value - 100.0 * thr / t.requests as f64).abs() < 1e-9);
-        let mut csv = Vec::new();
-        write_csv(&runs, &mut csv).unwrap();
-        let text = String::from_utf8(csv).unwrap();
-        let header = text.lines().next().unwrap();
-        assert_eq!(header, "run,requests,logical_requests,success_share,throttled_share,final_success_rate,failed_requests,completion_s,first_429_s,p50_ms,p95_ms,p99_ms,retries_per_success,retry_wait_s,dropped_iterations");
-        assert!(text.lines().nth(1).unwrap().starts_with("fast,"));
-        assert!(text.contains(",40,"), "{text}");
-    }
-
-    #[test]
-    fn the_fastest_batch_is_the_fastest_that_did_the_job() {
-        // The burst finishes first but fails 200 of 500 publishes.
-        let runs = vec![
-            batch("burst", 200, 10.4),
-            batch("pace", 0, 54.6),
-            batch("documented pace", 0, 113.7),
-        ];
-        let best = best(&runs);
-        assert_eq!(best[col("completion_s")], vec![1], "{:?}", best);
-        assert_eq!(best[col("failed_requests")], vec![1, 2]);
-        assert_eq!(best[col("final_success_rate")], vec![1, 2]);
-    }
-
-    #[test]
-    fn a_difference_within_the_noise_is_not_a_win() {
-        // Half a second apart, with a service-time spread of about a second on each side.
-        let runs = vec![batch("a", 0, 54.6), batch("b", 0, 55.1)];
-        assert!(runs[0].completion_s.se > 0.5, "{:?}", runs[0].completion_s);
-        assert!(best(&runs)[col("completion_s")].is_empty());
-        // 3 failed of 500 against none: within the binomial noise of 500 requests.
-        let runs = vec![batch("a", 0, 54.6), batch("b", 3, 54.6)];
-        assert!(best(&runs)[col("failed_requests")].is_empty());
-        // 60 of 500 is not.
-        let runs = vec![batch("a", 0, 54.6), batch("b", 60, 54.6)];
-        assert_eq!(best(&runs)[col("failed_requests")], vec![0]);
-    }
-
-    #[test]
-    fn with_no_run_done_no_time_figure_is_starred() {
-        let runs = vec![batch("a", 10, 30.0), batch("b", 100, 90.0)];
-        let best = best(&runs);
-        assert!(best[col("completion_s")].is_empty());
-        assert_eq!(best[col("failed_requests")], vec![0]);
-    }
-
-    #[test]
-    fn names_fall_back_to_folders_then_numbers() {
-        let r = synthetic::result(5, &["x"]);
-        let two = vec![
-            ("reports/a/result.json".into(), r.clone()),
-            ("reports/b/result.json".into(), r.clone()),
-        ];
-        assert_eq!(names(&two), vec!["a", "b"]);
-        let same = vec![
-            ("x/result.json".into(), r.clone()),
-            ("x/result.json".into(), r),
-        ];
-        assert_eq!(names(&same), vec!["run 1", "run 2"]);
-    }
-}
+#[path = "compare_tests.rs"]
+mod tests;

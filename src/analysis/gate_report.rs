@@ -1,6 +1,7 @@
 //! Verdicts of thresholds and baseline checks as CI reads them: a terminal table, JUnit XML
 //! (one test case per threshold or comparison), a Markdown table for job summaries, and
-//! `thresholds.json` beside `result.json`.
+//! `thresholds.json` beside `result.json`. A [`Note`] (the 429 diagnosis, in the words the
+//! terminal prints) rides along in JUnit and Markdown without being a check.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -97,6 +98,81 @@ impl Suite {
     }
 }
 
+/// Information that rides with the verdicts in JUnit and Markdown: the 429 diagnosis, phrased
+/// where it is phrased for the terminal. Never a check: it neither passes nor fails, and counts
+/// in no total.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Note {
+    /// Its heading (`429 diagnosis`).
+    pub title: String,
+    /// The lines the terminal prints, verbatim (JUnit properties `headline_1`, `headline_2`, …).
+    pub headline: Vec<String>,
+    /// Short facts (name → value), e.g. `limit measured` → `token bucket: …`.
+    pub facts: Vec<(String, String)>,
+    /// The recommendation, or why there is none (JUnit property `recommendation`).
+    pub recommendation: Option<String>,
+}
+
+impl Note {
+    /// `limit measured` → `limit_measured`: a fact's name as a JUnit property name.
+    fn property_name(name: &str) -> String {
+        name.chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    }
+
+    /// The note as a JUnit `testsuite` with no test case: its lines and facts as `properties`,
+    /// its headline and recommendation as the suite's `system-out`.
+    fn junit(&self, x: &mut String) {
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"{}\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0\">\n    <properties>",
+            xml_escape(&self.title)
+        );
+        let headline =
+            (self.headline.iter().enumerate()).map(|(i, l)| (format!("headline_{}", i + 1), l));
+        let facts = self.facts.iter().map(|(k, v)| (Self::property_name(k), v));
+        let advice = (self.recommendation.iter()).map(|c| ("recommendation".to_string(), c));
+        for (k, v) in headline.chain(facts).chain(advice) {
+            let _ = writeln!(
+                x,
+                "      <property name=\"{}\" value=\"{}\"/>",
+                xml_escape(&k),
+                xml_escape(v)
+            );
+        }
+        let mut out = self.headline.join("\n");
+        if let Some(c) = &self.recommendation {
+            out.push('\n');
+            out.push_str(c);
+        }
+        let _ = writeln!(
+            x,
+            "    </properties>\n    <system-out>{}</system-out>\n  </testsuite>",
+            xml_escape(&out)
+        );
+    }
+
+    /// The note as a Markdown section: its headline, a table of its facts, its recommendation.
+    fn markdown(&self, m: &mut String) {
+        let _ = writeln!(m, "### {}\n", md_cell(&self.title));
+        for l in &self.headline {
+            // Two trailing spaces: a line break, so the lines read as the terminal prints them.
+            let _ = writeln!(m, "{}  ", md_text(l));
+        }
+        if !self.facts.is_empty() {
+            m.push_str("\n| fact | value |\n| --- | --- |\n");
+            for (k, v) in &self.facts {
+                let _ = writeln!(m, "| {} | {} |", md_cell(k), md_cell(&md_text(v)));
+            }
+        }
+        if let Some(c) = &self.recommendation {
+            let _ = writeln!(m, "\n{}", md_text(c));
+        }
+        m.push('\n');
+    }
+}
+
 /// Escapes text for XML attributes and content (`quick-xml`); drops characters XML 1.0 forbids.
 pub fn xml_escape(s: &str) -> String {
     let forbidden = |c: char| {
@@ -112,8 +188,9 @@ pub fn xml_escape(s: &str) -> String {
     }
 }
 
-/// JUnit XML: `testsuites` › `testsuite` › `testcase` with `failure` or `skipped`.
-pub fn junit(suites: &[Suite]) -> String {
+/// JUnit XML: `testsuites` › `testsuite` › `testcase` with `failure` or `skipped`; a note as a
+/// last `testsuite` of no test case, with `properties` and `system-out`.
+pub fn junit(suites: &[Suite], note: Option<&Note>) -> String {
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
     let fails: usize = suites.iter().map(|s| s.count(CaseStatus::Fail)).sum();
     let skips: usize = suites.iter().map(|s| s.count(CaseStatus::Skip)).sum();
@@ -162,6 +239,9 @@ pub fn junit(suites: &[Suite]) -> String {
         }
         x.push_str("  </testsuite>\n");
     }
+    if let Some(n) = note {
+        n.junit(&mut x);
+    }
     x.push_str("</testsuites>\n");
     x
 }
@@ -172,6 +252,17 @@ fn md_cell(s: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
+/// Running text for Markdown: on one line, no `<` that could open an HTML tag (a 429 body's
+/// words may be anything), and no character that would start a heading, a list or a quote where
+/// the text begins.
+fn md_text(s: &str) -> String {
+    let one = s.replace(['\n', '\r'], " ").replace('<', "&lt;");
+    match one.chars().next() {
+        Some('#' | '>' | '-' | '+' | '*' | '|') => format!("\\{one}"),
+        _ => one,
+    }
+}
+
 fn mark(s: CaseStatus) -> &'static str {
     match s {
         CaseStatus::Pass => "✅ pass",
@@ -180,8 +271,9 @@ fn mark(s: CaseStatus) -> &'static str {
     }
 }
 
-/// A Markdown summary (for `$GITHUB_STEP_SUMMARY` and the like): a headline and one table per suite.
-pub fn markdown(title: &str, suites: &[Suite]) -> String {
+/// A Markdown summary (for `$GITHUB_STEP_SUMMARY` and the like): a headline, one table per
+/// suite, and the note's section.
+pub fn markdown(title: &str, suites: &[Suite], note: Option<&Note>) -> String {
     let fails: usize = suites.iter().map(|s| s.count(CaseStatus::Fail)).sum();
     let total: usize = suites.iter().map(|s| s.cases.len()).sum();
     let mut m = format!("## {}\n\n", md_cell(title));
@@ -212,6 +304,9 @@ pub fn markdown(title: &str, suites: &[Suite]) -> String {
             );
         }
         m.push('\n');
+    }
+    if let Some(n) = note {
+        n.markdown(&mut m);
     }
     m
 }
@@ -299,19 +394,25 @@ pub fn write_ci_outputs(
     md_path: Option<&Path>,
     title: &str,
     suites: &[Suite],
+    note: Option<&Note>,
 ) -> Result<(), CiOutputError> {
     let write = |flag: &'static str, p: &Path, text: String| {
-        std::fs::write(p, text).map_err(|source| CiOutputError {
-            flag,
-            path: p.to_path_buf(),
-            source,
-        })
+        // A folder that does not exist yet is made, as for --out.
+        p.parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(p, text))
+            .map_err(|source| CiOutputError {
+                flag,
+                path: p.to_path_buf(),
+                source,
+            })
     };
     if let Some(p) = junit_path {
-        write("--junit", p, junit(suites))?;
+        write("--junit", p, junit(suites, note))?;
     }
     if let Some(p) = md_path {
-        write("--summary-md", p, markdown(title, suites))?;
+        write("--summary-md", p, markdown(title, suites, note))?;
     }
     Ok(())
 }
@@ -349,7 +450,7 @@ mod tests {
     #[test]
     fn junit_is_well_formed_with_counts_and_escapes() {
         use quick_xml::events::Event;
-        let x = junit(&suites());
+        let x = junit(&suites(), None);
         let mut r = quick_xml::Reader::from_str(&x);
         let (mut open, mut cases, mut failures, mut skipped, mut names) =
             (Vec::new(), 0, 0, 0, Vec::new());
@@ -389,9 +490,43 @@ mod tests {
         assert!(!x.contains('\u{1}'));
     }
 
+    fn note() -> Note {
+        Note {
+            title: "429 diagnosis".into(),
+            headline: vec!["first <line> & more".into(), "→ pace at ≤ 5 req/s".into()],
+            facts: vec![("limit measured".into(), "a | b".into())],
+            recommendation: Some("# not a heading".into()),
+        }
+    }
+
+    #[test]
+    fn a_note_is_no_check_in_junit_or_markdown() {
+        let x = junit(&suites(), Some(&note()));
+        assert!(x.contains("<testsuites name=\"surge\" tests=\"3\" failures=\"1\""));
+        assert!(x.contains("<testsuite name=\"429 diagnosis\" tests=\"0\" failures=\"0\""));
+        assert!(
+            x.contains("<property name=\"headline_1\" value=\"first &lt;line&gt; &amp; more\"/>")
+        );
+        assert!(x.contains("<property name=\"limit_measured\" value=\"a | b\"/>"));
+        assert!(x.contains("<system-out>first &lt;line&gt; &amp; more\n→ pace at ≤ 5 req/s\n# not a heading</system-out>"));
+        let mut r = quick_xml::Reader::from_str(&x);
+        while !matches!(
+            r.read_event().expect("well-formed"),
+            quick_xml::events::Event::Eof
+        ) {}
+
+        let m = markdown("surge: mix", &suites(), Some(&note()));
+        assert!(m.contains("❌ **failed**: 1 of 3 checks failed"));
+        assert!(
+            m.contains("### 429 diagnosis\n\nfirst &lt;line> & more  \n→ pace at ≤ 5 req/s  \n")
+        );
+        assert!(m.contains("| limit measured | a \\| b |"));
+        assert!(m.contains("\n\\# not a heading\n"), "{m}");
+    }
+
     #[test]
     fn markdown_escapes_pipes_and_says_the_verdict() {
-        let m = markdown("surge: mix", &suites());
+        let m = markdown("surge: mix", &suites(), None);
         assert!(m.contains("❌ **failed**: 1 of 3 checks failed"));
         assert!(m.contains("`x \\| y`"));
         assert!(m.lines().filter(|l| l.starts_with("| `")).count() == 3);

@@ -15,9 +15,9 @@ use crate::record::RunResult;
 /// `surge check`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CheckArgs {
-    /// The result to judge (a run's result.json).
+    /// The result to judge: a run's result.json (or its folder), or a JMeter JTL.
     pub candidate: PathBuf,
-    /// Compare label by label with this earlier result.json.
+    /// Compare label by label with this earlier result.json (or JTL).
     #[arg(long, value_name = "BASE.json")]
     pub baseline: Option<PathBuf>,
     /// Allowed worsening per metric, comma-separated, e.g. 'p95=+10%,rate(429)=+2pp,throughput(2xx)=-5%'
@@ -30,10 +30,11 @@ pub struct CheckArgs {
     /// Confidence of the noise intervals (two-sided).
     #[arg(long, default_value_t = 0.99)]
     pub confidence: f64,
-    /// Write the verdicts as JUnit XML here.
+    /// Write the verdicts, and the candidate's 429 diagnosis, as JUnit XML here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write the verdicts as a Markdown table here (e.g. $GITHUB_STEP_SUMMARY).
+    /// Write the verdicts and the candidate's 429 diagnosis as Markdown here (e.g.
+    /// $GITHUB_STEP_SUMMARY).
     #[arg(long = "summary-md", value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
     /// Print only the verdict line.
@@ -104,7 +105,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     if a.max_regression.is_some() && a.baseline.is_none() {
         return Err("--max-regression: needs --baseline".into());
     }
-    let cand = RunResult::read(&a.candidate).map_err(|e| e.to_string())?;
+    let cand = crate::report::load_run(&a.candidate).map_err(|e| e.to_string())?;
     let mut thresholds = stored_thresholds(&cand)?;
     for e in &a.threshold {
         thresholds.push(
@@ -124,7 +125,13 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         ));
     }
     if let Some(bp) = &a.baseline {
-        let base = RunResult::read(bp).map_err(|e| e.to_string())?;
+        let base = crate::report::load_run(bp).map_err(|e| e.to_string())?;
+        if let Some(why) = super::gates::no_expected_answer(&base) {
+            eprintln!(
+                "warning: the baseline {} is no baseline: {why}",
+                bp.display()
+            );
+        }
         let mut labels = cand.labels.clone();
         labels.extend(
             base.labels
@@ -152,6 +159,13 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
             &rows,
         ));
     }
+    // The run's exit rule, as `surge run` and `surge merge` apply it.
+    let no_answer = super::gates::no_expected_answer(&cand);
+    suites.extend(
+        no_answer
+            .as_deref()
+            .map(|why| super::gates::no_expected_answer_suite(&cand, why)),
+    );
     let failed: usize = suites
         .iter()
         .flat_map(|s| &s.cases)
@@ -167,14 +181,21 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         let d = crate::report::diagnosis::phrase(&crate::analysis::diagnosis::diagnose(&cand));
         println!("{}\n{}", d.headline[0], d.headline[1]);
     }
+    if let Some(why) = &no_answer {
+        eprintln!("FAILED: {why} (exit {})", exit::FAILED);
+    }
     println!(
         "check: {} ({failed} of {total} failed)",
         if failed == 0 { "passed" } else { "FAILED" }
     );
     let title = format!("surge check: {}", a.candidate.display());
-    if let Err(e) =
-        gate_report::write_ci_outputs(a.junit.as_deref(), a.summary_md.as_deref(), &title, &suites)
-    {
+    if let Err(e) = super::gates::write_ci_outputs(
+        &cand,
+        a.junit.as_deref(),
+        a.summary_md.as_deref(),
+        &title,
+        &suites,
+    ) {
         eprintln!("error: {e}");
         return Ok(exit::FAILED);
     }

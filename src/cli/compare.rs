@@ -13,8 +13,9 @@ use crate::report::compare::{table, terminal_width};
 /// `surge compare`.
 #[derive(Debug, Args, Default)]
 pub struct CompareArgs {
-    /// Two or more results: result.json files, or JTL files written by JMeter or `surge run --jtl`.
-    #[arg(required = true, num_args = 2..)]
+    /// Two or more results: result.json files (or the runs' folders), or JTL files written by
+    /// JMeter or `surge run --jtl`.
+    #[arg(required = true, num_args = 2.., value_name = "RESULT")]
     pub results: Vec<PathBuf>,
     /// Output directory for compare.html and compare.csv (default reports/compare-<UTC timestamp>).
     #[arg(long, short)]

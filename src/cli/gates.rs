@@ -45,6 +45,36 @@ pub(crate) fn no_expected_answer(r: &crate::record::RunResult) -> Option<String>
     ))
 }
 
+/// The exit rule as a failed check in the CI outputs, so a JUnit viewer or a job summary shows
+/// why the job is red: a suite `run: NAME` with one failed case, `expected answers`.
+pub(crate) fn no_expected_answer_suite(r: &crate::record::RunResult, why: &str) -> Suite {
+    Suite {
+        name: format!("run: {}", r.scenario.name),
+        cases: vec![gate_report::Case {
+            name: "expected answers".into(),
+            status: gate_report::CaseStatus::Fail,
+            observed: format!("0 of {}", r.totals.requests),
+            detail: why.into(),
+        }],
+    }
+}
+
+/// The `--junit` and `--summary-md` files, with the run's 429 diagnosis in the words the terminal
+/// printed.
+pub(crate) fn write_ci_outputs(
+    r: &crate::record::RunResult,
+    junit: Option<&Path>,
+    md: Option<&Path>,
+    title: &str,
+    suites: &[Suite],
+) -> Result<(), gate_report::CiOutputError> {
+    if junit.is_none() && md.is_none() {
+        return Ok(());
+    }
+    let note = crate::report::diagnosis::ci_note(&crate::analysis::diagnosis::diagnose(r));
+    gate_report::write_ci_outputs(junit, md, title, suites, Some(&note))
+}
+
 /// Evaluates the thresholds on the finished run, prints and writes the verdicts, and returns
 /// the exit code: 3 aborted, 1 the run failed, a threshold failed (or a verdict file could not
 /// be written), 0.
@@ -61,6 +91,13 @@ pub(crate) fn finish_run(
         &format!("thresholds: {}", r.scenario.name),
         &verdicts,
     )];
+    let no_answer = no_expected_answer(r);
+    let mut ci_suites = suites.clone();
+    ci_suites.extend(
+        no_answer
+            .as_deref()
+            .map(|why| no_expected_answer_suite(r, why)),
+    );
     let mut code = exit::OK;
     if !thresholds.is_empty() {
         if let Err(e) =
@@ -80,7 +117,7 @@ pub(crate) fn finish_run(
         }
     }
     let title = format!("surge run: {}", r.scenario.name);
-    if let Err(e) = gate_report::write_ci_outputs(junit, md, &title, &suites) {
+    if let Err(e) = write_ci_outputs(r, junit, md, &title, &ci_suites) {
         eprintln!("error: {e}");
         code = exit::FAILED;
     }
@@ -100,7 +137,7 @@ pub(crate) fn finish_run(
         );
         return exit::FAILED;
     }
-    if let Some(why) = no_expected_answer(r) {
+    if let Some(why) = no_answer {
         eprintln!("FAILED: {why} (exit {})", exit::FAILED);
         return exit::FAILED;
     }

@@ -83,6 +83,15 @@ pub fn load_for_run(a: &RunArgs) -> Result<(Plan, Option<String>), String> {
 
 /// `surge import`: writes (or prints) the scenario; returns the exit code.
 pub fn import_cmd(a: &ImportArgs) -> i32 {
+    use crate::filekind::FileKind;
+    if let Some(k) = FileKind::of_file(&a.plan).filter(|k| *k != FileKind::Jmx) {
+        eprintln!(
+            "error: {}: not a JMeter test plan (.jmx): it is {}",
+            a.plan.display(),
+            k.what()
+        );
+        return exit::USAGE;
+    }
     let out_dir = a
         .out
         .as_ref()
@@ -107,10 +116,13 @@ pub fn import_cmd(a: &ImportArgs) -> i32 {
     }
     report(&imported, &a.plan);
     match &a.out {
-        None => {
-            print!("{}", imported.toml);
-            exit::OK
-        }
+        None => match crate::console::write_product(&imported.toml) {
+            Ok(()) => exit::OK,
+            Err(e) => {
+                eprintln!("error: writing the scenario to stdout: {e}");
+                exit::FAILED
+            }
+        },
         Some(o) => match o
             .parent()
             .filter(|d| !d.as_os_str().is_empty())

@@ -29,10 +29,10 @@ pub struct MergeArgs {
     /// and lists them.
     #[arg(long)]
     pub allow_missing: bool,
-    /// Write the threshold verdicts as JUnit XML here.
+    /// Write the threshold verdicts, and the 429 diagnosis of the whole, as JUnit XML here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write the threshold verdicts as a Markdown table here.
+    /// Write the threshold verdicts and the 429 diagnosis of the whole as Markdown here.
     #[arg(long = "summary-md", value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
     /// Print only the result and verdict lines.

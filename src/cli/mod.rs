@@ -38,9 +38,22 @@ pub mod exit {
     pub const ABORTED: i32 = 3;
 }
 
+/// Shown under `surge --help`: where to start, and what the exit codes mean.
+const AFTER_HELP: &str = "\
+Start here:
+  surge run scenarios/architect-publish-burst.toml --simulate
+      the seed batch against the built-in mock, on virtual time (a second or so)
+  surge report reports/<run>/        rebuild a run's report.html and CSV files
+  surge check reports/<run>/ --threshold 'p95(publish) < 5s' --junit junit.xml
+      gate a CI job on a result
+
+Exit codes: 0 passed; 1 a threshold or check failed, or not one request got an expected answer;
+2 usage or configuration error (nothing was sent); 3 stopped early (Ctrl-C, SIGTERM,
+abort_on_fail). Every command's options: surge COMMAND --help. Docs: README.md, docs/.";
+
 /// surge: load tests for REST APIs that throttle with HTTP 429.
 #[derive(Debug, Parser)]
-#[command(name = "surge", version, about, long_about = None)]
+#[command(name = "surge", version, about, long_about = None, after_help = AFTER_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -87,7 +100,7 @@ pub struct RunArgs {
     /// Override a scenario field, e.g. --set load.threads=20 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
-    /// Also stream every request as a CSV row to this file.
+    /// Also stream every attempt (and every transaction that ends) as a CSV row to this file.
     #[arg(long, value_name = "FILE")]
     pub samples: Option<PathBuf>,
     /// No progress bar and no summary table.
@@ -107,10 +120,11 @@ pub struct RunArgs {
     /// A pass/fail threshold, e.g. 'p95(publish) < 800ms' (repeatable; added to the scenario's).
     #[arg(long = "threshold", value_name = "EXPR")]
     pub threshold: Vec<String>,
-    /// Write the threshold verdicts as JUnit XML here.
+    /// Write the threshold verdicts, and the run's 429 diagnosis, as JUnit XML here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write the threshold verdicts as a Markdown table here (e.g. $GITHUB_STEP_SUMMARY).
+    /// Write the threshold verdicts and the run's 429 diagnosis as Markdown here (e.g.
+    /// $GITHUB_STEP_SUMMARY).
     #[arg(long = "summary-md", value_name = "FILE")]
     pub summary_md: Option<PathBuf>,
     /// Also stream every request to this file in JMeter's JTL CSV format (5.x default columns).
@@ -205,6 +219,22 @@ pub(crate) async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
     }
 }
 
+/// `--pace-from FILE` (run and sweep): paces `plan` as `shape` recommends (read from `f`), and
+/// returns the line that says so.
+pub(crate) fn pace_from(
+    plan: &mut crate::scenario::Plan,
+    shape: &crate::record::pace::PaceShape,
+    f: &std::path::Path,
+) -> String {
+    plan.on_429 = plan.on_429.clone().paced_from(shape, f);
+    format!(
+        "pace: {} (from {}; on_429 policy {})",
+        crate::report::diagnosis::pace_text(shape),
+        f.display(),
+        plan.on_429.name
+    )
+}
+
 /// `surge run` with a given cancellation token (tests cancel it to simulate Ctrl-C).
 pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
     run_cmd_with(a, stop::Stops::from_cancel(cancel)).await
@@ -214,7 +244,9 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
 pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     let cancel = stops.graceful.clone();
     let mut bearer_token = None;
-    let loaded = if crate::scenario::jmx::is_jmx(&a.scenario) {
+    let jmx = crate::scenario::jmx::is_jmx(&a.scenario)
+        || crate::filekind::FileKind::of_file(&a.scenario) == Some(crate::filekind::FileKind::Jmx);
+    let loaded = if jmx {
         import::load_for_run(&a).map(|(p, token)| {
             bearer_token = token.map(run::Secret);
             p
@@ -235,26 +267,18 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     }
     if let Some(f) = &a.pace_from {
         match crate::record::pace::read_recommended(f) {
-            Ok(shape) => {
-                plan.on_429 = plan.on_429.clone().paced_from(&shape, f);
-                println!(
-                    "pace: {} (from {}; on_429 policy {})",
-                    crate::report::diagnosis::pace_text(&shape),
-                    f.display(),
-                    plan.on_429.name
-                );
-            }
+            Ok(shape) => println!("{}", pace_from(&mut plan, &shape, f)),
             Err(e) => {
                 eprintln!("error: --pace-from {e}");
                 return exit::USAGE;
             }
         }
     }
-    say_which_mock_answers(&plan).await;
     if let Err(e) = gates::add_cli_thresholds(&mut plan, &a.threshold) {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
+    say_which_mock_answers(&plan).await;
     let thresholds = plan.thresholds.clone();
     let (segment, start_at) = match a.dist.resolve(&plan.name) {
         Ok(v) => v,

@@ -76,6 +76,17 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
             return exit::USAGE;
         }
     }
+    if a.max_requests == 0 || a.max_duration.is_zero() {
+        let flag = if a.max_requests == 0 {
+            "--max-requests"
+        } else {
+            "--max-duration"
+        };
+        eprintln!(
+            "error: {flag}: must be more than 0 (a probe that may send nothing finds nothing)"
+        );
+        return exit::USAGE;
+    }
     if a.max_rate < a.start_rate {
         eprintln!(
             "error: --max-rate: must be at least --start-rate ({})",

@@ -10,16 +10,19 @@ use super::exit;
 /// `surge report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// A result.json written by `surge run`, or a JTL file written by JMeter (or `surge run --jtl`).
+    /// A result.json written by `surge run` (or the run's folder), or a JTL file written by
+    /// JMeter (or `surge run --jtl`).
     pub result: PathBuf,
     /// Output directory (default: the result's directory).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
 }
 
-/// The directory the reports go to: `--out`, else the result's own directory.
+/// The directory the reports go to: `--out`, else the result's own directory (the folder
+/// itself when a run's folder was given).
 pub fn out_dir(a: &ReportArgs) -> PathBuf {
     a.out.clone().unwrap_or_else(|| match a.result.parent() {
+        _ if a.result.is_dir() => a.result.clone(),
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => Path::new(".").to_path_buf(),
     })

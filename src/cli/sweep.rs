@@ -41,6 +41,10 @@ pub struct SweepArgs {
     /// `--vary seed=…`).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Pace every run as this result.json's diagnosis or this limit.json (`surge probe`)
+    /// recommends, as `surge run --pace-from` does (`--vary` still changes the rest).
+    #[arg(long, value_name = "RESULT.json|limit.json")]
+    pub pace_from: Option<PathBuf>,
 }
 
 /// Parses `--vary` flags into (key, values).
@@ -177,18 +181,54 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
         }
     };
     let combos = combinations(&axes);
+    let pace = match a
+        .pace_from
+        .as_deref()
+        .map(|f| (f, crate::record::pace::read_recommended(f)))
+    {
+        None => None,
+        Some((f, Ok(shape))) => Some((f, shape)),
+        Some((_, Err(e))) => {
+            eprintln!("error: --pace-from {e}");
+            return exit::USAGE;
+        }
+    };
     // Check every combination before running any, so a bad value never costs a half sweep.
     let mut plans = Vec::new();
     for c in &combos {
         let (vary_sets, _) = split_seed(c);
         let sets: Vec<String> = a.set.iter().cloned().chain(vary_sets).collect();
         match crate::scenario::load(&a.scenario, &sets) {
-            Ok(p) => plans.push(p),
+            Ok(mut p) => {
+                if let Some((f, shape)) = &pace {
+                    super::pace_from(&mut p, shape, f);
+                }
+                plans.push(p);
+            }
             Err(e) => {
-                eprintln!("error: with --vary {}:\n{e}", c.join(" "));
+                // A problem of the file itself is said once, without blaming a combination.
+                match crate::scenario::load(&a.scenario, &a.set) {
+                    Err(own) => eprintln!("error: {own}"),
+                    Ok(_) => eprintln!("error: with --vary {}:\n{e}", c.join(" ")),
+                }
                 return exit::USAGE;
             }
         }
+    }
+    if let Some((f, shape)) = &pace {
+        let mut policies: Vec<&str> = plans.iter().map(|p| p.on_429.name.as_str()).collect();
+        policies.dedup();
+        println!(
+            "pace: {} (from {}) for every run; on_429 {} {}",
+            crate::report::diagnosis::pace_text(shape),
+            f.display(),
+            if policies.len() == 1 {
+                "policy"
+            } else {
+                "policies"
+            },
+            policies.join(", ")
+        );
     }
     if let Some(p) = plans.first() {
         if let crate::scenario::Endpoint::Url { base_url, .. } = &p.target.endpoint {

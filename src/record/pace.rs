@@ -64,11 +64,40 @@ pub const LIMIT_SCHEMA: &str = "surge/limit";
 /// [`PaceFileError`]: unreadable, not a surge file, or no pace recommended (with the file's
 /// reason).
 pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
+    use crate::filekind::FileKind;
     let p = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| PaceFileError::Io {
-        path: p.clone(),
-        source,
-    })?;
+    // A probe's folder stands for its limit.json, a run's for its result.json.
+    if path.is_dir() {
+        if let Some(inner) = ["limit.json", "result.json"]
+            .iter()
+            .map(|f| path.join(f))
+            .find(|f| f.is_file())
+        {
+            return read_recommended(&inner);
+        }
+        return Err(PaceFileError::Shape {
+            path: p,
+            why: "a folder with neither a limit.json (`surge probe`) nor a result.json \
+                  (`surge run`) in it"
+                .into(),
+        });
+    }
+    match FileKind::of_file(path) {
+        None | Some(FileKind::Result | FileKind::Limit | FileKind::Json) => {}
+        Some(k) => {
+            return Err(PaceFileError::Shape {
+                path: p,
+                why: format!("neither a result.json nor a limit.json: it is {}", k.what()),
+            })
+        }
+    }
+    let text =
+        crate::limits::read_to_string(path, crate::limits::RESULT_BYTES).map_err(|source| {
+            PaceFileError::Io {
+                path: p.clone(),
+                source,
+            }
+        })?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| PaceFileError::Shape {
         path: p.clone(),
         why: format!("not JSON ({e})"),

@@ -429,10 +429,16 @@ pub enum ResultError {
         /// What is wrong with it.
         message: String,
     },
+    /// Another kind of file (a JTL, a limit file, a scenario, a folder without a result).
+    #[error("{path}: not a surge result: it is {is}")]
+    NotAResult {
+        /// The file.
+        path: String,
+        /// What it is, and what reads it.
+        is: String,
+    },
     /// A result of another schema version.
-    #[error(
-        "{path}: schema_version {found} is not supported (this surge reads 1 to {SCHEMA_VERSION})"
-    )]
+    #[error("{path}: schema_version {found} {}", version_hint(*found))]
     Version {
         /// The file.
         path: String,
@@ -441,12 +447,46 @@ pub enum ResultError {
     },
 }
 
+/// Why a schema version cannot be read, and what to do.
+fn version_hint(found: u32) -> String {
+    if found > SCHEMA_VERSION {
+        format!(
+            "is newer than this surge reads (1 to {SCHEMA_VERSION}): it was written by a later \
+             surge; read it with that version, or upgrade"
+        )
+    } else {
+        format!("is not one surge writes (this surge reads 1 to {SCHEMA_VERSION})")
+    }
+}
+
+/// A file that is not a result, named for what it is, when its first bytes tell.
+fn not_a_result(path: &Path) -> Option<ResultError> {
+    use crate::filekind::FileKind;
+    match FileKind::of_file(path)? {
+        FileKind::Result | FileKind::Json => None,
+        kind => Some(ResultError::NotAResult {
+            path: path.display().to_string(),
+            is: kind.what().to_string(),
+        }),
+    }
+}
+
 impl RunResult {
     /// Reads and checks a result file.
     ///
     /// # Errors
     /// [`ResultError`] naming the file (and line for malformed JSON).
     pub fn read(path: &Path) -> Result<RunResult, ResultError> {
+        if path.is_dir() {
+            // A run's folder stands for its result.
+            let inner = path.join("result.json");
+            if inner.is_file() {
+                return RunResult::read(&inner);
+            }
+        }
+        if let Some(e) = not_a_result(path) {
+            return Err(e);
+        }
         let p = path.display().to_string();
         let parse_err = |e: serde_json::Error| ResultError::Parse {
             path: p.clone(),

@@ -78,7 +78,10 @@ pub trait SampleSink: Send {
     fn path(&self) -> &Path;
 }
 
-/// Columns of a `--samples` file.
+/// Columns of a `--samples` file: one row per attempt (`kind` = `request`) and, when the plan
+/// has transactions, one per transaction that ended (`kind` = `transaction`: its name as `label`,
+/// its outcome, its time as `service_ms`, the bytes of its attempts; the request-only columns
+/// blank). `kind` is last, so a reader of the columns before it reads them as before.
 pub const SAMPLE_COLUMNS: &[&str] = &[
     "timestamp_unix_ms",
     "label",
@@ -100,6 +103,7 @@ pub const SAMPLE_COLUMNS: &[&str] = &[
     "ratelimit_reset",
     "active_users",
     "url",
+    "kind",
 ];
 
 /// The `--samples` CSV sink.
@@ -154,6 +158,36 @@ impl SampleSink for CsvSamples {
             opt(s.rate_limit.map(|r| r.reset)),
             s.active.to_string(),
             st.url.clone(),
+            "request".into(),
+        ])?;
+        Ok(())
+    }
+
+    fn write_txn(&mut self, t: &TxnSample, meta: &StreamMeta) -> std::io::Result<()> {
+        let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
+        let name = meta.transactions.get(usize::from(t.txn));
+        self.w.write_record([
+            (meta.epoch_unix_ms + t.start_us / 1000).to_string(),
+            name.cloned().unwrap_or_default(),
+            (t.user + 1).to_string(),
+            String::new(),
+            String::new(),
+            t.outcome.name().to_string(),
+            String::new(),
+            ms(t.start_us),
+            String::new(),
+            ms(t.end_us),
+            ms(t.duration_us()),
+            String::new(),
+            t.bytes_in.to_string(),
+            t.bytes_out.to_string(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            t.active.to_string(),
+            String::new(),
+            "transaction".into(),
         ])?;
         Ok(())
     }

@@ -1,24 +1,37 @@
 //! The comparison of runs in the terminal (`surge compare`, `surge sweep`): one row per figure, one
 //! column per run, in blocks that fit the terminal's width; runs headed by the part of their names
 //! that tells them apart (or `#1`, `#2`, … with the full names listed above), `*` on the best.
+//! Transactions, when the runs have them, follow the request figures, each under its name.
 
 use std::fmt::Write as _;
 
 use super::format::figure;
-use crate::analysis::compare::{best, RunFigures, FIGURES};
+use crate::analysis::compare::{best, rows, RunFigures};
 
-/// Width used when the terminal's is unknown (no `COLUMNS`).
+/// Width used when the terminal's is unknown (no terminal, no `COLUMNS`).
 pub const DEFAULT_WIDTH: usize = 100;
+/// Narrower than this, a terminal's width is not believed (a table needs its figure column).
+const MIN_WIDTH: usize = 40;
 const FIGURE_W: usize = 30;
 const MIN_COL: usize = 9;
 const MAX_HEADER: usize = 14;
 
-/// The terminal's width from `COLUMNS`, else [`DEFAULT_WIDTH`].
+/// The width to print at: the terminal's own (of stdout, else of stderr or stdin, so `surge
+/// compare … | less` still fits the screen), else `COLUMNS`, else [`DEFAULT_WIDTH`].
 pub fn terminal_width() -> usize {
-    std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.trim().parse::<usize>().ok())
-        .filter(|w| *w >= 40)
+    width_from(
+        terminal_size::terminal_size().map(|(w, _)| usize::from(w.0)),
+        std::env::var("COLUMNS").ok().as_deref(),
+    )
+}
+
+/// [`terminal_width`]'s rule, from the terminal's width and `COLUMNS` as found.
+fn width_from(terminal: Option<usize>, columns: Option<&str>) -> usize {
+    let columns = columns.and_then(|c| c.trim().parse::<usize>().ok());
+    [terminal, columns]
+        .into_iter()
+        .flatten()
+        .find(|w| *w >= MIN_WIDTH)
         .unwrap_or(DEFAULT_WIDTH)
 }
 
@@ -89,15 +102,17 @@ pub fn table(figs: &[RunFigures], width: usize) -> String {
         }
         s.push('\n');
     }
-    let cells: Vec<Vec<String>> = FIGURES
+    let rows = rows(figs);
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            figs.iter()
+            f.values
+                .iter()
                 .enumerate()
-                .map(|(k, r)| {
+                .map(|(k, v)| {
                     let mark = if best[i].contains(&k) { "*" } else { " " };
-                    format!("{}{mark}", figure((f.get)(r).value))
+                    format!("{}{mark}", figure(v.value))
                 })
                 .collect()
         })
@@ -122,11 +137,23 @@ pub fn table(figs: &[RunFigures], width: usize) -> String {
         }
         s = s.trim_end().to_string();
         s.push('\n');
-        for (i, f) in FIGURES.iter().enumerate() {
+        for (i, f) in rows.iter().enumerate() {
+            if let Some(t) = f
+                .transaction
+                .as_ref()
+                .filter(|t| i == 0 || rows[i - 1].transaction.as_ref() != Some(*t))
+            {
+                let _ = writeln!(
+                    s,
+                    "transaction {}",
+                    super::terminal::truncate(t, width - 12)
+                );
+            }
+            let indent = if f.transaction.is_some() { "  " } else { "" };
             let title = if f.unit.is_empty() {
-                f.title.to_string()
+                format!("{indent}{}", f.title)
             } else {
-                format!("{} ({})", f.title, f.unit)
+                format!("{indent}{} ({})", f.title, f.unit)
             };
             let _ = write!(s, "{title:<FIGURE_W$}");
             for &k in block {
@@ -184,6 +211,17 @@ mod tests {
         .into();
         r.totals.completion_s = done_s;
         figures(name, &r)
+    }
+
+    #[test]
+    fn the_width_is_the_terminal_s_then_columns_then_100() {
+        assert_eq!(width_from(Some(180), Some("80")), 180);
+        assert_eq!(width_from(None, Some(" 80 ")), 80);
+        assert_eq!(width_from(None, Some("wide")), DEFAULT_WIDTH);
+        assert_eq!(width_from(None, None), DEFAULT_WIDTH);
+        // A width too narrow for the table is not believed.
+        assert_eq!(width_from(Some(20), Some("90")), 90);
+        assert_eq!(width_from(Some(20), None), DEFAULT_WIDTH);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The 429 diagnosis in words, written from [`Diagnosis`] facts only: the two-line headline (the
 //! terminal, `surge report`, `surge check`), the bullets, the recommendation and the fact tiles
-//! (`report.html`), and the words `result.json` keeps beside the facts. Every place that says
+//! (`report.html`), the words `result.json` keeps beside the facts, and the section CI outputs
+//! carry ([`ci_note`]). Every place that says
 //! which limit was named reads the one fact [`Diagnosis::limit_named`] through [`limit_named`],
 //! every place that gives a pace reads [`Diagnosis::advice`] through [`pace_short`], so the tile,
 //! the headline and the sentences cannot disagree.
@@ -480,6 +481,23 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
             ),
             ("limit named", limit_named(d, true)),
         ],
+    }
+}
+
+/// The diagnosis for CI outputs (`--junit`, `--summary-md` of run, check and merge): the
+/// terminal's two headline lines verbatim, the facts of the report's tiles (the limit measured,
+/// the recommended pace or `none`), and the recommendation or why there is none.
+pub fn ci_note(d: &Diagnosis) -> crate::analysis::gate_report::Note {
+    let p = phrase(d);
+    crate::analysis::gate_report::Note {
+        title: "429 diagnosis".into(),
+        headline: p.headline.to_vec(),
+        facts: p
+            .tiles
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        recommendation: p.recommendation,
     }
 }
 

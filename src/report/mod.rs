@@ -125,23 +125,18 @@ pub enum LoadError {
     Jtl(#[from] jtl::JtlError),
 }
 
-/// Reads a run from `result.json`, or from a JMeter JTL file (`.jtl`, or a `.csv` whose first
-/// line is JMeter's header), for `surge report` and `surge compare`.
+/// Reads a run from `result.json` (or a run's folder holding one), or from a JMeter JTL file
+/// (`.jtl`, or any file whose first line is JMeter's CSV header), for `surge report`, `surge
+/// compare` and `surge check`.
 ///
 /// # Errors
 /// [`LoadError`].
 pub fn load_run(path: &Path) -> Result<RunResult, LoadError> {
-    let ext = path
+    let jtl_name = path
         .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let looks_jtl = ext == "jtl"
-        || (ext == "csv"
-            && std::fs::read_to_string(path)
-                .ok()
-                .and_then(|t| t.lines().next().map(|l| l.starts_with("timeStamp,")))
-                .unwrap_or(false));
+        .is_some_and(|e| e.eq_ignore_ascii_case("jtl"));
+    let looks_jtl = jtl_name
+        || crate::filekind::FileKind::of_file(path) == Some(crate::filekind::FileKind::JtlCsv);
     if looks_jtl {
         Ok(jtl::read_jtl(path)?)
     } else {

@@ -221,7 +221,8 @@ pub fn path_of_line(text: &str, line: usize) -> Option<String> {
 }
 
 /// serde's message in a user's words: an integer beyond TOML's range says so (serde calls it
-/// "integer `…` as i128"), and never names an internal type.
+/// "integer `…` as i128"), and never names an internal type ("expected i64" reads "expected a
+/// whole number").
 pub fn plain_serde_message(m: &str) -> String {
     if let Some(rest) = m.strip_prefix("invalid type: integer `") {
         if let Some((n, tail)) = rest.split_once('`') {
@@ -233,7 +234,16 @@ pub fn plain_serde_message(m: &str) -> String {
             }
         }
     }
-    m.to_string()
+    let Some((head, expected)) = m.rsplit_once(", expected ") else {
+        return m.to_string();
+    };
+    let plain = match expected.trim() {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number, 0 or more",
+        "f32" | "f64" => "a number",
+        _ => return m.to_string(),
+    };
+    format!("{head}, expected {plain}")
 }
 
 /// `request[1].headers.Accept` → `[("request", Some(1)), ("headers", None), ("Accept", None)]`.

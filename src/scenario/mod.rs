@@ -42,6 +42,19 @@ pub use timing::{GroupPace, PaceScope, ThinkTime};
 /// Every problem found: unreadable file, TOML syntax, unknown keys, wrong types, bad values,
 /// bad overrides; each with its line where one exists.
 pub fn load(path: &Path, overrides: &[String]) -> Result<Plan, ConfigError> {
+    use crate::filekind::FileKind;
+    // Another kind of file is named for what it is, not for its first character's TOML error.
+    if let Some(kind) = FileKind::of_file(path).filter(|k| *k != FileKind::Scenario) {
+        let what = match kind {
+            FileKind::Directory => "a folder".to_string(),
+            k => k.what().to_string(),
+        };
+        return Err(ConfigError::single(
+            path,
+            "",
+            format!("not a scenario (TOML): it is {what}"),
+        ));
+    }
     let text = crate::limits::read_to_string(path, crate::limits::SCENARIO_BYTES)
         .map_err(|e| ConfigError::single(path, "", format!("cannot read the scenario: {e}")))?;
     load_str(&text, path, overrides)

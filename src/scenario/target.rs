@@ -210,6 +210,14 @@ pub enum UrlError {
 pub fn check_url(u: &str) -> Result<String, UrlError> {
     // Messages quote the URL: never with a secret in it.
     let shown = || crate::secrets::redact_url(u).into_owned();
+    if !u.contains("://") {
+        // `localhost:8080` parses as a URL of scheme `localhost`: say what to write instead.
+        let s = shown();
+        return Err(UrlError::NotUrl {
+            reason: format!("no scheme: write http://{s} or https://{s}"),
+            url: s,
+        });
+    }
     let parsed = reqwest::Url::parse(u).map_err(|e| UrlError::NotUrl {
         url: shown(),
         reason: e.to_string(),

@@ -221,7 +221,7 @@ fn overrides_set_values_and_name_the_flag_when_wrong() {
         ("=3", "--set =3: the key is empty"),
         ("name.x=1", "--set name.x=1: name is a value, not a table"),
         ("request[3].path=/x", "--set request[3].path=/x: request has 1 entries"),
-        ("load.threads=zero", "s.toml: --set load.threads=zero: invalid type: string \"zero\", expected i64"),
+        ("load.threads=zero", "s.toml: --set load.threads=zero: invalid type: string \"zero\", expected a whole number"),
         ("load.threads=0", "s.toml: --set load.threads=0: must be between 1 and 100000, got 0"),
         ("load.threads=100000000000000000000", "s.toml: --set load.threads=100000000000000000000: 100000000000000000000 is out of range"),
         ("limits.max_duration=10min", "s.toml: --set limits.max_duration=10min: \"10min\" is not a duration (unknown unit \"min\"); write a number of seconds"),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::svg::{Chart, Kind, Series, XAxis, YAxis};
 use super::{esc, CSP, CSS, JS};
-use crate::analysis::compare::{best, Better, RunFigures, FIGURES};
+use crate::analysis::compare::{best, rows, Better, RunFigures};
 use crate::record::{Outcome, RunResult};
 use crate::report::format::figure_with_unit;
 
@@ -117,29 +117,42 @@ pub fn render(runs: &[(String, &RunResult)], figs: &[RunFigures]) -> String {
 
     // Figures table: one row per figure, one column per run; the best cell highlighted.
     let best = best(figs);
-    out.push_str("<section><h2>Figures</h2><p class=\"desc\">Highlighted: the best run for each figure, and every run within the runs' noise (95 %) of it; none where no difference stands out of the noise. Batch time, latencies and retries rank only the runs whose every request finally succeeded. Latencies are service times of successes only.</p><div class=\"scroll\"><table><thead><tr><th>figure</th><th>better</th>");
+    out.push_str("<section><h2>Figures</h2><p class=\"desc\">Highlighted: the best run for each figure, and every run within the runs' noise (95 %) of it; none where no difference stands out of the noise. Batch time, latencies and retries rank only the runs whose every request finally succeeded. Latencies are service times of successes only. Transactions, when the runs have them, follow: how many ended, how many of those failed (any outcome but success), and the time of the successful ones.</p><div class=\"scroll\"><table><thead><tr><th>figure</th><th>better</th>");
     for (name, _) in runs {
         let _ = write!(out, "<th>{}</th>", esc(name));
     }
     out.push_str("</tr></thead><tbody>");
-    for (i, f) in FIGURES.iter().enumerate() {
+    let rows = rows(figs);
+    for (i, f) in rows.iter().enumerate() {
         let dir = match f.better {
             Some(Better::Higher) => "higher",
             Some(Better::Lower) => "lower",
             None => "",
         };
-        let _ = write!(out, "<tr><td>{}</td><td>{dir}</td>", esc(f.title));
-        for (k, r) in figs.iter().enumerate() {
+        if let Some(t) = f
+            .transaction
+            .as_ref()
+            .filter(|t| i == 0 || rows[i - 1].transaction.as_ref() != Some(*t))
+        {
+            let _ = write!(
+                out,
+                "<tr><th colspan=\"{}\">transaction {}</th></tr>",
+                figs.len() + 2,
+                esc(t)
+            );
+        }
+        let title = match &f.transaction {
+            Some(t) => format!("{t}: {}", f.title),
+            None => f.title.to_string(),
+        };
+        let _ = write!(out, "<tr><td>{}</td><td>{dir}</td>", esc(&title));
+        for (k, v) in f.values.iter().enumerate() {
             let cls = if best[i].contains(&k) {
                 " class=\"best\""
             } else {
                 ""
             };
-            let _ = write!(
-                out,
-                "<td{cls}>{}</td>",
-                figure_with_unit((f.get)(r).value, f.unit)
-            );
+            let _ = write!(out, "<td{cls}>{}</td>", figure_with_unit(v.value, f.unit));
         }
         out.push_str("</tr>");
     }
