@@ -12,21 +12,23 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::{self, ExecOptions, OnTick};
 use crate::mock::{MockConfig, MockServer, MockState, MockStats, Preset};
-use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
+use crate::record::result::RunResult;
 use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
 use crate::record::Tick;
-use crate::scenario::{Auth, ConfigError, Endpoint, Plan, TokenSource};
+use crate::scenario::{ConfigError, Endpoint, Plan};
 use crate::schedule::Segment;
-use crate::transport::auth::TokenFetch;
-use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenPool};
-use crate::transport::http::HttpTransport;
+use crate::transport::auth::{AuthError, Credentials};
 use crate::transport::inprocess::InProcess;
-use crate::transport::proxy::{Proxies, ProxySetting};
 
+mod assemble;
 pub mod out_dir;
 pub mod probe;
 pub mod resources;
 pub mod segment;
+mod wire;
+
+pub(crate) use self::assemble::{assemble, Target};
+pub(crate) use self::wire::{auth_runtime, http_transport};
 
 /// Options of one run that are not in the scenario.
 #[derive(Debug, Clone, Default)]
@@ -221,84 +223,6 @@ pub fn stamped_dir(prefix: &str) -> PathBuf {
     out_dir::stamped(prefix)
 }
 
-pub(crate) async fn auth_runtime(
-    plan: &Plan,
-    seg: Segment,
-    login_url: &str,
-    fetch: Arc<dyn TokenFetch>,
-    mock_creds: Option<Credentials>,
-    bearer_token: Option<&Secret>,
-) -> Result<AuthRuntime, RunError> {
-    Ok(match &plan.auth {
-        Auth::None => AuthRuntime::None,
-        // A token given on the command line (`-J token=…` for a .jmx plan) wins over the
-        // plan's token source, except against the mock, which mints its own.
-        Auth::Bearer { .. } if mock_creds.is_none() && bearer_token.is_some() => {
-            let t = bearer_token.expect("checked").0.trim();
-            let mut h = http::HeaderValue::try_from(format!(
-                "Bearer {}",
-                t.strip_prefix("Bearer ").unwrap_or(t)
-            ))
-            .map_err(|_| {
-                RunError::Usage("-J: the bearer token is not a valid header value".into())
-            })?;
-            h.set_sensitive(true);
-            AuthRuntime::Static(h)
-        }
-        // Against the built-in mock, a bearer scenario gets one token minted by the mock and
-        // shared by every user: the seed's one-token situation, without a real token.
-        Auth::Bearer { .. } if mock_creds.is_some() => {
-            let creds = mock_creds.expect("checked");
-            let pool = TokenPool::new(fetch.clone(), login_url, &creds, 1, Duration::from_secs(60));
-            pool.prime(segment::users(plan, seg)).await?;
-            AuthRuntime::OAuth(Arc::new(pool))
-        }
-        Auth::Bearer {
-            source: TokenSource::Env(v),
-        } => AuthRuntime::bearer_from_env(v)?,
-        Auth::Bearer {
-            source: TokenSource::File(f),
-        } => AuthRuntime::bearer_from_file(f)?,
-        Auth::Basic {
-            username_env,
-            password_env,
-        } => AuthRuntime::basic_from_env(username_env, password_env)?,
-        Auth::Digest {
-            username_env,
-            password_env,
-        } => AuthRuntime::digest_from_env(username_env, password_env)?,
-        Auth::ClientCredentials {
-            client_id_env,
-            client_secret_env,
-            tokens,
-            refresh_margin,
-        } => {
-            let from_env = (
-                std::env::var(client_id_env),
-                std::env::var(client_secret_env),
-            );
-            // Against the built-in mock, its own client is used: real credentials from the
-            // environment never travel to it.
-            let creds = match (from_env, mock_creds) {
-                (_, Some(c)) => c,
-                ((Ok(id), Ok(secret)), None) => Credentials {
-                    client_id: id,
-                    client_secret: secret,
-                },
-                ((Err(_), _), None) => {
-                    return Err(AuthError::MissingEnv(client_id_env.clone()).into())
-                }
-                ((_, Err(_)), None) => {
-                    return Err(AuthError::MissingEnv(client_secret_env.clone()).into())
-                }
-            };
-            let pool = TokenPool::new(fetch.clone(), login_url, &creds, *tokens, *refresh_margin);
-            pool.prime(segment::users(plan, seg)).await?;
-            AuthRuntime::OAuth(Arc::new(pool))
-        }
-    })
-}
-
 /// What a run settles before it sends anything: every environment variable it reads is set, an
 /// output folder of its own (never another run's), and enough open files for its users.
 fn before_the_run(
@@ -460,36 +384,6 @@ struct Measured {
     late: Option<Duration>,
 }
 
-/// The network of a run against `base_url`: proxies resolved against the environment, the
-/// scenario's CA, one connection per user.
-pub(crate) fn http_transport(
-    plan: &Plan,
-    base_url: &str,
-    login_url: &str,
-) -> Result<(HttpTransport, Option<String>), RunError> {
-    let t = &plan.target;
-    // The environment's proxies never apply to loopback hosts: a run that only talks to such
-    // hosts does not read them (so a proxy variable surge cannot use is no error there).
-    let env_unused =
-        t.proxy == ProxySetting::Env && is_loopback(base_url) && is_loopback(login_url);
-    let proxies = if env_unused {
-        Proxies::none()
-    } else {
-        Proxies::resolve(
-            &t.proxy,
-            t.no_proxy.as_deref(),
-            t.proxy_credentials_env.as_deref(),
-            |k| std::env::var(k).ok(),
-        )
-        .map_err(|e| RunError::Usage(format!("proxy: {e}")))?
-    };
-    let shown = proxies.describe(base_url);
-    let transport = HttpTransport::new(t, proxies, Some(login_url))
-        .map_err(|e| RunError::Usage(e.to_string()))?
-        .with_base(base_url);
-    Ok((transport, shown))
-}
-
 /// Runs the plan against its target: the built-in mock (on loopback, or in-process on virtual
 /// time), or a URL.
 async fn measure(
@@ -598,75 +492,6 @@ fn build_result(
     };
     let result = assemble(plan, m.out, target, started, opts.simulate);
     (result, m.mock_stats)
-}
-
-/// Where a run's requests went, as its result records it.
-pub(crate) struct Target {
-    /// API base URL (for the mock, the loopback URL it ran on).
-    pub base_url: String,
-    /// The mock preset that answered.
-    pub preset: Option<Preset>,
-    /// The built-in mock (started by the run), not a URL.
-    pub mock: bool,
-    /// The proxy the API requests went through (shown form, never its credentials).
-    pub proxy: Option<String>,
-}
-
-/// The result of an executed plan (its histograms per second, if kept, are the caller's to take
-/// first).
-pub(crate) fn assemble(
-    plan: &Plan,
-    out: engine::ExecOutput,
-    target: Target,
-    started: time::OffsetDateTime,
-    simulated: bool,
-) -> RunResult {
-    let mut out = out;
-    let transactions = out.aggregate.take_transactions();
-    let (totals, cells, timeline) = out.aggregate.finish(out.iterations);
-    // Every attempt issued is recorded, unless surge failed in a task that held one.
-    debug_assert!(totals.requests == out.issued || out.stop_reason.is_failed());
-    let host = reqwest::Url::parse(&target.base_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_default();
-    RunResult {
-        schema: SCHEMA.into(),
-        schema_version: SCHEMA_VERSION,
-        tool: Tool::current(),
-        scenario: ScenarioInfo {
-            name: plan.name.clone(),
-            description: plan.description.clone(),
-            file: plan.source.display().to_string(),
-        },
-        plan: plan.summary(),
-        target: TargetInfo {
-            base_url: crate::secrets::redact_url(&target.base_url).into_owned(),
-            host,
-            kind: if target.mock { "mock" } else { "url" }.into(),
-            mock_preset: target.preset.map(|p| p.name().to_string()),
-            proxy: target.proxy,
-            ca_cert: plan
-                .target
-                .ca_cert
-                .as_ref()
-                .map(|p| p.display().to_string()),
-        },
-        started_at: started
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
-        started_unix_ms: (started.unix_timestamp_nanos() / 1_000_000) as u64,
-        duration_s: out.duration.as_secs_f64(),
-        partial: out.partial,
-        stop_reason: out.stop_reason,
-        simulated,
-        labels: plan.requests.iter().map(|r| r.name.clone()).collect(),
-        totals,
-        cells,
-        timeline,
-        transactions,
-        distributed: None,
-    }
 }
 
 /// Runs `plan` against the mock in-process on tokio's paused clock, in a runtime of its own

@@ -18,6 +18,7 @@ pub mod load;
 pub mod markup;
 pub mod plan;
 pub mod policy;
+pub mod profile;
 pub mod request;
 pub mod spec;
 mod spec_de;
