@@ -39,6 +39,16 @@ pub(super) struct PollState {
     interval: Duration,
 }
 
+/// What follows an answer ([`User::again`]).
+struct Again {
+    /// A Digest challenge to answer with credentials.
+    digest_401: bool,
+    /// The same request again at once, with fresh credentials.
+    retry_401: bool,
+    /// The 429 policy's wait before the next attempt, when it retries.
+    policy_wait: Option<Duration>,
+}
+
 impl PollState {
     fn turn(&self) -> PollTurn {
         let fits_time = self
@@ -130,7 +140,6 @@ impl<C> User<C> {
             some => some,
         };
         let gate = ctx.gate.as_ref().filter(|g| g.applies(step));
-        let policy = &ctx.policy;
         let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);
         loop {
             let pace_wait = match gate {
@@ -165,19 +174,11 @@ impl<C> User<C> {
             }
             // Decide now whether a retry follows (and reserve its slot), so the sample says
             // whether it is the request's final outcome.
-            // A Digest challenge is answered once, by the same request with its credentials.
-            let digest_401 = status == Some(401) && attempt == 1 && self.took_challenge(ctx, &x);
-            let retry_401 = digest_401
-                || (status == Some(401)
-                    && attempt == 1
-                    && authz.is_some()
-                    && matches!(ctx.auth, AuthRuntime::OAuth(_)));
-            let policy_wait = match status {
-                Some(s) if !retry_401 && policy.retries(s) => {
-                    policy.wait(attempt, x.retry_after_ms, self.rng.random::<f64>())
-                }
-                _ => None,
-            };
+            let Again {
+                digest_401,
+                retry_401,
+                policy_wait,
+            } = self.again(ctx, &x, attempt, authz.is_some());
             let retry =
                 (retry_401 || policy_wait.is_some()) && !stop.is_cancelled() && ctx.take_slot();
             let verdict = if retry || req.plain {
@@ -248,6 +249,31 @@ impl<C> User<C> {
             }
             retry_wait = wait;
             intended = until;
+        }
+    }
+
+    /// Whether the request goes again after this answer: a Digest challenge is answered once by
+    /// the same request with its credentials; an OAuth token refused (401) once with a fresh
+    /// one; otherwise the 429 policy says whether, and after how long.
+    fn again<T>(&mut self, ctx: &Ctx<T>, x: &Exchange, attempt: u16, had_authz: bool) -> Again {
+        let status = x.status.ok();
+        let digest_401 = status == Some(401) && attempt == 1 && self.took_challenge(ctx, x);
+        let retry_401 = digest_401
+            || (status == Some(401)
+                && attempt == 1
+                && had_authz
+                && matches!(ctx.auth, AuthRuntime::OAuth(_)));
+        let policy_wait = match status {
+            Some(s) if !retry_401 && ctx.policy.retries(s) => {
+                ctx.policy
+                    .wait(attempt, x.retry_after_ms, self.rng.random::<f64>())
+            }
+            _ => None,
+        };
+        Again {
+            digest_401,
+            retry_401,
+            policy_wait,
         }
     }
 
