@@ -113,7 +113,7 @@ pub struct DataSource {
     pub share: Share,
     /// End-of-data behaviour (finite sources only).
     pub on_eof: OnEof,
-    /// Indices into [`Plan::vars`] this source sets, in column order.
+    /// Indices into [`Plan::vars`](super::Plan::vars) this source sets, in column order.
     pub vars: Vec<usize>,
 }
 

@@ -122,7 +122,7 @@ pub struct Group {
     pub program: super::steps::Program,
     /// When it runs.
     pub phase: Phase,
-    /// setup: variables (indices into [`Plan::vars`]) the later groups' users start with.
+    /// setup: variables (indices into [`Plan::vars`](Plan::vars)) the later groups' users start with.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub export: Vec<usize>,
 }

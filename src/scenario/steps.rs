@@ -2,7 +2,7 @@
 //! written as `steps = [...]` (labels and control tables) and compiled into a flat list of
 //! [`Op`]s with jumps, so the engine runs it with a program counter: no recursion, no allocation.
 //!
-//! The request mix of JMeter's controllers is here too ([`mix`]): `interleave`, `random`,
+//! The request mix of JMeter's controllers is here too (`mix`): `interleave`, `random`,
 //! `random_order`, `percent`/`total` (Throughput Controller), `switch`, `foreach`, and the
 //! `rendezvous` step (Synchronizing Timer).
 //!

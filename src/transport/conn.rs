@@ -1,6 +1,6 @@
 //! One user's own connection, kept between its requests (HTTP/1.1 keep-alive or one HTTP/2
 //! connection), as a JMeter thread keeps its own. HTTP/1.1 is spoken on the user's own task by
-//! [`super::h1`] (no second task, no channel, no cross-thread wake-up per request); an HTTP/2
+//! `h1` (no second task, no channel, no cross-thread wake-up per request); an HTTP/2
 //! connection runs on a task hyper spawns beside the user, on the same runtime.
 
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! HTTP over TCP for the load: each user owns its connection ([`HttpConn`]: HTTP/1.1
 //! keep-alive, or HTTP/2 when ALPN picks it or `http = "http2"`), so no pool is shared on the
-//! hot path. HTTP/1.1 is surge's own ([`super::h1`]), HTTP/2 hyper's, both over rustls for
+//! hot path. HTTP/1.1 is surge's own (`h1`), HTTP/2 hyper's, both over rustls for
 //! HTTPS; a forward proxy by absolute-form
 //! requests (plain HTTP) or a `CONNECT` tunnel (HTTPS, h2c); connect and whole-request
 //! timeouts; redirects are not followed (a 3xx is an outcome). The OAuth token requests go

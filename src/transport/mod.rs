@@ -103,7 +103,7 @@ pub(crate) fn set_cookies_of(
 
 impl Captured {
     /// Keeps what `capture` asks for of a complete answer (the same rule as a streamed body's,
-    /// [`BodyKeeper`]).
+    /// `BodyKeeper`).
     pub fn keep(
         capture: Capture,
         headers: &::http::HeaderMap,

@@ -93,7 +93,7 @@ pub enum Op {
         across: bool,
         /// The cursor slot.
         slot: u16,
-        /// Where the items' starts are in [`Program::tables`].
+        /// Where the items' starts are in [`super::Program::tables`].
         table: u32,
         /// Items.
         n: u16,
@@ -111,7 +111,7 @@ pub enum Op {
     ShuffleNext {
         /// The progress slot.
         slot: u16,
-        /// Where the items' starts are in [`Program::tables`].
+        /// Where the items' starts are in [`super::Program::tables`].
         table: u32,
         /// Items.
         n: u16,
@@ -120,16 +120,16 @@ pub enum Op {
     },
     /// A Throughput Controller: run the block this time, or jump to `end`.
     Throughput {
-        /// Index into [`Program::gates`].
+        /// Index into [`super::Program::gates`].
         gate: u16,
         /// The instruction after the block.
         end: u32,
     },
     /// `switch`: run the item the value names (an index from 0, or an item's name).
     Switch {
-        /// Index into [`Program::switches`].
+        /// Index into [`super::Program::switches`].
         switch: u16,
-        /// Where the items' starts are in [`Program::tables`].
+        /// Where the items' starts are in [`super::Program::tables`].
         table: u32,
         /// Items.
         n: u16,
@@ -143,7 +143,7 @@ pub enum Op {
     },
     /// `foreach`: sets the next value, or jumps to `end` when none is left.
     ForNext {
-        /// Index into [`Program::foreach`].
+        /// Index into [`super::Program::foreach`].
         each: u16,
         /// The counter slot.
         slot: u16,
@@ -176,7 +176,7 @@ pub enum Op {
     },
     /// `rendezvous`: wait until enough users arrived (or the first waiter's timeout).
     Rendezvous {
-        /// Index into [`Program::points`].
+        /// Index into [`super::Program::points`].
         point: u16,
     },
 }
