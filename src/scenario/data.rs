@@ -115,14 +115,30 @@ pub struct DataSource {
     pub on_eof: OnEof,
     /// Indices into [`Plan::vars`] this source sets, in column order.
     pub vars: Vec<usize>,
+    /// The groups (indices into [`Plan::groups`]) whose users draw from it; None: every group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<usize>>,
+}
+
+impl DataSource {
+    /// A user of group `group` draws from this source (a user of no known group, from every
+    /// source).
+    pub fn drawn_by(&self, group: Option<usize>) -> bool {
+        match (&self.groups, group) {
+            (Some(bound), Some(g)) => bound.contains(&g),
+            _ => true,
+        }
+    }
 }
 
 /// Checks every `[[data]]` source. Returns the sources and the variable names they set, in file
-/// order (templates index into the names).
+/// order (templates index into the names). `groups` names the `[[group]]`s in file order (None
+/// with `[load]`): what a source's `groups` may name.
 pub(super) fn build_data(
     c: &mut Checker<'_>,
     raw: Vec<RawData>,
     base_dir: &Path,
+    groups: Option<&[String]>,
 ) -> (Vec<DataSource>, Vec<String>) {
     let mut vars: Vec<String> = Vec::new();
     let mut data = Vec::new();
@@ -144,6 +160,7 @@ pub(super) fn build_data(
                 ("stop_test", OnEof::StopTest),
             ],
         );
+        let bound = bind_groups(c, &p, d.groups.as_deref(), groups);
         let Some((kind, mut names)) = source_kind(c, &p, &d, base_dir) else {
             continue;
         };
@@ -181,10 +198,99 @@ pub(super) fn build_data(
             share,
             on_eof,
             vars: idx,
+            groups: bound,
         });
     }
 
     (data, vars)
+}
+
+/// `data[i].groups`: the `[[group]]`s named, as indices (None: not set, every group draws).
+fn bind_groups(
+    c: &mut Checker<'_>,
+    p: &str,
+    raw: Option<&[String]>,
+    groups: Option<&[String]>,
+) -> Option<Vec<usize>> {
+    let raw = raw?;
+    let field = format!("{p}.groups");
+    let Some(groups) = groups else {
+        c.err(
+            &field,
+            "applies only with [[group]]s (with [load] every user is in the one group)",
+        );
+        return None;
+    };
+    if raw.is_empty() {
+        c.err(
+            &field,
+            "names no group: name at least one, or leave groups out for every group",
+        );
+        return None;
+    }
+    let mut bound = Vec::new();
+    for name in raw {
+        match groups.iter().position(|g| g == name) {
+            Some(i) if bound.contains(&i) => c.err(&field, format!("names {name:?} twice")),
+            Some(i) => bound.push(i),
+            None => c.err(
+                &field,
+                format!(
+                    "no [[group]] is named {name:?}; the groups are {}{}",
+                    groups
+                        .iter()
+                        .map(|g| format!("{g:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    crate::text::did_you_mean(name, groups.iter().map(String::as_str))
+                ),
+            ),
+        }
+    }
+    Some(bound)
+}
+
+/// A group that uses a data variable in a request template must draw a source that sets it:
+/// else the request would be sent with an empty value. Variables an extractor sets or a setup
+/// group exports may come from there and are not checked.
+pub(super) fn check_group_draws(
+    c: &mut Checker<'_>,
+    data: &[DataSource],
+    vars: &[String],
+    requests: &[super::plan::RequestSpec],
+    groups: &[super::plan::Group],
+) {
+    let set_elsewhere = |v: usize| {
+        requests.iter().any(|r| r.extract.iter().any(|e| e.var == v))
+            || groups.iter().any(|g| g.export.contains(&v))
+    };
+    for (di, src) in data.iter().enumerate() {
+        let Some(bound) = &src.groups else { continue };
+        for (gi, g) in groups.iter().enumerate() {
+            if bound.contains(&gi) {
+                continue;
+            }
+            for &ri in &g.steps {
+                let r = &requests[ri];
+                let used = r
+                    .path
+                    .vars()
+                    .chain(r.headers.iter().flat_map(|h| h.1.vars()))
+                    .chain(r.body.iter().flat_map(|b| b.vars()))
+                    .find(|v| src.vars.contains(v) && !set_elsewhere(*v));
+                if let Some(v) = used {
+                    c.err(
+                        &format!("data[{di}].groups"),
+                        format!(
+                            "group {:?} does not draw from this source, yet its request {:?} uses {{{}}}: add the group, or give it a source of its own",
+                            g.name, r.name, vars[v]
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// What source `p` yields and the variables it names (a CSV's header row, else none yet); None
