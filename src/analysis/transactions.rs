@@ -23,7 +23,7 @@ pub const RISING_RATIO: f64 = 1.5;
 /// began more than in all but this share of random orders of the same times (a permutation
 /// test of Kendall's rank correlation), so that the highest of many noisy windows cannot pass
 /// for a rise...
-pub const RISING_P: f64 = 0.01;
+pub const RISING_P: f64 = 0.005;
 /// ...while the requests' 2xx time grows less than this.
 pub const FLAT_RATIO: f64 = 1.25;
 /// Most points the test is computed over (longer runs are binned to this many).
@@ -245,7 +245,11 @@ fn trend_p(pts: &[Point]) -> f64 {
         .chunks(chunk)
         .map(|c| {
             let n = c.iter().map(|p| p.n).sum::<u64>().max(1) as f64;
-            let x = c.iter().map(|p| f64::from(p.begun) * p.n as f64).sum::<f64>() / n;
+            let x = c
+                .iter()
+                .map(|p| f64::from(p.begun) * p.n as f64)
+                .sum::<f64>()
+                / n;
             let y = weighted(c, |p| Some((p.us, p.n)));
             (x, y, c.iter().any(|p| p.censored))
         })
@@ -381,3 +385,7 @@ pub fn completion_trend(r: &RunResult) -> Option<CompletionTrend> {
     trend.queue_signature = trend.rising() && trend.requests_ratio() < FLAT_RATIO;
     Some(trend)
 }
+
+#[cfg(test)]
+#[path = "transactions_tests.rs"]
+mod tests;

@@ -307,7 +307,10 @@ mod tests {
                 Err(Exhausted::StopThread)
             ]
         );
-        assert_eq!(batch.values[2], "", "the batch never draws the canary's list");
+        assert_eq!(
+            batch.values[2], "",
+            "the batch never draws the canary's list"
+        );
         // A user of no group (a unit test's) draws every source.
         own.groups = Some(vec![5]);
         let shared = SharedData::new(&[rows, own]);

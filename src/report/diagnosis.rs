@@ -509,7 +509,8 @@ fn phrase_429(d: &Diagnosis) -> Phrasing {
 fn with_completion(mut p: Phrasing, d: &Diagnosis) -> Phrasing {
     p.completion = completion_sentence(d);
     if let (Some(line), Some(tile)) = (&p.completion, completion_short(d)) {
-        p.lines.insert(1.min(p.lines.len()), format!("Completion time: {line}"));
+        p.lines
+            .insert(1.min(p.lines.len()), format!("Completion time: {line}"));
         p.tiles.push(("completion time", tile));
     }
     p

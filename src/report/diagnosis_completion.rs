@@ -77,9 +77,9 @@ pub fn completion_sentence(d: &Diagnosis) -> Option<String> {
             "{steady} while {requests}: work accepted at once and finished ever later, a queue \
              behind the API"
         ),
-        Reading::ApiSlowdown => format!(
-            "{steady}, but {requests}: the API itself slowed, not only the work behind it"
-        ),
+        Reading::ApiSlowdown => {
+            format!("{steady}, but {requests}: the API itself slowed, not only the work behind it")
+        }
         Reading::NoSteadyRise => format!(
             "no steadier than noise (p = {:.2}); {requests}: no queue shown",
             c.trend_p

@@ -261,7 +261,9 @@ pub(super) fn check_group_draws(
     groups: &[super::plan::Group],
 ) {
     let set_elsewhere = |v: usize| {
-        requests.iter().any(|r| r.extract.iter().any(|e| e.var == v))
+        requests
+            .iter()
+            .any(|r| r.extract.iter().any(|e| e.var == v))
             || groups.iter().any(|g| g.export.contains(&v))
     };
     for (di, src) in data.iter().enumerate() {

@@ -440,7 +440,11 @@ load = { threads = 1 }
     assert_eq!(plan.data[1].groups, Some(vec![1]));
     assert!(plan.data[0].drawn_by(Some(0)) && !plan.data[0].drawn_by(Some(1)));
 
-    let err = |t: &str| load_str(t, Path::new("t.toml"), &[]).unwrap_err().to_string();
+    let err = |t: &str| {
+        load_str(t, Path::new("t.toml"), &[])
+            .unwrap_err()
+            .to_string()
+    };
     let e = err(&text.replace("groups = [\"canary\"]", "groups = [\"canery\"]"));
     assert!(
         e.contains("t.toml:13: data[1].groups: no [[group]] is named \"canery\"; the groups are \"batch\", \"canary\"")
@@ -448,7 +452,10 @@ load = { threads = 1 }
         "{e}"
     );
     let e = err(&text.replace("groups = [\"batch\"]", "groups = []"));
-    assert!(e.contains("t.toml:8: data[0].groups: names no group"), "{e}");
+    assert!(
+        e.contains("t.toml:8: data[0].groups: names no group"),
+        "{e}"
+    );
     // The canary's request uses {flow_id}, a variable only the batch draws.
     let e = err(&text.replace("flow={canary}", "flow={flow_id}"));
     assert!(
