@@ -5,6 +5,8 @@
 //! climbs before the first 429, and the terminal, report.html and result.json name a backend
 //! queue with the figures; on `documented` they do not.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
@@ -83,6 +85,7 @@ async fn the_canary_sees_the_backlog_fill_before_the_batch_s_first_429() {
     assert!(out.status.success(), "{out:?}");
     let terminal = String::from_utf8(out.stdout).unwrap();
     let (r, json) = read(&d.join("canary"));
+    common::assert_matches_schema(&d.join("canary/result.json"));
     let (burst, _) = run("architect-publish-burst.toml", &d.join("burst"), &[]).await;
 
     // The batch is the seed's: 500 publishes, each of its own flow, and its 429s those of the
