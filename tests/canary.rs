@@ -74,7 +74,11 @@ async fn the_canary_sees_the_backlog_fill_before_the_batch_s_first_429() {
     let d = dir.path();
     // The canary as its user runs it: the terminal, the report, the samples.
     let out = Command::new(env!("CARGO_BIN_EXE_surge"))
-        .args(["run", &scenario("architect-publish-canary.toml"), "--simulate"])
+        .args([
+            "run",
+            &scenario("architect-publish-canary.toml"),
+            "--simulate",
+        ])
         .arg("-o")
         .arg(d.join("canary"))
         .arg("--samples")
@@ -96,20 +100,33 @@ async fn the_canary_sees_the_backlog_fill_before_the_batch_s_first_429() {
     let batch = flows(&samples, "publish");
     assert_eq!(batch.len(), 500);
     let batch: BTreeSet<String> = batch.into_iter().collect();
-    assert_eq!(batch.len(), 500, "every publish of the batch is of another flow");
+    assert_eq!(
+        batch.len(),
+        500,
+        "every publish of the batch is of another flow"
+    );
     assert_eq!(count(&r, "publish", None), 500);
     let share = |r: &RunResult| {
         count(r, "publish", Some(Outcome::Throttled)) as f64 / count(r, "publish", None) as f64
     };
     let (ours, seeds) = (share(&r), share(&burst));
-    assert!((ours - seeds).abs() <= 0.03, "429 share {ours} against {seeds}");
+    assert!(
+        (ours - seeds).abs() <= 0.03,
+        "429 share {ours} against {seeds}"
+    );
     let first = r.totals.first_429_s.unwrap();
     let seed_first = burst.totals.first_429_s.unwrap();
-    assert!((first - seed_first).abs() <= 1.0, "{first} against {seed_first}");
+    assert!(
+        (first - seed_first).abs() <= 1.0,
+        "{first} against {seed_first}"
+    );
     // The canary publishes and polls flows of its own, never meeting a publish in progress.
     let canary: BTreeSet<String> = flows(&samples, "canary_publish").into_iter().collect();
     let polled: BTreeSet<String> = flows(&samples, "canary_poll").into_iter().collect();
-    assert!(canary.len() >= 10 && batch.is_disjoint(&canary), "{canary:?}");
+    assert!(
+        canary.len() >= 10 && batch.is_disjoint(&canary),
+        "{canary:?}"
+    );
     assert!(polled.is_subset(&canary), "{polled:?}");
     assert_eq!(count(&r, "canary_publish", Some(Outcome::ClientError)), 0);
 

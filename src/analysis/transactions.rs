@@ -258,7 +258,7 @@ fn trend_p(pts: &[Point]) -> f64 {
         return 1.0;
     }
     let seen = steadiest_rise(&obs);
-    let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(0x7472_656e_64);
+    let mut rng: rand::rngs::StdRng = rand::SeedableRng::seed_from_u64(0x5eed_7e4d);
     let mut ys: Vec<(u64, bool)> = obs.iter().map(|o| (o.1, o.2)).collect();
     let mut shuffled = obs.clone();
     let mut as_steady = 0u32;
@@ -339,7 +339,8 @@ pub fn completion_trend(r: &RunResult) -> Option<CompletionTrend> {
         return None;
     }
     let (first, last) = (pts[0].begun, pts[pts.len() - 1].begun);
-    let w = TREND_WINDOW_S.min((last - first + 1) / 2).max(1);
+    // Two windows fit in the seconds from the first begin to the last.
+    let w = TREND_WINDOW_S.min((last - first).div_ceil(2)).max(1);
     let window = |from: u32| -> Vec<Point> {
         pts.iter()
             .filter(|p| p.begun >= from && p.begun < from + w)
