@@ -14,8 +14,8 @@ use crate::record::Outcome;
 /// Seconds (of when the transactions began) each trend window spans; fewer when the run before
 /// the first 429 is short.
 pub const TREND_WINDOW_S: u32 = 5;
-/// Seconds holding a successful end of a transaction begun before the first 429 that a trend
-/// needs.
+/// Seconds in which transactions began (and ended successfully; before the first 429 in a
+/// throttled run) that a trend needs.
 pub const MIN_TREND_SECONDS: usize = 4;
 /// The transaction time must grow at least this much for a rising trend...
 pub const RISING_RATIO: f64 = 1.5;
@@ -306,9 +306,22 @@ fn points(r: &RunResult, name: &str, onset_s: Option<f64>) -> Vec<Point> {
     pts
 }
 
+/// Transactions whose trend cannot be read: too few of them succeeded (before the first 429).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TooFewEnds {
+    /// The transaction (the one with the most successful ends).
+    pub transaction: String,
+    /// Seconds in which the ones that succeeded began (before the first 429 in a throttled
+    /// run); a trend needs [`MIN_TREND_SECONDS`].
+    pub seconds: u32,
+    /// The run was throttled: only transactions begun before the first 429 count.
+    pub before_first_429: bool,
+}
+
 /// The completion-time trend of the run's main transaction (the one with the most successful
-/// ends: a canary's when the batch has none); None without transactions, or with fewer than
-/// [`MIN_TREND_SECONDS`] seconds holding a successful end of one begun before the first 429.
+/// ends: a canary's when the batch has none); `Err(None)` without transactions, `Err(Some(..))`
+/// when the successful ones (begun before the first 429) began in fewer than
+/// [`MIN_TREND_SECONDS`] seconds.
 ///
 /// Transactions are placed by when they began, so a publish sent before the first 429 counts
 /// where it was sent: its time is the queue it met. One still running at the first 429 counts
@@ -316,14 +329,18 @@ fn points(r: &RunResult, name: &str, onset_s: Option<f64>) -> Vec<Point> {
 /// them. The windows are [`TREND_WINDOW_S`] seconds long (shorter when the seconds before the
 /// first 429 are too few for two): the early one from the first, the late one the stretch after
 /// it that took longest; [`trend_p`] says whether the rise is steady or noise.
-pub fn completion_trend(r: &RunResult) -> Option<CompletionTrend> {
-    let t = r.transactions.iter().max_by_key(|t| {
-        t.cells
-            .iter()
-            .filter(|c| c.outcome == Outcome::Success)
-            .map(|c| c.count)
-            .sum::<u64>()
-    })?;
+pub fn completion_trend(r: &RunResult) -> Result<CompletionTrend, Option<TooFewEnds>> {
+    let t = r
+        .transactions
+        .iter()
+        .max_by_key(|t| {
+            t.cells
+                .iter()
+                .filter(|c| c.outcome == Outcome::Success)
+                .map(|c| c.count)
+                .sum::<u64>()
+        })
+        .ok_or(None)?;
     let onset = r
         .timeline
         .iter()
@@ -335,8 +352,14 @@ pub fn completion_trend(r: &RunResult) -> Option<CompletionTrend> {
         .map(|s| s.t);
     let onset_s = onset.map(|o| r.totals.first_429_s.unwrap_or(f64::from(o)));
     let pts = points(r, &t.name, onset_s);
-    if pts.len() < MIN_TREND_SECONDS {
-        return None;
+    let mut begun: Vec<u32> = pts.iter().map(|p| p.begun).collect();
+    begun.dedup();
+    if begun.len() < MIN_TREND_SECONDS {
+        return Err(Some(TooFewEnds {
+            transaction: t.name.clone(),
+            seconds: begun.len() as u32,
+            before_first_429: onset.is_some(),
+        }));
     }
     let (first, last) = (pts[0].begun, pts[pts.len() - 1].begun);
     // Two windows fit in the seconds from the first begin to the last.
@@ -350,7 +373,9 @@ pub fn completion_trend(r: &RunResult) -> Option<CompletionTrend> {
     let time = |p: &Point| Some((p.us, p.n));
     let late_from = (first + w..=(last + 1).saturating_sub(w))
         .filter(|from| !window(*from).is_empty())
-        .max_by_key(|from| weighted(&window(*from), time))?;
+        .max_by_key(|from| weighted(&window(*from), time))
+        // Four seconds of begins always leave one: the last window holds the last.
+        .unwrap_or((last + 1).saturating_sub(w));
     let (early, late) = (window(first), window(late_from));
     // The requests' 2xx answered while a window's transactions ran, before the first 429.
     let last_second = r.timeline.last().map_or(0, |s| s.t);
@@ -384,7 +409,7 @@ pub fn completion_trend(r: &RunResult) -> Option<CompletionTrend> {
         queue_signature: false,
     };
     trend.queue_signature = trend.rising() && trend.requests_ratio() < FLAT_RATIO;
-    Some(trend)
+    Ok(trend)
 }
 
 #[cfg(test)]

@@ -176,7 +176,17 @@ fn the_transaction_read_is_the_one_with_the_most_successes_and_few_ends_give_non
         },
     );
     assert_eq!(completion_trend(&r).unwrap().transaction, NAME);
-    // Three ends before the first 429 are too few to tell a trend.
-    let txns = [(0.0, 2.0), (2.0, 2.0), (4.0, 2.0)];
-    assert_eq!(completion_trend(&run(&txns, Some(8), 20, |_| 0.1)), None);
+    // Three seconds of begins before the first 429 are too few to tell a trend; a fourth after
+    // it does not count.
+    let txns = [(0.0, 2.0), (2.0, 2.0), (4.0, 2.0), (9.0, 2.0)];
+    let too_few = TooFewEnds {
+        transaction: NAME.into(),
+        seconds: 3,
+        before_first_429: true,
+    };
+    let mut r = run(&txns, Some(8), 20, |_| 0.1);
+    assert_eq!(completion_trend(&r), Err(Some(too_few)));
+    // Without transactions there is nothing to read.
+    r.transactions.clear();
+    assert_eq!(completion_trend(&r), Err(None));
 }

@@ -2,10 +2,11 @@
 //! measured against): the one sentence the terminal's `completion:` line, a bullet of
 //! `report.html` and `diagnosis.words.completion` in `result.json` carry, and its short form for
 //! the report's tile and CI outputs. A queue behind the API is named "backend queue" with its
-//! figures: the rise, the seconds it was read over, and the first 429.
+//! figures: the rise, the seconds it was read over, and the first 429; transactions too few to
+//! read say so.
 
 use crate::analysis::diagnosis::Diagnosis;
-use crate::analysis::transactions::{CompletionTrend, RISING_RATIO};
+use crate::analysis::transactions::{CompletionTrend, MIN_TREND_SECONDS, RISING_RATIO};
 use crate::report::format::{ms, secs};
 
 /// What the trend says, in the word each phrasing opens with.
@@ -61,9 +62,29 @@ fn against_429(c: &CompletionTrend, d: &Diagnosis) -> String {
     }
 }
 
-/// The trend in one sentence, opening with its reading (`backend queue: …`); None without one.
+/// Why there is no trend, when the plan's transactions give none: `too few to read: …`.
+fn unread_sentence(d: &Diagnosis) -> Option<String> {
+    let w = d.completion_unread.as_ref()?;
+    let before = match (&d.onset, w.before_first_429) {
+        (Some(o), true) => format!(" before the first 429 at {}", secs(o.at_s)),
+        _ => String::new(),
+    };
+    Some(format!(
+        "too few to read: the {} transactions that succeeded began in only {} different \
+         {}{before} (a trend needs {}).",
+        w.transaction,
+        w.seconds,
+        if w.seconds == 1 { "second" } else { "seconds" },
+        MIN_TREND_SECONDS
+    ))
+}
+
+/// The trend in one sentence, opening with its reading (`backend queue: …`), or why there is
+/// none (`too few to read: …`); None without transactions.
 pub fn completion_sentence(d: &Diagnosis) -> Option<String> {
-    let c = d.completion.as_ref()?;
+    let Some(c) = d.completion.as_ref() else {
+        return unread_sentence(d);
+    };
     let reading = Reading::of(c);
     let requests = format!(
         "the requests' 2xx median went {} ms → {} ms (×{:.1})",
@@ -104,7 +125,13 @@ pub fn completion_sentence(d: &Diagnosis) -> Option<String> {
 /// The trend in a few words, for the report's tile and CI outputs: `backend queue: 3.6 s →
 /// ≥ 13.9 s by the first 429`.
 pub fn completion_short(d: &Diagnosis) -> Option<String> {
-    let c = d.completion.as_ref()?;
+    let Some(c) = d.completion.as_ref() else {
+        let w = d.completion_unread.as_ref()?;
+        return Some(format!(
+            "too few to read ({} of {} seconds)",
+            w.seconds, MIN_TREND_SECONDS
+        ));
+    };
     let when = match (&d.onset, c.before_first_429) {
         (Some(_), true) if c.late_at_least => " by the first 429",
         (Some(_), true) => " before the first 429",

@@ -358,4 +358,24 @@ fn each_reading_of_the_trend_opens_its_sentence() {
     let p = phrase(&clear);
     assert!(p.completion.is_none() && !p.lines.iter().any(|l| l.contains("Completion")));
     assert!(!p.tiles.iter().any(|t| t.0 == "completion time"));
+    // Transactions too few to read say so, with the first 429 they were read before.
+    d.completion = None;
+    d.completion_unread = Some(crate::analysis::transactions::TooFewEnds {
+        transaction: "publish_to_success".into(),
+        seconds: 3,
+        before_first_429: true,
+    });
+    let p = phrase(&d);
+    assert_eq!(
+        p.completion.as_deref(),
+        Some(
+            "too few to read: the publish_to_success transactions that succeeded began in only 3 \
+             different seconds before the first 429 at 10.2 s (a trend needs 4)."
+        )
+    );
+    let tile = (
+        "completion time",
+        "too few to read (3 of 4 seconds)".to_string(),
+    );
+    assert!(p.tiles.contains(&tile), "{:?}", p.tiles);
 }
