@@ -151,6 +151,18 @@ async fn the_canary_sees_the_backlog_fill_before_the_batch_s_first_429() {
         terminal.contains(&format!("completion: {words}\n")),
         "{terminal}"
     );
+    // `surge report` rebuilding the reports offline says the same.
+    let again = Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(["report", "-o"])
+        .arg(d.join("again"))
+        .arg(d.join("canary/result.json"))
+        .output()
+        .unwrap();
+    let again = String::from_utf8(again.stdout).unwrap();
+    assert!(
+        again.starts_with(&format!("completion: {words}\n")),
+        "{again}"
+    );
     let html = std::fs::read_to_string(d.join("canary/report.html")).unwrap();
     assert!(html.contains("<dd>backend queue: "), "the tile");
     assert!(html.contains(&format!("by the first 429 at {first:.1} s")));
