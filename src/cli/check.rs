@@ -179,6 +179,9 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         }
         // The candidate's 429 diagnosis, in the words `surge run` printed for it.
         let d = crate::report::diagnosis::phrase(&crate::analysis::diagnosis::diagnose(&cand));
+        if let Some(c) = &d.completion {
+            println!("completion: {c}");
+        }
         println!("{}\n{}", d.headline[0], d.headline[1]);
     }
     if let Some(why) = &no_answer {

@@ -48,6 +48,9 @@ pub async fn cmd(a: ReportArgs) -> i32 {
         }
     };
     let d = crate::report::diagnosis::phrase(&facts.diagnosis);
+    if let Some(c) = &d.completion {
+        println!("completion: {c}");
+    }
     println!("{}\n{}", d.headline[0], d.headline[1]);
     for f in crate::report::REPORT_FILES
         .iter()

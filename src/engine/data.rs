@@ -1,4 +1,6 @@
-//! Data sources at run time: shared cursors (one atomic per source) and per-user cursors.
+//! Data sources at run time: shared cursors (one atomic per source) and per-user cursors. A
+//! user draws only from the sources bound to its group (`[[data]] groups`), so a group's draws
+//! never move another group's shared cursor.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -54,15 +56,27 @@ pub struct UserData {
     /// Every match of an extractor with `match = "all"`, indexed like `Plan::vars` (empty for
     /// the others): what `foreach` goes over.
     pub lists: Vec<Vec<String>>,
+    /// The user's group (index into `Plan::groups`): it draws only the sources bound to it.
+    /// None: every source.
+    group: Option<usize>,
 }
 
 impl UserData {
-    /// A fresh user.
+    /// A fresh user that draws from every source.
     pub fn new(shared: &SharedData, nvars: usize) -> UserData {
         UserData {
             cursors: vec![0; shared.sources.len()],
             values: vec![String::new(); nvars],
             lists: vec![Vec::new(); nvars],
+            group: None,
+        }
+    }
+
+    /// A fresh user of group `group`: it draws only from the sources bound to that group.
+    pub fn in_group(shared: &SharedData, nvars: usize, group: usize) -> UserData {
+        UserData {
+            group: Some(group),
+            ..UserData::new(shared, nvars)
         }
     }
 
@@ -88,6 +102,9 @@ impl UserData {
     ) -> Result<(), Exhausted> {
         use rand::RngExt as _;
         for (i, src) in shared.sources.iter().enumerate() {
+            if !src.drawn_by(self.group) {
+                continue;
+            }
             if let DataKind::PerUser { rows } = &src.kind {
                 let row = &rows[(number.max(1) as usize - 1) % rows.len()];
                 for (col, var) in src.vars.iter().enumerate() {
@@ -205,6 +222,7 @@ mod tests {
             share,
             on_eof,
             vars: vec![0, 1],
+            groups: None,
         }
     }
 
@@ -259,6 +277,49 @@ mod tests {
     }
 
     #[test]
+    fn a_source_bound_to_a_group_is_drawn_by_its_users_only() {
+        // Group 0 (the batch) reads the rows; group 1 (a canary) its own list: the canary's
+        // draws never move the batch's shared cursor.
+        let mut rows = csv(&["a", "b", "c"], Share::All, OnEof::StopThread);
+        rows.groups = Some(vec![0]);
+        let mut own = DataSource {
+            kind: DataKind::List {
+                values: Arc::new(vec!["x".into()]),
+            },
+            share: Share::All,
+            on_eof: OnEof::Recycle,
+            vars: vec![2],
+            groups: Some(vec![1]),
+        };
+        let shared = SharedData::new(&[rows.clone(), own.clone()]);
+        let mut canary = UserData::in_group(&shared, 3, 1);
+        for _ in 0..5 {
+            canary.draw(&shared).unwrap();
+            assert_eq!(canary.values, vec!["", "", "x"]);
+        }
+        let mut batch = UserData::in_group(&shared, 3, 0);
+        assert_eq!(
+            draws(&shared, &mut batch, 4),
+            vec![
+                Ok("a".into()),
+                Ok("b".into()),
+                Ok("c".into()),
+                Err(Exhausted::StopThread)
+            ]
+        );
+        assert_eq!(
+            batch.values[2], "",
+            "the batch never draws the canary's list"
+        );
+        // A user of no group (a unit test's) draws every source.
+        own.groups = Some(vec![5]);
+        let shared = SharedData::new(&[rows, own]);
+        let mut any = UserData::new(&shared, 3);
+        any.draw(&shared).unwrap();
+        assert_eq!(any.values, vec!["a", "a-name", "x"]);
+    }
+
+    #[test]
     fn generated_sources() {
         let sources = vec![
             DataSource {
@@ -271,6 +332,7 @@ mod tests {
                 share: Share::All,
                 on_eof: OnEof::Recycle,
                 vars: vec![0],
+                groups: None,
             },
             DataSource {
                 kind: DataKind::List {
@@ -279,12 +341,14 @@ mod tests {
                 share: Share::PerThread,
                 on_eof: OnEof::Recycle,
                 vars: vec![1],
+                groups: None,
             },
             DataSource {
                 kind: DataKind::Uuid,
                 share: Share::All,
                 on_eof: OnEof::Recycle,
                 vars: vec![2],
+                groups: None,
             },
         ];
         let shared = SharedData::new(&sources);
@@ -333,6 +397,7 @@ mod tests {
                         share: Share::All,
                         on_eof: OnEof::Recycle,
                         vars: vec![0],
+                        groups: None,
                     }],
                     seg,
                 );

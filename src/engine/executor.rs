@@ -124,6 +124,8 @@ pub(super) struct GroupRt {
     pub(super) phase: Phase,
     /// setup: the variables its users hand to the later groups.
     pub(super) export: Vec<usize>,
+    /// Its index in `Plan::groups` (the data sources bound to it).
+    pub(super) index: usize,
 }
 
 pub(super) struct Ctx<T> {
@@ -343,7 +345,8 @@ fn build_ctx<T: Transport>(
     let groups = plan
         .groups
         .iter()
-        .map(|g| {
+        .enumerate()
+        .map(|(index, g)| {
             let pace = g.load.pace.map(|p| {
                 let per_second = p.per_second / f64::from(segment.count.max(1));
                 match p.per {
@@ -381,6 +384,7 @@ fn build_ctx<T: Transport>(
                 mix: super::mix::MixRt::new(&g.program, g.max_users()),
                 phase: g.phase,
                 export: g.export.clone(),
+                index,
             };
             user_base += g.max_users();
             rt

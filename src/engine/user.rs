@@ -96,7 +96,7 @@ impl<C> User<C> {
             None => rand::make_rng(),
         };
         let slots = usize::from(grp.program.slots);
-        let mut data = UserData::new(&ctx.data, ctx.nvars);
+        let mut data = UserData::in_group(&ctx.data, ctx.nvars, grp.index);
         if grp.phase != crate::scenario::Phase::Setup {
             let exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
             for (var, value) in exports.iter() {

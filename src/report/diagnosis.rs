@@ -1,11 +1,17 @@
 //! The 429 diagnosis in words, written from [`Diagnosis`] facts only: the two-line headline (the
 //! terminal, `surge report`, `surge check`), the bullets, the recommendation and the fact tiles
 //! (`report.html`), the words `result.json` keeps beside the facts, and the section CI outputs
-//! carry ([`ci_note`]). Every place that says
-//! which limit was named reads the one fact [`Diagnosis::limit_named`] through [`limit_named`],
+//! carry ([`ci_note`]). The completion-time trend of transactions (a backend queue filling
+//! before the first 429) is one sentence, [`completion_sentence`]: the terminal's `completion:`
+//! line, the second bullet, `words.completion`, and a tile ([`completion_short`]). Every place
+//! that says which limit was named reads the one fact [`Diagnosis::limit_named`] through [`limit_named`],
 //! every place that gives a pace reads [`Diagnosis::advice`] through [`pace_short`], so the tile,
 //! the headline and the sentences cannot disagree.
 
+#[path = "diagnosis_completion.rs"]
+mod completion;
+
+pub use self::completion::{completion_sentence, completion_short, Reading};
 use crate::analysis::diagnosis::{
     Diagnosis, HeaderLimit, LimitNamed, MeasuredLimit, NoAdvice, NoAdviceReason, Verdict,
 };
@@ -24,6 +30,9 @@ pub struct Phrasing {
     pub recommendation: Option<String>,
     /// Short key → value facts for the HTML tiles.
     pub tiles: Vec<(&'static str, String)>,
+    /// The completion-time trend of the plan's transactions, when it has some
+    /// ([`completion_sentence`]): the terminal's `completion:` line, also among `lines`.
+    pub completion: Option<String>,
 }
 
 /// The words `result.json` keeps under `diagnosis.words`, for a reader without surge (a CI log).
@@ -33,6 +42,9 @@ pub struct Words<'a> {
     pub headline: &'a [String; 2],
     /// The recommendation, or why there is none.
     pub recommendation: Option<&'a str>,
+    /// The completion-time trend (`backend queue: …`), when the plan has transactions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completion: Option<&'a str>,
 }
 
 /// `minute`, `2 minutes`, `90 s`.
@@ -357,6 +369,7 @@ fn not_throttled(d: &Diagnosis) -> Phrasing {
             ("peak rate", format!("{} req/s", rate(d.peak_rate))),
             ("limit named", limit_named(d, true)),
         ],
+        completion: None,
     }
 }
 
@@ -416,6 +429,11 @@ fn bullets(d: &Diagnosis) -> Vec<String> {
 
 /// Writes the diagnosis.
 pub fn phrase(d: &Diagnosis) -> Phrasing {
+    with_completion(phrase_429(d), d)
+}
+
+/// The diagnosis of the 429s alone.
+fn phrase_429(d: &Diagnosis) -> Phrasing {
     match d.verdict {
         Verdict::NoTraffic => {
             return Phrasing {
@@ -426,6 +444,7 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
                 lines: vec!["No request was recorded: there is nothing to diagnose.".into()],
                 recommendation: None,
                 tiles: vec![],
+                completion: None,
             }
         }
         Verdict::NotThrottled => return not_throttled(d),
@@ -481,7 +500,20 @@ pub fn phrase(d: &Diagnosis) -> Phrasing {
             ),
             ("limit named", limit_named(d, true)),
         ],
+        completion: None,
     }
+}
+
+/// `p` with the completion-time trend: its sentence second among the lines (after the first
+/// 429, or the absence of one, that it is read against), and its tile.
+fn with_completion(mut p: Phrasing, d: &Diagnosis) -> Phrasing {
+    p.completion = completion_sentence(d);
+    if let (Some(line), Some(tile)) = (&p.completion, completion_short(d)) {
+        p.lines
+            .insert(1.min(p.lines.len()), format!("Completion time: {line}"));
+        p.tiles.push(("completion time", tile));
+    }
+    p
 }
 
 /// The diagnosis for CI outputs (`--junit`, `--summary-md` of run, check and merge): the

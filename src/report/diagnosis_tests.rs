@@ -249,3 +249,133 @@ fn hypothesis_limits_and_unnamed_429s_are_said() {
         p.headline
     );
 }
+
+fn trend(
+    queue: bool,
+    p: f64,
+    late_us: u64,
+    req_late_us: u64,
+) -> crate::analysis::transactions::CompletionTrend {
+    crate::analysis::transactions::CompletionTrend {
+        transaction: "publish_to_success".into(),
+        early: (0, 4),
+        late: (5, 9),
+        early_us: 3_600_000,
+        late_us,
+        late_at_least: true,
+        requests_early_us: 2_400_000,
+        requests_late_us: req_late_us,
+        before_first_429: true,
+        trend_p: p,
+        queue_signature: queue,
+    }
+}
+
+#[test]
+fn a_backend_queue_is_said_with_the_rise_from_when_and_the_first_429_everywhere() {
+    let mut d = diagnose(&throttled_run(false));
+    d.completion = Some(trend(true, 1.0 / 401.0, 13_900_000, 2_500_000));
+    let want = "backend queue: publish_to_success took 3.6 s (median) when begun in seconds 0–4 \
+                and ≥ 13.9 s when begun in seconds 5–9, ×3.9 by the first 429 at 10.2 s; a steady \
+                rise (p = 0.002) while the requests' 2xx median went 2400 ms → 2500 ms (×1.0): \
+                work accepted at once and finished ever later, a queue behind the API.";
+    let p = phrase(&d);
+    // The terminal's `completion:` line, the report's second bullet, its tile, CI's facts and
+    // result.json's words: one sentence.
+    assert_eq!(p.completion.as_deref(), Some(want));
+    assert_eq!(p.lines[1], format!("Completion time: {want}"));
+    assert!(p.lines[0].starts_with("The first 429 came at 10.2 s"));
+    let tile = (
+        "completion time",
+        "backend queue: 3.6 s → ≥ 13.9 s by the first 429".to_string(),
+    );
+    assert!(p.tiles.contains(&tile), "{:?}", p.tiles);
+    let note = ci_note(&d);
+    assert!(note.facts.contains(&(tile.0.to_string(), tile.1.clone())));
+    let words = Words {
+        headline: &p.headline,
+        recommendation: p.recommendation.as_deref(),
+        completion: p.completion.as_deref(),
+    };
+    let json = serde_json::to_value(&words).unwrap();
+    assert_eq!(json["completion"], want);
+    // A trend measured wholly before the first 429 says "before", not "by".
+    let mut t = trend(true, 1.0 / 401.0, 13_900_000, 2_500_000);
+    t.late_at_least = false;
+    d.completion = Some(t);
+    let s = completion_sentence(&d).unwrap();
+    assert!(
+        s.contains("and 13.9 s when begun in seconds 5–9, ×3.9 before the first 429 at 10.2 s;"),
+        "{s}"
+    );
+}
+
+#[test]
+fn each_reading_of_the_trend_opens_its_sentence() {
+    let mut d = diagnose(&throttled_run(false));
+    for (t, opens, says) in [
+        (
+            trend(false, 1.0 / 401.0, 8_000_000, 6_000_000),
+            "API slowdown: ",
+            "a steady rise (p = 0.002), but the requests' 2xx median went 2400 ms → 6000 ms (×2.5): the API itself slowed",
+        ),
+        (
+            trend(false, 0.3, 8_000_000, 2_400_000),
+            "no steady rise: ",
+            "no steadier than noise (p = 0.30); the requests' 2xx median went 2400 ms → 2400 ms (×1.0): no queue shown.",
+        ),
+        (
+            trend(false, 1.0 / 401.0, 4_000_000, 2_400_000),
+            "steady: ",
+            "×1.1 by the first 429 at 10.2 s; the requests' 2xx median went 2400 ms → 2400 ms (×1.0): no queue building behind the API.",
+        ),
+    ] {
+        d.completion = Some(t);
+        let s = completion_sentence(&d).unwrap();
+        assert!(s.starts_with(opens) && s.contains(says), "{s}");
+        assert!(!s.contains("backend queue"), "{s}");
+    }
+    // Without a 429 the sentence says so; without transactions there is none.
+    let mut clear = diagnose(&result(
+        (0..20).map(|t| sec(t, 2, 5, 0, None, None)).collect(),
+        cc(1),
+    ));
+    let mut t = trend(true, 1.0 / 401.0, 13_900_000, 2_500_000);
+    (t.before_first_429, t.late_at_least) = (false, false);
+    clear.completion = Some(t);
+    let p = phrase(&clear);
+    let s = p.completion.clone().unwrap();
+    assert!(
+        s.contains("×3.9 in a run without 429s; a steady rise"),
+        "{s}"
+    );
+    assert!(
+        p.lines[1].starts_with("Completion time: backend queue"),
+        "{:?}",
+        p.lines
+    );
+    clear.completion = None;
+    let p = phrase(&clear);
+    assert!(p.completion.is_none() && !p.lines.iter().any(|l| l.contains("Completion")));
+    assert!(!p.tiles.iter().any(|t| t.0 == "completion time"));
+    // Transactions too few to read say so, with the first 429 they were read before.
+    d.completion = None;
+    d.completion_unread = Some(crate::analysis::transactions::TooFewEnds {
+        transaction: "publish_to_success".into(),
+        seconds: 3,
+        before_first_429: true,
+    });
+    let p = phrase(&d);
+    assert_eq!(
+        p.completion.as_deref(),
+        Some(
+            "too few to read: the publish_to_success transactions that succeeded began in only 3 \
+             different seconds before the first 429 at 10.2 s (a trend needs 4)."
+        )
+    );
+    let tile = (
+        "completion time",
+        "too few to read (3 of 4 seconds)".to_string(),
+    );
+    assert!(p.tiles.contains(&tile), "{:?}", p.tiles);
+}

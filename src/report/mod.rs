@@ -78,6 +78,7 @@ pub fn write_result(
             words: diagnosis::Words {
                 headline: &p.headline,
                 recommendation: p.recommendation.as_deref(),
+                completion: p.completion.as_deref(),
             },
         },
     };

@@ -134,14 +134,10 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             f.dropped_iterations
         );
     }
-    if let Some(c) = &facts.diagnosis.completion {
-        let _ = writeln!(
-            s,
-            "completion: {}",
-            super::transactions::completion_sentence(c)
-        );
-    }
     let d = super::diagnosis::phrase(&facts.diagnosis);
+    if let Some(c) = &d.completion {
+        let _ = writeln!(s, "completion: {c}");
+    }
     let _ = writeln!(s, "{}\n{}", d.headline[0], d.headline[1]);
     s
 }

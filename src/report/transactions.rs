@@ -1,6 +1,7 @@
 //! Transactions and checks in words and tables, from the facts of
-//! [`crate::analysis::transactions`]: the terminal's block, the HTML section, `transactions.csv`,
-//! and the completion-time sentence of the diagnosis. Formats only.
+//! [`crate::analysis::transactions`]: the terminal's block, the HTML section and
+//! `transactions.csv` (the completion-time trend is the diagnosis's: `report::diagnosis`).
+//! Formats only.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -8,7 +9,6 @@ use std::io::Write;
 use super::format::{ms, rate, share};
 use super::html::esc;
 use crate::analysis::figures::Figures;
-use crate::analysis::transactions::CompletionTrend;
 
 /// Columns of `transactions.csv`.
 pub const TRANSACTION_COLUMNS: &[&str] = &[
@@ -27,35 +27,6 @@ pub const TRANSACTION_COLUMNS: &[&str] = &[
     "in_flight_peak",
     "unfinished",
 ];
-
-/// The completion-time trend in one sentence.
-pub fn completion_sentence(c: &CompletionTrend) -> String {
-    let when = if c.before_first_429 {
-        "(before the first 429)"
-    } else {
-        "(no 429 in the run)"
-    };
-    let verdict = if c.queue_signature {
-        "completion time rising while the 2xx stay fast: the signature of a queue behind the API (work accepted at once, finished ever later)"
-    } else if c.ratio() >= crate::analysis::transactions::RISING_RATIO {
-        "completion time rising with the requests' own time: the API itself slowed, not only the work behind it"
-    } else {
-        "completion time steady: no queue building behind the API"
-    };
-    let (early, late) = (c.early_us as f64 / 1e6, c.late_us as f64 / 1e6);
-    format!(
-        "{}: median {early:.1} s in seconds {}–{}, {late:.1} s in seconds {}–{} {when} (×{:.1}); requests' 2xx median {} ms → {} ms (×{:.1}); {verdict}.",
-        c.transaction,
-        c.early.0,
-        c.early.1,
-        c.late.0,
-        c.late.1,
-        c.ratio(),
-        ms(c.requests_early_us),
-        ms(c.requests_late_us),
-        c.requests_ratio(),
-    )
-}
 
 /// The most operations of `name` in flight at a second's end.
 fn peak(f: &Figures, name: &str) -> u64 {

@@ -106,7 +106,12 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
     let auth = build_auth(&mut c, raw.auth.unwrap_or_default(), &base_dir);
     // Data sources first: they define the variables templates may use.
     let problems_before_data = c.problems.len();
-    let (data, mut vars) = build_data(&mut c, raw.data, &base_dir);
+    // The names `[[data]] groups` may bind to, as `build_groups` will name the groups.
+    let group_names: Vec<String> = (raw.group.iter().enumerate())
+        .map(|(i, g)| g.name.clone().unwrap_or_else(|| group_default_name(i)))
+        .collect();
+    let named = (!raw.group.is_empty()).then_some(group_names.as_slice());
+    let (data, mut vars) = build_data(&mut c, raw.data, &base_dir, named);
     let data_ok = c.problems.len() == problems_before_data;
     // Variables set by extractors join the data's: templates and conditions may read them.
     let mut more = super::conversation::extracted_vars(&raw.request);
@@ -135,6 +140,7 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         conditions: &mut conditions,
     };
     let groups = build_groups(&mut c, raw.load, raw.group, raw.steps, &requests, &mut x);
+    super::data::check_group_draws(&mut c, &data, &vars, &requests, &groups);
     let limits = build_limits(&mut c, raw.limits, &groups);
     let labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();
     let on_429 = super::policy::build_policy(&mut c, raw.on_429, &labels, &base_dir);
@@ -224,6 +230,11 @@ fn build_name(c: &mut Checker<'_>, raw: Option<String>) -> String {
     }
 }
 
+/// The name of the `i`-th `[[group]]` (from 0) that names none.
+fn group_default_name(i: usize) -> String {
+    format!("group{}", i + 1)
+}
+
 /// A group's program: its `steps`, or its `requests` (default: every request) once each.
 fn program(
     c: &mut Checker<'_>,
@@ -269,7 +280,7 @@ fn build_groups(
         }
         for (i, g) in raw_groups.into_iter().enumerate() {
             let p = format!("group[{i}]");
-            let name = g.name.unwrap_or_else(|| format!("group{}", i + 1));
+            let name = g.name.unwrap_or_else(|| group_default_name(i));
             if groups.iter().any(|x: &Group| x.name == name) {
                 c.err(
                     &format!("{p}.name"),

@@ -10,6 +10,12 @@ use serde::Serialize;
 
 use super::spec::RawData;
 
+#[path = "data_groups.rs"]
+mod groups;
+
+use self::groups::bind_groups;
+pub(super) use self::groups::check_group_draws;
+
 /// How users share a data source's cursor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -115,14 +121,30 @@ pub struct DataSource {
     pub on_eof: OnEof,
     /// Indices into [`Plan::vars`](super::Plan::vars) this source sets, in column order.
     pub vars: Vec<usize>,
+    /// The groups (indices into [`Plan::groups`]) whose users draw from it; None: every group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<usize>>,
+}
+
+impl DataSource {
+    /// A user of group `group` draws from this source (a user of no known group, from every
+    /// source).
+    pub fn drawn_by(&self, group: Option<usize>) -> bool {
+        match (&self.groups, group) {
+            (Some(bound), Some(g)) => bound.contains(&g),
+            _ => true,
+        }
+    }
 }
 
 /// Checks every `[[data]]` source. Returns the sources and the variable names they set, in file
-/// order (templates index into the names).
+/// order (templates index into the names). `groups` names the `[[group]]`s in file order (None
+/// with `[load]`): what a source's `groups` may name.
 pub(super) fn build_data(
     c: &mut Checker<'_>,
     raw: Vec<RawData>,
     base_dir: &Path,
+    groups: Option<&[String]>,
 ) -> (Vec<DataSource>, Vec<String>) {
     let mut vars: Vec<String> = Vec::new();
     let mut data = Vec::new();
@@ -144,6 +166,7 @@ pub(super) fn build_data(
                 ("stop_test", OnEof::StopTest),
             ],
         );
+        let bound = bind_groups(c, &p, d.groups.as_deref(), groups);
         let Some((kind, mut names)) = source_kind(c, &p, &d, base_dir) else {
             continue;
         };
@@ -181,6 +204,7 @@ pub(super) fn build_data(
             share,
             on_eof,
             vars: idx,
+            groups: bound,
         });
     }
 

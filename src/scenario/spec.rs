@@ -272,6 +272,9 @@ pub struct RawData {
     pub share: Option<String>,
     /// `recycle` (default), `stop_thread` or `stop_test`.
     pub on_eof: Option<String>,
+    /// With `[[group]]`s: only these groups' users draw from it (default: every group), as a
+    /// JMeter CSV Data Set placed inside one thread group.
+    pub groups: Option<Vec<String>>,
 }
 
 /// One `[[request]]`.

@@ -404,3 +404,75 @@ threads = 1
     assert!(e.contains("data[0].end: -5 is never reached"), "{e}");
     assert!(e.contains("did you mean \"random\""), "{e}");
 }
+
+#[test]
+fn a_data_source_binds_to_groups_by_name_and_a_mistake_names_its_line() {
+    let text = r#"name = "bind"
+[target]
+base_url = "http://127.0.0.1:1"
+[[data]]
+kind = "list"
+var = "flow_id"
+values = ["a", "b"]
+groups = ["batch"]
+[[data]]
+kind = "list"
+var = "canary"
+values = ["c"]
+groups = ["canary"]
+[[request]]
+name = "publish"
+path = "/p?flow={flow_id}"
+[[request]]
+name = "canary_publish"
+path = "/p?flow={canary}"
+[[group]]
+name = "batch"
+requests = ["publish"]
+load = { threads = 2 }
+[[group]]
+name = "canary"
+requests = ["canary_publish"]
+load = { threads = 1 }
+"#;
+    let plan = load_str(text, Path::new("t.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.data[0].groups, Some(vec![0]));
+    assert_eq!(plan.data[1].groups, Some(vec![1]));
+    assert!(plan.data[0].drawn_by(Some(0)) && !plan.data[0].drawn_by(Some(1)));
+
+    let err = |t: &str| {
+        load_str(t, Path::new("t.toml"), &[])
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(&text.replace("groups = [\"canary\"]", "groups = [\"canery\"]"));
+    assert!(
+        e.contains("t.toml:13: data[1].groups: no [[group]] is named \"canery\"; the groups are \"batch\", \"canary\"")
+            && e.contains("did you mean \"canary\""),
+        "{e}"
+    );
+    let e = err(&text.replace("groups = [\"batch\"]", "groups = []"));
+    assert!(
+        e.contains("t.toml:8: data[0].groups: names no group"),
+        "{e}"
+    );
+    // The canary's request uses {flow_id}, a variable only the batch draws.
+    let e = err(&text.replace("flow={canary}", "flow={flow_id}"));
+    assert!(
+        e.contains("t.toml:8: data[0].groups: group \"canary\" does not draw from this source, yet its request \"canary_publish\" uses {flow_id}"),
+        "{e}"
+    );
+    // Unnamed groups bind by their default names.
+    let unnamed = text
+        .replace("name = \"batch\"\n", "")
+        .replace("groups = [\"batch\"]", "groups = [\"group1\"]");
+    let plan = load_str(&unnamed, Path::new("t.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.data[0].groups, Some(vec![0]));
+    // With [load] there is one group, and nothing to bind to.
+    let single = "name = \"one\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[data]]\nkind = \"uuid\"\nvar = \"u\"\ngroups = [\"main\"]\n[[request]]\nname = \"a\"\npath = \"/{u}\"\n[load]\nthreads = 1\n";
+    let e = err(single);
+    assert!(
+        e.contains("t.toml:7: data[0].groups: applies only with [[group]]s"),
+        "{e}"
+    );
+}

@@ -123,6 +123,10 @@ pub struct Diagnosis {
     /// the API shows as completion time rising while the 2xx stay fast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion: Option<crate::analysis::transactions::CompletionTrend>,
+    /// Why the plan's transactions give no trend, when they give none: too few succeeded
+    /// (before the first 429).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_unread: Option<crate::analysis::transactions::TooFewEnds>,
 }
 
 impl Diagnosis {
@@ -242,8 +246,13 @@ pub fn diagnose(r: &RunResult) -> Diagnosis {
         measured: None,
         advice: None,
         no_advice: None,
-        completion: crate::analysis::transactions::completion_trend(r),
+        completion: None,
+        completion_unread: None,
     };
+    match crate::analysis::transactions::completion_trend(r) {
+        Ok(t) => d.completion = Some(t),
+        Err(why) => d.completion_unread = why,
+    }
     let m = measure::measure(r, d.header_limit.as_ref(), d.tokens_used.unwrap_or(1));
     let (measured, advice) = advise(&d, m);
     d.measured = measured;

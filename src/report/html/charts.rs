@@ -105,17 +105,24 @@ fn transaction_time(r: &RunResult, rows: &[Option<&Second>]) -> Chart {
             .into_iter()
             .enumerate()
         {
+            let values: Vec<Option<f64>> = rows
+                .iter()
+                .map(|s| {
+                    s.and_then(|s| s.transactions.get(&t.name))
+                        .and_then(|x| x.duration.get(&Outcome::Success))
+                        .map(|x| f(x) as f64 / 1e6)
+                })
+                .collect();
+            // A transaction that ends every few seconds (a canary) is dots: a line would
+            // draw nothing between its ends.
+            let held: Vec<usize> = (0..values.len()).filter(|i| values[*i].is_some()).collect();
+            let sparse = held.len() * 2 < held.last().map_or(0, |l| l + 1 - held[0]);
+            let kind = if sparse { Kind::Dots } else { Kind::Line };
             let mut s = Series::new(
                 format!("{} {q}", t.name),
                 shades[(2 * k + i) % shades.len()],
-                Kind::Line,
-                rows.iter()
-                    .map(|s| {
-                        s.and_then(|s| s.transactions.get(&t.name))
-                            .and_then(|x| x.duration.get(&Outcome::Success))
-                            .map(|x| f(x) as f64 / 1e6)
-                    })
-                    .collect(),
+                kind,
+                values,
             );
             s.unit = "s";
             s.width = 1.6 + 0.4 * i as f64;

@@ -161,13 +161,6 @@ pub fn diagnosis(out: &mut String, d: &Diagnosis) {
     for line in &p.lines {
         let _ = write!(out, "<li>{}</li>", esc(line));
     }
-    if let Some(c) = &d.completion {
-        let _ = write!(
-            out,
-            "<li>Completion time: {}</li>",
-            esc(&crate::report::transactions::completion_sentence(c))
-        );
-    }
     out.push_str("</ul>");
     if let Some(rec) = &p.recommendation {
         let _ = write!(
