@@ -389,3 +389,27 @@ fn out_of_file_descriptors_users_back_off_and_the_duration_ends_the_run() {
         "{err}"
     );
 }
+
+#[test]
+fn out_of_file_descriptors_a_host_name_is_a_resource_error_not_a_dns_failure() {
+    let server = FaultServer::start(|_| Fault::Ok);
+    let dir = tempfile::tempdir().unwrap();
+    // By name: the resolver fails too when no descriptor is left (getaddrinfo's EAI_SYSTEM).
+    let url = server.url().replace("127.0.0.1", "localhost");
+    scenario(
+        dir.path(),
+        &url,
+        "threads = 300\nloops = \"forever\"\nduration = \"2s\"\nthink_time = \"10ms\"",
+        "",
+    );
+    let out = run_recorded(dir.path(), Some(64));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let r = checked_result(dir.path());
+    assert_eq!(r["stop_reason"], "completed", "{err}");
+    assert!(
+        status(&r, "error:resource") > 0,
+        "{}",
+        r["totals"]["by_status"]
+    );
+    assert_eq!(status(&r, "error:dns"), 0, "{}", r["totals"]["by_status"]);
+}
