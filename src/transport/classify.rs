@@ -30,6 +30,27 @@ pub fn io_class(e: &std::io::Error) -> Option<ErrorClass> {
     }
 }
 
+/// Why a name lookup failed. Out of descriptors, the resolver fails too, and glibc says so
+/// only as "no such name" or "try again" (it could not open its files or its socket): so a
+/// failed lookup asks whether this process can open a socket at all, and when it cannot, it is
+/// this machine's limit (`resource`, which users back off from), not the name's (`dns`).
+pub(crate) fn lookup_class(e: &std::io::Error) -> ErrorClass {
+    if super::is_resource_error(e) || out_of_descriptors() {
+        ErrorClass::Resource
+    } else {
+        ErrorClass::Dns
+    }
+}
+
+/// Whether this process cannot open a socket now for want of descriptors (asked only after a
+/// failure).
+fn out_of_descriptors() -> bool {
+    matches!(
+        std::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)),
+        Err(e) if super::is_resource_error(&e)
+    )
+}
+
 /// Classifies one link of a chain; `None` when it says nothing decisive.
 fn link_class(s: &(dyn StdError + 'static)) -> Option<ErrorClass> {
     if let Some(io) = s.downcast_ref::<std::io::Error>() {
@@ -90,7 +111,11 @@ fn chain_class(first: Option<&(dyn StdError + 'static)>) -> (Option<ErrorClass>,
         text.push(' ');
         src = s.source();
     }
-    let c = text_class(&text);
+    let c = match text_class(&text) {
+        // A lookup that failed for want of descriptors (see `lookup_class`).
+        Some(ErrorClass::Dns) if out_of_descriptors() => Some(ErrorClass::Resource),
+        c => c,
+    };
     (c, text)
 }
 

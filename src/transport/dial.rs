@@ -198,7 +198,7 @@ async fn tcp(host: &str, port: u16) -> Result<TcpStream, ErrorClass> {
         Ok(ip) => vec![(ip, port).into()],
         Err(_) => tokio::net::lookup_host((bare, port))
             .await
-            .map_err(|e| lookup_class(&e))?
+            .map_err(|e| super::classify::lookup_class(&e))?
             .collect(),
     };
     let mut last = ErrorClass::Dns;
@@ -212,20 +212,6 @@ async fn tcp(host: &str, port: u16) -> Result<TcpStream, ErrorClass> {
         }
     }
     Err(last)
-}
-
-/// Why a name lookup failed. Out of descriptors, the resolver fails too, and glibc says so
-/// only as "no such name" or "try again" (it could not open its files or its socket): so a
-/// failed lookup asks whether this process can open a socket at all, and when it cannot, it is
-/// this machine's limit (`resource`, which users back off from), not the name's (`dns`).
-fn lookup_class(e: &io::Error) -> ErrorClass {
-    if super::is_resource_error(e) {
-        return ErrorClass::Resource;
-    }
-    match std::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)) {
-        Err(probe) if super::is_resource_error(&probe) => ErrorClass::Resource,
-        _ => ErrorClass::Dns,
-    }
 }
 
 /// Why a TCP connect failed: refused or unreachable is `refused`; out of descriptors or of
