@@ -41,9 +41,13 @@ impl SharedData {
         }
     }
 
-    /// Number of variables set by all sources together.
+    /// Number of variables set by all sources together (one that several groups' sources set
+    /// counts once).
     pub fn var_count(&self) -> usize {
-        self.sources.iter().map(|s| s.vars.len()).sum()
+        let mut v: Vec<usize> = self.sources.iter().flat_map(|s| s.vars.clone()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
     }
 }
 
@@ -317,6 +321,32 @@ mod tests {
         let mut any = UserData::new(&shared, 3);
         any.draw(&shared).unwrap();
         assert_eq!(any.values, vec!["a", "a-name", "x"]);
+    }
+
+    #[test]
+    fn each_group_draws_its_own_source_of_one_variable() {
+        // JMeter's CSV Data Set inside each thread group: both set variable 0.
+        let list = |v: &[&str], g: usize| DataSource {
+            kind: DataKind::List {
+                values: Arc::new(v.iter().map(|s| s.to_string()).collect()),
+            },
+            share: Share::All,
+            on_eof: OnEof::Recycle,
+            vars: vec![0],
+            groups: Some(vec![g]),
+        };
+        let shared = SharedData::new(&[list(&["a1", "a2"], 0), list(&["b1"], 1)]);
+        let mut a = UserData::in_group(&shared, 1, 0);
+        let mut b = UserData::in_group(&shared, 1, 1);
+        assert_eq!(shared.var_count(), 1);
+        let mut seen = Vec::new();
+        for _ in 0..3 {
+            a.draw(&shared).unwrap();
+            b.draw(&shared).unwrap();
+            seen.push((a.values[0].clone(), b.values[0].clone()));
+        }
+        let s = |x: &str, y: &str| (x.to_string(), y.to_string());
+        assert_eq!(seen, vec![s("a1", "b1"), s("a2", "b1"), s("a1", "b1")]);
     }
 
     #[test]

@@ -65,6 +65,11 @@ pub(in crate::scenario) fn check_group_draws(
             .any(|r| r.extract.iter().any(|e| e.var == v))
             || groups.iter().any(|g| g.export.contains(&v))
     };
+    // Group `gi` draws a source that sets `v` (its own, or one every group draws).
+    let drawn = |gi: usize, v: usize| {
+        data.iter()
+            .any(|s| s.vars.contains(&v) && s.groups.as_ref().is_none_or(|g| g.contains(&gi)))
+    };
     for (di, src) in data.iter().enumerate() {
         let Some(bound) = &src.groups else { continue };
         for (gi, g) in groups.iter().enumerate() {
@@ -78,7 +83,7 @@ pub(in crate::scenario) fn check_group_draws(
                     .vars()
                     .chain(r.headers.iter().flat_map(|h| h.1.vars()))
                     .chain(r.body.iter().flat_map(|b| b.vars()))
-                    .find(|v| src.vars.contains(v) && !set_elsewhere(*v));
+                    .find(|v| src.vars.contains(v) && !set_elsewhere(*v) && !drawn(gi, *v));
                 if let Some(v) = used {
                     c.err(
                         &format!("data[{di}].groups"),

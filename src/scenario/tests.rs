@@ -476,3 +476,57 @@ load = { threads = 1 }
         "{e}"
     );
 }
+
+#[test]
+fn each_group_may_have_its_own_source_of_one_variable() {
+    let text = r#"name = "own"
+[target]
+base_url = "http://127.0.0.1:1"
+[[data]]
+kind = "list"
+var = "user"
+values = ["a1", "a2"]
+groups = ["a"]
+[[data]]
+kind = "list"
+var = "user"
+values = ["b1"]
+groups = ["b"]
+[[request]]
+name = "r"
+path = "/u/{user}"
+[[group]]
+name = "a"
+load = { threads = 2 }
+[[group]]
+name = "b"
+load = { threads = 1 }
+"#;
+    let plan = load_str(text, Path::new("t.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.vars, vec!["user".to_string()]);
+    assert_eq!(plan.data[0].vars, plan.data[1].vars);
+    // A group drawing both would get two values for one variable.
+    let e = load_str(
+        &text.replace("groups = [\"b\"]", "groups = [\"b\", \"a\"]"),
+        Path::new("t.toml"),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("t.toml:9: data[1]: variable \"user\" is already set by an earlier [[data]] source (two sources may set one variable only when each names its groups"),
+        "{e}"
+    );
+    // Unbound, the second source would be drawn by every group.
+    let e = load_str(
+        &text.replace("groups = [\"b\"]\n", ""),
+        Path::new("t.toml"),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("data[1]: variable \"user\" is already set"),
+        "{e}"
+    );
+}
