@@ -64,8 +64,21 @@ impl Walker<'_> {
             let n: Vec<String> = names_raw.split(',').map(|s| s.trim().to_string()).collect();
             (Some(n.clone()), n)
         };
-        if let Some(dup) = names.iter().find(|n| self.env.data_vars.contains(n)) {
-            self.warn(place, format!("variable {dup:?} is already set by an earlier CSV data set; surge's data sources are shared by every group: not imported"));
+        let group_place = self.prepass_group.clone();
+        // JMeter reads a CSV data set inside a thread group in that group only: two groups may
+        // each read their own file into the same variables.
+        let clash = names.iter().find(|n| {
+            self.env.data_vars.contains(n)
+                && !(group_place.is_some()
+                    && self
+                        .m
+                        .data
+                        .iter()
+                        .filter(|d| d.vars.contains(n))
+                        .all(|d| d.group_place.is_some() && d.group_place != group_place))
+        });
+        if let Some(dup) = clash {
+            self.warn(place, format!("variable {dup:?} is already set by an earlier CSV data set that the same threads read: not imported"));
             return;
         }
         let mut comments = vec![format!("{place}")];
@@ -89,6 +102,8 @@ impl Walker<'_> {
         let share = match mode.as_str() {
             "shareMode.all" | "" => "all",
             "shareMode.thread" => "per_thread",
+            // Inside a thread group, only its threads read it: shared by them, as JMeter.
+            "shareMode.group" if group_place.is_some() => "all",
             "shareMode.group" => {
                 comments.push("approximated: JMeter shares this file within each thread group; surge shares it across all".into());
                 self.note(place, "shareMode.group: surge shares the file across all threads (the same when there is one thread group)");
@@ -105,8 +120,15 @@ impl Walker<'_> {
         if columns.is_none() && ignore_first {
             self.note(place, "ignoreFirstLine with empty variableNames: the first line names the variables, as in JMeter");
         }
-        self.env.data_vars.extend(names);
+        for n in &names {
+            if !self.env.data_vars.contains(n) {
+                self.env.data_vars.push(n.clone());
+            }
+        }
         self.m.data.push(DataOut {
+            vars: names,
+            group_place,
+            group: None,
             file,
             skip_header: columns.is_some() && ignore_first,
             columns,

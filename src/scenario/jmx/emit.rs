@@ -324,6 +324,9 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
             }
         }
         let _ = writeln!(o, "share = {}\non_eof = {}", q(d.share), q(d.on_eof));
+        if let Some(g) = &d.group {
+            let _ = writeln!(o, "groups = [{}]", q(g));
+        }
     }
 
     if let Some(lines) = &m.cache {

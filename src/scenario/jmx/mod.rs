@@ -196,6 +196,7 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         keep_alive: Vec::new(),
         follow_redirects: 0,
         auth_from: None,
+        prepass_group: None,
     };
     w.m.name = scenario_name(jmx);
     w.m.jmeter = root.attr("jmeter").map(str::to_string);
@@ -243,6 +244,7 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         ));
     }
     w.finish_groups();
+    bind_data(&mut w);
     finish_target(&mut w, &plan_path);
     if w.m.groups.is_empty() {
         let mut e = fail(
@@ -266,6 +268,27 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         notes: w.m.notes,
         bearer_token: w.m.bearer_token,
     })
+}
+
+/// A CSV data set inside a thread group is read by that group's threads only: with several
+/// groups, its source names its group. One inside a group not imported goes with it.
+fn bind_data(w: &mut Walker<'_>) {
+    if w.m.groups.len() < 2 {
+        return;
+    }
+    let (places, groups) = (&w.group_places, &w.m.groups);
+    w.m.data.retain_mut(|d| {
+        let Some(gp) = &d.group_place else {
+            return true;
+        };
+        match places.iter().position(|p| p == gp) {
+            Some(i) => {
+                d.group = Some(groups[i].name.clone());
+                true
+            }
+            None => false,
+        }
+    });
 }
 
 /// Settings surge keeps per target, from every sampler's.

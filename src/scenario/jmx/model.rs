@@ -94,6 +94,12 @@ pub struct DataOut {
     pub on_eof: &'static str,
     /// Comment lines.
     pub comments: Vec<String>,
+    /// The variables it sets.
+    pub vars: Vec<String>,
+    /// The place of the thread group it sits in (JMeter: only that group's threads read it).
+    pub group_place: Option<String>,
+    /// That group's `[[group]]` name, when the plan has several (`groups = [...]`).
+    pub group: Option<String>,
 }
 
 /// One `[[request]]`.

@@ -217,3 +217,52 @@ fn disabled_subtrees_are_skipped_with_everything_under_them() {
     assert_eq!(p.requests.len(), 1);
     assert!(p.data.is_empty());
 }
+
+#[test]
+fn a_csv_data_set_inside_a_thread_group_is_read_by_that_group_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = |name: &str, rows: &str, mode: &str| {
+        let f = dir.path().join(name);
+        std::fs::write(&f, rows).unwrap();
+        format!(
+            r#"<CSVDataSet testclass="CSVDataSet" testname="{name}"><stringProp name="filename">{}</stringProp><stringProp name="variableNames">user</stringProp><stringProp name="shareMode">{mode}</stringProp></CSVDataSet><hashTree/>"#,
+            f.display()
+        )
+    };
+    let group = |name: &str, body: String| {
+        format!(
+            r#"<ThreadGroup testclass="ThreadGroup" testname="{name}"><intProp name="ThreadGroup.num_threads">1</intProp><elementProp name="ThreadGroup.main_controller" elementType="LoopController"><intProp name="LoopController.loops">1</intProp></elementProp></ThreadGroup><hashTree>{body}</hashTree>"#
+        )
+    };
+    let text = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<jmeterTestPlan version="1.2" properties="5.0" jmeter="5.6.3"><hashTree>
+<TestPlan testclass="TestPlan" testname="P"/><hashTree>{}{}{}</hashTree></hashTree></jmeterTestPlan>"#,
+        defaults("h", ""),
+        group(
+            "Admins",
+            csv("admins.csv", "root\n", "shareMode.group") + &sampler("a", "/u/${user}", "")
+        ),
+        group(
+            "Buyers",
+            csv("buyers.csv", "b1\nb2\n", "shareMode.all") + &sampler("b", "/u/${user}", "")
+        ),
+    );
+    let i = import(&text);
+    assert!(i.warnings.is_empty(), "{:?}", i.warnings);
+    assert!(
+        !i.notes
+            .iter()
+            .any(|n| n.message.contains("shareMode.group")),
+        "inside its group, shareMode.group is exact: {:?}",
+        i.notes
+    );
+    assert!(i.toml.contains("groups = [\"Admins\"]"), "{}", i.toml);
+    assert!(i.toml.contains("groups = [\"Buyers\"]"), "{}", i.toml);
+    let p = crate::scenario::load_str(&i.toml, Path::new("/tmp/p.toml"), &[])
+        .unwrap_or_else(|e| panic!("{e}\n{}", i.toml));
+    assert_eq!(p.vars, ["user"]);
+    assert_eq!(p.data[0].groups, Some(vec![0]));
+    assert_eq!(p.data[1].groups, Some(vec![1]));
+    assert_eq!(p.data[0].vars, p.data[1].vars);
+}

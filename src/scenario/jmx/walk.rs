@@ -88,6 +88,8 @@ pub(super) struct Walker<'a> {
     pub keep_alive: Vec<bool>,
     pub follow_redirects: usize,
     pub auth_from: Option<String>,
+    /// The thread group the prepass is in (its place), for the CSV data sets inside it.
+    pub prepass_group: Option<String>,
 }
 
 /// The children of a `hashTree`, each with its own `hashTree` (when present).
@@ -321,7 +323,13 @@ impl<'a> Walker<'a> {
                 Kind::WorkBench => continue,
                 _ => {}
             }
+            let inside = matches!(kind(el), Kind::ThreadGroup(_)).then(|| place.clone());
+            let outer = match inside {
+                Some(g) => self.prepass_group.replace(g),
+                None => self.prepass_group.clone(),
+            };
             self.prepass(sub, &format!("{path}/{}", el.testname()));
+            self.prepass_group = outer;
         }
     }
 
