@@ -586,7 +586,10 @@ pub fn load_csv(
         let rec = rec.map_err(|e| {
             limit(&e).unwrap_or_else(|| at(e.position().map_or(0, |p| p.line()), e.to_string()))
         })?;
-        if rec.len() != header.len() {
+        // With `columns`, they name the first fields and a longer line's rest is not read (as
+        // JMeter's variableNames); a shorter line is a mistake either way.
+        let longer_ok = columns.is_some() && rec.len() > header.len();
+        if rec.len() != header.len() && !longer_ok {
             let line = rec.position().map_or(0, |p| p.line());
             return Err(at(
                 line,
@@ -598,7 +601,7 @@ pub fn load_csv(
                 ),
             ));
         }
-        rows.push(rec.iter().map(str::to_string).collect());
+        rows.push(rec.iter().take(header.len()).map(str::to_string).collect());
     }
     if rows.is_empty() {
         return Err(CsvError::Empty {

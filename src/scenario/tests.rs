@@ -267,6 +267,16 @@ fn csv_files_are_checked_with_their_own_line_numbers() {
     assert_eq!(p.vars, vec!["flow_id", "flow_name"]);
     let p = load_str(&scen("[[data]]\nkind = \"csv\"\nfile = \"nohead.csv\"\ndelimiter = \";\"\ncolumns = [\"flow_id\", \"flow_name\"]"), &dir.path().join("s.toml"), &[]).unwrap();
     assert!(matches!(&p.data[0].kind, DataKind::Csv { rows: 2, .. }));
+    // `columns` naming the first fields only: the rest of each line is not read (JMeter's
+    // variableNames); naming more than a line has is a mistake.
+    let p = load_str(&scen("[[data]]\nkind = \"csv\"\nfile = \"nohead.csv\"\ndelimiter = \";\"\ncolumns = [\"flow_id\"]"), &dir.path().join("s.toml"), &[]).unwrap();
+    assert_eq!(p.vars, vec!["flow_id"]);
+    let e = load_str(&scen("[[data]]\nkind = \"csv\"\nfile = \"nohead.csv\"\ndelimiter = \";\"\ncolumns = [\"a\", \"b\", \"c\"]"), &dir.path().join("s.toml"), &[]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("nohead.csv:1: has 2 fields, expected 3 (a, b, c)"),
+        "{e}"
+    );
     let e = load_str(
         &scen("[[data]]\nkind = \"csv\"\nfile = \"ragged.csv\""),
         &dir.path().join("s.toml"),

@@ -64,18 +64,18 @@ impl Walker<'_> {
             let n: Vec<String> = names_raw.split(',').map(|s| s.trim().to_string()).collect();
             (Some(n.clone()), n)
         };
-        let group_place = self.prepass_group.clone();
+        let group_element = self.prepass_group;
         // JMeter reads a CSV data set inside a thread group in that group only: two groups may
         // each read their own file into the same variables.
         let clash = names.iter().find(|n| {
             self.env.data_vars.contains(n)
-                && !(group_place.is_some()
+                && !(group_element.is_some()
                     && self
                         .m
                         .data
                         .iter()
                         .filter(|d| d.vars.contains(n))
-                        .all(|d| d.group_place.is_some() && d.group_place != group_place))
+                        .all(|d| d.group_element.is_some() && d.group_element != group_element))
         });
         if let Some(dup) = clash {
             self.warn(place, format!("variable {dup:?} is already set by an earlier CSV data set that the same threads read: not imported"));
@@ -103,7 +103,7 @@ impl Walker<'_> {
             "shareMode.all" | "" => "all",
             "shareMode.thread" => "per_thread",
             // Inside a thread group, only its threads read it: shared by them, as JMeter.
-            "shareMode.group" if group_place.is_some() => "all",
+            "shareMode.group" if group_element.is_some() => "all",
             "shareMode.group" => {
                 comments.push("approximated: JMeter shares this file within each thread group; surge shares it across all".into());
                 self.note(place, "shareMode.group: surge shares the file across all threads (the same when there is one thread group)");
@@ -127,7 +127,7 @@ impl Walker<'_> {
         }
         self.m.data.push(DataOut {
             vars: names,
-            group_place,
+            group_element,
             group: None,
             file,
             skip_header: columns.is_some() && ignore_first,

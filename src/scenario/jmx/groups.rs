@@ -182,6 +182,7 @@ impl Walker<'_> {
         self.steps.push(Vec::new());
         self.tree.push(Vec::new());
         self.group_places.push(place.clone());
+        self.group_elements.push(super::walk::element_id(el));
         let g = self.m.groups.len() - 1;
         let _ = self.level(
             sub,
@@ -195,6 +196,7 @@ impl Walker<'_> {
             self.steps.pop();
             self.tree.pop();
             self.group_places.pop();
+            self.group_elements.pop();
         }
     }
 

@@ -190,6 +190,7 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         steps: Vec::new(),
         tree: Vec::new(),
         group_places: Vec::new(),
+        group_elements: Vec::new(),
         seen_hosts: None,
         connect_timeouts: Vec::new(),
         response_timeouts: Vec::new(),
@@ -276,12 +277,12 @@ fn bind_data(w: &mut Walker<'_>) {
     if w.m.groups.len() < 2 {
         return;
     }
-    let (places, groups) = (&w.group_places, &w.m.groups);
+    let (elements, groups) = (&w.group_elements, &w.m.groups);
     w.m.data.retain_mut(|d| {
-        let Some(gp) = &d.group_place else {
+        let Some(gp) = d.group_element else {
             return true;
         };
-        match places.iter().position(|p| p == gp) {
+        match elements.iter().position(|e| *e == gp) {
             Some(i) => {
                 d.group = Some(groups[i].name.clone());
                 true

@@ -96,8 +96,9 @@ pub struct DataOut {
     pub comments: Vec<String>,
     /// The variables it sets.
     pub vars: Vec<String>,
-    /// The place of the thread group it sits in (JMeter: only that group's threads read it).
-    pub group_place: Option<String>,
+    /// The thread group it sits in (`walk::element_id`; JMeter: only that group's threads read
+    /// it).
+    pub group_element: Option<usize>,
     /// That group's `[[group]]` name, when the plan has several (`groups = [...]`).
     pub group: Option<String>,
 }

@@ -239,12 +239,13 @@ fn a_csv_data_set_inside_a_thread_group_is_read_by_that_group_only() {
 <jmeterTestPlan version="1.2" properties="5.0" jmeter="5.6.3"><hashTree>
 <TestPlan testclass="TestPlan" testname="P"/><hashTree>{}{}{}</hashTree></hashTree></jmeterTestPlan>"#,
         defaults("h", ""),
+        // Both named alike, as JMeter names a new one.
         group(
-            "Admins",
+            "Thread Group",
             csv("admins.csv", "root\n", "shareMode.group") + &sampler("a", "/u/${user}", "")
         ),
         group(
-            "Buyers",
+            "Thread Group",
             csv("buyers.csv", "b1\nb2\n", "shareMode.all") + &sampler("b", "/u/${user}", "")
         ),
     );
@@ -257,8 +258,12 @@ fn a_csv_data_set_inside_a_thread_group_is_read_by_that_group_only() {
         "inside its group, shareMode.group is exact: {:?}",
         i.notes
     );
-    assert!(i.toml.contains("groups = [\"Admins\"]"), "{}", i.toml);
-    assert!(i.toml.contains("groups = [\"Buyers\"]"), "{}", i.toml);
+    assert!(i.toml.contains("groups = [\"Thread Group\"]"), "{}", i.toml);
+    assert!(
+        i.toml.contains("groups = [\"Thread Group 2\"]"),
+        "{}",
+        i.toml
+    );
     let p = crate::scenario::load_str(&i.toml, Path::new("/tmp/p.toml"), &[])
         .unwrap_or_else(|e| panic!("{e}\n{}", i.toml));
     assert_eq!(p.vars, ["user"]);

@@ -82,14 +82,17 @@ pub(super) struct Walker<'a> {
     /// Variables an extractor sets with every match (match number -1), for ForEach.
     pub all_matches: Vec<String>,
     pub group_places: Vec<String>,
+    /// Each imported group's thread group element (its identity: the same element in both
+    /// passes, whatever its name), beside `group_places`.
+    pub group_elements: Vec<usize>,
     pub seen_hosts: Option<(String, String)>,
     pub connect_timeouts: Vec<u64>,
     pub response_timeouts: Vec<u64>,
     pub keep_alive: Vec<bool>,
     pub follow_redirects: usize,
     pub auth_from: Option<String>,
-    /// The thread group the prepass is in (its place), for the CSV data sets inside it.
-    pub prepass_group: Option<String>,
+    /// The thread group the prepass is in ([`element_id`]), for the CSV data sets inside it.
+    pub prepass_group: Option<usize>,
 }
 
 /// The children of a `hashTree`, each with its own `hashTree` (when present).
@@ -130,6 +133,11 @@ pub(super) fn samplers(n: usize, one: &str, many: &str) -> String {
         crate::plural(n as u64, "sampler"),
         if n == 1 { one } else { many }
     )
+}
+
+/// An element's identity within one import (thread groups often share a name).
+pub(super) fn element_id(el: &Element) -> usize {
+    std::ptr::from_ref(el) as usize
 }
 
 pub(super) fn place_of(path: &str, el: &Element) -> String {
@@ -323,7 +331,7 @@ impl<'a> Walker<'a> {
                 Kind::WorkBench => continue,
                 _ => {}
             }
-            let inside = matches!(kind(el), Kind::ThreadGroup(_)).then(|| place.clone());
+            let inside = matches!(kind(el), Kind::ThreadGroup(_)).then(|| element_id(el));
             let outer = match inside {
                 Some(g) => self.prepass_group.replace(g),
                 None => self.prepass_group.clone(),
