@@ -334,7 +334,7 @@ impl<'a> Walker<'a> {
             let inside = matches!(kind(el), Kind::ThreadGroup(_)).then(|| element_id(el));
             let outer = match inside {
                 Some(g) => self.prepass_group.replace(g),
-                None => self.prepass_group.clone(),
+                None => self.prepass_group,
             };
             self.prepass(sub, &format!("{path}/{}", el.testname()));
             self.prepass_group = outer;
