@@ -192,7 +192,7 @@ pub(super) fn build_data(
             if let Some(k) = vars.iter().position(|v| *v == n) {
                 // Each group its own source of one variable (JMeter's CSV Data Set inside each
                 // thread group): a user draws the one its group is bound to.
-                if apart(&data, k, bound.as_deref()) {
+                if groups::apart(&data, k, bound.as_deref()) {
                     idx.push(k);
                 } else {
                     c.err(
@@ -215,17 +215,6 @@ pub(super) fn build_data(
     }
 
     (data, vars)
-}
-
-/// Whether a source bound to `bound` may set variable `k` too: every earlier source that sets
-/// it is bound to other groups only.
-fn apart(earlier: &[DataSource], k: usize, bound: Option<&[usize]>) -> bool {
-    let Some(bound) = bound else { return false };
-    earlier.iter().filter(|s| s.vars.contains(&k)).all(|s| {
-        s.groups
-            .as_ref()
-            .is_some_and(|g| !g.iter().any(|x| bound.contains(x)))
-    })
 }
 
 /// What source `p` yields and the variables it names (a CSV's header row, else none yet); None

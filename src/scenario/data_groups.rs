@@ -1,5 +1,6 @@
-//! `[[data]] groups`: which `[[group]]`s' users draw a source (by name, checked), and the check
-//! that a group uses no variable only other groups draw.
+//! `[[data]] groups`: which `[[group]]`s' users draw a source (by name, checked), when two
+//! groups' sources may set one variable, and the check that a group uses no variable only other
+//! groups draw.
 
 use super::super::build::Checker;
 use super::DataSource;
@@ -97,4 +98,15 @@ pub(in crate::scenario) fn check_group_draws(
             }
         }
     }
+}
+
+/// Whether a source bound to `bound` may set variable `k` too: every earlier source that sets
+/// it is bound to other groups only.
+pub(super) fn apart(earlier: &[DataSource], k: usize, bound: Option<&[usize]>) -> bool {
+    let Some(bound) = bound else { return false };
+    earlier.iter().filter(|s| s.vars.contains(&k)).all(|s| {
+        s.groups
+            .as_ref()
+            .is_some_and(|g| !g.iter().any(|x| bound.contains(x)))
+    })
 }
