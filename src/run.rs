@@ -11,23 +11,24 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::{self, ExecOptions, OnTick};
-use crate::mock::{MockConfig, MockServer, MockState, MockStats, Preset};
+use crate::mock::{MockConfig, MockServer, MockStats, Preset};
 use crate::record::result::RunResult;
 use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
 use crate::record::Tick;
 use crate::scenario::{ConfigError, Endpoint, Plan};
 use crate::schedule::Segment;
 use crate::transport::auth::{AuthError, Credentials};
-use crate::transport::inprocess::InProcess;
 
 mod assemble;
 pub mod out_dir;
 pub mod probe;
 pub mod resources;
 pub mod segment;
+mod virtual_time;
 mod wire;
 
 pub(crate) use self::assemble::{assemble, Target};
+use self::virtual_time::SimMock;
 pub(crate) use self::wire::{auth_runtime, http_transport};
 
 /// Options of one run that are not in the scenario.
@@ -494,53 +495,26 @@ fn build_result(
     (result, m.mock_stats)
 }
 
-/// Runs `plan` against the mock in-process on tokio's paused clock, in a runtime of its own
-/// (one thread: timers fire in a fixed order, so a seed gives the same run twice).
+/// Runs `plan` against the mock in-process on virtual time.
 async fn simulate(
     plan: Plan,
     cfg: MockConfig,
     mut exec: ExecOptions,
 ) -> Result<(engine::ExecOutput, String, Option<MockStats>), RunError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("surge-simulate".into())
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .start_paused(true)
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = tx.send(Err(RunError::Io(format!("simulation runtime: {e}"))));
-                    return;
-                }
-            };
-            let r = rt.block_on(async move {
-                let state = MockState::new(cfg.clone());
-                let client = cfg.clients.first().map(|c| Credentials {
-                    client_id: c.id.clone(),
-                    client_secret: c.secret.clone(),
-                });
-                let transport =
-                    InProcess::new(crate::mock::router(state.clone()), plan.target.timeout);
-                let url = "http://mock.invalid".to_string();
-                let auth = auth_runtime(
-                    &plan,
-                    exec.segment.unwrap_or(Segment::WHOLE),
-                    &url,
-                    Arc::new(transport.clone()),
-                    client,
-                    None,
-                )
-                .await?;
-                exec.base_url = url.clone();
-                let out = engine::execute(&plan, Arc::new(transport), auth, exec).await;
-                Ok((out, url, Some(state.stats())))
-            });
-            let _ = tx.send(r);
-        })
-        .map_err(|e| RunError::Io(format!("simulation thread: {e}")))?;
-    rx.await
-        .map_err(|_| RunError::Io("the simulation thread ended without a result".into()))?
+    virtual_time::run("surge-simulate", move || async move {
+        let mock = SimMock::new(cfg, plan.target.timeout);
+        let auth = auth_runtime(
+            &plan,
+            exec.segment.unwrap_or(Segment::WHOLE),
+            &mock.url,
+            Arc::new(mock.transport.clone()),
+            mock.creds,
+            None,
+        )
+        .await?;
+        exec.base_url = mock.url.clone();
+        let out = engine::execute(&plan, Arc::new(mock.transport), auth, exec).await;
+        Ok((out, mock.url, Some(mock.state.stats())))
+    })
+    .await
 }

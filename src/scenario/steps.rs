@@ -139,6 +139,35 @@ const KINDS: &[&str] = &[
     "during",
 ];
 
+/// The index of `spec` in `list` (added when its name is new). Another of the same name with
+/// other settings is an error at `field`, whose last part names the kind (`transaction`).
+fn intern<T: PartialEq>(
+    c: &mut Checker<'_>,
+    field: &str,
+    list: &mut Vec<T>,
+    spec: T,
+    name: impl Fn(&T) -> &String,
+) -> Option<u16> {
+    match list.iter().position(|x| name(x) == name(&spec)) {
+        Some(i) if list[i] == spec => Some(i as u16),
+        Some(_) => {
+            let what = field.rsplit('.').next().unwrap_or(field);
+            c.err(
+                field,
+                format!(
+                    "{:?} is used by another {what} with other settings",
+                    name(&spec)
+                ),
+            );
+            None
+        }
+        None => {
+            list.push(spec);
+            Some((list.len() - 1) as u16)
+        }
+    }
+}
+
 struct Comp<'a, 'b, 'c> {
     c: &'a mut Checker<'b>,
     x: &'a mut Compiled<'c>,
@@ -363,20 +392,10 @@ impl Comp<'_, '_, '_> {
             exclude_pauses: flag("exclude_pauses"),
             parent_sample: flag("parent_sample"),
         };
-        let txn = match self.x.transactions.iter().position(|x| x.name == name) {
-            Some(i) if self.x.transactions[i] == spec => i,
-            Some(_) => {
-                self.c.err(
-                    &format!("{p}.transaction"),
-                    format!("{name:?} is used by another transaction with other settings"),
-                );
-                return;
-            }
-            None => {
-                self.x.transactions.push(spec);
-                self.x.transactions.len() - 1
-            }
-        } as u16;
+        let field = format!("{p}.transaction");
+        let Some(txn) = intern(self.c, &field, self.x.transactions, spec, |x| &x.name) else {
+            return;
+        };
         if self.ops.contains(&Op::TxnBegin { txn }) && self.open(txn) {
             self.c.err(
                 &format!("{p}.transaction"),

@@ -540,3 +540,40 @@ load = { threads = 1 }
         "{e}"
     );
 }
+
+#[test]
+fn a_transaction_or_rendezvous_reused_with_other_settings_is_named() {
+    let scen = |steps: &str| {
+        format!(
+            "name = \"n\"\nsteps = [{steps}]\n[target]\nbase_url = \"http://127.0.0.1:1\"\n[[request]]\nname = \"a\"\npath = \"/a\"\n[load]\nthreads = 2\n"
+        )
+    };
+    let err = |t: &str| {
+        load_str(t, Path::new("t.toml"), &[])
+            .unwrap_err()
+            .to_string()
+    };
+    // The same settings twice: one transaction, one rendezvous.
+    let same = scen(
+        "{ transaction = \"t\", steps = [\"a\"] }, { transaction = \"t\", steps = [\"a\"] }, \
+         { rendezvous = \"r\", users = 2 }, { rendezvous = \"r\", users = 2 }",
+    );
+    let p = load_str(&same, Path::new("t.toml"), &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.groups[0].program.points.len(), 1);
+    let e = err(&scen(
+        "{ transaction = \"t\", steps = [\"a\"] }, { transaction = \"t\", exclude_pauses = true, steps = [\"a\"] }",
+    ));
+    assert!(
+        e.contains(
+            "steps[1].transaction: \"t\" is used by another transaction with other settings"
+        ),
+        "{e}"
+    );
+    let e = err(&scen(
+        "{ rendezvous = \"r\", users = 2 }, { rendezvous = \"r\", users = 1 }",
+    ));
+    assert!(
+        e.contains("steps[1].rendezvous: \"r\" is used by another rendezvous with other settings"),
+        "{e}"
+    );
+}

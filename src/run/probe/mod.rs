@@ -23,14 +23,13 @@ use super::{assemble, auth_runtime, RunError, Target};
 use crate::analysis::limit::file::{LimitFile, SearchEnd, SearchRecord, Step};
 use crate::analysis::limit::{Event, Verdict};
 use crate::engine::{self, ExecOptions};
-use crate::mock::{MockConfig, MockServer, MockState, Preset};
+use crate::mock::{MockConfig, MockServer, Preset};
 use crate::record::meta::GroupLoad;
 use crate::record::samples::Streamed;
 use crate::record::{RunResult, Sample, StatusKey, StopReason};
 use crate::scenario::{ArrivalCurve, Auth, Endpoint, OnError, Plan, Policy, Profile, ThinkTime};
 use crate::schedule::feedback::Dial;
 use crate::transport::auth::{Credentials, TokenFetch};
-use crate::transport::inprocess::InProcess;
 use crate::transport::Transport;
 
 /// Most users a search keeps (a slow answer holds one each).
@@ -178,46 +177,21 @@ async fn simulate(
     cfg: MockConfig,
     opts: ProbeOptions,
 ) -> Result<Vec<SearchRun>, RunError> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("surge-probe-simulate".into())
-        .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .start_paused(true)
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    let _ = tx.send(Err(RunError::Io(format!("simulation runtime: {e}"))));
-                    return;
-                }
-            };
-            let r = rt.block_on(async move {
-                let state = MockState::new(cfg.clone());
-                let creds = cfg.clients.first().map(|c| Credentials {
-                    client_id: c.id.clone(),
-                    client_secret: c.secret.clone(),
-                });
-                let transport =
-                    InProcess::new(crate::mock::router(state.clone()), plan.target.timeout);
-                let url = "http://mock.invalid".to_string();
-                let at = Site {
-                    base_url: url.clone(),
-                    login_url: url,
-                    creds,
-                    preset: Some(cfg.preset),
-                    mock: true,
-                    simulated: true,
-                    proxy: None,
-                };
-                searches(&plan, Arc::new(transport), &at, &opts).await
-            });
-            let _ = tx.send(r);
-        })
-        .map_err(|e| RunError::Io(format!("simulation thread: {e}")))?;
-    rx.await
-        .map_err(|_| RunError::Io("the simulation thread ended without a result".into()))?
+    let preset = cfg.preset;
+    super::virtual_time::run("surge-probe-simulate", move || async move {
+        let mock = super::virtual_time::SimMock::new(cfg, plan.target.timeout);
+        let at = Site {
+            base_url: mock.url.clone(),
+            login_url: mock.url,
+            creds: mock.creds,
+            preset: Some(preset),
+            mock: true,
+            simulated: true,
+            proxy: None,
+        };
+        searches(&plan, Arc::new(mock.transport), &at, &opts).await
+    })
+    .await
 }
 
 /// One token, then two when the scope is asked for, within the budgets.

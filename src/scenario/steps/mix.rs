@@ -180,6 +180,24 @@ impl Comp<'_, '_, '_> {
         (table, jumps)
     }
 
+    /// A block that runs one of its items per pass: the op `make(table, n, end)` chooses (it
+    /// stands before the items), each item then jumps to the block's end.
+    fn one_of(
+        &mut self,
+        p: &str,
+        body: &[toml::Value],
+        loop_slot: Option<u16>,
+        make: impl FnOnce(u32, u16, u32) -> Op,
+    ) {
+        let n = self.n_items(p, body);
+        let at = self.ops.len();
+        self.ops.push(Op::Jump { to: 0 });
+        let (table, jumps) = self.items(p, body, loop_slot, None);
+        let end = self.here();
+        self.patch_jumps(&jumps, end);
+        self.ops[at] = make(table, n, end);
+    }
+
     fn patch_jumps(&mut self, jumps: &[usize], to: u32) {
         for &j in jumps {
             self.ops[j] = Op::Jump { to };
@@ -219,20 +237,14 @@ impl Comp<'_, '_, '_> {
         }
         let across = self.flag(p, t, "across_users", false);
         let slot = self.slot();
-        let n = self.n_items(p, body);
-        let at = self.ops.len();
-        self.ops.push(Op::Jump { to: 0 });
-        let (table, jumps) = self.items(p, body, loop_slot, None);
-        let end = self.here();
-        self.patch_jumps(&jumps, end);
-        self.ops[at] = Op::Pick {
+        self.one_of(p, body, loop_slot, |table, n, end| Op::Pick {
             random,
             across,
             slot,
             table,
             n,
             end,
-        };
+        });
     }
 
     /// `random_order = true`: every item once per pass, in a new random order.
@@ -343,18 +355,12 @@ impl Comp<'_, '_, '_> {
             value,
             names: body.iter().map(item_name).collect(),
         });
-        let n = self.n_items(p, body);
-        let at = self.ops.len();
-        self.ops.push(Op::Jump { to: 0 });
-        let (table, jumps) = self.items(p, body, loop_slot, None);
-        let end = self.here();
-        self.patch_jumps(&jumps, end);
-        self.ops[at] = Op::Switch {
+        self.one_of(p, body, loop_slot, |table, n, end| Op::Switch {
             switch,
             table,
             n,
             end,
-        };
+        });
     }
 
     /// `foreach = "ids"` (a variable's values) or `foreach = ["a", "b"]`, `as = "id"`.
@@ -499,20 +505,11 @@ impl Comp<'_, '_, '_> {
             users,
             timeout,
         };
-        let point = match self.prog.points.iter().position(|r| r.name == name) {
-            Some(i) if self.prog.points[i] == spec => i,
-            Some(_) => {
-                self.c.err(
-                    &format!("{p}.rendezvous"),
-                    format!("{name:?} is used by another rendezvous with other settings"),
-                );
-                return;
-            }
-            None => {
-                self.prog.points.push(spec);
-                self.prog.points.len() - 1
-            }
-        } as u16;
+        let field = format!("{p}.rendezvous");
+        let Some(point) = super::intern(self.c, &field, &mut self.prog.points, spec, |r| &r.name)
+        else {
+            return;
+        };
         self.ops.push(Op::Rendezvous { point });
     }
 }
