@@ -20,6 +20,7 @@ mod mix;
 mod pace;
 mod phases;
 mod user;
+mod watch;
 
 pub use cores::Workers;
 pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
