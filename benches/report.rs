@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn reports(c: &mut Criterion) {
-    let r = surge::report::synthetic::result(3600, &["get flow", "publish"]);
+    let r = surge::record::synthetic::result(3600, &["get flow", "publish"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let html = surge::report::html::render(&r);
     eprintln!("one-hour report.html: {} bytes", html.len());

@@ -5,7 +5,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let dir = std::path::PathBuf::from(args.next().unwrap_or_else(|| "reports/synthetic".into()));
     let seconds: u32 = args.next().and_then(|s| s.parse().ok()).unwrap_or(3600);
-    let r = surge::report::synthetic::result(seconds, &["get flow", "publish"]);
+    let r = surge::record::synthetic::result(seconds, &["get flow", "publish"]);
     if let Err(e) = surge::report::write_outputs(&r, &dir) {
         eprintln!("error: {e}");
         std::process::exit(1);

@@ -10,14 +10,14 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{self, ExecOptions, OnTick};
-use crate::mock::{MockConfig, MockServer, MockStats, Preset};
-use crate::record::result::RunResult;
-use crate::record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
-use crate::record::Tick;
-use crate::scenario::{ConfigError, Endpoint, Plan};
-use crate::schedule::Segment;
-use crate::transport::auth::{AuthError, Credentials};
+use surge_engine::{self as engine, ExecOptions, OnTick};
+use surge_mock::{MockConfig, MockServer, MockStats, Preset};
+use surge_plan::schedule::Segment;
+use surge_plan::{ConfigError, Endpoint, Plan};
+use surge_record::result::RunResult;
+use surge_record::samples::{CsvSamples, SampleSink, SampleWriter, StreamMeta};
+use surge_record::Tick;
+use surge_transport::auth::{AuthError, Credentials};
 
 mod assemble;
 pub mod out_dir;
@@ -117,7 +117,7 @@ pub struct RunReport {
 pub fn is_loopback(base_url: &str) -> bool {
     reqwest::Url::parse(base_url)
         .ok()
-        .and_then(|u| u.host_str().map(crate::transport::proxy::is_loopback_host))
+        .and_then(|u| u.host_str().map(surge_transport::proxy::is_loopback_host))
         .unwrap_or(false)
 }
 
@@ -136,12 +136,12 @@ pub fn apply_target(plan: &mut Plan, target: Option<&str>) -> Result<(), RunErro
         }
     } else {
         let base =
-            crate::scenario::check_url(t).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
+            surge_plan::check_url(t).map_err(|e| RunError::Usage(format!("--target: {e}")))?;
         if let Endpoint::Mock { preset } = &plan.target.endpoint {
             plan.target.written_for_mock = Some(*preset);
         }
         Endpoint::Url {
-            login_url: crate::scenario::derive_login(&base),
+            login_url: surge_plan::derive_login(&base),
             base_url: base,
         }
     };
@@ -151,7 +151,7 @@ pub fn apply_target(plan: &mut Plan, target: Option<&str>) -> Result<(), RunErro
 /// What a run against a non-loopback host is about to do, for the confirmation prompt.
 pub fn plan_summary(plan: &Plan) -> String {
     let target = match &plan.target.endpoint {
-        Endpoint::Url { base_url, .. } => crate::secrets::redact_url(base_url).into_owned(),
+        Endpoint::Url { base_url, .. } => surge_record::secrets::redact_url(base_url).into_owned(),
         Endpoint::Mock { preset } => format!("built-in mock ({preset})"),
     };
     let reqs = plan
@@ -162,7 +162,7 @@ pub fn plan_summary(plan: &Plan) -> String {
     let dur = plan
         .planned_duration()
         .map_or("until the loops finish".to_string(), |d| {
-            format!("at most {}", crate::duration::format(d))
+            format!("at most {}", surge_record::duration::format(d))
         });
     format!(
         "target:   {target}\nusers:    {}\nrequests: {reqs}\nduration: {dur}\nlabels:   {}",
@@ -184,7 +184,7 @@ pub async fn mock_preset_at(base_url: &str) -> Option<Preset> {
     if !is_loopback(base_url) {
         return None;
     }
-    crate::transport::http::install_crypto();
+    surge_transport::http::install_crypto();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::none())
@@ -197,7 +197,7 @@ pub async fn mock_preset_at(base_url: &str) -> Option<Preset> {
         .ok()?;
     let named = resp
         .headers()
-        .get(crate::mock::PRESET_HEADER.as_str())?
+        .get(surge_mock::PRESET_HEADER.as_str())?
         .to_str()
         .ok()?
         .parse()
@@ -295,7 +295,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     }
     if let Some(p) = &opts.jtl {
         sinks.push(Box::new(
-            crate::report::jtl::JtlWriter::create(p, &plan)
+            surge_report::jtl::JtlWriter::create(p, &plan)
                 .map_err(|e| RunError::Usage(format!("--jtl: {e}")))?,
         ));
     }
@@ -315,7 +315,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     };
     let progress = opts.observer.clone();
     // One callback per second: the caller's observer, and the thresholds that may abort the run.
-    let gate = crate::analysis::threshold_eval::LiveGate::new(&plan.thresholds);
+    let gate = surge_analysis::threshold_eval::LiveGate::new(&plan.thresholds);
     let on_tick: Option<OnTick> = if progress.is_none() && gate.is_none() {
         None
     } else {
@@ -357,7 +357,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let answered = preset.or(answered_by);
     let (result, result_mock_stats) = build_result(&plan, m, &opts, started, answered);
     let result = segment::with_record(result, &opts, late, second_hists);
-    crate::report::write_outputs(&result, &out_dir)
+    surge_report::write_outputs(&result, &out_dir)
         .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
     if let Some(stats) = &result_mock_stats {
         // The mock's own counts: the ground truth to hold surge's figures against.
@@ -389,7 +389,7 @@ struct Measured {
 /// time), or a URL.
 async fn measure(
     plan: &Plan,
-    preset: Option<crate::mock::Preset>,
+    preset: Option<surge_mock::Preset>,
     opts: &RunOptions,
     mut exec: ExecOptions,
 ) -> Result<Measured, RunError> {

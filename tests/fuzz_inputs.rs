@@ -299,7 +299,7 @@ fn mutated_jtl_files_read_or_name_the_place() {
 fn mutated_result_files_read_or_name_the_place() {
     let mut seeds =
         vec![std::fs::read_to_string(repo("tests/fixtures/report-v1/result.json")).unwrap()];
-    let synth = surge::report::synthetic::result(5, &["publish", "list"]);
+    let synth = surge::record::synthetic::result(5, &["publish", "list"]);
     seeds.push(serde_json::to_string_pretty(&synth).unwrap());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("result.json");
@@ -342,7 +342,7 @@ fn mutated_threshold_expressions_parse_or_name_the_character() {
             let text = mutate(EXPRS[pick % EXPRS.len()], &e);
             let (t, l) = (text.clone(), labels.clone());
             let r = bounded("threshold", move || {
-                surge::analysis::threshold::parse(&t, Some(&l)).map(|_| ())
+                surge::scenario::threshold::parse(&t, Some(&l)).map(|_| ())
             })?;
             if let Err(e) = r {
                 prop_assert!(e.pos >= 1 && !e.message.is_empty(), "{e}");

@@ -334,7 +334,7 @@ fn report_opens_in_headless_chromium_with_every_chart_drawn_and_no_request() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report-v1/result.json"),
     )
     .unwrap();
-    let hour = surge::report::synthetic::result(3600, &["get flow", "publish"]);
+    let hour = surge::record::synthetic::result(3600, &["get flow", "publish"]);
     for (name, r) in [("fixture", &fixture), ("hour", &hour)] {
         let out = dir.path().join(name);
         surge::report::write_reports(r, &out).unwrap();
@@ -359,7 +359,7 @@ fn a_report_without_429s_shows_empty_charts_with_their_reason() {
     else {
         return;
     };
-    let mut r = surge::report::synthetic::result(30, &["get"]);
+    let mut r = surge::record::synthetic::result(30, &["get"]);
     // Keep only the 2xx: no 429, no Retry-After, no rate-limit headers.
     r.totals.first_429_s = None;
     r.totals.retry_after.clear();
@@ -408,7 +408,7 @@ fn a_merged_runs_page_shows_its_segments() {
     let Some(bin) = chromium_or_skip("a_merged_runs_page_shows_its_segments") else {
         return;
     };
-    let mut r = surge::report::synthetic::result(600, &["get flow", "publish"]);
+    let mut r = surge::record::synthetic::result(600, &["get flow", "publish"]);
     let member = |segment: u32, host: &str, late_ms: f64, offset: Option<f64>| Member {
         segment,
         host: host.into(),

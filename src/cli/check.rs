@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::exit;
-use crate::analysis::baseline::{self, Status, DEFAULT_MAX_REGRESSION};
-use crate::analysis::gate_report::{self, Suite};
-use crate::analysis::threshold::Threshold;
-use crate::analysis::threshold_eval::evaluate_all;
-use crate::record::RunResult;
+use surge_analysis::baseline::{self, Status, DEFAULT_MAX_REGRESSION};
+use surge_analysis::threshold_eval::evaluate_all;
+use surge_plan::threshold::Threshold;
+use surge_record::RunResult;
+use surge_report::gate_report::{self, Suite};
 
 /// `surge check`.
 #[derive(Debug, Args, Clone, Default)]
@@ -105,7 +105,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     if a.max_regression.is_some() && a.baseline.is_none() {
         return Err("--max-regression: needs --baseline".into());
     }
-    let cand = crate::report::load_run(&a.candidate).map_err(|e| e.to_string())?;
+    let cand = surge_report::load_run(&a.candidate).map_err(|e| e.to_string())?;
     let mut thresholds = stored_thresholds(&cand)?;
     for e in &a.threshold {
         thresholds.push(
@@ -125,7 +125,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         ));
     }
     if let Some(bp) = &a.baseline {
-        let base = crate::report::load_run(bp).map_err(|e| e.to_string())?;
+        let base = surge_report::load_run(bp).map_err(|e| e.to_string())?;
         if let Some(why) = super::gates::no_expected_answer(&base) {
             eprintln!(
                 "warning: the baseline {} is no baseline: {why}",
@@ -178,7 +178,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
             println!("{n}");
         }
         // The candidate's 429 diagnosis, in the words `surge run` printed for it.
-        let d = crate::report::diagnosis::phrase(&crate::analysis::diagnosis::diagnose(&cand));
+        let d = surge_report::diagnosis::phrase(&surge_analysis::diagnosis::diagnose(&cand));
         if let Some(c) = &d.completion {
             println!("completion: {c}");
         }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::exit;
-use crate::analysis::compare::{figures, names, RunFigures};
-use crate::record::RunResult;
-use crate::report::compare::{table, terminal_width};
+use surge_analysis::compare::{figures, names, RunFigures};
+use surge_record::RunResult;
+use surge_report::compare::{table, terminal_width};
 
 /// `surge compare`.
 #[derive(Debug, Args, Default)]
@@ -30,7 +30,7 @@ pub struct CompareArgs {
 pub async fn cmd(a: CompareArgs) -> i32 {
     let mut loaded = Vec::new();
     for p in &a.results {
-        match crate::report::load_run(p) {
+        match surge_report::load_run(p) {
             Ok(r) => loaded.push((p.clone(), r)),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -90,13 +90,10 @@ pub fn write_comparison(
     let figs: Vec<RunFigures> = runs.iter().map(|(n, r)| figures(n, r)).collect();
     let csv_path = dir.join("compare.csv");
     let f = std::fs::File::create(&csv_path).map_err(|e| format!("{}: {e}", csv_path.display()))?;
-    crate::analysis::compare::write_csv(&figs, f)
+    surge_analysis::compare::write_csv(&figs, f)
         .map_err(|e| format!("{}: {e}", csv_path.display()))?;
     let html_path = dir.join("compare.html");
-    std::fs::write(
-        &html_path,
-        crate::report::html::compare::render(runs, &figs),
-    )
-    .map_err(|e| format!("{}: {e}", html_path.display()))?;
+    std::fs::write(&html_path, surge_report::html::compare::render(runs, &figs))
+        .map_err(|e| format!("{}: {e}", html_path.display()))?;
     Ok(figs)
 }

@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::run::segment::{Barrier, SegmentRun, DEFAULT_TOLERANCE};
 use crate::run::RunError;
-use crate::schedule::Segment;
+use surge_plan::schedule::Segment;
 
 /// The variable a Kubernetes Indexed Job sets in each pod (0 to N-1).
 pub const JOB_INDEX_VAR: &str = "JOB_COMPLETION_INDEX";
@@ -47,7 +47,7 @@ pub struct DistArgs {
     )]
     pub start_at: Option<String>,
     /// How late a start after --start-at is still accepted.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = crate::duration::parse_flag, help_heading = "Distributed runs")]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = surge_record::duration::parse_flag, help_heading = "Distributed runs")]
     pub start_tolerance: Option<Duration>,
 }
 
@@ -121,7 +121,7 @@ pub fn start_note(
                 "starts at {} (in {}), as every segment does",
                 b.at.format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
-                crate::report::format::duration(ahead.as_secs_f64())
+                surge_report::format::duration(ahead.as_secs_f64())
             )
         }
         None => "starts now (no --start-at: the segments start as they are launched)".into(),

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use super::exit;
-use crate::analysis::gate_report::{self, Suite};
-use crate::analysis::threshold::Threshold;
-use crate::analysis::threshold_eval::{any_failed, evaluate_all};
 use crate::run::RunReport;
-use crate::scenario::Plan;
+use surge_analysis::threshold_eval::{any_failed, evaluate_all};
+use surge_plan::threshold::Threshold;
+use surge_plan::Plan;
+use surge_report::gate_report::{self, Suite};
 
 /// Parses each `--threshold` against the plan's labels and appends it to the plan.
 ///
@@ -27,7 +27,7 @@ pub(crate) fn add_cli_thresholds(plan: &mut Plan, exprs: &[String]) -> Result<()
 /// The "not one request succeeded" rule: a run that sent requests and got not one answer its
 /// requests expect (2xx or 3xx, or a request's `expect_status`) fails, thresholds or not, so a
 /// CI job against a wrong URL, a dead server or missing credentials never goes green. Says why.
-pub(crate) fn no_expected_answer(r: &crate::record::RunResult) -> Option<String> {
+pub(crate) fn no_expected_answer(r: &surge_record::RunResult) -> Option<String> {
     let sent = r.totals.requests;
     if sent == 0 || r.plan.expected_answers(&r.cells) > 0 {
         return None;
@@ -40,14 +40,14 @@ pub(crate) fn no_expected_answer(r: &crate::record::RunResult) -> Option<String>
         .collect();
     Some(format!(
         "not one of {} got an expected answer (2xx or 3xx, or the request's expect_status); got {}",
-        crate::plural(sent, "request"),
+        surge_record::plural(sent, "request"),
         statuses.join(", ")
     ))
 }
 
 /// The exit rule as a failed check in the CI outputs, so a JUnit viewer or a job summary shows
 /// why the job is red: a suite `run: NAME` with one failed case, `expected answers`.
-pub(crate) fn no_expected_answer_suite(r: &crate::record::RunResult, why: &str) -> Suite {
+pub(crate) fn no_expected_answer_suite(r: &surge_record::RunResult, why: &str) -> Suite {
     Suite {
         name: format!("run: {}", r.scenario.name),
         cases: vec![gate_report::Case {
@@ -62,7 +62,7 @@ pub(crate) fn no_expected_answer_suite(r: &crate::record::RunResult, why: &str) 
 /// The `--junit` and `--summary-md` files, with the run's 429 diagnosis in the words the terminal
 /// printed.
 pub(crate) fn write_ci_outputs(
-    r: &crate::record::RunResult,
+    r: &surge_record::RunResult,
     junit: Option<&Path>,
     md: Option<&Path>,
     title: &str,
@@ -71,7 +71,7 @@ pub(crate) fn write_ci_outputs(
     if junit.is_none() && md.is_none() {
         return Ok(());
     }
-    let note = crate::report::diagnosis::ci_note(&crate::analysis::diagnosis::diagnose(r));
+    let note = surge_report::diagnosis::ci_note(&surge_analysis::diagnosis::diagnose(r));
     gate_report::write_ci_outputs(junit, md, title, suites, Some(&note))
 }
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{exit, RunArgs};
-use crate::scenario::jmx::{self, ImportOptions, Imported};
-use crate::scenario::Plan;
+use surge_plan::jmx::{self, ImportOptions, Imported};
+use surge_plan::Plan;
 
 /// `surge import`.
 #[derive(Debug, Args)]
@@ -83,7 +83,7 @@ pub fn load_for_run(a: &RunArgs) -> Result<(Plan, Option<String>), String> {
 
 /// `surge import`: writes (or prints) the scenario; returns the exit code.
 pub fn import_cmd(a: &ImportArgs) -> i32 {
-    use crate::filekind::FileKind;
+    use surge_record::filekind::FileKind;
     if let Some(k) = FileKind::of_file(&a.plan).filter(|k| *k != FileKind::Jmx) {
         eprintln!(
             "error: {}: not a JMeter test plan (.jmx): it is {}",
@@ -133,8 +133,8 @@ pub fn import_cmd(a: &ImportArgs) -> i32 {
                 eprintln!(
                     "wrote {} ({}, {})",
                     o.display(),
-                    crate::plural(imported.warnings.len() as u64, "warning"),
-                    crate::plural(imported.notes.len() as u64, "note")
+                    surge_record::plural(imported.warnings.len() as u64, "warning"),
+                    surge_record::plural(imported.notes.len() as u64, "note")
                 );
                 exit::OK
             }

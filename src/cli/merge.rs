@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::exit;
-use crate::record::merge::{merge, Input, MergeError};
-use crate::record::RunResult;
 use crate::run::RunReport;
+use surge_record::merge::{merge, Input, MergeError};
+use surge_record::RunResult;
 
 /// `surge merge`.
 #[derive(Debug, Args, Clone, Default)]
@@ -23,7 +23,7 @@ pub struct MergeArgs {
     pub out: Option<PathBuf>,
     /// Wait up to this long for every segment's result to appear in the directories given
     /// (a merge Job beside the segments' pods).
-    #[arg(long, value_name = "DURATION", value_parser = crate::duration::parse_flag)]
+    #[arg(long, value_name = "DURATION", value_parser = surge_record::duration::parse_flag)]
     pub wait: Option<Duration>,
     /// Merge the segments present even when some are missing; the result is marked partial
     /// and lists them.
@@ -86,7 +86,7 @@ fn read_all(inputs: &[PathBuf]) -> Result<Vec<Input>, Failure> {
         }
         for f in files {
             let r = RunResult::read(&f).map_err(|e| Failure {
-                transient: !matches!(e, crate::record::result::ResultError::Version { .. }),
+                transient: !matches!(e, surge_record::result::ResultError::Version { .. }),
                 message: e.to_string(),
             })?;
             out.push((f.display().to_string(), r));
@@ -152,15 +152,15 @@ pub async fn cmd(a: MergeArgs) -> i32 {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(run_id).join("merged"));
-    if let Err(e) = crate::report::write_outputs(&result, &out_dir) {
+    if let Err(e) = surge_report::write_outputs(&result, &out_dir) {
         eprintln!("error: writing outputs: {e}");
         return exit::FAILED;
     }
     if !a.quiet {
-        print!("{}", crate::report::terminal::summary(&result));
+        print!("{}", surge_report::terminal::summary(&result));
     }
-    if let Some(s) = crate::report::distributed::of(&result) {
-        print!("{}", crate::report::distributed::terminal(&s, a.quiet));
+    if let Some(s) = surge_report::distributed::of(&result) {
+        print!("{}", surge_report::distributed::terminal(&s, a.quiet));
     }
     println!("result: {}", out_dir.join("result.json").display());
     println!("report: {}", out_dir.join("report.html").display());

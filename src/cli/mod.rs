@@ -15,6 +15,7 @@ mod gates;
 pub mod import;
 pub mod k8s;
 pub mod merge;
+pub mod mock;
 pub mod probe;
 pub mod progress;
 pub mod report;
@@ -69,7 +70,7 @@ pub enum Command {
     /// Run a scenario and write result.json, CSV files and a summary.
     Run(RunArgs),
     /// Serve the built-in Genesys Cloud Architect mock (prints its URL and client credentials).
-    Mock(crate::mock::cli::MockArgs),
+    Mock(mock::MockArgs),
     /// Gate a result in CI: thresholds, and regressions against a baseline result.
     Check(check::CheckArgs),
     /// Convert a JMeter test plan (.jmx) into a surge scenario (TOML, commented).
@@ -138,7 +139,7 @@ pub struct RunArgs {
     pub jmeter_property: Vec<String>,
     /// After Ctrl-C or SIGTERM, how long requests in flight may finish before they are
     /// cancelled (a second signal cancels them at once).
-    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = crate::duration::parse_flag)]
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = surge_record::duration::parse_flag)]
     pub grace: Option<std::time::Duration>,
     /// A .jmx plan: treat every import warning as an error (exit 2).
     #[arg(long)]
@@ -182,7 +183,7 @@ where
     match cli.command {
         Command::Run(a) => run_cmd_with(a, stops).await,
         Command::Check(a) => check::cmd(a).await,
-        Command::Mock(a) => match crate::mock::cli::run(a).await {
+        Command::Mock(a) => match mock::run(a).await {
             Ok(()) => exit::OK,
             Err(e) => {
                 eprintln!("error: {e:#}");
@@ -202,14 +203,14 @@ where
 /// Says which mock preset will answer: the built-in mock's, or for a mock scenario sent to a URL
 /// by `--target`, the preset the `surge mock` there answers with, with a warning before the run
 /// when it is not the one the scenario was written for.
-pub(crate) async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
+pub(crate) async fn say_which_mock_answers(plan: &surge_plan::Plan) {
     let (base_url, want) = match (&plan.target.endpoint, plan.target.written_for_mock) {
-        (crate::scenario::Endpoint::Mock { preset }, _) => {
+        (surge_plan::Endpoint::Mock { preset }, _) => {
             println!("target: built-in mock, preset {preset}");
             return;
         }
-        (crate::scenario::Endpoint::Url { base_url, .. }, Some(want)) => (base_url, want),
-        (crate::scenario::Endpoint::Url { .. }, None) => return,
+        (surge_plan::Endpoint::Url { base_url, .. }, Some(want)) => (base_url, want),
+        (surge_plan::Endpoint::Url { .. }, None) => return,
     };
     match run::mock_preset_at(base_url).await {
         Some(got) if got == want => println!("target: surge mock at {base_url}, preset {got}"),
@@ -225,14 +226,14 @@ pub(crate) async fn say_which_mock_answers(plan: &crate::scenario::Plan) {
 /// `--pace-from FILE` (run and sweep): paces `plan` as `shape` recommends (read from `f`), and
 /// returns the line that says so.
 pub(crate) fn pace_from(
-    plan: &mut crate::scenario::Plan,
-    shape: &crate::record::pace::PaceShape,
+    plan: &mut surge_plan::Plan,
+    shape: &surge_record::pace::PaceShape,
     f: &std::path::Path,
 ) -> String {
     plan.on_429 = plan.on_429.clone().paced_from(shape, f);
     format!(
         "pace: {} (from {}; on_429 policy {})",
-        crate::report::diagnosis::pace_text(shape),
+        surge_report::diagnosis::pace_text(shape),
         f.display(),
         plan.on_429.name
     )
@@ -247,15 +248,16 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
 pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     let cancel = stops.graceful.clone();
     let mut bearer_token = None;
-    let jmx = crate::scenario::jmx::is_jmx(&a.scenario)
-        || crate::filekind::FileKind::of_file(&a.scenario) == Some(crate::filekind::FileKind::Jmx);
+    let jmx = surge_plan::jmx::is_jmx(&a.scenario)
+        || surge_record::filekind::FileKind::of_file(&a.scenario)
+            == Some(surge_record::filekind::FileKind::Jmx);
     let loaded = if jmx {
         import::load_for_run(&a).map(|(p, token)| {
             bearer_token = token.map(run::Secret);
             p
         })
     } else {
-        crate::scenario::load(&a.scenario, &a.set).map_err(|e| e.to_string())
+        surge_plan::load(&a.scenario, &a.set).map_err(|e| e.to_string())
     };
     let mut plan = match loaded {
         Ok(p) => p,
@@ -269,7 +271,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         return exit::USAGE;
     }
     if let Some(f) = &a.pace_from {
-        match crate::record::pace::read_recommended(f) {
+        match surge_record::pace::read_recommended(f) {
             Ok(shape) => println!("{}", pace_from(&mut plan, &shape, f)),
             Err(e) => {
                 eprintln!("error: --pace-from {e}");
@@ -305,7 +307,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     {
         eprintln!("{n}");
     }
-    if let crate::scenario::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
+    if let surge_plan::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
         if !run::is_loopback(base_url) && !a.yes {
             eprintln!(
                 "This sends load to a host outside this machine:\n{}",
@@ -329,12 +331,12 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     if !a.simulate {
         // One connection (one descriptor) per user: warn before the run when even the hard
         // limit cannot hold them (run_plan raises the soft limit and says so afterwards too).
-        let builtin = matches!(plan.target.endpoint, crate::scenario::Endpoint::Mock { .. });
+        let builtin = matches!(plan.target.endpoint, surge_plan::Endpoint::Mock { .. });
         let needed = run::resources::needed(plan.max_users(), builtin);
         if let Some(f) = run::resources::raise_open_files(needed).filter(|f| f.soft < needed) {
             eprintln!(
                 "warning: {} need about {needed} open files, and this process may open {} (the hard limit of `ulimit -n`); users past it will fail to connect (error:resource). Raise it with `ulimit -Hn` as root, or in /etc/security/limits.conf.",
-                crate::plural(u64::from(plan.max_users()), "user"),
+                surge_record::plural(u64::from(plan.max_users()), "user"),
                 f.soft
             );
         }
@@ -358,7 +360,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     match run::run_plan(plan, opts).await {
         Ok(rep) => {
             if !a.quiet {
-                print!("{}", crate::report::terminal::summary(&rep.result));
+                print!("{}", surge_report::terminal::summary(&rep.result));
             }
             if let Some(why) = run::resources::explain(&rep.result, rep.open_files) {
                 eprintln!("warning: {why}");

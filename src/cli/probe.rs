@@ -39,7 +39,7 @@ pub struct ProbeArgs {
     #[arg(long, default_value_t = 1500)]
     pub max_requests: u64,
     /// Time every search together may take.
-    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::duration::parse_flag)]
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = surge_record::duration::parse_flag)]
     pub max_duration: Duration,
     /// Also tell a per-token limit from a shared one: search again over two tokens.
     #[arg(long, value_enum)]
@@ -63,7 +63,7 @@ pub struct ProbeArgs {
 
 /// Runs `surge probe` and returns the exit code.
 pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
-    if crate::scenario::jmx::is_jmx(&a.scenario) {
+    if surge_plan::jmx::is_jmx(&a.scenario) {
         eprintln!(
             "error: surge probe reads TOML scenarios; convert the plan first: surge import {}",
             a.scenario.display()
@@ -94,7 +94,7 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
         );
         return exit::USAGE;
     }
-    let mut plan = match crate::scenario::load(&a.scenario, &a.set) {
+    let mut plan = match surge_plan::load(&a.scenario, &a.set) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -105,7 +105,7 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
-    if let crate::scenario::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
+    if let surge_plan::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
         if !run::is_loopback(base_url) && !a.yes {
             eprintln!(
                 "error: --yes: surge probe sends up to {} requests to {base_url} (outside this machine), \
@@ -139,7 +139,7 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
             "probing {} (at most {} requests, {})…",
             plan.name,
             a.max_requests,
-            crate::duration::format(a.max_duration)
+            surge_record::duration::format(a.max_duration)
         );
     }
     match probe(plan, opts).await {

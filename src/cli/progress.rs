@@ -3,8 +3,8 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::record::Tick;
-use crate::scenario::Plan;
+use surge_plan::Plan;
+use surge_record::Tick;
 
 /// A progress bar sized by the plan: by requests when bounded, else by time.
 #[derive(Debug, Clone)]

@@ -32,7 +32,7 @@ pub fn out_dir(a: &ReportArgs) -> PathBuf {
 /// (missing, not JSON, another schema: one line naming the file, and the line for JSON errors),
 /// 1 when an output cannot be written.
 pub async fn cmd(a: ReportArgs) -> i32 {
-    let r = match crate::report::load_run(&a.result) {
+    let r = match surge_report::load_run(&a.result) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -40,19 +40,19 @@ pub async fn cmd(a: ReportArgs) -> i32 {
         }
     };
     let dir = out_dir(&a);
-    let facts = match crate::report::write_reports(&r, &dir) {
+    let facts = match surge_report::write_reports(&r, &dir) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: writing reports: {e}");
             return exit::FAILED;
         }
     };
-    let d = crate::report::diagnosis::phrase(&facts.diagnosis);
+    let d = surge_report::diagnosis::phrase(&facts.diagnosis);
     if let Some(c) = &d.completion {
         println!("completion: {c}");
     }
     println!("{}\n{}", d.headline[0], d.headline[1]);
-    for f in crate::report::REPORT_FILES
+    for f in surge_report::REPORT_FILES
         .iter()
         .filter(|f| **f != "report.html")
     {

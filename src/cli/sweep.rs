@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::exit;
-use crate::record::RunResult;
 use crate::run::{self, RunOptions};
+use surge_record::RunResult;
 
 /// `surge sweep`.
 #[derive(Debug, Args, Default)]
@@ -184,7 +184,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
     let pace = match a
         .pace_from
         .as_deref()
-        .map(|f| (f, crate::record::pace::read_recommended(f)))
+        .map(|f| (f, surge_record::pace::read_recommended(f)))
     {
         None => None,
         Some((f, Ok(shape))) => Some((f, shape)),
@@ -198,7 +198,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
     for c in &combos {
         let (vary_sets, _) = split_seed(c);
         let sets: Vec<String> = a.set.iter().cloned().chain(vary_sets).collect();
-        match crate::scenario::load(&a.scenario, &sets) {
+        match surge_plan::load(&a.scenario, &sets) {
             Ok(mut p) => {
                 if let Some((f, shape)) = &pace {
                     super::pace_from(&mut p, shape, f);
@@ -207,7 +207,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
             }
             Err(e) => {
                 // A problem of the file itself is said once, without blaming a combination.
-                match crate::scenario::load(&a.scenario, &a.set) {
+                match surge_plan::load(&a.scenario, &a.set) {
                     Err(own) => eprintln!("error: {own}"),
                     Ok(_) => eprintln!("error: with --vary {}:\n{e}", c.join(" ")),
                 }
@@ -220,7 +220,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
         policies.dedup();
         println!(
             "pace: {} (from {}) for every run; on_429 {} {}",
-            crate::report::diagnosis::pace_text(shape),
+            surge_report::diagnosis::pace_text(shape),
             f.display(),
             if policies.len() == 1 {
                 "policy"
@@ -231,7 +231,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
         );
     }
     if let Some(p) = plans.first() {
-        if let crate::scenario::Endpoint::Url { base_url, .. } = &p.target.endpoint {
+        if let surge_plan::Endpoint::Url { base_url, .. } = &p.target.endpoint {
             if !run::is_loopback(base_url) && !a.yes {
                 eprintln!("error: --yes: a sweep of {} runs against {base_url} (outside this machine) needs --yes", plans.len());
                 return exit::USAGE;
@@ -282,7 +282,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
         match run::run_plan(plan, opts).await {
             Ok(rep) => {
                 if !a.quiet {
-                    print!("{}", crate::report::terminal::summary(&rep.result));
+                    print!("{}", surge_report::terminal::summary(&rep.result));
                 }
                 done.push((label, rep.result));
             }
@@ -304,7 +304,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
         Ok(figs) => {
             print!(
                 "{}",
-                crate::report::compare::table(&figs, crate::report::compare::terminal_width())
+                surge_report::compare::table(&figs, surge_report::compare::terminal_width())
             );
             println!("compare: {}", out.join("compare.html").display());
             if done.len() < total || cancel.is_cancelled() {

@@ -1,10 +1,10 @@
 //! A run's result, assembled from what the engine measured: one function for `surge run`, its
 //! segments and `surge probe`'s searches.
 
-use crate::engine;
-use crate::mock::Preset;
-use crate::record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
-use crate::scenario::Plan;
+use surge_engine as engine;
+use surge_mock::Preset;
+use surge_plan::Plan;
+use surge_record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
 
 /// Where a run's requests went, as its result records it.
 pub(crate) struct Target {
@@ -47,7 +47,7 @@ pub(crate) fn assemble(
         },
         plan: plan.summary(),
         target: TargetInfo {
-            base_url: crate::secrets::redact_url(&target.base_url).into_owned(),
+            base_url: surge_record::secrets::redact_url(&target.base_url).into_owned(),
             host,
             kind: if target.mock { "mock" } else { "url" }.into(),
             mock_preset: target.preset.map(|p| p.name().to_string()),

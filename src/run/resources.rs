@@ -4,7 +4,7 @@
 //! the run, requests that failed for lack of a local resource (`error:resource`) are explained
 //! with the limit in force and what to raise.
 
-use crate::record::{ErrorClass, RunResult, StatusKey};
+use surge_record::{ErrorClass, RunResult, StatusKey};
 
 /// Descriptors a run needs besides its connections (files, the runtime, the samples writer).
 const MARGIN: u64 = 256;
@@ -89,7 +89,7 @@ pub fn explain(r: &RunResult, open_files: Option<OpenFiles>) -> Option<String> {
     };
     Some(format!(
         "{} failed on this machine before reaching the server (error:resource: out of open files or local ports); {limit}, or run fewer users per process (surge run --segment); users backed off meanwhile",
-        crate::plural(n, "request")
+        surge_record::plural(n, "request")
     ))
 }
 

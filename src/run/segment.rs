@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use super::RunError;
-use crate::record::distributed::{host_name, Distributed, Member, SecondHists};
-use crate::schedule::Segment;
+use surge_plan::schedule::Segment;
+use surge_record::distributed::{host_name, Distributed, Member, SecondHists};
 
 /// How late a segment may begin after the barrier before it refuses to run (default).
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5);
@@ -96,7 +96,7 @@ pub struct MemberRun<'a> {
     /// Attempts recorded.
     pub requests: u64,
     /// Why it ended.
-    pub stop_reason: &'a crate::record::StopReason,
+    pub stop_reason: &'a surge_record::StopReason,
     /// True when it stopped early.
     pub partial: bool,
 }
@@ -104,7 +104,7 @@ pub struct MemberRun<'a> {
 /// The global ids of the users segment `seg` may start (every user of the plan for the whole
 /// run): user `u` runs in segment `1 + u mod N`, as the schedules split them. The tokens primed
 /// before the start are those these users use.
-pub fn users(plan: &crate::scenario::Plan, seg: Segment) -> impl Iterator<Item = u32> {
+pub fn users(plan: &surge_plan::Plan, seg: Segment) -> impl Iterator<Item = u32> {
     (0..seg.share(plan.total_users().into())).map(move |j| seg.nth(j) as u32)
 }
 
@@ -113,8 +113,8 @@ pub fn users(plan: &crate::scenario::Plan, seg: Segment) -> impl Iterator<Item =
 /// own token for a slot, so a slot shared by users of several segments becomes several tokens
 /// (and per-token rate limits apply to each). With `tokens` a multiple of N, every slot's users
 /// are in one segment and the platform sees exactly the tokens one process would use.
-pub fn token_warning(plan: &crate::scenario::Plan, segments: u32) -> Option<String> {
-    let crate::scenario::Auth::ClientCredentials { tokens, .. } = plan.auth else {
+pub fn token_warning(plan: &surge_plan::Plan, segments: u32) -> Option<String> {
+    let surge_plan::Auth::ClientCredentials { tokens, .. } = plan.auth else {
         return None;
     };
     let tokens = tokens.max(1);
@@ -313,11 +313,11 @@ pub(super) async fn at_start(opts: &super::RunOptions) -> Result<Option<Duration
 
 /// Adds the `distributed` record to a segment's result.
 pub(super) fn with_record(
-    mut r: crate::record::RunResult,
+    mut r: surge_record::RunResult,
     opts: &super::RunOptions,
     late: Option<Duration>,
     second_hists: Vec<SecondHists>,
-) -> crate::record::RunResult {
+) -> surge_record::RunResult {
     if let Some(seg) = &opts.segment {
         let started = Started {
             barrier: opts.start_at.map(|b| b.at),

@@ -6,9 +6,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::RunError;
-use crate::mock::{MockConfig, MockState};
-use crate::transport::auth::Credentials;
-use crate::transport::inprocess::InProcess;
+use surge_mock::{MockConfig, MockState};
+use surge_transport::auth::Credentials;
+use surge_transport::inprocess::InProcess;
 
 /// The mock as a simulated run reaches it.
 pub(crate) struct SimMock {
@@ -31,7 +31,7 @@ impl SimMock {
         });
         let state = MockState::new(cfg);
         SimMock {
-            transport: InProcess::new(crate::mock::router(state.clone()), timeout),
+            transport: InProcess::new(surge_mock::router(state.clone()), timeout),
             state,
             creds,
             url: "http://mock.invalid".to_string(),

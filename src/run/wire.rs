@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{is_loopback, segment, RunError, Secret};
-use crate::scenario::{Auth, Plan, TokenSource};
-use crate::schedule::Segment;
-use crate::transport::auth::{AuthError, AuthRuntime, Credentials, TokenFetch, TokenPool};
-use crate::transport::http::HttpTransport;
-use crate::transport::proxy::{Proxies, ProxySetting};
+use surge_plan::schedule::Segment;
+use surge_plan::{Auth, Plan, TokenSource};
+use surge_transport::auth::{AuthError, AuthRuntime, Credentials, TokenFetch, TokenPool};
+use surge_transport::http::HttpTransport;
+use surge_transport::proxy::{Proxies, ProxySetting};
 
 /// The credentials of a run's users, ready before its first request.
 pub(crate) async fn auth_runtime(

@@ -123,7 +123,7 @@ impl Spec {
             "--start-at",
             &self.start_at,
             "--start-tolerance",
-            &crate::duration::format(self.start_tolerance),
+            &surge_record::duration::format(self.start_tolerance),
             "--yes",
         ]
         .iter()
@@ -141,7 +141,7 @@ impl Spec {
             "merge".into(),
             dir.clone(),
             "--wait".into(),
-            crate::duration::format(self.merge_wait),
+            surge_record::duration::format(self.merge_wait),
             "--out".into(),
             format!("{dir}/merged"),
         ]

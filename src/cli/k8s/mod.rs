@@ -12,8 +12,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::exit;
-use crate::scenario::{Auth, DataKind, Endpoint, Plan, TokenSource};
 use manifests::{Spec, SCENARIO_DIR};
+use surge_plan::{Auth, DataKind, Endpoint, Plan, TokenSource};
 
 /// The largest total of files a ConfigMap holds here (Kubernetes refuses more than 1 MiB).
 const CONFIGMAP_BUDGET: usize = 900 * 1024;
@@ -42,10 +42,10 @@ pub struct K8sArgs {
     #[arg(long, value_name = "TIME", conflicts_with = "start_in")]
     pub start_at: Option<String>,
     /// Start this long after the manifests are written: apply them before then.
-    #[arg(long, value_name = "DURATION", default_value = "3m", value_parser = crate::duration::parse_flag)]
+    #[arg(long, value_name = "DURATION", default_value = "3m", value_parser = surge_record::duration::parse_flag)]
     pub start_in: Duration,
     /// How late a pod may start after the barrier (image pulls, scheduling).
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::duration::parse_flag)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = surge_record::duration::parse_flag)]
     pub start_tolerance: Duration,
     /// The Secret holding the environment variables the scenario reads credentials from
     /// [default: <name>-secrets].
@@ -197,7 +197,7 @@ fn secret_env(scenario: &Path, plan: &Plan) -> Result<Vec<String>, String> {
 /// # Errors
 /// One line naming the flag or file at fault.
 pub fn spec(a: &K8sArgs, now: OffsetDateTime) -> Result<(Spec, Plan), String> {
-    if crate::scenario::jmx::is_jmx(&a.scenario) {
+    if surge_plan::jmx::is_jmx(&a.scenario) {
         return Err(format!(
             "{}: surge k8s takes a TOML scenario; convert it first: surge import {} > scenario.toml",
             a.scenario.display(),
@@ -207,7 +207,7 @@ pub fn spec(a: &K8sArgs, now: OffsetDateTime) -> Result<(Spec, Plan), String> {
     if a.parallelism == 0 {
         return Err("--parallelism: at least 1".into());
     }
-    let mut plan = crate::scenario::load(&a.scenario, &a.set).map_err(|e| e.to_string())?;
+    let mut plan = surge_plan::load(&a.scenario, &a.set).map_err(|e| e.to_string())?;
     crate::run::apply_target(&mut plan, a.target.as_deref()).map_err(|e| e.to_string())?;
     if let Endpoint::Mock { .. } = plan.target.endpoint {
         return Err("the target is the built-in mock, which each pod would start on its own; run `surge mock` as a Service and pass --target http://<service>:<port>".into());
@@ -299,7 +299,7 @@ fn next_steps(spec: &Spec, dir: &Path) -> String {
         spec.run_id,
         spec.parallelism,
         spec.start_at,
-        crate::duration::format(spec.start_tolerance)
+        surge_record::duration::format(spec.start_tolerance)
     );
     if let Some(cmd) = spec.secret_command() {
         s += &format!("once: {cmd}\n");

@@ -5,7 +5,7 @@
 //! come (open model; every request recorded like a run's, with its own `result.json` and report).
 //! The first search uses one token; with `--scope tokens` a second spreads its requests over two
 //! tokens, so a per-token limit shows as twice the rate and a shared one as the same. The limit
-//! is then fitted ([`crate::analysis::limit`]), its scope judged, the pace that keeps under it
+//! is then fitted ([`surge_analysis::limit`]), its scope judged, the pace that keeps under it
 //! advised, and all of it written to `limit.json` and `probe.html`.
 
 pub mod search;
@@ -20,17 +20,17 @@ use tokio_util::sync::CancellationToken;
 
 use self::search::{Done, Search, SearchConfig};
 use super::{assemble, auth_runtime, RunError, Target};
-use crate::analysis::limit::file::{LimitFile, SearchEnd, SearchRecord, Step};
-use crate::analysis::limit::{Event, Verdict};
-use crate::engine::{self, ExecOptions};
-use crate::mock::{MockConfig, MockServer, Preset};
-use crate::record::meta::GroupLoad;
-use crate::record::samples::Streamed;
-use crate::record::{RunResult, Sample, StatusKey, StopReason};
-use crate::scenario::{ArrivalCurve, Auth, Endpoint, OnError, Plan, Policy, Profile, ThinkTime};
-use crate::schedule::feedback::Dial;
-use crate::transport::auth::{Credentials, TokenFetch};
-use crate::transport::Transport;
+use surge_analysis::limit::file::{LimitFile, SearchEnd, SearchRecord, Step};
+use surge_analysis::limit::{Event, Verdict};
+use surge_engine::{self as engine, ExecOptions};
+use surge_mock::{MockConfig, MockServer, Preset};
+use surge_plan::schedule::feedback::Dial;
+use surge_plan::{ArrivalCurve, Auth, Endpoint, OnError, Plan, Policy, Profile, ThinkTime};
+use surge_record::meta::GroupLoad;
+use surge_record::samples::Streamed;
+use surge_record::{RunResult, Sample, StatusKey, StopReason};
+use surge_transport::auth::{Credentials, TokenFetch};
+use surge_transport::Transport;
 
 /// Most users a search keeps (a slow answer holds one each).
 const SEARCH_USERS: u32 = 2_000;
@@ -220,7 +220,7 @@ async fn searches<T: Transport + TokenFetch + Clone>(
         // The next search starts from a rested limiter: what the last one drained refills first.
         if let Some(last) = runs.last() {
             let rest =
-                rest_after(&crate::analysis::limit::fit::fit(&last.events)).min(time_left / 4);
+                rest_after(&surge_analysis::limit::fit::fit(&last.events)).min(time_left / 4);
             tokio::select! {
                 _ = tokio::time::sleep(rest) => {}
                 _ = opts.cancel.cancelled() => break,
@@ -231,7 +231,7 @@ async fn searches<T: Transport + TokenFetch + Clone>(
         let fetch: Arc<dyn TokenFetch> = Arc::new((*transport).clone());
         let auth = auth_runtime(
             &p,
-            crate::schedule::Segment::WHOLE,
+            surge_plan::schedule::Segment::WHOLE,
             &at.login_url,
             fetch,
             at.creds.clone(),
@@ -246,7 +246,7 @@ async fn searches<T: Transport + TokenFetch + Clone>(
 /// How long a limiter takes to refill after a search drained it: a bucket or queue refills its
 /// burst at the sustained rate, a window reopens after its length, and a 429 asked to wait its
 /// Retry-After; with a margin, at least a second, at most a minute.
-fn rest_after(estimate: &crate::analysis::limit::Estimate) -> Duration {
+fn rest_after(estimate: &surge_analysis::limit::Estimate) -> Duration {
     let Some(f) = estimate.fit() else {
         return Duration::from_secs(1);
     };
@@ -313,7 +313,7 @@ async fn one_search<T: Transport>(
     p: &Plan,
     tokens: u32,
     transport: Arc<T>,
-    auth: crate::transport::auth::AuthRuntime,
+    auth: surge_transport::auth::AuthRuntime,
     at: &Site,
     opts: &ProbeOptions,
 ) -> SearchRun {
@@ -419,12 +419,12 @@ pub fn record(run: &SearchRun, result_path: String) -> SearchRecord {
     SearchRecord {
         tokens: run.tokens,
         result: result_path,
-        estimate: crate::analysis::limit::fit::fit(&run.events),
+        estimate: surge_analysis::limit::fit::fit(&run.events),
         end: run.end,
         requests: t.requests,
         throttled: t
             .by_outcome
-            .get(&crate::record::Outcome::Throttled)
+            .get(&surge_record::Outcome::Throttled)
             .copied()
             .unwrap_or(0),
         seconds: run.result.duration_s,
@@ -446,7 +446,7 @@ fn search_dir(i: usize, tokens: u32) -> String {
     format!(
         "search-{}-{}",
         i + 1,
-        crate::plural(u64::from(tokens), "token").replace(' ', "-")
+        surge_record::plural(u64::from(tokens), "token").replace(' ', "-")
     )
 }
 
@@ -467,14 +467,14 @@ pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunErr
     let mut records = Vec::new();
     for (i, run) in runs.iter().enumerate() {
         let dir = search_dir(i, run.tokens);
-        crate::report::write_outputs(&run.result, &out_dir.join(&dir))
+        surge_report::write_outputs(&run.result, &out_dir.join(&dir))
             .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
         records.push(record(run, format!("{dir}/result.json")));
     }
     let target = runs
         .first()
         .map(|r| r.result.target.clone())
-        .unwrap_or_else(|| crate::record::result::TargetInfo {
+        .unwrap_or_else(|| surge_record::result::TargetInfo {
             base_url: String::new(),
             host: String::new(),
             kind: String::new(),
@@ -482,12 +482,12 @@ pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunErr
             proxy: None,
             ca_cert: None,
         });
-    let scenario = crate::record::result::ScenarioInfo {
+    let scenario = surge_record::result::ScenarioInfo {
         name: plan.name.clone(),
         description: plan.description.clone(),
         file: plan.source.display().to_string(),
     };
-    let mut file = crate::analysis::limit::file::assemble(
+    let mut file = surge_analysis::limit::file::assemble(
         &scenario,
         target,
         started,
@@ -497,8 +497,8 @@ pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunErr
         plan.planned_requests(),
         plan.auth.tokens(),
     );
-    let words = crate::report::probe::phrase(&file);
-    file.words = crate::analysis::limit::file::Words {
+    let words = surge_report::probe::phrase(&file);
+    file.words = surge_analysis::limit::file::Words {
         headline: words.headline,
         recommendation: words.recommendation,
     };
@@ -507,7 +507,7 @@ pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunErr
     std::fs::write(&path, text).map_err(|e| RunError::Io(format!("{}: {e}", path.display())))?;
     let results: Vec<&RunResult> = runs.iter().map(|r| &r.result).collect();
     let html = out_dir.join("probe.html");
-    std::fs::write(&html, crate::report::html::probe::render(&file, &results))
+    std::fs::write(&html, surge_report::html::probe::render(&file, &results))
         .map_err(|e| RunError::Io(format!("{}: {e}", html.display())))?;
     Ok(ProbeReport { file, out_dir })
 }
@@ -515,7 +515,7 @@ pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunErr
 #[cfg(test)]
 mod rest_tests {
     use super::*;
-    use crate::analysis::limit::fit::fit;
+    use surge_analysis::limit::fit::fit;
 
     #[test]
     fn a_drained_bucket_rests_until_its_burst_refilled_with_a_margin() {
@@ -535,7 +535,7 @@ mod rest_tests {
         let rest = rest_after(&fit(&ev)).as_secs_f64();
         assert!((2.0..=2.5).contains(&rest), "{rest}");
         assert_eq!(
-            rest_after(&crate::analysis::limit::Estimate::NoData),
+            rest_after(&surge_analysis::limit::Estimate::NoData),
             Duration::from_secs(1)
         );
     }

@@ -10,9 +10,9 @@
 //! or seen twice. Answers are fitted only once every answer to the requests sent before them can
 //! have come (answers arrive in their latency's order, not in the order sent).
 
-use crate::analysis::limit::file::Step;
-use crate::analysis::limit::fit::fit;
-use crate::analysis::limit::{Estimate, Event, Model, Verdict};
+use surge_analysis::limit::file::Step;
+use surge_analysis::limit::fit::fit;
+use surge_analysis::limit::{Estimate, Event, Model, Verdict};
 
 /// The search's knobs.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,6 +1,6 @@
 use super::*;
-use crate::analysis::limit::replay::TokenBucket;
-use crate::record::RateLimitHeaders;
+use surge_analysis::limit::replay::TokenBucket;
+use surge_record::RateLimitHeaders;
 
 /// A limiter the search is run against, in simulated time.
 enum Limiter {
@@ -113,7 +113,7 @@ fn run(lim: &Limiter, max_requests: usize) -> (Search, usize, Option<Done>) {
     (s, sent.len(), cmd.stop)
 }
 
-fn fitted(s: &Search) -> crate::analysis::limit::Fit {
+fn fitted(s: &Search) -> surge_analysis::limit::Fit {
     match fit(s.events()) {
         Estimate::Limit(f) => f,
         other => panic!("{other:?}"),

@@ -1,0 +1,243 @@
+//! `limit.json`: what `surge probe` found. The limit (model, sustained rate, burst, window, the
+//! fit's error), its scope (per token or shared, when tested), the evidence (requests spent,
+//! seconds, 429s seen), each search with its steps over time and its own `result.json`, and the
+//! pace that keeps under the limit (`surge run --pace-from limit.json`).
+
+use serde::{Deserialize, Serialize};
+
+use super::advice::{self, Advice, Basis, Measured};
+use super::scope::{scope, Scope, ScopeFinding};
+use super::{Estimate, Model};
+use surge_record::pace::LIMIT_SCHEMA;
+use surge_record::result::{ScenarioInfo, TargetInfo, Tool};
+
+/// The `schema_version` of `limit.json`.
+pub const LIMIT_SCHEMA_VERSION: u32 = 1;
+
+/// A change of a search's rate or pause, for the page that shows the search over time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// When, seconds from the search's start.
+    pub t_s: f64,
+    /// The rate from then on, requests per second.
+    pub rate_per_s: f64,
+    /// Factor per second the rate grows by from then on (1: steady; more while ramping).
+    pub growth: f64,
+    /// Paused until then, seconds from the start (a Retry-After).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_until_s: Option<f64>,
+    /// The search's estimate of the sustained rate then, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_per_s: Option<f64>,
+}
+
+impl Step {
+    /// The rate in force at `t` (at or after this step's time).
+    pub fn rate_at(&self, t: f64) -> f64 {
+        self.rate_per_s * self.growth.powf((t - self.t_s).max(0.0))
+    }
+}
+
+/// Why a search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchEnd {
+    /// The estimate was stable.
+    Stable,
+    /// No 429 at the most it sends.
+    NotReached,
+    /// The request budget ran out first.
+    MaxRequests,
+    /// The time budget ran out first.
+    MaxDuration,
+    /// Stopped from outside (Ctrl-C).
+    Cancelled,
+    /// The scenario stopped it (its data ran out, or `on_error = "stop_test"`).
+    Stopped,
+}
+
+/// One search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRecord {
+    /// Tokens its requests were spread over.
+    pub tokens: u32,
+    /// Its recording, relative to `limit.json` (`search-1-token/result.json`).
+    pub result: String,
+    /// What it found.
+    pub estimate: Estimate,
+    /// Why it ended.
+    pub end: SearchEnd,
+    /// Requests it sent.
+    pub requests: u64,
+    /// 429s among them.
+    pub throttled: u64,
+    /// Seconds it took.
+    pub seconds: f64,
+    /// Its rate and pauses over time.
+    pub steps: Vec<Step>,
+}
+
+/// Whether the scope experiment ran, and what it found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "tested", rename_all = "snake_case")]
+pub enum ScopeTest {
+    /// Not asked for (`--scope tokens` not given), or not possible; says why.
+    No {
+        /// Why not.
+        why: String,
+    },
+    /// Ran: two tokens against one.
+    Yes(ScopeFinding),
+}
+
+/// What all the searches spent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spent {
+    /// Requests sent.
+    pub requests: u64,
+    /// Seconds.
+    pub seconds: f64,
+    /// 429s seen.
+    pub throttled: u64,
+}
+
+/// `limit.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimitFile {
+    /// Always `surge/limit`.
+    pub schema: String,
+    /// [`LIMIT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The tool that wrote it.
+    pub tool: Tool,
+    /// The scenario probed.
+    pub scenario: ScenarioInfo,
+    /// Where.
+    pub target: TargetInfo,
+    /// When, RFC 3339 UTC.
+    pub started_at: String,
+    /// On virtual time against the in-process mock.
+    pub simulated: bool,
+    /// The model that fits the one-token search best (None: no limit reached).
+    pub model: Option<Model>,
+    /// Its sustained rate, requests per second, for one token (shared or per token: `scope`).
+    pub sustained_rate_per_s: Option<f64>,
+    /// Relative standard error of that rate.
+    pub rate_error: Option<f64>,
+    /// Requests a rested limiter admits at once (fixed window: per window).
+    pub burst: Option<f64>,
+    /// The window, seconds (fixed window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_s: Option<f64>,
+    /// The fit's error (see `analysis::limit::Fit::fit_error`).
+    pub fit_error: Option<f64>,
+    /// `per_token`, `shared`, `unclear` or `not_tested`.
+    pub scope: String,
+    /// The scope experiment.
+    pub scope_test: ScopeTest,
+    /// What the searches spent.
+    pub evidence: Spent,
+    /// Each search, one token first.
+    pub searches: Vec<SearchRecord>,
+    /// The pace that keeps under the limit (`surge run --pace-from limit.json`).
+    pub advice: Option<Advice>,
+    /// The summary in words, as the terminal printed it (`headline`, `recommendation`).
+    pub words: Words,
+}
+
+/// The words `limit.json` keeps, as the terminal printed them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Words {
+    /// The summary lines.
+    pub headline: Vec<String>,
+    /// The recommendation, or why there is none.
+    pub recommendation: String,
+}
+
+impl LimitFile {
+    /// The schema name a limit file carries.
+    pub const SCHEMA: &'static str = LIMIT_SCHEMA;
+}
+
+/// Builds `limit.json` (its words left empty, for the phrasing to fill) from the searches, one
+/// token first: the limit is the one-token search's fit, the scope the two searches' comparison,
+/// the pace advised for a batch of `batch` requests over `tokens` tokens (the scenario's).
+#[allow(clippy::too_many_arguments)]
+pub fn assemble(
+    scenario: &ScenarioInfo,
+    target: TargetInfo,
+    started: time::OffsetDateTime,
+    simulated: bool,
+    searches: Vec<SearchRecord>,
+    scope_asked: bool,
+    batch: Option<u64>,
+    tokens: u32,
+) -> LimitFile {
+    let fit = searches.first().and_then(|s| s.estimate.fit()).cloned();
+    let scope_test = match (searches.first(), searches.get(1)) {
+        (Some(one), Some(two)) => match scope(&one.estimate, &two.estimate) {
+            Some(f) => ScopeTest::Yes(f),
+            None => ScopeTest::No {
+                why: "the one-token search found no limit to compare with".into(),
+            },
+        },
+        _ if scope_asked => ScopeTest::No {
+            why: "the budget ran out before the two-token search".into(),
+        },
+        _ => ScopeTest::No {
+            why: "not asked for: add --scope tokens".into(),
+        },
+    };
+    let per_token = matches!(&scope_test, ScopeTest::Yes(f) if f.scope == Scope::PerToken);
+    let advice = fit.as_ref().and_then(|f| {
+        let span = f.evidence.burst_span_s;
+        let m = Measured {
+            model: f.model,
+            rate_per_s: f.sustained_rate_per_s,
+            rate_error: f.rate_error,
+            burst: f.burst,
+            burst_error: match f.model {
+                Model::FixedWindow => 0.0,
+                _ => f.sustained_rate_per_s * f.rate_error * span + 1.0,
+            },
+            window_s: f.window_s,
+            per_token,
+            tokens: 1,
+        };
+        advice::advise(&m, Basis::Probe, batch.map(|n| (n, tokens))).ok()
+    });
+    let spent = Spent {
+        requests: searches.iter().map(|s| s.requests).sum(),
+        seconds: searches.iter().map(|s| s.seconds).sum(),
+        throttled: searches.iter().map(|s| s.throttled).sum(),
+    };
+    LimitFile {
+        schema: LIMIT_SCHEMA.into(),
+        schema_version: LIMIT_SCHEMA_VERSION,
+        tool: Tool::current(),
+        scenario: scenario.clone(),
+        target,
+        started_at: started
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        simulated,
+        model: fit.as_ref().map(|f| f.model),
+        sustained_rate_per_s: fit.as_ref().map(|f| f.sustained_rate_per_s),
+        rate_error: fit.as_ref().map(|f| f.rate_error),
+        burst: fit.as_ref().map(|f| f.burst),
+        window_s: fit.as_ref().and_then(|f| f.window_s),
+        fit_error: fit.as_ref().map(|f| f.fit_error),
+        scope: match &scope_test {
+            ScopeTest::Yes(f) => f.scope.name().into(),
+            ScopeTest::No { .. } => "not_tested".into(),
+        },
+        scope_test,
+        evidence: spent,
+        searches,
+        advice,
+        words: Words {
+            headline: Vec::new(),
+            recommendation: String::new(),
+        },
+    }
+}

@@ -1,0 +1,151 @@
+//! Outputs built from a [`surge_record::RunResult`] and its [`Facts`]: the self-contained HTML
+//! report ([`html`]), CSV files ([`csv`]), the terminal summary ([`terminal`]) and the diagnosis
+//! in words ([`diagnosis`]), all writing numbers through [`format`](mod@format); JMeter's JTL format both ways
+//! ([`jtl`]).
+//!
+//! `report` formats facts, never computes them: every figure comes from `record` and `analysis`.
+//! It must not import `engine`, `transport`, `run` or `cli`.
+
+pub mod compare;
+pub mod csv;
+pub mod diagnosis;
+pub mod distributed;
+pub mod format;
+pub mod gate_report;
+pub mod html;
+pub mod jtl;
+pub mod probe;
+pub mod terminal;
+pub mod transactions;
+
+use std::path::Path;
+
+use surge_analysis::Facts;
+use surge_record::RunResult;
+
+/// The files [`write_reports`] writes, in order.
+pub const REPORT_FILES: &[&str] = &[
+    "summary.csv",
+    "timeline.csv",
+    "status_codes.csv",
+    "report.html",
+];
+
+/// Writes `result.json` (with its diagnosis) and every report derived from it into `dir`
+/// (created if needed). Returns the facts, computed once here.
+///
+/// # Errors
+/// I/O errors naming the file.
+pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    let facts = Facts::of(r);
+    let rj = dir.join("result.json");
+    write_result(r, &facts.diagnosis, &rj)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
+    write_reports_with(r, &facts, dir)?;
+    Ok(facts)
+}
+
+/// `result.json`: the result, then its diagnosis (the facts, and the words the terminal prints)
+/// under `diagnosis`, for pipelines that read the recommended pace. Readers of results ignore
+/// `diagnosis` and compute it afresh, so it can never disagree with the data beside it.
+///
+/// # Errors
+/// I/O errors.
+pub fn write_result(
+    r: &RunResult,
+    d: &surge_analysis::diagnosis::Diagnosis,
+    path: &Path,
+) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct WithDiagnosis<'a> {
+        #[serde(flatten)]
+        result: &'a RunResult,
+        diagnosis: DiagnosisOut<'a>,
+    }
+    #[derive(serde::Serialize)]
+    struct DiagnosisOut<'a> {
+        #[serde(flatten)]
+        facts: &'a surge_analysis::diagnosis::Diagnosis,
+        words: diagnosis::Words<'a>,
+    }
+    let p = diagnosis::phrase(d);
+    let doc = WithDiagnosis {
+        result: r,
+        diagnosis: DiagnosisOut {
+            facts: d,
+            words: diagnosis::Words {
+                headline: &p.headline,
+                recommendation: p.recommendation.as_deref(),
+                completion: p.completion.as_deref(),
+            },
+        },
+    };
+    let f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer_pretty(f, &doc).map_err(std::io::Error::other)
+}
+
+/// Writes every report derived from a result ([`REPORT_FILES`]) into `dir` (created if needed),
+/// but not `result.json`: what `surge report` rebuilds from a saved result. Returns the facts
+/// the reports were written from (computed once here).
+///
+/// # Errors
+/// I/O errors naming the file.
+pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
+    let facts = Facts::of(r);
+    write_reports_with(r, &facts, dir)?;
+    Ok(facts)
+}
+
+fn write_reports_with(r: &RunResult, facts: &Facts, dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    csv::write_all(r, &facts.figures, dir)?;
+    if !facts.figures.transactions.is_empty() {
+        let p = dir.join("transactions.csv");
+        let named =
+            |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", p.display()));
+        let file = std::fs::File::create(&p).map_err(named)?;
+        transactions::write_csv(&facts.figures, std::io::BufWriter::new(file))
+            .map_err(|e| named(std::io::Error::other(e.to_string())))?;
+    }
+    let html = dir.join("report.html");
+    std::fs::write(&html, html::render_with(r, facts))
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
+}
+
+/// Why a run could not be loaded: one line naming the file (and the line, for malformed input).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A `result.json` that cannot be read.
+    #[error(transparent)]
+    Result(#[from] surge_record::result::ResultError),
+    /// A JTL file that cannot be read.
+    #[error(transparent)]
+    Jtl(#[from] jtl::JtlError),
+}
+
+/// Reads a run from `result.json` (or a run's folder holding one), or from a JMeter JTL file
+/// (`.jtl`, or any file whose first line is JMeter's CSV header), for `surge report`, `surge
+/// compare` and `surge check`.
+///
+/// # Errors
+/// [`LoadError`].
+pub fn load_run(path: &Path) -> Result<RunResult, LoadError> {
+    let jtl_name = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jtl"));
+    let looks_jtl = jtl_name
+        || surge_record::filekind::FileKind::of_file(path)
+            == Some(surge_record::filekind::FileKind::JtlCsv);
+    if looks_jtl {
+        Ok(jtl::read_jtl(path)?)
+    } else {
+        Ok(RunResult::read(path)?)
+    }
+}
+
+#[cfg(test)]
+#[path = "same_figures_tests.rs"]
+mod same_figures_tests;
