@@ -6,10 +6,19 @@
 
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
-# Cargo.toml declares the benchmarks, so cargo wants their files present.
+# The workspace: the root package (the binary) and every crate under crates/ (one COPY each, so
+# tests/dockerfile.rs can read them against `cargo metadata`). Cargo.toml declares the benchmarks
+# (benches/), so cargo wants their files present.
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY benches ./benches
+COPY crates/record ./crates/record
+COPY crates/plan ./crates/plan
+COPY crates/mock ./crates/mock
+COPY crates/transport ./crates/transport
+COPY crates/engine ./crates/engine
+COPY crates/analysis ./crates/analysis
+COPY crates/report ./crates/report
 ENV CARGO_PROFILE_RELEASE_DEBUG=0 \
     CARGO_PROFILE_RELEASE_STRIP=symbols
 RUN cargo build --release --locked --bin surge
