@@ -585,5 +585,4 @@ fn skip_label(l: &str, why: &str) -> Comparison {
 }
 
 #[cfg(test)]
-#[path = "baseline_tests.rs"]
 mod tests;

@@ -462,5 +462,4 @@ pub fn write_csv(runs: &[RunFigures], out: impl std::io::Write) -> csv::Result<(
 }
 
 #[cfg(test)]
-#[path = "compare_tests.rs"]
 mod tests;

@@ -411,5 +411,4 @@ pub fn any_failed(v: &[Verdict]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "threshold_eval_tests.rs"]
 pub(crate) mod tests;

@@ -413,5 +413,4 @@ pub fn completion_trend(r: &RunResult) -> Result<CompletionTrend, Option<TooFewE
 }
 
 #[cfg(test)]
-#[path = "transactions_tests.rs"]
 mod tests;

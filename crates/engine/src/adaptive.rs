@@ -274,5 +274,4 @@ impl AdaptivePacer {
 }
 
 #[cfg(test)]
-#[path = "adaptive_tests.rs"]
 mod tests;

@@ -544,5 +544,4 @@ impl serde::Serialize for Cond {
 }
 
 #[cfg(test)]
-#[path = "cond_tests.rs"]
 mod tests;

@@ -12,7 +12,6 @@ use serde_json_path::JsonPath;
 use super::build::Checker;
 use super::cond::Cond;
 
-#[path = "conversation_raw.rs"]
 mod raw;
 pub use self::raw::*;
 

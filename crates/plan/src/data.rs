@@ -10,9 +10,7 @@ use serde::Serialize;
 
 use super::spec::RawData;
 
-#[path = "data_csv.rs"]
 mod csv_file;
-#[path = "data_groups.rs"]
 mod groups;
 pub use self::csv_file::{load_csv, CsvError};
 

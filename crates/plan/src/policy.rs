@@ -526,5 +526,4 @@ fn build_adaptive(c: &mut Checker<'_>, r: &RawOn429) -> Adaptive {
 }
 
 #[cfg(test)]
-#[path = "policy_tests.rs"]
 mod tests;

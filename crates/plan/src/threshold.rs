@@ -345,5 +345,4 @@ impl Threshold {
 }
 
 #[cfg(test)]
-#[path = "threshold_tests.rs"]
 mod tests;

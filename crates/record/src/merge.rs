@@ -553,5 +553,4 @@ fn merged_record(segs: &[Input], missing: Vec<u32>) -> Distributed {
 }
 
 #[cfg(test)]
-#[path = "merge_tests.rs"]
 mod tests;

@@ -13,7 +13,6 @@ use super::sample::{Outcome, Sample, StatusKey, TxnSample};
 
 const US: u64 = 1_000_000;
 
-#[path = "recorder_txn.rs"]
 mod txn;
 use txn::{txn_mut, TxnAcc};
 
@@ -586,5 +585,4 @@ impl Aggregate {
 }
 
 #[cfg(test)]
-#[path = "recorder_tests.rs"]
 mod tests;

@@ -10,7 +10,6 @@ use super::hist::Hist;
 use super::meta::{PlanSummary, StopReason};
 use super::sample::{Outcome, StatusKey};
 
-#[path = "result_file.rs"]
 mod file;
 pub use self::file::ResultError;
 

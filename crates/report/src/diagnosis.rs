@@ -8,7 +8,6 @@
 //! every place that gives a pace reads [`Diagnosis::advice`] through [`pace_short`], so the tile,
 //! the headline and the sentences cannot disagree.
 
-#[path = "diagnosis_completion.rs"]
 mod completion;
 
 pub use self::completion::{completion_sentence, completion_short, Reading};
@@ -562,5 +561,4 @@ fn no_advice_short(no: &NoAdvice) -> String {
 }
 
 #[cfg(test)]
-#[path = "diagnosis_tests.rs"]
 mod tests;

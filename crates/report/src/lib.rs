@@ -147,5 +147,4 @@ pub fn load_run(path: &Path) -> Result<RunResult, LoadError> {
 }
 
 #[cfg(test)]
-#[path = "same_figures_tests.rs"]
 mod same_figures_tests;

@@ -274,5 +274,4 @@ impl Search {
 }
 
 #[cfg(test)]
-#[path = "search_tests.rs"]
 mod tests;

@@ -345,5 +345,4 @@ fn evidence(
 }
 
 #[cfg(test)]
-#[path = "fit_tests.rs"]
 pub(crate) mod tests;

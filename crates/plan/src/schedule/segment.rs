@@ -236,5 +236,4 @@ pub fn pool_user(seg: Segment, user_base: u32, j: u32) -> u32 {
 }
 
 #[cfg(test)]
-#[path = "segment_tests.rs"]
 mod tests;

@@ -507,5 +507,4 @@ fn rate_limit(rows: &[Option<&Second>]) -> Chart {
 }
 
 #[cfg(test)]
-#[path = "charts_tests.rs"]
 mod tests;
