@@ -324,7 +324,9 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
             if let Some(p) = &p {
                 p.tick(t);
             }
-            gate.as_ref().and_then(|g| g.tick(t))
+            gate.as_ref()
+                .and_then(|g| g.tick(t))
+                .map(|b| surge_report::gate_report::words::breach(&b))
         });
         Some(f)
     };

@@ -64,7 +64,7 @@ fn underpowered_note(rows: &[baseline::Comparison]) -> Option<String> {
     let which: Vec<String> = weak
         .iter()
         .map(|r| {
-            let allowed = r.allowance.rsplit_once('=').map_or("", |x| x.1).trim();
+            let allowed = r.allowed_written();
             match r.samples_needed {
                 Some(n) => format!(
                     "{} {} (≈ {n} samples per run resolve {allowed})",

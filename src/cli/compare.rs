@@ -90,7 +90,7 @@ pub fn write_comparison(
     let figs: Vec<RunFigures> = runs.iter().map(|(n, r)| figures(n, r)).collect();
     let csv_path = dir.join("compare.csv");
     let f = std::fs::File::create(&csv_path).map_err(|e| format!("{}: {e}", csv_path.display()))?;
-    surge_analysis::compare::write_csv(&figs, f)
+    surge_report::compare::write_csv(&figs, f)
         .map_err(|e| format!("{}: {e}", csv_path.display()))?;
     let html_path = dir.join("compare.html");
     std::fs::write(&html_path, surge_report::html::compare::render(runs, &figs))

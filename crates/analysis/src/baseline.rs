@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 use super::stats::{self, Cdf, Rng};
-use super::threshold_eval::{counts, fmt_value, stat_of};
+use super::threshold_eval::{counts, stat_of};
 use surge_plan::threshold::{
     parse_metric, parse_value, Kind, Metric, ParseError, Sel, Stat, Timing,
 };
@@ -184,8 +184,9 @@ pub enum Status {
     Skipped,
 }
 
-/// One metric of one label, baseline against candidate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One metric of one label, baseline against candidate: the values, the change, its noise and
+/// the verdict, as numbers (`report::gate_report` writes them in words).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
     /// The label.
     pub label: String,
@@ -201,15 +202,12 @@ pub struct Comparison {
     pub change: Option<f64>,
     /// The change relative to the baseline.
     pub change_rel: Option<f64>,
-    /// Interval of the change at the chosen confidence.
+    /// Interval of the change at the chosen confidence (None: no noise estimate).
     pub interval: Option<(f64, f64)>,
     /// Two-sided p-value (z-tests only).
     pub p_value: Option<f64>,
     /// The interval excludes 0: the change stands out of the noise.
     pub significant: bool,
-    /// The change as a CI line shows it: relative for times and rates per second (`+12.3%`),
-    /// percentage points for shares (`+1.20pp`); absolute when the baseline is 0.
-    pub observed: String,
     /// Half the width of the interval (base units): the smallest change these sample sizes can
     /// tell from chance.
     pub resolution: Option<f64>,
@@ -220,8 +218,85 @@ pub struct Comparison {
     pub samples_needed: Option<u64>,
     /// The verdict.
     pub status: Status,
-    /// One sentence: values, change, noise, verdict.
-    pub detail: String,
+    /// The metric's unit.
+    pub kind: Kind,
+    /// The allowance in base units (a relative allowance times the baseline).
+    pub allowed: f64,
+    /// The allowance is relative (`+10%`), so its noise reads relative too.
+    pub relative: bool,
+    /// The change in the bad direction exceeds the allowance.
+    pub beyond: bool,
+    /// The interval lies wholly on the bad side.
+    pub out_of_noise: bool,
+    /// The smaller of the two sample sizes.
+    pub samples: u64,
+    /// The two-sided confidence of the interval.
+    pub confidence: f64,
+    /// Why the row compares nothing (a skipped row).
+    pub skipped: Option<Skip>,
+}
+
+impl Comparison {
+    /// The allowance's amount as written (`+10%` of `p95=+10%`).
+    pub fn allowed_written(&self) -> &str {
+        self.allowance.rsplit_once('=').map_or("", |x| x.1).trim()
+    }
+
+    fn skipped(label: &str, metric: &str, allowance: &str, kind: Kind, why: Skip) -> Comparison {
+        Comparison {
+            label: label.to_string(),
+            metric: metric.to_string(),
+            allowance: allowance.to_string(),
+            baseline: None,
+            candidate: None,
+            change: None,
+            change_rel: None,
+            interval: None,
+            p_value: None,
+            significant: false,
+            resolution: None,
+            underpowered: false,
+            samples_needed: None,
+            status: Status::Skipped,
+            kind,
+            allowed: 0.0,
+            relative: false,
+            beyond: false,
+            out_of_noise: false,
+            samples: 0,
+            confidence: 0.0,
+            skipped: Some(why),
+        }
+    }
+}
+
+/// Why a row compares nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// No responses of the metric's outcome in one run.
+    NoResponses {
+        /// The outcome read.
+        outcome: Outcome,
+        /// The run without them.
+        side: Side,
+    },
+    /// No attempts of the label in one run.
+    NoAttempts(Side),
+    /// A run has no duration (a throughput).
+    NoDuration,
+    /// The metric is not one a baseline compares.
+    NotComparable,
+    /// The label is in one run only.
+    LabelOnlyIn(Side),
+}
+
+/// One of the two runs compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The baseline.
+    Baseline,
+    /// The candidate.
+    Candidate,
 }
 
 fn metric_name(m: &Metric) -> String {
@@ -300,7 +375,7 @@ fn measure(
     z: f64,
     confidence: f64,
     rng: &mut Rng,
-) -> Result<Measured, String> {
+) -> Result<Measured, Skip> {
     match m {
         Metric::Latency {
             stat,
@@ -314,11 +389,14 @@ fn measure(
             );
             let (Some(b), Some(c)) = (stat_of(&hb, *stat), stat_of(&hc, *stat)) else {
                 let side = if hb.is_empty() {
-                    "baseline"
+                    Side::Baseline
                 } else {
-                    "candidate"
+                    Side::Candidate
                 };
-                return Err(format!("no {} responses in the {side}", outcome.name()));
+                return Err(Skip::NoResponses {
+                    outcome: *outcome,
+                    side,
+                });
             };
             if *stat == Stat::Avg {
                 let (sb, sc) = (hb.0.stdev() / 1e6, hc.0.stdev() / 1e6);
@@ -353,10 +431,11 @@ fn measure(
         Metric::Rate { .. } | Metric::ErrorRate { .. } => {
             let ((x1, n1), (x2, n2)) = (share_counts(base, m, label), share_counts(cand, m, label));
             if n1 == 0 || n2 == 0 {
-                return Err(format!(
-                    "no attempts in the {}",
-                    if n1 == 0 { "baseline" } else { "candidate" }
-                ));
+                return Err(Skip::NoAttempts(if n1 == 0 {
+                    Side::Baseline
+                } else {
+                    Side::Candidate
+                }));
             }
             let (d, zz) = stats::two_proportions(x1, n1, x2, n2);
             let (p1, p2) = (x1 as f64 / n1 as f64, x2 as f64 / n2 as f64);
@@ -382,7 +461,7 @@ fn measure(
             );
             let (t1, t2) = (base.duration_s, cand.duration_s);
             if t1 <= 0.0 || t2 <= 0.0 {
-                return Err("a run has no duration".into());
+                return Err(Skip::NoDuration);
             }
             let (b, c) = (x1 as f64 / t1, x2 as f64 / t2);
             let se = (x1 as f64 / (t1 * t1) + x2 as f64 / (t2 * t2)).sqrt();
@@ -395,16 +474,8 @@ fn measure(
                 n: x1.min(x2),
             })
         }
-        _ => Err("not comparable".into()),
+        _ => Err(Skip::NotComparable),
     }
-}
-
-fn fmt_change(d: f64, kind: Kind) -> String {
-    let s = match kind {
-        Kind::Share => format!("{:.2}pp", d.abs() * 100.0),
-        _ => fmt_value(d.abs(), kind),
-    };
-    format!("{}{s}", if d < 0.0 { "-" } else { "+" })
 }
 
 /// Compares `cand` with `base` for every allowance and label (labels in both runs; a label in
@@ -435,152 +506,87 @@ pub fn compare(
             .map_or_else(|| metric_name(&a.metric), |(lhs, _)| lhs.trim().to_string());
         let kind = a.metric.kind();
         for label in labels {
-            let row = |status, detail: String| Comparison {
-                label: label.clone(),
-                metric: name.clone(),
-                allowance: a.source.clone(),
-                baseline: None,
-                candidate: None,
-                change: None,
-                change_rel: None,
-                interval: None,
-                p_value: None,
-                significant: false,
-                observed: "-".into(),
-                resolution: None,
-                underpowered: false,
-                samples_needed: None,
-                status,
-                detail,
-            };
             let m = match measure(base, cand, &a.metric, label, z, confidence, &mut rng) {
                 Ok(m) => m,
                 Err(why) => {
-                    out.push(row(Status::Skipped, format!("{why}: not compared")));
+                    out.push(Comparison::skipped(label, &name, &a.source, kind, why));
                     continue;
                 }
             };
-            let d = m.cand - m.base;
-            let rel = (m.base != 0.0).then(|| d / m.base);
-            let dir = f64::from(a.direction);
-            let allowed = match a.limit {
-                Limit::Relative(f) => f * m.base.abs(),
-                Limit::Absolute(v) => v,
-            };
-            let (lo, hi) = m.interval;
-            let significant = lo > 0.0 || hi < 0.0;
-            let out_of_noise_bad = if dir > 0.0 { lo > 0.0 } else { hi < 0.0 };
-            let beyond = d * dir > allowed + 1e-12;
-            let status = if beyond && out_of_noise_bad {
-                Status::Regression
-            } else {
-                Status::Pass
-            };
-            let rel_text = rel.map_or(String::new(), |r| format!(", {:+.1}%", r * 100.0));
-            let noise = if lo.is_nan() {
-                "no noise estimate".to_string()
-            } else {
-                format!(
-                    "{:.0}% interval {}..{}",
-                    confidence * 100.0,
-                    fmt_change(lo, kind),
-                    fmt_change(hi, kind)
-                )
-            };
-            let why = match (beyond, out_of_noise_bad) {
-                (true, true) => "regression: beyond the allowance and out of the noise",
-                (true, false) => "pass: beyond the allowance but within the noise",
-                (false, _) if significant => "pass: a real change, within the allowance",
-                (false, _) => "pass",
-            };
-            let allowed_text = a.source.rsplit_once('=').map_or("", |x| x.1).trim();
-            // The noise against the allowance: can this gate fail at all at these sample sizes?
-            let resolution = (!lo.is_nan()).then(|| (hi - lo) / 2.0);
-            let underpowered = resolution.is_some_and(|h| h > allowed + 1e-12);
-            let samples_needed = resolution.filter(|_| underpowered).map(|h| {
-                let ratio = if allowed > 0.0 {
-                    h / allowed
-                } else {
-                    f64::INFINITY
-                };
-                ((m.n.max(1) as f64) * ratio * ratio).ceil().min(1e12) as u64
-            });
-            let power_note = match (resolution, samples_needed) {
-                (Some(h), Some(n)) if allowed > 0.0 => format!(
-                    "; cannot fail at the allowance: the noise (±{}) is wider than {allowed_text} at {} samples, so only a change beyond {} fails; about {n} samples per run resolve {allowed_text}",
-                    noise_text(h, m.base, &a.limit, kind),
-                    m.n,
-                    noise_text(h, m.base, &a.limit, kind)
-                ),
-                (Some(h), Some(_)) => format!(
-                    "; an allowance of 0 fails only on a change out of the noise (±{})",
-                    noise_text(h, m.base, &a.limit, kind)
-                ),
-                _ => String::new(),
-            };
-            let detail = format!(
-                "{} → {} ({}{rel_text}; {noise}; allowed {allowed_text}): {why}{power_note}",
-                fmt_value(m.base, kind),
-                fmt_value(m.cand, kind),
-                fmt_change(d, kind),
-            );
-            let observed = match (kind, rel) {
-                (Kind::Share, _) | (_, None) => fmt_change(d, kind),
-                (_, Some(r)) => format!("{:+.1}%", r * 100.0),
-            };
-            out.push(Comparison {
-                baseline: Some(m.base),
-                candidate: Some(m.cand),
-                change: Some(d),
-                change_rel: rel,
-                interval: (!lo.is_nan()).then_some((lo, hi)),
-                p_value: m.p,
-                significant,
-                observed,
-                resolution,
-                underpowered,
-                samples_needed,
-                status,
-                ..row(status, detail)
-            });
+            out.push(judge(label, &name, a, kind, &m, confidence));
         }
     }
+    let only = |l: &String, side| {
+        Comparison::skipped(l, "label", "", Kind::Number, Skip::LabelOnlyIn(side))
+    };
     for l in base.labels.iter().filter(|l| !cand.labels.contains(l)) {
-        out.push(skip_label(l, "only in the baseline"));
+        out.push(only(l, Side::Baseline));
     }
     for l in cand.labels.iter().filter(|l| !base.labels.contains(l)) {
-        out.push(skip_label(l, "only in the candidate"));
+        out.push(only(l, Side::Candidate));
     }
     out
 }
 
-/// A noise half-width as the allowance is written: relative (`14.2%`) for a relative allowance,
-/// else in the metric's unit.
-fn noise_text(h: f64, base: f64, limit: &Limit, kind: Kind) -> String {
-    match limit {
-        Limit::Relative(_) if base != 0.0 => format!("{:.1}%", 100.0 * h / base.abs()),
-        _ => fmt_change(h, kind).trim_start_matches('+').to_string(),
-    }
-}
-
-fn skip_label(l: &str, why: &str) -> Comparison {
+/// The verdict of one measured comparison: the change against the allowance and its noise.
+fn judge(
+    label: &str,
+    name: &str,
+    a: &Allowance,
+    kind: Kind,
+    m: &Measured,
+    confidence: f64,
+) -> Comparison {
+    let d = m.cand - m.base;
+    let rel = (m.base != 0.0).then(|| d / m.base);
+    let dir = f64::from(a.direction);
+    let allowed = match a.limit {
+        Limit::Relative(f) => f * m.base.abs(),
+        Limit::Absolute(v) => v,
+    };
+    let (lo, hi) = m.interval;
+    let significant = lo > 0.0 || hi < 0.0;
+    let out_of_noise = if dir > 0.0 { lo > 0.0 } else { hi < 0.0 };
+    let beyond = d * dir > allowed + 1e-12;
+    let status = if beyond && out_of_noise {
+        Status::Regression
+    } else {
+        Status::Pass
+    };
+    // The noise against the allowance: can this gate fail at all at these sample sizes?
+    let resolution = (!lo.is_nan()).then(|| (hi - lo) / 2.0);
+    let underpowered = resolution.is_some_and(|h| h > allowed + 1e-12);
+    let samples_needed = resolution.filter(|_| underpowered).map(|h| {
+        let ratio = if allowed > 0.0 {
+            h / allowed
+        } else {
+            f64::INFINITY
+        };
+        ((m.n.max(1) as f64) * ratio * ratio).ceil().min(1e12) as u64
+    });
     Comparison {
-        label: l.to_string(),
-        metric: "label".into(),
-        allowance: String::new(),
-        baseline: None,
-        candidate: None,
-        change: None,
-        change_rel: None,
-        interval: None,
-        p_value: None,
-        significant: false,
-        observed: "-".into(),
-        resolution: None,
-        underpowered: false,
-        samples_needed: None,
-        status: Status::Skipped,
-        detail: format!("label {why}: not compared"),
+        label: label.to_string(),
+        metric: name.to_string(),
+        allowance: a.source.clone(),
+        baseline: Some(m.base),
+        candidate: Some(m.cand),
+        change: Some(d),
+        change_rel: rel,
+        interval: (!lo.is_nan()).then_some((lo, hi)),
+        p_value: m.p,
+        significant,
+        resolution,
+        underpowered,
+        samples_needed,
+        status,
+        kind,
+        allowed,
+        relative: matches!(a.limit, Limit::Relative(_)),
+        beyond,
+        out_of_noise,
+        samples: m.n,
+        confidence,
+        skipped: None,
     }
 }
 

@@ -431,35 +431,5 @@ fn distinct(v: &[String]) -> bool {
     s.len() == v.len()
 }
 
-/// Writes `compare.csv`: one row per run, one column per figure (empty where not applicable):
-/// the request figures, then `transaction.NAME.ended|failed|p50_ms|p95_ms` for each transaction
-/// any run has (so a reader of the request columns reads them as before).
-///
-/// # Errors
-/// I/O errors.
-pub fn write_csv(runs: &[RunFigures], out: impl std::io::Write) -> csv::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    let rows = rows(runs);
-    let mut header = vec!["run"];
-    header.extend(rows.iter().map(|r| r.key.as_str()));
-    w.write_record(&header)?;
-    for (k, r) in runs.iter().enumerate() {
-        let mut row = vec![r.name.clone()];
-        row.extend(rows.iter().map(|f| f.values[k].value).map(|v| {
-            if v.is_finite() {
-                format!("{:.3}", v)
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_string()
-            } else {
-                String::new()
-            }
-        }));
-        w.write_record(&row)?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests;

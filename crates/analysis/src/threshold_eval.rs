@@ -12,15 +12,14 @@
 
 use std::sync::Mutex;
 
-use serde::Serialize;
-
-use surge_plan::threshold::{Expr, Kind, Metric, Sel, Stat, Threshold, Timing};
+use surge_plan::threshold::{Cmp, Expr, Kind, Metric, Sel, Stat, Threshold, Timing};
 use surge_record::result::{Quantiles, Second};
 use surge_record::Tick;
 use surge_record::{Hist, Outcome, RunResult};
 
-/// The verdict of one threshold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The verdict of one threshold: whether it passed, and what was read to decide, as numbers
+/// (`report::gate_report` writes them in words).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Verdict {
     /// The threshold's name.
     pub name: String,
@@ -31,33 +30,61 @@ pub struct Verdict {
     /// The measured value in base units (seconds, share, per second; for sustained thresholds the
     /// longest streak in seconds); None when there was nothing to measure or no 429 at all.
     pub observed: Option<f64>,
-    /// The measured value as text (`912ms`, `3.1%`, `longest 4s`).
-    pub observed_text: String,
-    /// Why it passed or failed, in a sentence.
-    pub detail: String,
+    /// What was read.
+    pub reading: Reading,
     /// The threshold could stop the run.
     pub abort_on_fail: bool,
 }
 
-/// Formats a value of a kind in a readable unit.
-pub fn fmt_value(v: f64, kind: Kind) -> String {
-    match kind {
-        Kind::Time if v.is_infinite() => "never".into(),
-        Kind::Time if v < 1.0 => trim(format!("{:.1}", v * 1e3)) + "ms",
-        Kind::Time => trim(format!("{v:.3}")) + "s",
-        Kind::Share => trim(format!("{:.3}", v * 100.0)) + "%",
-        Kind::PerSecond => trim(format!("{v:.2}")) + "/s",
-        Kind::Number if v.is_infinite() => "∞".into(),
-        Kind::Number => trim(format!("{v:.3}")),
-    }
+/// What a threshold read to reach its verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reading {
+    /// The metric's whole-run value, compared with the threshold's.
+    Value {
+        /// The value in base units; infinite for `first_429` without a 429 (infinitely late)
+        /// and for retries per success without a success.
+        value: f64,
+        /// The metric's unit.
+        kind: Kind,
+        /// The comparison written.
+        cmp: Cmp,
+        /// The threshold's value, in base units.
+        limit: f64,
+        /// `first_429` and the run had no 429.
+        no_429: bool,
+    },
+    /// Nothing to measure: the threshold fails (a gate never passes without data).
+    NoData(NoData),
+    /// A sustained threshold (`… for N s`): the longest run of seconds its condition held.
+    Streak {
+        /// Its length, seconds (0: the condition never held).
+        longest_s: u32,
+        /// The second it began.
+        from_s: u32,
+        /// The length at which the threshold fails.
+        fails_at_s: u32,
+    },
 }
 
-fn trim(s: String) -> String {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+/// Why a metric had nothing to measure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoData {
+    /// No attempts (of the label, when the metric names one).
+    Attempts {
+        /// The label.
+        label: Option<String>,
+    },
+    /// No final outcomes (a `final_rate` over a run that ended nothing).
+    FinalOutcomes,
+    /// No responses of the outcome (of the label).
+    Responses {
+        /// The outcome the metric reads.
+        outcome: Outcome,
+        /// The label.
+        label: Option<String>,
+    },
+    /// The run has no duration (a throughput).
+    NoDuration,
 }
 
 fn hist_of(r: &RunResult, label: Option<&str>, outcome: Outcome, timing: Timing) -> Hist {
@@ -123,15 +150,20 @@ const ERRORS: [Sel; 2] = [
 ];
 
 /// The whole-run value of a metric; Err(why) when there is nothing to measure.
-pub fn measure(r: &RunResult, m: &Metric) -> Result<f64, String> {
-    let share = |hit: u64, all: u64, what: &str| {
+///
+/// # Errors
+/// [`NoData`]: no attempts, no responses of the outcome, no final outcomes, no duration.
+pub fn measure(r: &RunResult, m: &Metric) -> Result<f64, NoData> {
+    let share = |hit: u64, all: u64, none: NoData| {
         if all == 0 {
-            Err(format!("no attempts{what}: nothing to measure"))
+            Err(none)
         } else {
             Ok(hit as f64 / all as f64)
         }
     };
-    let of = |l: &Option<String>| l.as_ref().map_or(String::new(), |l| format!(" of {l}"));
+    let no_attempts = |label: &Option<String>| NoData::Attempts {
+        label: label.clone(),
+    };
     match m {
         Metric::Latency {
             stat,
@@ -139,35 +171,34 @@ pub fn measure(r: &RunResult, m: &Metric) -> Result<f64, String> {
             outcome,
             timing,
         } => stat_of(&hist_of(r, label.as_deref(), *outcome, *timing), *stat).ok_or_else(|| {
-            format!(
-                "no {} responses{}: nothing to measure",
-                outcome.name(),
-                of(label)
-            )
+            NoData::Responses {
+                outcome: *outcome,
+                label: label.clone(),
+            }
         }),
         Metric::Rate { sel, label } => {
             let (hit, all) = counts(r, Some(*sel), label.as_deref());
-            share(hit, all, &of(label))
+            share(hit, all, no_attempts(label))
         }
         Metric::ErrorRate { label } => {
             let hit: u64 = ERRORS
                 .iter()
                 .map(|s| counts(r, Some(*s), label.as_deref()).0)
                 .sum();
-            share(hit, counts(r, None, label.as_deref()).1, &of(label))
+            share(hit, counts(r, None, label.as_deref()).1, no_attempts(label))
         }
         Metric::FinalRate { outcome } => {
             let f = &r.totals.final_by_outcome;
             share(
                 f.get(outcome).copied().unwrap_or(0),
                 f.values().sum(),
-                " (final outcomes)",
+                NoData::FinalOutcomes,
             )
         }
         Metric::Count { sel, label } => Ok(counts(r, Some(*sel), label.as_deref()).0 as f64),
         Metric::Throughput { sel, label } => {
             if r.duration_s <= 0.0 {
-                return Err("the run has no duration".into());
+                return Err(NoData::NoDuration);
             }
             Ok(counts(r, *sel, label.as_deref()).0 as f64 / r.duration_s)
         }
@@ -284,14 +315,12 @@ impl Streak {
 /// Evaluates a threshold over a finished run.
 pub fn evaluate(r: &RunResult, t: &Threshold) -> Verdict {
     let e = &t.expr;
-    let kind = e.metric.kind();
-    let mk = |passed: bool, observed: Option<f64>, observed_text: String, detail: String| Verdict {
+    let mk = |passed: bool, observed: Option<f64>, reading: Reading| Verdict {
         name: t.name.clone(),
         expr: e.source.clone(),
         passed,
         observed,
-        observed_text,
-        detail,
+        reading,
         abort_on_fail: t.abort_on_fail,
     };
     if let Some(n) = e.sustain_s {
@@ -304,48 +333,24 @@ pub fn evaluate(r: &RunResult, t: &Threshold) -> Verdict {
             st.push(e, s);
         }
         let (len, start) = st.longest;
-        return if len >= n {
-            mk(
-                false,
-                Some(f64::from(len)),
-                format!("held {len}s"),
-                format!("the condition held {len}s in a row from t={start}s (fails at {n}s)"),
-            )
-        } else {
-            let longest = if len == 0 {
-                "the condition never held".to_string()
-            } else {
-                format!("the condition held at most {len}s in a row (from t={start}s)")
-            };
-            mk(
-                true,
-                Some(f64::from(len)),
-                format!("longest {len}s"),
-                format!("{longest}; fails at {n}s"),
-            )
+        let reading = Reading::Streak {
+            longest_s: len,
+            from_s: start,
+            fails_at_s: n,
         };
+        return mk(len < n, Some(f64::from(len)), reading);
     }
     match measure(r, &e.metric) {
-        Err(why) => mk(
-            false,
-            None,
-            "no data".into(),
-            format!("{why} (a gate never passes without data)"),
-        ),
+        Err(why) => mk(false, None, Reading::NoData(why)),
         Ok(v) => {
-            let passed = e.cmp.holds(v, e.value);
-            let text = if matches!(e.metric, Metric::First429) && v.is_infinite() {
-                "no 429".to_string()
-            } else {
-                fmt_value(v, kind)
+            let reading = Reading::Value {
+                value: v,
+                kind: e.metric.kind(),
+                cmp: e.cmp,
+                limit: e.value,
+                no_429: matches!(e.metric, Metric::First429) && v.is_infinite(),
             };
-            let detail = format!(
-                "{text} {} {} {}",
-                if passed { "meets" } else { "breaks" },
-                e.cmp.symbol(),
-                fmt_value(e.value, kind)
-            );
-            mk(passed, v.is_finite().then_some(v), text, detail)
+            mk(e.cmp.holds(v, e.value), v.is_finite().then_some(v), reading)
         }
     }
 }
@@ -353,6 +358,17 @@ pub fn evaluate(r: &RunResult, t: &Threshold) -> Verdict {
 /// Evaluates every threshold.
 pub fn evaluate_all(r: &RunResult, ts: &[Threshold]) -> Vec<Verdict> {
     ts.iter().map(|t| evaluate(r, t)).collect()
+}
+
+/// An `abort_on_fail` threshold whose condition held long enough during the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    /// The threshold's name.
+    pub name: String,
+    /// Seconds in a row its condition held.
+    pub held_s: u32,
+    /// The end of the last of them, seconds from the start.
+    pub until_s: u32,
 }
 
 /// Watches `abort_on_fail` thresholds during a run: fed each tick's last full second, it returns
@@ -373,25 +389,25 @@ impl LiveGate {
         (!watched.is_empty()).then_some(LiveGate { watched })
     }
 
-    /// Reads one second; `Some(reason)` aborts the run.
-    pub fn push(&self, s: &Second) -> Option<String> {
+    /// Reads one second; `Some(breach)` aborts the run.
+    pub fn push(&self, s: &Second) -> Option<Breach> {
         for (t, st) in &self.watched {
             let mut st = st.lock().unwrap_or_else(|e| e.into_inner());
             let run = st.push(&t.expr, s);
             let n = t.expr.sustain_s.unwrap_or(u32::MAX);
             if run >= n {
-                return Some(format!(
-                    "threshold {:?} failed: held {run}s in a row up to t={}s",
-                    t.name,
-                    s.t + 1
-                ));
+                return Some(Breach {
+                    name: t.name.clone(),
+                    held_s: run,
+                    until_s: s.t + 1,
+                });
             }
         }
         None
     }
 
     /// Reads a tick (an idle second when the tick carries no row).
-    pub fn tick(&self, t: &Tick) -> Option<String> {
+    pub fn tick(&self, t: &Tick) -> Option<Breach> {
         match &t.second {
             Some(s) => self.push(s),
             None => {

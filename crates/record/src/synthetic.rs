@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::meta::{AuthKind, AuthSummary, GroupLoad, PlanSummary};
 use crate::result::{
     Cell, Quantiles, RateLimitSecond, RunResult, ScenarioInfo, Second, Summary, TargetInfo, Tool,
-    Totals, SCHEMA, SCHEMA_VERSION,
+    Totals, Transaction, TxnCell, SCHEMA, SCHEMA_VERSION,
 };
 use crate::{ErrorClass, Hist, Outcome, StatusKey};
 
@@ -370,4 +370,35 @@ pub fn throttled_run(headers: bool) -> RunResult {
         })
         .collect();
     from_timeline(tl, cc(1))
+}
+
+/// [`result`] over `publish` as a run of the seed batch with transaction `publish_to_success`: `ok` successes of 9 to 10 s,
+/// `failed` ended in failure.
+pub fn with_transaction(name: &str, ok: u64, failed: u64) -> RunResult {
+    let mut r = result(60, &["publish"]);
+    r.scenario.name = name.into();
+    r.totals.final_by_outcome = [(Outcome::Success, r.totals.requests)].into();
+    let cell = |outcome, n: u64| {
+        let mut h = Hist::new();
+        for k in 0..n {
+            h.record(9_000_000 + 1_000_000 * k / n.max(1));
+        }
+        TxnCell {
+            outcome,
+            count: n,
+            duration: Summary::of(&h),
+            duration_hist: h,
+        }
+    };
+    let mut cells = vec![cell(Outcome::Success, ok)];
+    if failed > 0 {
+        cells.push(cell(Outcome::Assertion, failed));
+    }
+    r.transactions = vec![Transaction {
+        name: "publish_to_success".into(),
+        started: ok + failed,
+        unfinished: 0,
+        cells,
+    }];
+    r
 }

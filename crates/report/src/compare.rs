@@ -195,6 +195,33 @@ fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+/// Writes `compare.csv`: one row per run, one column per figure (empty where not applicable):
+/// the request figures, then `transaction.NAME.ended|failed|p50_ms|p95_ms` for each transaction
+/// any run has (so a reader of the request columns reads them as before).
+///
+/// # Errors
+/// I/O errors.
+pub fn write_csv(runs: &[RunFigures], out: impl std::io::Write) -> csv::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    let rows = rows(runs);
+    let mut header = vec!["run"];
+    header.extend(rows.iter().map(|r| r.key.as_str()));
+    w.write_record(&header)?;
+    for (k, r) in runs.iter().enumerate() {
+        let mut row = vec![r.name.clone()];
+        row.extend(rows.iter().map(|f| f.values[k].value).map(|v| {
+            if v.is_finite() {
+                super::format::decimal(v)
+            } else {
+                String::new()
+            }
+        }));
+        w.write_record(&row)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +329,42 @@ mod tests {
             .find(|l| l.starts_with("batch completion time"))
             .unwrap();
         assert!(row.contains("54.6*") && !row.contains("10.4*"), "{row}");
+    }
+
+    #[test]
+    fn compare_csv_has_a_column_per_figure_and_a_row_per_run() {
+        let mut a = synthetic::result(60, &["publish"]);
+        let mut b = a.clone();
+        a.totals.completion_s = 40.0;
+        b.totals.completion_s = 90.0;
+        for r in [&mut a, &mut b] {
+            r.totals.final_by_outcome = [(Outcome::Success, r.totals.requests)].into();
+        }
+        let runs = vec![figures("fast", &a), figures("slow", &b)];
+        let mut csv = Vec::new();
+        write_csv(&runs, &mut csv).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        let header = text.lines().next().unwrap();
+        assert_eq!(header, "run,requests,logical_requests,success_share,throttled_share,final_success_rate,failed_requests,completion_s,first_429_s,p50_ms,p95_ms,p99_ms,retries_per_success,retry_wait_s,dropped_iterations");
+        assert!(text.lines().nth(1).unwrap().starts_with("fast,"));
+        assert!(text.contains(",40,"), "{text}");
+    }
+
+    #[test]
+    fn compare_csv_puts_transactions_after_the_request_figures() {
+        use surge_record::synthetic::with_transaction;
+        let (a, b) = (
+            with_transaction("a", 500, 0),
+            with_transaction("b", 440, 60),
+        );
+        let plain = synthetic::result(60, &["publish"]);
+        let runs = vec![figures("a", &a), figures("b", &b), figures("plain", &plain)];
+        let mut csv = Vec::new();
+        write_csv(&runs, &mut csv).unwrap();
+        let text = String::from_utf8(csv).unwrap();
+        assert!(text.lines().next().unwrap().ends_with(
+            ",dropped_iterations,transaction.publish_to_success.ended,transaction.publish_to_success.failed,transaction.publish_to_success.p50_ms,transaction.publish_to_success.p95_ms"
+        ));
+        assert!(text.lines().nth(3).unwrap().ends_with(",,,,"), "{text}");
     }
 }

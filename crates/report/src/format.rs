@@ -5,6 +5,7 @@
 //! ([`ms_exact`]), and a human value is always the CSV value rounded ([`ms`] of the same µs).
 
 use surge_analysis::figures::Share;
+use surge_plan::threshold::Kind;
 
 fn trim(s: String) -> String {
     if s.contains('.') {
@@ -110,6 +111,36 @@ pub fn duration(s: f64) -> String {
     } else {
         format!("{} min {:02} s", t / 60, t % 60)
     }
+}
+
+/// A number with at most three decimals, trailing zeros dropped (`12.5`, `0.333`, `40`): the
+/// full-precision form CSV files and gate values share.
+pub fn decimal(v: f64) -> String {
+    trim(format!("{v:.3}"))
+}
+
+/// A threshold's or a baseline's value in its metric's unit: `912ms`, `4.2s`, `3.1%`, `12.5/s`,
+/// `0.03`; `never` for an infinitely late time, `∞` for an unbounded number.
+pub fn gate_value(v: f64, kind: Kind) -> String {
+    match kind {
+        Kind::Time if v.is_infinite() => "never".into(),
+        Kind::Time if v < 1.0 => trim(format!("{:.1}", v * 1e3)) + "ms",
+        Kind::Time => decimal(v) + "s",
+        Kind::Share => decimal(v * 100.0) + "%",
+        Kind::PerSecond => trim(format!("{v:.2}")) + "/s",
+        Kind::Number if v.is_infinite() => "∞".into(),
+        Kind::Number => decimal(v),
+    }
+}
+
+/// A change in a metric's unit, signed (`+12ms`, `-0.4s`); a share's in percentage points
+/// (`+1.20pp`).
+pub fn gate_change(d: f64, kind: Kind) -> String {
+    let s = match kind {
+        Kind::Share => format!("{:.2}pp", d.abs() * 100.0),
+        _ => gate_value(d.abs(), kind),
+    };
+    format!("{}{s}", if d < 0.0 { "-" } else { "+" })
 }
 
 /// A compared figure: integers plain, else three significant digits at most two decimals

@@ -1,7 +1,8 @@
 //! Verdicts of thresholds and baseline checks as CI reads them: a terminal table, JUnit XML
-//! (one test case per threshold or comparison), a Markdown table for job summaries, and
-//! `thresholds.json` beside `result.json`. A [`Note`] (the 429 diagnosis, in the words the
-//! terminal prints) rides along in JUnit and Markdown without being a check.
+//! ([`junit`](junit())), a Markdown table for job summaries ([`markdown`](markdown())), and
+//! `thresholds.json` beside `result.json`; each check phrased from its facts in [`words`]. A
+//! [`Note`] (the 429 diagnosis, in the words the terminal prints) rides along in JUnit and
+//! Markdown without being a check.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -11,6 +12,12 @@ use serde::Serialize;
 use surge_analysis::baseline::{Comparison, Status};
 use surge_analysis::threshold_eval::Verdict;
 
+mod junit;
+mod markdown;
+pub mod words;
+
+pub use junit::junit;
+pub use markdown::markdown;
 pub use surge_record::filekind::THRESHOLDS_SCHEMA;
 
 /// How a case ended.
@@ -54,19 +61,22 @@ impl Suite {
             name: name.into(),
             cases: v
                 .iter()
-                .map(|v| Case {
-                    name: if v.name == v.expr {
-                        v.expr.clone()
-                    } else {
-                        format!("{}: {}", v.name, v.expr)
-                    },
-                    status: if v.passed {
-                        CaseStatus::Pass
-                    } else {
-                        CaseStatus::Fail
-                    },
-                    observed: v.observed_text.clone(),
-                    detail: v.detail.clone(),
+                .map(|v| {
+                    let w = words::verdict(v);
+                    Case {
+                        name: if v.name == v.expr {
+                            v.expr.clone()
+                        } else {
+                            format!("{}: {}", v.name, v.expr)
+                        },
+                        status: if v.passed {
+                            CaseStatus::Pass
+                        } else {
+                            CaseStatus::Fail
+                        },
+                        observed: w.observed,
+                        detail: w.detail,
+                    }
                 })
                 .collect(),
         }
@@ -78,21 +88,24 @@ impl Suite {
             name: name.into(),
             cases: c
                 .iter()
-                .map(|c| Case {
-                    name: format!("{} {}", c.label, c.metric),
-                    status: match c.status {
-                        Status::Pass => CaseStatus::Pass,
-                        Status::Regression => CaseStatus::Fail,
-                        Status::Skipped => CaseStatus::Skip,
-                    },
-                    observed: c.observed.clone(),
-                    detail: c.detail.clone(),
+                .map(|c| {
+                    let w = words::comparison(c);
+                    Case {
+                        name: format!("{} {}", c.label, c.metric),
+                        status: match c.status {
+                            Status::Pass => CaseStatus::Pass,
+                            Status::Regression => CaseStatus::Fail,
+                            Status::Skipped => CaseStatus::Skip,
+                        },
+                        observed: w.observed,
+                        detail: w.detail,
+                    }
                 })
                 .collect(),
         }
     }
 
-    fn count(&self, s: CaseStatus) -> usize {
+    pub(crate) fn count(&self, s: CaseStatus) -> usize {
         self.cases.iter().filter(|c| c.status == s).count()
     }
 }
@@ -114,200 +127,11 @@ pub struct Note {
 
 impl Note {
     /// `limit measured` → `limit_measured`: a fact's name as a JUnit property name.
-    fn property_name(name: &str) -> String {
+    pub(crate) fn property_name(name: &str) -> String {
         name.chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect()
     }
-
-    /// The note as a JUnit `testsuite` with no test case: its lines and facts as `properties`,
-    /// its headline and recommendation as the suite's `system-out`.
-    fn junit(&self, x: &mut String) {
-        let _ = writeln!(
-            x,
-            "  <testsuite name=\"{}\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\" time=\"0\">\n    <properties>",
-            xml_escape(&self.title)
-        );
-        let headline =
-            (self.headline.iter().enumerate()).map(|(i, l)| (format!("headline_{}", i + 1), l));
-        let facts = self.facts.iter().map(|(k, v)| (Self::property_name(k), v));
-        let advice = (self.recommendation.iter()).map(|c| ("recommendation".to_string(), c));
-        for (k, v) in headline.chain(facts).chain(advice) {
-            let _ = writeln!(
-                x,
-                "      <property name=\"{}\" value=\"{}\"/>",
-                xml_escape(&k),
-                xml_escape(v)
-            );
-        }
-        let mut out = self.headline.join("\n");
-        if let Some(c) = &self.recommendation {
-            out.push('\n');
-            out.push_str(c);
-        }
-        let _ = writeln!(
-            x,
-            "    </properties>\n    <system-out>{}</system-out>\n  </testsuite>",
-            xml_escape(&out)
-        );
-    }
-
-    /// The note as a Markdown section: its headline, a table of its facts, its recommendation.
-    fn markdown(&self, m: &mut String) {
-        let _ = writeln!(m, "### {}\n", md_cell(&self.title));
-        for l in &self.headline {
-            // Two trailing spaces: a line break, so the lines read as the terminal prints them.
-            let _ = writeln!(m, "{}  ", md_text(l));
-        }
-        if !self.facts.is_empty() {
-            m.push_str("\n| fact | value |\n| --- | --- |\n");
-            for (k, v) in &self.facts {
-                let _ = writeln!(m, "| {} | {} |", md_cell(k), md_cell(&md_text(v)));
-            }
-        }
-        if let Some(c) = &self.recommendation {
-            let _ = writeln!(m, "\n{}", md_text(c));
-        }
-        m.push('\n');
-    }
-}
-
-/// Escapes text for XML attributes and content (`quick-xml`); drops characters XML 1.0 forbids.
-pub fn xml_escape(s: &str) -> String {
-    let forbidden = |c: char| {
-        ((c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
-            || c == '\u{FFFE}'
-            || c == '\u{FFFF}'
-    };
-    if s.contains(forbidden) {
-        let allowed: String = s.chars().filter(|c| !forbidden(*c)).collect();
-        quick_xml::escape::escape(allowed.as_str()).into_owned()
-    } else {
-        quick_xml::escape::escape(s).into_owned()
-    }
-}
-
-/// JUnit XML: `testsuites` › `testsuite` › `testcase` with `failure` or `skipped`; a note as a
-/// last `testsuite` of no test case, with `properties` and `system-out`.
-pub fn junit(suites: &[Suite], note: Option<&Note>) -> String {
-    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let fails: usize = suites.iter().map(|s| s.count(CaseStatus::Fail)).sum();
-    let skips: usize = suites.iter().map(|s| s.count(CaseStatus::Skip)).sum();
-    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(x, "<testsuites name=\"surge\" tests=\"{total}\" failures=\"{fails}\" errors=\"0\" skipped=\"{skips}\" time=\"0\">");
-    for s in suites {
-        let _ = writeln!(
-            x,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"0\">",
-            xml_escape(&s.name),
-            s.cases.len(),
-            s.count(CaseStatus::Fail),
-            s.count(CaseStatus::Skip)
-        );
-        for c in &s.cases {
-            let _ = write!(
-                x,
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"0\"",
-                xml_escape(&s.name),
-                xml_escape(&c.name)
-            );
-            match c.status {
-                CaseStatus::Pass => {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <system-out>{}</system-out>\n    </testcase>",
-                        xml_escape(&c.detail)
-                    );
-                }
-                CaseStatus::Fail => {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <failure message=\"{}\" type=\"surge.gate\">{}</failure>\n    </testcase>",
-                        xml_escape(&c.observed),
-                        xml_escape(&c.detail)
-                    );
-                }
-                CaseStatus::Skip => {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml_escape(&c.detail)
-                    );
-                }
-            }
-        }
-        x.push_str("  </testsuite>\n");
-    }
-    if let Some(n) = note {
-        n.junit(&mut x);
-    }
-    x.push_str("</testsuites>\n");
-    x
-}
-
-fn md_cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-}
-
-/// Running text for Markdown: on one line, no `<` that could open an HTML tag (a 429 body's
-/// words may be anything), and no character that would start a heading, a list or a quote where
-/// the text begins.
-fn md_text(s: &str) -> String {
-    let one = s.replace(['\n', '\r'], " ").replace('<', "&lt;");
-    match one.chars().next() {
-        Some('#' | '>' | '-' | '+' | '*' | '|') => format!("\\{one}"),
-        _ => one,
-    }
-}
-
-fn mark(s: CaseStatus) -> &'static str {
-    match s {
-        CaseStatus::Pass => "✅ pass",
-        CaseStatus::Fail => "❌ FAIL",
-        CaseStatus::Skip => "⏭️ skipped",
-    }
-}
-
-/// A Markdown summary (for `$GITHUB_STEP_SUMMARY` and the like): a headline, one table per
-/// suite, and the note's section.
-pub fn markdown(title: &str, suites: &[Suite], note: Option<&Note>) -> String {
-    let fails: usize = suites.iter().map(|s| s.count(CaseStatus::Fail)).sum();
-    let total: usize = suites.iter().map(|s| s.cases.len()).sum();
-    let mut m = format!("## {}\n\n", md_cell(title));
-    let _ = writeln!(
-        m,
-        "{}: {} of {total} checks failed\n",
-        if fails == 0 {
-            "✅ **passed**"
-        } else {
-            "❌ **failed**"
-        },
-        fails
-    );
-    for s in suites {
-        let _ = writeln!(
-            m,
-            "### {}\n\n| Check | Observed | Verdict | Detail |\n| --- | --- | --- | --- |",
-            md_cell(&s.name)
-        );
-        for c in &s.cases {
-            let _ = writeln!(
-                m,
-                "| `{}` | {} | {} | {} |",
-                md_cell(&c.name.replace('`', "'")),
-                md_cell(&c.observed),
-                mark(c.status),
-                md_cell(&c.detail)
-            );
-        }
-        m.push('\n');
-    }
-    if let Some(n) = note {
-        n.markdown(&mut m);
-    }
-    m
 }
 
 /// A plain table for the terminal.
@@ -347,7 +171,19 @@ struct ThresholdsFile<'a> {
     schema_version: u32,
     passed: bool,
     stop_reason: &'a str,
-    verdicts: &'a [Verdict],
+    verdicts: Vec<VerdictRow<'a>>,
+}
+
+/// A verdict as `thresholds.json` holds it: the facts and their words.
+#[derive(Serialize)]
+struct VerdictRow<'a> {
+    name: &'a str,
+    expr: &'a str,
+    passed: bool,
+    observed: Option<f64>,
+    observed_text: String,
+    detail: String,
+    abort_on_fail: bool,
 }
 
 /// Writes `thresholds.json` into `dir`.
@@ -365,7 +201,21 @@ pub fn write_thresholds_json(
         schema_version: 1,
         passed: verdicts.iter().all(|v| v.passed),
         stop_reason,
-        verdicts,
+        verdicts: verdicts
+            .iter()
+            .map(|v| {
+                let w = words::verdict(v);
+                VerdictRow {
+                    name: &v.name,
+                    expr: &v.expr,
+                    passed: v.passed,
+                    observed: v.observed,
+                    observed_text: w.observed,
+                    detail: w.detail,
+                    abort_on_fail: v.abort_on_fail,
+                }
+            })
+            .collect(),
     };
     let text = serde_json::to_string_pretty(&f).map_err(std::io::Error::other)?;
     std::fs::write(&p, text)
@@ -417,140 +267,4 @@ pub fn write_ci_outputs(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn suites() -> Vec<Suite> {
-        vec![Suite {
-            name: "thresholds <mix & match>".into(),
-            cases: vec![
-                Case {
-                    name: "p95(\"a<b\") < 800ms".into(),
-                    status: CaseStatus::Pass,
-                    observed: "12ms".into(),
-                    detail: "ok & fine".into(),
-                },
-                Case {
-                    name: "rate(429) < 1%".into(),
-                    status: CaseStatus::Fail,
-                    observed: "3%".into(),
-                    detail: "3% breaks < 1%\u{1}".into(),
-                },
-                Case {
-                    name: "x | y".into(),
-                    status: CaseStatus::Skip,
-                    observed: "-".into(),
-                    detail: "no data".into(),
-                },
-            ],
-        }]
-    }
-
-    #[test]
-    fn junit_is_well_formed_with_counts_and_escapes() {
-        use quick_xml::events::Event;
-        let x = junit(&suites(), None);
-        let mut r = quick_xml::Reader::from_str(&x);
-        let (mut open, mut cases, mut failures, mut skipped, mut names) =
-            (Vec::new(), 0, 0, 0, Vec::new());
-        loop {
-            match r.read_event().expect("well-formed XML") {
-                Event::Start(e) => {
-                    let tag = String::from_utf8_lossy(e.name().into_inner()).to_string();
-                    match tag.as_str() {
-                        "testcase" => {
-                            cases += 1;
-                            let raw = String::from_utf8_lossy(
-                                &e.try_get_attribute("name").unwrap().unwrap().value,
-                            )
-                            .to_string();
-                            names.push(quick_xml::escape::unescape(&raw).unwrap().to_string());
-                        }
-                        "failure" => failures += 1,
-                        _ => {}
-                    }
-                    open.push(tag);
-                }
-                Event::Empty(e) if e.name().into_inner() == b"skipped" => skipped += 1,
-                Event::End(e) => assert_eq!(
-                    open.pop().unwrap(),
-                    String::from_utf8_lossy(e.name().into_inner())
-                ),
-                Event::Eof => break,
-                _ => {}
-            }
-        }
-        assert!(open.is_empty());
-        assert_eq!((cases, failures, skipped), (3, 1, 1));
-        assert_eq!(names[0], "p95(\"a<b\") < 800ms");
-        assert!(x.contains(
-            "<testsuites name=\"surge\" tests=\"3\" failures=\"1\" errors=\"0\" skipped=\"1\""
-        ));
-        assert!(!x.contains('\u{1}'));
-    }
-
-    fn note() -> Note {
-        Note {
-            title: "429 diagnosis".into(),
-            headline: vec!["first <line> & more".into(), "→ pace at ≤ 5 req/s".into()],
-            facts: vec![("limit measured".into(), "a | b".into())],
-            recommendation: Some("# not a heading".into()),
-        }
-    }
-
-    #[test]
-    fn a_note_is_no_check_in_junit_or_markdown() {
-        let x = junit(&suites(), Some(&note()));
-        assert!(x.contains("<testsuites name=\"surge\" tests=\"3\" failures=\"1\""));
-        assert!(x.contains("<testsuite name=\"429 diagnosis\" tests=\"0\" failures=\"0\""));
-        assert!(
-            x.contains("<property name=\"headline_1\" value=\"first &lt;line&gt; &amp; more\"/>")
-        );
-        assert!(x.contains("<property name=\"limit_measured\" value=\"a | b\"/>"));
-        assert!(x.contains("<system-out>first &lt;line&gt; &amp; more\n→ pace at ≤ 5 req/s\n# not a heading</system-out>"));
-        let mut r = quick_xml::Reader::from_str(&x);
-        while !matches!(
-            r.read_event().expect("well-formed"),
-            quick_xml::events::Event::Eof
-        ) {}
-
-        let m = markdown("surge: mix", &suites(), Some(&note()));
-        assert!(m.contains("❌ **failed**: 1 of 3 checks failed"));
-        assert!(
-            m.contains("### 429 diagnosis\n\nfirst &lt;line> & more  \n→ pace at ≤ 5 req/s  \n")
-        );
-        assert!(m.contains("| limit measured | a \\| b |"));
-        assert!(m.contains("\n\\# not a heading\n"), "{m}");
-    }
-
-    #[test]
-    fn markdown_escapes_pipes_and_says_the_verdict() {
-        let m = markdown("surge: mix", &suites(), None);
-        assert!(m.contains("❌ **failed**: 1 of 3 checks failed"));
-        assert!(m.contains("`x \\| y`"));
-        assert!(m.lines().filter(|l| l.starts_with("| `")).count() == 3);
-    }
-
-    #[test]
-    fn a_share_row_keeps_its_written_name_and_shows_its_change() {
-        use surge_analysis::baseline::{compare, parse_allowances};
-        use surge_record::synthetic::{cell, from_cells};
-        use surge_record::StatusKey;
-        let run = |n429| {
-            from_cells(
-                vec![
-                    cell("publish", StatusKey::Http(200), 400, |_| 2_000),
-                    cell("publish", StatusKey::Http(429), n429, |_| 1_000),
-                ],
-                vec![],
-                60.0,
-            )
-        };
-        let labels = vec!["publish".to_string()];
-        let allow = parse_allowances("rate(429)=+2pp", &labels).unwrap();
-        let rows = compare(&run(0), &run(40), &allow, 0.99);
-        let case = &Suite::baseline("b", &rows).cases[0];
-        assert_eq!(case.name, "publish rate(429)");
-        assert_ne!(case.observed, "-");
-    }
-}
+mod tests;
