@@ -286,7 +286,7 @@ fn write_result(path: &Path, p95_base_ms: f64, n429: u64, seed: u64) {
         target: TargetInfo {
             base_url: "http://127.0.0.1:1".into(),
             host: "127.0.0.1".into(),
-            kind: "url".into(),
+            kind: surge::record::result::TargetKind::Url,
             mock_preset: None,
             proxy: None,
             ca_cert: None,

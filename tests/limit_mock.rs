@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use surge::analysis::limit::file::LimitFile;
+use surge::analysis::limit::scope::Scope;
 use surge::cli;
 use surge::record::{Outcome, RunResult};
 
@@ -77,7 +78,7 @@ async fn probe_finds_the_seed_backlog_shared_and_the_documented_window_per_token
     );
     // 250 waiting and 8 compiling; less what drained while the ramp stayed under the rate.
     assert!((200.0..=270.0).contains(&f.burst.unwrap()), "{f:?}");
-    assert_eq!(f.scope, "shared");
+    assert_eq!(f.scope, Scope::Shared);
     assert!(f.evidence.requests <= 1_000, "{:?}", f.evidence);
     // documented: 300 per minute per token, a window opening at the first request.
     let (f, _) = probe(dir.path(), "architect-publish-documented", "documented").await;
@@ -85,7 +86,7 @@ async fn probe_finds_the_seed_backlog_shared_and_the_documented_window_per_token
     assert!(within(f.sustained_rate_per_s.unwrap(), 5.0, 0.10), "{f:?}");
     assert!(within(f.window_s.unwrap(), 60.0, 0.03), "{f:?}");
     assert_eq!(f.burst, Some(300.0));
-    assert_eq!(f.scope, "per_token");
+    assert_eq!(f.scope, Scope::PerToken);
     assert!(f.evidence.requests <= 1_000, "{:?}", f.evidence);
     // Each search is recorded like a run, and the page shows them.
     for s in &f.searches {

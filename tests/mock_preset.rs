@@ -9,6 +9,7 @@ use std::process::Command;
 use clap::Parser as _;
 use surge::cli::{Cli, Command as Sub};
 use surge::mock::{MockConfig, MockServer, Preset, PRESET_HEADER};
+use surge::record::result::TargetKind;
 use surge::record::RunResult;
 use surge::scenario::Endpoint;
 
@@ -96,8 +97,8 @@ async fn a_mock_scenario_sent_to_another_preset_warns_and_records_it() {
         "{err}"
     );
     let r = RunResult::read(&out.join("result.json")).unwrap();
-    assert_eq!(r.target.kind, "url");
-    assert_eq!(r.target.mock_preset.as_deref(), Some("documented"));
+    assert_eq!(r.target.kind, TargetKind::Url);
+    assert_eq!(r.target.mock_preset, Some(Preset::Documented));
     server.shutdown().await;
 
     // The same preset: said on stdout, no warning.
@@ -117,7 +118,7 @@ async fn a_mock_scenario_sent_to_another_preset_warns_and_records_it() {
         "{stdout}"
     );
     let r = RunResult::read(&out.join("result.json")).unwrap();
-    assert_eq!(r.target.mock_preset.as_deref(), Some("seed"));
+    assert_eq!(r.target.mock_preset, Some(Preset::Seed));
     server.shutdown().await;
 }
 
@@ -141,8 +142,8 @@ fn the_built_in_mock_says_and_records_its_preset() {
     );
     let r = RunResult::read(&out.join("result.json")).unwrap();
     assert_eq!(
-        (r.target.kind.as_str(), r.target.mock_preset.as_deref()),
-        ("mock", Some("unlimited"))
+        (r.target.kind, r.target.mock_preset),
+        (TargetKind::Mock, Some(Preset::Unlimited))
     );
 }
 

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use surge::analysis::limit::file::LimitFile;
+use surge::analysis::limit::scope::Scope;
 use surge::record::{Outcome, RunResult};
 
 /// nginx's binary: on PATH or in /usr/sbin (Debian's place).
@@ -175,7 +176,7 @@ fn probe_names_nginx_s_bucket_its_rate_burst_and_scope_per_address() {
         "{f:?}"
     );
     // Keyed by the client's address: two tokens from one address share it.
-    assert_eq!(f.scope, "shared", "{f:?}");
+    assert_eq!(f.scope, Scope::Shared, "{f:?}");
     assert!(f.evidence.requests <= 1_000, "{:?}", f.evidence);
 }
 
@@ -209,7 +210,7 @@ fn probe_names_a_queue_where_nginx_delays_the_excess_and_per_token_keys_double()
         out.to_str().unwrap(),
     ]);
     let f = limit_file(&out);
-    assert_eq!(f.scope, "per_token", "{f:?}");
+    assert_eq!(f.scope, Scope::PerToken, "{f:?}");
 }
 
 #[test]

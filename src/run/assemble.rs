@@ -4,7 +4,9 @@
 use surge_engine as engine;
 use surge_mock::Preset;
 use surge_plan::Plan;
-use surge_record::result::{RunResult, ScenarioInfo, TargetInfo, Tool, SCHEMA, SCHEMA_VERSION};
+use surge_record::result::{
+    RunResult, ScenarioInfo, TargetInfo, TargetKind, Tool, SCHEMA, SCHEMA_VERSION,
+};
 
 /// Where a run's requests went, as its result records it.
 pub(crate) struct Target {
@@ -49,8 +51,12 @@ pub(crate) fn assemble(
         target: TargetInfo {
             base_url: surge_record::secrets::redact_url(&target.base_url).into_owned(),
             host,
-            kind: if target.mock { "mock" } else { "url" }.into(),
-            mock_preset: target.preset.map(|p| p.name().to_string()),
+            kind: if target.mock {
+                TargetKind::Mock
+            } else {
+                TargetKind::Url
+            },
+            mock_preset: target.preset,
             proxy: target.proxy,
             ca_cert: plan
                 .target

@@ -9,13 +9,28 @@ use super::plan::*;
 use super::spec::{RawLoad, RawLoops, RawStage, RawThinkTime};
 use super::timing::{GroupPace, PaceScope, ThinkTime};
 
-const PROFILES: &[&str] = &[
-    "thread_group",
-    "stepping",
-    "spike",
-    "stages",
-    "constant_arrival_rate",
-    "ramping_arrival_rate",
+/// The profiles a `[load]` may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProfileKind {
+    ThreadGroup,
+    Users(UserShape),
+    Arrivals(ArrivalShape),
+}
+
+/// Each profile by the name a scenario writes.
+const PROFILES: [(&str, ProfileKind); 6] = [
+    ("thread_group", ProfileKind::ThreadGroup),
+    ("stepping", ProfileKind::Users(UserShape::Stepping)),
+    ("spike", ProfileKind::Users(UserShape::Spike)),
+    ("stages", ProfileKind::Users(UserShape::Stages)),
+    (
+        "constant_arrival_rate",
+        ProfileKind::Arrivals(ArrivalShape::ConstantArrivalRate),
+    ),
+    (
+        "ramping_arrival_rate",
+        ProfileKind::Arrivals(ArrivalShape::RampingArrivalRate),
+    ),
 ];
 
 fn users(c: &mut Checker<'_>, path: &str, v: Option<i64>, default: Option<u32>) -> u32 {
@@ -44,10 +59,12 @@ fn required(c: &mut Checker<'_>, path: &str, v: Option<&super::spec::RawDuration
 }
 
 /// Fields each profile accepts (besides think_time and on_error).
-fn allowed(profile: &str) -> &'static [&'static str] {
+fn allowed(profile: ProfileKind) -> &'static [&'static str] {
+    use ArrivalShape::*;
+    use UserShape::*;
     match profile {
-        "thread_group" => &["threads", "ramp_up", "loops", "duration", "delay"],
-        "stepping" => &[
+        ProfileKind::ThreadGroup => &["threads", "ramp_up", "loops", "duration", "delay"],
+        ProfileKind::Users(Stepping) => &[
             "start_users",
             "step_users",
             "step_every",
@@ -56,7 +73,7 @@ fn allowed(profile: &str) -> &'static [&'static str] {
             "step_down_users",
             "step_down_every",
         ],
-        "spike" => &[
+        ProfileKind::Users(Spike) => &[
             "base_users",
             "peak_users",
             "spike_at",
@@ -64,22 +81,23 @@ fn allowed(profile: &str) -> &'static [&'static str] {
             "spike_ramp",
             "duration",
         ],
-        "stages" => &["start_users", "stages"],
-        "constant_arrival_rate" => &[
+        ProfileKind::Users(Stages) => &["start_users", "stages"],
+        ProfileKind::Arrivals(ConstantArrivalRate) => &[
             "rate",
             "time_unit",
             "duration",
             "pre_allocated_users",
             "max_users",
         ],
-        "ramping_arrival_rate" => &[
+        ProfileKind::Arrivals(RampingArrivalRate) => &[
             "start_rate",
             "time_unit",
             "stages",
             "pre_allocated_users",
             "max_users",
         ],
-        _ => &[],
+        // Never written in a scenario: the probe builds its own profile.
+        ProfileKind::Arrivals(ProbeSearch) => &[],
     }
 }
 
@@ -128,13 +146,12 @@ pub(super) fn build_load(c: &mut Checker<'_>, at: &str, l: Option<RawLoad>) -> L
         }
     };
     let profile_name = l.profile.clone().unwrap_or_else(|| "thread_group".into());
-    if !PROFILES.contains(&profile_name.as_str()) {
-        c.err(
-            &format!("{at}.profile"),
-            format!("{profile_name:?} is not one of: {}", PROFILES.join(", ")),
-        );
-    } else {
-        let ok = allowed(&profile_name);
+    let kind = PROFILES
+        .iter()
+        .find(|(name, _)| *name == profile_name)
+        .map(|(_, k)| *k);
+    if let Some(kind) = kind {
+        let ok = allowed(kind);
         for f in set_fields(&l) {
             if !ok.contains(&f) {
                 c.err(
@@ -146,13 +163,21 @@ pub(super) fn build_load(c: &mut Checker<'_>, at: &str, l: Option<RawLoad>) -> L
                 );
             }
         }
+    } else {
+        let names: Vec<&str> = PROFILES.iter().map(|(n, _)| *n).collect();
+        c.err(
+            &format!("{at}.profile"),
+            format!("{profile_name:?} is not one of: {}", names.join(", ")),
+        );
     }
-    let profile = match profile_name.as_str() {
-        "stepping" => stepping(c, at, &l),
-        "spike" => spike(c, at, &l),
-        "stages" => stages(c, at, &l),
-        "constant_arrival_rate" | "ramping_arrival_rate" => arrivals(c, at, &l, &profile_name),
-        _ => Profile::ThreadGroup(thread_group(c, at, &l)),
+    let profile = match kind {
+        Some(ProfileKind::Users(UserShape::Stepping)) => stepping(c, at, &l),
+        Some(ProfileKind::Users(UserShape::Spike)) => spike(c, at, &l),
+        Some(ProfileKind::Users(UserShape::Stages)) => stages(c, at, &l),
+        Some(ProfileKind::Arrivals(shape)) => arrivals(c, at, &l, shape),
+        // An unknown profile is already an error; checking it as a thread group still names
+        // the thread group's own mistakes.
+        Some(ProfileKind::ThreadGroup) | None => Profile::ThreadGroup(thread_group(c, at, &l)),
     };
     let think_time = match &l.think_time {
         None => ThinkTime::None,
@@ -321,7 +346,7 @@ fn stepping(c: &mut Checker<'_>, at: &str, l: &RawLoad) -> Profile {
     let mut pts: Curve = vec![(Duration::ZERO, f64::from(start))];
     if step == 0 || every.is_zero() || max < start.max(1) {
         return Profile::Users(UserCurve {
-            shape: "stepping".into(),
+            shape: UserShape::Stepping,
             points: pts,
         });
     }
@@ -357,7 +382,7 @@ fn stepping(c: &mut Checker<'_>, at: &str, l: &RawLoad) -> Profile {
         c.err(&format!("{at}.step_down_every"), "needs step_down_users");
     }
     Profile::Users(UserCurve {
-        shape: "stepping".into(),
+        shape: UserShape::Stepping,
         points: pts,
     })
 }
@@ -398,7 +423,7 @@ fn spike(c: &mut Checker<'_>, at: &str, l: &RawLoad) -> Profile {
         (duration.max(down_end), b),
     ];
     Profile::Users(UserCurve {
-        shape: "spike".into(),
+        shape: UserShape::Spike,
         points,
     })
 }
@@ -460,7 +485,7 @@ fn stages(c: &mut Checker<'_>, at: &str, l: &RawLoad) -> Profile {
         c.err(&format!("{at}.stages"), "must last longer than 0s in all");
     }
     Profile::Users(UserCurve {
-        shape: "stages".into(),
+        shape: UserShape::Stages,
         points,
     })
 }
@@ -470,7 +495,7 @@ fn stages(c: &mut Checker<'_>, at: &str, l: &RawLoad) -> Profile {
 pub const MAX_ARRIVALS_PER_S: f64 = 1_000_000.0;
 
 /// Arrival rates (k6 constant-arrival-rate / ramping-arrival-rate).
-fn arrivals(c: &mut Checker<'_>, at: &str, l: &RawLoad, shape: &str) -> Profile {
+fn arrivals(c: &mut Checker<'_>, at: &str, l: &RawLoad, shape: ArrivalShape) -> Profile {
     let unit = c.duration(
         &format!("{at}.time_unit"),
         l.time_unit.as_ref(),
@@ -485,7 +510,8 @@ fn arrivals(c: &mut Checker<'_>, at: &str, l: &RawLoad, shape: &str) -> Profile 
         unit
     };
     let per_sec = |r: f64| r / unit.as_secs_f64();
-    let points = if shape == "constant_arrival_rate" {
+    let constant = shape == ArrivalShape::ConstantArrivalRate;
+    let points = if constant {
         let rate = match l.rate {
             Some(r) if r.is_finite() && r > 0.0 => r,
             Some(r) => {
@@ -520,11 +546,7 @@ fn arrivals(c: &mut Checker<'_>, at: &str, l: &RawLoad, shape: &str) -> Profile 
     }
     let peak = points.iter().map(|p| p.1).fold(0.0, f64::max);
     if peak > MAX_ARRIVALS_PER_S {
-        let field = if shape == "constant_arrival_rate" {
-            "rate"
-        } else {
-            "stages"
-        };
+        let field = if constant { "rate" } else { "stages" };
         c.err(
             &format!("{at}.{field}"),
             format!("at most {MAX_ARRIVALS_PER_S} iterations a second (one process cannot start more), got {peak}/s"),
@@ -542,7 +564,7 @@ fn arrivals(c: &mut Checker<'_>, at: &str, l: &RawLoad, shape: &str) -> Profile 
         );
     }
     Profile::Arrivals(ArrivalCurve {
-        shape: shape.into(),
+        shape,
         points,
         pre_allocated_users: pre.min(max_users),
         max_users,

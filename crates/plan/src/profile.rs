@@ -44,11 +44,36 @@ pub struct ThreadGroup {
 /// them; two points at the same time make a step.
 pub type Curve = Vec<(Duration, f64)>;
 
+/// The profile a closed-model user curve was written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserShape {
+    /// `stepping`: users added step by step, held, then removed.
+    Stepping,
+    /// `spike`: a base load, a spike, back to the base.
+    Spike,
+    /// `stages`: users ramped linearly between targets.
+    Stages,
+}
+
+/// The profile an open-model arrival curve was written as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalShape {
+    /// `constant_arrival_rate`: one rate for a duration.
+    ConstantArrivalRate,
+    /// `ramping_arrival_rate`: rates ramped linearly between stages.
+    RampingArrivalRate,
+    /// `surge probe`'s search: a rate its feedback moves while it runs.
+    #[serde(rename = "probe")]
+    ProbeSearch,
+}
+
 /// Closed-model users over time (stepping, spike and stages all become one curve).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserCurve {
-    /// The profile's name as written (`stepping`, `spike`, `stages`).
-    pub shape: String,
+    /// The profile it was written as.
+    pub shape: UserShape,
     /// Users over time; the run ends at the last point.
     #[serde(serialize_with = "ser_curve")]
     pub points: Curve,
@@ -57,8 +82,8 @@ pub struct UserCurve {
 /// Open-model arrivals over time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ArrivalCurve {
-    /// `constant_arrival_rate` or `ramping_arrival_rate`.
-    pub shape: String,
+    /// The profile it was written as.
+    pub shape: ArrivalShape,
     /// Arrivals per second over time; the run ends at the last point.
     #[serde(serialize_with = "ser_curve")]
     pub points: Curve,

@@ -93,6 +93,33 @@ pub struct ScenarioInfo {
     pub file: String,
 }
 
+/// What answered a run's requests.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// A server at a URL (a real API, a gateway, `surge mock` over TCP).
+    #[default]
+    Url,
+    /// The built-in mock, started by the run.
+    Mock,
+}
+
+impl TargetKind {
+    /// The name as `result.json` writes it (`url`, `mock`).
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Url => "url",
+            TargetKind::Mock => "mock",
+        }
+    }
+}
+
+impl std::fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Where a run's requests went.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TargetInfo {
@@ -100,11 +127,11 @@ pub struct TargetInfo {
     pub base_url: String,
     /// Host name.
     pub host: String,
-    /// `url` or `mock`.
-    pub kind: String,
+    /// A URL, or the built-in mock.
+    pub kind: TargetKind,
     /// The mock preset, for `mock`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mock_preset: Option<String>,
+    pub mock_preset: Option<crate::Preset>,
     /// The forward proxy the API requests went through and where it was set, e.g.
     /// `http://proxy.corp:3128 (HTTPS_PROXY)`; never its credentials. Absent: direct.
     #[serde(default, skip_serializing_if = "Option::is_none")]

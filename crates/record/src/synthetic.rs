@@ -149,7 +149,7 @@ pub fn result(seconds: u32, labels: &[&str]) -> RunResult {
         target: TargetInfo {
             base_url: "https://api.example.invalid".into(),
             host: "api.example.invalid".into(),
-            kind: "url".into(),
+            kind: crate::result::TargetKind::Url,
             mock_preset: None,
             proxy: None,
             ca_cert: None,
@@ -233,7 +233,7 @@ pub fn from_cells(cells: Vec<Cell>, timeline: Vec<Second>, duration_s: f64) -> R
         target: TargetInfo {
             base_url: "http://127.0.0.1:1".into(),
             host: "127.0.0.1".into(),
-            kind: "url".into(),
+            kind: crate::result::TargetKind::Url,
             mock_preset: None,
             proxy: None,
             ca_cert: None,
@@ -328,7 +328,7 @@ pub fn from_timeline(timeline: Vec<Second>, plan: PlanSummary) -> RunResult {
         target: crate::result::TargetInfo {
             base_url: "http://127.0.0.1:1".into(),
             host: "127.0.0.1".into(),
-            kind: "url".into(),
+            kind: crate::result::TargetKind::Url,
             mock_preset: None,
             proxy: None,
             ca_cert: None,

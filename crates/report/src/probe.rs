@@ -84,6 +84,7 @@ fn scope_line(f: &LimitFile) -> String {
                 Scope::PerToken => "per token",
                 Scope::Shared => "shared, per client, organization, address or backend",
                 Scope::Unclear => "unclear",
+                Scope::NotTested => "not tested",
             },
             rate(s.two_tokens_rate_per_s),
             s.ratio,
@@ -92,6 +93,7 @@ fn scope_line(f: &LimitFile) -> String {
                 Scope::PerToken => ": more tokens carry more",
                 Scope::Shared => ": more tokens do not help",
                 Scope::Unclear => ": neither twice nor the same",
+                Scope::NotTested => "",
             }
         ),
         ScopeTest::No { why } => format!("scope: not tested ({why})"),

@@ -273,7 +273,7 @@ fn search_plan(
     p.serialize_groups = false;
     let g = &mut p.groups[0];
     g.load.profile = Profile::Arrivals(ArrivalCurve {
-        shape: "probe".into(),
+        shape: surge_plan::ArrivalShape::ProbeSearch,
         points: vec![
             (Duration::ZERO, cfg.start_rate),
             (max_duration, cfg.max_rate),
@@ -477,7 +477,7 @@ pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunErr
         .unwrap_or_else(|| surge_record::result::TargetInfo {
             base_url: String::new(),
             host: String::new(),
-            kind: String::new(),
+            kind: surge_record::result::TargetKind::Url,
             mock_preset: None,
             proxy: None,
             ca_cert: None,

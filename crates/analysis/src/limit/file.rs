@@ -132,7 +132,7 @@ pub struct LimitFile {
     /// The fit's error (see `analysis::limit::Fit::fit_error`).
     pub fit_error: Option<f64>,
     /// `per_token`, `shared`, `unclear` or `not_tested`.
-    pub scope: String,
+    pub scope: Scope,
     /// The scope experiment.
     pub scope_test: ScopeTest,
     /// What the searches spent.
@@ -228,8 +228,8 @@ pub fn assemble(
         window_s: fit.as_ref().and_then(|f| f.window_s),
         fit_error: fit.as_ref().map(|f| f.fit_error),
         scope: match &scope_test {
-            ScopeTest::Yes(f) => f.scope.name().into(),
-            ScopeTest::No { .. } => "not_tested".into(),
+            ScopeTest::Yes(f) => f.scope,
+            ScopeTest::No { .. } => Scope::NotTested,
         },
         scope_test,
         evidence: spent,

@@ -21,17 +21,8 @@ pub enum Scope {
     Shared,
     /// Between the two: the searches disagree with both.
     Unclear,
-}
-
-impl Scope {
-    /// The name as written in `limit.json`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scope::PerToken => "per_token",
-            Scope::Shared => "shared",
-            Scope::Unclear => "unclear",
-        }
-    }
+    /// Not tested: the probe searched with one token only (no `--scope tokens`).
+    NotTested,
 }
 
 /// The scope experiment's outcome.

@@ -87,7 +87,7 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
         target: crate::result::TargetInfo {
             base_url: "http://127.0.0.1:1".into(),
             host: "127.0.0.1".into(),
-            kind: "url".into(),
+            kind: crate::result::TargetKind::Url,
             mock_preset: None,
             proxy: None,
             ca_cert: None,

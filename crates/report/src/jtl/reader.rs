@@ -469,7 +469,7 @@ impl Scan {
             target: TargetInfo {
                 base_url,
                 host,
-                kind: "url".into(),
+                kind: surge_record::result::TargetKind::Url,
                 mock_preset: None,
                 proxy: None,
                 ca_cert: None,

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::{ArrivalCurve, ThreadGroup, UserCurve};
+use crate::{ArrivalCurve, ArrivalShape, ThreadGroup, UserCurve, UserShape};
 
 fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
@@ -17,16 +17,16 @@ fn tg(threads: u32, ramp_ms: u64, delay_ms: u64, duration_ms: Option<u64>) -> Pr
     })
 }
 
-fn users(shape: &str, points: &[(u64, f64)]) -> Profile {
+fn users(shape: UserShape, points: &[(u64, f64)]) -> Profile {
     Profile::Users(UserCurve {
-        shape: shape.into(),
+        shape,
         points: points.iter().map(|&(t, v)| (ms(t), v)).collect(),
     })
 }
 
 fn arrivals(points: &[(u64, f64)], pre: u32, max: u32) -> Profile {
     Profile::Arrivals(ArrivalCurve {
-        shape: "ramping_arrival_rate".into(),
+        shape: ArrivalShape::RampingArrivalRate,
         points: points.iter().map(|&(t, v)| (ms(t), v)).collect(),
         pre_allocated_users: pre,
         max_users: max,
@@ -46,14 +46,14 @@ fn profiles() -> Vec<(&'static str, Profile)> {
         (
             "stepping",
             users(
-                "stepping",
+                UserShape::Stepping,
                 &[(0, 2.0), (10_000, 2.0), (10_000, 5.0), (20_000, 5.0)],
             ),
         ),
         (
             "spike",
             users(
-                "spike",
+                UserShape::Spike,
                 &[
                     (0, 3.0),
                     (5_000, 3.0),
@@ -67,7 +67,7 @@ fn profiles() -> Vec<(&'static str, Profile)> {
         (
             "stages",
             users(
-                "stages",
+                UserShape::Stages,
                 &[(0, 0.0), (4_000, 9.0), (9_000, 2.5), (12_000, 6.0)],
             ),
         ),
