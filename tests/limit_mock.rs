@@ -57,7 +57,7 @@ fn within(got: f64, want: f64, tol: f64) -> bool {
 }
 
 /// The seed preset's compile backlog drains at 8 workers over the mean compile time: a
-/// log-normal of median 1.5 s and p99 2.25 s (src/mock/README.md).
+/// log-normal of median 1.5 s and p99 2.25 s (crates/mock/README.md).
 fn seed_drain_rate() -> f64 {
     let sigma = (2.25f64 / 1.5).ln() / 2.326_347_874;
     8.0 / (1.5 * (sigma * sigma / 2.0).exp())

@@ -26,7 +26,7 @@ pub struct MockArgs {
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
     /// TOML file overriding model parameters of the preset, e.g. `[token_limit]` with
-    /// `per_minute = 50` (every field: src/mock/config.rs).
+    /// `per_minute = 50` (every field: crates/mock/src/config.rs).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Seed of latency, fault and outcome draws and of the flow ids.

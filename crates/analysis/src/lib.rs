@@ -1,11 +1,12 @@
-//! Facts computed from results, never text: the derived statistics of a run ([`figures`]), the
-//! 429 diagnosis ([`diagnosis`]), thresholds (live and after the run), baseline checks and the
-//! statistics behind them ([`stats`]), run comparisons, and the verdicts' CI outputs
-//! ([`gate_report`]). Everything a user sees as a figure is computed here, once.
+//! surge-analysis: facts computed from results, numbers and enums, never sentences. The derived
+//! statistics of a run ([`figures`]), the 429 diagnosis ([`diagnosis`]), limit fits and the pace
+//! under a limit ([`limit`]), threshold verdicts and the live gate ([`threshold_eval`]), baseline
+//! checks ([`baseline`]) and the statistics behind them ([`stats`]), run comparisons ([`compare`]),
+//! transactions ([`transactions`]). Everything a user sees as a figure is computed here, once, from
+//! a result alone; `surge-report` puts it into words and formats.
 //!
-//! Reads `record` only (the result and the per-second snapshot). Must not import `engine`,
-//! `transport`, `run` or `cli` (an analysis never depends on how a run was driven), nor `report`
-//! outside tests (reports format these facts, not the other way round).
+//! Depends on `surge-record` and `surge-plan` (threshold expressions); never on the engine,
+//! transport or report. See `ARCHITECTURE.md` at the repository's root.
 
 pub mod baseline;
 pub mod compare;

@@ -328,7 +328,7 @@ pub struct TooFewEnds {
 /// with the time it had taken by then, as nothing after the 429s began can be told apart from
 /// them. The windows are [`TREND_WINDOW_S`] seconds long (shorter when the seconds before the
 /// first 429 are too few for two): the early one from the first, the late one the stretch after
-/// it that took longest; [`trend_p`] says whether the rise is steady or noise.
+/// it that took longest; `trend_p` says whether the rise is steady or noise.
 pub fn completion_trend(r: &RunResult) -> Result<CompletionTrend, Option<TooFewEnds>> {
     let t = r
         .transactions

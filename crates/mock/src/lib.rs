@@ -1,9 +1,11 @@
-//! The built-in Genesys Cloud Architect mock: the flow API, its login service and its rate-limit models,
-//! served over TCP by [`MockServer`] or called in-process through [`router`]. See `src/mock/README.md` for
-//! every modelling choice and the calibration of the `seed` preset.
+//! surge-mock: the built-in Genesys Cloud Architect mock: the flow API, its login service and its
+//! rate-limit models, served over TCP by [`MockServer`] or called in-process through [`router`].
+//! See `crates/mock/README.md` for every modelling choice and the calibration of the `seed`
+//! preset.
 //!
-//! A wing of its own: it imports nothing of surge but the crate's wording helpers, so it can be
-//! served alone (`surge mock`) and stands for the real API in every test.
+//! A wing of its own: it depends on `surge-record` only (durations, wording, the preset's name),
+//! so it can be served alone (`surge mock`) and stands for the real API in every test. See
+//! `ARCHITECTURE.md` at the repository's root.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {

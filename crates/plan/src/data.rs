@@ -122,7 +122,7 @@ pub struct DataSource {
     pub on_eof: OnEof,
     /// Indices into [`Plan::vars`](super::Plan::vars) this source sets, in column order.
     pub vars: Vec<usize>,
-    /// The groups (indices into [`Plan::groups`]) whose users draw from it; None: every group.
+    /// The groups (indices into [`Plan::groups`](crate::Plan::groups)) whose users draw from it; None: every group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<usize>>,
 }

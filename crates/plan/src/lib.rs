@@ -1,12 +1,14 @@
-//! Scenario files: TOML as written ([`spec`]), checked into a [`Plan`] ([`plan`]) section by
-//! section ([`build`], [`target`], [`data`], [`request`], [`load`](mod@load), [`policy`]), with
-//! errors that name the file, line and field ([`error`]), and `{var}` templates ([`template`]).
-//! JMeter test plans are imported into the same plan by [`jmx`].
+//! surge-plan: scenario files and JMeter plans, read into a validated [`Plan`] that is pure data.
+//! TOML as written ([`spec`]) is checked section by section ([`build`], [`target`], [`data`],
+//! [`request`], [`load`](mod@load), [`policy`], [`steps`]) with errors that name the file, line and
+//! field ([`error`]), and `{var}` templates ([`template`]); JMeter test plans are imported into the
+//! same plan by [`jmx`]. The pure pacers every profile becomes are in [`schedule`]; threshold
+//! expressions are parsed in [`threshold`] (evaluated by `surge-analysis`); the proxy and CA files
+//! a scenario names are checked in [`proxy`] and [`pem`].
 //!
-//! Owns every check of user input in a scenario. Imports only plain types from below: `record`
-//! (the plan summary a result keeps), `mock::Preset`, and `analysis::threshold` (thresholds are
-//! parsed when the scenario is read). Must not import `engine`, `transport`, `report`, `run` or
-//! `cli`: a plan is pure data, built before anything runs.
+//! Owns every check of user input in a scenario. Depends on `surge-record` only: Cargo refuses a
+//! transport, mock, engine, analysis or report import, so a plan is built before anything runs.
+//! See `ARCHITECTURE.md` at the repository's root.
 
 pub mod build;
 pub mod cond;

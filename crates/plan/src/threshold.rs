@@ -1,5 +1,5 @@
 //! Threshold expressions (`p95(publish) < 800ms`, `rate(429) > 5% for 10s`): the grammar, the
-//! parser with positioned messages, and the checked form that [`super::threshold_eval`] evaluates.
+//! parser with positioned messages, and the checked form that `surge_analysis::threshold_eval` evaluates.
 //!
 //! # Grammar
 //! ```text

@@ -1,11 +1,16 @@
-//! Measurement: samples ([`sample`]), HDR histograms ([`hist`]), the sharded recorder and its
-//! aggregate ([`recorder`]), the live per-second snapshot ([`tick`]), the result file ([`result`],
-//! with how the run ended and what it was asked to do in [`meta`]), and distributed runs: a
-//! segment's record ([`distributed`]) and the exact merge of N segments into one result ([`merge`]).
+//! surge-record: measurement and the result file. Samples ([`sample`]), HDR histograms
+//! ([`hist`]), the sharded recorder and its aggregate ([`recorder`]), the live per-second snapshot
+//! ([`tick`]), the result file ([`result`], with how the run ended and what it was asked to do in
+//! [`meta`]), distributed runs (a segment's record, [`distributed`], and the exact merge of N
+//! segments into one result, [`merge`]), and `limit.json`'s pace ([`pace`]).
 //!
-//! Plain data and its bookkeeping, at the bottom of the house: `record` imports no other module
-//! of surge but the foundations beneath it (`duration`, `limits`, which import nothing), not
-//! `scenario`, `engine`, `analysis`, `report` or `cli`; they all read it.
+//! Also the rules every room applies to what it reads and shows: the one duration grammar
+//! ([`duration`]), bounds on every input ([`limits`]), what a file is ([`filekind`]), what is a
+//! credential and how outputs hide it ([`secrets`]), wording helpers ([`text`]), which mock preset
+//! answered ([`preset`]); and hand-built results for tests and benchmarks ([`synthetic`]).
+//!
+//! At the bottom of the house: imports no other surge crate; every other crate reads it. The map
+//! of the crates and their rules is `ARCHITECTURE.md` at the repository's root.
 
 pub mod distributed;
 pub mod duration;

@@ -1,10 +1,12 @@
-//! Outputs built from a [`surge_record::RunResult`] and its [`Facts`]: the self-contained HTML
-//! report ([`html`]), CSV files ([`csv`]), the terminal summary ([`terminal`]) and the diagnosis
-//! in words ([`diagnosis`]), all writing numbers through [`format`](mod@format); JMeter's JTL format both ways
-//! ([`jtl`]).
+//! surge-report: every word and format, from a [`surge_record::RunResult`] and its [`Facts`]: the
+//! self-contained HTML report ([`html`]), CSV files ([`csv`]), the terminal summary ([`terminal`]),
+//! the diagnosis in words ([`diagnosis`]), CI outputs (JUnit, Markdown, `thresholds.json`:
+//! [`gate_report`]), `surge probe`'s summary ([`probe`]), comparisons ([`compare`]), and JMeter's JTL
+//! format both ways ([`jtl`]); every number through [`format`](mod@format).
 //!
-//! `report` formats facts, never computes them: every figure comes from `record` and `analysis`.
-//! It must not import `engine`, `transport`, `run` or `cli`.
+//! Formats facts, never computes them: every figure comes from `surge-record` and
+//! `surge-analysis`. Never depends on the engine or transport. See `ARCHITECTURE.md` at the
+//! repository's root.
 
 pub mod compare;
 pub mod csv;

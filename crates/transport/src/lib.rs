@@ -1,13 +1,13 @@
-//! Transports: how a request reaches the server. [`http::HttpTransport`] sends it over TCP,
-//! each user on its own connection ([`conn`]: hyper, rustls, HTTP/1.1 and HTTP/2), through a
-//! forward proxy when one applies ([`proxy`]), trusting the system's roots and the scenario's
-//! CA ([`tls`]); the executor is generic over [`Transport`], so an in-process transport can call
-//! the mock's router directly. [`auth`] supplies bearer tokens; [`headers`] reads the
-//! throttling headers; [`classify`] names why a request got no response.
+//! surge-transport: how a request reaches the server. [`http::HttpTransport`] sends it over TCP,
+//! each user on its own connection ([`conn`]: surge's HTTP/1.1 client, hyper for HTTP/2, rustls),
+//! through a forward proxy when one applies ([`proxy`]), trusting the system's roots and the
+//! scenario's CA ([`tls`]); the executor is generic over [`Transport`], so the in-process transport
+//! ([`inprocess`]) can call the mock's router directly. [`auth`] supplies credentials; [`headers`]
+//! reads the throttling headers; [`classify`] names why a request got no response.
 //!
-//! Owns how one request is sent and what of its answer is kept. Reads `scenario` (target
-//! settings), `record` (status keys, rate-limit headers) and the mock's router (in-process).
-//! Must not import `engine`, `analysis`, `report`, `run` or `cli`.
+//! Owns how one request is sent and what of its answer is kept. Depends on `surge-record`,
+//! `surge-plan` (target settings) and `surge-mock` (the in-process router); never on the engine,
+//! analysis or report. See `ARCHITECTURE.md` at the repository's root.
 
 pub mod auth;
 pub mod classify;

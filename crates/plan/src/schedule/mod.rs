@@ -1,5 +1,5 @@
 //! Pure pacers: a schedule says *when* things are due, never sleeps, and is tested as a table.
-//! The executor ([`surge_engine`]) reads one schedule, whatever the profile; a [`feedback`]
+//! The executor (`surge-engine`) reads one schedule, whatever the profile; a [`feedback`]
 //! schedule's rate is moved from outside (`surge probe`).
 //!
 //! Reads the plan's load profiles (`scenario`) only. Must not import `engine`, `transport`,
