@@ -27,11 +27,3 @@ pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
 
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_faults;
-#[cfg(test)]
-mod tests_mix;
-#[cfg(test)]
-mod tests_profiles;
-#[cfg(test)]
-mod tests_steps;
