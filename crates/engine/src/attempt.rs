@@ -4,22 +4,20 @@
 //! its answer, the verdict of its extractors, assertions and poll. A plain request asks the
 //! transport for nothing beyond status and timings and never parses its answer.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::HeaderValue;
 use rand::RngExt as _;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::answer::{self, PollNext, PollTurn, Verdict};
-use super::executor::Ctx;
+use super::ctx::Ctx;
+use super::plan_rt::Prepared;
 use super::user::User;
 use surge_plan::template::Scope;
 use surge_record::samples::{Streamed, StreamedSample};
 use surge_record::{ErrorClass, Outcome, Sample};
-use surge_transport::auth::AuthRuntime;
 use surge_transport::{Exchange, OutRequest, Transport};
 
 /// How one request (all its attempts, or all its polls) ended.
@@ -73,7 +71,7 @@ impl<C> User<C> {
         intended: Instant,
         stop: &CancellationToken,
     ) -> Sent {
-        let Some(p) = &ctx.requests[step].spec.poll else {
+        let Some(p) = ctx.plan.request(step).poll() else {
             return self.send(ctx, step, intended, stop, None).await;
         };
         let first = Instant::now();
@@ -116,55 +114,53 @@ impl<C> User<C> {
         if !ctx.take_slot() {
             return Sent::Stop;
         }
-        let req = &ctx.requests[step];
+        let req = ctx.plan.request(step);
         let scope = Scope {
             vars: &self.data.values,
             thread: self.number,
             iteration: self.iteration,
         };
-        self.url.clear();
-        self.url.push_str(&ctx.base_url);
-        req.path.render_into(&scope, &mut self.url);
-        let get = req.method == http::Method::GET;
+        ctx.plan.url_into(req, &scope, &mut self.url);
+        let get = req.method() == http::Method::GET;
         if get && self.fresh_in_cache() {
             // No request and no sample (JMeter's default for a cached resource), and nothing
             // sent, for a `while` pass that must send to go on.
-            ctx.give_back_slot();
+            ctx.counters.give_back_slot();
             self.sent = self.sent.saturating_sub(1);
             return Sent::Done(answer::cached());
         }
         let headers = self.headers(req, &scope);
-        let body = req.body.as_ref().map(|b| Bytes::from(b.render(&scope)));
-        let mut authz = match ctx.auth.header_cached(self.id, &mut self.auth).await {
-            None => self.digest_answer(ctx, &req.method),
+        let body = req.body(&scope);
+        let mut authz = match ctx.client.authorization(self.id, &mut self.auth).await {
+            None => self.digest_answer(ctx, req.method()),
             some => some,
         };
-        let gate = ctx.gate.as_ref().filter(|g| g.applies(step));
+        let gate = ctx.policy.gate(step);
         let (mut attempt, mut intended, mut retry_wait) = (1u16, intended, Duration::ZERO);
         loop {
             let pace_wait = match gate {
                 Some(g) => match g.acquire(self.id, stop).await {
                     Some(w) => w,
                     None => {
-                        ctx.give_back_slot();
+                        ctx.counters.give_back_slot();
                         return Sent::Stop;
                     }
                 },
                 None => Duration::ZERO,
             };
             let out = OutRequest {
-                method: &req.method,
+                method: req.method(),
                 url: &self.url,
                 headers: &headers,
                 authorization: authz.clone(),
                 body: body.clone(),
-                capture: req.capture,
+                capture: req.capture(),
             };
-            let active = ctx.active.load(Ordering::Relaxed);
+            let active = ctx.counters.active();
             let start = Instant::now();
             let x = tokio::select! {
                 biased;
-                x = ctx.transport.send(&mut self.conn, out) => x,
+                x = ctx.client.send(&mut self.conn, out) => x,
                 _ = self.abort.cancelled() => Exchange::failed(ErrorClass::Cancelled, 0),
             };
             self.keep_state(&x, get);
@@ -181,12 +177,12 @@ impl<C> User<C> {
             } = self.again(ctx, &x, attempt, authz.is_some());
             let retry =
                 (retry_401 || policy_wait.is_some()) && !stop.is_cancelled() && ctx.take_slot();
-            let verdict = if retry || req.plain {
-                answer::plain(&req.spec, &x)
+            let verdict = if retry || req.is_plain() {
+                answer::plain(req.spec(), &x)
             } else {
                 let service = x.end.saturating_duration_since(start);
                 answer::judge(
-                    &req.spec,
+                    req.spec(),
                     &x,
                     service,
                     &mut self.data,
@@ -200,10 +196,10 @@ impl<C> User<C> {
                 user: self.id,
                 active,
                 status: verdict.key,
-                intended_us: ctx.us(intended.min(start)),
-                start_us: ctx.us(start),
-                ttfb_us: ctx.us(x.ttfb),
-                end_us: ctx.us(x.end),
+                intended_us: ctx.recording.us(intended.min(start)),
+                start_us: ctx.recording.us(start),
+                ttfb_us: ctx.recording.us(x.ttfb),
+                end_us: ctx.recording.us(x.end),
                 bytes_in: x.bytes_in,
                 bytes_out: x.bytes_out,
                 attempt,
@@ -230,7 +226,7 @@ impl<C> User<C> {
             }
             attempt += 1;
             if retry_401 {
-                authz = self.after_401(ctx, &req.method, authz, digest_401).await;
+                authz = self.after_401(ctx, req.method(), authz, digest_401).await;
                 retry_wait = Duration::ZERO;
                 intended = Instant::now();
                 continue;
@@ -241,8 +237,8 @@ impl<C> User<C> {
                 biased;
                 _ = stop.cancelled() => {
                     // The retry never comes: the last recorded attempt is the final outcome.
-                    ctx.give_back_slot();
-                    ctx.recorder.add_final(self.id, ctx.us(Instant::now()), sample.status.outcome());
+                    ctx.counters.give_back_slot();
+                    ctx.recording.add_final(self.id, Instant::now(), sample.status.outcome());
                     return Sent::Stop;
                 }
                 _ = sleep_until(until) => {}
@@ -259,15 +255,11 @@ impl<C> User<C> {
         let status = x.status.ok();
         let digest_401 = status == Some(401) && attempt == 1 && self.took_challenge(ctx, x);
         let retry_401 = digest_401
-            || (status == Some(401)
-                && attempt == 1
-                && had_authz
-                && matches!(ctx.auth, AuthRuntime::OAuth(_)));
+            || (status == Some(401) && attempt == 1 && had_authz && ctx.client.refreshes_on_401());
         let policy_wait = match status {
-            Some(s) if !retry_401 && ctx.policy.retries(s) => {
-                ctx.policy
-                    .wait(attempt, x.retry_after_ms, self.rng.random::<f64>())
-            }
+            Some(s) if !retry_401 => ctx
+                .policy
+                .retry_wait(s, attempt, x.retry_after_ms, || self.rng.random::<f64>()),
             _ => None,
         };
         Again {
@@ -281,43 +273,20 @@ impl<C> User<C> {
     /// the jar's cookies joined to any `Cookie` the plan sets itself.
     fn headers<'r>(
         &self,
-        req: &'r super::executor::Prepared,
+        req: &'r Prepared,
         scope: &Scope<'_>,
     ) -> std::borrow::Cow<'r, [(http::HeaderName, HeaderValue)]> {
         let cookie = self.cookie_header();
         let validators = match &self.cache {
-            Some(c) if req.method == http::Method::GET => c.validators(&self.url),
+            Some(c) if req.method() == http::Method::GET => c.validators(&self.url),
             _ => Vec::new(),
         };
-        if req.dyn_headers.is_empty() && cookie.is_none() && validators.is_empty() {
-            return std::borrow::Cow::Borrowed(&req.const_headers);
-        }
-        let mut h = req.const_headers.clone();
-        h.extend(validators);
-        for (k, t) in &req.dyn_headers {
-            let v = HeaderValue::try_from(t.render(scope))
-                .unwrap_or_else(|_| HeaderValue::from_static(""));
-            h.push((k.clone(), v));
-        }
-        if let Some(c) = cookie {
-            match h.iter_mut().find(|(k, _)| k == http::header::COOKIE) {
-                Some((_, v)) => {
-                    let mut both = v.as_bytes().to_vec();
-                    both.extend_from_slice(b"; ");
-                    both.extend_from_slice(c.as_bytes());
-                    *v = HeaderValue::from_bytes(&both).unwrap_or(c);
-                }
-                None => h.push((http::header::COOKIE, c)),
-            }
-        }
-        std::borrow::Cow::Owned(h)
+        req.headers(scope, validators, cookie)
     }
 
     /// With Digest authentication: the answer to the challenge this user holds, for its URL.
     fn digest_answer<T>(&mut self, ctx: &Ctx<T>, method: &http::Method) -> Option<HeaderValue> {
-        let AuthRuntime::Digest(creds) = &ctx.auth else {
-            return None;
-        };
+        let creds = ctx.client.digest()?;
         let ch = self.digest.as_mut()?;
         let after_scheme = self
             .url
@@ -332,7 +301,7 @@ impl<C> User<C> {
 
     /// With Digest authentication: keeps the challenge of a 401; true when there is one.
     fn took_challenge<T>(&mut self, ctx: &Ctx<T>, x: &surge_transport::Exchange) -> bool {
-        if !matches!(ctx.auth, AuthRuntime::Digest(_)) {
+        if ctx.client.digest().is_none() {
             return false;
         }
         let challenge = x
@@ -385,7 +354,7 @@ impl<C> User<C> {
             return self.digest_answer(ctx, method);
         }
         let used = used.expect("an OAuth retry implies a header");
-        ctx.auth
+        ctx.client
             .after_unauthorized(self.id, &used)
             .await
             .or(Some(used))
@@ -428,7 +397,7 @@ impl<C> User<C> {
 
     /// Records an attempt, counts it in the open transactions, and streams it when asked.
     async fn recorded<T>(&mut self, ctx: &Ctx<T>, sample: &Sample) {
-        ctx.recorder.record(sample);
+        ctx.recording.record(sample);
         let mut in_parent = false;
         for t in self.open.iter_mut() {
             t.samples += 1;
@@ -436,18 +405,18 @@ impl<C> User<C> {
             t.bytes_in += u64::from(sample.bytes_in);
             t.bytes_out += u64::from(sample.bytes_out);
             t.latency_us += sample.ttfb_us.saturating_sub(sample.start_us);
-            in_parent |= ctx.transactions[usize::from(t.txn)].parent_sample;
+            in_parent |= ctx.plan.transaction(t.txn).parent_sample;
         }
-        if let Some(tx) = &ctx.samples {
-            let _ = tx
-                .send(Streamed::Sample(StreamedSample {
+        ctx.recording
+            .stream(|| {
+                Streamed::Sample(StreamedSample {
                     sample: *sample,
                     // Raw samples (CSV, JTL) never carry a credential from a query.
                     url: surge_record::secrets::redact_url(&self.url).into_owned(),
                     in_parent,
-                }))
-                .await;
-        }
+                })
+            })
+            .await;
     }
 }
 

@@ -12,7 +12,8 @@ use tokio::sync::Notify;
 use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
 
-use super::executor::{Ctx, GroupRt};
+use super::ctx::Ctx;
+use super::group::GroupRt;
 use super::user::{IterEnd, User};
 use surge_plan::steps::{ForSource, Op, Program};
 use surge_plan::template::Scope;
@@ -116,7 +117,7 @@ impl<C> User<C> {
         pc: &mut usize,
         stop: &CancellationToken,
     ) -> Option<IterEnd> {
-        let prog = &grp.program;
+        let prog = grp.program();
         let item = |table: u32, i: usize| prog.tables[table as usize + i] as usize;
         match op {
             Op::Jump { to } => *pc = to as usize,
@@ -173,7 +174,7 @@ impl<C> User<C> {
                     self.slots[s + 1] += u32::from(run);
                     run
                 } else {
-                    let mut c = grp.mix.gates[usize::from(gate)]
+                    let mut c = grp.mix().gates[usize::from(gate)]
                         .lock()
                         .unwrap_or_else(|e| e.into_inner());
                     let run = g.decide(c.0, c.1);
@@ -250,7 +251,9 @@ impl<C> User<C> {
                     None => *pc = end as usize,
                 }
             }
-            Op::Rendezvous { point } if !grp.mix.points[usize::from(point)].arrive(stop).await => {
+            Op::Rendezvous { point }
+                if !grp.mix().points[usize::from(point)].arrive(stop).await =>
+            {
                 return Some(self.cut(ctx));
             }
             _ => {}

@@ -12,8 +12,9 @@ use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::attempt::Sent;
+use super::ctx::Ctx;
 use super::data::{Exhausted, UserData};
-use super::executor::{Ctx, GroupPaceRt, GroupRt};
+use super::group::GroupRt;
 use surge_plan::cond::Answer;
 use surge_plan::steps::Op;
 use surge_plan::OnError;
@@ -90,24 +91,12 @@ pub(super) struct User<C> {
 
 impl<C> User<C> {
     pub(super) fn new<T: Transport<Conn = C>>(ctx: &Ctx<T>, grp: &GroupRt, local: u32) -> User<C> {
-        let id = grp.user_base + local;
-        let rng = match ctx.seed {
-            Some(s) => rand::SeedableRng::seed_from_u64(s ^ ((u64::from(id) << 32) | 0x5eed)),
-            None => rand::make_rng(),
-        };
-        let slots = usize::from(grp.program.slots);
-        let mut data = UserData::in_group(&ctx.data, ctx.nvars, grp.index);
-        if grp.phase != surge_plan::Phase::Setup {
-            let exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
-            for (var, value) in exports.iter() {
-                data.values[*var].clone_from(value);
-            }
-        }
-        let abort = if grp.phase == surge_plan::Phase::Teardown {
-            ctx.teardown_abort.child_token()
-        } else {
-            ctx.abort.child_token()
-        };
+        let id = grp.user_base() + local;
+        let rng = ctx.plan.user_rng(id);
+        let slots = usize::from(grp.program().slots);
+        let mut data = ctx.plan.user_data(grp.index());
+        ctx.groups.import_into(grp, &mut data.values);
+        let abort = ctx.stops.for_user(grp.phase());
         User {
             id,
             number: local + 1,
@@ -122,36 +111,21 @@ impl<C> User<C> {
             marks: vec![0; slots],
             deadlines: vec![None; slots],
             sent: 0,
-            open: Vec::with_capacity(ctx.transactions.len()),
+            open: Vec::with_capacity(ctx.plan.transaction_count()),
             paused_total: Duration::ZERO,
             resource_wait: Duration::ZERO,
             pace_next: None,
             digest: None,
-            cache: ctx.cache.enabled.then(|| {
-                super::cache::UserCache::new(ctx.cache.use_expires, ctx.cache.max_entries as usize)
-            }),
-            jar: ctx.cookies.enabled.then(cookie_store::CookieStore::default),
-            conn: ctx.transport.conn(),
+            cache: ctx.plan.user_cache(),
+            jar: ctx.plan.cookie_jar(),
+            conn: ctx.client.conn(),
             abort,
         }
     }
 
     /// A setup user hands its exported variables (those with a value) to the later groups.
     fn export<T>(&self, ctx: &Ctx<T>, grp: &GroupRt) {
-        if grp.export.is_empty() {
-            return;
-        }
-        let mut exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
-        for &var in &grp.export {
-            let v = &self.data.values[var];
-            if v.is_empty() {
-                continue;
-            }
-            match exports.iter_mut().find(|(i, _)| *i == var) {
-                Some(e) => e.1.clone_from(v),
-                None => exports.push((var, v.clone())),
-            }
-        }
+        ctx.groups.export_from(grp, &self.data.values);
     }
 
     /// Adds a pause the open transactions may exclude.
@@ -160,12 +134,15 @@ impl<C> User<C> {
     }
 
     fn holds<T>(&self, ctx: &Ctx<T>, cond: u16) -> bool {
-        ctx.conditions[usize::from(cond)].eval(&Answer {
-            status: None,
-            json: None,
-            vars: &self.data.values,
-            last_ok: self.last_ok,
-        })
+        ctx.plan.holds(
+            cond,
+            &Answer {
+                status: None,
+                json: None,
+                vars: &self.data.values,
+                last_ok: self.last_ok,
+            },
+        )
     }
 
     /// Runs one iteration: the group's program, each request after its think time.
@@ -176,27 +153,30 @@ impl<C> User<C> {
         mut due: Instant,
         stop: &CancellationToken,
     ) -> IterEnd {
-        match self.data.draw_with(&ctx.data, &mut self.rng, self.number) {
+        match self
+            .data
+            .draw_with(ctx.plan.data(), &mut self.rng, self.number)
+        {
             Ok(()) => {}
             Err(Exhausted::StopThread) => return IterEnd::StopUser,
             Err(Exhausted::StopTest) => {
-                ctx.stop_with(surge_record::StopReason::DataExhausted);
+                ctx.stops.stop_with(surge_record::StopReason::DataExhausted);
                 return IterEnd::StopUser;
             }
         }
         self.iteration += 1;
-        ctx.iterations.fetch_add(1, Ordering::Relaxed);
-        if ctx.cache.clear_each_iteration {
+        ctx.counters.iteration_begun();
+        if ctx.plan.clears_cache_each_iteration() {
             if let Some(c) = &mut self.cache {
                 c.clear();
             }
         }
-        if ctx.cookies.clear_each_iteration {
+        if ctx.plan.clears_cookies_each_iteration() {
             if let Some(jar) = &mut self.jar {
                 jar.clear();
             }
         }
-        let ops = &grp.program.ops;
+        let ops = &grp.program().ops;
         let mut pc = 0usize;
         while let Some(&op) = ops.get(pc) {
             pc += 1;
@@ -283,7 +263,7 @@ impl<C> User<C> {
         stop: &CancellationToken,
     ) -> Option<IterEnd> {
         // Timers run before each sampler, as JMeter's do.
-        let pause = grp.think.draw(&mut self.rng);
+        let pause = grp.think_time(&mut self.rng);
         if !pause.is_zero() {
             *due = Instant::now() + pause;
             tokio::select! {
@@ -294,25 +274,9 @@ impl<C> User<C> {
             self.paused(pause);
         }
         // Then the group's pace: this request's slot at its rate.
-        if let Some(pace) = &grp.pace {
-            let waited = match pace {
-                GroupPaceRt::User(interval) => {
-                    let now = Instant::now();
-                    let slot = self.pace_next.map_or(now, |n| n.max(now));
-                    self.pace_next = Some(slot + *interval);
-                    if slot > now {
-                        tokio::select! {
-                            biased;
-                            _ = stop.cancelled() => return Some(self.cut(ctx)),
-                            _ = sleep_until(slot) => {}
-                        }
-                    }
-                    slot - now
-                }
-                GroupPaceRt::Shared(p) => match p.acquire(stop).await {
-                    Some(w) => w,
-                    None => return Some(self.cut(ctx)),
-                },
+        if let Some(pace) = grp.pace() {
+            let Some(waited) = pace.wait(&mut self.pace_next, stop).await else {
+                return Some(self.cut(ctx));
             };
             if !waited.is_zero() {
                 *due = Instant::now();
@@ -335,7 +299,7 @@ impl<C> User<C> {
         for t in self.open.iter_mut() {
             t.failed = t.failed.or(Some((v.outcome, v.check)));
         }
-        match grp.on_error {
+        match grp.on_error() {
             OnError::Continue => None,
             OnError::NextLoop => Some(IterEnd::Next),
             OnError::StopThread => {
@@ -344,7 +308,7 @@ impl<C> User<C> {
             }
             OnError::StopTest => {
                 self.close_all(ctx).await;
-                ctx.stop_with(surge_record::StopReason::StopTest);
+                ctx.stops.stop_with(surge_record::StopReason::StopTest);
                 Some(IterEnd::StopUser)
             }
         }
@@ -352,9 +316,9 @@ impl<C> User<C> {
 
     /// The run stops this user inside its iteration: open transactions stay unfinished.
     pub(super) fn cut<T>(&mut self, ctx: &Ctx<T>) -> IterEnd {
-        let now = ctx.us(Instant::now());
+        let now = Instant::now();
         for t in self.open.drain(..) {
-            ctx.recorder.txn_unfinished(self.id, now, t.txn);
+            ctx.recording.txn_unfinished(self.id, now, t.txn);
         }
         IterEnd::StopUser
     }
@@ -367,7 +331,7 @@ impl<C> User<C> {
 
     fn txn_begin<T>(&mut self, ctx: &Ctx<T>, txn: u16) {
         let start = Instant::now();
-        ctx.recorder.txn_begin(self.id, ctx.us(start), txn);
+        ctx.recording.txn_begin(self.id, start, txn);
         self.open.push(OpenTxn {
             txn,
             start,
@@ -384,7 +348,7 @@ impl<C> User<C> {
     /// Ends transaction `txn` (and any opened inside it), recording each.
     async fn txn_end<T>(&mut self, ctx: &Ctx<T>, txn: u16) {
         while let Some(t) = self.open.pop() {
-            let spec = &ctx.transactions[usize::from(t.txn)];
+            let spec = ctx.plan.transaction(t.txn);
             let end = Instant::now();
             let paused = if spec.exclude_pauses {
                 self.paused_total.saturating_sub(t.paused_at_start)
@@ -395,9 +359,9 @@ impl<C> User<C> {
             let s = TxnSample {
                 txn: t.txn,
                 user: self.id,
-                active: ctx.active.load(Ordering::Relaxed),
-                start_us: ctx.us(t.start),
-                end_us: ctx.us(end),
+                active: ctx.counters.active(),
+                start_us: ctx.recording.us(t.start),
+                end_us: ctx.recording.us(end),
                 paused_us: paused.as_micros() as u64,
                 outcome,
                 check,
@@ -407,14 +371,12 @@ impl<C> User<C> {
                 bytes_out: t.bytes_out,
                 latency_us: t.latency_us,
             };
-            ctx.recorder.record_txn(&s);
+            ctx.recording.record_txn(&s);
             // A failure inside an inner transaction fails the outer one too.
             if let (Some(f), Some(outer)) = (t.failed, self.open.last_mut()) {
                 outer.failed = outer.failed.or(Some(f));
             }
-            if let Some(tx) = &ctx.samples {
-                let _ = tx.send(Streamed::Txn(s)).await;
-            }
+            ctx.recording.stream(|| Streamed::Txn(s)).await;
             if t.txn == txn {
                 break;
             }
@@ -423,7 +385,7 @@ impl<C> User<C> {
 }
 
 /// A closed-model user: loops until its loops are done or it is stopped.
-pub(super) async fn closed_user<T: Transport>(
+pub(crate) async fn closed_user<T: Transport>(
     ctx: Arc<Ctx<T>>,
     g: usize,
     local: u32,
@@ -431,7 +393,7 @@ pub(super) async fn closed_user<T: Transport>(
     loops: Option<u64>,
     stop: CancellationToken,
 ) {
-    let grp = &ctx.groups[g];
+    let grp = ctx.groups.get(g);
     let mut user = User::new(&ctx, grp, local);
     ctx.user_event(1);
     let mut due = start_due;
@@ -452,7 +414,7 @@ pub(super) async fn closed_user<T: Transport>(
 
 /// An open-model user: runs one iteration per arrival it receives, until the arrivals end.
 /// It counts as active while it runs an iteration.
-pub(super) async fn open_user<T: Transport>(
+pub(crate) async fn open_user<T: Transport>(
     ctx: Arc<Ctx<T>>,
     g: usize,
     local: u32,
@@ -461,7 +423,7 @@ pub(super) async fn open_user<T: Transport>(
     idle: Arc<AtomicU32>,
     stop: CancellationToken,
 ) {
-    let grp = &ctx.groups[g];
+    let grp = ctx.groups.get(g);
     let mut user = User::new(&ctx, grp, local);
     let mut next = first;
     loop {
