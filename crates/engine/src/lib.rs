@@ -20,6 +20,7 @@ mod ctx;
 pub mod data;
 mod drive;
 pub mod executor;
+mod flow;
 mod group;
 mod mix;
 mod pace;
@@ -27,6 +28,7 @@ mod phases;
 mod plan_rt;
 mod recording;
 mod stops;
+mod txn;
 mod user;
 mod watch;
 
