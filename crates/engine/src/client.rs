@@ -20,6 +20,10 @@ pub(crate) struct Client<T> {
 }
 
 impl<T: Transport> Client<T> {
+    pub(crate) fn new(transport: Arc<T>, auth: AuthRuntime) -> Client<T> {
+        Client { transport, auth }
+    }
+
     /// A new user's connection.
     pub(crate) fn conn(&self) -> T::Conn {
         self.transport.conn()
@@ -32,12 +36,6 @@ impl<T: Transport> Client<T> {
         out: OutRequest<'a>,
     ) -> impl Future<Output = Exchange> + 'a {
         self.transport.send(conn, out)
-    }
-}
-
-impl<T> Client<T> {
-    pub(crate) fn new(transport: Arc<T>, auth: AuthRuntime) -> Client<T> {
-        Client { transport, auth }
     }
 
     /// User `user`'s `Authorization`, from its `cache` while that is good.

@@ -21,6 +21,7 @@ use surge_plan::schedule::Segment;
 use surge_plan::Plan;
 use surge_record::StopReason;
 use surge_transport::auth::AuthRuntime;
+use surge_transport::Transport;
 
 /// The run's shared state, over transport `T`.
 pub(crate) struct Ctx<T> {
@@ -34,7 +35,7 @@ pub(crate) struct Ctx<T> {
     pub(crate) stops: Stops,
 }
 
-impl<T> Ctx<T> {
+impl<T: Transport> Ctx<T> {
     /// The state of a run of `plan` over `transport`, its users on `cores` (or the caller's
     /// runtime); its epoch is now.
     pub(crate) fn new(
