@@ -3,8 +3,11 @@
 //! [`Gate`](super::pace::Gate) (the `pace` or `adaptive` policy's client-side limit), the 429
 //! policy's retries (and one retry after a 401: a Digest challenge answered, or OAuth's fresh
 //! token), every attempt recorded; then, for a request that reads its answer, the verdict of its
-//! extractors, assertions and poll; and a back-off after resource errors. A plain request asks
-//! the transport for nothing beyond status and timings and never parses its answer.
+//! extractors, assertions and poll ([`answer`], read by nothing else); and a back-off after
+//! resource errors. A plain request asks the transport for nothing beyond status and timings and
+//! never parses its answer.
+
+mod answer;
 
 use std::time::Duration;
 
@@ -14,12 +17,12 @@ use rand::RngExt as _;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::answer::{self, PollNext, PollTurn, Verdict};
 use super::cache::UserCache;
 use super::ctx::Ctx;
 use super::plan_rt::{PlanRt, Prepared};
 use super::txn::Txns;
 use super::user::Vars;
+use answer::{PollNext, PollTurn, Verdict};
 use surge_plan::template::Scope;
 use surge_record::samples::{Streamed, StreamedSample};
 use surge_record::{ErrorClass, Sample};
@@ -38,7 +41,7 @@ pub(crate) enum Sent {
     /// Its final verdict.
     Done(Verdict),
     /// A GET the user's cache held fresh: not sent, nothing recorded, a success.
-    Cached,
+    Cached(Verdict),
     /// The user must stop (stop token, or no request slot left).
     Stop,
 }
@@ -195,7 +198,7 @@ impl<C> Session<C> {
         if get && self.fresh_in_cache() {
             // No request and no sample (JMeter's default for a cached resource).
             ctx.counters.give_back_slot();
-            return Sent::Cached;
+            return Sent::Cached(answer::cached());
         }
         let headers = self.headers(req, &scope);
         let body = req.body(&scope);

@@ -9,8 +9,6 @@
 //! import `analysis`, `report`, `run` or `cli`: what a run does with its per-second snapshot
 //! (progress, live thresholds) is its caller's, passed in as a callback.
 
-mod adaptive;
-mod answer;
 mod attempt;
 mod cache;
 mod client;

@@ -14,7 +14,6 @@ use rand::rngs::StdRng;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::answer;
 use super::attempt::{Sent, Session};
 use super::ctx::Ctx;
 use super::data::{Exhausted, UserData};
@@ -212,7 +211,7 @@ impl<C> User<C> {
                 v
             }
             // Nothing sent, for a `while` pass that must send to go on.
-            Sent::Cached => answer::cached(),
+            Sent::Cached(v) => v,
             Sent::Stop => return Some(self.cut(ctx)),
         };
         *due = Instant::now();
