@@ -13,10 +13,10 @@
 //! - [`cores`]: the per-core runtimes users may run on.
 //! - `watch`: the once-a-second ticker (drain, progress callback) and the watchdog
 //!   (Ctrl-C, `max_duration`).
-//! - `user`: one user's life and its step program's interpreter, over its parts: `flow`
-//!   (loops, conditions, the request mix), `txn` (open transactions) and `attempt` (its side of
-//!   its requests: attempts, retries, polls, cookies, cache, credentials; `attempt::answer`
-//!   judges an answer).
+//! - `user`: one user's life and its step program's interpreter, over its parts, which nothing
+//!   else sees: `user::flow` (loops, conditions, the request mix), `user::txn` (open
+//!   transactions) and `user::attempt` (its side of its requests: attempts, retries, polls,
+//!   cookies, cache, credentials; `user::attempt::answer` judges an answer).
 //! - `mix`: what a group's users share of its request mix (throughput counters, rendezvous).
 //! - `pace`: client-side pacing and the gate of paced requests (`pace::adaptive`: the
 //!   adaptive policy's rate per token).
@@ -27,7 +27,6 @@
 //! (where samples go) only: what a run does with its per-second snapshot (progress, live
 //! thresholds) is its caller's, passed in as a callback.
 
-mod attempt;
 mod cache;
 mod client;
 pub mod cores;
@@ -36,7 +35,6 @@ mod ctx;
 pub mod data;
 mod drive;
 pub mod executor;
-mod flow;
 mod group;
 mod mix;
 mod pace;
@@ -44,7 +42,6 @@ mod phases;
 mod plan_rt;
 mod recording;
 mod stops;
-mod txn;
 mod user;
 mod watch;
 

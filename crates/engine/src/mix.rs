@@ -1,6 +1,6 @@
 //! What a group's users share of its request mix ([`MixRt`]): the counters of Throughput
 //! Controllers counted over every user, and the rendezvous points ([`Barrier`]) that release
-//! waiting users together. How one user steps through the mix is its [`super::flow::Flow`]'s.
+//! waiting users together. How one user steps through the mix is its `Flow`'s (`user::flow`).
 
 use std::sync::Mutex;
 use std::time::Duration;

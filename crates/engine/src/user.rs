@@ -7,6 +7,10 @@
 //! and random source) it keeps across iterations. The user's life as a task: [`closed_user`] and
 //! [`open_user`].
 
+mod attempt;
+mod flow;
+mod txn;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
@@ -14,19 +18,19 @@ use rand::rngs::StdRng;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::attempt::{Sent, Session};
 use super::ctx::Ctx;
 use super::data::{Exhausted, UserData};
-use super::flow::Flow;
 use super::group::GroupRt;
 use super::plan_rt::PlanRt;
-use super::txn::Txns;
+use attempt::{Sent, Session};
+use flow::Flow;
 use surge_plan::cond::Answer;
 use surge_plan::steps::Op;
 use surge_plan::template::Scope;
 use surge_plan::OnError;
 use surge_record::StopReason;
 use surge_transport::Transport;
+use txn::Txns;
 
 /// How an iteration ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,24 +43,24 @@ enum IterEnd {
 
 /// What a user's templates, conditions and extractors read and change: who it is, its
 /// variables, whether its last request succeeded, and its random source.
-pub(crate) struct Vars {
+struct Vars {
     /// Global user id (from 0, across groups).
-    pub(crate) id: u32,
+    id: u32,
     /// Number within the group, from 1 (JMeter's thread number).
-    pub(crate) number: u32,
+    number: u32,
     /// Iterations begun (the current one's number).
-    pub(crate) iteration: u64,
+    iteration: u64,
     /// The last request succeeded (true before any): `last_ok` in conditions.
-    pub(crate) last_ok: bool,
+    last_ok: bool,
     /// Its variables: drawn from data sources, extracted, exported by setup groups.
-    pub(crate) data: UserData,
+    data: UserData,
     /// Think times, random picks, jitter.
-    pub(crate) rng: StdRng,
+    rng: StdRng,
 }
 
 impl Vars {
     /// Where templates render: its variables and numbers.
-    pub(crate) fn scope(&self) -> Scope<'_> {
+    fn scope(&self) -> Scope<'_> {
         Scope {
             vars: &self.data.values,
             thread: self.number,
@@ -65,7 +69,7 @@ impl Vars {
     }
 
     /// Whether the plan's condition `cond` holds between requests (no answer at hand).
-    pub(crate) fn holds(&self, plan: &PlanRt, cond: u16) -> bool {
+    fn holds(&self, plan: &PlanRt, cond: u16) -> bool {
         plan.holds(
             cond,
             &Answer {

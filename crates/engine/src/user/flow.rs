@@ -2,7 +2,7 @@
 //! the flat [`Op`] program (loops, `while`, `if`, `once`, `during`, jumps) and the request mix
 //! (`interleave`, `random`, `random_order`, Throughput Controllers, `switch`, `foreach`), each
 //! moving the program counter. Requests, transactions and rendezvous points are the user's own
-//! ([`super::user`]); the state a group's users share of its mix is [`super::mix::MixRt`].
+//! ([`super`]); the state a group's users share of its mix is [`crate::mix::MixRt`].
 
 use std::time::Duration;
 
@@ -10,13 +10,13 @@ use rand::seq::SliceRandom as _;
 use rand::RngExt as _;
 use tokio::time::Instant;
 
-use super::group::GroupRt;
-use super::plan_rt::PlanRt;
-use super::user::Vars;
+use super::Vars;
+use crate::group::GroupRt;
+use crate::plan_rt::PlanRt;
 use surge_plan::steps::{ForSource, Op};
 
 /// A user's loop counters, drawn orders and deadlines, kept across iterations.
-pub(crate) struct Flow {
+pub(super) struct Flow {
     /// Loop counters, one per loop of the program (and the request mix's cursors).
     slots: Vec<u32>,
     /// The order drawn by each `random_order` block (indexed by its slot).
@@ -32,7 +32,7 @@ pub(crate) struct Flow {
 
 impl Flow {
     /// The state of a program with `slots` slots.
-    pub(crate) fn new(slots: usize) -> Flow {
+    pub(super) fn new(slots: usize) -> Flow {
         Flow {
             slots: vec![0; slots],
             orders: vec![Vec::new(); slots],
@@ -43,13 +43,13 @@ impl Flow {
     }
 
     /// A request was sent (a request answered from the cache was not).
-    pub(crate) fn sent_one(&mut self) {
+    pub(super) fn sent_one(&mut self) {
         self.sent += 1;
     }
 
     /// Steps through control instruction `op` (anything but a request, a transaction's begin or
     /// end, or a rendezvous): moves `pc` where the program goes on.
-    pub(crate) fn step(
+    pub(super) fn step(
         &mut self,
         op: Op,
         pc: &mut usize,

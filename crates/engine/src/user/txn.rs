@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::ctx::Ctx;
-use super::plan_rt::PlanRt;
+use crate::ctx::Ctx;
+use crate::plan_rt::PlanRt;
 use surge_record::samples::Streamed;
 use surge_record::{Outcome, Sample, TxnSample};
 
@@ -27,7 +27,7 @@ struct OpenTxn {
 }
 
 /// A user's open transactions and the pauses it waited.
-pub(crate) struct Txns {
+pub(super) struct Txns {
     /// Transactions open now, outermost first.
     open: Vec<OpenTxn>,
     /// Think times and poll intervals waited so far.
@@ -36,7 +36,7 @@ pub(crate) struct Txns {
 
 impl Txns {
     /// None open, room for `capacity` (the plan's transactions).
-    pub(crate) fn new(capacity: usize) -> Txns {
+    pub(super) fn new(capacity: usize) -> Txns {
         Txns {
             open: Vec::with_capacity(capacity),
             paused_total: Duration::ZERO,
@@ -44,12 +44,12 @@ impl Txns {
     }
 
     /// Adds a pause the open transactions may exclude.
-    pub(crate) fn paused(&mut self, d: Duration) {
+    pub(super) fn paused(&mut self, d: Duration) {
         self.paused_total += d;
     }
 
     /// User `user` begins transaction `txn` now.
-    pub(crate) fn begin<T>(&mut self, ctx: &Ctx<T>, user: u32, txn: u16) {
+    pub(super) fn begin<T>(&mut self, ctx: &Ctx<T>, user: u32, txn: u16) {
         let start = Instant::now();
         ctx.recording.txn_begin(user, start, txn);
         self.open.push(OpenTxn {
@@ -67,7 +67,7 @@ impl Txns {
 
     /// A request failed with `outcome` (and `check`): every open transaction fails with the first
     /// such.
-    pub(crate) fn fail(&mut self, outcome: Outcome, check: Option<u16>) {
+    pub(super) fn fail(&mut self, outcome: Outcome, check: Option<u16>) {
         for t in self.open.iter_mut() {
             t.failed = t.failed.or(Some((outcome, check)));
         }
@@ -75,7 +75,7 @@ impl Txns {
 
     /// Counts an attempt in every open transaction; true when one of them stands for its
     /// requests in the raw samples (JMeter's "Generate parent sample").
-    pub(crate) fn count(&mut self, plan: &PlanRt, sample: &Sample) -> bool {
+    pub(super) fn count(&mut self, plan: &PlanRt, sample: &Sample) -> bool {
         let mut in_parent = false;
         for t in self.open.iter_mut() {
             t.samples += 1;
@@ -89,7 +89,7 @@ impl Txns {
     }
 
     /// User `user` ends transaction `txn` (and any opened inside it), recording each.
-    pub(crate) async fn end<T>(&mut self, ctx: &Ctx<T>, user: u32, txn: u16) {
+    pub(super) async fn end<T>(&mut self, ctx: &Ctx<T>, user: u32, txn: u16) {
         while let Some(t) = self.open.pop() {
             let spec = ctx.plan.transaction(t.txn);
             let end = Instant::now();
@@ -127,7 +127,7 @@ impl Txns {
     }
 
     /// User `user` ends every open transaction, innermost first.
-    pub(crate) async fn end_all<T>(&mut self, ctx: &Ctx<T>, user: u32) {
+    pub(super) async fn end_all<T>(&mut self, ctx: &Ctx<T>, user: u32) {
         while let Some(t) = self.open.last().map(|t| t.txn) {
             self.end(ctx, user, t).await;
         }
@@ -135,7 +135,7 @@ impl Txns {
 
     /// The run stopped user `user` inside its iteration: its open transactions are recorded
     /// unfinished.
-    pub(crate) fn cut<T>(&mut self, ctx: &Ctx<T>, user: u32) {
+    pub(super) fn cut<T>(&mut self, ctx: &Ctx<T>, user: u32) {
         let now = Instant::now();
         for t in self.open.drain(..) {
             ctx.recording.txn_unfinished(user, now, t.txn);

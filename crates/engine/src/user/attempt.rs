@@ -1,6 +1,6 @@
 //! One request as a user sends it ([`Session`]: the user's connection and what it keeps between
 //! requests, its cookie jar, HTTP cache and credentials): the plan's
-//! [`Gate`](super::pace::Gate) (the `pace` or `adaptive` policy's client-side limit), the 429
+//! [`Gate`](crate::pace::Gate) (the `pace` or `adaptive` policy's client-side limit), the 429
 //! policy's retries (and one retry after a 401: a Digest challenge answered, or OAuth's fresh
 //! token), every attempt recorded; then, for a request that reads its answer, the verdict of its
 //! extractors, assertions and poll ([`answer`], read by nothing else); and a back-off after
@@ -17,11 +17,11 @@ use rand::RngExt as _;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::cache::UserCache;
-use super::ctx::Ctx;
-use super::plan_rt::{PlanRt, Prepared};
 use super::txn::Txns;
-use super::user::Vars;
+use super::Vars;
+use crate::cache::UserCache;
+use crate::ctx::Ctx;
+use crate::plan_rt::{PlanRt, Prepared};
 use answer::{PollNext, PollTurn, Verdict};
 use surge_plan::template::Scope;
 use surge_record::samples::{Streamed, StreamedSample};
@@ -37,7 +37,7 @@ const RESOURCE_WAIT_MIN: Duration = Duration::from_millis(50);
 const RESOURCE_WAIT_MAX: Duration = Duration::from_secs(1);
 
 /// How one request (all its attempts, or all its polls) ended.
-pub(crate) enum Sent {
+pub(super) enum Sent {
     /// Its final verdict.
     Done(Verdict),
     /// A GET the user's cache held fresh: not sent, nothing recorded, a success.
@@ -82,7 +82,7 @@ fn ms(d: Duration) -> u32 {
 
 /// A user's side of its requests, kept between them: its connection, the URL it sends to, its
 /// credentials, cookie jar and HTTP cache, its abort, and its back-off after resource errors.
-pub(crate) struct Session<C> {
+pub(super) struct Session<C> {
     /// This user's connection.
     conn: C,
     /// The URL of the request being sent (its buffer reused).
@@ -104,7 +104,7 @@ pub(crate) struct Session<C> {
 
 impl<C> Session<C> {
     /// A new user's session on `conn`, with the cache and jar `plan` keeps, cancelled by `abort`.
-    pub(crate) fn new(conn: C, plan: &PlanRt, abort: CancellationToken) -> Session<C> {
+    pub(super) fn new(conn: C, plan: &PlanRt, abort: CancellationToken) -> Session<C> {
         Session {
             conn,
             url: String::with_capacity(128),
@@ -118,7 +118,7 @@ impl<C> Session<C> {
     }
 
     /// An iteration begins: the cache and the jar are emptied when the plan says so.
-    pub(crate) fn iteration_begins(&mut self, plan: &PlanRt) {
+    pub(super) fn iteration_begins(&mut self, plan: &PlanRt) {
         if plan.clears_cache_each_iteration() {
             if let Some(c) = &mut self.cache {
                 c.clear();
@@ -133,7 +133,7 @@ impl<C> Session<C> {
 
     /// Sends request `step` for the user of `vars` (polling it when it polls); records every
     /// attempt and counts it in the open `txns`.
-    pub(crate) async fn request<T: Transport<Conn = C>>(
+    pub(super) async fn request<T: Transport<Conn = C>>(
         &mut self,
         ctx: &Ctx<T>,
         vars: &mut Vars,
