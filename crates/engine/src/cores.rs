@@ -34,20 +34,20 @@ impl Workers {
 
 /// Handles of running per-core runtimes; user `u` runs on runtime `u % n`.
 #[derive(Debug)]
-pub(super) struct Cores {
+pub(crate) struct Cores {
     handles: Vec<Handle>,
 }
 
 /// The threads of the per-core runtimes; [`CoreThreads::shutdown`] stops them.
 #[derive(Debug)]
-pub(super) struct CoreThreads {
+pub(crate) struct CoreThreads {
     stops: Vec<oneshot::Sender<()>>,
     threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Cores {
     /// Starts `n` runtimes (at least one), each on a thread of its own.
-    pub(super) fn start(n: usize) -> std::io::Result<(Cores, CoreThreads)> {
+    pub(crate) fn start(n: usize) -> std::io::Result<(Cores, CoreThreads)> {
         let n = n.max(1);
         let mut handles = Vec::with_capacity(n);
         let mut t = CoreThreads {
@@ -75,14 +75,14 @@ impl Cores {
     }
 
     /// How many runtimes.
-    pub(super) fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.handles.len()
     }
 }
 
 impl CoreThreads {
     /// Stops the runtimes (tasks still on them are dropped) and waits for their threads.
-    pub(super) async fn shutdown(self) {
+    pub(crate) async fn shutdown(self) {
         drop(self.stops);
         let threads = self.threads;
         let _ = tokio::task::spawn_blocking(move || {
@@ -95,7 +95,7 @@ impl CoreThreads {
 }
 
 /// Spawns user `user`'s task: on its core's runtime, or on the caller's.
-pub(super) fn spawn_user<F>(cores: Option<&Cores>, set: &mut JoinSet<()>, user: u32, fut: F)
+pub(crate) fn spawn_user<F>(cores: Option<&Cores>, set: &mut JoinSet<()>, user: u32, fut: F)
 where
     F: Future<Output = ()> + Send + 'static,
 {

@@ -1,7 +1,10 @@
 //! Client-side pacing shared by users: the `pace` policy's limit, shaped like the server's (a
 //! token bucket of a rate and a burst, or a fixed window of a count), for all users together or
 //! one per token; and the one gate a user passes before each paced request, whichever of `pace`
-//! and `adaptive` the plan chose ([`Gate`]), told of each answer afterwards.
+//! and `adaptive` the plan chose ([`Gate`]), told of each answer afterwards. The adaptive
+//! policy's rate per token is [`adaptive`]'s, seen by nothing but this gate.
+
+mod adaptive;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -9,7 +12,7 @@ use std::time::Duration;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::adaptive::AdaptivePacer;
+use adaptive::AdaptivePacer;
 use surge_plan::{Pace, Policy};
 use surge_record::RateLimitHeaders;
 
@@ -74,13 +77,13 @@ impl Shape {
 
 /// A client-side limit shared by the users that pass it.
 #[derive(Debug)]
-pub(super) struct Pacer {
+pub(crate) struct Pacer {
     shape: Mutex<Shape>,
 }
 
 impl Pacer {
     /// `per_second` sustained, `burst` at once; or with `window`, `burst` per window.
-    pub(super) fn new(per_second: f64, burst: u32, window: Option<Duration>) -> Pacer {
+    pub(crate) fn new(per_second: f64, burst: u32, window: Option<Duration>) -> Pacer {
         let shape = match window {
             Some(window) => Shape::Window {
                 limit: burst.max(1),
@@ -103,7 +106,7 @@ impl Pacer {
     }
 
     /// Waits for this request's slot; the time waited, or None when stopped while waiting.
-    pub(super) async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
+    pub(crate) async fn acquire(&self, stop: &CancellationToken) -> Option<Duration> {
         let now = Instant::now();
         let slot = self
             .shape
@@ -123,7 +126,7 @@ impl Pacer {
 
 /// The gate of a plan's paced requests: `pace` (one pacer, or one per token) or `adaptive`.
 #[derive(Debug)]
-pub(super) enum Gate {
+pub(crate) enum Gate {
     /// Fixed pacers: all users share `pacers[0]`, or user `u` uses `pacers[u mod n]`.
     Pace {
         pacers: Vec<Pacer>,
@@ -136,7 +139,7 @@ pub(super) enum Gate {
 impl Gate {
     /// The gate of `policy`, for users spread over `tokens` tokens, in a process that runs one of
     /// `segments` segments (their pacers together keep the plan's pace).
-    pub(super) fn of(policy: &Policy, tokens: u32, segments: u32) -> Option<Gate> {
+    pub(crate) fn of(policy: &Policy, tokens: u32, segments: u32) -> Option<Gate> {
         let share = f64::from(segments.max(1));
         if let Some(a) = &policy.adaptive {
             let mut a = a.clone();
@@ -156,7 +159,7 @@ impl Gate {
     }
 
     /// Does the gate hold request `step`?
-    pub(super) fn applies(&self, step: usize) -> bool {
+    pub(crate) fn applies(&self, step: usize) -> bool {
         match self {
             Gate::Pace { steps, .. } => steps.as_ref().is_none_or(|s| s.contains(&step)),
             Gate::Adaptive(a) => a.applies(step),
@@ -164,7 +167,7 @@ impl Gate {
     }
 
     /// Waits for `user`'s next slot; the time waited, or None when stopped while waiting.
-    pub(super) async fn acquire(&self, user: u32, stop: &CancellationToken) -> Option<Duration> {
+    pub(crate) async fn acquire(&self, user: u32, stop: &CancellationToken) -> Option<Duration> {
         match self {
             Gate::Pace { pacers, .. } => pacers[user as usize % pacers.len()].acquire(stop).await,
             Gate::Adaptive(a) => a.acquire(user, stop).await,
@@ -173,7 +176,7 @@ impl Gate {
 
     /// Tells the gate what a request `user` sent at `sent` got back (the adaptive policy moves
     /// its rate on it; a fixed pace ignores it).
-    pub(super) fn observe(
+    pub(crate) fn observe(
         &self,
         user: u32,
         sent: Instant,

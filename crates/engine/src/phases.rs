@@ -8,7 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::executor::{drive_group, Ctx};
+use super::ctx::Ctx;
+use super::drive::drive_group;
 use surge_plan::Phase;
 use surge_record::StopReason;
 use surge_transport::Transport;
@@ -17,28 +18,23 @@ use surge_transport::Transport;
 /// groups run together, or one after another. Requests in flight get `grace` after a stop,
 /// then are cancelled. Teardown groups run unless the run was cancelled (Ctrl-C) or aborted,
 /// and a cancel during teardown stops them in turn.
-pub(super) async fn run_groups<T: Transport>(
+pub(crate) async fn run_groups<T: Transport>(
     ctx: Arc<Ctx<T>>,
     grace: Duration,
     cancel: CancellationToken,
     stop_now: CancellationToken,
 ) {
     for phase in [Phase::Setup, Phase::Main] {
-        if ctx.stop.is_cancelled() {
+        if ctx.stops.is_stopped() {
             break;
         }
-        let stop = ctx.stop.clone();
-        let abort = ctx.abort.clone();
+        let (stop, abort) = ctx.stops.of_phase(phase);
         run_phase(ctx.clone(), phase, grace, stop, abort, &stop_now).await;
     }
-    if !ctx.groups.iter().any(|g| g.phase == Phase::Teardown) {
+    if !ctx.groups.any_in(Phase::Teardown) {
         return;
     }
-    let reason = ctx
-        .stop_reason
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
+    let reason = ctx.stops.reason();
     if cancel.is_cancelled()
         || matches!(
             reason,
@@ -47,14 +43,14 @@ pub(super) async fn run_groups<T: Transport>(
     {
         return;
     }
+    let (stop, abort) = ctx.stops.of_phase(Phase::Teardown);
     let watch = {
-        let (td, cancel) = (ctx.teardown_stop.clone(), cancel.clone());
+        let (td, cancel) = (stop.clone(), cancel.clone());
         tokio::spawn(async move {
             cancel.cancelled().await;
             td.cancel();
         })
     };
-    let (stop, abort) = (ctx.teardown_stop.clone(), ctx.teardown_abort.clone());
     run_phase(ctx.clone(), Phase::Teardown, grace, stop, abort, &stop_now).await;
     watch.abort();
 }
@@ -69,9 +65,7 @@ async fn run_phase<T: Transport>(
     abort: CancellationToken,
     stop_now: &CancellationToken,
 ) {
-    let of_phase: Vec<usize> = (0..ctx.groups.len())
-        .filter(|g| ctx.groups[*g].phase == phase)
-        .collect();
+    let of_phase = ctx.groups.of_phase(phase);
     if of_phase.is_empty() {
         return;
     }
@@ -79,7 +73,7 @@ async fn run_phase<T: Transport>(
         let ctx = ctx.clone();
         let stop = stop.clone();
         async move {
-            if ctx.serialize_groups {
+            if ctx.groups.serialized() {
                 for g in of_phase {
                     if stop.is_cancelled() {
                         break;
@@ -87,10 +81,8 @@ async fn run_phase<T: Transport>(
                     drive_group(ctx.clone(), g, Instant::now()).await;
                 }
             } else {
-                let start = if phase == Phase::Main
-                    && !ctx.groups.iter().any(|g| g.phase == Phase::Setup)
-                {
-                    ctx.epoch
+                let start = if phase == Phase::Main && !ctx.groups.any_in(Phase::Setup) {
+                    ctx.recording.epoch()
                 } else {
                     Instant::now()
                 };
@@ -111,7 +103,7 @@ async fn run_phase<T: Transport>(
         }
         // A second Ctrl-C: requests in flight are cancelled at once.
         _ = stop_now.cancelled() => {
-            ctx.stop_with(StopReason::Cancelled);
+            ctx.stops.stop_with(StopReason::Cancelled);
             abort.cancel();
             drivers.await;
         }

@@ -1,202 +1,150 @@
-//! One user: draws data, then runs its group's step program once per iteration, an interpreter
-//! over flat [`Op`]s with a program counter (requests, transactions, loops, `while`, `if`,
-//! `once`). Requests go through [`super::attempt`] (the pace or adaptive
-//! [`Gate`](super::pace::Gate), the 429 policy, checks); the user keeps its variables (data and
-//! extracted) across iterations, its loop counters and its open transactions.
+//! One user ([`User`]): draws data, then runs its group's step program once per iteration, an
+//! interpreter over flat [`Op`]s with a program counter. The user sends requests (think time,
+//! the group's pace, then its [`Session`]: the 429 policy, checks) and handles `on_error`,
+//! begins and ends transactions ([`Txns`]), waits at rendezvous points, and leaves every other
+//! instruction (loops, `while`, `if`, `once`, `during`, the request mix) to its [`Flow`]. What
+//! its templates, conditions and extractors read and change ([`Vars`]: its numbers, variables
+//! and random source) it keeps across iterations. The user's life as a task: [`closed_user`] and
+//! [`open_user`].
+
+mod attempt;
+mod flow;
+mod txn;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
+use rand::rngs::StdRng;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::attempt::Sent;
+use super::ctx::Ctx;
 use super::data::{Exhausted, UserData};
-use super::executor::{Ctx, GroupPaceRt, GroupRt};
+use super::group::GroupRt;
+use super::plan_rt::PlanRt;
+use attempt::{Sent, Session};
+use flow::Flow;
 use surge_plan::cond::Answer;
 use surge_plan::steps::Op;
+use surge_plan::template::Scope;
 use surge_plan::OnError;
-use surge_record::samples::Streamed;
-use surge_record::{Outcome, TxnSample};
+use surge_record::StopReason;
 use surge_transport::Transport;
+use txn::Txns;
 
 /// How an iteration ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum IterEnd {
+enum IterEnd {
     /// Go on with the next iteration.
     Next,
     /// This user stops (its stop token, stop_thread, data exhausted, no request slot left).
     StopUser,
 }
 
-/// A transaction the user is inside.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct OpenTxn {
-    pub txn: u16,
-    start: Instant,
-    paused_at_start: Duration,
-    failed: Option<(Outcome, Option<u16>)>,
-    pub samples: u32,
-    pub failing: u32,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub latency_us: u64,
+/// What a user's templates, conditions and extractors read and change: who it is, its
+/// variables, whether its last request succeeded, and its random source.
+struct Vars {
+    /// Global user id (from 0, across groups).
+    id: u32,
+    /// Number within the group, from 1 (JMeter's thread number).
+    number: u32,
+    /// Iterations begun (the current one's number).
+    iteration: u64,
+    /// The last request succeeded (true before any): `last_ok` in conditions.
+    last_ok: bool,
+    /// Its variables: drawn from data sources, extracted, exported by setup groups.
+    data: UserData,
+    /// Think times, random picks, jitter.
+    rng: StdRng,
+}
+
+impl Vars {
+    /// Where templates render: its variables and numbers.
+    fn scope(&self) -> Scope<'_> {
+        Scope {
+            vars: &self.data.values,
+            thread: self.number,
+            iteration: self.iteration,
+        }
+    }
+
+    /// Whether the plan's condition `cond` holds between requests (no answer at hand).
+    fn holds(&self, plan: &PlanRt, cond: u16) -> bool {
+        plan.holds(
+            cond,
+            &Answer {
+                status: None,
+                json: None,
+                vars: &self.data.values,
+                last_ok: self.last_ok,
+            },
+        )
+    }
 }
 
 /// A user's own state across iterations, with its own connection (`C`, the transport's).
-pub(super) struct User<C> {
-    /// Global user id (from 0, across groups).
-    pub id: u32,
-    /// Number within the group, from 1 (JMeter's thread number).
-    pub number: u32,
-    pub(super) data: UserData,
-    pub(super) rng: rand::rngs::StdRng,
-    pub(super) url: String,
-    pub(super) iteration: u64,
-    pub(super) auth: Option<surge_transport::auth::AuthCache>,
-    /// The last request succeeded (true before any): `last_ok` in conditions.
-    pub(super) last_ok: bool,
-    /// Loop counters, one per loop of the program (and the request mix's cursors).
-    pub(super) slots: Vec<u32>,
-    /// The order drawn by each `random_order` block (indexed by its slot).
-    pub(super) orders: Vec<Vec<u16>>,
-    /// Requests sent when each `while` (or `during`) pass began (a pass that sends none ends
-    /// the loop).
-    pub(super) marks: Vec<u64>,
-    /// Each `during` block's deadline.
-    pub(super) deadlines: Vec<Option<Instant>>,
-    pub(super) sent: u64,
-    /// Transactions open now, outermost first.
-    pub(super) open: Vec<OpenTxn>,
-    /// Think times and poll intervals waited so far.
-    paused_total: Duration,
-    /// The current back-off after resource errors (zero when the last attempt had none).
-    pub(super) resource_wait: Duration,
+struct User<C> {
+    vars: Vars,
+    /// Where it is in its program between requests.
+    flow: Flow,
+    /// Its open transactions.
+    txns: Txns,
+    /// Its side of its requests.
+    session: Session<C>,
     /// With a pace per user: the next request's slot.
     pace_next: Option<Instant>,
-    /// The server's Digest challenge this user answers (Digest authentication).
-    pub(super) digest: Option<surge_transport::digest::Challenge>,
-    /// This user's HTTP cache, when the plan keeps one.
-    pub(super) cache: Option<super::cache::UserCache>,
-    /// This user's cookie jar, when the plan keeps cookies.
-    pub(super) jar: Option<cookie_store::CookieStore>,
-    /// This user's connection.
-    pub(super) conn: C,
-    /// The run's abort, as this user's own child token: waiting on it per request touches no
-    /// state shared with other users.
-    pub(super) abort: CancellationToken,
 }
 
 impl<C> User<C> {
-    pub(super) fn new<T: Transport<Conn = C>>(ctx: &Ctx<T>, grp: &GroupRt, local: u32) -> User<C> {
-        let id = grp.user_base + local;
-        let rng = match ctx.seed {
-            Some(s) => rand::SeedableRng::seed_from_u64(s ^ ((u64::from(id) << 32) | 0x5eed)),
-            None => rand::make_rng(),
-        };
-        let slots = usize::from(grp.program.slots);
-        let mut data = UserData::in_group(&ctx.data, ctx.nvars, grp.index);
-        if grp.phase != surge_plan::Phase::Setup {
-            let exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
-            for (var, value) in exports.iter() {
-                data.values[*var].clone_from(value);
-            }
-        }
-        let abort = if grp.phase == surge_plan::Phase::Teardown {
-            ctx.teardown_abort.child_token()
-        } else {
-            ctx.abort.child_token()
-        };
+    /// User `local` (from 0) of group `grp`.
+    fn new<T: Transport<Conn = C>>(ctx: &Ctx<T>, grp: &GroupRt, local: u32) -> User<C> {
+        let id = grp.user_base() + local;
+        let rng = ctx.plan.user_rng(id);
+        let mut data = ctx.plan.user_data(grp.index());
+        ctx.groups.import_into(grp, &mut data.values);
+        let abort = ctx.stops.for_user(grp.phase());
         User {
-            id,
-            number: local + 1,
-            data,
-            rng,
-            url: String::with_capacity(128),
-            auth: None,
-            iteration: 0,
-            last_ok: true,
-            slots: vec![0; slots],
-            orders: vec![Vec::new(); slots],
-            marks: vec![0; slots],
-            deadlines: vec![None; slots],
-            sent: 0,
-            open: Vec::with_capacity(ctx.transactions.len()),
-            paused_total: Duration::ZERO,
-            resource_wait: Duration::ZERO,
+            vars: Vars {
+                id,
+                number: local + 1,
+                iteration: 0,
+                last_ok: true,
+                data,
+                rng,
+            },
+            flow: Flow::new(usize::from(grp.program().slots)),
+            txns: Txns::new(ctx.plan.transaction_count()),
+            session: Session::new(ctx.client.conn(), &ctx.plan, abort),
             pace_next: None,
-            digest: None,
-            cache: ctx.cache.enabled.then(|| {
-                super::cache::UserCache::new(ctx.cache.use_expires, ctx.cache.max_entries as usize)
-            }),
-            jar: ctx.cookies.enabled.then(cookie_store::CookieStore::default),
-            conn: ctx.transport.conn(),
-            abort,
         }
     }
 
     /// A setup user hands its exported variables (those with a value) to the later groups.
     fn export<T>(&self, ctx: &Ctx<T>, grp: &GroupRt) {
-        if grp.export.is_empty() {
-            return;
-        }
-        let mut exports = ctx.exports.lock().unwrap_or_else(|e| e.into_inner());
-        for &var in &grp.export {
-            let v = &self.data.values[var];
-            if v.is_empty() {
-                continue;
-            }
-            match exports.iter_mut().find(|(i, _)| *i == var) {
-                Some(e) => e.1.clone_from(v),
-                None => exports.push((var, v.clone())),
-            }
-        }
-    }
-
-    /// Adds a pause the open transactions may exclude.
-    pub(super) fn paused(&mut self, d: Duration) {
-        self.paused_total += d;
-    }
-
-    fn holds<T>(&self, ctx: &Ctx<T>, cond: u16) -> bool {
-        ctx.conditions[usize::from(cond)].eval(&Answer {
-            status: None,
-            json: None,
-            vars: &self.data.values,
-            last_ok: self.last_ok,
-        })
+        ctx.groups.export_from(grp, &self.vars.data.values);
     }
 
     /// Runs one iteration: the group's program, each request after its think time.
-    pub(super) async fn iteration<T: Transport<Conn = C>>(
+    async fn iteration<T: Transport<Conn = C>>(
         &mut self,
         ctx: &Ctx<T>,
         grp: &GroupRt,
         mut due: Instant,
         stop: &CancellationToken,
     ) -> IterEnd {
-        match self.data.draw_with(&ctx.data, &mut self.rng, self.number) {
+        let v = &mut self.vars;
+        match v.data.draw_with(ctx.plan.data(), &mut v.rng, v.number) {
             Ok(()) => {}
             Err(Exhausted::StopThread) => return IterEnd::StopUser,
             Err(Exhausted::StopTest) => {
-                ctx.stop_with(surge_record::StopReason::DataExhausted);
+                ctx.stops.stop_with(StopReason::DataExhausted);
                 return IterEnd::StopUser;
             }
         }
-        self.iteration += 1;
-        ctx.iterations.fetch_add(1, Ordering::Relaxed);
-        if ctx.cache.clear_each_iteration {
-            if let Some(c) = &mut self.cache {
-                c.clear();
-            }
-        }
-        if ctx.cookies.clear_each_iteration {
-            if let Some(jar) = &mut self.jar {
-                jar.clear();
-            }
-        }
-        let ops = &grp.program.ops;
+        v.iteration += 1;
+        ctx.counters.iteration_begun();
+        self.session.iteration_begins(&ctx.plan);
+        let ops = &grp.program().ops;
         let mut pc = 0usize;
         while let Some(&op) = ops.get(pc) {
             pc += 1;
@@ -208,67 +156,18 @@ impl<C> User<C> {
                         None => {}
                     }
                 }
-                Op::TxnBegin { txn } => self.txn_begin(ctx, txn),
-                Op::TxnEnd { txn } => self.txn_end(ctx, txn).await,
-                Op::LoopInit { slot, count, end } => {
-                    self.slots[usize::from(slot)] = 0;
-                    if count == 0 {
-                        pc = end as usize;
+                Op::TxnBegin { txn } => self.txns.begin(ctx, self.vars.id, txn),
+                Op::TxnEnd { txn } => self.txns.end(ctx, self.vars.id, txn).await,
+                Op::Rendezvous { point } => {
+                    if !grp.mix().arrive(point, stop).await {
+                        return self.cut(ctx);
                     }
                 }
-                Op::LoopBack { slot, count, body } => {
-                    let n = &mut self.slots[usize::from(slot)];
-                    *n += 1;
-                    if *n < count {
-                        pc = body as usize;
-                    }
-                }
-                Op::WhileInit { slot } => self.slots[usize::from(slot)] = 0,
-                Op::WhileTest {
-                    cond,
-                    slot,
-                    max,
-                    end,
-                } => {
-                    let passes = self.slots[usize::from(slot)];
-                    if max.is_some_and(|m| passes >= m) || !self.holds(ctx, cond) {
-                        pc = end as usize;
-                    } else {
-                        self.marks[usize::from(slot)] = self.sent;
-                    }
-                }
-                Op::WhileBack { slot, test } => {
-                    self.slots[usize::from(slot)] += 1;
-                    // A pass that sent no request changed nothing a condition reads: done.
-                    if self.sent != self.marks[usize::from(slot)] {
-                        pc = test as usize;
-                    }
-                }
-                Op::IfNot { cond, end } => {
-                    if !self.holds(ctx, cond) {
-                        pc = end as usize;
-                    }
-                }
-                Op::Once { slot, end } => {
-                    let first = match slot {
-                        Some(s) => self.slots[usize::from(s)] == 0,
-                        None => self.iteration == 1,
-                    };
-                    if !first {
-                        pc = end as usize;
-                    }
-                }
-                op => {
-                    if let Some(end) = self.mix_op(ctx, grp, op, &mut pc, stop).await {
-                        return end;
-                    }
-                }
+                op => self.flow.step(op, &mut pc, &mut self.vars, &ctx.plan, grp),
             }
         }
         // Skipped to the next iteration inside a transaction: it ends with its failure.
-        while let Some(t) = self.open.last().map(|t| t.txn) {
-            self.txn_end(ctx, t).await;
-        }
+        self.txns.end_all(ctx, self.vars.id).await;
         IterEnd::Next
     }
 
@@ -283,7 +182,7 @@ impl<C> User<C> {
         stop: &CancellationToken,
     ) -> Option<IterEnd> {
         // Timers run before each sampler, as JMeter's do.
-        let pause = grp.think.draw(&mut self.rng);
+        let pause = grp.think_time(&mut self.vars.rng);
         if !pause.is_zero() {
             *due = Instant::now() + pause;
             tokio::select! {
@@ -291,139 +190,64 @@ impl<C> User<C> {
                 _ = stop.cancelled() => return Some(self.cut(ctx)),
                 _ = sleep_until(*due) => {}
             }
-            self.paused(pause);
+            self.txns.paused(pause);
         }
         // Then the group's pace: this request's slot at its rate.
-        if let Some(pace) = &grp.pace {
-            let waited = match pace {
-                GroupPaceRt::User(interval) => {
-                    let now = Instant::now();
-                    let slot = self.pace_next.map_or(now, |n| n.max(now));
-                    self.pace_next = Some(slot + *interval);
-                    if slot > now {
-                        tokio::select! {
-                            biased;
-                            _ = stop.cancelled() => return Some(self.cut(ctx)),
-                            _ = sleep_until(slot) => {}
-                        }
-                    }
-                    slot - now
-                }
-                GroupPaceRt::Shared(p) => match p.acquire(stop).await {
-                    Some(w) => w,
-                    None => return Some(self.cut(ctx)),
-                },
+        if let Some(pace) = grp.pace() {
+            let Some(waited) = pace.wait(&mut self.pace_next, stop).await else {
+                return Some(self.cut(ctx));
             };
             if !waited.is_zero() {
                 *due = Instant::now();
-                self.paused(waited);
+                self.txns.paused(waited);
             }
         }
         if stop.is_cancelled() {
             return Some(self.cut(ctx));
         }
-        self.sent += 1;
-        let v = match self.request(ctx, request, *due, stop).await {
-            Sent::Done(v) => v,
+        let sent = self
+            .session
+            .request(ctx, &mut self.vars, &mut self.txns, request, *due, stop)
+            .await;
+        let v = match sent {
+            Sent::Done(v) => {
+                self.flow.sent_one();
+                v
+            }
+            // Nothing sent, for a `while` pass that must send to go on.
+            Sent::Cached(v) => v,
             Sent::Stop => return Some(self.cut(ctx)),
         };
         *due = Instant::now();
-        self.last_ok = v.ok;
+        self.vars.last_ok = v.ok;
         if v.ok {
             return None;
         }
-        for t in self.open.iter_mut() {
-            t.failed = t.failed.or(Some((v.outcome, v.check)));
-        }
-        match grp.on_error {
+        self.txns.fail(v.outcome, v.check);
+        match grp.on_error() {
             OnError::Continue => None,
             OnError::NextLoop => Some(IterEnd::Next),
             OnError::StopThread => {
-                self.close_all(ctx).await;
+                self.txns.end_all(ctx, self.vars.id).await;
                 Some(IterEnd::StopUser)
             }
             OnError::StopTest => {
-                self.close_all(ctx).await;
-                ctx.stop_with(surge_record::StopReason::StopTest);
+                self.txns.end_all(ctx, self.vars.id).await;
+                ctx.stops.stop_with(StopReason::StopTest);
                 Some(IterEnd::StopUser)
             }
         }
     }
 
     /// The run stops this user inside its iteration: open transactions stay unfinished.
-    pub(super) fn cut<T>(&mut self, ctx: &Ctx<T>) -> IterEnd {
-        let now = ctx.us(Instant::now());
-        for t in self.open.drain(..) {
-            ctx.recorder.txn_unfinished(self.id, now, t.txn);
-        }
+    fn cut<T>(&mut self, ctx: &Ctx<T>) -> IterEnd {
+        self.txns.cut(ctx, self.vars.id);
         IterEnd::StopUser
-    }
-
-    async fn close_all<T>(&mut self, ctx: &Ctx<T>) {
-        while let Some(t) = self.open.last().map(|t| t.txn) {
-            self.txn_end(ctx, t).await;
-        }
-    }
-
-    fn txn_begin<T>(&mut self, ctx: &Ctx<T>, txn: u16) {
-        let start = Instant::now();
-        ctx.recorder.txn_begin(self.id, ctx.us(start), txn);
-        self.open.push(OpenTxn {
-            txn,
-            start,
-            paused_at_start: self.paused_total,
-            failed: None,
-            samples: 0,
-            failing: 0,
-            bytes_in: 0,
-            bytes_out: 0,
-            latency_us: 0,
-        });
-    }
-
-    /// Ends transaction `txn` (and any opened inside it), recording each.
-    async fn txn_end<T>(&mut self, ctx: &Ctx<T>, txn: u16) {
-        while let Some(t) = self.open.pop() {
-            let spec = &ctx.transactions[usize::from(t.txn)];
-            let end = Instant::now();
-            let paused = if spec.exclude_pauses {
-                self.paused_total.saturating_sub(t.paused_at_start)
-            } else {
-                Duration::ZERO
-            };
-            let (outcome, check) = t.failed.unwrap_or((Outcome::Success, None));
-            let s = TxnSample {
-                txn: t.txn,
-                user: self.id,
-                active: ctx.active.load(Ordering::Relaxed),
-                start_us: ctx.us(t.start),
-                end_us: ctx.us(end),
-                paused_us: paused.as_micros() as u64,
-                outcome,
-                check,
-                samples: t.samples,
-                failing: t.failing,
-                bytes_in: t.bytes_in,
-                bytes_out: t.bytes_out,
-                latency_us: t.latency_us,
-            };
-            ctx.recorder.record_txn(&s);
-            // A failure inside an inner transaction fails the outer one too.
-            if let (Some(f), Some(outer)) = (t.failed, self.open.last_mut()) {
-                outer.failed = outer.failed.or(Some(f));
-            }
-            if let Some(tx) = &ctx.samples {
-                let _ = tx.send(Streamed::Txn(s)).await;
-            }
-            if t.txn == txn {
-                break;
-            }
-        }
     }
 }
 
 /// A closed-model user: loops until its loops are done or it is stopped.
-pub(super) async fn closed_user<T: Transport>(
+pub(crate) async fn closed_user<T: Transport>(
     ctx: Arc<Ctx<T>>,
     g: usize,
     local: u32,
@@ -431,7 +255,7 @@ pub(super) async fn closed_user<T: Transport>(
     loops: Option<u64>,
     stop: CancellationToken,
 ) {
-    let grp = &ctx.groups[g];
+    let grp = ctx.groups.get(g);
     let mut user = User::new(&ctx, grp, local);
     ctx.user_event(1);
     let mut due = start_due;
@@ -452,7 +276,7 @@ pub(super) async fn closed_user<T: Transport>(
 
 /// An open-model user: runs one iteration per arrival it receives, until the arrivals end.
 /// It counts as active while it runs an iteration.
-pub(super) async fn open_user<T: Transport>(
+pub(crate) async fn open_user<T: Transport>(
     ctx: Arc<Ctx<T>>,
     g: usize,
     local: u32,
@@ -461,7 +285,7 @@ pub(super) async fn open_user<T: Transport>(
     idle: Arc<AtomicU32>,
     stop: CancellationToken,
 ) {
-    let grp = &ctx.groups[g];
+    let grp = ctx.groups.get(g);
     let mut user = User::new(&ctx, grp, local);
     let mut next = first;
     loop {

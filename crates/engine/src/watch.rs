@@ -2,20 +2,19 @@
 //! once a second and tells the caller (and its thresholds) how the run goes, and the watchdog,
 //! which turns Ctrl-C and `max_duration` into the run's stop.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::sleep_until;
 use tokio_util::sync::CancellationToken;
 
-use super::executor::Ctx;
+use super::ctx::Ctx;
 use super::OnTick;
 use surge_record::{Aggregate, StopReason, Tick};
 use surge_transport::Transport;
 
 /// The aggregator: drains completed seconds once a second and calls `on_tick`.
-pub(super) fn spawn_ticker<T: Transport>(
+pub(crate) fn spawn_ticker<T: Transport>(
     ctx: Arc<Ctx<T>>,
     agg: Arc<Mutex<Aggregate>>,
     on_tick: Option<OnTick>,
@@ -23,15 +22,19 @@ pub(super) fn spawn_ticker<T: Transport>(
     tokio::spawn(async move {
         let mut k: u32 = 1;
         loop {
-            sleep_until(ctx.epoch + Duration::from_secs(u64::from(k)) + Duration::from_millis(100))
-                .await;
+            sleep_until(
+                ctx.recording.epoch()
+                    + Duration::from_secs(u64::from(k))
+                    + Duration::from_millis(100),
+            )
+            .await;
             let tick = {
                 let mut a = agg.lock().unwrap_or_else(|e| e.into_inner());
-                ctx.recorder.drain_into(k, &mut a);
+                ctx.recording.drain_into(k, &mut a);
                 let (completed, ok, throttled, errors) = a.live();
                 Tick {
-                    elapsed: ctx.epoch.elapsed(),
-                    active_users: ctx.active.load(Ordering::Relaxed),
+                    elapsed: ctx.recording.elapsed(),
+                    active_users: ctx.counters.active(),
                     completed,
                     ok,
                     throttled,
@@ -42,7 +45,7 @@ pub(super) fn spawn_ticker<T: Transport>(
             };
             if let Some(f) = &on_tick {
                 if let Some(reason) = f(&tick) {
-                    ctx.stop_with(StopReason::Aborted(reason));
+                    ctx.stops.stop_with(StopReason::Aborted(reason));
                 }
             }
             k += 1;
@@ -51,7 +54,7 @@ pub(super) fn spawn_ticker<T: Transport>(
 }
 
 /// Stop triggers: the caller's cancel (Ctrl-C) and `max_duration`.
-pub(super) fn spawn_watchdog<T: Transport>(
+pub(crate) fn spawn_watchdog<T: Transport>(
     ctx: Arc<Ctx<T>>,
     cancel: CancellationToken,
     max: Option<Duration>,
@@ -59,15 +62,15 @@ pub(super) fn spawn_watchdog<T: Transport>(
     tokio::spawn(async move {
         let deadline = async {
             match max {
-                Some(d) => sleep_until(ctx.epoch + d).await,
+                Some(d) => sleep_until(ctx.recording.epoch() + d).await,
                 None => std::future::pending().await,
             }
         };
         tokio::select! {
             biased;
-            _ = cancel.cancelled() => ctx.stop_with(StopReason::Cancelled),
-            _ = deadline => ctx.stop_with(StopReason::MaxDuration),
-            _ = ctx.stop.cancelled() => {}
+            _ = cancel.cancelled() => ctx.stops.stop_with(StopReason::Cancelled),
+            _ = deadline => ctx.stops.stop_with(StopReason::MaxDuration),
+            _ = ctx.stops.stopped() => {}
         }
     })
 }

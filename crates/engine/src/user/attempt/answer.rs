@@ -15,7 +15,7 @@ use surge_transport::Exchange;
 
 /// Where a poll stands after an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum PollNext {
+pub(in crate::user) enum PollNext {
     /// Not a poll, or its `until` held (or its `fail_if`): it is over.
     Over,
     /// Not done: poll again after the interval.
@@ -33,7 +33,7 @@ pub(super) struct PollTurn {
 
 /// What an answer was judged.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Verdict {
+pub(in crate::user) struct Verdict {
     /// The sample's status key (a failed check turns a 2xx/3xx into `Failed`).
     pub key: StatusKey,
     /// The check that failed it.
@@ -77,7 +77,7 @@ pub(super) fn judge(
     req: &RequestSpec,
     x: &Exchange,
     service: Duration,
-    data: &mut super::data::UserData,
+    data: &mut crate::data::UserData,
     rng: &mut rand::rngs::StdRng,
     last_ok: bool,
     turn: Option<PollTurn>,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::tests::{plan, run, scripted, REQ};
+use super::{plan, run, scripted, REQ};
 use surge_record::{Outcome, StatusKey};
 
 #[tokio::test(start_paused = true)]

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::tests::{run, scripted, Scripted};
+use super::{run, scripted, Scripted};
 use surge_record::Outcome;
 
 fn plan(steps: &str, requests: &str, load: &str) -> surge_plan::Plan {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::tests::{run, scripted, Scripted};
+use super::{run, scripted, Scripted};
 
 fn plan(steps: &str, requests: &[&str], load: &str) -> surge_plan::Plan {
     let reqs: String = requests

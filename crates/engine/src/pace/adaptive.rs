@@ -19,35 +19,35 @@ use surge_plan::Adaptive;
 use surge_record::RateLimitHeaders;
 
 /// `inin-ratelimit-count / allowed` from which the headers slow the token down.
-pub const NEAR_EXHAUSTION: f64 = 0.9;
+const NEAR_EXHAUSTION: f64 = 0.9;
 /// The slowest the rate goes: one request every 20 s.
-pub const MIN_RATE: f64 = 0.05;
+const MIN_RATE: f64 = 0.05;
 /// How far ahead a waiting user reserves its slot, seconds: no further, so that the rate in force
 /// when the slot comes is the one that spaced it.
-pub const HORIZON_S: f64 = 0.25;
+const HORIZON_S: f64 = 0.25;
 
 /// One token's rate and what it remembers. Times are seconds from the run's start.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Aimd {
+struct Aimd {
     /// Requests per second the token's users may send now.
-    pub rate: f64,
+    rate: f64,
     /// Doubling each second, until the first sign of the limit.
-    pub slow_start: bool,
+    slow_start: bool,
     /// The rate the last cut was made from: the increase is a share of it.
-    pub ceiling: f64,
+    ceiling: f64,
     /// When the rate was last cut: a 429 to a request sent before is the same congestion.
-    pub cut_at: f64,
+    cut_at: f64,
     /// No request before this (a Retry-After).
-    pub pause_until: f64,
+    pause_until: f64,
     /// When the rate last rose.
-    pub raised_at: f64,
+    raised_at: f64,
     /// The rate before the headers' budget held it down, while they do.
-    pub before_budget: Option<f64>,
+    before_budget: Option<f64>,
 }
 
 /// What an answer said.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Signal {
+enum Signal {
     /// Not a 429; maybe with the rate-limit headers.
     Admitted {
         /// When its request was sent.
@@ -66,7 +66,7 @@ pub enum Signal {
 
 impl Aimd {
     /// A token starting at `rate`, in slow start.
-    pub fn new(rate: f64) -> Aimd {
+    fn new(rate: f64) -> Aimd {
         Aimd {
             rate,
             slow_start: true,
@@ -81,7 +81,7 @@ impl Aimd {
     /// The rule: moves the rate on `sig` at `now`. `sent_rate` is what the token's users sent
     /// over the last second: the rate does not grow past twice that (nor is it cut on that
     /// account), so a token its users leave idle does not bank a burst.
-    pub fn on(&mut self, now: f64, sig: Signal, sent_rate: f64, p: &Adaptive) {
+    fn on(&mut self, now: f64, sig: Signal, sent_rate: f64, p: &Adaptive) {
         match sig {
             Signal::Throttled {
                 sent_at,
@@ -157,7 +157,7 @@ struct TokenState {
 
 /// The adaptive pacer: one [`Aimd`] per token (user `u` uses token `u mod tokens`).
 #[derive(Debug)]
-pub(super) struct AdaptivePacer {
+pub(crate) struct AdaptivePacer {
     params: Adaptive,
     epoch: Instant,
     tokens: Vec<Mutex<TokenState>>,

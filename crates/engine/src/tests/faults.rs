@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::tests::{plan, run, scripted, REQ};
+use super::{plan, run, scripted, REQ};
 use surge_record::{ErrorClass, StatusKey, StopReason};
 
 #[tokio::test(start_paused = true)]

@@ -1,5 +1,13 @@
 //! Executor semantics on tokio's paused clock, with a scripted in-memory transport: exact
-//! ramp-up start times, loops, scheduler duration and delay, on_error, caps, groups.
+//! ramp-up start times, loops, scheduler duration and delay, on_error, caps, groups; and the
+//! scripted transport and plan helpers the other test modules share: faults ([`faults`]), the
+//! request mix ([`mix`]), profiles and client policies ([`profiles`]), the step interpreter
+//! ([`steps`]).
+
+mod faults;
+mod mix;
+mod profiles;
+mod steps;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,9 +25,9 @@ type Script = Box<dyn Fn(u64, &str) -> Result<u16, ErrorClass> + Send + Sync>;
 
 /// Answers after `latency` with the status the script gives for the n-th request; 429s
 /// carry `Retry-After: retry_after_ms`.
-pub(super) struct Scripted {
+struct Scripted {
     latency: Duration,
-    pub(super) retry_after_ms: Option<u32>,
+    retry_after_ms: Option<u32>,
     script: Script,
     n: Mutex<u64>,
     urls: Mutex<Vec<String>>,
@@ -60,12 +68,12 @@ impl Transport for Scripted {
 
 impl Scripted {
     /// The URLs requested, in order.
-    pub(super) fn urls(&self) -> Vec<String> {
+    fn urls(&self) -> Vec<String> {
         self.urls.lock().unwrap().clone()
     }
 }
 
-pub(super) fn scripted(
+fn scripted(
     latency_ms: u64,
     f: impl Fn(u64, &str) -> Result<u16, ErrorClass> + Send + Sync + 'static,
 ) -> Arc<Scripted> {
@@ -78,13 +86,13 @@ pub(super) fn scripted(
     })
 }
 
-pub(super) fn plan(toml_body: &str) -> surge_plan::Plan {
+fn plan(toml_body: &str) -> surge_plan::Plan {
     let text = format!("name = \"t\"\n[target]\nbase_url = \"http://127.0.0.1:1\"\n{toml_body}");
     surge_plan::load_str(&text, std::path::Path::new("t.toml"), &[])
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-pub(super) async fn run(p: &surge_plan::Plan, t: Arc<Scripted>) -> (ExecOutput, Vec<Sample>) {
+async fn run(p: &surge_plan::Plan, t: Arc<Scripted>) -> (ExecOutput, Vec<Sample>) {
     let (tx, mut rx) = mpsc::channel(100_000);
     let opts = ExecOptions {
         base_url: "http://h".into(),
@@ -109,7 +117,7 @@ pub(super) async fn run(p: &surge_plan::Plan, t: Arc<Scripted>) -> (ExecOutput, 
     (out, v)
 }
 
-pub(super) const REQ: &str = "[[request]]\nname = \"a\"\npath = \"/a\"\n";
+const REQ: &str = "[[request]]\nname = \"a\"\npath = \"/a\"\n";
 
 #[tokio::test(start_paused = true)]
 async fn seed_ramp_up_starts_each_thread_exactly_on_time() {
