@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use surge::cli::{self, RunArgs};
+use surge::cli::{self, LoadArgs, RunArgs};
 use surge::record::{Outcome, RunResult};
 use tokio_util::sync::CancellationToken;
 
@@ -23,9 +23,12 @@ async fn run(name: &str, out: &Path, set: &[&str]) -> (RunResult, serde_json::Va
     let args = RunArgs {
         scenario: scenario(name).into(),
         out: Some(out.to_path_buf()),
-        set: set.iter().map(|s| s.to_string()).collect(),
         quiet: true,
-        simulate: true,
+        load: LoadArgs {
+            set: set.iter().map(|s| s.to_string()).collect(),
+            simulate: true,
+            ..LoadArgs::default()
+        },
         ..RunArgs::default()
     };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{serve, Reply};
-use surge::cli::{self, RunArgs};
+use surge::cli::{self, LoadArgs, RunArgs};
 use surge::record::result::{Cell, ScenarioInfo, Summary, TargetInfo, Tool, Totals};
 use surge::record::{Hist, RunResult, StatusKey};
 use tokio_util::sync::CancellationToken;
@@ -17,7 +17,10 @@ fn args(scenario: PathBuf, out: PathBuf) -> RunArgs {
         scenario,
         out: Some(out),
         quiet: true,
-        seed: Some(1),
+        load: LoadArgs {
+            seed: Some(1),
+            ..LoadArgs::default()
+        },
         ..RunArgs::default()
     }
 }

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{serve, Reply};
-use surge::cli::{self, RunArgs};
+use surge::cli::{self, LoadArgs, RunArgs};
 use surge::record::samples::{SampleSink, StreamMeta, StreamedSample};
 use surge::record::{Aggregate, ErrorClass, Outcome, Recorder, RunResult, Sample, StatusKey};
 use surge::report::jtl::{read_jtl, JtlWriter};
@@ -335,18 +335,9 @@ async fn surge_run_jmx_end_to_end_with_jtl() {
     let port = server.addr.port().to_string();
     let args = RunArgs {
         scenario: plan,
-        target: None,
         out: Some(out.clone()),
-        // The seed's 50 threads × 10 loops over 10 s, scaled down for a quick test.
-        set: vec![
-            "group[0].load.threads=5".into(),
-            "group[0].load.ramp_up=\"200ms\"".into(),
-            "group[0].load.loops=4".into(),
-        ],
         samples: None,
         quiet: true,
-        yes: false,
-        seed: Some(1),
         jtl: Some(jtl.clone()),
         jmeter_property: vec![
             "host=127.0.0.1".into(),
@@ -355,6 +346,17 @@ async fn surge_run_jmx_end_to_end_with_jtl() {
             "token=e2e-t0ken".into(),
         ],
         strict: true,
+        load: LoadArgs {
+            // The seed's 50 threads × 10 loops over 10 s, scaled down for a quick test.
+            set: vec![
+                "group[0].load.threads=5".into(),
+                "group[0].load.ramp_up=\"200ms\"".into(),
+                "group[0].load.loops=4".into(),
+            ],
+            yes: false,
+            seed: Some(1),
+            ..LoadArgs::default()
+        },
         ..RunArgs::default()
     };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);

@@ -229,17 +229,19 @@ async fn a_stopped_probe_writes_what_it_found() {
     let cancel = tokio_util::sync::CancellationToken::new();
     let args = cli::probe::ProbeArgs {
         scenario: scenario("architect-publish-burst").into(),
-        target: None,
+        target: cli::TargetArgs { target: None },
         out: Some(out.clone()),
-        set: vec![],
         max_requests: 1_500,
         max_duration: std::time::Duration::from_secs(300),
         scope: Some(cli::probe::ScopeArg::Tokens),
         start_rate: 20.0,
         max_rate: 1_000.0,
-        simulate: false,
-        seed: None,
-        yes: false,
+        load: cli::LoadArgs {
+            set: vec![],
+            simulate: false,
+            seed: None,
+            yes: false,
+        },
     };
     let stopper = {
         let c = cancel.clone();

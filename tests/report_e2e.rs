@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use common::{serve, Reply};
-use surge::cli::{self, RunArgs};
+use surge::cli::{self, LoadArgs, RunArgs};
 use surge::record::RunResult;
 use surge::report::REPORT_FILES;
 use tokio_util::sync::CancellationToken;
@@ -66,7 +66,10 @@ async fn run_into(dir: &Path) -> PathBuf {
         scenario: sc,
         out: Some(out.clone()),
         quiet: true,
-        seed: Some(7),
+        load: LoadArgs {
+            seed: Some(7),
+            ..LoadArgs::default()
+        },
         ..RunArgs::default()
     };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{serve, Reply};
-use surge::cli::{self, RunArgs};
+use surge::cli::{self, LoadArgs, RunArgs};
 use surge::record::{ErrorClass, RunResult, StatusKey};
 use tokio_util::sync::CancellationToken;
 
@@ -14,7 +14,10 @@ fn args(scenario: std::path::PathBuf, out: std::path::PathBuf) -> RunArgs {
         scenario,
         out: Some(out),
         quiet: true,
-        seed: Some(1),
+        load: LoadArgs {
+            seed: Some(1),
+            ..LoadArgs::default()
+        },
         ..RunArgs::default()
     }
 }
@@ -197,7 +200,7 @@ async fn bad_scenario_and_bad_flags_exit_2() {
         2
     );
     let mut a = args(sc, dir.path().join("o"));
-    a.set = vec!["load.threads".into()];
+    a.load.set = vec!["load.threads".into()];
     assert_eq!(cli::run_cmd(a, CancellationToken::new()).await, 2);
     assert_eq!(cli::main_with(["surge", "run"]).await, 2);
     assert_eq!(cli::main_with(["surge", "nope"]).await, 2);

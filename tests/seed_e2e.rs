@@ -1,7 +1,7 @@
 //! The main job, end to end: the seed's scenario (`scenarios/architect-publish-burst.toml`) run by
 //! `surge run` against the built-in mock started in-process on a loopback port. Takes ~40 s.
 
-use surge::cli::{self, RunArgs};
+use surge::cli::{self, LoadArgs, RunArgs};
 use surge::mock::MockStats;
 use surge::record::{Outcome, RunResult, StatusKey};
 use tokio_util::sync::CancellationToken;
@@ -18,7 +18,10 @@ async fn seed_scenario_against_the_mock_shows_the_seed_onset_and_share() {
         .into(),
         out: Some(out.clone()),
         quiet: true,
-        seed: Some(1),
+        load: LoadArgs {
+            seed: Some(1),
+            ..LoadArgs::default()
+        },
         ..RunArgs::default()
     };
     assert_eq!(cli::run_cmd(args, CancellationToken::new()).await, 0);

@@ -1,6 +1,6 @@
 //! `surge run --simulate`: the seed scenario on virtual time against the in-process mock.
 
-use surge::cli::{self, RunArgs};
+use surge::cli::{self, LoadArgs, RunArgs};
 use surge::record::{Outcome, RunResult};
 use tokio_util::sync::CancellationToken;
 
@@ -13,7 +13,10 @@ fn args(out: std::path::PathBuf) -> RunArgs {
         .into(),
         out: Some(out),
         quiet: true,
-        simulate: true,
+        load: LoadArgs {
+            simulate: true,
+            ..LoadArgs::default()
+        },
         ..RunArgs::default()
     }
 }
@@ -49,7 +52,7 @@ async fn simulation_is_deterministic_and_matches_the_seed_shape() {
 async fn simulation_needs_the_mock() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = args(dir.path().join("o"));
-    a.target = Some("http://127.0.0.1:9".into());
+    a.target.target = Some("http://127.0.0.1:9".into());
     assert_eq!(cli::run_cmd(a, CancellationToken::new()).await, 2);
 }
 
@@ -62,7 +65,7 @@ async fn the_seed_varies_the_mock_too() {
     for seed in [1u64, 2, 3] {
         let out = dir.path().join(format!("s{seed}"));
         let mut a = args(out.clone());
-        a.seed = Some(seed);
+        a.load.seed = Some(seed);
         assert_eq!(cli::run_cmd(a, CancellationToken::new()).await, 0);
         let r = RunResult::read(&out.join("result.json")).unwrap();
         assert_eq!(

@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::{serve, tls, Reply};
 use http_body_util::Full;
-use surge::cli::{self, RunArgs};
+use surge::cli::{self, LoadArgs, RunArgs};
 use surge::record::{ErrorClass, RunResult, StatusKey};
 use surge::transport::http::HttpTransport;
 use surge::transport::proxy::Proxies;
@@ -222,7 +222,10 @@ fn args(scenario: std::path::PathBuf, out: std::path::PathBuf) -> RunArgs {
         scenario,
         out: Some(out),
         quiet: true,
-        seed: Some(1),
+        load: LoadArgs {
+            seed: Some(1),
+            ..LoadArgs::default()
+        },
         ..RunArgs::default()
     }
 }

@@ -53,7 +53,7 @@ fn report(imported: &Imported, plan: &Path) {
 /// imported scenario.
 pub fn load_for_run(a: &RunArgs) -> Result<(Plan, Option<String>), String> {
     let opts = options(&a.jmeter_property, None)?;
-    let (plan, imported) = match jmx::load(&a.scenario, &opts, &a.set) {
+    let (plan, imported) = match jmx::load(&a.scenario, &opts, &a.load.set) {
         Ok(x) => x,
         Err(e) => {
             let hint = if e.file.extension().is_some_and(|x| x == "toml") {

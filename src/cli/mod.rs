@@ -19,8 +19,11 @@ pub mod mock;
 pub mod probe;
 pub mod progress;
 pub mod report;
+mod shared;
 pub mod stop;
 pub mod sweep;
+
+pub use shared::{LoadArgs, PaceArgs, TargetArgs};
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -95,32 +98,21 @@ pub enum Command {
 pub struct RunArgs {
     /// The scenario file (TOML), or a JMeter test plan (.jmx), imported in memory.
     pub scenario: PathBuf,
-    /// Send requests here instead of the scenario's target (a URL, or `mock`).
-    #[arg(long)]
-    pub target: Option<String>,
+    /// `--target`.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Output directory (default reports/<name>-<UTC timestamp>).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Override a scenario field, e.g. --set load.threads=20 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    /// `--set`, `--yes`, `--seed`, `--simulate`.
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// Also stream every attempt (and every transaction that ends) as a CSV row to this file.
     #[arg(long, value_name = "FILE")]
     pub samples: Option<PathBuf>,
     /// No progress bar and no summary table.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Do not ask before sending load to a host outside loopback.
-    #[arg(long, short)]
-    pub yes: bool,
-    /// Seed for random think times and backoff jitter, and for the built-in mock's draws
-    /// (latencies, compile times, faults; its flow ids stay) (default with --simulate: 1).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Run on virtual time against the in-process mock (no sockets): a 60 s scenario takes a
-    /// couple of seconds, and a seed gives the same counts twice.
-    #[arg(long)]
-    pub simulate: bool,
     /// A pass/fail threshold, e.g. 'p95(publish) < 800ms' (repeatable; added to the scenario's).
     #[arg(long = "threshold", value_name = "EXPR")]
     pub threshold: Vec<String>,
@@ -144,10 +136,9 @@ pub struct RunArgs {
     /// A .jmx plan: treat every import warning as an error (exit 2).
     #[arg(long)]
     pub strict: bool,
-    /// Pace every request as this result.json's diagnosis or this limit.json (`surge probe`)
-    /// recommends (a retry_after safety net is added when the scenario does not retry).
-    #[arg(long, value_name = "RESULT.json|limit.json")]
-    pub pace_from: Option<PathBuf>,
+    /// `--pace-from`.
+    #[command(flatten)]
+    pub pace: PaceArgs,
     /// Distributed runs: segment, run id, start barrier.
     #[command(flatten)]
     pub dist: dist::DistArgs,
@@ -257,7 +248,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
             p
         })
     } else {
-        surge_plan::load(&a.scenario, &a.set).map_err(|e| e.to_string())
+        surge_plan::load(&a.scenario, &a.load.set).map_err(|e| e.to_string())
     };
     let mut plan = match loaded {
         Ok(p) => p,
@@ -266,11 +257,11 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
             return exit::USAGE;
         }
     };
-    if let Err(e) = run::apply_target(&mut plan, a.target.as_deref()) {
+    if let Err(e) = run::apply_target(&mut plan, a.target.target.as_deref()) {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
-    if let Some(f) = &a.pace_from {
+    if let Some(f) = &a.pace.pace_from {
         match surge_record::pace::read_recommended(f) {
             Ok(shape) => println!("{}", pace_from(&mut plan, &shape, f)),
             Err(e) => {
@@ -308,7 +299,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         eprintln!("{n}");
     }
     if let surge_plan::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
-        if !run::is_loopback(base_url) && !a.yes {
+        if !run::is_loopback(base_url) && !a.load.yes {
             eprintln!(
                 "This sends load to a host outside this machine:\n{}",
                 run::plan_summary(&plan)
@@ -328,7 +319,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
             }
         }
     }
-    if !a.simulate {
+    if !a.load.simulate {
         // One connection (one descriptor) per user: warn before the run when even the hard
         // limit cannot hold them (run_plan raises the soft limit and says so afterwards too).
         let builtin = matches!(plan.target.endpoint, surge_plan::Endpoint::Mock { .. });
@@ -349,9 +340,9 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         }),
         cancel: cancel.clone(),
         stop_now: stops.now.clone(),
-        seed: a.seed,
+        seed: a.load.seed,
         grace: a.grace,
-        simulate: a.simulate,
+        simulate: a.load.simulate,
         jtl: a.jtl,
         bearer_token,
         segment,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
-use super::exit;
+use super::{exit, LoadArgs, TargetArgs};
 use crate::run::probe::search::SearchConfig;
 use crate::run::probe::{probe, ProbeOptions};
 use crate::run::{self, RunError};
@@ -26,15 +26,15 @@ pub enum ScopeArg {
 pub struct ProbeArgs {
     /// The scenario file (TOML): its first group's requests are what is probed.
     pub scenario: PathBuf,
-    /// Send requests here instead of the scenario's target (a URL, or `mock`).
-    #[arg(long)]
-    pub target: Option<String>,
+    /// `--target`.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Output directory (default reports/probe-<name>-<UTC timestamp>).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Override a scenario field, e.g. --set auth.tokens=1 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
+    /// `--set`, `--yes`, `--seed`, `--simulate`.
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// Requests every search together may send (each may cost quota).
     #[arg(long, default_value_t = 1500)]
     pub max_requests: u64,
@@ -50,15 +50,6 @@ pub struct ProbeArgs {
     /// The most requests per second the search sends.
     #[arg(long, default_value_t = 1000.0)]
     pub max_rate: f64,
-    /// Run on virtual time against the in-process mock.
-    #[arg(long)]
-    pub simulate: bool,
-    /// Seed of the built-in mock's draws (default with --simulate: 1).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Do not ask before sending load to a host outside loopback.
-    #[arg(long, short)]
-    pub yes: bool,
 }
 
 /// Runs `surge probe` and returns the exit code.
@@ -94,19 +85,19 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
         );
         return exit::USAGE;
     }
-    let mut plan = match surge_plan::load(&a.scenario, &a.set) {
+    let mut plan = match surge_plan::load(&a.scenario, &a.load.set) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::USAGE;
         }
     };
-    if let Err(e) = run::apply_target(&mut plan, a.target.as_deref()) {
+    if let Err(e) = run::apply_target(&mut plan, a.target.target.as_deref()) {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
     if let surge_plan::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
-        if !run::is_loopback(base_url) && !a.yes {
+        if !run::is_loopback(base_url) && !a.load.yes {
             eprintln!(
                 "error: --yes: surge probe sends up to {} requests to {base_url} (outside this machine), \
                  each of which may cost quota; add --yes to proceed",
@@ -120,8 +111,8 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
         max_requests: a.max_requests,
         max_duration: a.max_duration,
         scope_tokens: a.scope == Some(ScopeArg::Tokens),
-        simulate: a.simulate,
-        seed: a.seed,
+        simulate: a.load.simulate,
+        seed: a.load.seed,
         cancel: cancel.clone(),
         search: SearchConfig {
             start_rate: a.start_rate,

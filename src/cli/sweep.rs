@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::exit;
+use super::{exit, LoadArgs, PaceArgs};
 use crate::run::{self, RunOptions};
 use surge_record::RunResult;
 
@@ -21,12 +21,9 @@ pub struct SweepArgs {
     /// combination runs); `seed=1..10` (or `seed=1,5,9`) varies the run's --seed.
     #[arg(long = "vary", value_name = "KEY=V1,V2,…", required = true)]
     pub vary: Vec<String>,
-    /// Fixed overrides applied to every run, as in `surge run --set`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    pub set: Vec<String>,
-    /// Run on virtual time against the in-process mock (each run takes seconds).
-    #[arg(long)]
-    pub simulate: bool,
+    /// `--set` (every run), `--yes`, `--seed` (unless `--vary seed=…`), `--simulate`.
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// Output directory: one folder per run, compare.html and compare.csv (default
     /// reports/sweep-<name>-<UTC timestamp>).
     #[arg(long, short)]
@@ -34,17 +31,9 @@ pub struct SweepArgs {
     /// No progress bars and no per-run summaries.
     #[arg(long, short)]
     pub quiet: bool,
-    /// Do not ask before sending load to a host outside loopback.
-    #[arg(long, short)]
-    pub yes: bool,
-    /// Seed for random think times and backoff jitter, and the built-in mock's draws (unless
-    /// `--vary seed=…`).
-    #[arg(long)]
-    pub seed: Option<u64>,
-    /// Pace every run as this result.json's diagnosis or this limit.json (`surge probe`)
-    /// recommends, as `surge run --pace-from` does (`--vary` still changes the rest).
-    #[arg(long, value_name = "RESULT.json|limit.json")]
-    pub pace_from: Option<PathBuf>,
+    /// `--pace-from`, for every run (`--vary` still changes the rest).
+    #[command(flatten)]
+    pub pace: PaceArgs,
 }
 
 /// Parses `--vary` flags into (key, values).
@@ -182,6 +171,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
     };
     let combos = combinations(&axes);
     let pace = match a
+        .pace
         .pace_from
         .as_deref()
         .map(|f| (f, surge_record::pace::read_recommended(f)))
@@ -197,7 +187,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
     let mut plans = Vec::new();
     for c in &combos {
         let (vary_sets, _) = split_seed(c);
-        let sets: Vec<String> = a.set.iter().cloned().chain(vary_sets).collect();
+        let sets: Vec<String> = a.load.set.iter().cloned().chain(vary_sets).collect();
         match surge_plan::load(&a.scenario, &sets) {
             Ok(mut p) => {
                 if let Some((f, shape)) = &pace {
@@ -207,7 +197,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
             }
             Err(e) => {
                 // A problem of the file itself is said once, without blaming a combination.
-                match surge_plan::load(&a.scenario, &a.set) {
+                match surge_plan::load(&a.scenario, &a.load.set) {
                     Err(own) => eprintln!("error: {own}"),
                     Ok(_) => eprintln!("error: with --vary {}:\n{e}", c.join(" ")),
                 }
@@ -232,7 +222,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
     }
     if let Some(p) = plans.first() {
         if let surge_plan::Endpoint::Url { base_url, .. } = &p.target.endpoint {
-            if !run::is_loopback(base_url) && !a.yes {
+            if !run::is_loopback(base_url) && !a.load.yes {
                 eprintln!("error: --yes: a sweep of {} runs against {base_url} (outside this machine) needs --yes", plans.len());
                 return exit::USAGE;
             }
@@ -275,8 +265,8 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
             observer,
             cancel: stops.graceful.clone(),
             stop_now: stops.now.clone(),
-            seed: split_seed(combo).1.or(a.seed),
-            simulate: a.simulate,
+            seed: split_seed(combo).1.or(a.load.seed),
+            simulate: a.load.simulate,
             ..RunOptions::default()
         };
         match run::run_plan(plan, opts).await {

@@ -31,16 +31,8 @@ pub fn needed(users: u32, in_process_mock: bool) -> u64 {
 pub fn raise_open_files(needed: u64) -> Option<OpenFiles> {
     #[cfg(unix)]
     {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit writes into the struct we own.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-            return None;
-        }
-        #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
-        let (soft, hard) = (lim.rlim_cur as u64, lim.rlim_max as u64);
+        use rlimit::Resource;
+        let (soft, hard) = Resource::NOFILE.get().ok()?;
         if needed <= soft || soft >= hard {
             return Some(OpenFiles {
                 soft,
@@ -48,13 +40,8 @@ pub fn raise_open_files(needed: u64) -> Option<OpenFiles> {
                 raised_from: None,
             });
         }
-        let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: setrlimit reads the struct we own; raising the soft limit up to the hard one
-        // needs no privilege.
-        let ok = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0;
+        // Raising the soft limit up to the hard one needs no privilege.
+        let ok = Resource::NOFILE.set(hard, hard).is_ok();
         Some(OpenFiles {
             soft: if ok { hard } else { soft },
             hard,

@@ -17,39 +17,14 @@ use tokio::time::{Duration, Instant};
 type ApiResult = Result<Response, ApiError>;
 
 /// Decodes `a=1&b=x%20y+z` into pairs.
+///
+/// A query string and a login form body are both `application/x-www-form-urlencoded`, so this is
+/// `form_urlencoded::parse`, as a real server (and a browser's `URLSearchParams`) reads them: `+`
+/// is a space, a bad or cut-short escape (`%zz`, `%4`) stays as written, and bytes that are not
+/// UTF-8 once decoded become U+FFFD.
 pub fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
-    fn decode(s: &str) -> String {
-        let b = s.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < b.len() => {
-                    match u8::from_str_radix(
-                        std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"),
-                        16,
-                    ) {
-                        Ok(v) => {
-                            out.push(v);
-                            i += 2;
-                        }
-                        Err(_) => out.push(b'%'),
-                    }
-                }
-                c => out.push(c),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    q.unwrap_or("")
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k), decode(v))
-        })
+    form_urlencoded::parse(q.unwrap_or("").as_bytes())
+        .into_owned()
         .collect()
 }
 
@@ -414,4 +389,41 @@ pub async fn versions(
         "",
     ))
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_query;
+
+    #[test]
+    fn queries_and_forms_decode_as_a_server_reads_them() {
+        let pairs = |q: &str| parse_query(Some(q));
+        let one = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        let table = [
+            ("name=x%20y+z", one("name", "x y z")),
+            ("name=a+b", one("name", "a b")),
+            ("name=%2B", one("name", "+")),
+            ("name=%zz", one("name", "%zz")),
+            ("name=%4", one("name", "%4")),
+            ("name=50%", one("name", "50%")),
+            ("name=%+1", one("name", "% 1")),
+            ("name=%C3%A9", one("name", "é")),
+            ("name=%ff", one("name", "\u{FFFD}")),
+            ("name=a%3Db=c", one("name", "a=b=c")),
+            ("na%6De=1", one("name", "1")),
+            ("name", one("name", "")),
+            ("&&name=1&", one("name", "1")),
+        ];
+        for (q, want) in table {
+            assert_eq!(pairs(q), want, "{q}");
+        }
+        assert_eq!(
+            pairs("pageSize=2&name=a"),
+            vec![
+                ("pageSize".to_string(), "2".to_string()),
+                ("name".to_string(), "a".to_string())
+            ]
+        );
+        assert!(parse_query(None).is_empty());
+    }
 }

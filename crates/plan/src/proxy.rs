@@ -73,10 +73,15 @@ impl ProxyUrl {
             authorization: None,
         };
         if !u.username().is_empty() || u.password().is_some() {
+            // A URL's userinfo is percent-encoded (RFC 3986 3.2.1), not form-encoded: `+` is a
+            // plus sign, and an escape that is not one (`%zz`, a cut-short `%4`) stays as
+            // written, as curl and the WHATWG URL standard read it. Basic credentials are UTF-8
+            // (RFC 7617), so bytes that do not decode to it are refused.
             let dec = |s: &str| {
-                percent_decode(s).ok_or_else(|| {
-                    ProxyError::Invalid("the proxy credentials are not UTF-8".into())
-                })
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8()
+                    .map(std::borrow::Cow::into_owned)
+                    .map_err(|_| ProxyError::Invalid("the proxy credentials are not UTF-8".into()))
             };
             let user = dec(u.username())?;
             let pass = dec(u.password().unwrap_or(""))?;
@@ -163,23 +168,6 @@ pub fn redact(raw: &str) -> String {
     }
 }
 
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 /// Where a run's proxy comes from (the scenario's `[target] proxy`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -191,4 +179,44 @@ pub enum ProxySetting {
     Off,
     /// This proxy, for every host `NO_PROXY` does not name (loopback included).
     Url(ProxyUrl),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `user:password` a proxy URL's credentials decode to, or the error.
+    fn credentials(raw: &str) -> Result<String, ProxyError> {
+        let auth = ProxyUrl::parse(raw)?.authorization().cloned().unwrap();
+        let b64 = auth
+            .to_str()
+            .unwrap()
+            .strip_prefix("Basic ")
+            .unwrap()
+            .to_string();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        Ok(String::from_utf8(bytes).unwrap())
+    }
+
+    #[test]
+    fn userinfo_is_percent_decoded_as_curl_and_browsers_read_it() {
+        let table = [
+            ("http://user:pa%3Ass@p:3128", "user:pa:ss"),
+            ("http://us%40er:p%20w@p:3128", "us@er:p w"),
+            ("http://us+er:p+w@p:3128", "us+er:p+w"),
+            ("http://user:p%2Bw@p:3128", "user:p+w"),
+            ("http://user:p%zzw@p:3128", "user:p%zzw"),
+            ("http://user:pw%4@p:3128", "user:pw%4"),
+            ("http://user:%C3%A9@p:3128", "user:é"),
+            ("http://user@p:3128", "user:"),
+            ("http://:pw@p:3128", ":pw"),
+        ];
+        for (raw, want) in table {
+            assert_eq!(credentials(raw).as_deref(), Ok(want), "{raw}");
+        }
+        let err = ProxyUrl::parse("http://user:%ff@p:3128").unwrap_err();
+        assert_eq!(err.to_string(), "the proxy credentials are not UTF-8");
+    }
 }

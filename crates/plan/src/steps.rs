@@ -2,9 +2,10 @@
 //! written as `steps = [...]` (labels and control tables) and compiled into a flat list of
 //! [`Op`]s with jumps, so the engine runs it with a program counter: no recursion, no allocation.
 //!
-//! The request mix of JMeter's controllers is here too (`mix`): `interleave`, `random`,
-//! `random_order`, `percent`/`total` (Throughput Controller), `switch`, `foreach`, and the
-//! `rendezvous` step (Synchronizing Timer).
+//! Each control table's kind is read once from its keys into a `Kind` (`kind`), which the
+//! compiler matches exhaustively. The request mix of JMeter's controllers is here too (`mix`):
+//! `interleave`, `random`, `random_order`, `percent`/`total` (Throughput Controller), `switch`,
+//! `foreach`, and the `rendezvous` step (Synchronizing Timer).
 //!
 //! ```toml
 //! steps = [
@@ -17,6 +18,7 @@
 //! ]
 //! ```
 
+mod kind;
 mod mix;
 mod ops;
 
@@ -28,6 +30,7 @@ use serde::Serialize;
 use super::build::Checker;
 use super::cond::Cond;
 use super::plan::RequestSpec;
+use kind::Kind;
 
 /// A transaction of the plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,24 +123,6 @@ pub(super) struct Compiled<'a> {
     pub transactions: &'a mut Vec<TransactionSpec>,
     pub conditions: &'a mut Vec<Cond>,
 }
-
-const KINDS: &[&str] = &[
-    "transaction",
-    "loop",
-    "while",
-    "if",
-    "once",
-    "request",
-    "interleave",
-    "random",
-    "random_order",
-    "percent",
-    "total",
-    "switch",
-    "foreach",
-    "rendezvous",
-    "during",
-];
 
 /// The index of `spec` in `list` (added when its name is new). Another of the same name with
 /// other settings is an error at `field`, whose last part names the kind (`transaction`).
@@ -261,11 +246,7 @@ impl Comp<'_, '_, '_> {
     }
 
     fn control(&mut self, p: &str, t: &toml::Table, loop_slot: Option<u16>) {
-        let kinds: Vec<&str> = KINDS
-            .iter()
-            .copied()
-            .filter(|k| t.contains_key(*k))
-            .collect();
+        let kinds = Kind::named_in(t);
         // `{ steps = [...] }` alone (with a `name`, perhaps): a block that only groups its steps
         // (one item of an interleave, random or switch).
         if kinds.is_empty() && t.contains_key("steps") {
@@ -280,19 +261,12 @@ impl Comp<'_, '_, '_> {
             }
             return;
         }
-        let [kind] = kinds.as_slice() else {
+        let [kind] = kinds[..] else {
             self.c
-                .err(p, format!("needs exactly one of {}", KINDS.join(", ")));
+                .err(p, format!("needs exactly one of {}", Kind::listed()));
             return;
         };
-        let allowed: &[&str] = match *kind {
-            "transaction" => &["transaction", "steps", "exclude_pauses", "parent_sample"],
-            "loop" => &["loop", "steps"],
-            "while" => &["while", "steps", "max"],
-            "if" | "once" | "random" | "random_order" => &[kind, "steps"],
-            "request" => &["request"],
-            _ => mix::allowed(kind),
-        };
+        let allowed = kind.keys();
         for k in t.keys().filter(|k| *k != "name") {
             if !allowed.contains(&k.as_str()) {
                 let hint = surge_record::text::did_you_mean(k, allowed.iter().copied());
@@ -302,18 +276,8 @@ impl Comp<'_, '_, '_> {
                 );
             }
         }
-        if *kind == "request" {
-            match t.get("request").and_then(toml::Value::as_str) {
-                Some(l) => self.request(&format!("{p}.request"), l),
-                None => self.c.err(&format!("{p}.request"), "takes a request label"),
-            }
-            return;
-        }
-        if *kind == "rendezvous" {
-            self.rendezvous(p, t);
-            return;
-        }
         let body: &[toml::Value] = match t.get("steps") {
+            _ if !kind.has_body() => &[],
             Some(toml::Value::Array(a)) if !a.is_empty() => a,
             _ => {
                 self.c.err(
@@ -323,44 +287,56 @@ impl Comp<'_, '_, '_> {
                 &[]
             }
         };
-        let bp = format!("{p}.steps");
-        match *kind {
-            "transaction" => self.transaction(p, t, body),
-            "loop" => self.counted(p, t, body),
-            "while" => self.while_loop(p, t, body),
-            "interleave" | "random" => self.pick(p, t, body, *kind == "random", loop_slot),
-            "random_order" => self.shuffle(p, t, body, loop_slot),
-            "percent" | "total" => self.throughput(p, t, body, kind, loop_slot),
-            "switch" => self.switch(p, t, body, loop_slot),
-            "foreach" => self.foreach(p, t, body),
-            "during" => self.during(p, t, body),
-            "if" => {
-                let Some(cond) = self.cond(&format!("{p}.if"), t.get("if")) else {
-                    return;
-                };
-                let at = self.ops.len();
-                self.ops.push(Op::IfNot { cond, end: 0 });
-                self.block(&bp, body, loop_slot);
-                let end = self.here();
-                self.ops[at] = Op::IfNot { cond, end };
-            }
-            _ => {
-                if t.get("once").and_then(toml::Value::as_bool) != Some(true) {
-                    self.c.err(&format!("{p}.once"), "is written once = true");
-                }
-                let at = self.ops.len();
-                self.ops.push(Op::Once {
-                    slot: loop_slot,
-                    end: 0,
-                });
-                self.block(&bp, body, loop_slot);
-                let end = self.here();
-                self.ops[at] = Op::Once {
-                    slot: loop_slot,
-                    end,
-                };
-            }
+        match kind {
+            Kind::Request => match t.get("request").and_then(toml::Value::as_str) {
+                Some(l) => self.request(&format!("{p}.request"), l),
+                None => self.c.err(&format!("{p}.request"), "takes a request label"),
+            },
+            Kind::Rendezvous => self.rendezvous(p, t),
+            Kind::Transaction => self.transaction(p, t, body),
+            Kind::Loop => self.counted(p, t, body),
+            Kind::While => self.while_loop(p, t, body),
+            Kind::If => self.if_block(p, t, body, loop_slot),
+            Kind::Once => self.once(p, t, body, loop_slot),
+            Kind::Interleave => self.pick(p, t, body, false, loop_slot),
+            Kind::Random => self.pick(p, t, body, true, loop_slot),
+            Kind::RandomOrder => self.shuffle(p, t, body, loop_slot),
+            Kind::Percent => self.throughput(p, t, body, true, loop_slot),
+            Kind::Total => self.throughput(p, t, body, false, loop_slot),
+            Kind::Switch => self.switch(p, t, body, loop_slot),
+            Kind::Foreach => self.foreach(p, t, body),
+            Kind::During => self.during(p, t, body),
         }
+    }
+
+    /// `{ if = "cond", steps = [...] }`: the steps when the condition holds.
+    fn if_block(&mut self, p: &str, t: &toml::Table, body: &[toml::Value], loop_slot: Option<u16>) {
+        let Some(cond) = self.cond(&format!("{p}.if"), t.get("if")) else {
+            return;
+        };
+        let at = self.ops.len();
+        self.ops.push(Op::IfNot { cond, end: 0 });
+        self.block(&format!("{p}.steps"), body, loop_slot);
+        let end = self.here();
+        self.ops[at] = Op::IfNot { cond, end };
+    }
+
+    /// `{ once = true, steps = [...] }`: the steps on the first pass of the enclosing loop only.
+    fn once(&mut self, p: &str, t: &toml::Table, body: &[toml::Value], loop_slot: Option<u16>) {
+        if t.get("once").and_then(toml::Value::as_bool) != Some(true) {
+            self.c.err(&format!("{p}.once"), "is written once = true");
+        }
+        let at = self.ops.len();
+        self.ops.push(Op::Once {
+            slot: loop_slot,
+            end: 0,
+        });
+        self.block(&format!("{p}.steps"), body, loop_slot);
+        let end = self.here();
+        self.ops[at] = Op::Once {
+            slot: loop_slot,
+            end,
+        };
     }
 
     fn transaction(&mut self, p: &str, t: &toml::Table, body: &[toml::Value]) {

@@ -147,13 +147,11 @@ fn redact_userinfo(head: &str) -> Cow<'_, str> {
 
 fn redact_query(q: &str) -> Cow<'_, str> {
     let hide = |pair: &str| match pair.split_once('=') {
-        Some((k, v)) => {
-            let name = percent_decoded(k);
-            (is_sensitive_param(&name) || looks_like_credential(&percent_decoded(v)))
-                && !v.is_empty()
-                && v != REDACTED
+        Some((_, v)) if !v.is_empty() && v != REDACTED => {
+            let (name, value) = decoded(pair);
+            is_sensitive_param(&name) || looks_like_credential(&value)
         }
-        None => false,
+        _ => false,
     };
     if !q.split('&').any(hide) {
         return Cow::Borrowed(q);
@@ -171,33 +169,17 @@ fn redact_query(q: &str) -> Cow<'_, str> {
     Cow::Owned(parts.join("&"))
 }
 
-/// `%5F` → `_`, `+` → space; bytes that do not decode are kept.
-fn percent_decoded(s: &str) -> String {
-    if !s.contains(['%', '+']) {
-        return s.to_string();
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b'+' => out.push(b' '),
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// One `name=value` pair of a query string, decoded as the server that receives it reads it.
+///
+/// A URL's query is form-encoded (`application/x-www-form-urlencoded`, as the WHATWG URL
+/// standard's `URLSearchParams` and server frameworks read it), so this is
+/// `form_urlencoded::parse`: `%5F` is `_`, `+` is a space (`Bearer+abc` is a credential), a bad
+/// or cut-short escape (`%zz`, `%4`) stays as written, and bytes that are not UTF-8 once decoded
+/// become U+FFFD. A pair without `=` has an empty value.
+fn decoded(pair: &str) -> (Cow<'_, str>, Cow<'_, str>) {
+    form_urlencoded::parse(pair.as_bytes())
+        .next()
+        .unwrap_or_default()
 }
 
 /// The query parameters of a path template that carry a credential written literally (no
@@ -209,11 +191,11 @@ pub fn literal_secret_params(path: &str) -> Vec<String> {
     let q = q.split('#').next().unwrap_or("");
     q.split('&')
         .filter_map(|p| {
-            let (k, v) = p.split_once('=')?;
+            let (_, v) = p.split_once('=')?;
             let literal = !v.is_empty() && !v.contains('{');
-            let name = percent_decoded(k);
-            (literal && (is_sensitive_param(&name) || looks_like_credential(&percent_decoded(v))))
-                .then_some(name)
+            let (name, value) = decoded(p);
+            (literal && (is_sensitive_param(&name) || looks_like_credential(&value)))
+                .then(|| name.into_owned())
         })
         .collect()
 }
@@ -286,6 +268,38 @@ mod tests {
             assert_eq!(redact_url(url), want, "{url}");
         }
         assert!(matches!(redact_url("http://h/x?a=1"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn query_pairs_decode_as_a_server_reads_a_form() {
+        let table = [
+            ("access%5Ftoken=abc", "access_token", "abc"),
+            ("q=Bearer+abc", "q", "Bearer abc"),
+            ("a+b=%2B", "a b", "+"),
+            ("k=%zz", "k", "%zz"),
+            ("k=%4", "k", "%4"),
+            ("k=50%", "k", "50%"),
+            ("k=%C3%A9", "k", "é"),
+            ("k=%ff", "k", "\u{FFFD}"),
+            ("k=a=b", "k", "a=b"),
+            ("k", "k", ""),
+            ("", "", ""),
+        ];
+        for (pair, name, value) in table {
+            let (n, v) = decoded(pair);
+            assert_eq!((n.as_ref(), v.as_ref()), (name, value), "{pair}");
+        }
+        // What that means for redaction: the server's reading decides.
+        let table = [
+            ("/x?q=Bearer+abc", "/x?q=<redacted>"),
+            ("/x?api%5Fkey=k", "/x?api%5Fkey=<redacted>"),
+            ("/x?api%5key=k", "/x?api%5key=k"),
+            ("/x?tok%zzen=k", "/x?tok%zzen=k"),
+            ("/x?tok%65n=k", "/x?tok%65n=<redacted>"),
+        ];
+        for (url, want) in table {
+            assert_eq!(redact_url(url), want, "{url}");
+        }
     }
 
     #[test]

@@ -10,20 +10,6 @@ use serde::Serialize;
 use super::{Comp, Op};
 use crate::template::Template;
 
-/// The keys each kind of block takes.
-pub(super) fn allowed(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "interleave" => &["interleave", "steps", "across_users"],
-        "percent" => &["percent", "steps", "per_user"],
-        "total" => &["total", "steps", "per_user"],
-        "switch" => &["switch", "steps"],
-        "foreach" => &["foreach", "steps", "as"],
-        "rendezvous" => &["rendezvous", "users", "timeout"],
-        "during" => &["during", "steps"],
-        _ => &[],
-    }
-}
-
 /// A `switch` block: its value (a template) and its items' names.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SwitchSpec {
@@ -283,11 +269,11 @@ impl Comp<'_, '_, '_> {
         p: &str,
         t: &toml::Table,
         body: &[toml::Value],
-        kind: &str,
+        percent: bool,
         loop_slot: Option<u16>,
     ) {
-        let v = t.get(kind);
-        let rule = if kind == "percent" {
+        let v = t.get(if percent { "percent" } else { "total" });
+        let rule = if percent {
             match v.and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64))) {
                 Some(x) if (0.0..=100.0).contains(&x) => {
                     GateRule::Percent((x * 100.0).round() as u32)
