@@ -438,7 +438,7 @@ async fn measure(
             .await?;
             exec.base_url = url.clone();
             let late = segment::at_start(opts).await?;
-            let out = engine::execute(plan, Arc::new(transport), auth, exec).await;
+            let out = engine::execute_http(plan, Arc::new(transport), auth, exec).await;
             Ok(Measured {
                 out,
                 base_url: url,
@@ -467,7 +467,7 @@ async fn measure(
             .await?;
             exec.base_url = base_url.clone();
             let late = segment::at_start(opts).await?;
-            let out = engine::execute(plan, Arc::new(transport), auth, exec).await;
+            let out = engine::execute_http(plan, Arc::new(transport), auth, exec).await;
             Ok(Measured {
                 out,
                 base_url: base_url.clone(),
@@ -515,7 +515,7 @@ async fn simulate(
         )
         .await?;
         exec.base_url = mock.url.clone();
-        let out = engine::execute(&plan, Arc::new(mock.transport), auth, exec).await;
+        let out = engine::execute_in_process(&plan, Arc::new(mock.transport), auth, exec).await;
         Ok((out, mock.url, Some(mock.state.stats())))
     })
     .await

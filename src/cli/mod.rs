@@ -150,6 +150,12 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
+    // The work is in a function of no type parameter, so it is compiled once, here, and not
+    // again in every crate that calls this (the binary, each test).
+    main_args(args.into_iter().map(Into::into).collect()).await
+}
+
+async fn main_args(args: Vec<std::ffi::OsString>) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {

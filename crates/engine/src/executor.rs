@@ -81,6 +81,64 @@ pub struct ExecOutput {
     pub issued: u64,
 }
 
+/// [`execute`] over TCP. The engine is generic over its transport; this instance and
+/// [`execute_in_process`] are compiled here, once and fully optimized, so the crates that run
+/// plans (the binary's command line, compiled for build speed) never instantiate the hot path
+/// themselves.
+pub async fn execute_http(
+    plan: &Plan,
+    transport: Arc<surge_transport::http::HttpTransport>,
+    auth: AuthRuntime,
+    opts: ExecOptions,
+) -> ExecOutput {
+    execute(plan, transport, auth, opts).await
+}
+
+/// [`execute`] over the in-process mock (virtual time); see [`execute_http`].
+pub async fn execute_in_process(
+    plan: &Plan,
+    transport: Arc<surge_transport::inprocess::InProcess>,
+    auth: AuthRuntime,
+    opts: ExecOptions,
+) -> ExecOutput {
+    execute(plan, transport, auth, opts).await
+}
+
+/// A transport the engine is compiled for in its own crate ([`execute_http`],
+/// [`execute_in_process`]): code generic over the transport (`surge probe`'s searches) runs
+/// plans through this without instantiating the engine itself.
+pub trait Compiled: Transport + Sized {
+    /// [`execute`] over this transport.
+    fn execute_over(
+        plan: &Plan,
+        transport: Arc<Self>,
+        auth: AuthRuntime,
+        opts: ExecOptions,
+    ) -> impl std::future::Future<Output = ExecOutput> + Send;
+}
+
+impl Compiled for surge_transport::http::HttpTransport {
+    fn execute_over(
+        plan: &Plan,
+        transport: Arc<Self>,
+        auth: AuthRuntime,
+        opts: ExecOptions,
+    ) -> impl std::future::Future<Output = ExecOutput> + Send {
+        execute_http(plan, transport, auth, opts)
+    }
+}
+
+impl Compiled for surge_transport::inprocess::InProcess {
+    fn execute_over(
+        plan: &Plan,
+        transport: Arc<Self>,
+        auth: AuthRuntime,
+        opts: ExecOptions,
+    ) -> impl std::future::Future<Output = ExecOutput> + Send {
+        execute_in_process(plan, transport, auth, opts)
+    }
+}
+
 /// Runs `plan` to its end (or a stop) over `transport`.
 pub async fn execute<T: Transport>(
     plan: &Plan,

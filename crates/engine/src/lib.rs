@@ -46,7 +46,10 @@ mod user;
 mod watch;
 
 pub use cores::Workers;
-pub use executor::{execute, ExecOptions, ExecOutput, OnTick, DEFAULT_GRACE};
+pub use executor::{
+    execute, execute_http, execute_in_process, Compiled, ExecOptions, ExecOutput, OnTick,
+    DEFAULT_GRACE,
+};
 
 #[cfg(test)]
 mod tests;

@@ -195,7 +195,7 @@ async fn simulate(
 }
 
 /// One token, then two when the scope is asked for, within the budgets.
-async fn searches<T: Transport + TokenFetch + Clone>(
+async fn searches<T: Transport + TokenFetch + Clone + engine::Compiled>(
     plan: &Plan,
     transport: Arc<T>,
     at: &Site,
@@ -309,7 +309,7 @@ fn event_of(s: &Sample, tokens: u32) -> Event {
     }
 }
 
-async fn one_search<T: Transport>(
+async fn one_search<T: Transport + engine::Compiled>(
     p: &Plan,
     tokens: u32,
     transport: Arc<T>,
@@ -372,7 +372,7 @@ async fn one_search<T: Transport>(
             engine::Workers::per_core()
         },
     };
-    let out = engine::execute(p, transport, auth, exec).await;
+    let out = T::execute_over(p, transport, auth, exec).await;
     let (search, done) = consumer.await.unwrap_or_else(|_| (Search::new(cfg), None));
     let end = match (done, &out.stop_reason) {
         (Some(Done::Stable), _) => SearchEnd::Stable,
