@@ -3,6 +3,9 @@
 //! chains. One set of rules for both clients.
 
 use std::error::Error as StdError;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use surge_record::ErrorClass;
 
@@ -12,6 +15,7 @@ pub fn io_class(e: &std::io::Error) -> Option<ErrorClass> {
     // Out of descriptors, ports or buffers on this machine: before any other kind, so the
     // engine backs off instead of counting it as the server's refusal or reset.
     if super::is_resource_error(e) {
+        note_shortage();
         return Some(ErrorClass::Resource);
     }
     match e.kind() {
@@ -42,13 +46,41 @@ pub(crate) fn lookup_class(e: &std::io::Error) -> ErrorClass {
     }
 }
 
-/// Whether this process cannot open a socket now for want of descriptors (asked only after a
-/// failure).
+/// How recently a shortage of descriptors or ports, seen by any socket of this process, still
+/// explains a failed lookup: a descriptor freed between the resolver's failure and the check
+/// below would otherwise turn this machine's limit into a "dns" failure of the server's name.
+const SHORTAGE_MEMORY: Duration = Duration::from_secs(1);
+
+/// When this process last saw a shortage, in milliseconds since [`epoch`] plus one (0: never).
+static LAST_SHORTAGE: AtomicU64 = AtomicU64::new(0);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn note_shortage() {
+    let now = epoch().elapsed().as_millis() as u64 + 1;
+    LAST_SHORTAGE.fetch_max(now, Ordering::Relaxed);
+}
+
+/// Whether this process cannot open a socket now for want of descriptors, or could not a
+/// moment ago (asked only after a failure).
 fn out_of_descriptors() -> bool {
-    matches!(
-        std::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)),
-        Err(e) if super::is_resource_error(&e)
-    )
+    let last = LAST_SHORTAGE.load(Ordering::Relaxed);
+    if last > 0 {
+        let now = epoch().elapsed().as_millis() as u64 + 1;
+        if now.saturating_sub(last) <= SHORTAGE_MEMORY.as_millis() as u64 {
+            return true;
+        }
+    }
+    match std::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0)) {
+        Err(e) if super::is_resource_error(&e) => {
+            note_shortage();
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Classifies one link of a chain; `None` when it says nothing decisive.
