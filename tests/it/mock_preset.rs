@@ -2,7 +2,7 @@
 //! preset checked when the scenario is read, named by the mock on every answer, and said and
 //! recorded by `surge run` when `--target URL` sends a mock scenario to a `surge mock`.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

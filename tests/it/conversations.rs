@@ -5,7 +5,7 @@
 //! against the server's timings, and assertion, extraction and poll-timeout failures as their
 //! own outcomes.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! once across segments; the merged histograms must equal one histogram fed every sample; and
 //! every user must start at the one-process plan's time after the barrier.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -5,7 +5,7 @@
 //! climbs before the first 429, and the terminal, report.html and result.json name a backend
 //! queue with the figures; on `documented` they do not.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

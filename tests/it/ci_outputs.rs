@@ -3,7 +3,7 @@
 //! terminal printed (headline, limit measured, recommended pace or why none), and the exit rule
 //! (not one expected answer) shows as a failed case, so a red job is never green in its report.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -4,7 +4,7 @@
 //! `SSL_CERT_FILE`) is the test's to set; the proxy's and the server's own counts are the truth,
 //! and no proxy credential may appear in the terminal or any output file.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,6 @@
 //! End to end: `surge run` against a loopback test server whose own counts are the truth.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

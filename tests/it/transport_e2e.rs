@@ -4,7 +4,7 @@
 //! its answer's body up to a limit and its headers only when it asks; a 429's body names its
 //! limit) on HTTP/1.1 and HTTP/2 alike.
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! Skipped, with a notice, only when `SURGE_SKIP_PYTHON` is set; otherwise `python3` with
 //! PyYAML and `kubernetes-validate` is required.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

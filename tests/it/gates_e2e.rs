@@ -1,7 +1,7 @@
 //! Gates end to end: thresholds in scenarios and on the command line, abort_on_fail, `surge
 //! check` against a baseline, JUnit and Markdown outputs, and every exit code through the CLI.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

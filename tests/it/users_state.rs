@@ -3,7 +3,7 @@
 //! `clear_each_iteration`; a jar turned off), HTTP Basic and HTTP Digest (the server answers
 //! an unauthenticated request with a challenge and checks each answer with its own MD5).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -4,7 +4,7 @@
 //! (`tests/fixtures/jmx/mix_state.jmx`: 1 setUp thread, 3 users × 4 loops, 1 tearDown
 //! thread; 125 requests), and the order of the phases is JMeter's.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `surge report`: rebuilds the same files `surge run` wrote, from a fresh run and from a result
 //! committed by an older run of the same schema version; bad input exits 2 with one line.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

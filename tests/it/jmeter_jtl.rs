@@ -2,7 +2,7 @@
 //! percentiles, JMeter's own JTL (with and without header, optional columns), and
 //! `surge run plan.jmx --jtl` end to end against a loopback server.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
