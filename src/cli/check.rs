@@ -106,6 +106,15 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
         return Err("--max-regression: needs --baseline".into());
     }
     let cand = surge_report::load_run(&a.candidate).map_err(|e| e.to_string())?;
+    // The candidate's result.json, which a next step may pace from (not a JTL).
+    let cand_json = (!surge_report::is_jtl(&a.candidate)).then(|| {
+        if a.candidate.is_dir() {
+            a.candidate.join("result.json")
+        } else {
+            a.candidate.clone()
+        }
+    });
+    let next = surge_report::next::Next::of(&cand, cand_json.as_deref());
     let mut thresholds = stored_thresholds(&cand)?;
     for e in &a.threshold {
         thresholds.push(
@@ -178,7 +187,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
             println!("{n}");
         }
         // The candidate's 429 diagnosis, in the words `surge run` printed for it.
-        let d = surge_report::diagnosis::phrase(&surge_analysis::diagnosis::diagnose(&cand));
+        let d = surge_report::diagnosis::phrase(&surge_analysis::diagnosis::diagnose(&cand), &next);
         if let Some(c) = &d.completion {
             println!("completion: {c}");
         }
@@ -194,6 +203,7 @@ fn check(a: &CheckArgs) -> Result<i32, String> {
     let title = format!("surge check: {}", a.candidate.display());
     if let Err(e) = super::gates::write_ci_outputs(
         &cand,
+        cand_json.as_deref(),
         a.junit.as_deref(),
         a.summary_md.as_deref(),
         &title,

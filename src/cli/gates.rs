@@ -63,6 +63,7 @@ pub(crate) fn no_expected_answer_suite(r: &surge_record::RunResult, why: &str) -
 /// printed.
 pub(crate) fn write_ci_outputs(
     r: &surge_record::RunResult,
+    result: Option<&Path>,
     junit: Option<&Path>,
     md: Option<&Path>,
     title: &str,
@@ -71,7 +72,10 @@ pub(crate) fn write_ci_outputs(
     if junit.is_none() && md.is_none() {
         return Ok(());
     }
-    let note = surge_report::diagnosis::ci_note(&surge_analysis::diagnosis::diagnose(r));
+    let note = surge_report::diagnosis::ci_note(
+        &surge_analysis::diagnosis::diagnose(r),
+        &surge_report::next::Next::of(r, result),
+    );
     gate_report::write_ci_outputs(junit, md, title, suites, Some(&note))
 }
 
@@ -117,7 +121,8 @@ pub(crate) fn finish_run(
         }
     }
     let title = format!("surge run: {}", r.scenario.name);
-    if let Err(e) = write_ci_outputs(r, junit, md, &title, &ci_suites) {
+    let result = rep.out_dir.join("result.json");
+    if let Err(e) = write_ci_outputs(r, Some(&result), junit, md, &title, &ci_suites) {
         eprintln!("error: {e}");
         code = exit::FAILED;
     }

@@ -157,7 +157,10 @@ pub async fn cmd(a: MergeArgs) -> i32 {
         return exit::FAILED;
     }
     if !a.quiet {
-        print!("{}", surge_report::terminal::summary(&result));
+        print!(
+            "{}",
+            surge_report::terminal::summary_at(&result, &out_dir.join("result.json"))
+        );
     }
     if let Some(s) = surge_report::distributed::of(&result) {
         print!("{}", surge_report::distributed::terminal(&s, a.quiet));

@@ -11,6 +11,7 @@
 pub mod check;
 pub mod compare;
 pub mod dist;
+mod field_flags;
 mod gates;
 pub mod import;
 pub mod k8s;
@@ -156,8 +157,21 @@ where
 }
 
 async fn main_args(args: Vec<std::ffi::OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
+        Err(e) if e.kind() == clap::error::ErrorKind::UnknownArgument => {
+            let invalid = match e.get(clap::error::ContextKind::InvalidArg) {
+                Some(clap::error::ContextValue::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            match field_flags::hint(&args, &invalid) {
+                Some(h) => eprintln!("{h}"),
+                None => {
+                    let _ = e.print();
+                }
+            }
+            return exit::USAGE;
+        }
         Err(e) => {
             let code = if e.use_stderr() {
                 exit::USAGE
@@ -218,6 +232,11 @@ pub(crate) async fn say_which_mock_answers(plan: &surge_plan::Plan) {
             "note: the scenario is written for the built-in mock (preset {want}); {base_url} does not answer as a surge mock"
         ),
     }
+}
+
+/// `w` as one word for a POSIX shell (quoted only where it needs it), for commands surge prints.
+pub(crate) fn quote_word(w: &str) -> String {
+    surge_report::next::quote(w)
 }
 
 /// `--pace-from FILE` (run and sweep): paces `plan` as `shape` recommends (read from `f`), and
@@ -357,7 +376,13 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     match run::run_plan(plan, opts).await {
         Ok(rep) => {
             if !a.quiet {
-                print!("{}", surge_report::terminal::summary(&rep.result));
+                print!(
+                    "{}",
+                    surge_report::terminal::summary_at(
+                        &rep.result,
+                        &rep.out_dir.join("result.json")
+                    )
+                );
             }
             if let Some(why) = run::resources::explain(&rep.result, rep.open_files) {
                 eprintln!("warning: {why}");

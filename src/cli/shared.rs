@@ -20,8 +20,8 @@ pub struct LoadArgs {
     /// (latencies, compile times, faults; its flow ids stay) (default with --simulate: 1).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Run on virtual time against the in-process mock (no sockets): minutes of load take
-    /// seconds, and a seed gives the same counts twice.
+    /// Run on virtual time against the in-process mock (no sockets): minutes of load finish in
+    /// well under a second, and a seed gives the same counts twice.
     #[arg(long)]
     pub simulate: bool,
 }

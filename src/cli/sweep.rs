@@ -272,7 +272,13 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
         match run::run_plan(plan, opts).await {
             Ok(rep) => {
                 if !a.quiet {
-                    print!("{}", surge_report::terminal::summary(&rep.result));
+                    print!(
+                        "{}",
+                        surge_report::terminal::summary_at(
+                            &rep.result,
+                            &rep.out_dir.join("result.json")
+                        )
+                    );
                 }
                 done.push((label, rep.result));
             }

@@ -160,18 +160,7 @@ fn run_and_check_carry_the_diagnosis_the_terminal_printed() {
         (1, 0),
         "the diagnosis is not a check"
     );
-    // docs/ci.md shows this very section.
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ci.md")).unwrap();
-    let from = docs
-        .find("```markdown\n")
-        .expect("the sample in docs/ci.md")
-        + 12;
-    let sample = &docs[from..from + docs[from..].find("```\n").unwrap()];
-    let md = std::fs::read_to_string(d.join("run.md")).unwrap();
-    assert!(
-        md.contains(sample),
-        "docs/ci.md's sample is not what surge writes:\n{md}"
-    );
+    // docs/ci.md shows this very section: tests/it/doc_samples.rs compares it.
 
     // surge check on that result says the same, in its terminal and its files.
     let o = surge(

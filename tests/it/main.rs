@@ -28,6 +28,7 @@ mod limit_mock;
 mod mock_preset;
 mod mock_tcp;
 mod newcomer;
+mod next_steps;
 mod nginx_limit;
 mod proxy_tls;
 mod python_sdk;

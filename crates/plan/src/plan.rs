@@ -415,6 +415,12 @@ impl Plan {
                 .iter()
                 .filter_map(|r| Some((r.name.clone(), r.expect_status.clone()?)))
                 .collect(),
+            paced_from: self
+                .on_429
+                .pace
+                .as_ref()
+                .and_then(|p| p.from.as_ref())
+                .map(|f| f.display().to_string()),
         }
     }
 

@@ -124,6 +124,10 @@ pub struct PlanSummary {
     /// labels that declare them.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub expect_status: BTreeMap<String, Vec<u16>>,
+    /// The file the run's pace was read from (`--pace-from FILE`, `on_429.rate = "from:FILE"`),
+    /// as given: what was just done, so no next step advises it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paced_from: Option<String>,
 }
 
 /// Whether `status` is an answer a request expects: one of its `expect_status`, or without
@@ -324,6 +328,7 @@ pub(super) fn summary_from_v1_plan(plan: &serde_json::Value) -> PlanSummary {
         auth: AuthSummary { kind, tokens },
         thresholds,
         expect_status: BTreeMap::new(),
+        paced_from: None,
     }
 }
 

@@ -182,6 +182,7 @@ fn plan(seconds: u32, ramp: u32) -> PlanSummary {
         },
         thresholds: Vec::new(),
         expect_status: Default::default(),
+        paced_from: None,
     }
 }
 

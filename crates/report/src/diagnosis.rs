@@ -18,6 +18,8 @@ use surge_analysis::diagnosis::{
 use surge_analysis::limit::advice::{Advice, Basis};
 use surge_analysis::limit::Model;
 
+pub use crate::next::Next;
+
 /// The diagnosis as text.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Phrasing {
@@ -83,7 +85,7 @@ pub fn limit_named(d: &Diagnosis, tile: bool) -> String {
         (LimitNamed::Both, Some(l), false) => {
             format!("{} (429 bodies: {top})", header_short(l))
         }
-        (LimitNamed::Bodies, _, true) => "in the 429 bodies (no rate)".into(),
+        (LimitNamed::Bodies, _, true) => format!("{top} (429 bodies; no rate)"),
         (_, _, _) => format!("{top} (in the 429 bodies; no rate-limit headers)"),
     }
 }
@@ -227,8 +229,11 @@ fn measured_sentence(m: &MeasuredLimit, tokens: Option<u32>) -> String {
 }
 
 /// Why there is no pace, and what run would give one.
-fn no_advice_sentence(no: &NoAdvice) -> String {
-    let probe = "run `surge probe` on this scenario (it searches for the limit with few requests)";
+fn no_advice_sentence(no: &NoAdvice, next: &Next) -> String {
+    let probe = format!(
+        "run {} (it searches for the limit with few requests)",
+        next.probe()
+    );
     match no.reason {
         NoAdviceReason::NoTraffic => "No request was recorded: there is nothing to pace.".into(),
         NoAdviceReason::NotThrottled => format!(
@@ -264,7 +269,7 @@ fn no_advice_sentence(no: &NoAdvice) -> String {
     }
 }
 
-fn advice_sentence(d: &Diagnosis, a: &Advice) -> String {
+fn advice_sentence(d: &Diagnosis, a: &Advice, next: &Next) -> String {
     let basis = match a.basis {
         Basis::Headers => "the limit the headers named",
         Basis::ThrottledStretch => "the limit this run measured while throttled",
@@ -319,10 +324,19 @@ fn advice_sentence(d: &Diagnosis, a: &Advice) -> String {
             );
         }
     }
-    s + " Re-run with `surge run SCENARIO --pace-from RESULT.json` (or on_429.rate = \"from:RESULT.json\")."
+    s + &match &next.result {
+        Some(r) => format!(
+            " Re-run with {} (or on_429.rate = \"from:{r}\" in the scenario).",
+            next.run_paced(r)
+        ),
+        None => format!(
+            " Re-run with {} (or on_429.rate = \"from:\" and its path, in the scenario).",
+            next.run_paced_from_result()
+        ),
+    }
 }
 
-fn not_throttled(d: &Diagnosis) -> Phrasing {
+fn not_throttled(d: &Diagnosis, next: &Next) -> Phrasing {
     let mut lines = vec![format!(
         "No 429 responses: the run stayed under every limit at up to {} req/s with {}. \
          The data cannot tell where the limit is; a heavier run would.",
@@ -349,9 +363,17 @@ fn not_throttled(d: &Diagnosis) -> Phrasing {
             lines.push(
                 "No response carried inin-ratelimit-* headers, so they named no limit.".into(),
             );
-            "→ no rate-limit headers seen: the limit is unknown; `surge probe` finds it.".into()
+            next.unthrottled_arrow().unwrap_or_else(|| {
+                format!(
+                    "→ no rate-limit headers seen: the limit is unknown; {} finds it.",
+                    next.probe()
+                )
+            })
         }
     };
+    if let Some(n) = next.all_not_found {
+        lines.insert(0, next.not_found_sentence(n));
+    }
     Phrasing {
         headline: [
             format!(
@@ -362,7 +384,11 @@ fn not_throttled(d: &Diagnosis) -> Phrasing {
             second,
         ],
         lines,
-        recommendation: d.no_advice.as_ref().map(no_advice_sentence),
+        recommendation: match (next.all_not_found, &next.paced_from) {
+            (Some(n), _) => Some(next.not_found_sentence(n)),
+            (None, Some(_)) => None,
+            (None, None) => d.no_advice.as_ref().map(|no| no_advice_sentence(no, next)),
+        },
         tiles: vec![
             ("429s", "none".into()),
             ("peak rate", format!("{} req/s", rate(d.peak_rate))),
@@ -426,13 +452,13 @@ fn bullets(d: &Diagnosis) -> Vec<String> {
     lines
 }
 
-/// Writes the diagnosis.
-pub fn phrase(d: &Diagnosis) -> Phrasing {
-    with_completion(phrase_429(d), d)
+/// Writes the diagnosis; its next steps name what `next` knows of the run.
+pub fn phrase(d: &Diagnosis, next: &Next) -> Phrasing {
+    with_completion(phrase_429(d, next), d)
 }
 
 /// The diagnosis of the 429s alone.
-fn phrase_429(d: &Diagnosis) -> Phrasing {
+fn phrase_429(d: &Diagnosis, next: &Next) -> Phrasing {
     match d.verdict {
         Verdict::NoTraffic => {
             return Phrasing {
@@ -446,25 +472,29 @@ fn phrase_429(d: &Diagnosis) -> Phrasing {
                 completion: None,
             }
         }
-        Verdict::NotThrottled => return not_throttled(d),
+        Verdict::NotThrottled => return not_throttled(d, next),
         Verdict::Throttled => {}
     }
     let Some(o) = &d.onset else {
-        return not_throttled(d);
+        return not_throttled(d, next);
     };
     let recommendation = match (&d.advice, &d.no_advice) {
-        (Some(a), _) => Some(advice_sentence(d, a)),
-        (None, Some(no)) => Some(no_advice_sentence(no)),
+        (Some(a), _) => Some(advice_sentence(d, a, next)),
+        (None, Some(no)) => Some(no_advice_sentence(no, next)),
         (None, None) => None,
     };
     let second = match (&d.measured, &d.advice, &d.no_advice) {
         (Some(m), Some(a), _) => format!(
-            "→ limit: {}; pace at {} ({} margin).",
+            "→ limit: {}; pace at {} ({} margin){}",
             measured_short(m),
             pace_short(a),
-            pct(a.margin)
+            pct(a.margin),
+            match &next.result {
+                Some(_) => format!(": {}", next.run_paced_from_result().replace('`', "")),
+                None => ".".into(),
+            }
         ),
-        (_, _, Some(no)) => format!("→ {}", no_advice_short(no)),
+        (_, _, Some(no)) => format!("→ {}", no_advice_short(no, next)),
         _ => "→ no pace can be read from this run.".into(),
     };
     Phrasing {
@@ -518,8 +548,8 @@ fn with_completion(mut p: Phrasing, d: &Diagnosis) -> Phrasing {
 /// The diagnosis for CI outputs (`--junit`, `--summary-md` of run, check and merge): the
 /// terminal's two headline lines verbatim, the facts of the report's tiles (the limit measured,
 /// the recommended pace or `none`), and the recommendation or why there is none.
-pub fn ci_note(d: &Diagnosis) -> crate::gate_report::Note {
-    let p = phrase(d);
+pub fn ci_note(d: &Diagnosis, next: &Next) -> crate::gate_report::Note {
+    let p = phrase(d, next);
     crate::gate_report::Note {
         title: "429 diagnosis".into(),
         headline: p.headline.to_vec(),
@@ -533,26 +563,27 @@ pub fn ci_note(d: &Diagnosis) -> crate::gate_report::Note {
 }
 
 /// Why no pace, in a headline's few words.
-fn no_advice_short(no: &NoAdvice) -> String {
+fn no_advice_short(no: &NoAdvice, next: &Next) -> String {
+    let probe = next.probe();
     match no.reason {
         NoAdviceReason::TooShort => format!(
-            "no pace: throttled for {} s, too short to tell burst from sustained rate; run `surge probe`, or stay throttled ≥ {} s.",
+            "no pace: throttled for {} s, too short to tell burst from sustained rate; run {probe}, or stay throttled ≥ {} s.",
             no.throttled_s,
             no.needed_s.unwrap_or(0)
         ),
         NoAdviceReason::TooRough => format!(
-            "no pace: the admitted rate varied ±{}; run `surge probe`, or stay throttled ≥ {} s.",
+            "no pace: the admitted rate varied ±{}; run {probe}, or stay throttled ≥ {} s.",
             pct(no.rate_error.unwrap_or(1.0)),
             no.needed_s.unwrap_or(0)
         ),
         NoAdviceReason::Unsaturated => {
-            "no pace: the client let up while throttled; run `surge probe`.".into()
+            format!("no pace: the client let up while throttled; run {probe}.")
         }
         NoAdviceReason::NothingAdmitted => {
-            "no pace: nothing was admitted while throttled; run `surge probe`.".into()
+            format!("no pace: nothing was admitted while throttled; run {probe}.")
         }
         NoAdviceReason::LongRetryAfter => {
-            "no pace: the 429s asked for long waits this run cannot size; run `surge probe`.".into()
+            format!("no pace: the 429s asked for long waits this run cannot size; run {probe}.")
         }
         NoAdviceReason::NotThrottled | NoAdviceReason::NoTraffic => {
             "no pace: nothing throttled.".into()

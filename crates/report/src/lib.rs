@@ -16,6 +16,7 @@ pub mod format;
 pub mod gate_report;
 pub mod html;
 pub mod jtl;
+pub mod next;
 pub mod probe;
 pub mod terminal;
 pub mod transactions;
@@ -43,9 +44,12 @@ pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     let facts = Facts::of(r);
     let rj = dir.join("result.json");
-    write_result(r, &facts.diagnosis, &rj)
+    // The files' words name no path of this run's result (they are read from wherever the
+    // folder goes, and `surge report` rebuilds them byte for byte); the terminal's do.
+    let next = next::Next::of(r, None);
+    write_result(r, &facts.diagnosis, &next, &rj)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
-    write_reports_with(r, &facts, dir)?;
+    write_reports_with(r, &facts, &next, dir)?;
     Ok(facts)
 }
 
@@ -58,6 +62,7 @@ pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
 pub fn write_result(
     r: &RunResult,
     d: &surge_analysis::diagnosis::Diagnosis,
+    next: &next::Next,
     path: &Path,
 ) -> std::io::Result<()> {
     #[derive(serde::Serialize)]
@@ -72,7 +77,7 @@ pub fn write_result(
         facts: &'a surge_analysis::diagnosis::Diagnosis,
         words: diagnosis::Words<'a>,
     }
-    let p = diagnosis::phrase(d);
+    let p = diagnosis::phrase(d, next);
     let doc = WithDiagnosis {
         result: r,
         diagnosis: DiagnosisOut {
@@ -96,11 +101,16 @@ pub fn write_result(
 /// I/O errors naming the file.
 pub fn write_reports(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
     let facts = Facts::of(r);
-    write_reports_with(r, &facts, dir)?;
+    write_reports_with(r, &facts, &next::Next::of(r, None), dir)?;
     Ok(facts)
 }
 
-fn write_reports_with(r: &RunResult, facts: &Facts, dir: &Path) -> std::io::Result<()> {
+fn write_reports_with(
+    r: &RunResult,
+    facts: &Facts,
+    next: &next::Next,
+    dir: &Path,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     csv::write_all(r, &facts.figures, dir)?;
@@ -113,7 +123,7 @@ fn write_reports_with(r: &RunResult, facts: &Facts, dir: &Path) -> std::io::Resu
             .map_err(|e| named(std::io::Error::other(e.to_string())))?;
     }
     let html = dir.join("report.html");
-    std::fs::write(&html, html::render_with(r, facts))
+    std::fs::write(&html, html::render_with(r, facts, next))
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
 }
 
@@ -135,17 +145,19 @@ pub enum LoadError {
 /// # Errors
 /// [`LoadError`].
 pub fn load_run(path: &Path) -> Result<RunResult, LoadError> {
-    let jtl_name = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("jtl"));
-    let looks_jtl = jtl_name
-        || surge_record::filekind::FileKind::of_file(path)
-            == Some(surge_record::filekind::FileKind::JtlCsv);
-    if looks_jtl {
+    if is_jtl(path) {
         Ok(jtl::read_jtl(path)?)
     } else {
         Ok(RunResult::read(path)?)
     }
+}
+
+/// Whether `path` is a JTL (by its name, or its first bytes), as [`load_run`] reads it.
+pub fn is_jtl(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("jtl"))
+        || surge_record::filekind::FileKind::of_file(path)
+            == Some(surge_record::filekind::FileKind::JtlCsv)
 }
 
 #[cfg(test)]

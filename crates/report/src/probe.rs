@@ -121,17 +121,28 @@ fn spent_line(f: &LimitFile) -> String {
         })
         .collect();
     format!(
-        "spent: {} ({} 429s) in {} over {} ({})",
+        "spent: {} ({} 429s) in {}{} over {} ({})",
         surge_record::plural(e.requests, "request"),
         e.throttled,
         secs(e.seconds),
+        if f.simulated {
+            " of virtual time (simulated)"
+        } else {
+            ""
+        },
         surge_record::plural(f.searches.len() as u64, "search"),
         ends.join(", ")
     )
 }
 
-/// Writes the findings.
-pub fn phrase(f: &LimitFile) -> ProbePhrasing {
+/// Writes the findings; `limit_json` is where they are written (the next step paces from it).
+pub fn phrase(f: &LimitFile, limit_json: &str) -> ProbePhrasing {
+    let next = crate::next::Next {
+        scenario: f.scenario.file.clone(),
+        simulated: f.simulated,
+        ..crate::next::Next::default()
+    };
+    let run = next.run_paced(limit_json);
     let recommendation = match &f.advice {
         Some(a) => {
             let mut s = format!(
@@ -154,7 +165,10 @@ pub fn phrase(f: &LimitFile) -> ProbePhrasing {
                     secs(a.rest_s.ceil())
                 );
             }
-            s + " Run with `surge run SCENARIO --pace-from limit.json` (or on_429.rate = \"from:limit.json\")."
+            s + &format!(
+                " Run with {run} (or on_429.rate = \"from:{}\" in the scenario).",
+                limit_json
+            )
         }
         None => match f.searches.first().map(|s| (&s.estimate, s.end)) {
             Some((Estimate::Limit(fit), _)) => format!(
@@ -174,9 +188,10 @@ pub fn phrase(f: &LimitFile) -> ProbePhrasing {
             spent_line(f),
             match &f.advice {
                 Some(a) => format!(
-                    "→ pace at {} ({} margin): surge run SCENARIO --pace-from limit.json",
+                    "→ pace at {} ({} margin): {}",
                     pace_text(&a.pace),
-                    pct(a.margin)
+                    pct(a.margin),
+                    run.trim_matches('`')
                 ),
                 None => format!("→ {}", recommendation),
             },

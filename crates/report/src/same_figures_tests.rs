@@ -44,8 +44,8 @@ use surge_analysis::figures::Figures;
 fn terminal_csv_and_html_print_the_same_percentiles_rates_and_shares() {
     let r = surge_record::synthetic::result(90, &["publish"]);
     let facts = Facts::of(&r);
-    let term = terminal::summary_with(&r, &facts);
-    let html = html::render_with(&r, &facts);
+    let term = terminal::summary_with(&r, &facts, &crate::next::Next::default());
+    let html = html::render_with(&r, &facts, &crate::next::Next::default());
     for (outcome, status) in [(Outcome::Success, "200"), (Outcome::Throttled, "429")] {
         let line = term
             .lines()
@@ -101,9 +101,9 @@ fn the_terminal_and_the_html_say_the_same_diagnosis() {
     ];
     for r in &runs {
         let facts = Facts::of(r);
-        let term = terminal::summary_with(r, &facts);
-        let html = html::render_with(r, &facts);
-        let p = diagnosis::phrase(&facts.diagnosis);
+        let term = terminal::summary_with(r, &facts, &crate::next::Next::default());
+        let html = html::render_with(r, &facts, &crate::next::Next::default());
+        let p = diagnosis::phrase(&facts.diagnosis, &crate::next::Next::default());
         // The terminal ends with the headline, and the HTML holds every tile and sentence of it.
         assert!(
             term.ends_with(&format!("{}\n{}\n", p.headline[0], p.headline[1])),
@@ -153,7 +153,7 @@ fn the_terminal_and_the_html_say_the_same_diagnosis() {
         // result.json keeps the same words beside the facts.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("result.json");
-        crate::write_result(r, &facts.diagnosis, &path).unwrap();
+        crate::write_result(r, &facts.diagnosis, &crate::next::Next::default(), &path).unwrap();
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(

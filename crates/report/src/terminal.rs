@@ -9,11 +9,16 @@ use surge_record::result::RunResult;
 
 /// The summary as text (no colour codes, so it reads the same in CI logs).
 pub fn summary(r: &RunResult) -> String {
-    summary_with(r, &Facts::of(r))
+    summary_with(r, &Facts::of(r), &crate::next::Next::of(r, None))
 }
 
-/// [`summary`] from facts already computed for `r`.
-pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
+/// [`summary`] of a run whose `result.json` is at `result`: its next steps name that file.
+pub fn summary_at(r: &RunResult, result: &std::path::Path) -> String {
+    summary_with(r, &Facts::of(r), &crate::next::Next::of(r, Some(result)))
+}
+
+/// [`summary`] from facts already computed for `r`, with its next steps.
+pub fn summary_with(r: &RunResult, facts: &Facts, next: &crate::next::Next) -> String {
     let mut s = String::new();
     let t = &r.totals;
     let f = &facts.figures.overview;
@@ -134,7 +139,7 @@ pub fn summary_with(r: &RunResult, facts: &Facts) -> String {
             f.dropped_iterations
         );
     }
-    let d = super::diagnosis::phrase(&facts.diagnosis);
+    let d = super::diagnosis::phrase(&facts.diagnosis, next);
     if let Some(c) = &d.completion {
         let _ = writeln!(s, "completion: {c}");
     }
@@ -186,7 +191,11 @@ mod tests {
         assert!(lines[n - 1].starts_with("→ "), "{s}");
         assert_eq!(
             lines[n - 1],
-            crate::diagnosis::phrase(&surge_analysis::diagnosis::diagnose(&r)).headline[1]
+            crate::diagnosis::phrase(
+                &surge_analysis::diagnosis::diagnose(&r),
+                &crate::next::Next::of(&r, None)
+            )
+            .headline[1]
         );
     }
 }

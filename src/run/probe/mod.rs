@@ -497,12 +497,12 @@ pub async fn probe(plan: Plan, opts: ProbeOptions) -> Result<ProbeReport, RunErr
         plan.planned_requests(),
         plan.auth.tokens(),
     );
-    let words = surge_report::probe::phrase(&file);
+    let path = out_dir.join("limit.json");
+    let words = surge_report::probe::phrase(&file, &path.display().to_string());
     file.words = surge_analysis::limit::file::Words {
         headline: words.headline,
         recommendation: words.recommendation,
     };
-    let path = out_dir.join("limit.json");
     let text = serde_json::to_string_pretty(&file).unwrap_or_default();
     std::fs::write(&path, text).map_err(|e| RunError::Io(format!("{}: {e}", path.display())))?;
     let results: Vec<&RunResult> = runs.iter().map(|r| &r.result).collect();

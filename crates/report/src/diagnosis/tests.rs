@@ -14,7 +14,12 @@ fn all_text(p: &Phrasing) -> String {
 
 #[test]
 fn a_throttled_run_with_headers_says_each_fact_once() {
-    let p = phrase(&diagnose(&throttled_run(true)));
+    let next = Next {
+        scenario: "my s.toml".into(),
+        result: Some("reports/s-1/result.json".into()),
+        ..Next::default()
+    };
+    let p = phrase(&diagnose(&throttled_run(true)), &next);
     let text = all_text(&p);
     for want in [
         "10.2 s",
@@ -27,7 +32,7 @@ fn a_throttled_run_with_headers_says_each_fact_once() {
         "This run's 480 requests would start the last at 61.0 s",
         "rested ≥ 60.0 s",
         "over 3 tokens",
-        "--pace-from RESULT.json",
+        "Re-run with `surge run 'my s.toml' --pace-from reports/s-1/result.json`",
         "No 429 body named its limit",
         // One denominator per share: 429s of the responses in that stretch.
         "0.0% of the 120 responses before the onset, 58.3% of the 360 responses from the onset on",
@@ -44,7 +49,8 @@ fn a_throttled_run_with_headers_says_each_fact_once() {
     assert_eq!(
         p.headline[1],
         "→ limit: fixed window: 300 requests per minute per token (5 req/s); pace at ≤ 285 \
-         requests per 61 s per token (5.0% margin)."
+         requests per 61 s per token (5.0% margin): surge run 'my s.toml' --pace-from \
+         reports/s-1/result.json"
     );
     for tile in [
         ("limit named", "300/min per token"),
@@ -58,7 +64,7 @@ fn a_throttled_run_with_headers_says_each_fact_once() {
 fn more_tokens_drop_the_advice_to_spread() {
     let mut r = throttled_run(true);
     r.plan = cc(3);
-    let p = phrase(&diagnose(&r));
+    let p = phrase(&diagnose(&r), &Next::default());
     let rec = p.recommendation.unwrap();
     assert!(
         rec.contains("per token") && !rec.contains("spread") && rec.contains("all start at once"),
@@ -68,7 +74,7 @@ fn more_tokens_drop_the_advice_to_spread() {
 
 #[test]
 fn without_headers_the_pace_is_measured_and_says_so() {
-    let p = phrase(&diagnose(&throttled_run(false)));
+    let p = phrase(&diagnose(&throttled_run(false)), &Next::default());
     let text = all_text(&p);
     for want in [
         "No response carried inin-ratelimit-* headers",
@@ -99,7 +105,7 @@ fn a_short_burst_run_says_what_run_would_tell() {
             sec(t, 20, ok, thr, None, None)
         })
         .collect();
-    let p = phrase(&diagnose(&result(tl, cc(1))));
+    let p = phrase(&diagnose(&result(tl, cc(1))), &Next::default());
     assert!(
         p.headline[1].contains("no pace: throttled for 3 s")
             && p.headline[1].contains("surge probe")
@@ -127,7 +133,7 @@ fn a_limit_named_only_in_bodies_is_never_called_none() {
         .throttled_by_limit
         .insert("HYPOTHESIS.architect.compile/backlog".into(), thr);
     let d = diagnose(&r);
-    let p = phrase(&d);
+    let p = phrase(&d, &Next::default());
     let text = all_text(&p);
     assert!(!text.contains("limit named: none"), "{text}");
     assert!(!text.contains("named no limit"), "{text}");
@@ -144,15 +150,23 @@ fn a_limit_named_only_in_bodies_is_never_called_none() {
         "{text}"
     );
     assert!(text.contains("no header gave its rate"), "{text}");
-    assert!(p
-        .tiles
-        .contains(&("limit named", "in the 429 bodies (no rate)".into())));
+    assert!(p.tiles.contains(&(
+        "limit named",
+        "HYPOTHESIS.architect.compile/backlog (429 bodies; no rate)".into()
+    )));
 }
 
 #[test]
 fn no_429s_says_the_data_cannot_tell() {
     let tl = (0..20).map(|t| sec(t, 4, 8, 0, None, None)).collect();
-    let p = phrase(&diagnose(&result(tl, surge_record::PlanSummary::default())));
+    let p = phrase(
+        &diagnose(&result(tl, surge_record::PlanSummary::default())),
+        &Next {
+            scenario: "s.toml".into(),
+            simulated: true,
+            ..Next::default()
+        },
+    );
     assert!(
         p.lines[0].contains("No 429 responses") && p.lines[0].contains("cannot tell"),
         "{:?}",
@@ -169,7 +183,7 @@ fn no_429s_says_the_data_cannot_tell() {
         p.headline
     );
     assert!(
-        p.headline[1].contains("limit is unknown; `surge probe` finds it"),
+        p.headline[1].contains("limit is unknown; `surge probe s.toml --simulate` finds it"),
         "{:?}",
         p.headline
     );
@@ -181,7 +195,10 @@ fn no_429s_with_headers_reports_headroom() {
     let tl = (0..20)
         .map(|t| sec(t, 1, 2, 0, Some((300, 2 * (t + 1), 60 - t)), None))
         .collect();
-    let p = phrase(&diagnose(&result(tl, surge_record::PlanSummary::default())));
+    let p = phrase(
+        &diagnose(&result(tl, surge_record::PlanSummary::default())),
+        &Next::default(),
+    );
     assert!(
         p.lines.iter().any(|l| l.contains("40 of 300 (13.3%)")),
         "{:?}",
@@ -193,7 +210,10 @@ fn no_429s_with_headers_reports_headroom() {
 #[test]
 fn everything_throttled_from_the_start_gives_no_safe_pace() {
     let tl = (0..5).map(|t| sec(t, 2, 0, 10, None, None)).collect();
-    let p = phrase(&diagnose(&result(tl, surge_record::PlanSummary::default())));
+    let p = phrase(
+        &diagnose(&result(tl, surge_record::PlanSummary::default())),
+        &Next::default(),
+    );
     assert!(
         p.recommendation.as_deref().unwrap().starts_with("No pace"),
         "{p:?}"
@@ -208,10 +228,10 @@ fn everything_throttled_from_the_start_gives_no_safe_pace() {
 
 #[test]
 fn no_traffic_is_said_plainly() {
-    let p = phrase(&diagnose(&result(
-        vec![],
-        surge_record::PlanSummary::default(),
-    )));
+    let p = phrase(
+        &diagnose(&result(vec![], surge_record::PlanSummary::default())),
+        &Next::default(),
+    );
     assert!(p.lines[0].contains("nothing to diagnose"));
 }
 
@@ -223,7 +243,7 @@ fn hypothesis_limits_and_unnamed_429s_are_said() {
         "HYPOTHESIS.architect.compile/HYPOTHESIS.publish.compile.backlog.capacity".into(),
         thr - 2,
     );
-    let p = phrase(&diagnose(&r));
+    let p = phrase(&diagnose(&r), &Next::default());
     let text = all_text(&p);
     assert!(
         text.contains(&format!(
@@ -270,7 +290,7 @@ fn a_backend_queue_is_said_with_the_rise_from_when_and_the_first_429_everywhere(
                 and ≥ 13.9 s when begun in seconds 5–9, ×3.9 by the first 429 at 10.2 s; a steady \
                 rise (p = 0.002) while the requests' 2xx median went 2400 ms → 2500 ms (×1.0): \
                 work accepted at once and finished ever later, a queue behind the API.";
-    let p = phrase(&d);
+    let p = phrase(&d, &Next::default());
     // The terminal's `completion:` line, the report's second bullet, its tile, CI's facts and
     // result.json's words: one sentence.
     assert_eq!(p.completion.as_deref(), Some(want));
@@ -281,7 +301,7 @@ fn a_backend_queue_is_said_with_the_rise_from_when_and_the_first_429_everywhere(
         "backend queue: 3.6 s → ≥ 13.9 s by the first 429".to_string(),
     );
     assert!(p.tiles.contains(&tile), "{:?}", p.tiles);
-    let note = ci_note(&d);
+    let note = ci_note(&d, &Next::default());
     assert!(note.facts.contains(&(tile.0.to_string(), tile.1.clone())));
     let words = Words {
         headline: &p.headline,
@@ -334,7 +354,7 @@ fn each_reading_of_the_trend_opens_its_sentence() {
     let mut t = trend(true, 1.0 / 401.0, 13_900_000, 2_500_000);
     (t.before_first_429, t.late_at_least) = (false, false);
     clear.completion = Some(t);
-    let p = phrase(&clear);
+    let p = phrase(&clear, &Next::default());
     let s = p.completion.clone().unwrap();
     assert!(
         s.contains("×3.9 in a run without 429s; a steady rise"),
@@ -346,7 +366,7 @@ fn each_reading_of_the_trend_opens_its_sentence() {
         p.lines
     );
     clear.completion = None;
-    let p = phrase(&clear);
+    let p = phrase(&clear, &Next::default());
     assert!(p.completion.is_none() && !p.lines.iter().any(|l| l.contains("Completion")));
     assert!(!p.tiles.iter().any(|t| t.0 == "completion time"));
     // Transactions too few to read say so, with the first 429 they were read before.
@@ -356,7 +376,7 @@ fn each_reading_of_the_trend_opens_its_sentence() {
         seconds: 3,
         before_first_429: true,
     });
-    let p = phrase(&d);
+    let p = phrase(&d, &Next::default());
     assert_eq!(
         p.completion.as_deref(),
         Some(

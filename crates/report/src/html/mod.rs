@@ -51,11 +51,11 @@ pub fn esc(s: &str) -> String {
 
 /// Renders the whole page.
 pub fn render(r: &RunResult) -> String {
-    render_with(r, &Facts::of(r))
+    render_with(r, &Facts::of(r), &crate::next::Next::of(r, None))
 }
 
 /// Renders the whole page from facts already computed for `r`.
-pub fn render_with(r: &RunResult, facts: &Facts) -> String {
+pub fn render_with(r: &RunResult, facts: &Facts, next: &crate::next::Next) -> String {
     let charts = charts::all(r, &facts.figures);
     let mut out = String::with_capacity(64 * 1024 + r.timeline.len() * 160);
     out.push_str("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -84,7 +84,7 @@ pub fn render_with(r: &RunResult, facts: &Facts) -> String {
     page::header(&mut out, r);
     out.push_str("<main>");
     page::overview(&mut out, &facts.figures.overview);
-    page::diagnosis(&mut out, &facts.diagnosis);
+    page::diagnosis(&mut out, &facts.diagnosis, next);
     out.push_str("<section id=\"charts\"><h2>Over time</h2>");
     for c in &charts {
         c.render(&mut out);

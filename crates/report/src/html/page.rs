@@ -139,8 +139,8 @@ pub fn overview(out: &mut String, f: &Overview) {
 
 /// The 429 diagnosis section: the tiles, the sentences and the recommendation, all from
 /// [`crate::diagnosis::phrase`] (the same words as the terminal's headline).
-pub fn diagnosis(out: &mut String, d: &Diagnosis) {
-    let p = crate::diagnosis::phrase(d);
+pub fn diagnosis(out: &mut String, d: &Diagnosis, next: &crate::next::Next) {
+    let p = crate::diagnosis::phrase(d, next);
     let class = match d.verdict {
         Verdict::Throttled => "throttled",
         Verdict::NotThrottled => "clear",

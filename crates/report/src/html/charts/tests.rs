@@ -6,7 +6,7 @@ use surge_record::RunResult;
 
 /// The `<figure>` of chart `id` in the page of `r`.
 fn figure(r: &RunResult, id: &str) -> String {
-    let html = super::super::render_with(r, &Facts::of(r));
+    let html = super::super::render_with(r, &Facts::of(r), &crate::next::Next::of(r, None));
     let at = html
         .find(&format!("<figure class=\"chart\" id=\"{id}\""))
         .unwrap_or_else(|| panic!("no chart {id}"));
