@@ -316,6 +316,30 @@ mod phrasing {
     }
 
     #[test]
+    fn a_regression_at_a_small_sample_size_never_says_it_cannot_fail() {
+        let run = |seed: u64, scale: f64| {
+            let tail = move |i: u64| {
+                let mut r = stats::rng(seed ^ i.wrapping_mul(0x9E37));
+                let u: f64 = rand::RngExt::random(&mut r);
+                (-(1.0 - u).ln() * scale) as u64 + 1
+            };
+            from_cells(
+                vec![cell("publish", StatusKey::Http(200), 500, tail)],
+                vec![],
+                60.0,
+            )
+        };
+        let a = parse_allowances(DEFAULT_MAX_REGRESSION, &["publish".into()]).unwrap();
+        let rows = compare(&run(1, 400_000.0), &run(2, 1_600_000.0), &a, 0.99);
+        let p95 = find(&rows, "p95");
+        assert!(p95.samples_needed.is_some(), "the case is underpowered");
+        let w = comparison(p95);
+        assert!(w.detail.contains("regression"), "{}", w.detail);
+        assert!(!w.detail.contains("cannot fail"), "{}", w.detail);
+        assert!(w.detail.contains("samples per run resolve"), "{}", w.detail);
+    }
+
+    #[test]
     fn skipped_rows_say_why() {
         let mut cand = run(2, 400, 40);
         cand.labels.push("new".into());

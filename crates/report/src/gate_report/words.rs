@@ -144,7 +144,15 @@ pub fn comparison(c: &Comparison) -> Words {
         (false, _) => "pass",
     };
     let allowed_text = c.allowed_written();
+    let regression = c.beyond && c.out_of_noise;
     let power_note = match (c.resolution, c.samples_needed) {
+        // It did fail: the change was wider than the noise, so only the sample size is said.
+        (Some(h), Some(n)) if c.allowed > 0.0 && regression => format!(
+            "; the noise (±{}) is wider than {allowed_text} at {} samples, so a change between the \
+             two would pass; about {n} samples per run resolve {allowed_text}",
+            noise_text(h, base, c.relative, kind),
+            c.samples
+        ),
         (Some(h), Some(n)) if c.allowed > 0.0 => format!(
             "; cannot fail at the allowance: the noise (±{}) is wider than {allowed_text} at {} samples, so only a change beyond {} fails; about {n} samples per run resolve {allowed_text}",
             noise_text(h, base, c.relative, kind),
