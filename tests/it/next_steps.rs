@@ -1,7 +1,8 @@
 //! Every next step surge prints works when pasted as it is, and never advises what was just done
 //! (issue 25): each printed command is run here through `sh -c`, with the built `surge` first on
 //! PATH, from the folder the user was in. The scenario's file name has a space, so the quoting is
-//! tested too. All runs are `--simulate` (virtual time, no sockets).
+//! tested too. All runs are `--simulate` (virtual time, no sockets). Also: outputs go to folders
+//! of their own under reports/, and the paths printed are true.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -159,4 +160,68 @@ fn scenario_fields_given_as_flags_are_answered_with_their_set_form() {
             assert_eq!(ok.status.code(), Some(0), "{line}:\n{}", text(&ok));
         }
     }
+}
+
+#[test]
+fn a_jtl_s_reports_and_k8s_manifests_go_to_folders_of_their_own_under_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = copy_scenario(dir.path());
+    let shared = dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("report.html"), "someone else's").unwrap();
+    let o = surge(
+        dir.path(),
+        &["run", scenario, "--simulate", "--jtl", "shared/results.jtl"],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    for _ in 0..2 {
+        let o = surge(dir.path(), &["report", "shared/results.jtl"]);
+        let out = text(&o);
+        assert!(o.status.success(), "{out}");
+        let report = out
+            .lines()
+            .find_map(|l| l.strip_prefix("report: "))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(report.starts_with("reports/results-"), "{report}");
+        assert!(dir.path().join(report).exists(), "{report}");
+        for l in out.lines().filter_map(|l| l.strip_prefix("wrote: ")) {
+            assert!(dir.path().join(l).exists(), "{l}");
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(shared.join("report.html")).unwrap(),
+        "someone else's",
+        "nothing beside the JTL is overwritten"
+    );
+    // Two reports of one JTL in the same second get two folders.
+    let folders = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("results-"))
+        .count();
+    assert_eq!(folders, 2);
+
+    let o = surge(
+        dir.path(),
+        &[
+            "k8s",
+            scenario,
+            "--parallelism",
+            "2",
+            "--target",
+            "http://surge-mock:8080",
+        ],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let wrote: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("wrote "))
+        .collect();
+    assert!(!wrote.is_empty(), "{out}");
+    for f in wrote {
+        assert!(f.starts_with("reports/k8s/"), "{f}");
+        assert!(dir.path().join(f).is_file(), "{f}");
+    }
+    assert!(!dir.path().join("k8s").exists());
 }

@@ -35,7 +35,8 @@ pub struct K8sArgs {
     /// Base name of the objects [default: surge-<scenario name>].
     #[arg(long)]
     pub name: Option<String>,
-    /// Directory to write the manifests in [default: k8s/<name>].
+    /// Directory to write the manifests in [default: reports/k8s/<name>, beside the runs' outputs
+    /// and ignored by git like them].
     #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// When the segments start together (RFC 3339) [default: now + --start-in].
@@ -329,7 +330,7 @@ pub fn cmd(a: &K8sArgs) -> i32 {
     let dir = a
         .out
         .clone()
-        .unwrap_or_else(|| Path::new("k8s").join(&spec.name));
+        .unwrap_or_else(|| Path::new("reports").join("k8s").join(&spec.name));
     match write(&spec, &dir) {
         Ok(files) => {
             for f in &files {
