@@ -7,7 +7,7 @@
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 # The workspace: the root package (the binary) and every crate under crates/ (one COPY each, so
-# tests/dockerfile.rs can read them against `cargo metadata`). Cargo.toml declares the benchmarks
+# tests/it/dockerfile.rs can read them against `cargo metadata`). Cargo.toml declares the benchmarks
 # (benches/), so cargo wants their files present.
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src

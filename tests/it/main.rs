@@ -12,6 +12,7 @@ mod compare_sweep;
 mod conversations;
 mod diagnosis_agrees;
 mod distributed;
+mod doc_samples;
 mod dockerfile;
 mod exits;
 mod faults;
