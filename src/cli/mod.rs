@@ -217,7 +217,7 @@ async fn main_args(args: Vec<std::ffi::OsString>) -> i32 {
 pub(crate) async fn say_which_mock_answers(plan: &surge_plan::Plan) {
     let (base_url, want) = match (&plan.target.endpoint, plan.target.written_for_mock) {
         (surge_plan::Endpoint::Mock { preset }, _) => {
-            println!("target: built-in mock, preset {preset}");
+            println!("target: {}", surge_report::format::mock_target(preset));
             return;
         }
         (surge_plan::Endpoint::Url { base_url, .. }, Some(want)) => (base_url, want),

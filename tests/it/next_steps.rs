@@ -225,3 +225,44 @@ fn a_jtl_s_reports_and_k8s_manifests_go_to_folders_of_their_own_under_reports() 
     }
     assert!(!dir.path().join("k8s").exists());
 }
+
+#[test]
+fn report_html_names_the_target_as_the_terminal_does_and_reads_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = copy_scenario(dir.path());
+    let o = surge(dir.path(), &["run", scenario, "--simulate", "-o", "r"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let html = std::fs::read_to_string(dir.path().join("r/report.html")).unwrap();
+    assert!(
+        text(&o).contains("target: built-in mock, preset seed")
+            && html.contains("<p class=\"meta\"><span>built-in mock, preset seed</span><span>"),
+        "the header names the target as the terminal does"
+    );
+    let meta = &html[html.find("<p class=\"meta\">").unwrap()..];
+    let meta = &meta[..meta.find("</p>").unwrap()];
+    assert!(meta.contains(" UTC</span>") && !meta.contains('.') || meta.contains(" s</span>"));
+    assert!(
+        !html.contains(".1160") && !html.contains("Z</span>"),
+        "{meta}"
+    );
+    let diag = &html[html.find("id=\"diagnosis\"").unwrap()..];
+    let diag = &diag[..diag.find("</section>").unwrap()];
+    assert!(
+        !diag.contains('`'),
+        "Markdown backticks in the diagnosis: {diag}"
+    );
+    assert!(
+        diag.contains("<code>surge probe my burst.toml --simulate</code>")
+            || diag.contains("<code>surge probe &#39;my burst.toml&#39; --simulate</code>"),
+        "{diag}"
+    );
+    assert!(
+        diag.contains("<dt>limit named</dt><dd>HYPOTHESIS.architect.compile/"),
+        "the tile names the limit: {diag}"
+    );
+    assert!(html.contains("<div class=\"k\">2xx service time, p95</div><div class=\"v\">"));
+    assert!(
+        html.contains("ramp_up = 10 s;") && html.contains("think_time = none;"),
+        "the profile has units"
+    );
+}

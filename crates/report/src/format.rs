@@ -113,6 +113,45 @@ pub fn duration(s: f64) -> String {
     }
 }
 
+/// What answered a run, as the terminal says it before the run: `built-in mock, preset seed`,
+/// or the host (with the preset of a `surge mock` that answered there).
+pub fn target(t: &surge_record::result::TargetInfo) -> String {
+    match (t.kind, t.mock_preset) {
+        (surge_record::result::TargetKind::Mock, Some(p)) => mock_target(p),
+        (surge_record::result::TargetKind::Mock, None) => "built-in mock".into(),
+        (surge_record::result::TargetKind::Url, Some(p)) => {
+            format!("{} (surge mock, preset {p})", t.host)
+        }
+        (surge_record::result::TargetKind::Url, None) => t.host.clone(),
+    }
+}
+
+/// `built-in mock, preset seed`.
+pub fn mock_target(preset: impl std::fmt::Display) -> String {
+    format!("built-in mock, preset {preset}")
+}
+
+/// An RFC 3339 time as people read it, to the second: `2026-12-07 04:28:22 UTC` (as it is when
+/// it does not parse).
+pub fn when(rfc3339: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(rfc3339, &Rfc3339) {
+        Ok(t) => {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        }
+        Err(_) => rfc3339.to_string(),
+    }
+}
+
 /// A number with at most three decimals, trailing zeros dropped (`12.5`, `0.333`, `40`): the
 /// full-precision form CSV files and gate values share.
 pub fn decimal(v: f64) -> String {
@@ -183,6 +222,10 @@ mod tests {
             assert_eq!(ms(us), want, "{us}");
         }
         assert_eq!(ms_exact(4_776_123), "4776.123");
+        assert_eq!(
+            when("2026-12-07T04:28:22.116072064Z"),
+            "2026-12-07 04:28:22 UTC"
+        );
         // The human value is the machine value rounded.
         let exact: f64 = ms_exact(17_549).parse().unwrap();
         assert_eq!(format!("{exact:.1}"), ms(17_549));

@@ -111,12 +111,12 @@ fn the_terminal_and_the_html_say_the_same_diagnosis() {
         );
         for (k, v) in &p.tiles {
             assert!(
-                html.contains(&format!("<dt>{k}</dt><dd>{}</dd>", html::esc(v))),
+                html.contains(&format!("<dt>{k}</dt><dd>{}</dd>", html::page::text(v))),
                 "{k}: {v}"
             );
         }
         for line in p.lines.iter().chain(&p.recommendation) {
-            assert!(html.contains(&html::esc(line)), "{line}");
+            assert!(html.contains(&html::page::text(line)), "{line}");
         }
         // The figures the headline quotes are the tiles' figures.
         let tile = |k: &str| p.tiles.iter().find(|t| t.0 == k).map(|t| t.1.clone());

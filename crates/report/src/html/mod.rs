@@ -15,7 +15,7 @@
 mod axis;
 pub mod charts;
 pub mod compare;
-mod page;
+pub(crate) mod page;
 mod path;
 pub mod probe;
 pub mod svg;

@@ -37,8 +37,8 @@ pub fn header(out: &mut String, r: &RunResult) {
     let _ = write!(
         out,
         "<p class=\"meta\"><span>{}</span><span>{}</span><span>{}</span>",
-        esc(&r.target.host),
-        esc(&r.started_at),
+        esc(&crate::format::target(&r.target)),
+        esc(&crate::format::when(&r.started_at)),
         duration(r.duration_s)
     );
     if r.partial {
@@ -99,9 +99,9 @@ pub fn overview(out: &mut String, f: &Overview) {
     match &f.success_service {
         Some(l) => card(
             "",
-            "2xx service time",
+            "2xx service time, p95",
             format!("{} ms", ms(l.p95_us)),
-            format!("p95 · p50 {} ms · p99 {} ms", ms(l.p50_us), ms(l.p99_us)),
+            format!("p50 {} ms · p99 {} ms", ms(l.p50_us), ms(l.p99_us)),
         ),
         None => card("", "2xx service time", "–".into(), "no 2xx".into()),
     }
@@ -137,6 +137,20 @@ pub fn overview(out: &mut String, f: &Overview) {
     out.push_str("</section>");
 }
 
+/// A sentence of the diagnosis as HTML: escaped, and each `code` span (the words' Markdown, as
+/// the terminal and CI outputs keep it) as `<code>`, so no backtick shows.
+pub(crate) fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for (i, part) in s.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{}</code>", esc(part));
+        } else {
+            out.push_str(&esc(part));
+        }
+    }
+    out
+}
+
 /// The 429 diagnosis section: the tiles, the sentences and the recommendation, all from
 /// [`crate::diagnosis::phrase`] (the same words as the terminal's headline).
 pub fn diagnosis(out: &mut String, d: &Diagnosis, next: &crate::next::Next) {
@@ -153,20 +167,20 @@ pub fn diagnosis(out: &mut String, d: &Diagnosis, next: &crate::next::Next) {
     if !p.tiles.is_empty() {
         out.push_str("<dl class=\"facts\">");
         for (k, v) in &p.tiles {
-            let _ = write!(out, "<div><dt>{k}</dt><dd>{}</dd></div>", esc(v));
+            let _ = write!(out, "<div><dt>{k}</dt><dd>{}</dd></div>", text(v));
         }
         out.push_str("</dl>");
     }
     out.push_str("<ul>");
     for line in &p.lines {
-        let _ = write!(out, "<li>{}</li>", esc(line));
+        let _ = write!(out, "<li>{}</li>", text(line));
     }
     out.push_str("</ul>");
     if let Some(rec) = &p.recommendation {
         let _ = write!(
             out,
             "<p class=\"rec\"><b>Recommendation</b> {}</p>",
-            esc(rec)
+            text(rec)
         );
     }
     out.push_str("</section>");
@@ -291,6 +305,59 @@ fn retry_after_groups(m: &std::collections::BTreeMap<u32, u64>) -> Vec<(String, 
     out
 }
 
+/// A group's profile with units: `thread_group: threads = 50; ramp_up = 10 s; think_time =
+/// constant, pause 35 ms`. Durations are kept in seconds in `result.json`; these keys are
+/// durations (a load's, and a think time's).
+fn profile(g: &surge_record::meta::GroupLoad) -> String {
+    const DURATIONS: &[&str] = &[
+        "ramp_up",
+        "duration",
+        "delay",
+        "hold",
+        "step_every",
+        "step_down_every",
+        "spike_at",
+        "spike_for",
+        "spike_ramp",
+        "time_unit",
+        "pause",
+        "min",
+        "max",
+        "mean",
+        "deviation",
+    ];
+    let value = |k: &str, v: &str| -> String {
+        match v.parse::<f64>() {
+            Ok(x) if DURATIONS.contains(&k) && x < 1.0 && x > 0.0 => {
+                format!("{} ms", crate::format::decimal(x * 1000.0))
+            }
+            Ok(x) if DURATIONS.contains(&k) => format!("{} s", crate::format::decimal(x)),
+            _ => v.to_string(),
+        }
+    };
+    let settings: Vec<String> = g
+        .settings
+        .iter()
+        .map(|(k, v)| {
+            // A table (`kind: constant, pause: 0.035`): its kind first, then each field.
+            let shown = if v.contains(": ") {
+                v.split(", ")
+                    .map(|part| match part.split_once(": ") {
+                        Some(("kind", kind)) => kind.to_string(),
+                        Some((pk, pv)) => format!("{pk} {}", value(pk, pv)),
+                        None => part.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                value(k, v)
+            };
+            format!("{k} = {shown}")
+        })
+        .collect();
+    format!("{}: {}", g.profile, settings.join("; "))
+}
+
 /// Run metadata: what ran, where, when, with what. Host only (never a URL, header or secret).
 pub fn metadata(out: &mut String, r: &RunResult) {
     out.push_str("<section id=\"run\"><h2>Run</h2><dl class=\"kv\">");
@@ -307,7 +374,7 @@ pub fn metadata(out: &mut String, r: &RunResult) {
         } else {
             format!("profile ({})", g.name)
         };
-        kv(&key, g.describe());
+        kv(&key, profile(g));
     }
     let auth = r.plan.auth;
     kv(
@@ -340,7 +407,7 @@ pub fn metadata(out: &mut String, r: &RunResult) {
         kv("extra CA", ca.clone());
     }
     kv("labels", r.labels.join(", "));
-    kv("started", r.started_at.clone());
+    kv("started", crate::format::when(&r.started_at));
     kv(
         "duration",
         format!(
