@@ -240,10 +240,9 @@ fn report_html_names_the_target_as_the_terminal_does_and_reads_as_text() {
     );
     let meta = &html[html.find("<p class=\"meta\">").unwrap()..];
     let meta = &meta[..meta.find("</p>").unwrap()];
-    assert!(meta.contains(" UTC</span>") && !meta.contains('.') || meta.contains(" s</span>"));
     assert!(
-        !html.contains(".1160") && !html.contains("Z</span>"),
-        "{meta}"
+        meta.contains(" UTC</span>") && !meta.contains("Z</span>"),
+        "a readable time, to the second: {meta}"
     );
     let diag = &html[html.find("id=\"diagnosis\"").unwrap()..];
     let diag = &diag[..diag.find("</section>").unwrap()];
@@ -252,8 +251,7 @@ fn report_html_names_the_target_as_the_terminal_does_and_reads_as_text() {
         "Markdown backticks in the diagnosis: {diag}"
     );
     assert!(
-        diag.contains("<code>surge probe my burst.toml --simulate</code>")
-            || diag.contains("<code>surge probe &#39;my burst.toml&#39; --simulate</code>"),
+        diag.contains("<code>surge probe &#39;my burst.toml&#39; --simulate</code>"),
         "{diag}"
     );
     assert!(
