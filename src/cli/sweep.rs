@@ -11,6 +11,7 @@ use clap::Args;
 use super::{exit, LoadArgs, PaceArgs};
 use crate::run::{self, RunOptions};
 use surge_record::RunResult;
+use surge_report::terminal::summary_at;
 
 /// `surge sweep`.
 #[derive(Debug, Args, Default)]
@@ -272,13 +273,8 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
         match run::run_plan(plan, opts).await {
             Ok(rep) => {
                 if !a.quiet {
-                    print!(
-                        "{}",
-                        surge_report::terminal::summary_at(
-                            &rep.result,
-                            &rep.out_dir.join("result.json")
-                        )
-                    );
+                    let json = rep.out_dir.join("result.json");
+                    print!("{}", summary_at(&rep.result, &json));
                 }
                 done.push((label, rep.result));
             }
