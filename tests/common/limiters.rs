@@ -312,7 +312,8 @@ impl Server {
     /// Writes `DIR/NAME.toml`: the Architect publish (`POST
     /// /api/v2/flows/actions/publish?flow={__uuid}`) with client-credentials tokens from the
     /// limiter's `/oauth/token`, `users` users started over 1 s, `loops` each, a 429 a failed
-    /// sample (the user moves on). The probe reads its request; a run sends users × loops.
+    /// sample (the user moves on), 3 minutes at most. The probe reads its request; a run sends
+    /// users × loops.
     pub fn publish_scenario(&self, dir: &Path, name: &str, users: u32, loops: u32) -> PathBuf {
         let f = dir.join(format!("{name}.toml"));
         let text = format!(
@@ -322,7 +323,8 @@ impl Server {
              [[request]]\nname = \"publish\"\nmethod = \"POST\"\n\
              path = \"/api/v2/flows/actions/publish?flow={{__uuid}}\"\n\
              headers = {{ \"Content-Type\" = \"application/json\" }}\nbody = \"null\"\n\
-             [load]\nthreads = {users}\nramp_up = \"1s\"\nloops = {loops}\non_error = \"continue\"\n",
+             [load]\nthreads = {users}\nramp_up = \"1s\"\nloops = {loops}\non_error = \"continue\"\n\
+             [limits]\nmax_duration = \"3m\"\n",
             url = self.url(),
             id = CLIENT_ENV[0].0,
             secret = CLIENT_ENV[1].0,
