@@ -10,9 +10,10 @@
 //! cargo run --example limiters -- --surge target/release/surge --only haproxy --jobs 2
 //! ```
 //!
-//! The fastest time (`Spec::optimum_s`): a rested limiter's allowance at once, then the rest of
-//! the batch at the sustained rate; for a concurrency limit, ⌈batch / max⌉ rounds of the origin's
-//! service time. The batch is one token's (the scenario's default), 20 users over a 1-s ramp.
+//! The fastest time is `Spec::optimum_s`, from the truth's own algorithm (see there): for a bucket, what
+//! a rested limiter admits at once, then the rest at the sustained rate; for a fixed window or a log,
+//! a count per window; for a concurrency limit, ⌈batch / max⌉ rounds of the origin's service time.
+//! The batch is one token's (the scenario's default), 20 users over a 1-s ramp, about 15 s at the limit.
 
 #[path = "../tests/common/limiters.rs"]
 mod limiters;
@@ -192,12 +193,6 @@ fn main() {
     }
 }
 
-/// The batch: what the limiter admits at once and about `BATCH_S` at its rate, in whole loops.
-fn batch_size(spec: &Spec) -> u32 {
-    let want = f64::from(spec.at_once()) + spec.sustained_rate() * BATCH_S;
-    (want / f64::from(USERS)).ceil() as u32 * USERS
-}
-
 /// Runs surge with the scenario's client id and secret; its exit code and both outputs.
 fn surge(bin: &Path, args: &[&str]) -> (Option<i32>, String) {
     let out = Command::new(bin)
@@ -219,7 +214,7 @@ fn read_json(path: &Path) -> Option<Value> {
 
 fn measure(spec: &Spec, bin: &Path, dir: &Path) -> Row {
     std::fs::create_dir_all(dir).expect("the output directory");
-    let batch = batch_size(spec);
+    let batch = spec.batch(USERS, BATCH_S);
     let probe_dir = dir.join("probe");
     let probe = {
         let srv = spec.start();

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::limiters::{publish_at_once, Key, RawClient, Spec, Strategy};
+use common::limiters::{Key, Spec, Strategy};
+use common::raw_client::{publish_at_once, RawClient};
 
 /// `n` requests back to back on one connection: how many were admitted (200) and refused (429).
 fn burst(spec: &Spec, n: u32) -> (u32, u32) {

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 pub mod limiters;
 pub mod proxy;
+pub mod raw_client;
 pub mod tls;
 
 /// A request as the handler sees it.
