@@ -271,9 +271,25 @@ fn measure(spec: &Spec, bin: &Path, dir: &Path) -> Row {
     std::fs::write(dir.join("paced.txt"), &text).expect("paced.txt");
     row.paced = match read_json(&paced_dir.join("result.json")) {
         Some(r) if code == Some(0) => paced_words(&r, spec.optimum_s(batch), batch),
-        _ => format!("no run (exit {code:?}): {}", first_line(&text)),
+        _ => no_run(code, &text),
     };
     row
+}
+
+/// Why the paced batch did not run: the probe's own reason for giving no pace, else surge's first
+/// line.
+fn no_run(code: Option<i32>, text: &str) -> String {
+    match text.split_once("No pace: ") {
+        Some((_, why)) => {
+            let why = why
+                .split([';', '\n'])
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('.');
+            format!("no pace: {}", why.replace('|', "/"))
+        }
+        None => format!("no run (exit {code:?}): {}", first_line(text)),
+    }
 }
 
 fn first_line(text: &str) -> String {
