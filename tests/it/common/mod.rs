@@ -10,7 +10,9 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+pub mod limiters;
 pub mod proxy;
+pub mod raw_client;
 pub mod tls;
 
 /// A request as the handler sees it.
