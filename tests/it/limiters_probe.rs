@@ -6,8 +6,6 @@
 //!
 //! Skipped per family with `SURGE_SKIP_NGINX`, `SURGE_SKIP_HAPROXY`, `SURGE_SKIP_PYTHON`.
 
-
-
 use std::path::Path;
 use std::process::Command;
 

@@ -11,9 +11,7 @@ use surge::analysis::limit::file::LimitFile;
 use surge::analysis::limit::scope::Scope;
 use surge::record::{Outcome, RunResult};
 
-mod common;
-
-use common::limiters::{nginx, Server};
+use crate::common::limiters::{nginx, Server};
 
 fn skip() -> bool {
     if std::env::var_os("SURGE_SKIP_NGINX").is_some() {

@@ -1,8 +1,6 @@
 //! The limiters of `tests/it/common/limiters.rs` do what their truth says (checked with a plain
 //! client, without surge): a probe that misreads them is the probe's fault, not the harness's.
 
-
-
 use crate::common::limiters::{Key, Spec, Strategy};
 use crate::common::raw_client::{publish_at_once, RawClient};
 
