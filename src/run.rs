@@ -111,6 +111,9 @@ pub struct RunReport {
     pub mock_stats: Option<MockStats>,
     /// The open-files limit during the run (raised to the hard limit when the plan needed it).
     pub open_files: Option<resources::OpenFiles>,
+    /// Outputs that could not be written (a full disk), each naming its file; every other
+    /// output was written.
+    pub output_errors: Vec<String>,
 }
 
 /// True when `base_url`'s host is a loopback address or `localhost`.
@@ -249,6 +252,12 @@ fn before_the_run(
         (None, None) => out_dir::claim_fresh(&stamped_dir(&plan.name))
             .map_err(|e| RunError::Usage(format!("cannot create the output folder: {e}")))?,
     };
+    // A folder nothing can be written to is found before anything is sent.
+    surge_record::atomic::check_writable(&out_dir).map_err(|e| {
+        RunError::Usage(format!(
+            "--out: cannot write into the output folder: {e}; nothing was sent"
+        ))
+    })?;
     let open_files = if opts.simulate {
         None
     } else {
@@ -346,26 +355,40 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     if let Some(p) = &progress {
         p.finished();
     }
-    let samples_written = match writer {
-        Some(w) => Some(
-            w.finish()
-                .map_err(|e| RunError::Io(format!("raw samples: {e}")))?,
-        ),
-        None => None,
-    };
+    // From here on nothing measured is thrown away: a file that cannot be written is said in
+    // `output_errors`, and every other output is still written.
+    let mut output_errors = Vec::new();
+    let samples_written = writer.and_then(|w| match w.finish() {
+        Ok(written) => {
+            output_errors.extend(
+                written
+                    .failed
+                    .iter()
+                    .map(|f| sink_failure(f, written.samples, &opts)),
+            );
+            Some(written.samples)
+        }
+        Err(e) => {
+            output_errors.push(format!("raw samples: {e}"));
+            None
+        }
+    });
 
     let second_hists = m.out.aggregate.take_second_hists();
     let late = m.late;
     let answered = preset.or(answered_by);
     let (result, result_mock_stats) = build_result(&plan, m, &opts, started, answered);
     let result = segment::with_record(result, &opts, late, second_hists);
-    surge_report::write_outputs(&result, &out_dir)
-        .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+    if let Err(e) = surge_report::write_outputs(&result, &out_dir) {
+        output_errors.push(e.to_string());
+    }
     if let Some(stats) = &result_mock_stats {
         // The mock's own counts: the ground truth to hold surge's figures against.
         let p = out_dir.join("mock_stats.json");
         let text = serde_json::to_string_pretty(stats).unwrap_or_default();
-        std::fs::write(&p, text).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+        if let Err(e) = surge_record::atomic::write(&p, text) {
+            output_errors.push(e.to_string());
+        }
     }
     Ok(RunReport {
         result,
@@ -373,7 +396,24 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         samples_written,
         mock_stats: result_mock_stats,
         open_files,
+        output_errors,
     })
+}
+
+/// A `--samples` or `--jtl` file that stopped being written, in words: which flag, why, and
+/// what it still holds.
+fn sink_failure(f: &surge_record::samples::SinkFailure, all: u64, opts: &RunOptions) -> String {
+    let flag = if opts.jtl.as_deref() == Some(f.path.as_path()) {
+        "--jtl"
+    } else {
+        "--samples"
+    };
+    format!(
+        "{flag} {}: {}; stopped writing it: it holds at most {} of the run's {all} samples (the result and the reports hold them all)",
+        f.path.display(),
+        f.error,
+        f.samples_before,
+    )
 }
 
 /// What the measurement gave: the executor's output and where it went.

@@ -152,18 +152,19 @@ pub async fn cmd(a: MergeArgs) -> i32 {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(run_id).join("merged"));
-    if let Err(e) = surge_report::write_outputs(&result, &out_dir) {
-        eprintln!("error: writing outputs: {e}");
-        return exit::FAILED;
-    }
+    // A file that cannot be written is said after the summary and the verdicts (exit 1).
+    let output_errors: Vec<String> = surge_report::write_outputs(&result, &out_dir)
+        .err()
+        .map(|e| e.to_string())
+        .into_iter()
+        .collect();
     if !a.quiet {
         print!("{}", surge_report::terminal::summary(&result));
     }
     if let Some(s) = surge_report::distributed::of(&result) {
         print!("{}", surge_report::distributed::terminal(&s, a.quiet));
     }
-    println!("result: {}", out_dir.join("result.json").display());
-    println!("report: {}", out_dir.join("report.html").display());
+    super::gates::print_written(&out_dir);
     let thresholds = match super::check::stored_thresholds(&result) {
         Ok(t) => t,
         Err(e) => {
@@ -175,6 +176,7 @@ pub async fn cmd(a: MergeArgs) -> i32 {
         result,
         out_dir,
         samples_written: None,
+        output_errors,
         mock_stats: None,
         open_files: None,
     };

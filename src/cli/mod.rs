@@ -280,6 +280,10 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
+    if let Err(e) = gates::check_ci_paths(a.junit.as_deref(), a.summary_md.as_deref()) {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
     say_which_mock_answers(&plan).await;
     let thresholds = plan.thresholds.clone();
     let (segment, start_at) = match a.dist.resolve(&plan.name) {
@@ -362,8 +366,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
             if let Some(why) = run::resources::explain(&rep.result, rep.open_files) {
                 eprintln!("warning: {why}");
             }
-            println!("result: {}", rep.out_dir.join("result.json").display());
-            println!("report: {}", rep.out_dir.join("report.html").display());
+            gates::print_written(&rep.out_dir);
             if let Some(note) = dist::merge_note(&rep) {
                 println!("{note}");
             }
