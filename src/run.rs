@@ -60,6 +60,9 @@ pub struct RunOptions {
     pub segment: Option<segment::SegmentRun>,
     /// Sleep until this barrier before the first request (`--start-at`).
     pub start_at: Option<segment::Barrier>,
+    /// Set just before the first request may go (after the files, the token and `--start-at`):
+    /// until then a stop has nothing to keep, and the caller may end the process at once.
+    pub load_started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Watches a run from outside: once a second while it goes on, and once when the measurement
@@ -443,6 +446,7 @@ async fn measure(
                 plan.clone(),
                 MockConfig::preset(p).with_draw_seed(exec.seed),
                 exec,
+                opts.load_started.clone(),
             )
             .await?;
             Ok(Measured {
@@ -478,6 +482,7 @@ async fn measure(
             .await?;
             exec.base_url = url.clone();
             let late = segment::at_start(opts).await?;
+            mark_started(opts);
             let out = engine::execute_http(plan, Arc::new(transport), auth, exec).await;
             Ok(Measured {
                 out,
@@ -507,6 +512,7 @@ async fn measure(
             .await?;
             exec.base_url = base_url.clone();
             let late = segment::at_start(opts).await?;
+            mark_started(opts);
             let out = engine::execute_http(plan, Arc::new(transport), auth, exec).await;
             Ok(Measured {
                 out,
@@ -517,6 +523,12 @@ async fn measure(
             })
         }
     }
+}
+
+/// The first request may go now: from here on a stop keeps what is measured.
+fn mark_started(opts: &RunOptions) {
+    opts.load_started
+        .store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// The result file's content, and the mock's own counts when the run started the mock.
@@ -542,6 +554,7 @@ async fn simulate(
     plan: Plan,
     cfg: MockConfig,
     mut exec: ExecOptions,
+    load_started: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<(engine::ExecOutput, String, Option<MockStats>), RunError> {
     virtual_time::run("surge-simulate", move || async move {
         let mock = SimMock::new(cfg, plan.target.timeout);
@@ -555,6 +568,7 @@ async fn simulate(
         )
         .await?;
         exec.base_url = mock.url.clone();
+        load_started.store(true, std::sync::atomic::Ordering::SeqCst);
         let out = engine::execute_in_process(&plan, Arc::new(mock.transport), auth, exec).await;
         Ok((out, mock.url, Some(mock.state.stats())))
     })

@@ -175,6 +175,12 @@ async fn main_args(args: Vec<std::ffi::OsString>) -> i32 {
         cli.command,
         Command::Run(_) | Command::Sweep(_) | Command::Probe(_)
     ) {
+        // A probe's searches start their loads on their own: its signals keep their meaning.
+        if matches!(cli.command, Command::Probe(_)) {
+            stops
+                .load_started
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         stops.listen();
     }
     match cli.command {
@@ -357,6 +363,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         bearer_token,
         segment,
         start_at,
+        load_started: stops.load_started.clone(),
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {

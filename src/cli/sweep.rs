@@ -267,12 +267,16 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
             stop_now: stops.now.clone(),
             seed: split_seed(combo).1.or(a.load.seed),
             simulate: a.load.simulate,
+            load_started: stops.load_started.clone(),
             ..RunOptions::default()
         };
         match run::run_plan(plan, opts).await {
             Ok(rep) => {
                 if !a.quiet {
                     print!("{}", surge_report::terminal::summary(&rep.result));
+                }
+                for e in &rep.output_errors {
+                    eprintln!("error: {label}: {e}");
                 }
                 done.push((label, rep.result));
             }

@@ -6,6 +6,7 @@
 mod common;
 mod disk;
 mod pace;
+mod stops;
 
 use std::path::Path;
 use std::process::{Command, Output};
