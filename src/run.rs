@@ -381,7 +381,7 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let late = m.late;
     let answered = preset.or(answered_by);
     let (result, result_mock_stats) = build_result(&plan, m, &opts, started, answered);
-    let result = segment::with_record(result, &opts, late, second_hists);
+    let result = segment::with_record(result, &opts, late, second_hists, &plan);
     if let Err(e) = surge_report::write_outputs(&result, &out_dir) {
         output_errors.push(e.to_string());
     }

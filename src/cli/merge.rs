@@ -144,6 +144,13 @@ pub async fn cmd(a: MergeArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    if result
+        .distributed
+        .as_ref()
+        .is_some_and(|d| d.plan_fingerprint.is_none())
+    {
+        eprintln!("warning: these segments were written by a surge that kept no plan fingerprint: their labels, load and target agree, but their requests (methods, paths, bodies, steps) could not be compared; re-run the segments with this surge to have them checked");
+    }
     let run_id = result
         .distributed
         .as_ref()

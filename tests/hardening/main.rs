@@ -6,6 +6,7 @@
 mod common;
 mod disk;
 mod pace;
+mod results;
 mod stops;
 
 use std::path::Path;
