@@ -7,6 +7,7 @@ mod common;
 mod disk;
 mod pace;
 mod results;
+mod special_files;
 mod stops;
 
 use std::path::Path;

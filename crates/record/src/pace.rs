@@ -134,19 +134,44 @@ pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
             })
         }
     }
-    let text =
-        crate::limits::read_to_string(path, crate::limits::RESULT_BYTES).map_err(|source| {
-            PaceFileError::Io {
-                path: p.clone(),
-                source,
-            }
-        })?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| PaceFileError::Shape {
+    // Streamed, keeping only the advice and its words: a result of a gigabyte (or /dev/zero)
+    // is never held in memory.
+    #[derive(Deserialize)]
+    struct Words {
+        recommendation: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Holder {
+        advice: Option<serde_json::Value>,
+        words: Option<Words>,
+    }
+    #[derive(Deserialize)]
+    struct PaceFile {
+        schema: Option<String>,
+        diagnosis: Option<Holder>,
+        // A limit.json's own (not `flatten`, which would buffer every other field).
+        advice: Option<serde_json::Value>,
+        words: Option<Words>,
+    }
+    let io = |source| PaceFileError::Io {
+        path: p.clone(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let max = crate::limits::RESULT_BYTES;
+    if f.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            crate::limits::LimitError::TooLarge(max),
+        )));
+    }
+    let reader = std::io::BufReader::new(crate::limits::Bounded::new(f, max, u64::MAX));
+    let v: PaceFile = serde_json::from_reader(reader).map_err(|e| PaceFileError::Shape {
         path: p.clone(),
         why: format!("not JSON ({e})"),
     })?;
-    let (holder, prefix) = match v.get("schema").and_then(|s| s.as_str()) {
-        Some(super::result::SCHEMA) => match v.get("diagnosis") {
+    let (holder, prefix) = match v.schema.as_deref() {
+        Some(super::result::SCHEMA) => match v.diagnosis {
             Some(d) => (d, "diagnosis."),
             None => {
                 return Err(PaceFileError::NoPace {
@@ -157,7 +182,13 @@ pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
                 })
             }
         },
-        Some(LIMIT_SCHEMA) => (&v, ""),
+        Some(LIMIT_SCHEMA) => (
+            Holder {
+                advice: v.advice,
+                words: v.words,
+            },
+            "",
+        ),
         _ => {
             return Err(PaceFileError::Shape {
                 path: p,
@@ -167,14 +198,13 @@ pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
             })
         }
     };
-    match holder.get("advice").filter(|a| !a.is_null()) {
+    match holder.advice.filter(|a| !a.is_null()) {
         Some(a) => {
-            let shape = serde_json::from_value::<PaceShape>(a.clone()).map_err(|e| {
-                PaceFileError::Shape {
+            let shape =
+                serde_json::from_value::<PaceShape>(a).map_err(|e| PaceFileError::Shape {
                     path: p.clone(),
                     why: format!("{prefix}advice: {e}"),
-                }
-            })?;
+                })?;
             shape.check().map_err(|(field, why)| PaceFileError::Shape {
                 path: p,
                 why: format!("{prefix}advice.{field}: {why}"),
@@ -184,10 +214,9 @@ pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
         None => Err(PaceFileError::NoPace {
             path: p,
             why: holder
-                .pointer("/words/recommendation")
-                .and_then(|s| s.as_str())
-                .unwrap_or("the file recommends none")
-                .to_string(),
+                .words
+                .and_then(|w| w.recommendation)
+                .unwrap_or_else(|| "the file recommends none".to_string()),
         }),
     }
 }
