@@ -36,6 +36,13 @@ pub struct SweepArgs {
     pub pace: PaceArgs,
 }
 
+/// Each output of one sweep run that could not be written (the run's figures are kept).
+fn say_output_errors(label: &str, errors: &[String]) {
+    for e in errors {
+        eprintln!("error: {label}: {e}");
+    }
+}
+
 /// Parses `--vary` flags into (key, values).
 ///
 /// # Errors
@@ -275,9 +282,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
                 if !a.quiet {
                     print!("{}", surge_report::terminal::summary(&rep.result));
                 }
-                for e in &rep.output_errors {
-                    eprintln!("error: {label}: {e}");
-                }
+                say_output_errors(&label, &rep.output_errors);
                 done.push((label, rep.result));
             }
             Err(e) => {

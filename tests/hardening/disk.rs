@@ -1,4 +1,4 @@
-//! 1 and 2. A full disk or a read-only folder throws nothing away: a `--samples` or `--jtl`
+//! Cases 1 and 2: a full disk or a read-only folder throws nothing away: a `--samples` or `--jtl`
 //! file that cannot be written stops being written and is said; `result.json`, `report.html`,
 //! `thresholds.json` and `--junit` are each written whole (temporary file, then rename) or not
 //! at all; the summary and the verdicts are always printed; a folder that cannot be written to

@@ -2,7 +2,6 @@
 //! modules follow the groups; `docs/reliability.md` lists the guarantee each one holds.
 
 #[path = "../common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 mod disk;
 mod pace;

@@ -1,4 +1,4 @@
-//! 3. A pace file is checked as a scenario's `on_429.rate` is: exit 2 naming the file and the
+//! Case 3: a pace file is checked as a scenario's `on_429.rate` is: exit 2 naming the file and the
 //! field, never a panic.
 
 use super::{stderr, surge, BASE};

@@ -1,4 +1,4 @@
-//! 12 and 13. Results that cannot be true are refused: every reader checks that
+//! Cases 12 and 13: results that cannot be true are refused: every reader checks that
 //! `totals.requests` = Σ `by_status` = Σ `by_outcome` = Σ cells = each cell's histograms, and
 //! `surge merge` refuses segments whose plans (requests, methods, paths, bodies, steps) differ.
 
@@ -21,7 +21,8 @@ fn results_whose_counts_disagree_are_refused_by_every_reader() {
     let o = surge(d, &["run", "s.toml", "--simulate", "-q", "-o", "out"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let good = d.join("out/result.json");
-    let cases: [(&str, fn(&mut Value), &str); 5] = [
+    type Case = (&'static str, fn(&mut Value), &'static str);
+    let cases: [Case; 5] = [
         (
             "requests.json",
             |v| v["totals"]["requests"] = 99999.into(),

@@ -1,4 +1,4 @@
-//! 5 (and the sweep of the "done when"). Every file surge reads is bounded: the
+//! Case 5 (and the sweep of the "done when"). Every file surge reads is bounded: the
 //! scenario, a CSV, a test plan, a JTL, a result, a limit file, a token file, a CA certificate
 //! and the mock's config, each given as `/dev/zero` and as a 1 GB sparse file, ends with exit 2
 //! and one line naming the file, using less than 200 MB of memory (measured by the kernel: the
@@ -10,6 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Runs surge in `dir`; (exit code, stderr, peak RSS in KiB). Killed (and failed) after 60 s.
+/// The child is reaped by `wait4` (for its rusage), not by `Child::wait`.
+#[allow(clippy::zombie_processes)]
 fn measured(dir: &Path, args: &[&str]) -> (Option<i32>, String, i64) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_surge"))
         .current_dir(dir)

@@ -1,4 +1,4 @@
-//! 7. A signal before the load starts stops at once (exit 2, "nothing was sent"), whatever
+//! Case 7: a signal before the load starts stops at once (exit 2, "nothing was sent"), whatever
 //! surge is blocked on: reading a FIFO named as a token file or a CSV while checking the
 //! scenario, or fetching an OAuth token from a server that never answers.
 
