@@ -60,6 +60,9 @@ pub struct RunOptions {
     pub segment: Option<segment::SegmentRun>,
     /// Sleep until this barrier before the first request (`--start-at`).
     pub start_at: Option<segment::Barrier>,
+    /// Set just before the first request may go (after the files, the token and `--start-at`):
+    /// until then a stop has nothing to keep, and the caller may end the process at once.
+    pub load_started: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Watches a run from outside: once a second while it goes on, and once when the measurement
@@ -111,6 +114,9 @@ pub struct RunReport {
     pub mock_stats: Option<MockStats>,
     /// The open-files limit during the run (raised to the hard limit when the plan needed it).
     pub open_files: Option<resources::OpenFiles>,
+    /// Outputs that could not be written (a full disk), each naming its file; every other
+    /// output was written.
+    pub output_errors: Vec<String>,
 }
 
 /// True when `base_url`'s host is a loopback address or `localhost`.
@@ -249,6 +255,12 @@ fn before_the_run(
         (None, None) => out_dir::claim_fresh(&stamped_dir(&plan.name))
             .map_err(|e| RunError::Usage(format!("cannot create the output folder: {e}")))?,
     };
+    // A folder nothing can be written to is found before anything is sent.
+    surge_record::atomic::check_writable(&out_dir).map_err(|e| {
+        RunError::Usage(format!(
+            "--out: cannot write into the output folder: {e}; nothing was sent"
+        ))
+    })?;
     let open_files = if opts.simulate {
         None
     } else {
@@ -346,26 +358,40 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     if let Some(p) = &progress {
         p.finished();
     }
-    let samples_written = match writer {
-        Some(w) => Some(
-            w.finish()
-                .map_err(|e| RunError::Io(format!("raw samples: {e}")))?,
-        ),
-        None => None,
-    };
+    // From here on nothing measured is thrown away: a file that cannot be written is said in
+    // `output_errors`, and every other output is still written.
+    let mut output_errors = Vec::new();
+    let samples_written = writer.and_then(|w| match w.finish() {
+        Ok(written) => {
+            output_errors.extend(
+                written
+                    .failed
+                    .iter()
+                    .map(|f| sink_failure(f, written.samples, &opts)),
+            );
+            Some(written.samples)
+        }
+        Err(e) => {
+            output_errors.push(format!("raw samples: {e}"));
+            None
+        }
+    });
 
     let second_hists = m.out.aggregate.take_second_hists();
     let late = m.late;
     let answered = preset.or(answered_by);
     let (result, result_mock_stats) = build_result(&plan, m, &opts, started, answered);
-    let result = segment::with_record(result, &opts, late, second_hists);
-    surge_report::write_outputs(&result, &out_dir)
-        .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+    let result = segment::with_record(result, &opts, late, second_hists, &plan);
+    if let Err(e) = surge_report::write_outputs(&result, &out_dir) {
+        output_errors.push(e.to_string());
+    }
     if let Some(stats) = &result_mock_stats {
         // The mock's own counts: the ground truth to hold surge's figures against.
         let p = out_dir.join("mock_stats.json");
         let text = serde_json::to_string_pretty(stats).unwrap_or_default();
-        std::fs::write(&p, text).map_err(|e| RunError::Io(format!("{}: {e}", p.display())))?;
+        if let Err(e) = surge_record::atomic::write(&p, text) {
+            output_errors.push(e.to_string());
+        }
     }
     Ok(RunReport {
         result,
@@ -373,7 +399,24 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         samples_written,
         mock_stats: result_mock_stats,
         open_files,
+        output_errors,
     })
+}
+
+/// A `--samples` or `--jtl` file that stopped being written, in words: which flag, why, and
+/// what it still holds.
+fn sink_failure(f: &surge_record::samples::SinkFailure, all: u64, opts: &RunOptions) -> String {
+    let flag = if opts.jtl.as_deref() == Some(f.path.as_path()) {
+        "--jtl"
+    } else {
+        "--samples"
+    };
+    format!(
+        "{flag} {}: {}; stopped writing it: it holds at most {} of the run's {all} samples (the result and the reports hold them all)",
+        f.path.display(),
+        f.error,
+        f.samples_before,
+    )
 }
 
 /// What the measurement gave: the executor's output and where it went.
@@ -403,6 +446,7 @@ async fn measure(
                 plan.clone(),
                 MockConfig::preset(p).with_draw_seed(exec.seed),
                 exec,
+                opts.load_started.clone(),
             )
             .await?;
             Ok(Measured {
@@ -438,6 +482,7 @@ async fn measure(
             .await?;
             exec.base_url = url.clone();
             let late = segment::at_start(opts).await?;
+            mark_started(opts);
             let out = engine::execute_http(plan, Arc::new(transport), auth, exec).await;
             Ok(Measured {
                 out,
@@ -467,6 +512,7 @@ async fn measure(
             .await?;
             exec.base_url = base_url.clone();
             let late = segment::at_start(opts).await?;
+            mark_started(opts);
             let out = engine::execute_http(plan, Arc::new(transport), auth, exec).await;
             Ok(Measured {
                 out,
@@ -477,6 +523,12 @@ async fn measure(
             })
         }
     }
+}
+
+/// The first request may go now: from here on a stop keeps what is measured.
+fn mark_started(opts: &RunOptions) {
+    opts.load_started
+        .store(true, std::sync::atomic::Ordering::SeqCst);
 }
 
 /// The result file's content, and the mock's own counts when the run started the mock.
@@ -502,6 +554,7 @@ async fn simulate(
     plan: Plan,
     cfg: MockConfig,
     mut exec: ExecOptions,
+    load_started: Arc<std::sync::atomic::AtomicBool>,
 ) -> Result<(engine::ExecOutput, String, Option<MockStats>), RunError> {
     virtual_time::run("surge-simulate", move || async move {
         let mock = SimMock::new(cfg, plan.target.timeout);
@@ -515,6 +568,7 @@ async fn simulate(
         )
         .await?;
         exec.base_url = mock.url.clone();
+        load_started.store(true, std::sync::atomic::Ordering::SeqCst);
         let out = engine::execute_in_process(&plan, Arc::new(mock.transport), auth, exec).await;
         Ok((out, mock.url, Some(mock.state.stats())))
     })

@@ -79,9 +79,44 @@ pub(crate) fn write_ci_outputs(
     gate_report::write_ci_outputs(junit, md, title, suites, Some(&note))
 }
 
+/// Checks, before anything is sent, that the `--junit` and `--summary-md` files can be written
+/// (their folder is made, as it would be after the run).
+///
+/// # Errors
+/// A line naming the flag and why.
+pub(crate) fn check_ci_paths(junit: Option<&Path>, md: Option<&Path>) -> Result<(), String> {
+    for (flag, p) in [("--junit", junit), ("--summary-md", md)] {
+        let Some(p) = p else { continue };
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))
+            .and_then(|()| surge_record::atomic::check_writable(dir).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                format!(
+                    "{flag} {}: cannot be written: {e}; nothing was sent",
+                    p.display()
+                )
+            })?;
+    }
+    Ok(())
+}
+
+/// `result: …` and `report: …`, for the files that were written.
+pub(crate) fn print_written(dir: &Path) {
+    for (what, file) in [("result", "result.json"), ("report", "report.html")] {
+        let p = dir.join(file);
+        if p.is_file() {
+            println!("{what}: {}", p.display());
+        }
+    }
+}
+
 /// Evaluates the thresholds on the finished run, prints and writes the verdicts, and returns
-/// the exit code: 3 aborted, 1 the run failed, a threshold failed (or a verdict file could not
-/// be written), 0.
+/// the exit code: 3 aborted, 1 the run failed, a threshold failed (or a verdict file or another
+/// output could not be written: each is said here, after the verdicts), 0.
 pub(crate) fn finish_run(
     rep: &RunReport,
     thresholds: &[Threshold],
@@ -123,6 +158,10 @@ pub(crate) fn finish_run(
     let title = format!("surge run: {}", r.scenario.name);
     let result = rep.out_dir.join("result.json");
     if let Err(e) = write_ci_outputs(r, Some(&result), junit, md, &title, &ci_suites) {
+        eprintln!("error: {e}");
+        code = exit::FAILED;
+    }
+    for e in &rep.output_errors {
         eprintln!("error: {e}");
         code = exit::FAILED;
     }

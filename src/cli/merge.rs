@@ -144,6 +144,13 @@ pub async fn cmd(a: MergeArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    if result
+        .distributed
+        .as_ref()
+        .is_some_and(|d| d.plan_fingerprint.is_none())
+    {
+        eprintln!("warning: these segments were written by a surge that kept no plan fingerprint: their labels, load and target agree, but their requests (methods, paths, bodies, steps) could not be compared; re-run the segments with this surge to have them checked");
+    }
     let run_id = result
         .distributed
         .as_ref()
@@ -152,10 +159,12 @@ pub async fn cmd(a: MergeArgs) -> i32 {
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(run_id).join("merged"));
-    if let Err(e) = surge_report::write_outputs(&result, &out_dir) {
-        eprintln!("error: writing outputs: {e}");
-        return exit::FAILED;
-    }
+    // A file that cannot be written is said after the summary and the verdicts (exit 1).
+    let output_errors: Vec<String> = surge_report::write_outputs(&result, &out_dir)
+        .err()
+        .map(|e| e.to_string())
+        .into_iter()
+        .collect();
     if !a.quiet {
         print!(
             "{}",
@@ -165,8 +174,7 @@ pub async fn cmd(a: MergeArgs) -> i32 {
     if let Some(s) = surge_report::distributed::of(&result) {
         print!("{}", surge_report::distributed::terminal(&s, a.quiet));
     }
-    println!("result: {}", out_dir.join("result.json").display());
-    println!("report: {}", out_dir.join("report.html").display());
+    super::gates::print_written(&out_dir);
     let thresholds = match super::check::stored_thresholds(&result) {
         Ok(t) => t,
         Err(e) => {
@@ -178,6 +186,7 @@ pub async fn cmd(a: MergeArgs) -> i32 {
         result,
         out_dir,
         samples_written: None,
+        output_errors,
         mock_stats: None,
         open_files: None,
     };

@@ -51,8 +51,11 @@ impl MockArgs {
     pub fn config(&self) -> anyhow::Result<MockConfig> {
         let mut cfg = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
+                let text = surge_record::limits::read_to_string(
+                    path,
+                    surge_record::limits::MOCK_CONFIG_BYTES,
+                )
+                .with_context(|| format!("reading {}", path.display()))?;
                 MockConfig::from_toml_overrides(self.preset, &text)
                     .with_context(|| format!("in {}", path.display()))?
             }

@@ -189,6 +189,12 @@ async fn main_args(args: Vec<std::ffi::OsString>) -> i32 {
         cli.command,
         Command::Run(_) | Command::Sweep(_) | Command::Probe(_)
     ) {
+        // A probe's searches start their loads on their own: its signals keep their meaning.
+        if matches!(cli.command, Command::Probe(_)) {
+            stops
+                .load_started
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         stops.listen();
     }
     match cli.command {
@@ -299,6 +305,10 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         eprintln!("error: {e}");
         return exit::USAGE;
     }
+    if let Err(e) = gates::check_ci_paths(a.junit.as_deref(), a.summary_md.as_deref()) {
+        eprintln!("error: {e}");
+        return exit::USAGE;
+    }
     say_which_mock_answers(&plan).await;
     let thresholds = plan.thresholds.clone();
     let (segment, start_at) = match a.dist.resolve(&plan.name) {
@@ -372,6 +382,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         bearer_token,
         segment,
         start_at,
+        load_started: stops.load_started.clone(),
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {
@@ -387,8 +398,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
             if let Some(why) = run::resources::explain(&rep.result, rep.open_files) {
                 eprintln!("warning: {why}");
             }
-            println!("result: {}", rep.out_dir.join("result.json").display());
-            println!("report: {}", rep.out_dir.join("report.html").display());
+            gates::print_written(&rep.out_dir);
             if let Some(note) = dist::merge_note(&rep) {
                 println!("{note}");
             }

@@ -37,6 +37,13 @@ pub struct SweepArgs {
     pub pace: PaceArgs,
 }
 
+/// Each output of one sweep run that could not be written (the run's figures are kept).
+fn say_output_errors(label: &str, errors: &[String]) {
+    for e in errors {
+        eprintln!("error: {label}: {e}");
+    }
+}
+
 /// Parses `--vary` flags into (key, values).
 ///
 /// # Errors
@@ -268,6 +275,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
             stop_now: stops.now.clone(),
             seed: split_seed(combo).1.or(a.load.seed),
             simulate: a.load.simulate,
+            load_started: stops.load_started.clone(),
             ..RunOptions::default()
         };
         match run::run_plan(plan, opts).await {
@@ -276,6 +284,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
                     let json = rep.out_dir.join("result.json");
                     print!("{}", summary_at(&rep.result, &json));
                 }
+                say_output_errors(&label, &rep.output_errors);
                 done.push((label, rep.result));
             }
             Err(e) => {

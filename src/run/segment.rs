@@ -65,6 +65,7 @@ impl SegmentRun {
         started: &Started,
         run: MemberRun<'_>,
         second_hists: Vec<SecondHists>,
+        plan_fingerprint: String,
     ) -> Distributed {
         Distributed {
             run_id: self.run_id.clone(),
@@ -83,9 +84,65 @@ impl SegmentRun {
                 partial: run.partial,
             }],
             missing: Vec::new(),
+            plan_fingerprint: Some(plan_fingerprint),
             second_hists,
         }
     }
+}
+
+/// A digest (MD5, hex) of everything in `plan` that makes a run what it is: its target,
+/// requests (methods, paths, headers, bodies), steps, data, load, policy, limits and checks;
+/// not the scenario's file name nor its description, nor a secret's value (never serialized).
+/// It tells segments of different plans apart (a mistake, not an attack: a file can be edited).
+pub fn fingerprint(plan: &surge_plan::Plan) -> String {
+    use md5::Digest;
+    #[derive(serde::Serialize)]
+    struct Whole<'a> {
+        target: &'a surge_plan::Target,
+        auth: &'a surge_plan::Auth,
+        data: &'a [surge_plan::DataSource],
+        vars: &'a [String],
+        requests: &'a [surge_plan::RequestSpec],
+        groups: &'a [surge_plan::Group],
+        serialize_groups: bool,
+        limits: &'a surge_plan::Limits,
+        on_429: &'a surge_plan::policy::Policy,
+        transactions: &'a [surge_plan::steps::TransactionSpec],
+        conditions: &'a [surge_plan::cond::Cond],
+        checks: &'a [String],
+        cookies: &'a surge_plan::Cookies,
+        cache: &'a surge_plan::HttpCache,
+    }
+    struct Hashing(md5::Md5);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let whole = Whole {
+        target: &plan.target,
+        auth: &plan.auth,
+        data: &plan.data,
+        vars: &plan.vars,
+        requests: &plan.requests,
+        groups: &plan.groups,
+        serialize_groups: plan.serialize_groups,
+        limits: &plan.limits,
+        on_429: &plan.on_429,
+        transactions: &plan.transactions,
+        conditions: &plan.conditions,
+        checks: &plan.checks,
+        cookies: &plan.cookies,
+        cache: &plan.cache,
+    };
+    let mut h = Hashing(md5::Md5::new());
+    // Streamed into the digest: a plan with a large CSV is never held twice.
+    let _ = serde_json::to_writer(&mut h, &whole);
+    h.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a finished segment reports about itself.
@@ -317,6 +374,7 @@ pub(super) fn with_record(
     opts: &super::RunOptions,
     late: Option<Duration>,
     second_hists: Vec<SecondHists>,
+    plan: &surge_plan::Plan,
 ) -> surge_record::RunResult {
     if let Some(seg) = &opts.segment {
         let started = Started {
@@ -330,7 +388,7 @@ pub(super) fn with_record(
             stop_reason: &r.stop_reason,
             partial: r.partial,
         };
-        r.distributed = Some(seg.record(&started, run, second_hists));
+        r.distributed = Some(seg.record(&started, run, second_hists, fingerprint(plan)));
     }
     r
 }

@@ -18,6 +18,7 @@ mod exits;
 mod faults;
 mod fuzz_inputs;
 mod gates_e2e;
+mod hardening;
 mod hostile_input;
 mod jmeter_groups;
 mod jmeter_import;

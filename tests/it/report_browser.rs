@@ -435,6 +435,7 @@ fn a_merged_runs_page_shows_its_segments() {
             stopped,
         ],
         missing: vec![3],
+        plan_fingerprint: None,
         second_hists: Vec::new(),
     });
     r.partial = true;

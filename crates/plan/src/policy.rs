@@ -70,7 +70,8 @@ impl Pace {
         Pace {
             per_second: shape.rate_per_s,
             burst: shape.burst.max(1),
-            window: shape.window_s.map(Duration::from_secs_f64),
+            // Checked by `PaceShape::check` when read; saturating so no shape can panic here.
+            window: shape.window_s.map(surge_record::duration::saturating_secs),
             per_token: shape.per_token,
             steps,
             from: Some(from.to_path_buf()),
@@ -197,7 +198,7 @@ impl Policy {
 }
 
 /// The fastest client-side pace surge takes, per second (one request per microsecond).
-pub const MAX_PACE_PER_S: f64 = 1_000_000.0;
+pub use surge_record::pace::MAX_PACE_PER_S;
 
 /// Parses `4.5`, `"4.5/s"`, `"270/m"`, `"10000/h"` into requests per second.
 pub fn parse_rate(r: &RawRate) -> Result<f64, String> {

@@ -27,6 +27,11 @@ pub struct Distributed {
     /// Segments absent from a merge made with `--allow-missing`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<u32>,
+    /// A digest of the whole plan the segment ran (requests, methods, paths, headers, bodies,
+    /// steps, data, load, policy): segments of one run differ in nothing but their share, and a
+    /// merge refuses segments whose fingerprints differ. Absent in segments written before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_fingerprint: Option<String>,
     /// Per-second latency histograms (segment results only), so a merge recomputes each
     /// second's quantiles from every sample rather than from the segments' quantiles.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

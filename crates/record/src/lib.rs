@@ -12,6 +12,7 @@
 //! At the bottom of the house: imports no other surge crate; every other crate reads it. The map
 //! of the crates and their rules is `ARCHITECTURE.md` at the repository's root.
 
+pub mod atomic;
 pub mod distributed;
 pub mod duration;
 pub mod filekind;

@@ -25,6 +25,13 @@ pub const JTL_SPAN_S: u64 = 31 * 24 * 3600;
 /// Distinct `threadName`s in a JTL (one user each).
 pub const JTL_THREADS: usize = 100_000;
 
+/// A PEM file (`ca_cert`): a CA bundle of the whole web is under 1 MiB.
+pub const PEM_BYTES: u64 = 4 << 20;
+/// A token file (`token_file`): one token on its first line.
+pub const TOKEN_BYTES: u64 = 64 << 10;
+/// The mock's `--config` file (TOML, as a scenario).
+pub const MOCK_CONFIG_BYTES: u64 = SCENARIO_BYTES;
+
 /// A limit a read ran into.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitError {
@@ -128,6 +135,23 @@ pub fn read_to_string(path: &std::path::Path, max: u64) -> io::Result<String> {
     Ok(s)
 }
 
+/// Reads a whole file as bytes, refusing one larger than `max`, as [`read_to_string`] does.
+///
+/// # Errors
+/// I/O errors, [`LimitError::TooLarge`].
+pub fn read(path: &std::path::Path, max: u64) -> io::Result<Vec<u8>> {
+    let f = std::fs::File::open(path)?;
+    if f.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            LimitError::TooLarge(max),
+        ));
+    }
+    let mut v = Vec::new();
+    Bounded::new(f, max, u64::MAX).read_to_end(&mut v)?;
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +180,8 @@ mod tests {
     #[test]
     fn dev_zero_is_refused_without_growing() {
         let e = read_to_string(std::path::Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert!(e.to_string().starts_with("larger than 1 MiB"), "{e}");
+        let e = read(std::path::Path::new("/dev/zero"), 1 << 20).unwrap_err();
         assert!(e.to_string().starts_with("larger than 1 MiB"), "{e}");
     }
 }

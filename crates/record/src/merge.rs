@@ -325,14 +325,20 @@ fn missing_of(segs: &[Input]) -> Vec<u32> {
 }
 
 /// What must agree between segments: the plan as the result keeps it (load per group, auth,
-/// thresholds; not the scenario file's path, which may differ from host to host), the labels
-/// and the target.
+/// thresholds; not the scenario file's path, which may differ from host to host), the labels,
+/// the target, and the fingerprint of the whole plan.
 fn comparable(r: &RunResult) -> serde_json::Value {
     let plan = serde_json::to_value(&r.plan).unwrap_or(serde_json::Value::Null);
     serde_json::json!({
         "plan": plan,
         "labels": r.labels,
         "target": { "base_url": r.target.base_url, "kind": r.target.kind },
+        // The whole plan (requests, methods, paths, bodies, steps), as a digest; segments
+        // written before it was kept have none, and merge only with each other.
+        "plan_fingerprint (the requests, methods, paths, bodies or steps)": r
+            .distributed
+            .as_ref()
+            .and_then(|d| d.plan_fingerprint.as_deref()),
     })
 }
 
@@ -548,6 +554,7 @@ fn merged_record(segs: &[Input], missing: Vec<u32>) -> Distributed {
         start_at: d0.start_at.clone(),
         members,
         missing,
+        plan_fingerprint: d0.plan_fingerprint.clone(),
         second_hists: Vec::new(),
     }
 }

@@ -26,6 +26,49 @@ pub struct PaceShape {
     pub per_token: bool,
 }
 
+/// The fastest pace surge keeps, requests per second (a scenario's `on_429.rate` and a pace file
+/// alike).
+pub const MAX_PACE_PER_S: f64 = 1_000_000.0;
+
+/// The largest burst (or window count) a pace may name.
+pub const MAX_BURST: u32 = 1_000_000;
+
+impl PaceShape {
+    /// Checks the shape as a scenario's `on_429` is checked: a rate between one request per
+    /// 720h and [`MAX_PACE_PER_S`], a burst between 1 and [`MAX_BURST`], a window longer than 0s
+    /// and no longer than the longest duration. Returns the field at fault (as the file names it)
+    /// and why.
+    ///
+    /// # Errors
+    /// `(field, why)` for the first field out of range.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        let slowest = 1.0 / crate::duration::MAX.as_secs_f64();
+        let r = self.rate_per_s;
+        if !(r.is_finite() && r >= slowest && r <= MAX_PACE_PER_S) {
+            return Err((
+                "recommended_rate_per_s",
+                format!("must be between one request per 720h and {MAX_PACE_PER_S}/s, got {r}/s"),
+            ));
+        }
+        if !(1..=MAX_BURST).contains(&self.burst) {
+            return Err((
+                "burst",
+                format!("must be between 1 and {MAX_BURST}, got {}", self.burst),
+            ));
+        }
+        if let Some(w) = self.window_s {
+            match crate::duration::from_secs(w) {
+                Err(e) => return Err(("window_s", e.to_string())),
+                Ok(d) if d.is_zero() => {
+                    return Err(("window_s", format!("must be longer than 0s, got {w}")))
+                }
+                Ok(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Why a file gives no pace.
 #[derive(Debug, thiserror::Error)]
 pub enum PaceFileError {
@@ -91,20 +134,45 @@ pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
             })
         }
     }
-    let text =
-        crate::limits::read_to_string(path, crate::limits::RESULT_BYTES).map_err(|source| {
-            PaceFileError::Io {
-                path: p.clone(),
-                source,
-            }
-        })?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| PaceFileError::Shape {
+    // Streamed, keeping only the advice and its words: a result of a gigabyte (or /dev/zero)
+    // is never held in memory.
+    #[derive(Deserialize)]
+    struct Words {
+        recommendation: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct Holder {
+        advice: Option<serde_json::Value>,
+        words: Option<Words>,
+    }
+    #[derive(Deserialize)]
+    struct PaceFile {
+        schema: Option<String>,
+        diagnosis: Option<Holder>,
+        // A limit.json's own (not `flatten`, which would buffer every other field).
+        advice: Option<serde_json::Value>,
+        words: Option<Words>,
+    }
+    let io = |source| PaceFileError::Io {
+        path: p.clone(),
+        source,
+    };
+    let f = std::fs::File::open(path).map_err(io)?;
+    let max = crate::limits::RESULT_BYTES;
+    if f.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            crate::limits::LimitError::TooLarge(max),
+        )));
+    }
+    let reader = std::io::BufReader::new(crate::limits::Bounded::new(f, max, u64::MAX));
+    let v: PaceFile = serde_json::from_reader(reader).map_err(|e| PaceFileError::Shape {
         path: p.clone(),
         why: format!("not JSON ({e})"),
     })?;
-    let holder = match v.get("schema").and_then(|s| s.as_str()) {
-        Some(super::result::SCHEMA) => match v.get("diagnosis") {
-            Some(d) => d,
+    let (holder, prefix) = match v.schema.as_deref() {
+        Some(super::result::SCHEMA) => match v.diagnosis {
+            Some(d) => (d, "diagnosis."),
             None => {
                 return Err(PaceFileError::NoPace {
                     path: p,
@@ -114,7 +182,13 @@ pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
                 })
             }
         },
-        Some(LIMIT_SCHEMA) => &v,
+        Some(LIMIT_SCHEMA) => (
+            Holder {
+                advice: v.advice,
+                words: v.words,
+            },
+            "",
+        ),
         _ => {
             return Err(PaceFileError::Shape {
                 path: p,
@@ -124,20 +198,25 @@ pub fn read_recommended(path: &Path) -> Result<PaceShape, PaceFileError> {
             })
         }
     };
-    match holder.get("advice").filter(|a| !a.is_null()) {
+    match holder.advice.filter(|a| !a.is_null()) {
         Some(a) => {
-            serde_json::from_value::<PaceShape>(a.clone()).map_err(|e| PaceFileError::Shape {
+            let shape =
+                serde_json::from_value::<PaceShape>(a).map_err(|e| PaceFileError::Shape {
+                    path: p.clone(),
+                    why: format!("{prefix}advice: {e}"),
+                })?;
+            shape.check().map_err(|(field, why)| PaceFileError::Shape {
                 path: p,
-                why: format!("advice: {e}"),
-            })
+                why: format!("{prefix}advice.{field}: {why}"),
+            })?;
+            Ok(shape)
         }
         None => Err(PaceFileError::NoPace {
             path: p,
             why: holder
-                .pointer("/words/recommendation")
-                .and_then(|s| s.as_str())
-                .unwrap_or("the file recommends none")
-                .to_string(),
+                .words
+                .and_then(|w| w.recommendation)
+                .unwrap_or_else(|| "the file recommends none".to_string()),
         }),
     }
 }

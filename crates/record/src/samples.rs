@@ -201,44 +201,82 @@ impl SampleSink for CsvSamples {
     }
 }
 
+/// A sink that stopped: its file holds the samples before the failure only.
+#[derive(Debug)]
+pub struct SinkFailure {
+    /// The sink's file.
+    pub path: std::path::PathBuf,
+    /// Why it stopped.
+    pub error: std::io::Error,
+    /// Samples handed to it before (its last buffer may not have reached the file).
+    pub samples_before: u64,
+}
+
+/// What the writer thread wrote.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// Samples received (each written to every sink that had not failed).
+    pub samples: u64,
+    /// The sinks that failed (a full disk, a removed folder), and stopped being written; the run
+    /// and its other outputs go on.
+    pub failed: Vec<SinkFailure>,
+}
+
 /// A running writer thread feeding every sink.
 pub struct SampleWriter {
     /// Where the executor sends samples.
     pub tx: mpsc::Sender<Streamed>,
-    handle: std::thread::JoinHandle<std::io::Result<u64>>,
+    handle: std::thread::JoinHandle<Written>,
 }
 
 impl SampleWriter {
-    /// Starts the writer thread over `sinks`.
+    /// Starts the writer thread over `sinks`. A sink whose write fails is dropped (said in
+    /// [`Written::failed`]); the thread keeps receiving, so the run never waits on a full disk.
     ///
     /// # Errors
     /// The thread cannot be started.
     pub fn start(
-        mut sinks: Vec<Box<dyn SampleSink>>,
+        sinks: Vec<Box<dyn SampleSink>>,
         meta: StreamMeta,
     ) -> std::io::Result<SampleWriter> {
         let (tx, mut rx) = mpsc::channel::<Streamed>(16_384);
         let handle = std::thread::Builder::new()
             .name("surge-samples".into())
-            .spawn(move || -> std::io::Result<u64> {
-                let mut n = 0u64;
-                let named = |sink: &dyn SampleSink, e: std::io::Error| {
-                    std::io::Error::new(e.kind(), format!("{}: {e}", sink.path().display()))
+            .spawn(move || -> Written {
+                let mut w = Written::default();
+                let mut live = sinks;
+                let fail = |w: &mut Written, sink: Box<dyn SampleSink>, error, n| {
+                    w.failed.push(SinkFailure {
+                        path: sink.path().to_path_buf(),
+                        error,
+                        samples_before: n,
+                    });
                 };
                 while let Some(s) = rx.blocking_recv() {
-                    for sink in sinks.iter_mut() {
-                        match &s {
-                            Streamed::Sample(s) => sink.write(s, &meta),
-                            Streamed::Txn(t) => sink.write_txn(t, &meta),
+                    let mut i = 0;
+                    while i < live.len() {
+                        let r = match &s {
+                            Streamed::Sample(s) => live[i].write(s, &meta),
+                            Streamed::Txn(t) => live[i].write_txn(t, &meta),
+                        };
+                        match r {
+                            Ok(()) => i += 1,
+                            Err(e) => {
+                                let sink = live.remove(i);
+                                let n = w.samples;
+                                fail(&mut w, sink, e, n);
+                            }
                         }
-                        .map_err(|e| named(sink.as_ref(), e))?;
                     }
-                    n += u64::from(matches!(s, Streamed::Sample(_)));
+                    w.samples += u64::from(matches!(s, Streamed::Sample(_)));
                 }
-                for sink in sinks.iter_mut() {
-                    sink.finish().map_err(|e| named(sink.as_ref(), e))?;
+                for mut sink in live {
+                    if let Err(e) = sink.finish() {
+                        let n = w.samples;
+                        fail(&mut w, sink, e, n);
+                    }
                 }
-                Ok(n)
+                w
             })?;
         Ok(SampleWriter { tx, handle })
     }
@@ -246,11 +284,11 @@ impl SampleWriter {
     /// Waits for every sample sent before to be written (the executor's senders must be gone).
     ///
     /// # Errors
-    /// Any write error, naming the file.
-    pub fn finish(self) -> std::io::Result<u64> {
+    /// The writer thread panicked.
+    pub fn finish(self) -> std::io::Result<Written> {
         drop(self.tx);
         self.handle
             .join()
-            .map_err(|_| std::io::Error::other("the samples writer panicked"))?
+            .map_err(|_| std::io::Error::other("the samples writer panicked"))
     }
 }

@@ -181,9 +181,13 @@ pub fn write_all(r: &RunResult, f: &Figures, dir: &Path) -> std::io::Result<()> 
         ("status_codes.csv", &write_status_codes),
     ] {
         let path = dir.join(name);
-        let file = std::fs::File::create(&path)
+        let a = surge_record::atomic::AtomicFile::create(&path)?;
+        let file = a
+            .file()
+            .try_clone()
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         f(r, file).map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+        a.commit()?;
     }
     Ok(())
 }

@@ -289,6 +289,7 @@ mod tests {
             start_at: Some("2026-03-01T12:00:00Z".into()),
             members,
             missing,
+            plan_fingerprint: None,
             second_hists: Vec::new(),
         });
         r

@@ -218,13 +218,13 @@ pub fn write_thresholds_json(
             .collect(),
     };
     let text = serde_json::to_string_pretty(&f).map_err(std::io::Error::other)?;
-    std::fs::write(&p, text)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))
+    surge_record::atomic::write(&p, text)
 }
 
-/// A CI output file that could not be written; displays as `--junit FILE: reason`.
+/// A CI output file that could not be written; displays as `--junit FILE: reason` (the error
+/// names the file or its folder).
 #[derive(Debug, thiserror::Error)]
-#[error("{flag} {}: {source}", path.display())]
+#[error("{flag} {source}")]
 pub struct CiOutputError {
     /// The flag that named the file (`--junit`, `--summary-md`).
     pub flag: &'static str,
@@ -249,8 +249,11 @@ pub fn write_ci_outputs(
         // A folder that does not exist yet is made, as for --out.
         p.parent()
             .filter(|d| !d.as_os_str().is_empty())
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(p, text))
+            .map_or(Ok(()), |d| {
+                std::fs::create_dir_all(d)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", d.display())))
+            })
+            .and_then(|()| surge_record::atomic::write(p, text))
             .map_err(|source| CiOutputError {
                 flag,
                 path: p.to_path_buf(),

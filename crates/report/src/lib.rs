@@ -43,14 +43,18 @@ pub fn write_outputs(r: &RunResult, dir: &Path) -> std::io::Result<Facts> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     let facts = Facts::of(r);
-    let rj = dir.join("result.json");
     // The files' words name no path of this run's result (they are read from wherever the
     // folder goes, and `surge report` rebuilds them byte for byte); the terminal's do.
     let next = next::Next::of(r, None);
-    write_result(r, &facts.diagnosis, &next, &rj)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", rj.display())))?;
-    write_reports_with(r, &facts, &next, dir)?;
-    Ok(facts)
+    // Each file is written whole or not at all; one that fails does not keep the others from
+    // being written (a full disk may still hold the smaller ones).
+    let result = write_result(r, &facts.diagnosis, &next, &dir.join("result.json"));
+    let reports = write_reports_with(r, &facts, &next, dir);
+    match (result, reports) {
+        (Ok(()), Ok(())) => Ok(facts),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+        (Err(a), Err(b)) => Err(std::io::Error::new(a.kind(), format!("{a}; {b}"))),
+    }
 }
 
 /// `result.json`: the result, then its diagnosis (the facts, and the words the terminal prints)
@@ -89,8 +93,9 @@ pub fn write_result(
             },
         },
     };
-    let f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    serde_json::to_writer_pretty(f, &doc).map_err(std::io::Error::other)
+    surge_record::atomic::write_with(path, |w| {
+        serde_json::to_writer_pretty(w, &doc).map_err(std::io::Error::other)
+    })
 }
 
 /// Writes every report derived from a result ([`REPORT_FILES`]) into `dir` (created if needed),
@@ -113,18 +118,35 @@ fn write_reports_with(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
         .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
-    csv::write_all(r, &facts.figures, dir)?;
+    let mut errors = Vec::new();
+    if let Err(e) = csv::write_all(r, &facts.figures, dir) {
+        errors.push(e);
+    }
     if !facts.figures.transactions.is_empty() {
         let p = dir.join("transactions.csv");
-        let named =
-            |e: std::io::Error| std::io::Error::new(e.kind(), format!("{}: {e}", p.display()));
-        let file = std::fs::File::create(&p).map_err(named)?;
-        transactions::write_csv(&facts.figures, std::io::BufWriter::new(file))
-            .map_err(|e| named(std::io::Error::other(e.to_string())))?;
+        if let Err(e) = surge_record::atomic::write_with(&p, |w| {
+            transactions::write_csv(&facts.figures, w)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        }) {
+            errors.push(e);
+        }
     }
-    let html = dir.join("report.html");
-    std::fs::write(&html, html::render_with(r, facts, next))
-        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", html.display())))
+    if let Err(e) =
+        surge_record::atomic::write(&dir.join("report.html"), html::render_with(r, facts, next))
+    {
+        errors.push(e);
+    }
+    match errors.len() {
+        0 => Ok(()),
+        _ => Err(std::io::Error::new(
+            errors[0].kind(),
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+    }
 }
 
 /// Why a run could not be loaded: one line naming the file (and the line, for malformed input).

@@ -369,10 +369,11 @@ impl AuthRuntime {
     /// # Errors
     /// Unreadable or empty file, or an invalid header value.
     pub fn bearer_from_file(path: &std::path::Path) -> Result<AuthRuntime, AuthError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuthError::TokenFile {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+        let text = surge_record::limits::read_to_string(path, surge_record::limits::TOKEN_BYTES)
+            .map_err(|e| AuthError::TokenFile {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
         let t = text.lines().next().unwrap_or("").trim();
         if t.is_empty() {
             return Err(AuthError::TokenFile {

@@ -107,8 +107,10 @@ fn default_name(plan: &Plan) -> String {
 /// The scenario file and the files it reads (CSV data, the CA certificate), as mounted paths
 /// and contents.
 fn files(scenario: &Path, plan: &Plan) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let read =
-        |p: &Path| std::fs::read(p).map_err(|e| format!("{}: cannot read: {e}", p.display()));
+    let read = |p: &Path| {
+        surge_record::limits::read(p, surge_record::limits::DATA_FILE_BYTES)
+            .map_err(|e| format!("{}: cannot read: {e}", p.display()))
+    };
     let base = scenario.parent().unwrap_or(Path::new(""));
     let file_name = scenario
         .file_name()

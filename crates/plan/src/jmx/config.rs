@@ -41,9 +41,10 @@ impl Walker<'_> {
         let ignore_first = el.prop_bool("ignoreFirstLine").unwrap_or(false);
         let (columns, names) = if names_raw.trim().is_empty() {
             // JMeter reads the names from the file's first line.
-            let first = std::fs::read_to_string(&file)
-                .ok()
-                .and_then(|t| t.lines().next().map(str::to_string));
+            let first =
+                surge_record::limits::read_to_string(&file, surge_record::limits::DATA_FILE_BYTES)
+                    .ok()
+                    .and_then(|t| t.lines().next().map(str::to_string));
             let Some(first) = first else {
                 self.warn(place, format!("{} cannot be read to learn its column names (variableNames is empty): not imported", file.display()));
                 return;

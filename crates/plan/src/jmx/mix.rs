@@ -27,9 +27,12 @@ pub fn read_includes(top: Option<&Element>, dir: &Path, out: &mut Vec<(String, E
                         continue;
                     }
                     let path = dir.join(&p);
-                    let parsed = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|t| super::xml::parse(&t).ok());
+                    let parsed = surge_record::limits::read_to_string(
+                        &path,
+                        surge_record::limits::JMX_BYTES,
+                    )
+                    .ok()
+                    .and_then(|t| super::xml::parse(&t).ok());
                     if let Some(root) = parsed {
                         out.push((p, root));
                         let last = out.len() - 1;

@@ -122,6 +122,7 @@ fn recorded(samples: &[Sample], seg: Option<(u32, u32)>, run: &str) -> RunResult
             partial: false,
         }],
         missing: Vec::new(),
+        plan_fingerprint: Some("same plan".into()),
         second_hists: hists,
     });
     r

@@ -202,6 +202,80 @@ impl RunResult {
                 format!("is {} s: longer than any run surge makes", self.duration_s),
             ));
         }
+        self.check_counts()
+    }
+
+    /// The counts a run writes agree with each other: `totals.requests` = Σ `totals.by_status`
+    /// = Σ `totals.by_outcome` = Σ `cells[].count`, each status's cells add up to its count,
+    /// and each cell's histograms hold its count. A file that disagrees was edited or
+    /// damaged; every figure read from it would be wrong somewhere.
+    fn check_counts(&self) -> Result<(), (String, String)> {
+        let t = &self.totals;
+        fn sum<K>(m: &std::collections::BTreeMap<K, u64>) -> u64 {
+            m.values().fold(0u64, |a, b| a.saturating_add(*b))
+        }
+        let in_cells = self
+            .cells
+            .iter()
+            .fold(0u64, |a, c| a.saturating_add(c.count));
+        for (field, n) in [
+            ("totals.by_status", sum(&t.by_status)),
+            ("totals.by_outcome", sum(&t.by_outcome)),
+            ("cells", in_cells),
+        ] {
+            if n != t.requests {
+                return Err((
+                    field.into(),
+                    format!(
+                        "add up to {n} requests, but totals.requests is {}: the file was edited or damaged",
+                        t.requests
+                    ),
+                ));
+            }
+        }
+        let mut per_status: std::collections::BTreeMap<_, u64> = std::collections::BTreeMap::new();
+        for (i, c) in self.cells.iter().enumerate() {
+            if c.count > 0 {
+                *per_status.entry(c.status).or_default() += c.count;
+            }
+            for (h, hist) in [
+                ("service_hist", &c.service_hist),
+                ("response_hist", &c.response_hist),
+            ] {
+                if hist.len() != c.count {
+                    return Err((
+                        format!("cells[{i}].{h}"),
+                        format!(
+                            "holds {} values, but the cell's count is {}: the file was edited or damaged",
+                            hist.len(),
+                            c.count
+                        ),
+                    ));
+                }
+            }
+        }
+        if per_status
+            != t.by_status
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| (*k, *n))
+                .collect()
+        {
+            let show = |m: &std::collections::BTreeMap<crate::StatusKey, u64>| {
+                m.iter()
+                    .map(|(k, n)| format!("{}={n}", k.label()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err((
+                "totals.by_status".into(),
+                format!(
+                    "is {}, but the cells hold {}: the file was edited or damaged",
+                    show(&t.by_status),
+                    show(&per_status)
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -210,7 +284,8 @@ impl RunResult {
     /// # Errors
     /// I/O errors.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let f = std::io::BufWriter::new(std::fs::File::create(path)?);
-        serde_json::to_writer_pretty(f, self).map_err(std::io::Error::other)
+        crate::atomic::write_with(path, |w| {
+            serde_json::to_writer_pretty(w, self).map_err(std::io::Error::other)
+        })
     }
 }

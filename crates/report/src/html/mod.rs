@@ -111,7 +111,7 @@ pub fn render_with(r: &RunResult, facts: &Facts, next: &crate::next::Next) -> St
 /// # Errors
 /// I/O errors.
 pub fn write(r: &RunResult, path: &Path) -> std::io::Result<()> {
-    std::fs::write(path, render(r))
+    surge_record::atomic::write(path, render(r))
 }
 
 #[cfg(test)]
