@@ -17,7 +17,8 @@ pub struct PemError(String);
 /// # Errors
 /// Unreadable, not PEM, or no `CERTIFICATE` block.
 pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, PemError> {
-    let bytes = std::fs::read(path).map_err(|e| PemError(e.to_string()))?;
+    let bytes = surge_record::limits::read_bytes(path, surge_record::limits::CERT_FILE_BYTES)
+        .map_err(|e| PemError(e.to_string()))?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()
         .map_err(|e| PemError(format!("not a PEM file ({e})")))?;

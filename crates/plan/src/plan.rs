@@ -245,6 +245,12 @@ pub struct Target {
     /// PEM file of extra certificate authorities to trust (added to the system's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<PathBuf>,
+    /// The client certificate presented on every TLS handshake (mutual TLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<crate::identity::ClientCert>,
+    /// Host names connected to at fixed addresses (curl's `--resolve`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolve: Vec<crate::resolve::HostMapping>,
 }
 
 /// Where a bearer token is read from. Only the source is kept, never the token.

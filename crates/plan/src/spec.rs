@@ -209,6 +209,16 @@ pub struct RawTarget {
     pub proxy_credentials_env: Option<String>,
     /// PEM file of extra certificate authorities (relative to the scenario).
     pub ca_cert: Option<String>,
+    /// PEM client certificate for mutual TLS (with `client_key`).
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`.
+    pub client_key: Option<String>,
+    /// PKCS#12 bundle of a client certificate and its key (instead of the two PEM files).
+    pub client_p12: Option<String>,
+    /// Environment variable holding the password of `client_p12`.
+    pub client_p12_password_env: Option<String>,
+    /// `HOST:PORT:ADDRESS` mappings, as curl's `--resolve`.
+    pub resolve: Option<Vec<String>>,
 }
 
 /// `[auth]`.

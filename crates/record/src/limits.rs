@@ -12,6 +12,8 @@ pub const SCENARIO_BYTES: u64 = 16 << 20;
 pub const JMX_BYTES: u64 = 64 << 20;
 /// How deep elements of a `.jmx` may nest.
 pub const JMX_DEPTH: usize = 256;
+/// A certificate, key or PKCS#12 file (`ca_cert`, `client_cert`, `client_key`, `client_p12`).
+pub const CERT_FILE_BYTES: u64 = 1 << 20;
 /// A CSV data file (it is held in memory for the run).
 pub const DATA_FILE_BYTES: u64 = 512 << 20;
 /// One line of a CSV data file or a JTL.
@@ -126,6 +128,23 @@ pub fn read_to_string(path: &std::path::Path, max: u64) -> io::Result<String> {
     let mut s = String::new();
     Bounded::new(f, max, u64::MAX).read_to_string(&mut s)?;
     Ok(s)
+}
+
+/// Reads a whole file as bytes, refusing one larger than `max` (as [`read_to_string`]).
+///
+/// # Errors
+/// I/O errors, [`LimitError::TooLarge`].
+pub fn read_bytes(path: &std::path::Path, max: u64) -> io::Result<Vec<u8>> {
+    let f = std::fs::File::open(path)?;
+    if f.metadata().is_ok_and(|m| m.is_file() && m.len() > max) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            LimitError::TooLarge(max),
+        ));
+    }
+    let mut v = Vec::new();
+    Bounded::new(f, max, u64::MAX).read_to_end(&mut v)?;
+    Ok(v)
 }
 
 #[cfg(test)]

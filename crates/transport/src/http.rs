@@ -36,6 +36,7 @@ static CONNECTION: HeaderName = http::header::CONNECTION;
 static PROXY_AUTHORIZATION: HeaderName = http::header::PROXY_AUTHORIZATION;
 static ACCEPT_ANY: HeaderValue = HeaderValue::from_static("*/*");
 static CLOSE: HeaderValue = HeaderValue::from_static("close");
+use surge_plan::resolve::HostMapping;
 use surge_plan::{HttpVersion, Target};
 use surge_record::ErrorClass;
 
@@ -76,8 +77,16 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    fn new(url: &url::Url, proxies: &Proxies, http: HttpVersion) -> Option<Route> {
-        let origin = Origin::of(url)?;
+    fn new(
+        url: &url::Url,
+        proxies: &Proxies,
+        http: HttpVersion,
+        resolve: &[HostMapping],
+    ) -> Option<Route> {
+        let mut origin = Origin::of(url)?;
+        if let Some(addrs) = HostMapping::find(resolve, &origin.host, origin.port) {
+            origin.fixed = addrs.to_vec();
+        }
         let proxy = proxies.for_url(url).cloned();
         let mode = match &proxy {
             None => Mode::Direct,
@@ -139,6 +148,8 @@ pub struct HttpTransport {
     connect_timeout: Duration,
     timeout: Duration,
     user_agent: HeaderValue,
+    /// `[target] resolve`: names connected to at fixed addresses.
+    resolve: Arc<[HostMapping]>,
     /// For the OAuth token requests.
     client: reqwest::Client,
 }
@@ -174,7 +185,15 @@ impl HttpTransport {
             HttpVersion::Http1 => Alpn::Http1,
             HttpVersion::Http2 => Alpn::Http2,
         };
-        let tls = client_config(&extra, alpn)?;
+        let identity = match &target.client_cert {
+            Some(cc) => Some(surge_plan::identity::load(cc).map_err(TlsError::ClientCert)?),
+            None => None,
+        };
+        let named = target.client_cert.as_ref().map(|cc| match cc {
+            surge_plan::identity::ClientCert::Pem { .. } => format!("target.client_cert: {cc}"),
+            surge_plan::identity::ClientCert::Pkcs12 { .. } => format!("target.client_p12: {cc}"),
+        });
+        let tls = client_config(&extra, identity.zip(named.as_deref()), alpn)?;
         let user_agent = HeaderValue::from_static(concat!("surge/", env!("CARGO_PKG_VERSION")));
         let mut b = reqwest::Client::builder()
             .connect_timeout(target.connect_timeout)
@@ -186,6 +205,17 @@ impl HttpTransport {
             .no_proxy();
         if let Some(p) = login_url.and_then(|u| proxies.reqwest_proxy_for(u)) {
             b = b.proxy(p);
+        }
+        // The token requests connect where the hot path would: reqwest maps a name for the
+        // URL's own port, so a mapping applies only when its port is the login URL's.
+        if let Some(u) = login_url.and_then(|u| url::Url::parse(u).ok()) {
+            if let (Some(host), Some(port)) = (u.host_str(), u.port_or_known_default()) {
+                if let Some(addrs) = HostMapping::find(&target.resolve, host, port) {
+                    let addrs: Vec<std::net::SocketAddr> =
+                        addrs.iter().map(|ip| (*ip, port).into()).collect();
+                    b = b.resolve_to_addrs(host, &addrs);
+                }
+            }
         }
         b = match target.http {
             HttpVersion::Auto => b,
@@ -204,6 +234,7 @@ impl HttpTransport {
             connect_timeout: target.connect_timeout,
             timeout: target.timeout,
             user_agent,
+            resolve: target.resolve.clone().into(),
             client,
         })
     }
@@ -213,7 +244,7 @@ impl HttpTransport {
     pub fn with_base(mut self, base: &str) -> HttpTransport {
         self.base = url::Url::parse(base)
             .ok()
-            .and_then(|u| Route::new(&u, &self.proxies, self.http))
+            .and_then(|u| Route::new(&u, &self.proxies, self.http, &self.resolve))
             .map(Arc::new);
         self
     }
@@ -243,7 +274,10 @@ impl HttpTransport {
             .ok()?;
         match &self.base {
             Some(b) if Origin::of(&u).is_some_and(|o| o.same(&b.origin)) => Some((b.clone(), pq)),
-            _ => Some((Arc::new(Route::new(&u, &self.proxies, self.http)?), pq)),
+            _ => Some((
+                Arc::new(Route::new(&u, &self.proxies, self.http, &self.resolve)?),
+                pq,
+            )),
         }
     }
 

@@ -1,0 +1,336 @@
+//! Enterprise TLS: a client certificate (mutual TLS, from PEM files or a PKCS#12 bundle whose
+//! password comes from the environment) and host mapping (`[target] resolve`, as curl's
+//! `--resolve`), against a loopback TLS server the test starts under a made-up host name whose
+//! certificate a test CA signs. Each run is the `surge` binary in a child process; the server's
+//! own count is the truth, and the PKCS#12 password never appears in any output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{serve_with, Reply, TestServer};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use surge::record::{ErrorClass, RunResult, StatusKey};
+
+/// A name no resolver knows: only `[target] resolve` can reach it.
+const HOST: &str = "api.enterprise-test.invalid";
+const P12_PASSWORD: &str = "p12-Pa55-never-shown";
+
+/// A CA, a server certificate for [`HOST`], and a client certificate, written as files.
+struct Pki {
+    dir: tempfile::TempDir,
+    ca_der: CertificateDer<'static>,
+    server_chain: Vec<CertificateDer<'static>>,
+    server_key: PrivateKeyDer<'static>,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "surge enterprise test CA");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf = |name: &str| {
+            let key = KeyPair::generate().unwrap();
+            let mut p = CertificateParams::new(vec![name.to_string()]).unwrap();
+            p.distinguished_name.push(DnType::CommonName, name);
+            let cert = p.signed_by(&key, &issuer).unwrap();
+            (cert, key)
+        };
+        let (server, server_key) = leaf(HOST);
+        let (client, client_key) = leaf("surge-client");
+        let dir = tempfile::tempdir().unwrap();
+        let w = |name: &str, text: &[u8]| std::fs::write(dir.path().join(name), text).unwrap();
+        w("ca.pem", ca.pem().as_bytes());
+        w("client.pem", client.pem().as_bytes());
+        w("client.key", client_key.serialize_pem().as_bytes());
+        // The same identity as a PKCS#12 bundle (as `keytool` or `openssl pkcs12` write them).
+        let chain = p12_keystore::PrivateKeyChain::new(
+            vec![1u8; 20],
+            p12_keystore::PrivateKey::from_der(&client_key.serialize_der()).unwrap(),
+            [
+                p12_keystore::Certificate::from_der(client.der()).unwrap(),
+                p12_keystore::Certificate::from_der(ca.der()).unwrap(),
+            ],
+        );
+        let mut store = p12_keystore::KeyStore::new();
+        store.add_entry(
+            "client",
+            p12_keystore::KeyStoreEntry::PrivateKeyChain(chain),
+        );
+        w("client.p12", &store.writer(P12_PASSWORD).write().unwrap());
+        Pki {
+            dir,
+            ca_der: ca.der().clone(),
+            server_chain: vec![server.der().clone(), ca.der().clone()],
+            server_key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A TLS acceptor for [`HOST`]; requiring a client certificate this CA signed when `mutual`.
+    fn acceptor(&self, mutual: bool) -> tokio_rustls::TlsAcceptor {
+        let builder = rustls::ServerConfig::builder();
+        let builder = if mutual {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(self.ca_der.clone()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+                .build()
+                .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let cfg = builder
+            .with_single_cert(self.server_chain.clone(), self.server_key.clone_key())
+            .unwrap();
+        tokio_rustls::TlsAcceptor::from(Arc::new(cfg))
+    }
+}
+
+/// Answers tokens at `/oauth/token` and 200 to requests bearing that token; records each
+/// request's Host header in the log's second column.
+async fn server(pki: &Pki, mutual: bool) -> TestServer {
+    serve_with(
+        |r| {
+            if r.path.starts_with("/oauth/token") {
+                return Reply::status(200).with_body(
+                    r#"{"access_token":"tok-1","token_type":"bearer","expires_in":3600}"#,
+                );
+            }
+            match (r.header("authorization"), r.header("host")) {
+                (Some("Bearer tok-1"), Some(h)) if h.starts_with(HOST) => {
+                    Reply::status(200).with_body("{}")
+                }
+                _ => Reply::status(400),
+            }
+        },
+        Some(pki.acceptor(mutual)),
+    )
+    .await
+}
+
+struct Run {
+    code: i32,
+    terminal: String,
+    out: PathBuf,
+    result: Option<RunResult>,
+}
+
+/// `surge run` of 2 users × 3 loops against [`HOST`] mapped to the server, with `target_extra`.
+async fn surge(
+    pki: &Pki,
+    srv: &TestServer,
+    name: &str,
+    target_extra: &str,
+    env: &[(&str, &str)],
+) -> Run {
+    let port = srv.addr.port();
+    let scenario = format!(
+        "name = \"mtls\"\n[target]\nbase_url = \"https://{HOST}:{port}\"\nlogin_url = \"https://{HOST}:{port}\"\nproxy = \"none\"\nca_cert = \"ca.pem\"\nresolve = [\"{HOST}:{port}:127.0.0.1\"]\n{target_extra}\n[auth]\nkind = \"client_credentials\"\n[[request]]\nname = \"get\"\npath = \"/api/v2/things\"\n[load]\nthreads = 2\nloops = 3\n"
+    );
+    let sc = pki.path().join(format!("{name}.toml"));
+    std::fs::write(&sc, scenario).unwrap();
+    let out = pki.path().join(format!("out-{name}"));
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_surge"));
+    cmd.arg("run").arg(&sc).arg("--out").arg(&out).arg("--yes");
+    cmd.env("GENESYS_CLIENT_ID", "id")
+        .env("GENESYS_CLIENT_SECRET", "secret");
+    cmd.env_remove("P12_PASS");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().await.unwrap();
+    let terminal = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        result: RunResult::read(&out.join("result.json")).ok(),
+        terminal,
+        out,
+    }
+}
+
+fn ok200(r: &RunResult) -> u64 {
+    r.totals
+        .by_status
+        .get(&StatusKey::Http(200))
+        .copied()
+        .unwrap_or(0)
+}
+
+fn never_shown(run: &Run, secret: &str) {
+    assert!(
+        !run.terminal.contains(secret),
+        "terminal shows it:\n{}",
+        run.terminal
+    );
+    if let Ok(dir) = std::fs::read_dir(&run.out) {
+        for entry in dir {
+            let p = entry.unwrap().path();
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).to_string();
+            assert!(!text.contains(secret), "{} shows it", p.display());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_requires_a_client_certificate_accepts_surges_from_pem_and_pkcs12() {
+    let pki = Pki::new();
+    let srv = server(&pki, true).await;
+
+    // Without a certificate: the handshake is refused; nothing reaches the server.
+    let run = surge(&pki, &srv, "none", "", &[]).await;
+    assert_ne!(run.code, 0, "{}", run.terminal);
+    assert_eq!(run.result.as_ref().map_or(0, ok200), 0, "{}", run.terminal);
+    assert_eq!(
+        srv.total(),
+        0,
+        "a request got through without a client certificate"
+    );
+
+    // PEM certificate and key: the token request and every request present it.
+    let pem = "client_cert = \"client.pem\"\nclient_key = \"client.key\"";
+    let run = surge(&pki, &srv, "pem", pem, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.terminal);
+    assert_eq!(ok200(run.result.as_ref().unwrap()), 6, "{}", run.terminal);
+    let token_requests = srv
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p.starts_with("/oauth/token"))
+        .count();
+    assert!(
+        token_requests >= 1,
+        "the token request went over mutual TLS too"
+    );
+
+    // PKCS#12 with its password from the environment, never shown.
+    let p12 = "client_p12 = \"client.p12\"\nclient_p12_password_env = \"P12_PASS\"";
+    let run = surge(&pki, &srv, "p12", p12, &[("P12_PASS", P12_PASSWORD)]).await;
+    assert_eq!(run.code, 0, "{}", run.terminal);
+    assert_eq!(ok200(run.result.as_ref().unwrap()), 6, "{}", run.terminal);
+    never_shown(&run, P12_PASSWORD);
+    assert_eq!(srv.total() as usize, 12 + token_requests * 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificate_mistakes_name_the_field_and_file_and_exit_2() {
+    let pki = Pki::new();
+    let srv = server(&pki, true).await;
+    let before = srv.total();
+    let cases: [(&str, &str, &[(&str, &str)], &str); 4] = [
+        (
+            "wrong-pw",
+            "client_p12 = \"client.p12\"\nclient_p12_password_env = \"P12_PASS\"",
+            &[("P12_PASS", "not-the-password")],
+            "target.client_p12",
+        ),
+        (
+            "unset-pw",
+            "client_p12 = \"client.p12\"\nclient_p12_password_env = \"P12_PASS\"",
+            &[],
+            "P12_PASS is not set",
+        ),
+        (
+            "key-missing",
+            "client_cert = \"client.pem\"",
+            &[],
+            "target.client_cert",
+        ),
+        (
+            "cert-as-key",
+            "client_cert = \"client.pem\"\nclient_key = \"client.pem\"",
+            &[],
+            "client.pem: holds no PEM private key",
+        ),
+    ];
+    for (name, extra, env, says) in cases {
+        let run = surge(&pki, &srv, name, extra, env).await;
+        assert_eq!(run.code, 2, "{name}: {}", run.terminal);
+        assert!(run.terminal.contains(says), "{name}: {}", run.terminal);
+        never_shown(&run, "not-the-password");
+        never_shown(&run, P12_PASSWORD);
+    }
+    assert_eq!(srv.total(), before, "nothing was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_sends_a_made_up_name_to_loopback_and_tls_still_checks_the_name() {
+    let pki = Pki::new();
+    let srv = server(&pki, false).await;
+    // The name is the Host header and the certificate's: the handler answers 200 only then.
+    let run = surge(&pki, &srv, "mapped", "", &[]).await;
+    assert_eq!(run.code, 0, "{}", run.terminal);
+    let r = run.result.as_ref().unwrap();
+    assert_eq!(ok200(r), 6, "{}", run.terminal);
+    assert_eq!(r.target.host, HOST);
+
+    // Another name mapped to the same server: its certificate does not carry it.
+    let port = srv.addr.port();
+    let other = "other.enterprise-test.invalid";
+    let scenario = format!(
+        "name = \"other\"\n[target]\nbase_url = \"https://{other}:{port}\"\nproxy = \"none\"\nca_cert = \"ca.pem\"\nresolve = [\"{other}:{port}:127.0.0.1\"]\n[[request]]\nname = \"get\"\npath = \"/\"\n[load]\nthreads = 1\nloops = 2\n"
+    );
+    let sc = pki.path().join("other.toml");
+    std::fs::write(&sc, scenario).unwrap();
+    let out = pki.path().join("out-other");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+        .arg("run")
+        .arg(&sc)
+        .arg("--out")
+        .arg(&out)
+        .arg("--yes")
+        .output()
+        .await
+        .unwrap();
+    let r = RunResult::read(&out.join("result.json")).unwrap();
+    assert_eq!(
+        r.totals
+            .by_status
+            .get(&StatusKey::Error(ErrorClass::Tls))
+            .copied(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    // A mapping surge cannot read: exit 2 naming the field.
+    std::fs::write(
+        &sc,
+        "name = \"bad\"\n[target]\nbase_url = \"https://x.test\"\nresolve = [\"x.test:443\"]\n[[request]]\nname = \"get\"\npath = \"/\"\n[load]\nthreads = 1\nloops = 1\n",
+    )
+    .unwrap();
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_surge"))
+        .arg("run")
+        .arg(&sc)
+        .arg("--yes")
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("target.resolve") && err.contains("HOST:PORT:ADDRESS"),
+        "{err}"
+    );
+}
