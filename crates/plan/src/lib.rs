@@ -19,6 +19,7 @@ pub mod identity;
 pub mod jmx;
 pub mod load;
 pub mod markup;
+pub mod multipart;
 pub mod pem;
 pub mod plan;
 pub mod policy;

@@ -330,6 +330,9 @@ pub struct RequestSpec {
     /// Body template.
     #[serde(serialize_with = "ser_opt_template")]
     pub body: Option<Template>,
+    /// A `multipart/form-data` body instead of `body`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub multipart: Vec<super::multipart::Part>,
     /// Statuses counted as success (None: 2xx and 3xx).
     pub expect_status: Option<Vec<u16>>,
     /// Values read from the answer into the user's variables.

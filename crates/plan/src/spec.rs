@@ -301,6 +301,9 @@ pub struct RawRequest {
     pub headers: BTreeMap<String, String>,
     /// Body template.
     pub body: Option<String>,
+    /// A `multipart/form-data` body: form fields and files (`[[request.multipart]]`).
+    #[serde(default)]
+    pub multipart: Vec<super::multipart::RawPart>,
     /// Status codes counted as success for `on_error` (default: any 2xx or 3xx).
     pub expect_status: Option<Vec<u16>>,
     /// Values read from the answer into the user's variables (`[[request.extract]]`).

@@ -34,6 +34,7 @@ static ACCEPT: HeaderName = http::header::ACCEPT;
 static AUTHORIZATION: HeaderName = http::header::AUTHORIZATION;
 static CONNECTION: HeaderName = http::header::CONNECTION;
 static PROXY_AUTHORIZATION: HeaderName = http::header::PROXY_AUTHORIZATION;
+static CONTENT_LENGTH: HeaderName = http::header::CONTENT_LENGTH;
 static ACCEPT_ANY: HeaderValue = HeaderValue::from_static("*/*");
 static CLOSE: HeaderValue = HeaderValue::from_static("close");
 use surge_plan::resolve::HostMapping;
@@ -41,6 +42,14 @@ use surge_plan::{HttpVersion, Target};
 use surge_record::ErrorClass;
 
 pub use super::tls::install_crypto;
+
+/// An HTTP/2 request's body: in memory, or streamed (an upload read from files as it goes).
+pub(crate) type H2Body = http_body_util::Either<
+    Full<Bytes>,
+    http_body_util::StreamBody<
+        futures::stream::BoxStream<'static, std::io::Result<hyper::body::Frame<Bytes>>>,
+    >,
+>;
 
 /// The transport could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -379,6 +388,10 @@ impl HttpTransport {
             pq.as_str()
         };
         let has = |n: &HeaderName| req.headers.iter().any(|(k, _)| k == n);
+        let streamed_len = req
+            .streamed
+            .as_ref()
+            .map(|s| (&CONTENT_LENGTH, HeaderValue::from(s.len())));
         let headers = (!has(&HOST))
             .then_some((&HOST, &route.origin.host_header))
             .into_iter()
@@ -392,15 +405,23 @@ impl HttpTransport {
                     .then(|| route.proxy.as_ref().and_then(ProxyUrl::authorization))
                     .flatten()
                     .map(|a| (&PROXY_AUTHORIZATION, a)),
-            );
+            )
+            .chain(streamed_len.as_ref().map(|(k, v)| (*k, v)));
         let sent = h1
             .write_request(req.method, target, headers, req.body.as_deref())
             .await;
-        let bytes_out = match sent {
+        let mut bytes_out = match sent {
             Ok(n) => n,
             Err(WriteError::NotSent(c)) => return Attempt::NotSent(c),
             Err(WriteError::Failed(c)) => return Attempt::Failed(c),
         };
+        if let Some(s) = &req.streamed {
+            if let Err(WriteError::Failed(c) | WriteError::NotSent(c)) = h1.write_streamed(s).await
+            {
+                return Attempt::Failed(c);
+            }
+            bytes_out = bytes_out.saturating_add(usize::try_from(s.len()).unwrap_or(usize::MAX));
+        }
         let head = match h1
             .read_head(*req.method == Method::HEAD, req.capture.headers)
             .await
@@ -442,7 +463,7 @@ impl HttpTransport {
     /// HTTP/2 through hyper.
     async fn exchange_h2(
         &self,
-        tx: &mut http2::SendRequest<Full<Bytes>>,
+        tx: &mut http2::SendRequest<H2Body>,
         route: &Route,
         pq: PathAndQuery,
         req: &OutRequest<'_>,
@@ -456,7 +477,11 @@ impl HttpTransport {
         });
         parts.authority = Some(route.origin.authority.clone());
         parts.path_and_query = Some(pq);
-        let mut r = Request::new(Full::new(req.body.clone().unwrap_or_default()));
+        let body = match &req.streamed {
+            None => H2Body::Left(Full::new(req.body.clone().unwrap_or_default())),
+            Some(s) => H2Body::Right(http_body_util::StreamBody::new(s.clone().into_frames())),
+        };
+        let mut r = Request::new(body);
         *r.method_mut() = req.method.clone();
         *r.uri_mut() = http::Uri::from_parts(parts).unwrap_or_default();
         *r.version_mut() = http::Version::HTTP_2;
@@ -473,6 +498,9 @@ impl HttpTransport {
         }
         if !h.contains_key(http::header::ACCEPT) {
             h.insert(http::header::ACCEPT, ACCEPT_ANY.clone());
+        }
+        if let Some(s) = &req.streamed {
+            h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(s.len()));
         }
         let resp = match tx.try_send_request(r).await {
             Ok(r) => r,
