@@ -314,3 +314,90 @@ async fn a_50_mb_file_uploaded_by_20_users_is_streamed_not_held_in_memory() {
     assert!(peak_kb < 200_000, "surge peaked at {peak_kb} kB");
     eprintln!("surge's peak resident memory uploading 20 × 50 MB: {peak_kb} kB");
 }
+
+/// An HTTP/2 (prior knowledge) server that collects each body (small here) and compares it
+/// with `expect(boundary)`; counts bodies that match and came over HTTP/2 with their length.
+async fn h2c_upload_server(expect: Expect) -> Upload {
+    use http_body_util::BodyExt as _;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (ok, bad) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (ok2, bad2) = (ok.clone(), bad.clone());
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let (expect, ok, bad) = (expect.clone(), ok2.clone(), bad2.clone());
+            let svc =
+                hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let (expect, ok, bad) = (expect.clone(), ok.clone(), bad.clone());
+                    async move {
+                        let h2 = req.version() == http::Version::HTTP_2;
+                        let header = |n: &str| {
+                            req.headers()
+                                .get(n)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_string)
+                        };
+                        let len = header("content-length").and_then(|v| v.parse::<usize>().ok());
+                        let boundary = header("content-type").and_then(|v| {
+                            v.strip_prefix("multipart/form-data; boundary=")
+                                .map(str::to_string)
+                        });
+                        let body = req.into_body().collect().await.unwrap().to_bytes();
+                        let mut want = Vec::new();
+                        for s in boundary.as_deref().map(|b| expect(b)).unwrap_or_default() {
+                            match s {
+                                Seg::Lit(b) => want.extend_from_slice(&b),
+                                Seg::Pattern(n) => want.extend((0..n).map(pattern_byte)),
+                            }
+                        }
+                        let good =
+                            h2 && boundary.is_some() && len == Some(body.len()) && body == want;
+                        (if good { &ok } else { &bad }).fetch_add(1, Ordering::SeqCst);
+                        let status = if good { 200 } else { 400 };
+                        let mut resp =
+                            http::Response::new(http_body_util::Empty::<bytes::Bytes>::new());
+                        *resp.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+            tokio::spawn(async move {
+                let _ = hyper_util::server::conn::auto::Builder::new(
+                    hyper_util::rt::TokioExecutor::new(),
+                )
+                .serve_connection(hyper_util::rt::TokioIo::new(sock), svc)
+                .await;
+            });
+        }
+    });
+    Upload { port, ok, bad }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_over_http2_streams_the_same_bytes_with_its_length() {
+    const SIZE: u64 = 150_001;
+    let dir = tempfile::tempdir().unwrap();
+    write_pattern(&dir.path().join("f.bin"), SIZE);
+    let expect: Expect = Arc::new(|b: &str| {
+        vec![
+            Seg::Lit(head(b, true, "note", None)),
+            Seg::Lit(b"over h2".to_vec()),
+            Seg::Lit(head(
+                b,
+                false,
+                "file",
+                Some(("f.bin", "application/octet-stream")),
+            )),
+            Seg::Pattern(SIZE),
+            Seg::Lit(format!("\r\n--{b}--\r\n").into_bytes()),
+        ]
+    });
+    let srv = h2c_upload_server(expect).await;
+    let scenario = format!(
+        "name = \"h2\"\n[target]\nbase_url = \"http://127.0.0.1:{}\"\nhttp = \"http2\"\n[[request]]\nname = \"upload\"\nmethod = \"PUT\"\npath = \"/upload\"\n[[request.multipart]]\nname = \"note\"\nvalue = \"over h2\"\n[[request.multipart]]\nname = \"file\"\nfile = \"f.bin\"\n[load]\nthreads = 2\nloops = 2\n",
+        srv.port
+    );
+    let (status, terminal, _) = surge(dir.path(), &scenario).await;
+    assert!(status.success(), "{terminal}");
+    assert_eq!(srv.ok.load(Ordering::SeqCst), 4, "{terminal}");
+    assert_eq!(srv.bad.load(Ordering::SeqCst), 0);
+}
