@@ -144,12 +144,15 @@ async fn a_server_that_requires_a_client_certificate_accepts_surges_from_pem_and
     assert_eq!(srv.total() as usize, 12 + token_requests * 2);
 }
 
+/// A mistake: its name, the `[target]` lines, the environment, and what the error says.
+type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_certificate_mistakes_name_the_field_and_file_and_exit_2() {
     let pki = Pki::new();
     let srv = server(&pki, true).await;
     let before = srv.total();
-    let cases: [(&str, &str, &[(&str, &str)], &str); 4] = [
+    let cases: [Case; 4] = [
         (
             "wrong-pw",
             "client_p12 = \"client.p12\"\nclient_p12_password_env = \"P12_PASS\"",

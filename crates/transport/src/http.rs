@@ -204,36 +204,7 @@ impl HttpTransport {
         });
         let tls = client_config(&extra, identity.zip(named.as_deref()), alpn)?;
         let user_agent = HeaderValue::from_static(concat!("surge/", env!("CARGO_PKG_VERSION")));
-        let mut b = reqwest::Client::builder()
-            .connect_timeout(target.connect_timeout)
-            .timeout(target.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .user_agent(user_agent.clone())
-            .tls_backend_preconfigured((*tls).clone())
-            .no_proxy();
-        if let Some(p) = login_url.and_then(|u| proxies.reqwest_proxy_for(u)) {
-            b = b.proxy(p);
-        }
-        // The token requests connect where the hot path would: reqwest maps a name for the
-        // URL's own port, so a mapping applies only when its port is the login URL's.
-        if let Some(u) = login_url.and_then(|u| url::Url::parse(u).ok()) {
-            if let (Some(host), Some(port)) = (u.host_str(), u.port_or_known_default()) {
-                if let Some(addrs) = HostMapping::find(&target.resolve, host, port) {
-                    let addrs: Vec<std::net::SocketAddr> =
-                        addrs.iter().map(|ip| (*ip, port).into()).collect();
-                    b = b.resolve_to_addrs(host, &addrs);
-                }
-            }
-        }
-        b = match target.http {
-            HttpVersion::Auto => b,
-            HttpVersion::Http1 => b.http1_only(),
-            HttpVersion::Http2 => b.http2_prior_knowledge(),
-        };
-        let client = b
-            .build()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
+        let client = client::token_client(target, &tls, &proxies, login_url, &user_agent)?;
         Ok(HttpTransport {
             tls,
             proxies: Arc::new(proxies),
@@ -620,5 +591,6 @@ impl TokenFetch for HttpTransport {
     }
 }
 
+mod client;
 #[cfg(test)]
 mod tests;
