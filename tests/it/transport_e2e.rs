@@ -38,6 +38,7 @@ fn get<'a>(url: &'a str, capture: Capture) -> OutRequest<'a> {
         headers: &[],
         authorization: None,
         body: None,
+        streamed: None,
         capture,
     }
 }

@@ -37,6 +37,7 @@ mod drive;
 pub mod executor;
 mod group;
 mod mix;
+mod multipart;
 mod pace;
 mod phases;
 mod plan_rt;

@@ -25,6 +25,7 @@ pub(crate) struct Prepared {
     const_headers: Vec<(HeaderName, HeaderValue)>,
     dyn_headers: Vec<(HeaderName, Template)>,
     body: Option<Template>,
+    multipart: Option<super::multipart::Multipart>,
     spec: RequestSpec,
     /// What of the answer the transport keeps (nothing for a plain request).
     capture: Capture,
@@ -55,6 +56,10 @@ impl Prepared {
                 dyn_headers.push((k.clone(), t.clone()));
             }
         }
+        let multipart = super::multipart::Multipart::new(&r.multipart);
+        if let Some(m) = &multipart {
+            const_headers.push((http::header::CONTENT_TYPE, m.content_type().clone()));
+        }
         let (body, headers) = r.needs();
         Prepared {
             method: r.method.clone(),
@@ -62,6 +67,7 @@ impl Prepared {
             const_headers,
             dyn_headers,
             body: r.body.clone(),
+            multipart,
             capture: Capture {
                 body_limit: body.then_some(surge_plan::conversation::BODY_LIMIT),
                 // Digest: a 401's challenge is read from its headers; a cached GET's
@@ -103,6 +109,14 @@ impl Prepared {
     /// Its body, rendered in `scope`.
     pub(crate) fn body(&self, scope: &Scope<'_>) -> Option<Bytes> {
         self.body.as_ref().map(|b| Bytes::from(b.render(scope)))
+    }
+
+    /// Its multipart body (files streamed from disk), when it uploads.
+    pub(crate) fn streamed(
+        &self,
+        scope: &Scope<'_>,
+    ) -> Option<surge_transport::streamed::Streamed> {
+        self.multipart.as_ref().map(|m| m.render(scope))
     }
 
     /// Its headers: the constant ones borrowed as they are when nothing joins them; else those

@@ -84,7 +84,7 @@ impl Checker<'_> {
 }
 
 /// Checks a raw scenario and builds the plan. `source` locates relative files.
-pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec<Problem>> {
+pub fn build(mut raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec<Problem>> {
     let mut c = Checker {
         loc,
         problems: Vec::new(),
@@ -129,7 +129,11 @@ pub fn build(raw: RawScenario, source: &Path, loc: &Locator) -> Result<Plan, Vec
         }
     }
     let mut checks = super::conversation::CheckNames::default();
-    let requests = build_requests(&mut c, raw.request, &vars, data_ok, &auth, &mut checks);
+    let parts: Vec<_> = (raw.request.iter_mut())
+        .map(|r| std::mem::take(&mut r.multipart))
+        .collect();
+    let mut requests = build_requests(&mut c, raw.request, &vars, data_ok, &auth, &mut checks);
+    super::multipart::attach(&mut c, &mut requests, parts, &base_dir, &vars);
     super::request::check_header_data(&mut c, &requests, &data);
     let (mut transactions, mut conditions) = (Vec::new(), Vec::new());
     let req_labels: Vec<String> = requests.iter().map(|r| r.name.clone()).collect();

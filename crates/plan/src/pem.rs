@@ -17,7 +17,7 @@ pub struct PemError(String);
 /// # Errors
 /// Unreadable, not PEM, or no `CERTIFICATE` block.
 pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, PemError> {
-    let bytes = surge_record::limits::read(path, surge_record::limits::PEM_BYTES)
+    let bytes = surge_record::limits::read(path, surge_record::limits::CERT_FILE_BYTES)
         .map_err(|e| PemError(e.to_string()))?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
         .collect::<Result<_, _>>()

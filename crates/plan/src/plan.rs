@@ -245,6 +245,12 @@ pub struct Target {
     /// PEM file of extra certificate authorities to trust (added to the system's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_cert: Option<PathBuf>,
+    /// The client certificate presented on every TLS handshake (mutual TLS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<crate::identity::ClientCert>,
+    /// Host names connected to at fixed addresses (curl's `--resolve`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resolve: Vec<crate::resolve::HostMapping>,
 }
 
 /// Where a bearer token is read from. Only the source is kept, never the token.
@@ -324,6 +330,9 @@ pub struct RequestSpec {
     /// Body template.
     #[serde(serialize_with = "ser_opt_template")]
     pub body: Option<Template>,
+    /// A `multipart/form-data` body instead of `body`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub multipart: Vec<super::multipart::Part>,
     /// Statuses counted as success (None: 2xx and 3xx).
     pub expect_status: Option<Vec<u16>>,
     /// Values read from the answer into the user's variables.

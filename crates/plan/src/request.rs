@@ -224,6 +224,7 @@ fn build_request(
         path,
         headers,
         body,
+        multipart: Vec::new(),
         expect_status: r.expect_status,
         extract,
         asserts,

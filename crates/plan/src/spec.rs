@@ -209,6 +209,16 @@ pub struct RawTarget {
     pub proxy_credentials_env: Option<String>,
     /// PEM file of extra certificate authorities (relative to the scenario).
     pub ca_cert: Option<String>,
+    /// PEM client certificate for mutual TLS (with `client_key`).
+    pub client_cert: Option<String>,
+    /// PEM private key of `client_cert`.
+    pub client_key: Option<String>,
+    /// PKCS#12 bundle of a client certificate and its key (instead of the two PEM files).
+    pub client_p12: Option<String>,
+    /// Environment variable holding the password of `client_p12`.
+    pub client_p12_password_env: Option<String>,
+    /// `HOST:PORT:ADDRESS` mappings, as curl's `--resolve`.
+    pub resolve: Option<Vec<String>>,
 }
 
 /// `[auth]`.
@@ -291,6 +301,9 @@ pub struct RawRequest {
     pub headers: BTreeMap<String, String>,
     /// Body template.
     pub body: Option<String>,
+    /// A `multipart/form-data` body: form fields and files (`[[request.multipart]]`).
+    #[serde(default)]
+    pub multipart: Vec<super::multipart::RawPart>,
     /// Status codes counted as success for `on_error` (default: any 2xx or 3xx).
     pub expect_status: Option<Vec<u16>>,
     /// Values read from the answer into the user's variables (`[[request.extract]]`).

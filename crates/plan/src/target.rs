@@ -117,6 +117,7 @@ pub(super) fn build_target(
         );
     }
     let proxy = build_proxy(c, t.proxy.as_deref(), t.proxy_credentials_env.as_deref());
+    let client_cert = build_client_cert(c, &t, base_dir);
     let ca_cert = t.ca_cert.map(|f| {
         let p = base_dir.join(f);
         if let Err(e) = crate::pem::read_certificates(&p) {
@@ -124,6 +125,16 @@ pub(super) fn build_target(
         }
         p
     });
+    let resolve = t
+        .resolve
+        .iter()
+        .flatten()
+        .filter_map(|r| {
+            crate::resolve::HostMapping::parse(r)
+                .map_err(|e| c.err("target.resolve", e))
+                .ok()
+        })
+        .collect();
     Target {
         endpoint,
         region: t.region,
@@ -136,7 +147,81 @@ pub(super) fn build_target(
         no_proxy: t.no_proxy,
         proxy_credentials_env: t.proxy_credentials_env,
         ca_cert,
+        client_cert,
+        resolve,
     }
+}
+
+/// `client_cert` + `client_key`, or `client_p12` + `client_p12_password_env`: checked now, the
+/// PKCS#12 bundle opened when its password's variable is set (a run without it stops before
+/// sending anything).
+fn build_client_cert(
+    c: &mut Checker<'_>,
+    t: &super::spec::RawTarget,
+    base_dir: &Path,
+) -> Option<crate::identity::ClientCert> {
+    use crate::identity::ClientCert;
+    let cc = match (&t.client_cert, &t.client_key, &t.client_p12) {
+        (None, None, None) => {
+            if t.client_p12_password_env.is_some() {
+                c.err(
+                    "target.client_p12_password_env",
+                    "applies only with client_p12",
+                );
+            }
+            return None;
+        }
+        (Some(_), Some(_), Some(_)) | (Some(_), None, Some(_)) | (None, Some(_), Some(_)) => {
+            c.err(
+                "target.client_p12",
+                "set client_cert and client_key (PEM) or client_p12, not both",
+            );
+            return None;
+        }
+        (Some(_), None, None) => {
+            c.err(
+                "target.client_cert",
+                "needs client_key (the PEM file of its private key)",
+            );
+            return None;
+        }
+        (None, Some(_), None) => {
+            c.err(
+                "target.client_key",
+                "needs client_cert (the PEM file of its certificate)",
+            );
+            return None;
+        }
+        (Some(cert), Some(key), None) => {
+            if t.client_p12_password_env.is_some() {
+                c.err(
+                    "target.client_p12_password_env",
+                    "applies only with client_p12",
+                );
+            }
+            ClientCert::Pem {
+                cert: base_dir.join(cert),
+                key: base_dir.join(key),
+            }
+        }
+        (None, None, Some(f)) => {
+            let Some(env) = &t.client_p12_password_env else {
+                c.err("target.client_p12", "needs client_p12_password_env (the environment variable holding its password; the password never goes in the scenario)");
+                return None;
+            };
+            ClientCert::Pkcs12 {
+                file: base_dir.join(f),
+                password_env: env.clone(),
+            }
+        }
+    };
+    let unset = matches!(&cc, ClientCert::Pkcs12 { password_env, .. } if std::env::var_os(password_env).is_none());
+    if !unset {
+        if let Err(e) = crate::identity::load(&cc) {
+            c.err(e.field, e.message);
+        }
+    }
+    Some(cc)
 }
 
 /// `[target] proxy`: `"none"`, a proxy URL, or unset (the environment's).

@@ -12,6 +12,9 @@ pub const SCENARIO_BYTES: u64 = 16 << 20;
 pub const JMX_BYTES: u64 = 64 << 20;
 /// How deep elements of a `.jmx` may nest.
 pub const JMX_DEPTH: usize = 256;
+/// A certificate, key or PKCS#12 file (`ca_cert`, `client_cert`, `client_key`, `client_p12`): a
+/// CA bundle of the whole web is under 1 MiB.
+pub const CERT_FILE_BYTES: u64 = 4 << 20;
 /// A CSV data file (it is held in memory for the run).
 pub const DATA_FILE_BYTES: u64 = 512 << 20;
 /// One line of a CSV data file or a JTL.
@@ -25,8 +28,6 @@ pub const JTL_SPAN_S: u64 = 31 * 24 * 3600;
 /// Distinct `threadName`s in a JTL (one user each).
 pub const JTL_THREADS: usize = 100_000;
 
-/// A PEM file (`ca_cert`): a CA bundle of the whole web is under 1 MiB.
-pub const PEM_BYTES: u64 = 4 << 20;
 /// A token file (`token_file`): one token on its first line.
 pub const TOKEN_BYTES: u64 = 64 << 10;
 /// The mock's `--config` file (TOML, as a scenario).

@@ -6,8 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::time::Instant;
@@ -52,7 +50,7 @@ pub(super) enum Kind {
     /// HTTP/1.1, on the user's task.
     H1(H1<Io>),
     /// HTTP/2, driven by a task of its own.
-    H2(http2::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<super::http::H2Body>),
 }
 
 impl HttpConn {

@@ -32,6 +32,8 @@ pub(crate) struct Origin {
     pub authority: http::uri::Authority,
     /// The name the TLS certificate must carry.
     pub server_name: ServerName<'static>,
+    /// Addresses to connect to instead of resolving `host` (`[target] resolve`); empty: resolve.
+    pub fixed: Vec<std::net::IpAddr>,
 }
 
 impl Origin {
@@ -62,6 +64,7 @@ impl Origin {
             server_name: ServerName::try_from(bare.to_string()).ok()?,
             port,
             host,
+            fixed: Vec::new(),
         })
     }
 
@@ -173,13 +176,13 @@ pub(crate) async fn dial(
 ) -> Result<Io, ErrorClass> {
     let tcp = match proxy {
         Some(p) => {
-            let mut s = tcp(p.host(), p.port()).await?;
+            let mut s = tcp(p.host(), p.port(), &[]).await?;
             if tunnel {
                 connect_tunnel(&mut s, origin, p).await?;
             }
             s
         }
-        None => tcp(&origin.host, origin.port).await?,
+        None => tcp(&origin.host, origin.port, &origin.fixed).await?,
     };
     if !origin.https {
         return Ok(Io::Plain(tcp));
@@ -191,10 +194,12 @@ pub(crate) async fn dial(
     Ok(Io::Tls(Box::new(tls)))
 }
 
-/// Resolves `host` and connects to the first address that answers.
-async fn tcp(host: &str, port: u16) -> Result<TcpStream, ErrorClass> {
+/// Resolves `host` (unless `fixed` says where it is) and connects to the first address that
+/// answers.
+async fn tcp(host: &str, port: u16, fixed: &[std::net::IpAddr]) -> Result<TcpStream, ErrorClass> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     let addrs: Vec<std::net::SocketAddr> = match bare.parse::<std::net::IpAddr>() {
+        _ if !fixed.is_empty() => fixed.iter().map(|ip| (*ip, port).into()).collect(),
         Ok(ip) => vec![(ip, port).into()],
         Err(_) => tokio::net::lookup_host((bare, port))
             .await

@@ -197,6 +197,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> H1<S> {
         r.map(|()| written)
     }
 
+    /// Writes a streamed body after a head written by [`H1::write_request`] (whose headers gave
+    /// its `content-length`), and flushes.
+    pub async fn write_streamed(
+        &mut self,
+        body: &crate::streamed::Streamed,
+    ) -> Result<(), WriteError> {
+        let fail =
+            |e: std::io::Error| WriteError::Failed(io_class(&e).unwrap_or(ErrorClass::Other));
+        body.write_to(&mut self.io).await.map_err(fail)?;
+        self.io.flush().await.map_err(fail)
+    }
+
     /// Writes `out` then `rest`; the first write tells whether the connection took anything.
     async fn write_out(&mut self, out: &[u8], rest: Option<&[u8]>) -> Result<(), WriteError> {
         let n = match self.io.write(out).await {

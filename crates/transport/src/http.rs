@@ -34,12 +34,22 @@ static ACCEPT: HeaderName = http::header::ACCEPT;
 static AUTHORIZATION: HeaderName = http::header::AUTHORIZATION;
 static CONNECTION: HeaderName = http::header::CONNECTION;
 static PROXY_AUTHORIZATION: HeaderName = http::header::PROXY_AUTHORIZATION;
+static CONTENT_LENGTH: HeaderName = http::header::CONTENT_LENGTH;
 static ACCEPT_ANY: HeaderValue = HeaderValue::from_static("*/*");
 static CLOSE: HeaderValue = HeaderValue::from_static("close");
+use surge_plan::resolve::HostMapping;
 use surge_plan::{HttpVersion, Target};
 use surge_record::ErrorClass;
 
 pub use super::tls::install_crypto;
+
+/// An HTTP/2 request's body: in memory, or streamed (an upload read from files as it goes).
+pub(crate) type H2Body = http_body_util::Either<
+    Full<Bytes>,
+    http_body_util::StreamBody<
+        futures::stream::BoxStream<'static, std::io::Result<hyper::body::Frame<Bytes>>>,
+    >,
+>;
 
 /// The transport could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -76,8 +86,16 @@ pub(crate) struct Route {
 }
 
 impl Route {
-    fn new(url: &url::Url, proxies: &Proxies, http: HttpVersion) -> Option<Route> {
-        let origin = Origin::of(url)?;
+    fn new(
+        url: &url::Url,
+        proxies: &Proxies,
+        http: HttpVersion,
+        resolve: &[HostMapping],
+    ) -> Option<Route> {
+        let mut origin = Origin::of(url)?;
+        if let Some(addrs) = HostMapping::find(resolve, &origin.host, origin.port) {
+            origin.fixed = addrs.to_vec();
+        }
         let proxy = proxies.for_url(url).cloned();
         let mode = match &proxy {
             None => Mode::Direct,
@@ -139,6 +157,8 @@ pub struct HttpTransport {
     connect_timeout: Duration,
     timeout: Duration,
     user_agent: HeaderValue,
+    /// `[target] resolve`: names connected to at fixed addresses.
+    resolve: Arc<[HostMapping]>,
     /// For the OAuth token requests.
     client: reqwest::Client,
 }
@@ -174,27 +194,17 @@ impl HttpTransport {
             HttpVersion::Http1 => Alpn::Http1,
             HttpVersion::Http2 => Alpn::Http2,
         };
-        let tls = client_config(&extra, alpn)?;
-        let user_agent = HeaderValue::from_static(concat!("surge/", env!("CARGO_PKG_VERSION")));
-        let mut b = reqwest::Client::builder()
-            .connect_timeout(target.connect_timeout)
-            .timeout(target.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            .user_agent(user_agent.clone())
-            .tls_backend_preconfigured((*tls).clone())
-            .no_proxy();
-        if let Some(p) = login_url.and_then(|u| proxies.reqwest_proxy_for(u)) {
-            b = b.proxy(p);
-        }
-        b = match target.http {
-            HttpVersion::Auto => b,
-            HttpVersion::Http1 => b.http1_only(),
-            HttpVersion::Http2 => b.http2_prior_knowledge(),
+        let identity = match &target.client_cert {
+            Some(cc) => Some(surge_plan::identity::load(cc).map_err(TlsError::ClientCert)?),
+            None => None,
         };
-        let client = b
-            .build()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
+        let named = target.client_cert.as_ref().map(|cc| match cc {
+            surge_plan::identity::ClientCert::Pem { .. } => format!("target.client_cert: {cc}"),
+            surge_plan::identity::ClientCert::Pkcs12 { .. } => format!("target.client_p12: {cc}"),
+        });
+        let tls = client_config(&extra, identity.zip(named.as_deref()), alpn)?;
+        let user_agent = HeaderValue::from_static(concat!("surge/", env!("CARGO_PKG_VERSION")));
+        let client = client::token_client(target, &tls, &proxies, login_url, &user_agent)?;
         Ok(HttpTransport {
             tls,
             proxies: Arc::new(proxies),
@@ -204,6 +214,7 @@ impl HttpTransport {
             connect_timeout: target.connect_timeout,
             timeout: target.timeout,
             user_agent,
+            resolve: target.resolve.clone().into(),
             client,
         })
     }
@@ -213,7 +224,7 @@ impl HttpTransport {
     pub fn with_base(mut self, base: &str) -> HttpTransport {
         self.base = url::Url::parse(base)
             .ok()
-            .and_then(|u| Route::new(&u, &self.proxies, self.http))
+            .and_then(|u| Route::new(&u, &self.proxies, self.http, &self.resolve))
             .map(Arc::new);
         self
     }
@@ -243,7 +254,10 @@ impl HttpTransport {
             .ok()?;
         match &self.base {
             Some(b) if Origin::of(&u).is_some_and(|o| o.same(&b.origin)) => Some((b.clone(), pq)),
-            _ => Some((Arc::new(Route::new(&u, &self.proxies, self.http)?), pq)),
+            _ => Some((
+                Arc::new(Route::new(&u, &self.proxies, self.http, &self.resolve)?),
+                pq,
+            )),
         }
     }
 
@@ -345,6 +359,10 @@ impl HttpTransport {
             pq.as_str()
         };
         let has = |n: &HeaderName| req.headers.iter().any(|(k, _)| k == n);
+        let streamed_len = req
+            .streamed
+            .as_ref()
+            .map(|s| (&CONTENT_LENGTH, HeaderValue::from(s.len())));
         let headers = (!has(&HOST))
             .then_some((&HOST, &route.origin.host_header))
             .into_iter()
@@ -358,15 +376,23 @@ impl HttpTransport {
                     .then(|| route.proxy.as_ref().and_then(ProxyUrl::authorization))
                     .flatten()
                     .map(|a| (&PROXY_AUTHORIZATION, a)),
-            );
+            )
+            .chain(streamed_len.as_ref().map(|(k, v)| (*k, v)));
         let sent = h1
             .write_request(req.method, target, headers, req.body.as_deref())
             .await;
-        let bytes_out = match sent {
+        let mut bytes_out = match sent {
             Ok(n) => n,
             Err(WriteError::NotSent(c)) => return Attempt::NotSent(c),
             Err(WriteError::Failed(c)) => return Attempt::Failed(c),
         };
+        if let Some(s) = &req.streamed {
+            if let Err(WriteError::Failed(c) | WriteError::NotSent(c)) = h1.write_streamed(s).await
+            {
+                return Attempt::Failed(c);
+            }
+            bytes_out = bytes_out.saturating_add(usize::try_from(s.len()).unwrap_or(usize::MAX));
+        }
         let head = match h1
             .read_head(*req.method == Method::HEAD, req.capture.headers)
             .await
@@ -408,7 +434,7 @@ impl HttpTransport {
     /// HTTP/2 through hyper.
     async fn exchange_h2(
         &self,
-        tx: &mut http2::SendRequest<Full<Bytes>>,
+        tx: &mut http2::SendRequest<H2Body>,
         route: &Route,
         pq: PathAndQuery,
         req: &OutRequest<'_>,
@@ -422,7 +448,11 @@ impl HttpTransport {
         });
         parts.authority = Some(route.origin.authority.clone());
         parts.path_and_query = Some(pq);
-        let mut r = Request::new(Full::new(req.body.clone().unwrap_or_default()));
+        let body = match &req.streamed {
+            None => H2Body::Left(Full::new(req.body.clone().unwrap_or_default())),
+            Some(s) => H2Body::Right(http_body_util::StreamBody::new(s.clone().into_frames())),
+        };
+        let mut r = Request::new(body);
         *r.method_mut() = req.method.clone();
         *r.uri_mut() = http::Uri::from_parts(parts).unwrap_or_default();
         *r.version_mut() = http::Version::HTTP_2;
@@ -439,6 +469,9 @@ impl HttpTransport {
         }
         if !h.contains_key(http::header::ACCEPT) {
             h.insert(http::header::ACCEPT, ACCEPT_ANY.clone());
+        }
+        if let Some(s) = &req.streamed {
+            h.insert(http::header::CONTENT_LENGTH, HeaderValue::from(s.len()));
         }
         let resp = match tx.try_send_request(r).await {
             Ok(r) => r,
@@ -558,5 +591,6 @@ impl TokenFetch for HttpTransport {
     }
 }
 
+mod client;
 #[cfg(test)]
 mod tests;

@@ -89,13 +89,14 @@ impl Transport for InProcess {
         let bytes_out = req.wire_len().min(u32::MAX as usize) as u32;
         let fail = |class: ErrorClass| Exchange::failed(class, bytes_out);
         let capture = req.capture;
-        let request = match build(
-            req.method,
-            req.url,
-            req.headers,
-            req.authorization,
-            req.body,
-        ) {
+        let body = match &req.streamed {
+            None => req.body,
+            Some(s) => match s.collect().await {
+                Ok(b) => Some(b),
+                Err(_) => return fail(ErrorClass::Other),
+            },
+        };
+        let request = match build(req.method, req.url, req.headers, req.authorization, body) {
             Ok(r) => r,
             Err(c) => return fail(c),
         };

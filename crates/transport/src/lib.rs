@@ -19,6 +19,7 @@ pub mod headers;
 pub mod http;
 pub mod inprocess;
 pub mod proxy;
+pub mod streamed;
 pub mod tls;
 
 use std::future::Future;
@@ -41,6 +42,8 @@ pub struct OutRequest<'a> {
     pub authorization: Option<::http::HeaderValue>,
     /// Body.
     pub body: Option<Bytes>,
+    /// A body sent in pieces read as they go (a multipart upload), instead of `body`.
+    pub streamed: Option<streamed::Streamed>,
     /// What of the answer the caller needs beyond the status and timings (extractors and
     /// assertions read it). The default captures nothing, so a plain request reads and drops
     /// its body as it arrives.
@@ -213,7 +216,12 @@ impl OutRequest<'_> {
         if let Some(a) = &self.authorization {
             n += 15 + a.len() + 4;
         }
-        n + self.body.as_ref().map_or(0, |b| b.len() + 20)
+        let streamed = self.streamed.as_ref().map_or(0, |s| {
+            usize::try_from(s.len())
+                .unwrap_or(usize::MAX)
+                .saturating_add(20)
+        });
+        (n + self.body.as_ref().map_or(0, |b| b.len() + 20)).saturating_add(streamed)
     }
 }
 

@@ -19,6 +19,12 @@ pub enum TlsError {
         /// Why.
         message: String,
     },
+    /// The client certificate (`client_cert`/`client_key` or `client_p12`) cannot be used.
+    #[error("{0}")]
+    ClientCert(surge_plan::identity::IdentityError),
+    /// TLS refuses the client certificate read (a v1 certificate, a key that is not its own).
+    #[error("{0}")]
+    ClientCertRefused(String),
     /// rustls could not be set up (no roots at all, a certificate rustls rejects).
     #[error("TLS set-up: {0}")]
     Setup(String),
@@ -51,12 +57,15 @@ pub enum Alpn {
     Http2,
 }
 
-/// A client config trusting the system's roots and `extra` (the scenario's `ca_cert`).
+/// A client config trusting the system's roots and `extra` (the scenario's `ca_cert`),
+/// presenting `identity` (mutual TLS) when a server asks for a client certificate; its `&str`
+/// names it in errors (the field and the files).
 ///
 /// # Errors
-/// [`TlsError::Setup`] when rustls rejects a certificate or there are no roots at all.
+/// [`TlsError::Setup`] when rustls rejects a certificate or key, or there are no roots at all.
 pub fn client_config(
     extra: &[CertificateDer<'static>],
+    identity: Option<(surge_plan::identity::Identity, &str)>,
     alpn: Alpn,
 ) -> Result<Arc<rustls::ClientConfig>, TlsError> {
     install_crypto();
@@ -68,12 +77,30 @@ pub fn client_config(
         provider.clone(),
     )
     .map_err(|e| TlsError::Setup(e.to_string()))?;
-    let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Setup(e.to_string()))?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    let mut cfg = match identity {
+        None => builder.with_no_client_auth(),
+        Some((id, named)) => builder
+            .with_client_auth_cert(id.certs, id.key)
+            .map_err(|e| {
+                let why = match e {
+                    rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o))
+                        if format!("{o:?}").contains("UnsupportedCertVersion") =>
+                    {
+                        "an X.509 v1 certificate, which TLS refuses: issue a v3 one (openssl x509 -req … -extfile with its extensions)".to_string()
+                    }
+                    rustls::Error::InconsistentKeys(_) => {
+                        "the private key is not the certificate's".to_string()
+                    }
+                    e => format!("TLS cannot use it ({e})"),
+                };
+                TlsError::ClientCertRefused(format!("{named}: {why}"))
+            })?,
+    };
     cfg.alpn_protocols = match alpn {
         Alpn::Both => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
         Alpn::Http1 => vec![b"http/1.1".to_vec()],

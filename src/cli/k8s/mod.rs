@@ -104,8 +104,8 @@ fn default_name(plan: &Plan) -> String {
     n.trim_end_matches('-').to_string()
 }
 
-/// The scenario file and the files it reads (CSV data, the CA certificate), as mounted paths
-/// and contents.
+/// The scenario file and the files it reads (CSV data, the CA certificate, files it uploads), as
+/// mounted paths and contents. A client certificate is refused: its key is a secret.
 fn files(scenario: &Path, plan: &Plan) -> Result<Vec<(String, Vec<u8>)>, String> {
     let read = |p: &Path| {
         surge_record::limits::read(p, surge_record::limits::DATA_FILE_BYTES)
@@ -130,7 +130,28 @@ fn files(scenario: &Path, plan: &Plan) -> Result<Vec<(String, Vec<u8>)>, String>
         .ca_cert
         .as_ref()
         .map(|f| ("target.ca_cert".to_string(), f));
-    for (field, file) in csv.chain(ca) {
+    if let Some(cc) = &plan.target.client_cert {
+        let field = match cc {
+            surge_plan::identity::ClientCert::Pem { .. } => "target.client_key",
+            surge_plan::identity::ClientCert::Pkcs12 { .. } => "target.client_p12",
+        };
+        return Err(format!(
+            "{}: {field}: a client certificate's private key does not go in a ConfigMap, and surge k8s does not mount one from a Secret: run this scenario outside Kubernetes",
+            scenario.display()
+        ));
+    }
+    let uploads = plan.requests.iter().enumerate().flat_map(|(i, r)| {
+        r.multipart
+            .iter()
+            .enumerate()
+            .filter_map(move |(j, p)| match &p.content {
+                surge_plan::multipart::PartContent::File { path, .. } => {
+                    Some((format!("request[{i}].multipart[{j}].file"), path))
+                }
+                surge_plan::multipart::PartContent::Text(_) => None,
+            })
+    });
+    for (field, file) in csv.chain(ca).chain(uploads) {
         let rel = file.strip_prefix(base).unwrap_or(file);
         if rel.is_absolute() || rel.components().any(|c| !matches!(c, Component::Normal(_))) {
             return Err(format!(
@@ -438,6 +459,26 @@ threads = 2
         assert!(
             e.contains("target.ca_cert ")
                 && e.contains("ca.pem is not inside the scenario's directory"),
+            "{e}"
+        );
+        // An upload's file is mounted as the data files are, so the same rule holds.
+        let e = spec_of(
+            "name = \"s\"\n[target]\nbase_url = \"https://api.example.com\"\n[[request]]\nname = \"r\"\nmethod = \"POST\"\npath = \"/\"\n[[request.multipart]]\nname = \"f\"\nfile = \"../ca.pem\"\n[load]\nthreads = 1\n",
+        )
+        .unwrap_err();
+        assert!(e.contains("request[0].multipart[0].file "), "{e}");
+    }
+
+    #[test]
+    fn a_client_certificate_is_refused_not_put_in_a_config_map() {
+        let e = spec_of(
+            "name = \"s\"\n[target]\nbase_url = \"https://api.example.com\"\nclient_p12 = \"../ca.pem\"\nclient_p12_password_env = \"SURGE_K8S_TEST_P12_UNSET\"\n[[request]]\nname = \"r\"\npath = \"/\"\n[load]\nthreads = 1\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains(
+                "target.client_p12: a client certificate's private key does not go in a ConfigMap"
+            ),
             "{e}"
         );
     }

@@ -11,6 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
 pub mod limiters;
+pub mod pki;
 pub mod proxy;
 pub mod raw_client;
 pub mod tls;

@@ -202,6 +202,7 @@ impl<C> Session<C> {
         }
         let headers = self.headers(req, &scope);
         let body = req.body(&scope);
+        let streamed = req.streamed(&scope);
         let mut authz = match ctx.client.authorization(vars.id, &mut self.auth).await {
             None => self.digest_answer(ctx, req.method(), &mut vars.rng),
             some => some,
@@ -225,6 +226,7 @@ impl<C> Session<C> {
                 headers: &headers,
                 authorization: authz.clone(),
                 body: body.clone(),
+                streamed: streamed.clone(),
                 capture: req.capture(),
             };
             let active = ctx.counters.active();

@@ -98,8 +98,82 @@ pub fn relative_to(from_dir: &Path, to: &Path) -> PathBuf {
     rel
 }
 
+/// `[target]`: the server, its timeouts, the static hosts and the client certificate.
+fn target_section(o: &mut String, m: &Model, out_dir: &Path) {
+    let _ = writeln!(o, "\n[target]");
+    comment(o, &m.target.comments);
+    match &m.target.base_url {
+        Some(u) => {
+            let _ = writeln!(o, "base_url = {}", q(u));
+        }
+        None => {
+            let _ = writeln!(o, "# The plan names no server: set this, or pass --target.");
+            let _ = writeln!(o, "base_url = {}", q("http://localhost"));
+        }
+    }
+    if let Some(ms) = m.target.connect_timeout_ms {
+        let _ = writeln!(o, "connect_timeout = {}", dur_ms(ms as f64));
+    }
+    if let Some(ms) = m.target.timeout_ms {
+        let _ = writeln!(o, "timeout = {}", dur_ms(ms as f64));
+    }
+    if let Some(k) = m.target.keep_alive {
+        let _ = writeln!(o, "keep_alive = {k}");
+    }
+    if !m.target.static_hosts.is_empty() {
+        let _ = writeln!(
+            o,
+            "# DNS Cache Manager: static hosts (JMeter maps a name on every port)"
+        );
+        let _ = writeln!(o, "resolve = {}", list(&resolve_entries(m)));
+    }
+    if let Some(k) = &m.target.keystore {
+        let _ = writeln!(
+            o,
+            "# javax.net.ssl.keyStore: the client certificate (its password from the environment)"
+        );
+        let _ = writeln!(
+            o,
+            "client_p12 = {}",
+            q(&relative_to(out_dir, &k.file).to_string_lossy())
+        );
+        let _ = writeln!(
+            o,
+            "client_p12_password_env = {}",
+            q(super::enterprise::KEYSTORE_PASSWORD_ENV)
+        );
+    }
+}
+
+/// `resolve` entries for the static hosts: the base URL's port for its own host, else 443 and 80
+/// (JMeter's mapping holds for every port; surge's names one).
+fn resolve_entries(m: &Model) -> Vec<String> {
+    let base = (m.target.base_url.as_deref())
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| {
+            Some((
+                u.host_str()?.to_ascii_lowercase(),
+                u.port_or_known_default()?,
+            ))
+        });
+    let mut out = Vec::new();
+    for (name, addr) in &m.target.static_hosts {
+        let addr = addr.replace(' ', "");
+        match &base {
+            Some((h, port)) if h.eq_ignore_ascii_case(name) => {
+                out.push(format!("{name}:{port}:{addr}"))
+            }
+            _ => {
+                out.push(format!("{name}:443:{addr}"));
+                out.push(format!("{name}:80:{addr}"));
+            }
+        }
+    }
+    out
+}
+
 /// One `[[request]]`, with its extractors and assertions.
-fn request(o: &mut String, r: &super::model::RequestOut) {
+fn request(o: &mut String, r: &super::model::RequestOut, out_dir: &Path) {
     let _ = writeln!(o, "\n[[request]]");
     comment(o, &r.comments);
     let _ = writeln!(o, "name = {}", q(&r.name));
@@ -131,6 +205,21 @@ fn request(o: &mut String, r: &super::model::RequestOut) {
             "expect_status = [{}]",
             c.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
         );
+    }
+    // Tables last: every key after them would be theirs.
+    for p in &r.multipart {
+        let _ = writeln!(o, "[[request.multipart]]");
+        let _ = writeln!(o, "name = {}", q(&p.name));
+        if let Some(v) = &p.value {
+            let _ = writeln!(o, "value = {}", q(v));
+        }
+        if let Some(f) = &p.file {
+            let rel = relative_to(out_dir, f);
+            let _ = writeln!(o, "file = {}", q(&rel.to_string_lossy()));
+        }
+        if let Some(ct) = &p.content_type {
+            let _ = writeln!(o, "content_type = {}", q(ct));
+        }
     }
 }
 
@@ -258,26 +347,7 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
         let _ = writeln!(o, "serialize_groups = {}", m.serialize);
     }
 
-    let _ = writeln!(o, "\n[target]");
-    comment(&mut o, &m.target.comments);
-    match &m.target.base_url {
-        Some(u) => {
-            let _ = writeln!(o, "base_url = {}", q(u));
-        }
-        None => {
-            let _ = writeln!(o, "# The plan names no server: set this, or pass --target.");
-            let _ = writeln!(o, "base_url = {}", q("http://localhost"));
-        }
-    }
-    if let Some(ms) = m.target.connect_timeout_ms {
-        let _ = writeln!(o, "connect_timeout = {}", dur_ms(ms as f64));
-    }
-    if let Some(ms) = m.target.timeout_ms {
-        let _ = writeln!(o, "timeout = {}", dur_ms(ms as f64));
-    }
-    if let Some(k) = m.target.keep_alive {
-        let _ = writeln!(o, "keep_alive = {k}");
-    }
+    target_section(&mut o, m, out_dir);
 
     if let Some(a) = &m.auth {
         let _ = writeln!(o, "\n[auth]");
@@ -345,7 +415,7 @@ pub fn to_toml(m: &Model, source: &Path, out_dir: &Path) -> String {
     }
 
     for r in &m.requests {
-        request(&mut o, r);
+        request(&mut o, r, out_dir);
     }
 
     for g in &m.groups {

@@ -3,7 +3,7 @@
 //! property turned into `[auth]` (the token is never written), hosts checked against `[target]`.
 
 use super::expr::{self, Piece, Pieces};
-use super::model::{AuthOut, RequestOut};
+use super::model::{AuthOut, PartOut, RequestOut};
 use super::walk::{place_of, Ctx, Scope, Step, Walker};
 use super::xml::Element;
 
@@ -174,7 +174,8 @@ impl Walker<'_> {
             }
         };
         let path_src = self.location(el, &sc, &place);
-        let (path_t, body, form) = self.path_and_body(el, &sc, &place, &method, &path_src);
+        let (path_t, body, form, multipart) =
+            self.path_and_body(el, &sc, &place, &method, &path_src);
         let headers = self.headers(&sc, &place, form);
         self.transport_settings(el, &sc, &place);
         let req = RequestOut {
@@ -183,6 +184,7 @@ impl Walker<'_> {
             path: path_t,
             headers,
             body,
+            multipart,
             expect_status: sc.codes.clone(),
             extract: sc.post.clone(),
             asserts: sc.checks.clone(),
@@ -231,7 +233,8 @@ impl Walker<'_> {
     }
 
     /// The path template, with the arguments as its query (GET-like methods) or as the body (a
-    /// form for POST, PUT and PATCH, or the raw body); true when the body is a form.
+    /// form for POST, PUT and PATCH, or the raw body); true when the body is a form; the parts
+    /// of a multipart body.
     fn path_and_body<'e>(
         &mut self,
         el: &'e Element,
@@ -239,7 +242,7 @@ impl Walker<'_> {
         place: &str,
         method: &str,
         path_src: &str,
-    ) -> (String, Option<String>, bool) {
+    ) -> (String, Option<String>, bool, Vec<PartOut>) {
         let mut path_t = expr::to_template(&self.expr(path_src, place), false);
         if !path_t.starts_with('/') {
             path_t.insert(0, '/');
@@ -257,6 +260,14 @@ impl Walker<'_> {
         let raw_body = el.prop_bool("HTTPSampler.postBodyRaw").unwrap_or(false);
         let mut body: Option<String> = None;
         let mut form = false;
+        let multipart = if raw_body {
+            None
+        } else {
+            self.multipart_parts(el, &args, method, place)
+        };
+        if let Some(parts) = multipart {
+            return (path_t, None, false, parts);
+        }
         if raw_body {
             let text: String = args
                 .iter()
@@ -291,22 +302,10 @@ impl Walker<'_> {
                 path_t.push_str(&q);
             }
         }
-        if el.prop_bool("HTTPSampler.DO_MULTIPART_POST") == Some(true) {
-            self.warn(
-                place,
-                "multipart/form-data is not supported: sent as a plain form",
-            );
-        }
-        if el
-            .prop_el("HTTPsampler.Files")
-            .is_some_and(|f| !f.collection("HTTPFileArgs.files").is_empty())
-        {
-            self.warn(place, "file uploads are not supported: not sent");
-        }
         if el.prop_bool("HTTPSampler.image_parser") == Some(true) {
             self.warn(place, "embedded resources are not downloaded");
         }
-        (path_t, body, form)
+        (path_t, body, form, Vec::new())
     }
 
     /// The headers of the managers in scope (outer first, inner ones replace the same name),

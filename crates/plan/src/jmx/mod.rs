@@ -21,6 +21,7 @@
 pub mod config;
 pub mod conversation;
 pub mod emit;
+pub mod enterprise;
 pub mod expr;
 pub mod groups;
 pub mod http;
@@ -28,6 +29,7 @@ pub mod mix;
 pub mod model;
 pub mod state;
 pub mod timers;
+mod upload;
 pub mod walk;
 pub mod xml;
 
@@ -192,6 +194,7 @@ pub fn import_str(text: &str, jmx: &Path, opts: &ImportOptions) -> Result<Import
         group_places: Vec::new(),
         group_elements: Vec::new(),
         seen_hosts: None,
+        keystore_place: None,
         connect_timeouts: Vec::new(),
         response_timeouts: Vec::new(),
         keep_alive: Vec::new(),
@@ -340,6 +343,7 @@ fn finish_target(w: &mut Walker<'_>, plan_place: &str) {
         );
         w.note(plan_place, msg);
     }
+    w.keystore_from_properties(plan_place);
     if w.m.target.base_url.is_none() {
         w.warn(plan_place, "no sampler or HTTP Request Defaults names a server: base_url is http://localhost (use --target)");
     }

@@ -31,6 +31,10 @@ pub struct TargetOut {
     pub timeout_ms: Option<u64>,
     /// Keep-alive (None: surge's default, on).
     pub keep_alive: Option<bool>,
+    /// The DNS Cache Manager's static hosts: name and address(es).
+    pub static_hosts: Vec<(String, String)>,
+    /// The keystore presented as the client certificate.
+    pub keystore: Option<super::enterprise::KeystoreOut>,
     /// Comment lines.
     pub comments: Vec<String>,
 }
@@ -116,6 +120,8 @@ pub struct RequestOut {
     pub headers: Vec<(String, String)>,
     /// Body, as a surge template.
     pub body: Option<String>,
+    /// A `multipart/form-data` body's parts, instead of `body`.
+    pub multipart: Vec<PartOut>,
     /// Response codes a Response Assertion accepts.
     pub expect_status: Option<Vec<u16>>,
     /// Extractors in scope, as inline TOML tables.
@@ -124,6 +130,19 @@ pub struct RequestOut {
     pub asserts: Vec<String>,
     /// Comment lines.
     pub comments: Vec<String>,
+}
+
+/// One `[[request.multipart]]` part: a form field (`value`) or a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartOut {
+    /// The form field's name.
+    pub name: String,
+    /// A field's value, as a surge template.
+    pub value: Option<String>,
+    /// A file, absolute (written relative to the scenario's folder when possible).
+    pub file: Option<PathBuf>,
+    /// Its content type, when the plan names one.
+    pub content_type: Option<String>,
 }
 
 /// One step of a group's program: a request, or a controller's block around steps.

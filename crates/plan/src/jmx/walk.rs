@@ -86,6 +86,8 @@ pub(super) struct Walker<'a> {
     /// passes, whatever its name), beside `group_places`.
     pub group_elements: Vec<usize>,
     pub seen_hosts: Option<(String, String)>,
+    /// Where a Keystore Configuration sits, when the plan has one.
+    pub keystore_place: Option<String>,
     pub connect_timeouts: Vec<u64>,
     pub response_timeouts: Vec<u64>,
     pub keep_alive: Vec<bool>,
@@ -407,12 +409,11 @@ impl<'a> Walker<'a> {
                 (Kind::OtherSampler, _) => self.warn(&place, "only HTTP samplers are supported: not imported"),
                 (Kind::OtherAssertion, _) => self.warn(&place, "only Response Assertions on the response code are supported: not imported"),
                 (Kind::Other, _) => {
-                    let why = match el.tag.as_str() {
-                        "DNSCacheManager" => "DNS Cache Manager: surge resolves with the system's resolver: ignored".to_string(),
-                        "KeystoreConfig" => "Keystore Configuration: client certificates are not supported: ignored".to_string(),
-                        t => format!("{t} is not supported by surge: ignored"),
-                    };
-                    self.warn(&place, why)
+                    match el.tag.as_str() {
+                        "DNSCacheManager" => self.dns_cache(el, &place),
+                        "KeystoreConfig" => self.keystore_config(el, &place),
+                        t => self.warn(&place, format!("{t} is not supported by surge: ignored")),
+                    }
                 }
             }
             if matches!(
