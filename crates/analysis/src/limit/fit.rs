@@ -7,7 +7,8 @@
 //! (rate × time, ± 1), whatever the client sent; the burst is what was admitted before the first
 //! 429 beyond that rate. So a short run cannot pass its burst off as capacity.
 
-use super::replay::{mismatch_from, FixedWindow, TokenBucket};
+use super::replay::{mismatch_from, TokenBucket};
+use super::window::{fit_window, WindowFit};
 use super::{Alternative, Estimate, Event, Evidence, Fit, Model, Verdict};
 
 /// Admitted requests' latency must at least double, and by half a slot or more, before the first
@@ -55,13 +56,20 @@ pub fn fit(events: &[Event]) -> Estimate {
         fit_error: mismatch_from(&tb_pred, &observed, first),
         ruled_out: false,
     });
-    let fw = fixed_window(&ev, &times, first, evidence.admitted_before_429);
+    // What the headers or the first Retry-After suggest is only one candidate length among many.
+    let hint = window_hint(&ev, &times, first);
+    let fw = fit_window(&times, &observed, first, hint);
+    let mut evidence = evidence;
     if let Some(w) = fw {
-        let pred = w.replay(&times);
+        evidence.full_windows = u32::try_from(w.full_windows).unwrap_or(u32::MAX);
+        evidence.other_window_error = w
+            .other_length_error
+            .is_finite()
+            .then_some(w.other_length_error);
         fits.push(Alternative {
             model: Model::FixedWindow,
             sustained_rate_per_s: w.limit / w.window,
-            fit_error: mismatch_from(&pred, &observed, first),
+            fit_error: w.error,
             ruled_out: false,
         });
     }
@@ -234,10 +242,10 @@ fn block_error(pairs: &[(u64, f64)], k: u64) -> f64 {
     ((var.sqrt() / n.sqrt()) / mean).max(floor)
 }
 
-/// A fixed window read from the first 429: its limit is what was admitted before it, and it
-/// closes when the 429's Retry-After (or the `inin-ratelimit-reset` of the answers before it)
+/// The window length the first 429 suggests, when the first window opened at the first request:
+/// it closes when the 429's Retry-After (or the `inin-ratelimit-reset` of the answers before it)
 /// says. None when neither was sent.
-fn fixed_window(ev: &[Event], times: &[f64], first: usize, before: u64) -> Option<FixedWindow> {
+fn window_hint(ev: &[Event], times: &[f64], first: usize) -> Option<f64> {
     // Each header bounds the end: reset whole seconds, rounded up, from when it was sent.
     let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
     for (e, t) in ev[..first].iter().zip(times) {
@@ -254,16 +262,18 @@ fn fixed_window(ev: &[Event], times: &[f64], first: usize, before: u64) -> Optio
         // Retry-After is whole seconds rounded up: the window closed within its last second.
         times[first] + (ra - 0.5).max(0.0)
     };
-    (end > 0.0 && before > 0).then_some(FixedWindow {
-        limit: before as f64,
-        window: end,
-    })
+    (end > 0.0).then_some(end)
 }
 
-/// A fixed window's rate error: the window is known to half a second or so.
-/// (Headers bound the end to within a second; Retry-After, rounded up, to its last second.)
-fn window_rate_error(w: FixedWindow) -> f64 {
-    (0.5 / w.window).max(1.0 / w.limit.max(1.0))
+/// A fixed window's rate error: its count is counted (to a request); its length is one of the
+/// candidates once two full windows confirm it, else known to half a second or so.
+fn window_rate_error(w: WindowFit) -> f64 {
+    let length = if w.full_windows >= 2 {
+        0.0
+    } else {
+        0.5 / w.window
+    };
+    length.max(1.0 / w.limit.max(1.0))
 }
 
 /// Median latency of admitted requests early on, and around the first 429.
@@ -341,6 +351,8 @@ fn evidence(
             )
         }),
         header_allowed: allowed.iter().max_by_key(|(_, n)| **n).map(|(a, _)| *a),
+        full_windows: 0,
+        other_window_error: None,
     }
 }
 

@@ -14,10 +14,12 @@
 //! ([`crate::diagnosis`]) reads its own per-second form of the same idea.
 
 pub mod advice;
+pub mod bounds;
 pub mod file;
 pub mod fit;
 pub mod replay;
 pub mod scope;
+pub mod window;
 
 use serde::{Deserialize, Serialize};
 
@@ -174,6 +176,14 @@ pub struct Evidence {
     pub retry_after_s: Option<(f64, f64)>,
     /// `inin-ratelimit-allowed` when the answers carried it (the most common value).
     pub header_allowed: Option<u32>,
+    /// Windows of the fitted fixed window that filled up (refused), when one was fitted: its
+    /// count is read from them, and two or more confirm its length.
+    #[serde(default)]
+    pub full_windows: u32,
+    /// The fitted window's error at the best other length (a length is settled when this is
+    /// clearly worse than the fit's own error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_window_error: Option<f64>,
 }
 
 /// What a search found: a fitted limit, or none reached.
