@@ -32,6 +32,28 @@ pub struct RateBounds {
     /// It admits no more than this (None: nothing refused yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upper_per_s: Option<f64>,
+    /// At some rate it refused every request for a second or more: a limiter that counts its
+    /// refusals (a penalty box: one more request refused costs the future), or a window spent.
+    #[serde(default)]
+    pub refused_throughout: bool,
+}
+
+/// The sustained rate and its relative error a fit and the bounds agree on: the fit's, when it
+/// lies within the bounds and is at least as precise; else the bounds' middle and half-width
+/// (a fit that a burst, a pause or counted refusals misled says less than what was proven).
+pub fn reconcile(fit_rate: f64, fit_error: f64, b: &RateBounds) -> (f64, f64) {
+    match (b.middle(), b.relative_half_width()) {
+        (Some(mid), Some(w)) => {
+            let inside = fit_rate >= b.lower_per_s * 0.999
+                && b.upper_per_s.is_some_and(|u| fit_rate <= u * 1.001);
+            if inside && fit_error <= w {
+                (fit_rate, fit_error)
+            } else {
+                (mid, w)
+            }
+        }
+        _ => (fit_rate, fit_error),
+    }
 }
 
 impl RateBounds {
@@ -235,11 +257,13 @@ fn bounds_at(events: &[Event], steps: &[Step], fit: Option<&Fit>, known: f64) ->
         return RateBounds {
             lower_per_s: u,
             upper_per_s: Some(lower),
+            refused_throughout: penalty,
         };
     }
     RateBounds {
         lower_per_s: lower,
         upper_per_s: upper,
+        refused_throughout: penalty,
     }
 }
 
