@@ -3,22 +3,17 @@
 //! free port, as a child process (no daemon) killed at the end. surge is not told the rate or
 //! the burst. Set `SURGE_SKIP_NGINX` to skip these tests where nginx cannot be installed.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use surge::analysis::limit::file::LimitFile;
 use surge::analysis::limit::scope::Scope;
 use surge::record::{Outcome, RunResult};
 
-/// nginx's binary: on PATH or in /usr/sbin (Debian's place).
-fn nginx_bin() -> Option<PathBuf> {
-    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
+mod common;
+
+use common::limiters::{nginx, Server};
 
 fn skip() -> bool {
     if std::env::var_os("SURGE_SKIP_NGINX").is_some() {
@@ -31,16 +26,7 @@ fn skip() -> bool {
 /// An nginx with one limiter of `rate` per second, `burst` and `nodelay` per location, killed
 /// when dropped.
 struct Nginx {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    srv: Server,
 }
 
 impl Nginx {
@@ -48,59 +34,20 @@ impl Nginx {
     /// `/per-token` (keyed by the Authorization header, nodelay); `/oauth/token` mints a fresh
     /// token per call.
     fn start(rate: u32, burst: u32) -> Nginx {
-        let bin = nginx_bin()
-            .expect("nginx is not installed: .ci/run installs it (or set SURGE_SKIP_NGINX)");
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        std::fs::create_dir_all(d.join("tmp")).unwrap();
-        std::fs::write(d.join("ok.json"), "{\"ok\":true}\n").unwrap();
-        // A free port: bind, read it, let it go for nginx.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let p = d.display();
-        let conf = format!(
-            "daemon off;\nmaster_process off;\nworker_processes 1;\npid {p}/nginx.pid;\nerror_log {p}/error.log warn;\n\
-             events {{ worker_connections 1024; }}\n\
-             http {{\n access_log off;\n client_body_temp_path {p}/tmp/body;\n proxy_temp_path {p}/tmp/proxy;\n\
-             fastcgi_temp_path {p}/tmp/fastcgi;\n uwsgi_temp_path {p}/tmp/uwsgi;\n scgi_temp_path {p}/tmp/scgi;\n\
-             limit_req_zone $binary_remote_addr zone=addr:1m rate={rate}r/s;\n\
-             limit_req_zone $binary_remote_addr zone=q:1m rate={rate}r/s;\n\
-             limit_req_zone $http_authorization zone=tok:1m rate={rate}r/s;\n\
-             limit_req_status 429;\n\
-             server {{\n  listen 127.0.0.1:{port};\n  default_type application/json;\n\
-             location = /oauth/token {{ return 200 '{{\"access_token\":\"$request_id\",\"token_type\":\"bearer\",\"expires_in\":86400}}'; }}\n\
-             location /bucket {{ limit_req zone=addr burst={burst} nodelay; alias {p}/ok.json; }}\n\
-             location /queue {{ limit_req zone=q burst={burst}; alias {p}/ok.json; }}\n\
-             location /per-token {{ limit_req zone=tok burst={burst} nodelay; alias {p}/ok.json; }}\n\
-             }}\n}}\n"
+        let srv = nginx(
+            &format!(
+                "limit_req_zone $binary_remote_addr zone=addr:1m rate={rate}r/s;\n\
+                 limit_req_zone $binary_remote_addr zone=q:1m rate={rate}r/s;\n\
+                 limit_req_zone $http_authorization zone=tok:1m rate={rate}r/s;\n\
+                 limit_req_status 429;"
+            ),
+            &format!(
+                "location /bucket {{ limit_req zone=addr burst={burst} nodelay; alias @DIR@/ok.json; }}\n\
+                 location /queue {{ limit_req zone=q burst={burst}; alias @DIR@/ok.json; }}\n\
+                 location /per-token {{ limit_req zone=tok burst={burst} nodelay; alias @DIR@/ok.json; }}"
+            ),
         );
-        std::fs::write(d.join("nginx.conf"), conf).unwrap();
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(d.join("nginx.conf"))
-            .arg("-p")
-            .arg(d)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nginx starts");
-        let n = Nginx {
-            child,
-            port,
-            _dir: dir,
-        };
-        let t0 = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "nginx did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        n
+        Nginx { srv }
     }
 
     /// A scenario for `path`: `users` users, `think_ms` between requests, `loops` each.
@@ -113,7 +60,7 @@ impl Nginx {
                  [auth]\nkind = \"client_credentials\"\nclient_id_env = \"NGINX_TEST_ID\"\nclient_secret_env = \"NGINX_TEST_SECRET\"\n\
                  [[request]]\nname = \"get\"\npath = \"{path}\"\n\
                  [load]\nthreads = {users}\nloops = {loops}\nthink_time = \"{think_ms}ms\"\n",
-                self.port
+                self.srv.port
             ),
         )
         .unwrap();
