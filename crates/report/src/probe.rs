@@ -50,12 +50,28 @@ fn limit_line(f: &LimitFile) -> String {
                 .collect()
         })
         .unwrap_or_default();
+    let counted = f
+        .searches
+        .first()
+        .and_then(|s| s.estimate.fit())
+        .is_some_and(|fit| fit.refusals_counted);
     let shape = match (m, f.window_s, f.burst) {
-        (Model::FixedWindow, Some(w), Some(b)) => format!(
-            "{}: {:.0} requests per {} ({} req/s)",
+        (Model::FixedWindow | Model::SlidingWindow, Some(w), Some(b)) => format!(
+            "{}: {:.0} requests per {} ({} req/s){}",
             model_name(m),
             b,
             window_text(w.round() as u32),
+            rate(r),
+            if counted {
+                ", refused requests counted"
+            } else {
+                ""
+            }
+        ),
+        (Model::Concurrency, _, _) => format!(
+            "{}: {} requests in flight at once ({} req/s at the server's pace)",
+            model_name(m),
+            f.max_in_flight.unwrap_or(0),
             rate(r)
         ),
         (_, _, b) if f.rate_error.is_some_and(|e| e <= MAX_RATE_ERROR) => format!(
@@ -120,7 +136,8 @@ fn scope_line(f: &LimitFile) -> String {
             match s.scope {
                 Scope::PerToken => ": more tokens carry more",
                 Scope::Shared => ": more tokens do not help",
-                Scope::Unclear => ": neither twice nor the same",
+                Scope::Unclear =>
+                    ": neither twice nor the same; a longer probe (a larger --max-requests) would settle it",
                 Scope::NotTested => "",
             }
         ),

@@ -370,15 +370,18 @@ impl Search {
             || f.evidence
                 .other_window_error
                 .is_none_or(|e| e >= 3.0 * f.fit_error && e - f.fit_error >= 1e-4);
-        f.model == Model::FixedWindow
+        matches!(f.model, Model::FixedWindow | Model::SlidingWindow)
             && length_settled
             && f.evidence.full_windows >= windows
             && (rested || (admitted >= self.cfg.min_admitted && f.evidence.refused >= 5))
             && f.rate_error <= self.cfg.target_error
             && f.fit_error <= 0.01
-            && f.alternatives
-                .iter()
-                .all(|a| a.ruled_out || a.fit_error >= 3.0 * f.fit_error + 0.01)
+            && f.alternatives.iter().all(|a| {
+                // A fixed and a sliding window of the same count are paced alike.
+                matches!(a.model, Model::FixedWindow | Model::SlidingWindow)
+                    || a.ruled_out
+                    || a.fit_error >= 3.0 * f.fit_error + 0.01
+            })
     }
 
     fn command(&self) -> Command {

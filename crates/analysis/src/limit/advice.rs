@@ -114,6 +114,9 @@ pub fn margin_for(rate_error: f64) -> f64 {
 /// The pace for `m`, for re-running `batch` requests over `tokens` tokens; Err(the margin it
 /// would take) when the rate is too uncertain ([`MAX_RATE_ERROR`]).
 pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<Advice, f64> {
+    if m.model == Model::Concurrency {
+        return Ok(in_flight(m, basis, batch));
+    }
     let usable = m.rate_error.is_finite() && m.rate_error <= MAX_RATE_ERROR && m.rate_per_s > 0.0;
     if !usable {
         return Err(margin_for(m.rate_error.min(1.0)));
@@ -133,7 +136,7 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
         // A short window's count sent at once, then a window and a second of silence, would
         // waste up to half the limit: spread evenly, no window of the limiter's length (wherever
         // it starts) sees more than its count less the margin.
-        (Model::FixedWindow, Some(w)) if w < SPREAD_BELOW_S => {
+        (Model::FixedWindow | Model::SlidingWindow, Some(w)) if w < SPREAD_BELOW_S => {
             let at_once = (burst * margin / 2.0).floor().max(1.0);
             let per_window = (burst * (1.0 - margin) - at_once).max(1.0);
             (
@@ -142,11 +145,12 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
                     burst: at_once as u32,
                     window_s: None,
                     per_token: m.per_token,
+                    max_in_flight: None,
                 },
                 w,
             )
         }
-        (Model::FixedWindow, Some(w)) => {
+        (Model::FixedWindow | Model::SlidingWindow, Some(w)) => {
             let limit = (burst * (1.0 - margin)).floor().max(1.0);
             // The window is read to within a second (whole-second headers): one more second
             // keeps a window's requests from spilling into the server's previous window.
@@ -157,6 +161,7 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
                     burst: limit as u32,
                     window_s: Some(window),
                     per_token: m.per_token,
+                    max_in_flight: None,
                 },
                 w,
             )
@@ -174,6 +179,7 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
                 },
                 window_s: None,
                 per_token: m.per_token,
+                max_in_flight: None,
             },
             burst / rate,
         ),
@@ -195,6 +201,50 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
         rest_s,
         from_lower_bound: false,
     })
+}
+
+/// A concurrency limit's pace: at most its count in flight (a count, read exactly: no margin
+/// on it), and no bound on the rate; a batch takes its requests over the count, each a service
+/// time.
+fn in_flight(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Advice {
+    let unit = if m.per_token {
+        f64::from(m.tokens.max(1))
+    } else {
+        1.0
+    };
+    let max = (m.burst / unit).floor().max(1.0);
+    let rate = m.rate_per_s / unit;
+    let pace = PaceShape {
+        rate_per_s: 0.0,
+        burst: max as u32,
+        window_s: None,
+        per_token: m.per_token,
+        max_in_flight: Some(max as u32),
+    };
+    Advice {
+        batch: batch.map(|(n, k)| {
+            let k_eff = if m.per_token {
+                f64::from(k.max(1))
+            } else {
+                1.0
+            };
+            Batch {
+                requests: n,
+                tokens: k,
+                last_start_s: ((n as f64 - max * k_eff).max(0.0)) / (rate * k_eff).max(1e-9),
+            }
+        }),
+        pace,
+        margin: 0.0,
+        basis,
+        model: m.model,
+        limit_rate_per_s: rate,
+        limit_burst: max,
+        limit_window_s: None,
+        rate_error: m.rate_error,
+        rest_s: 0.0,
+        from_lower_bound: false,
+    }
 }
 
 /// A safe pace when the rate is too uncertain for [`advise`]: evenly spaced at the lower bound
@@ -322,7 +372,8 @@ mod tests {
                 rate_per_s: 285.0 / 61.0,
                 burst: 285,
                 window_s: Some(61.0),
-                per_token: true
+                per_token: true,
+                max_in_flight: None,
             }
         );
         // 285 in the first window, 215 in the second.

@@ -170,6 +170,12 @@ pub fn burst_bound(events: &[Event], lower: f64) -> f64 {
 
 fn bounds_at(events: &[Event], steps: &[Step], fit: Option<&Fit>, known: f64) -> RateBounds {
     let burst = burst_bound(events, known);
+    // How long whatever a stretch inherited may refuse: a fitted window's length, else a second.
+    let settle = fit
+        .filter(|f| matches!(f.model, Model::FixedWindow | Model::SlidingWindow))
+        .and_then(|f| f.window_s)
+        .unwrap_or(1.0)
+        .max(1.0);
     let mut lower: f64 = known;
     let mut upper: Option<f64> = None;
     let mut cut = |u: f64| upper = Some(upper.map_or(u, |x: f64| x.min(u)));
@@ -210,6 +216,23 @@ fn bounds_at(events: &[Event], steps: &[Step], fit: Option<&Fit>, known: f64) ->
                     since_refused.len() - 1
                 }
             };
+            // A 429 well into a stretch, after it was admitted again: whatever the previous
+            // stretch left (a spent window, an empty bucket) had cleared, so this rate itself is
+            // too much. (Below the limit, a bucket that admitted keeps admitting; a window of
+            // the limiter's length never sees more than it allows.)
+            let admitted_from = s
+                .events
+                .iter()
+                .find(|e| e.verdict == Verdict::Admitted)
+                .map(|e| e.t_s);
+            if let Some(a) = admitted_from {
+                let late = refused
+                    .iter()
+                    .any(|&r| s.events[r].t_s > a && s.events[r].t_s - first_t >= settle);
+                if late {
+                    cut(s.rate + 1.0 / settle);
+                }
+            }
             let mut from = first_t;
             for &r in &refused {
                 let t = s.events[r].t_s;

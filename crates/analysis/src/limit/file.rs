@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::advice::{self, Advice, Basis, Measured};
 use super::bounds::{reconcile, RateBounds};
-use super::scope::{scope, Scope, ScopeFinding};
+use super::scope::{scope_of, Scope, ScopeFinding};
 use super::{Estimate, Model};
 use surge_record::pace::LIMIT_SCHEMA;
 use surge_record::result::{ScenarioInfo, TargetInfo, Tool};
@@ -138,9 +138,16 @@ pub struct LimitFile {
     pub rate_bounds: Option<RateBounds>,
     /// Requests a rested limiter admits at once (fixed window: per window).
     pub burst: Option<f64>,
-    /// The window, seconds (fixed window).
+    /// The window, seconds (fixed or sliding window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_s: Option<f64>,
+    /// Requests in flight at once the limiter admits (a concurrency limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    /// The limiter counts refused requests (each 429 costs the future), or refused every
+    /// request for a second or more at some rate.
+    #[serde(default)]
+    pub penalty: bool,
     /// The fit's error (see `analysis::limit::Fit::fit_error`).
     pub fit_error: Option<f64>,
     /// `per_token`, `shared`, `unclear` or `not_tested`.
@@ -187,7 +194,12 @@ pub fn assemble(
 ) -> LimitFile {
     let fit = searches.first().and_then(|s| s.estimate.fit()).cloned();
     let scope_test = match (searches.first(), searches.get(1)) {
-        (Some(one), Some(two)) => match scope(&one.estimate, &two.estimate) {
+        (Some(one), Some(two)) => match scope_of(
+            &one.estimate,
+            one.bounds.as_ref(),
+            &two.estimate,
+            two.bounds.as_ref(),
+        ) {
             Some(f) => ScopeTest::Yes(f),
             None => ScopeTest::No {
                 why: "the one-token search found no limit to compare with".into(),
@@ -210,14 +222,14 @@ pub fn assemble(
     let batch_of = batch.map(|n| (n, tokens));
     let advice = fit.as_ref().zip(rate).and_then(|(f, (r, e))| {
         let span = f.evidence.burst_span_s;
-        let penalty = bounds.is_some_and(|b| b.refused_throughout);
+        let penalty = f.refusals_counted || bounds.is_some_and(|b| b.refused_throughout);
         let m = Measured {
             model: f.model,
             rate_per_s: r,
             rate_error: e,
             burst: f.burst,
             burst_error: match f.model {
-                Model::FixedWindow => 0.0,
+                Model::FixedWindow | Model::SlidingWindow | Model::Concurrency => 0.0,
                 _ => r * e * span + 1.0,
             },
             window_s: f.window_s,
@@ -250,6 +262,9 @@ pub fn assemble(
         rate_bounds: bounds,
         burst: fit.as_ref().map(|f| f.burst),
         window_s: fit.as_ref().and_then(|f| f.window_s),
+        max_in_flight: fit.as_ref().and_then(|f| f.max_in_flight),
+        penalty: fit.as_ref().is_some_and(|f| f.refusals_counted)
+            || bounds.is_some_and(|b| b.refused_throughout),
         fit_error: fit.as_ref().map(|f| f.fit_error),
         scope: match &scope_test {
             ScopeTest::Yes(f) => f.scope,

@@ -7,8 +7,9 @@
 //! (rate × time, ± 1), whatever the client sent; the burst is what was admitted before the first
 //! 429 beyond that rate. So a short run cannot pass its burst off as capacity.
 
+use super::concurrency::fit_concurrency;
 use super::replay::{mismatch_from, TokenBucket};
-use super::window::{fit_window, WindowFit};
+use super::window::{fit_sliding, fit_window, WindowFit};
 use super::{Alternative, Estimate, Event, Evidence, Fit, Model, Verdict};
 
 /// Admitted requests' latency must at least double, and by half a slot or more, before the first
@@ -73,6 +74,24 @@ pub fn fit(events: &[Event]) -> Estimate {
             ruled_out: false,
         });
     }
+    let sliding = fit_sliding(&times, &observed, first);
+    if let Some(w) = sliding {
+        fits.push(Alternative {
+            model: Model::SlidingWindow,
+            sustained_rate_per_s: w.limit / w.window,
+            fit_error: w.error,
+            ruled_out: false,
+        });
+    }
+    let conc = fit_concurrency(&ev, &observed, first);
+    if let Some(c) = conc {
+        fits.push(Alternative {
+            model: Model::Concurrency,
+            sustained_rate_per_s: c.rate(),
+            fit_error: c.error,
+            ruled_out: false,
+        });
+    }
     let (before, at_onset) = latencies(&ev, &observed, first);
     let queued = at_onset >= QUEUE_LATENCY_FACTOR * before && at_onset - before >= 0.5 / tb.rate;
     // Fewest wrong decisions first; on a tie the token bucket (fewer parameters). A bucket that
@@ -100,6 +119,16 @@ pub fn fit(events: &[Event]) -> Estimate {
             Some(w.window),
             window_rate_error(w),
         ),
+        (Model::SlidingWindow, _) => {
+            let w = sliding.map_or((1.0, 1.0), |w| (w.limit, w.window));
+            (Model::SlidingWindow, w.0, Some(w.1), 1.0 / w.0.max(1.0))
+        }
+        (Model::Concurrency, _) => (
+            Model::Concurrency,
+            f64::from(conc.map_or(1, |c| c.max_in_flight)),
+            None,
+            tb.rate_error,
+        ),
         _ if queued => (Model::Queue, tb.burst, None, tb.rate_error),
         _ => (Model::TokenBucket, tb.burst, None, tb.rate_error),
     };
@@ -113,6 +142,10 @@ pub fn fit(events: &[Event]) -> Estimate {
         rate_error,
         burst,
         window_s,
+        refusals_counted: model == Model::SlidingWindow && sliding.is_some_and(|w| w.counted),
+        max_in_flight: conc
+            .filter(|_| model == Model::Concurrency)
+            .map(|c| c.max_in_flight),
         fit_error: best.fit_error,
         alternatives: fits,
         latency_before_s: before,

@@ -14,6 +14,9 @@ pub const CANDIDATES_S: [f64; 22] = [
     300.0, 600.0, 900.0, 1200.0, 1800.0, 3600.0,
 ];
 
+/// Phases tried on a grid per length, beside those read from where admissions resumed.
+const PHASE_STEPS: u32 = 20;
+
 /// Where a window of a fitted length starts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Phase {
@@ -136,8 +139,8 @@ pub fn fit_window(
     // Where admissions resumed after refusals: a window boundary lies just before each.
     let reopens: Vec<f64> = (1..times.len())
         .filter(|&i| observed[i] && !observed[i - 1])
-        .map(|i| (times[i] + times[i - 1]) / 2.0)
         .take(12)
+        .map(|i| (times[i] + times[i - 1]) / 2.0)
         .collect();
     // The hint first: where the counts cannot tell lengths apart (the client paused while the
     // window was spent), what the server said decides.
@@ -157,6 +160,11 @@ pub fn fit_window(
     for &w in &lengths {
         let mut phases = vec![Phase::Rolling];
         phases.extend(reopens.iter().map(|&r| Phase::Grid(r.rem_euclid(w))));
+        // Where admissions resumed after a pause, the boundary may lie anywhere in the pause:
+        // a grid of phases as well.
+        phases.extend(
+            (0..PHASE_STEPS).map(|k| Phase::Grid(w * f64::from(k) / f64::from(PHASE_STEPS))),
+        );
         for phase in phases {
             let Some((limit, full_windows)) = count(times, observed, w, phase) else {
                 continue;
@@ -222,6 +230,116 @@ mod tests {
             let f = fit_window(&t, &obs, first, None).unwrap();
             assert_eq!((f.limit, f.window), (limit, window), "{f:?}");
             assert_eq!(f.phase, Phase::Rolling);
+        }
+    }
+}
+
+/// A fitted sliding window: at most `limit` requests in any `window` seconds (a log of them,
+/// as Redis sorted sets and the `limits` moving window keep, or HAProxy's rate counter); with
+/// `counted`, refused requests enter the log too (a penalty: refused forever while sending
+/// above the limit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlidingFit {
+    /// Requests admitted in any window.
+    pub limit: f64,
+    /// The window, seconds.
+    pub window: f64,
+    /// Refused requests count.
+    pub counted: bool,
+    /// Its replay's error ([`mismatch_from`]).
+    pub error: f64,
+}
+
+impl SlidingFit {
+    /// The decision for each arrival (times non-decreasing).
+    pub fn replay(&self, times: &[f64]) -> Vec<bool> {
+        let mut log: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+        times
+            .iter()
+            .map(|&t| {
+                while log.front().is_some_and(|&f| f <= t - self.window) {
+                    log.pop_front();
+                }
+                let ok = (log.len() as f64) < self.limit - 1e-9;
+                if ok || self.counted {
+                    log.push_back(t);
+                }
+                ok
+            })
+            .collect()
+    }
+}
+
+/// The count a sliding window of `window` s shows: the most requests in the log when one was
+/// admitted (admitted ones only, or every request when `counted`), plus the one admitted.
+fn sliding_count(times: &[f64], observed: &[bool], window: f64, counted: bool) -> f64 {
+    let mut log: std::collections::VecDeque<f64> = std::collections::VecDeque::new();
+    let mut most = 0usize;
+    for (&t, &ok) in times.iter().zip(observed) {
+        while log.front().is_some_and(|&f| f <= t - window) {
+            log.pop_front();
+        }
+        if ok {
+            most = most.max(log.len() + 1);
+        }
+        if ok || counted {
+            log.push_back(t);
+        }
+    }
+    most as f64
+}
+
+/// The sliding window that explains the decisions best from the first refusal on, among the
+/// candidate lengths up to `span` × 2, refusals counted or not.
+pub fn fit_sliding(times: &[f64], observed: &[bool], first: usize) -> Option<SlidingFit> {
+    let span = times.last().copied().unwrap_or(0.0) - times.first().copied().unwrap_or(0.0);
+    let mut best: Option<SlidingFit> = None;
+    for &w in CANDIDATES_S.iter().filter(|w| **w <= (2.0 * span).max(1.0)) {
+        for counted in [false, true] {
+            let limit = sliding_count(times, observed, w, counted);
+            if limit < 1.0 {
+                continue;
+            }
+            let mut f = SlidingFit {
+                limit,
+                window: w,
+                counted,
+                error: 0.0,
+            };
+            f.error = mismatch_from(&f.replay(times), observed, first);
+            if best.is_none_or(|b| f.error + 1e-9 < b.error) {
+                best = Some(f);
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod sliding_tests {
+    use super::*;
+
+    #[test]
+    fn a_penalty_log_is_told_from_a_plain_one() {
+        // 25 per second, offered 20/s for 5 s, then 30/s for 3 s, then 15/s for 5 s.
+        let mut t: Vec<f64> = (0..100).map(|i| f64::from(i) / 20.0).collect();
+        t.extend((0..90).map(|i| 5.0 + f64::from(i) / 30.0));
+        t.extend((0..75).map(|i| 8.0 + f64::from(i) / 15.0));
+        for counted in [true, false] {
+            let truth = SlidingFit {
+                limit: 25.0,
+                window: 1.0,
+                counted,
+                error: 0.0,
+            };
+            let obs = truth.replay(&t);
+            let first = obs.iter().position(|a| !a).unwrap();
+            let f = fit_sliding(&t, &obs, first).unwrap();
+            assert_eq!(
+                (f.limit, f.window, f.counted),
+                (25.0, 1.0, counted),
+                "{f:?}"
+            );
         }
     }
 }

@@ -320,7 +320,7 @@ fn the_bounds_close_on_the_truth_whatever_the_limiter() {
             .iter()
             .filter(|e| e.verdict == Verdict::Refused)
             .count();
-        assert_eq!(done, Some(Done::Stable), "case {i}: {n} sent, {b:?}");
+        assert_eq!(done, Some(Done::Stable), "case {i}: {n} sent, {b:?} {f:?}");
         assert!(n <= 1_000, "case {i}: {n} requests");
         // Refusals are evidence, not the bulk of what it sends.
         assert!(refused * 4 <= n, "case {i}: {refused} of {n} refused");

@@ -1,0 +1,105 @@
+//! A concurrency limit: at most N requests in flight, one more refused at once. Read from the
+//! requests' own latencies: the most admitted requests that were ever in flight together is N;
+//! the replay admits a request when fewer than N admitted ones are in flight when it is sent.
+
+use super::replay::mismatch_from;
+use super::{Event, Verdict};
+
+/// A fitted concurrency limit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConcurrencyFit {
+    /// Requests in flight at once it admits.
+    pub max_in_flight: u32,
+    /// Admitted requests' median service time, seconds.
+    pub service_s: f64,
+    /// Its replay's error ([`mismatch_from`]).
+    pub error: f64,
+}
+
+impl ConcurrencyFit {
+    /// Requests per second it admits when each holds a slot for the median service time.
+    pub fn rate(&self) -> f64 {
+        f64::from(self.max_in_flight) / self.service_s.max(1e-6)
+    }
+}
+
+/// Admitted requests in flight when each request of `ev` (sorted by send time) was sent, counting
+/// only those `admitted[i]` says were admitted; a request predicted admitted that the server
+/// refused holds its slot for `service_s`.
+fn replay(ev: &[Event], max: u32, service_s: f64) -> Vec<bool> {
+    let mut ends: Vec<f64> = Vec::new();
+    ev.iter()
+        .map(|e| {
+            ends.retain(|&end| end > e.t_s);
+            if ends.len() < max as usize {
+                let hold = if e.verdict == Verdict::Admitted {
+                    e.latency_s
+                } else {
+                    service_s
+                };
+                ends.push(e.t_s + hold);
+                true
+            } else {
+                false
+            }
+        })
+        .collect()
+}
+
+/// The concurrency limit that explains `ev` (sorted by send time, no `Other`), scored from the
+/// first refusal (`first`); None without an admitted request.
+pub fn fit_concurrency(ev: &[Event], observed: &[bool], first: usize) -> Option<ConcurrencyFit> {
+    let mut lat: Vec<f64> = ev
+        .iter()
+        .filter(|e| e.verdict == Verdict::Admitted)
+        .map(|e| e.latency_s)
+        .collect();
+    if lat.is_empty() {
+        return None;
+    }
+    lat.sort_by(f64::total_cmp);
+    let service_s = lat[lat.len() / 2];
+    // The most admitted requests in flight together, as the server saw them.
+    let mut ends: Vec<f64> = Vec::new();
+    let mut most = 0usize;
+    for e in ev.iter().filter(|e| e.verdict == Verdict::Admitted) {
+        ends.retain(|&end| end > e.t_s);
+        ends.push(e.t_s + e.latency_s);
+        most = most.max(ends.len());
+    }
+    let max = u32::try_from(most).unwrap_or(u32::MAX).max(1);
+    let error = mismatch_from(&replay(ev, max, service_s), observed, first);
+    Some(ConcurrencyFit {
+        max_in_flight: max,
+        service_s,
+        error,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn five_in_flight_before_a_slow_origin_is_read_as_five() {
+        // 30/s offered to 5 slots of 250 ms (20/s): the sixth in flight is refused.
+        let mut ev: Vec<Event> = Vec::new();
+        let mut ends: Vec<f64> = Vec::new();
+        for i in 0..300 {
+            let t = f64::from(i) / 30.0;
+            ends.retain(|&e| e > t);
+            if ends.len() < 5 {
+                ends.push(t + 0.25);
+                ev.push(Event::admitted(t, 0.25));
+            } else {
+                ev.push(Event::refused(t, None));
+            }
+        }
+        let observed: Vec<bool> = ev.iter().map(|e| e.verdict == Verdict::Admitted).collect();
+        let first = observed.iter().position(|a| !a).unwrap();
+        let f = fit_concurrency(&ev, &observed, first).unwrap();
+        assert_eq!(f.max_in_flight, 5);
+        assert!(f.error < 1e-9, "{f:?}");
+        assert!((f.rate() - 20.0).abs() < 1e-9);
+    }
+}
