@@ -48,7 +48,7 @@ impl Default for SearchConfig {
             growth: 1.5,
             max_rate: 1_000.0,
             hold_at_max_s: 5.0,
-            target_error: 0.04,
+            target_error: 0.05,
             min_admitted: 30,
         }
     }
