@@ -1,5 +1,5 @@
 //! A concurrency limit: at most N requests in flight, one more refused at once. Read from the
-//! requests' own latencies: the most admitted requests that were ever in flight together is N;
+//! requests' own latencies: the admitted requests in flight when the 429s came number N;
 //! the replay admits a request when fewer than N admitted ones are in flight when it is sent.
 
 use super::replay::mismatch_from;
@@ -59,15 +59,22 @@ pub fn fit_concurrency(ev: &[Event], observed: &[bool], first: usize) -> Option<
     }
     lat.sort_by(f64::total_cmp);
     let service_s = lat[lat.len() / 2];
-    // The most admitted requests in flight together, as the server saw them.
+    // Admitted requests in flight when each 429 was sent, as the client saw them (an answer
+    // reaches the client a little after the server freed its slot, so the most ever in flight
+    // overstates the limit): the median over the 429s is the count the server refused at.
+    let mut at_refusal: Vec<usize> = Vec::new();
     let mut ends: Vec<f64> = Vec::new();
-    let mut most = 0usize;
-    for e in ev.iter().filter(|e| e.verdict == Verdict::Admitted) {
+    for e in ev {
         ends.retain(|&end| end > e.t_s);
-        ends.push(e.t_s + e.latency_s);
-        most = most.max(ends.len());
+        match e.verdict {
+            Verdict::Admitted => ends.push(e.t_s + e.latency_s),
+            Verdict::Refused => at_refusal.push(ends.len()),
+            Verdict::Other => {}
+        }
     }
-    let max = u32::try_from(most).unwrap_or(u32::MAX).max(1);
+    at_refusal.sort_unstable();
+    let median = at_refusal.get(at_refusal.len() / 2).copied().unwrap_or(1);
+    let max = u32::try_from(median).unwrap_or(u32::MAX).max(1);
     let error = mismatch_from(&replay(ev, max, service_s), observed, first);
     Some(ConcurrencyFit {
         max_in_flight: max,

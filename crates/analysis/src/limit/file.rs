@@ -222,7 +222,7 @@ pub fn assemble(
     let batch_of = batch.map(|n| (n, tokens));
     let advice = fit.as_ref().zip(rate).and_then(|(f, (r, e))| {
         let span = f.evidence.burst_span_s;
-        let penalty = f.refusals_counted || bounds.is_some_and(|b| b.refused_throughout);
+        let penalty = is_penalty(f, bounds.as_ref());
         let m = Measured {
             model: f.model,
             rate_per_s: r,
@@ -263,8 +263,7 @@ pub fn assemble(
         burst: fit.as_ref().map(|f| f.burst),
         window_s: fit.as_ref().and_then(|f| f.window_s),
         max_in_flight: fit.as_ref().and_then(|f| f.max_in_flight),
-        penalty: fit.as_ref().is_some_and(|f| f.refusals_counted)
-            || bounds.is_some_and(|b| b.refused_throughout),
+        penalty: fit.as_ref().is_some_and(|f| is_penalty(f, bounds.as_ref())),
         fit_error: fit.as_ref().map(|f| f.fit_error),
         scope: match &scope_test {
             ScopeTest::Yes(f) => f.scope,
@@ -279,4 +278,12 @@ pub fn assemble(
             recommendation: String::new(),
         },
     }
+}
+
+/// Each 429 costs the future: the fit found refused requests counted, or the limiter refused
+/// everything for a while at some rate and no fixed window (which refuses until it reopens
+/// whatever the client does) explains it.
+fn is_penalty(f: &super::Fit, bounds: Option<&RateBounds>) -> bool {
+    f.refusals_counted
+        || (f.model != Model::FixedWindow && bounds.is_some_and(|b| b.refused_throughout))
 }
