@@ -203,6 +203,8 @@ pub struct Evidence {
 }
 
 /// What a search found: a fitted limit, or none reached.
+// A handful per probe: boxing the fit would cost every reader a deref for no memory worth saving.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "found", rename_all = "snake_case")]
 pub enum Estimate {
