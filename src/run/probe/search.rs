@@ -378,7 +378,12 @@ impl Search {
             && f.fit_error <= 0.01
             && f.alternatives.iter().all(|a| {
                 // A fixed and a sliding window of the same count are paced alike.
+                // A model whose rate is far from the window's is no rival reading of it (a
+                // concurrency of one answer in flight explains a few 429s, at 500 req/s).
+                let far = a.sustained_rate_per_s > 2.0 * f.sustained_rate_per_s
+                    || a.sustained_rate_per_s < 0.5 * f.sustained_rate_per_s;
                 matches!(a.model, Model::FixedWindow | Model::SlidingWindow)
+                    || far
                     || a.ruled_out
                     || a.fit_error >= 3.0 * f.fit_error + 0.01
             })

@@ -89,7 +89,7 @@ pub struct Advice {
     pub batch: Option<Batch>,
     /// The rate was not known to the precision a pace needs: this one keeps under the lower
     /// bound the search proved (safe, but maybe well below the limit).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_lower_bound: bool,
 }
 
