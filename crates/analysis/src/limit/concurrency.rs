@@ -63,11 +63,17 @@ pub fn fit_concurrency(ev: &[Event], observed: &[bool], first: usize) -> Option<
     // reaches the client a little after the server freed its slot, so the most ever in flight
     // overstates the limit): the median over the 429s is the count the server refused at.
     let mut at_refusal: Vec<usize> = Vec::new();
+    let mut at_admission: Vec<usize> = Vec::new();
     let mut ends: Vec<f64> = Vec::new();
-    for e in ev {
+    for (i, e) in ev.iter().enumerate() {
         ends.retain(|&end| end > e.t_s);
         match e.verdict {
-            Verdict::Admitted => ends.push(e.t_s + e.latency_s),
+            Verdict::Admitted => {
+                if i > first {
+                    at_admission.push(ends.len());
+                }
+                ends.push(e.t_s + e.latency_s);
+            }
             Verdict::Refused => at_refusal.push(ends.len()),
             Verdict::Other => {}
         }
@@ -75,7 +81,13 @@ pub fn fit_concurrency(ev: &[Event], observed: &[bool], first: usize) -> Option<
     at_refusal.sort_unstable();
     let median = at_refusal.get(at_refusal.len() / 2).copied().unwrap_or(1);
     let max = u32::try_from(median).unwrap_or(u32::MAX).max(1);
-    let error = mismatch_from(&replay(ev, max, service_s), observed, first);
+    // A concurrency limit admits only with fewer than N in flight (one more as the client sees
+    // answers late): a bucket with slow answers refuses and admits at the same count.
+    let crowded = at_admission.iter().filter(|&&n| n > median).count();
+    let mut error = mismatch_from(&replay(ev, max, service_s), observed, first);
+    if crowded * 10 > at_admission.len() {
+        error = error.max(1.0);
+    }
     Some(ConcurrencyFit {
         max_in_flight: max,
         service_s,

@@ -314,7 +314,9 @@ fn the_bounds_close_on_the_truth_whatever_the_limiter() {
         let b = s.bounds();
         let f = fit(s.events());
         let rate = f.fit().map_or(0.0, |f| f.sustained_rate_per_s);
-        let mid = b.middle().unwrap_or(rate);
+        // The rate limit.json reports: the fit's when the bounds allow it, else their middle.
+        let error = f.fit().map_or(1.0, |f| f.rate_error);
+        let mid = surge_analysis::limit::bounds::reconcile(rate, error, &b).0;
         let refused = s
             .events()
             .iter()
