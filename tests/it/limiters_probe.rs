@@ -122,6 +122,7 @@ fn assert_paced(spec: &Spec, dir: &Path) {
 
 /// Probes `spec`, checks the finding, then the paced batch.
 fn holds(spec: Spec, models: &[&str]) {
+    let _one = crate::common::limiters::one_at_a_time();
     if let Some(var) = spec.skipped() {
         eprintln!("{var} is set: skipped");
         return;
@@ -134,6 +135,7 @@ fn holds(spec: Spec, models: &[&str]) {
 
 /// Probes `spec` and checks the finding only (the paced batch does not hold yet: see the case).
 fn finds(spec: Spec, models: &[&str]) {
+    let _one = crate::common::limiters::one_at_a_time();
     if let Some(var) = spec.skipped() {
         eprintln!("{var} is set: skipped");
         return;

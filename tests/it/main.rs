@@ -35,6 +35,7 @@ mod mock_tcp;
 mod newcomer;
 mod next_steps;
 mod nginx_limit;
+mod probe_limiters;
 mod proxy_tls;
 mod python_sdk;
 mod readme_sample;

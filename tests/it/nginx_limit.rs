@@ -96,6 +96,7 @@ fn probe_names_nginx_s_bucket_its_rate_burst_and_scope_per_address() {
     if skip() {
         return;
     }
+    let _one = crate::common::limiters::one_at_a_time();
     let (rate, burst) = (37, 15);
     let ng = Nginx::start(rate, burst);
     let dir = tempfile::tempdir().unwrap();
@@ -130,6 +131,7 @@ fn probe_names_a_queue_where_nginx_delays_the_excess_and_per_token_keys_double()
     if skip() {
         return;
     }
+    let _one = crate::common::limiters::one_at_a_time();
     let rate = 43;
     let ng = Nginx::start(rate, 12);
     let dir = tempfile::tempdir().unwrap();
@@ -163,6 +165,7 @@ fn a_burst_run_s_pace_holds_against_nginx_near_the_fastest_the_limit_allows() {
     if skip() {
         return;
     }
+    let _one = crate::common::limiters::one_at_a_time();
     let (rate, burst) = (40, 20);
     let ng = Nginx::start(rate, burst);
     let dir = tempfile::tempdir().unwrap();

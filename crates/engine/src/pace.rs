@@ -9,6 +9,7 @@ mod adaptive;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tokio::sync::Semaphore;
 use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -127,9 +128,11 @@ impl Pacer {
 /// The gate of a plan's paced requests: `pace` (one pacer, or one per token) or `adaptive`.
 #[derive(Debug)]
 pub(crate) enum Gate {
-    /// Fixed pacers: all users share `pacers[0]`, or user `u` uses `pacers[u mod n]`.
+    /// Fixed pacers: all users share `pacers[0]`, or user `u` uses `pacers[u mod n]` (none: no
+    /// rate bound); and as many bounds on the requests in flight (none: no such bound).
     Pace {
         pacers: Vec<Pacer>,
+        in_flight: Vec<Semaphore>,
         steps: Option<Vec<usize>>,
     },
     /// The adaptive policy's per-token rates.
@@ -149,11 +152,24 @@ impl Gate {
         let p: &Pace = policy.pace.as_ref()?;
         let n = if p.per_token { tokens.max(1) } else { 1 };
         let burst = ((f64::from(p.burst) / share).floor() as u32).max(1);
-        let pacers = (0..n)
-            .map(|_| Pacer::new(p.per_second / share, burst, p.window))
-            .collect();
+        let pacers = if p.per_second > 0.0 {
+            (0..n)
+                .map(|_| Pacer::new(p.per_second / share, burst, p.window))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        // N segments share the count in flight as they share the rate.
+        let in_flight = p
+            .max_in_flight
+            .map(|m| {
+                let each = ((f64::from(m) / share).floor() as usize).max(1);
+                (0..n).map(|_| Semaphore::new(each)).collect()
+            })
+            .unwrap_or_default();
         Some(Gate::Pace {
             pacers,
+            in_flight,
             steps: p.steps.clone(),
         })
     }
@@ -169,7 +185,28 @@ impl Gate {
     /// Waits for `user`'s next slot; the time waited, or None when stopped while waiting.
     pub(crate) async fn acquire(&self, user: u32, stop: &CancellationToken) -> Option<Duration> {
         match self {
-            Gate::Pace { pacers, .. } => pacers[user as usize % pacers.len()].acquire(stop).await,
+            Gate::Pace {
+                pacers, in_flight, ..
+            } => {
+                let started = Instant::now();
+                if !in_flight.is_empty() {
+                    let slots = &in_flight[user as usize % in_flight.len()];
+                    // A slot held until the answer comes (`observe` gives it back).
+                    tokio::select! {
+                        biased;
+                        _ = stop.cancelled() => return None,
+                        p = slots.acquire() => p.ok()?.forget(),
+                    }
+                }
+                let paced = match pacers.len() {
+                    0 => Some(Duration::ZERO),
+                    n => pacers[user as usize % n].acquire(stop).await,
+                };
+                if paced.is_none() && !in_flight.is_empty() {
+                    in_flight[user as usize % in_flight.len()].add_permits(1);
+                }
+                paced.map(|_| started.elapsed())
+            }
             Gate::Adaptive(a) => a.acquire(user, stop).await,
         }
     }
@@ -184,8 +221,12 @@ impl Gate {
         retry_after_ms: Option<u32>,
         headers: Option<RateLimitHeaders>,
     ) {
-        if let Gate::Adaptive(a) = self {
-            a.observe(user, sent, status, retry_after_ms, headers);
+        match self {
+            Gate::Adaptive(a) => a.observe(user, sent, status, retry_after_ms, headers),
+            Gate::Pace { in_flight, .. } if !in_flight.is_empty() => {
+                in_flight[user as usize % in_flight.len()].add_permits(1);
+            }
+            Gate::Pace { .. } => {}
         }
     }
 }
@@ -230,6 +271,38 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn at_most_n_in_flight_wait_for_an_answer_not_for_a_rate() {
+        let policy = Policy {
+            pace: Some(Pace {
+                per_second: 0.0,
+                burst: 1,
+                window: None,
+                per_token: false,
+                max_in_flight: Some(2),
+                steps: None,
+                from: None,
+            }),
+            ..Policy::default()
+        };
+        let g = Gate::of(&policy, 1, 1).unwrap();
+        let stop = CancellationToken::new();
+        // Two go at once, with no rate between them.
+        assert_eq!(g.acquire(0, &stop).await, Some(Duration::ZERO));
+        assert_eq!(g.acquire(1, &stop).await, Some(Duration::ZERO));
+        // The third waits until an answer gives a slot back.
+        let third = g.acquire(2, &stop);
+        tokio::pin!(third);
+        assert!(tokio::time::timeout(Duration::from_secs(5), &mut third)
+            .await
+            .is_err());
+        g.observe(0, Instant::now(), Some(200), None, None);
+        assert!(third.await.is_some());
+        // Stopped while waiting: no slot, None.
+        stop.cancel();
+        assert_eq!(g.acquire(3, &stop).await, None);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn per_token_pacers_are_apart_and_segments_share_the_pace() {
         let policy = Policy {
             pace: Some(Pace {
@@ -237,6 +310,7 @@ mod tests {
                 burst: 1,
                 window: None,
                 per_token: true,
+                max_in_flight: None,
                 steps: None,
                 from: None,
             }),

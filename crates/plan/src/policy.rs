@@ -58,6 +58,9 @@ pub struct Pace {
     pub window: Option<Duration>,
     /// One pacer per token (user `u` uses token `u mod tokens`).
     pub per_token: bool,
+    /// At most this many paced requests in flight at once (per token when `per_token`); with
+    /// it, `per_second` 0 means no rate bound.
+    pub max_in_flight: Option<u32>,
     /// Indices of the paced requests (None: all).
     pub steps: Option<Vec<usize>>,
     /// The file the pace was read from (`rate = "from:FILE"`, `--pace-from FILE`).
@@ -73,6 +76,7 @@ impl Pace {
             // Checked by `PaceShape::check` when read; saturating so no shape can panic here.
             window: shape.window_s.map(surge_record::duration::saturating_secs),
             per_token: shape.per_token,
+            max_in_flight: shape.max_in_flight,
             steps,
             from: Some(from.to_path_buf()),
         }
@@ -339,7 +343,7 @@ fn stray_fields(c: &mut Checker<'_>, r: &RawOn429, name: &str, retry: &Retry) {
     let is_ra = matches!(retry, Retry::RetryAfter { .. });
     let is_bo = matches!(retry, Retry::Backoff { .. });
     let (pace, adaptive) = (name == "pace", name == "adaptive");
-    let checks: [(&str, bool, bool, &str); 11] = [
+    let checks: [(&str, bool, bool, &str); 12] = [
         (
             "fallback",
             r.fallback.is_some(),
@@ -374,6 +378,7 @@ fn stray_fields(c: &mut Checker<'_>, r: &RawOn429, name: &str, retry: &Retry) {
         ("burst", r.burst.is_some(), pace, "pace"),
         ("window", r.window.is_some(), pace, "pace"),
         ("per_token", r.per_token.is_some(), pace, "pace"),
+        ("max_in_flight", r.max_in_flight.is_some(), pace, "pace"),
         ("increase", r.increase.is_some(), adaptive, "adaptive"),
         ("decrease", r.decrease.is_some(), adaptive, "adaptive"),
     ];
@@ -415,6 +420,7 @@ fn build_pace(
                 ("burst", r.burst.is_some()),
                 ("window", r.window.is_some()),
                 ("per_token", r.per_token.is_some()),
+                ("max_in_flight", r.max_in_flight.is_some()),
             ] {
                 if set {
                     c.err(
@@ -433,15 +439,28 @@ fn build_pace(
             };
         }
     }
+    let max_in_flight = r.max_in_flight.and_then(|n| {
+        if (1..=1_000_000).contains(&n) {
+            Some(n as u32)
+        } else {
+            c.err(
+                "on_429.max_in_flight",
+                format!("must be between 1 and 1000000, got {n}"),
+            );
+            None
+        }
+    });
     let per_second = match &r.rate {
         Some(rate) => parse_rate(rate).unwrap_or_else(|e| {
             c.err("on_429.rate", e);
             1.0
         }),
+        // A bound on requests in flight alone: no rate.
+        None if r.max_in_flight.is_some() => 0.0,
         None => {
             c.err(
                 "on_429.rate",
-                "is required for policy = \"pace\": requests per second, \"270/m\", or \"from:result.json\"",
+                "is required for policy = \"pace\" (unless max_in_flight is given): requests per second, \"270/m\", or \"from:result.json\"",
             );
             1.0
         }
@@ -478,6 +497,7 @@ fn build_pace(
         burst,
         window,
         per_token: r.per_token.unwrap_or(false),
+        max_in_flight,
         steps,
         from: None,
     }
@@ -489,6 +509,7 @@ const FALLBACK: PaceShape = PaceShape {
     burst: 1,
     window_s: None,
     per_token: false,
+    max_in_flight: None,
 };
 
 fn build_adaptive(c: &mut Checker<'_>, r: &RawOn429) -> Adaptive {

@@ -174,6 +174,9 @@ pub struct RawOn429 {
     pub window: Option<RawDuration>,
     /// pace: one pacer per token (default false: one for all users together).
     pub per_token: Option<bool>,
+    /// pace: at most this many paced requests in flight at once (a concurrency limit); with it,
+    /// `rate` may be left out.
+    pub max_in_flight: Option<i64>,
     /// adaptive: share of the rate at the last 429 added per second of 2xx answers (default 0.05).
     pub increase: Option<f64>,
     /// adaptive: factor the rate is multiplied by on a 429 (default 0.5).

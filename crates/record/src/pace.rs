@@ -24,6 +24,9 @@ pub struct PaceShape {
     /// One such pace per token (users spread over the tokens), else one for all users together.
     #[serde(default)]
     pub per_token: bool,
+    /// At most this many paced requests in flight at once (a concurrency limit), else no bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
 }
 
 /// The fastest pace surge keeps, requests per second (a scenario's `on_429.rate` and a pace file

@@ -96,6 +96,8 @@ pub fn model_name(m: Model) -> &'static str {
         Model::TokenBucket => "token bucket",
         Model::FixedWindow => "fixed window",
         Model::Queue => "queue",
+        Model::SlidingWindow => "sliding window",
+        Model::Concurrency => "concurrency limit",
     }
 }
 
@@ -107,6 +109,12 @@ pub fn pace_short(a: &Advice) -> String {
 /// A pace shape in words, as [`pace_short`] says it (also for `surge run --pace-from`).
 pub fn pace_text(p: &surge_record::pace::PaceShape) -> String {
     let per = if p.per_token { " per token" } else { "" };
+    if let Some(n) = p.max_in_flight {
+        return match p.rate_per_s {
+            r if r > 0.0 => format!("≤ {n} in flight{per} and ≤ {} req/s", rate(r)),
+            _ => format!("≤ {n} in flight{per}"),
+        };
+    }
     match p.window_s {
         Some(w) => format!("≤ {} requests per {}{per}", p.burst, window_text(w as u32)),
         None if p.burst > 1 => format!(

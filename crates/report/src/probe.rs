@@ -3,6 +3,7 @@
 
 use crate::diagnosis::{model_name, pace_text, window_text};
 use crate::format::{pct, rate, secs};
+use surge_analysis::limit::advice::MAX_RATE_ERROR;
 use surge_analysis::limit::file::{LimitFile, ScopeTest, SearchEnd};
 use surge_analysis::limit::scope::Scope;
 use surge_analysis::limit::{Estimate, Model};
@@ -49,24 +50,53 @@ fn limit_line(f: &LimitFile) -> String {
                 .collect()
         })
         .unwrap_or_default();
+    let counted = f
+        .searches
+        .first()
+        .and_then(|s| s.estimate.fit())
+        .is_some_and(|fit| fit.refusals_counted);
     let shape = match (m, f.window_s, f.burst) {
-        (Model::FixedWindow, Some(w), Some(b)) => format!(
-            "{}: {:.0} requests per {} ({} req/s)",
+        (Model::FixedWindow | Model::SlidingWindow, Some(w), Some(b)) => format!(
+            "{}: {:.0} requests per {} ({} req/s){}",
             model_name(m),
             b,
             window_text(w.round() as u32),
+            rate(r),
+            if counted {
+                ", refused requests counted"
+            } else {
+                ""
+            }
+        ),
+        (Model::Concurrency, _, _) => format!(
+            "{}: {} requests in flight at once ({} req/s at the server's pace)",
+            model_name(m),
+            f.max_in_flight.unwrap_or(0),
             rate(r)
         ),
-        (_, _, b) => format!(
+        (_, _, b) if f.rate_error.is_some_and(|e| e <= MAX_RATE_ERROR) => format!(
             "{}: {} req/s sustained (±{}), burst ≈ {:.0}",
             model_name(m),
             rate(r),
             pct(f.rate_error.unwrap_or(0.0)),
             b.unwrap_or(0.0)
         ),
+        // Too rough for a single figure: what the search proved, and no more.
+        _ => format!("{} (likely): {}", model_name(m), bounds_text(f)),
+    };
+    let proven = match f.rate_bounds {
+        Some(b) if f.rate_error.is_some_and(|e| e <= MAX_RATE_ERROR) && b.lower_per_s > 0.0 => {
+            format!("; proven {}", bounds_text(f))
+        }
+        _ => String::new(),
+    };
+    let penalty = if f.rate_bounds.is_some_and(|b| b.refused_throughout) {
+        "; refused every request above it for a second or more (it may count its refusals: keep under it)"
+    } else {
+        ""
     };
     format!(
-        "limit: {shape}; fit error {}{}",
+        "limit: {shape}{proven}{penalty}; fit error {}{}",
         pct(f.fit_error.unwrap_or(0.0)),
         if others.is_empty() {
             String::new()
@@ -74,6 +104,20 @@ fn limit_line(f: &LimitFile) -> String {
             format!(" (against {})", others.join(", "))
         }
     )
+}
+
+/// `rate between 18.6 and 24.8 req/s`, `at least 18.6 req/s`, or why neither is known.
+fn bounds_text(f: &LimitFile) -> String {
+    match f.rate_bounds {
+        Some(b) => match b.upper_per_s {
+            Some(u) if b.lower_per_s > 0.0 => {
+                format!("rate between {} and {} req/s", rate(b.lower_per_s), rate(u))
+            }
+            Some(u) => format!("rate below {} req/s (no lower bound proven)", rate(u)),
+            None => format!("rate at least {} req/s", rate(b.lower_per_s)),
+        },
+        None => "rate not measured: too few 429s between admitted requests".into(),
+    }
 }
 
 fn scope_line(f: &LimitFile) -> String {
@@ -92,7 +136,8 @@ fn scope_line(f: &LimitFile) -> String {
             match s.scope {
                 Scope::PerToken => ": more tokens carry more",
                 Scope::Shared => ": more tokens do not help",
-                Scope::Unclear => ": neither twice nor the same",
+                Scope::Unclear =>
+                    ": neither twice nor the same; a longer probe (a larger --max-requests) would settle it",
                 Scope::NotTested => "",
             }
         ),
@@ -144,6 +189,12 @@ pub fn phrase(f: &LimitFile, limit_json: &str) -> ProbePhrasing {
     };
     let run = next.run_paced(limit_json);
     let recommendation = match &f.advice {
+        Some(a) if a.from_lower_bound => format!(
+            "Pace at {} (safe, not fast): the rate is not known to the precision a pace needs, so this keeps under the lower bound the search proved ({} req/s) less {}; the limit may be higher. Probe again with a larger --max-requests or --max-duration to know it. Run with {run}.",
+            pace_text(&a.pace),
+            rate(a.limit_rate_per_s),
+            pct(a.margin)
+        ),
         Some(a) => {
             let mut s = format!(
                 "Pace at {}: the limit found less a margin of {} ({}; the margin is twice the rate's ±{} error, at least {}).",
@@ -171,9 +222,9 @@ pub fn phrase(f: &LimitFile, limit_json: &str) -> ProbePhrasing {
             )
         }
         None => match f.searches.first().map(|s| (&s.estimate, s.end)) {
-            Some((Estimate::Limit(fit), _)) => format!(
-                "No pace: the sustained rate is known only to ±{}; probe again with a larger --max-requests or --max-duration.",
-                pct(fit.rate_error)
+            Some((Estimate::Limit(_), _)) => format!(
+                "No pace: the search proved no rate the limiter admits ({}); probe again with a larger --max-requests or --max-duration.",
+                bounds_text(f)
             ),
             Some((Estimate::NotReached { .. }, _)) => {
                 "No pace needed up to what was sent: the limit was not reached.".into()
@@ -188,9 +239,14 @@ pub fn phrase(f: &LimitFile, limit_json: &str) -> ProbePhrasing {
             spent_line(f),
             match &f.advice {
                 Some(a) => format!(
-                    "→ pace at {} ({} margin): {}",
+                    "→ pace at {} ({} margin{}): {}",
                     pace_text(&a.pace),
                     pct(a.margin),
+                    if a.from_lower_bound {
+                        " below the proven lower bound; safe, maybe slow"
+                    } else {
+                        ""
+                    },
                     run.trim_matches('`')
                 ),
                 None => format!("→ {}", recommendation),

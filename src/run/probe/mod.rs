@@ -416,10 +416,13 @@ async fn one_search<T: Transport + engine::Compiled>(
 /// What one search found, for `limit.json`.
 pub fn record(run: &SearchRun, result_path: String) -> SearchRecord {
     let t = &run.result.totals;
+    let estimate = surge_analysis::limit::fit::fit(&run.events);
+    let bounds = surge_analysis::limit::bounds::bounds(&run.events, &run.steps, estimate.fit());
     SearchRecord {
         tokens: run.tokens,
         result: result_path,
-        estimate: surge_analysis::limit::fit::fit(&run.events),
+        bounds: (bounds.lower_per_s > 0.0 || bounds.upper_per_s.is_some()).then_some(bounds),
+        estimate,
         end: run.end,
         requests: t.requests,
         throttled: t

@@ -531,3 +531,10 @@ fn python_server(args: &[&str]) -> Server {
         children: vec![child],
     }
 }
+
+/// One probe against a real limiter at a time, across every test module: probes that share two
+/// cores read each other's delays as the limiter's.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -212,6 +212,7 @@ fn advise(
         window_s: m.window_s,
         per_token: m.per_token,
         tokens,
+        penalty: false,
     };
     let a = advice::advise(&measured, m.basis, Some((d.batch_requests, tokens))).map_err(|_| {
         NoAdvice {

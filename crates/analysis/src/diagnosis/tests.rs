@@ -35,7 +35,8 @@ fn onset_rate_concurrency_shares_and_named_limit() {
             rate_per_s: 285.0 / 61.0,
             burst: 285,
             window_s: Some(61.0),
-            per_token: true
+            per_token: true,
+            max_in_flight: None,
         }
     );
     assert_eq!(a.margin, 0.05);

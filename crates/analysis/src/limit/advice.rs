@@ -14,6 +14,10 @@ pub const MIN_MARGIN: f64 = 0.05;
 /// would need (twice the error) would leave too much on the table, or too little.
 pub const MAX_RATE_ERROR: f64 = 0.10;
 
+/// Windows shorter than this are paced as an even rate (and a small burst), not as a count per
+/// window: the second added to a window's length would cost too much of a short one.
+pub const SPREAD_BELOW_S: f64 = 10.0;
+
 /// What a limit was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -45,7 +49,14 @@ pub struct Measured {
     pub per_token: bool,
     /// Tokens the measurement spread its requests over (at least 1).
     pub tokens: u32,
+    /// The limiter refused everything at some rate (it may count its refusals): the pace keeps
+    /// a wider margin and sends no burst.
+    pub penalty: bool,
 }
+
+/// The smallest margin below a limiter that may count its refusals: each 429 there also costs
+/// the requests after it.
+pub const PENALTY_MARGIN: f64 = 0.10;
 
 /// A pace to re-run with, and why. A bucket's rate is cut by the margin, its burst by twice its
 /// error; a window's count by the margin, its length stretched by a second.
@@ -76,6 +87,10 @@ pub struct Advice {
     /// A batch like the measured run's, at this pace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
+    /// The rate was not known to the precision a pace needs: this one keeps under the lower
+    /// bound the search proved (safe, but maybe well below the limit).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_lower_bound: bool,
 }
 
 /// A batch at the recommended pace.
@@ -99,11 +114,18 @@ pub fn margin_for(rate_error: f64) -> f64 {
 /// The pace for `m`, for re-running `batch` requests over `tokens` tokens; Err(the margin it
 /// would take) when the rate is too uncertain ([`MAX_RATE_ERROR`]).
 pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<Advice, f64> {
+    if m.model == Model::Concurrency {
+        return Ok(in_flight(m, basis, batch));
+    }
     let usable = m.rate_error.is_finite() && m.rate_error <= MAX_RATE_ERROR && m.rate_per_s > 0.0;
     if !usable {
         return Err(margin_for(m.rate_error.min(1.0)));
     }
-    let margin = margin_for(m.rate_error);
+    let margin = if m.penalty {
+        margin_for(m.rate_error).max(PENALTY_MARGIN)
+    } else {
+        margin_for(m.rate_error)
+    };
     let unit = if m.per_token {
         f64::from(m.tokens.max(1))
     } else {
@@ -111,7 +133,24 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
     };
     let (rate, burst, burst_err) = (m.rate_per_s / unit, m.burst / unit, m.burst_error / unit);
     let (pace, rest_s) = match (m.model, m.window_s) {
-        (Model::FixedWindow, Some(w)) => {
+        // A short window's count sent at once, then a window and a second of silence, would
+        // waste up to half the limit: spread evenly, no window of the limiter's length (wherever
+        // it starts) sees more than its count less the margin.
+        (Model::FixedWindow | Model::SlidingWindow, Some(w)) if w < SPREAD_BELOW_S => {
+            let at_once = (burst * margin / 2.0).floor().max(1.0);
+            let per_window = (burst * (1.0 - margin) - at_once).max(1.0);
+            (
+                PaceShape {
+                    rate_per_s: round_down(per_window / w),
+                    burst: at_once as u32,
+                    window_s: None,
+                    per_token: m.per_token,
+                    max_in_flight: None,
+                },
+                w,
+            )
+        }
+        (Model::FixedWindow | Model::SlidingWindow, Some(w)) => {
             let limit = (burst * (1.0 - margin)).floor().max(1.0);
             // The window is read to within a second (whole-second headers): one more second
             // keeps a window's requests from spilling into the server's previous window.
@@ -122,6 +161,7 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
                     burst: limit as u32,
                     window_s: Some(window),
                     per_token: m.per_token,
+                    max_in_flight: None,
                 },
                 w,
             )
@@ -132,9 +172,14 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
         _ => (
             PaceShape {
                 rate_per_s: round_down(rate * (1.0 - margin)),
-                burst: (burst - (2.0 * burst_err).max(1.0)).floor().max(1.0) as u32,
+                burst: if m.penalty {
+                    1
+                } else {
+                    (burst - (2.0 * burst_err).max(1.0)).floor().max(1.0) as u32
+                },
                 window_s: None,
                 per_token: m.per_token,
+                max_in_flight: None,
             },
             burst / rate,
         ),
@@ -154,7 +199,77 @@ pub fn advise(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Result<A
         limit_window_s: m.window_s,
         rate_error: m.rate_error,
         rest_s,
+        from_lower_bound: false,
     })
+}
+
+/// A concurrency limit's pace: at most its count in flight (a count, read exactly: no margin
+/// on it), and no bound on the rate; a batch takes its requests over the count, each a service
+/// time.
+fn in_flight(m: &Measured, basis: Basis, batch: Option<(u64, u32)>) -> Advice {
+    let unit = if m.per_token {
+        f64::from(m.tokens.max(1))
+    } else {
+        1.0
+    };
+    let max = (m.burst / unit).floor().max(1.0);
+    let rate = m.rate_per_s / unit;
+    let pace = PaceShape {
+        rate_per_s: 0.0,
+        burst: max as u32,
+        window_s: None,
+        per_token: m.per_token,
+        max_in_flight: Some(max as u32),
+    };
+    Advice {
+        batch: batch.map(|(n, k)| {
+            let k_eff = if m.per_token {
+                f64::from(k.max(1))
+            } else {
+                1.0
+            };
+            Batch {
+                requests: n,
+                tokens: k,
+                last_start_s: ((n as f64 - max * k_eff).max(0.0)) / (rate * k_eff).max(1e-9),
+            }
+        }),
+        pace,
+        margin: 0.0,
+        basis,
+        model: m.model,
+        limit_rate_per_s: rate,
+        limit_burst: max,
+        limit_window_s: None,
+        rate_error: m.rate_error,
+        rest_s: 0.0,
+        from_lower_bound: false,
+    }
+}
+
+/// A safe pace when the rate is too uncertain for [`advise`]: evenly spaced at the lower bound
+/// the search proved, less the smallest margin; None when nothing was proven.
+pub fn from_lower_bound(
+    b: &super::bounds::RateBounds,
+    m: &Measured,
+    batch: Option<(u64, u32)>,
+) -> Option<Advice> {
+    if b.lower_per_s <= 0.0 {
+        return None;
+    }
+    let at_lower = Measured {
+        model: Model::TokenBucket,
+        rate_per_s: b.lower_per_s,
+        rate_error: 0.0,
+        burst: 1.0,
+        burst_error: 0.0,
+        window_s: None,
+        ..*m
+    };
+    let mut a = advise(&at_lower, Basis::Probe, batch).ok()?;
+    a.model = m.model;
+    a.from_lower_bound = true;
+    Some(a)
 }
 
 /// When the last of `n` requests may start at `pace` (per token over `tokens` when per token),
@@ -196,6 +311,7 @@ mod tests {
             window_s: None,
             per_token: false,
             tokens: 1,
+            penalty: false,
         }
     }
 
@@ -247,6 +363,7 @@ mod tests {
             window_s: Some(60.0),
             per_token: true,
             tokens: 1,
+            penalty: false,
         };
         let a = advise(&m, Basis::Headers, Some((500, 1))).unwrap();
         assert_eq!(
@@ -255,7 +372,8 @@ mod tests {
                 rate_per_s: 285.0 / 61.0,
                 burst: 285,
                 window_s: Some(61.0),
-                per_token: true
+                per_token: true,
+                max_in_flight: None,
             }
         );
         // 285 in the first window, 215 in the second.

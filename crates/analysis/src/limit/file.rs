@@ -6,13 +6,16 @@
 use serde::{Deserialize, Serialize};
 
 use super::advice::{self, Advice, Basis, Measured};
-use super::scope::{scope, Scope, ScopeFinding};
+use super::bounds::{reconcile, RateBounds};
+use super::scope::{scope_of, Scope, ScopeFinding};
 use super::{Estimate, Model};
 use surge_record::pace::LIMIT_SCHEMA;
 use surge_record::result::{ScenarioInfo, TargetInfo, Tool};
 
-/// The `schema_version` of `limit.json`.
-pub const LIMIT_SCHEMA_VERSION: u32 = 1;
+/// The `schema_version` of `limit.json`. Version 2 added the rate's bounds (`rate_bounds`,
+/// each search's `bounds`), `refused_throughout` and the advice's `from_lower_bound`; a version 1
+/// file reads as one without them.
+pub const LIMIT_SCHEMA_VERSION: u32 = 2;
 
 /// A change of a search's rate or pause, for the page that shows the search over time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -75,6 +78,10 @@ pub struct SearchRecord {
     pub seconds: f64,
     /// Its rate and pauses over time.
     pub steps: Vec<Step>,
+    /// What its requests proved of the sustained rate, whatever the model (absent in files of
+    /// schema version 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<RateBounds>,
 }
 
 /// Whether the scope experiment ran, and what it found.
@@ -122,13 +129,25 @@ pub struct LimitFile {
     pub model: Option<Model>,
     /// Its sustained rate, requests per second, for one token (shared or per token: `scope`).
     pub sustained_rate_per_s: Option<f64>,
-    /// Relative standard error of that rate.
+    /// Relative standard error of that rate (the bounds' half-width when the model's own
+    /// reading falls outside them).
     pub rate_error: Option<f64>,
+    /// The one-token search's bounds on the sustained rate: what it proved whatever the model,
+    /// and all it knows when its budget ran out first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_bounds: Option<RateBounds>,
     /// Requests a rested limiter admits at once (fixed window: per window).
     pub burst: Option<f64>,
-    /// The window, seconds (fixed window).
+    /// The window, seconds (fixed or sliding window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_s: Option<f64>,
+    /// Requests in flight at once the limiter admits (a concurrency limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
+    /// The limiter counts refused requests (each 429 costs the future), or refused every
+    /// request for a second or more at some rate.
+    #[serde(default)]
+    pub penalty: bool,
     /// The fit's error (see `analysis::limit::Fit::fit_error`).
     pub fit_error: Option<f64>,
     /// `per_token`, `shared`, `unclear` or `not_tested`.
@@ -175,7 +194,12 @@ pub fn assemble(
 ) -> LimitFile {
     let fit = searches.first().and_then(|s| s.estimate.fit()).cloned();
     let scope_test = match (searches.first(), searches.get(1)) {
-        (Some(one), Some(two)) => match scope(&one.estimate, &two.estimate) {
+        (Some(one), Some(two)) => match scope_of(
+            &one.estimate,
+            one.bounds.as_ref(),
+            &two.estimate,
+            two.bounds.as_ref(),
+        ) {
             Some(f) => ScopeTest::Yes(f),
             None => ScopeTest::No {
                 why: "the one-token search found no limit to compare with".into(),
@@ -189,22 +213,33 @@ pub fn assemble(
         },
     };
     let per_token = matches!(&scope_test, ScopeTest::Yes(f) if f.scope == Scope::PerToken);
-    let advice = fit.as_ref().and_then(|f| {
+    let bounds = searches.first().and_then(|s| s.bounds);
+    // The rate as the fit and the bounds agree on it.
+    let rate = fit.as_ref().map(|f| match &bounds {
+        Some(b) => reconcile(f.sustained_rate_per_s, f.rate_error, b),
+        None => (f.sustained_rate_per_s, f.rate_error),
+    });
+    let batch_of = batch.map(|n| (n, tokens));
+    let advice = fit.as_ref().zip(rate).and_then(|(f, (r, e))| {
         let span = f.evidence.burst_span_s;
+        let penalty = is_penalty(f, bounds.as_ref());
         let m = Measured {
             model: f.model,
-            rate_per_s: f.sustained_rate_per_s,
-            rate_error: f.rate_error,
+            rate_per_s: r,
+            rate_error: e,
             burst: f.burst,
             burst_error: match f.model {
-                Model::FixedWindow => 0.0,
-                _ => f.sustained_rate_per_s * f.rate_error * span + 1.0,
+                Model::FixedWindow | Model::SlidingWindow | Model::Concurrency => 0.0,
+                _ => r * e * span + 1.0,
             },
             window_s: f.window_s,
             per_token,
             tokens: 1,
+            penalty,
         };
-        advice::advise(&m, Basis::Probe, batch.map(|n| (n, tokens))).ok()
+        advice::advise(&m, Basis::Probe, batch_of)
+            .ok()
+            .or_else(|| advice::from_lower_bound(bounds.as_ref()?, &m, batch_of))
     });
     let spent = Spent {
         requests: searches.iter().map(|s| s.requests).sum(),
@@ -222,10 +257,13 @@ pub fn assemble(
             .unwrap_or_default(),
         simulated,
         model: fit.as_ref().map(|f| f.model),
-        sustained_rate_per_s: fit.as_ref().map(|f| f.sustained_rate_per_s),
-        rate_error: fit.as_ref().map(|f| f.rate_error),
+        sustained_rate_per_s: rate.map(|r| r.0),
+        rate_error: rate.map(|r| r.1),
+        rate_bounds: bounds,
         burst: fit.as_ref().map(|f| f.burst),
         window_s: fit.as_ref().and_then(|f| f.window_s),
+        max_in_flight: fit.as_ref().and_then(|f| f.max_in_flight),
+        penalty: fit.as_ref().is_some_and(|f| is_penalty(f, bounds.as_ref())),
         fit_error: fit.as_ref().map(|f| f.fit_error),
         scope: match &scope_test {
             ScopeTest::Yes(f) => f.scope,
@@ -240,4 +278,12 @@ pub fn assemble(
             recommendation: String::new(),
         },
     }
+}
+
+/// Each 429 costs the future: the fit found refused requests counted, or the limiter refused
+/// everything for a while at some rate and no fixed window (which refuses until it reopens
+/// whatever the client does) explains it.
+fn is_penalty(f: &super::Fit, bounds: Option<&RateBounds>) -> bool {
+    f.refusals_counted
+        || (f.model != Model::FixedWindow && bounds.is_some_and(|b| b.refused_throughout))
 }

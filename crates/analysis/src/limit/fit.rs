@@ -7,7 +7,9 @@
 //! (rate × time, ± 1), whatever the client sent; the burst is what was admitted before the first
 //! 429 beyond that rate. So a short run cannot pass its burst off as capacity.
 
-use super::replay::{mismatch_from, FixedWindow, TokenBucket};
+use super::concurrency::fit_concurrency;
+use super::replay::{mismatch_from, TokenBucket};
+use super::window::{fit_sliding, fit_window, WindowFit};
 use super::{Alternative, Estimate, Event, Evidence, Fit, Model, Verdict};
 
 /// Admitted requests' latency must at least double, and by half a slot or more, before the first
@@ -55,13 +57,38 @@ pub fn fit(events: &[Event]) -> Estimate {
         fit_error: mismatch_from(&tb_pred, &observed, first),
         ruled_out: false,
     });
-    let fw = fixed_window(&ev, &times, first, evidence.admitted_before_429);
+    // What the headers or the first Retry-After suggest is only one candidate length among many.
+    let hint = window_hint(&ev, &times, first);
+    let fw = fit_window(&times, &observed, first, hint);
+    let mut evidence = evidence;
     if let Some(w) = fw {
-        let pred = w.replay(&times);
+        evidence.full_windows = u32::try_from(w.full_windows).unwrap_or(u32::MAX);
+        evidence.other_window_error = w
+            .other_length_error
+            .is_finite()
+            .then_some(w.other_length_error);
         fits.push(Alternative {
             model: Model::FixedWindow,
             sustained_rate_per_s: w.limit / w.window,
-            fit_error: mismatch_from(&pred, &observed, first),
+            fit_error: w.error,
+            ruled_out: false,
+        });
+    }
+    let sliding = fit_sliding(&times, &observed, first);
+    if let Some(w) = sliding {
+        fits.push(Alternative {
+            model: Model::SlidingWindow,
+            sustained_rate_per_s: w.limit / w.window,
+            fit_error: w.error,
+            ruled_out: false,
+        });
+    }
+    let conc = fit_concurrency(&ev, &observed, first);
+    if let Some(c) = conc {
+        fits.push(Alternative {
+            model: Model::Concurrency,
+            sustained_rate_per_s: c.rate(),
+            fit_error: c.error,
             ruled_out: false,
         });
     }
@@ -92,6 +119,16 @@ pub fn fit(events: &[Event]) -> Estimate {
             Some(w.window),
             window_rate_error(w),
         ),
+        (Model::SlidingWindow, _) => {
+            let w = sliding.map_or((1.0, 1.0), |w| (w.limit, w.window));
+            (Model::SlidingWindow, w.0, Some(w.1), 1.0 / w.0.max(1.0))
+        }
+        (Model::Concurrency, _) => (
+            Model::Concurrency,
+            f64::from(conc.map_or(1, |c| c.max_in_flight)),
+            None,
+            tb.rate_error,
+        ),
         _ if queued => (Model::Queue, tb.burst, None, tb.rate_error),
         _ => (Model::TokenBucket, tb.burst, None, tb.rate_error),
     };
@@ -105,6 +142,10 @@ pub fn fit(events: &[Event]) -> Estimate {
         rate_error,
         burst,
         window_s,
+        refusals_counted: model == Model::SlidingWindow && sliding.is_some_and(|w| w.counted),
+        max_in_flight: conc
+            .filter(|_| model == Model::Concurrency)
+            .map(|c| c.max_in_flight),
         fit_error: best.fit_error,
         alternatives: fits,
         latency_before_s: before,
@@ -234,10 +275,10 @@ fn block_error(pairs: &[(u64, f64)], k: u64) -> f64 {
     ((var.sqrt() / n.sqrt()) / mean).max(floor)
 }
 
-/// A fixed window read from the first 429: its limit is what was admitted before it, and it
-/// closes when the 429's Retry-After (or the `inin-ratelimit-reset` of the answers before it)
+/// The window length the first 429 suggests, when the first window opened at the first request:
+/// it closes when the 429's Retry-After (or the `inin-ratelimit-reset` of the answers before it)
 /// says. None when neither was sent.
-fn fixed_window(ev: &[Event], times: &[f64], first: usize, before: u64) -> Option<FixedWindow> {
+fn window_hint(ev: &[Event], times: &[f64], first: usize) -> Option<f64> {
     // Each header bounds the end: reset whole seconds, rounded up, from when it was sent.
     let (mut lo, mut hi) = (f64::NEG_INFINITY, f64::INFINITY);
     for (e, t) in ev[..first].iter().zip(times) {
@@ -254,16 +295,18 @@ fn fixed_window(ev: &[Event], times: &[f64], first: usize, before: u64) -> Optio
         // Retry-After is whole seconds rounded up: the window closed within its last second.
         times[first] + (ra - 0.5).max(0.0)
     };
-    (end > 0.0 && before > 0).then_some(FixedWindow {
-        limit: before as f64,
-        window: end,
-    })
+    (end > 0.0).then_some(end)
 }
 
-/// A fixed window's rate error: the window is known to half a second or so.
-/// (Headers bound the end to within a second; Retry-After, rounded up, to its last second.)
-fn window_rate_error(w: FixedWindow) -> f64 {
-    (0.5 / w.window).max(1.0 / w.limit.max(1.0))
+/// A fixed window's rate error: its count is counted (to a request); its length is one of the
+/// candidates once two full windows confirm it, else known to half a second or so.
+fn window_rate_error(w: WindowFit) -> f64 {
+    let length = if w.full_windows >= 2 {
+        0.0
+    } else {
+        0.5 / w.window
+    };
+    length.max(1.0 / w.limit.max(1.0))
 }
 
 /// Median latency of admitted requests early on, and around the first 429.
@@ -341,6 +384,8 @@ fn evidence(
             )
         }),
         header_allowed: allowed.iter().max_by_key(|(_, n)| **n).map(|(a, _)| *a),
+        full_windows: 0,
+        other_window_error: None,
     }
 }
 

@@ -14,10 +14,13 @@
 //! ([`crate::diagnosis`]) reads its own per-second form of the same idea.
 
 pub mod advice;
+pub mod bounds;
+pub mod concurrency;
 pub mod file;
 pub mod fit;
 pub mod replay;
 pub mod scope;
+pub mod window;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +39,12 @@ pub enum Model {
     /// Admissions as a token bucket, but admitted requests wait in line: their latency rises
     /// before the first 429.
     Queue,
+    /// At most L requests in any W seconds (a sliding log or counter); with `refusals_counted`
+    /// refused requests count too (a penalty: refused for as long as the client sends above).
+    SlidingWindow,
+    /// At most N requests in flight; one more is refused (nginx `limit_conn`, a worker pool):
+    /// the rate it admits is N over the service time.
+    Concurrency,
 }
 
 impl Model {
@@ -45,6 +54,8 @@ impl Model {
             Model::TokenBucket => "token_bucket",
             Model::FixedWindow => "fixed_window",
             Model::Queue => "queue",
+            Model::SlidingWindow => "sliding_window",
+            Model::Concurrency => "concurrency",
         }
     }
 }
@@ -112,11 +123,18 @@ pub struct Fit {
     pub sustained_rate_per_s: f64,
     /// Relative standard uncertainty of that rate (0.03: ±3 %).
     pub rate_error: f64,
-    /// Requests a rested limiter admits at once (token bucket, queue: B; fixed window: L).
+    /// Requests a rested limiter admits at once (token bucket, queue: B; a window: L;
+    /// concurrency: N).
     pub burst: f64,
-    /// The window, seconds (fixed window only).
+    /// The window, seconds (fixed or sliding window).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_s: Option<f64>,
+    /// Refused requests count toward the limit (sliding window): each 429 costs the future.
+    #[serde(default)]
+    pub refusals_counted: bool,
+    /// Requests in flight at once it admits (concurrency only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u32>,
     /// How far the model, replayed over the same requests, is from the server's decisions from
     /// the first 429 on (before it, every model fitted admits all): the mean gap between its
     /// running count of admissions and the server's, as a share of all the server admitted
@@ -174,9 +192,19 @@ pub struct Evidence {
     pub retry_after_s: Option<(f64, f64)>,
     /// `inin-ratelimit-allowed` when the answers carried it (the most common value).
     pub header_allowed: Option<u32>,
+    /// Windows of the fitted fixed window that filled up (refused), when one was fitted: its
+    /// count is read from them, and two or more confirm its length.
+    #[serde(default)]
+    pub full_windows: u32,
+    /// The fitted window's error at the best other length (a length is settled when this is
+    /// clearly worse than the fit's own error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_window_error: Option<f64>,
 }
 
 /// What a search found: a fitted limit, or none reached.
+// A handful per probe: boxing the fit would cost every reader a deref for no memory worth saving.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "found", rename_all = "snake_case")]
 pub enum Estimate {

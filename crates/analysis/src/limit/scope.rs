@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bounds::{reconcile, RateBounds};
 use super::Estimate;
 
 /// Two tokens admitting at least this many times one token's rate: per token.
@@ -40,9 +41,24 @@ pub struct ScopeFinding {
 
 /// Compares a one-token search with a two-token one; None when the first found no limit.
 pub fn scope(one: &Estimate, two: &Estimate) -> Option<ScopeFinding> {
-    let r1 = one.fit()?.sustained_rate_per_s;
+    scope_of(one, None, two, None)
+}
+
+/// [`scope`], each search's rate read with its bounds ([`super::bounds::reconcile`]): a limiter
+/// that refused everything for a while (a penalty) misleads a fit, not the bounds.
+pub fn scope_of(
+    one: &Estimate,
+    one_bounds: Option<&RateBounds>,
+    two: &Estimate,
+    two_bounds: Option<&RateBounds>,
+) -> Option<ScopeFinding> {
+    let rate = |f: &super::Fit, b: Option<&RateBounds>| match b {
+        Some(b) => reconcile(f.sustained_rate_per_s, f.rate_error, b).0,
+        None => f.sustained_rate_per_s,
+    };
+    let r1 = rate(one.fit()?, one_bounds);
     let r2 = match two {
-        Estimate::Limit(f) => f.sustained_rate_per_s,
+        Estimate::Limit(f) => rate(f, two_bounds),
         // Never refused over two tokens: at least the peak it reached.
         Estimate::NotReached {
             peak_rate_per_s, ..

@@ -43,7 +43,15 @@ struct Aimd {
     raised_at: f64,
     /// The rate before the headers' budget held it down, while they do.
     before_budget: Option<f64>,
+    /// A request sent since the last cut was admitted: the limiter cleared, so the next 429
+    /// opens a new episode. Until then 429s are the same episode (a limiter that counts refused
+    /// requests keeps refusing for a while after the client slowed), cut again only when they
+    /// persist [`PERSIST_S`] past the cut.
+    admitted_since_cut: bool,
 }
+
+/// 429s to requests sent this long after a cut, with nothing admitted since, cut again.
+const PERSIST_S: f64 = 2.0;
 
 /// What an answer said.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,6 +83,7 @@ impl Aimd {
             pause_until: 0.0,
             raised_at: 0.0,
             before_budget: None,
+            admitted_since_cut: true,
         }
     }
 
@@ -88,7 +97,9 @@ impl Aimd {
                 retry_after,
             } => {
                 self.pause_until = self.pause_until.max(now + retry_after.unwrap_or(0.0));
-                if sent_at >= self.cut_at {
+                let new_episode = self.admitted_since_cut
+                    || sent_at >= self.cut_at + PERSIST_S.max(retry_after.unwrap_or(0.0));
+                if sent_at >= self.cut_at && new_episode {
                     let sending = if sent_rate > 0.0 {
                         self.rate.min(sent_rate)
                     } else {
@@ -100,9 +111,13 @@ impl Aimd {
                     self.raised_at = now;
                     self.slow_start = false;
                     self.before_budget = None;
+                    self.admitted_since_cut = false;
                 }
             }
             Signal::Admitted { sent_at, headers } => {
+                if sent_at >= self.cut_at {
+                    self.admitted_since_cut = true;
+                }
                 if let Some(h) = headers.filter(|h| h.allowed > 0) {
                     let used = f64::from(h.count) / f64::from(h.allowed);
                     let left = f64::from(h.allowed.saturating_sub(h.count));

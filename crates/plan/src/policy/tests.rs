@@ -173,6 +173,7 @@ fn pace_from_keeps_a_retry_policy_and_adds_one_where_there_was_none() {
         burst: 240,
         window_s: None,
         per_token: false,
+        max_in_flight: None,
     };
     let from = std::path::Path::new("r.json");
     let p = Policy::default().paced_from(&shape, from);

@@ -81,7 +81,9 @@ fn search_chart(i: usize, s: &SearchRecord, r: &RunResult) -> Chart {
         e.unit = "/s";
         series.push(e);
     }
-    // The first 429, then each pause the search began (at most six), one label per place.
+    // The first 429, then each pause the search began (at most six), one label per place: a
+    // label takes about a sixth of the chart's width, so marks closer than that share one.
+    let near = seconds as f64 / 6.0;
     let mut markers: Vec<Marker> = Vec::new();
     if let Some(f) = r.totals.first_429_s {
         markers.push(Marker {
@@ -91,12 +93,12 @@ fn search_chart(i: usize, s: &SearchRecord, r: &RunResult) -> Chart {
     }
     for st in s.steps.iter().filter(|st| st.paused_until_s.is_some()) {
         let room = markers.len() < 7;
-        match markers.iter_mut().find(|m| (m.x - st.t_s).abs() < 1.0) {
-            Some(m) if !m.label.contains("paused") => m.label += " · paused (Retry-After)",
+        match markers.iter_mut().find(|m| (m.x - st.t_s).abs() < near) {
+            Some(m) if !m.label.contains("paused") => m.label += " · paused",
             Some(_) => {}
             None if room => markers.push(Marker {
                 x: st.t_s,
-                label: "paused (Retry-After)".into(),
+                label: "paused".into(),
             }),
             None => {}
         }
@@ -112,7 +114,7 @@ fn search_chart(i: usize, s: &SearchRecord, r: &RunResult) -> Chart {
             surge_record::plural(u64::from(s.tokens), "token")
         ),
         caption: "Admitted (green) and refused (amber) requests per second by when they were sent, the rate \
-                  the search sent at (blue; 0 while it honoured a Retry-After) and the sustained rate it \
+                  the search sent at (blue; 0 while it paused: a Retry-After, or a wait for the limiter to clear) and the sustained rate it \
                   found (dashed)."
             .into(),
         x: XAxis::Time { seconds },

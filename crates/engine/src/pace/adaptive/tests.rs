@@ -41,7 +41,29 @@ fn state(rate: f64, slow_start: bool, ceiling: f64, cut_at: f64, raised_at: f64)
         pause_until: 0.0,
         raised_at,
         before_budget: None,
+        admitted_since_cut: true,
     }
+}
+
+/// A limiter that counts refused requests refuses for a while after the client slowed: one cut
+/// for the episode, not one per 429, until something is admitted again (or it persists).
+#[test]
+fn one_cut_per_refusal_episode() {
+    let p = Adaptive::default();
+    let mut a = state(40.0, false, 40.0, 0.0, 0.0);
+    a.on(10.0, throttled(9.9, None), 40.0, &p);
+    assert_eq!(a.rate, 20.0);
+    // Still refused for requests sent after the cut, nothing admitted yet: no second cut.
+    a.on(10.5, throttled(10.2, None), 20.0, &p);
+    a.on(11.0, throttled(10.8, None), 20.0, &p);
+    assert_eq!(a.rate, 20.0);
+    // Refused on, 2 s after the cut: the rate is still too high; cut again.
+    a.on(12.2, throttled(12.1, None), 20.0, &p);
+    assert_eq!(a.rate, 10.0);
+    // Admitted again, then a 429: a new episode.
+    a.on(13.0, ok(12.9), 10.0, &p);
+    a.on(13.5, throttled(13.4, None), 10.0, &p);
+    assert_eq!(a.rate, 5.0);
 }
 
 #[test]
