@@ -60,6 +60,8 @@ pub struct RunOptions {
     pub segment: Option<segment::SegmentRun>,
     /// Sleep until this barrier before the first request (`--start-at`).
     pub start_at: Option<segment::Barrier>,
+    /// The live hub (`--metrics`, `--live`): fed once a second and with the result at the end.
+    pub live: Option<Arc<surge_live::Hub>>,
 }
 
 /// Watches a run from outside: once a second while it goes on, and once when the measurement
@@ -314,15 +316,23 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         )
     };
     let progress = opts.observer.clone();
-    // One callback per second: the caller's observer, and the thresholds that may abort the run.
+    if let Some(hub) = &opts.live {
+        hub.begin(live_info(&plan, &opts, &out_dir));
+    }
+    // One callback per second: the caller's observer, the live hub, and the thresholds that
+    // may abort the run.
     let gate = surge_analysis::threshold_eval::LiveGate::new(&plan.thresholds);
-    let on_tick: Option<OnTick> = if progress.is_none() && gate.is_none() {
+    let on_tick: Option<OnTick> = if progress.is_none() && gate.is_none() && opts.live.is_none() {
         None
     } else {
         let p = progress.clone();
+        let hub = opts.live.clone();
         let f: OnTick = Arc::new(move |t: &Tick| {
             if let Some(p) = &p {
                 p.tick(t);
+            }
+            if let Some(h) = &hub {
+                h.tick(t);
             }
             gate.as_ref()
                 .and_then(|g| g.tick(t))
@@ -359,8 +369,14 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let answered = preset.or(answered_by);
     let (result, result_mock_stats) = build_result(&plan, m, &opts, started, answered);
     let result = segment::with_record(result, &opts, late, second_hists);
+    if let Some(hub) = &opts.live {
+        hub.finish(&result);
+    }
     surge_report::write_outputs(&result, &out_dir)
         .map_err(|e| RunError::Io(format!("writing outputs: {e}")))?;
+    if let Some(hub) = &opts.live {
+        hub.report_written(out_dir.join("report.html"));
+    }
     if let Some(stats) = &result_mock_stats {
         // The mock's own counts: the ground truth to hold surge's figures against.
         let p = out_dir.join("mock_stats.json");
@@ -374,6 +390,26 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         mock_stats: result_mock_stats,
         open_files,
     })
+}
+
+/// The names of a run's live series: a segment carries its distributed run's id, a plain run
+/// its output folder's name.
+fn live_info(plan: &Plan, opts: &RunOptions, out_dir: &std::path::Path) -> surge_live::RunInfo {
+    surge_live::RunInfo {
+        scenario: plan.name.clone(),
+        run_id: match &opts.segment {
+            Some(s) => s.run_id.clone(),
+            None => out_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        },
+        segment: opts
+            .segment
+            .as_ref()
+            .map(|s| format!("{}/{}", s.segment.index, s.segment.count))
+            .unwrap_or_default(),
+    }
 }
 
 /// What the measurement gave: the executor's output and where it went.

@@ -14,6 +14,7 @@ pub mod dist;
 mod gates;
 pub mod import;
 pub mod k8s;
+mod live;
 pub mod merge;
 pub mod mock;
 pub mod probe;
@@ -23,7 +24,7 @@ mod shared;
 pub mod stop;
 pub mod sweep;
 
-pub use shared::{LoadArgs, PaceArgs, TargetArgs};
+pub use shared::{LiveArgs, LoadArgs, PaceArgs, TargetArgs};
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -142,6 +143,9 @@ pub struct RunArgs {
     /// Distributed runs: segment, run id, start barrier.
     #[command(flatten)]
     pub dist: dist::DistArgs,
+    /// `--metrics`, `--linger`.
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 /// Parses `args` (program name first), runs, prints, and returns the exit code.
@@ -338,6 +342,13 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
             );
         }
     }
+    let live = match live::Live::start(&a.live).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
     let opts = RunOptions {
         out: a.out,
         samples: a.samples,
@@ -353,8 +364,9 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         bearer_token,
         segment,
         start_at,
+        live: live::Live::hub(live.as_ref()),
     };
-    match run::run_plan(plan, opts).await {
+    let code = match run::run_plan(plan, opts).await {
         Ok(rep) => {
             if !a.quiet {
                 print!("{}", surge_report::terminal::summary(&rep.result));
@@ -382,5 +394,9 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
                 _ => exit::USAGE,
             }
         }
+    };
+    if let Some(l) = live {
+        l.end().await;
     }
+    code
 }

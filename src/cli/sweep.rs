@@ -34,6 +34,9 @@ pub struct SweepArgs {
     /// `--pace-from`, for every run (`--vary` still changes the rest).
     #[command(flatten)]
     pub pace: PaceArgs,
+    /// `--metrics`, `--linger` (each run's series carry its own run_id).
+    #[command(flatten)]
+    pub live: super::LiveArgs,
 }
 
 /// Parses `--vary` flags into (key, values).
@@ -161,6 +164,26 @@ fn slug(sets: &[String]) -> String {
 
 /// Runs `surge sweep`.
 pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
+    let live = match super::live::Live::start(&a.live).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let code = sweep(a, stops, super::live::Live::hub(live.as_ref())).await;
+    if let Some(l) = live {
+        l.end().await;
+    }
+    code
+}
+
+/// The runs of a sweep, each feeding `hub` when there is one.
+async fn sweep(
+    a: SweepArgs,
+    stops: super::stop::Stops,
+    hub: Option<std::sync::Arc<surge_live::Hub>>,
+) -> i32 {
     let cancel = stops.graceful.clone();
     let axes = match parse_vary(&a.vary) {
         Ok(x) => x,
@@ -267,6 +290,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
             stop_now: stops.now.clone(),
             seed: split_seed(combo).1.or(a.load.seed),
             simulate: a.load.simulate,
+            live: hub.clone(),
             ..RunOptions::default()
         };
         match run::run_plan(plan, opts).await {
