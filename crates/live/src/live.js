@@ -11,12 +11,22 @@
   function legend(id, series) {
     $(id).innerHTML = series.map(function (s) { return '<span><i style="background:' + s.color + '"></i>' + esc(s.name) + "</span>"; }).join("");
   }
+  // Every second from the first row to the last full one: a second with no answer has no row
+  // of its own (as in result.json's timeline, it counts zero).
+  function dense() {
+    if (!rows.length) return [];
+    var last = Math.max(rows[rows.length - 1].t, Math.floor(state.elapsed_s || 0) - 1);
+    var byT = {}, out = [];
+    rows.forEach(function (r) { byT[r.t] = r; });
+    for (var t = rows[0].t; t <= last; t++) out.push(byT[t] || { t: t, completed: 0, active_users: 0, by_outcome: {}, latency: {} });
+    return out;
+  }
   function chart(id, series) {
-    var svg = $(id), W = 600, H = 220, L = 40, B = 18, T = 6;
+    var svg = $(id), W = 600, H = 220, L = 40, B = 18, T = 6, pts = dense();
     var max = 0, tmax = 1;
-    rows.forEach(function (r) { tmax = Math.max(tmax, r.t + 1); series.forEach(function (s) { max = Math.max(max, s.get(r)); }); });
+    pts.forEach(function (r) { tmax = Math.max(tmax, r.t + 1); series.forEach(function (s) { max = Math.max(max, s.get(r) || 0); }); });
     if (max <= 0) max = 1;
-    var t0 = rows.length ? rows[0].t : 0, span = Math.max(1, tmax - t0);
+    var t0 = pts.length ? pts[0].t : 0, span = Math.max(1, tmax - t0);
     function x(t) { return L + (W - L - 4) * (t - t0) / span; }
     function y(v) { return T + (H - T - B) * (1 - v / max); }
     var out = '<line x1="' + L + '" y1="' + (H - B) + '" x2="' + W + '" y2="' + (H - B) + '" stroke="#bbb"/>';
@@ -25,8 +35,17 @@
     });
     out += '<text class="axis" x="' + L + '" y="' + (H - 4) + '">' + t0 + ' s</text><text class="axis" x="' + (W - 40) + '" y="' + (H - 4) + '">' + tmax + " s</text>";
     series.forEach(function (s) {
-      var pts = rows.map(function (r) { return x(r.t + 0.5).toFixed(1) + "," + y(s.get(r)).toFixed(1); });
-      if (pts.length) out += '<polyline fill="none" stroke-width="2" stroke="' + s.color + '" points="' + pts.join(" ") + '"/>';
+      // A second without a value (no 2xx: no 2xx latency) breaks the line; a lone point is a dot.
+      var runs = [[]];
+      pts.forEach(function (r) {
+        var v = s.get(r);
+        if (v === null) { if (runs[runs.length - 1].length) runs.push([]); return; }
+        runs[runs.length - 1].push([x(r.t + 0.5), y(v)]);
+      });
+      runs.forEach(function (run) {
+        if (run.length === 1) out += '<circle r="3" fill="' + s.color + '" cx="' + run[0][0].toFixed(1) + '" cy="' + run[0][1].toFixed(1) + '"/>';
+        if (run.length > 1) out += '<polyline fill="none" stroke-width="2" stroke="' + s.color + '" points="' + run.map(function (p) { return p[0].toFixed(1) + "," + p[1].toFixed(1); }).join(" ") + '"/>';
+      });
     });
     svg.innerHTML = out;
   }
@@ -35,7 +54,7 @@
     { name: "429/s", color: C.thr, get: function (r) { return n(r.by_outcome, "throttled"); } },
     { name: "other/s", color: C.err, get: function (r) { return r.completed - n(r.by_outcome, "success") - n(r.by_outcome, "throttled"); } }
   ];
-  function q(k) { return function (r) { return n(r.latency && r.latency.success, k) / 1000; }; }
+  function q(k) { return function (r) { return r.latency && r.latency.success ? r.latency.success[k] / 1000 : null; }; }
   var LAT = [
     { name: "p50", color: C.p50, get: q("p50") },
     { name: "p95", color: C.p95, get: q("p95") },
@@ -69,7 +88,7 @@
     document.body.dataset.diagnosis = "shown";
   }
   function kpi() {
-    var last = rows.length ? rows[rows.length - 1] : null;
+    var d = dense(), last = d.length ? d[d.length - 1] : null;
     var tot = { ok: 0, thr: 0, all: 0 };
     rows.forEach(function (r) { tot.ok += n(r.by_outcome, "success"); tot.thr += n(r.by_outcome, "throttled"); tot.all += r.completed; });
     var k = [
@@ -86,9 +105,8 @@
     kpi(); diagnosis();
     document.body.dataset.rows = String(rows.length);
   }
-  var es = new EventSource("/events");
-  es.onmessage = function (e) {
-    var m = JSON.parse(e.data);
+  var es = null;
+  function apply(m) {
     state = m;
     m.rows.forEach(function (r) {
       if (rows.length && rows[rows.length - 1].t >= r.t) rows = rows.filter(function (x) { return x.t < r.t; });
@@ -100,7 +118,13 @@
     if (m.report) $("report").innerHTML = '<p>The run has ended: <a href="/report.html">report.html</a></p>';
     document.body.dataset.finished = String(m.finished);
     draw();
-    if ((m.finished && m.report) || m.closed) es.close();
-  };
-  es.onerror = function () { if (!state.finished) $("state").textContent = "disconnected"; };
+    return (m.finished && m.report) || m.closed;
+  }
+  // The run so far came with the page; the feed brings the rows after it.
+  var done = apply(JSON.parse($("initial").textContent));
+  if (!done) {
+    es = new EventSource("/events" + (rows.length ? "?from=" + (rows[rows.length - 1].t + 1) : ""));
+    es.onmessage = function (e) { if (apply(JSON.parse(e.data))) es.close(); };
+    es.onerror = function () { if (!state.finished) $("state").textContent = "disconnected"; };
+  }
 })();

@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -37,19 +37,25 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .with_state(hub)
 }
 
-/// The page, its script inlined.
-pub fn html() -> String {
-    HTML.replace("{CSP}", CSP).replace("/*{JS}*/", JS)
+/// The page, its script inlined, with the run so far (`initial`, a feed message) inside it:
+/// it draws at once, and its feed brings what follows.
+pub fn html(initial: &str) -> String {
+    // JSON in a script element: only `</` could end it early.
+    let initial = initial.replace("</", "<\\/");
+    HTML.replace("{CSP}", CSP)
+        .replace("/*{JS}*/", JS)
+        .replace("{INITIAL}", &initial)
 }
 
-async fn page() -> impl IntoResponse {
+async fn page(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
+    let (initial, _, _) = hub.read(|s| message(s, None));
     (
         [
             (CONTENT_TYPE, "text/html; charset=utf-8"),
             (CONTENT_SECURITY_POLICY, CSP),
             (CACHE_CONTROL, "no-store"),
         ],
-        html(),
+        html(&initial),
     )
 }
 
@@ -93,13 +99,23 @@ struct Feed {
     ended: bool,
 }
 
-async fn events(State(hub): State<Arc<Hub>>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// `/events?from=T`: the rows from second T on (the page asks from the row after those it
+/// was served with).
+#[derive(Debug, serde::Deserialize)]
+struct From {
+    from: Option<u32>,
+}
+
+async fn events(
+    State(hub): State<Arc<Hub>>,
+    Query(q): Query<From>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut rx = hub.subscribe();
     rx.mark_changed();
     let feed = Feed {
         hub,
         rx,
-        next_t: None,
+        next_t: q.from,
         said_end: false,
         ended: false,
     };
