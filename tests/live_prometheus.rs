@@ -110,9 +110,15 @@ impl Prometheus {
 
     /// An instant query's vector: each series' labels and value.
     async fn query(&self, q: &str) -> Vec<(BTreeMap<String, String>, f64)> {
+        self.query_at(q, None).await
+    }
+
+    /// [`Prometheus::query`] evaluated at `at` (Unix seconds), or now.
+    async fn query_at(&self, q: &str, at: Option<f64>) -> Vec<(BTreeMap<String, String>, f64)> {
+        let time = at.map_or(String::new(), |t| format!("&time={t:.3}"));
         let r = client()
             .get(format!(
-                "{}/api/v1/query?query={}",
+                "{}/api/v1/query?query={}{time}",
                 self.url,
                 url::form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
             ))
@@ -205,8 +211,8 @@ on_error = "continue"
             live: LiveArgs {
                 metrics: Some(addr),
                 live: None,
-                // Three scrape intervals: Prometheus stores the final values before the end.
-                linger: Some(Duration::from_secs(3)),
+                // Four scrape intervals: Prometheus stores the final values before the end.
+                linger: Some(Duration::from_secs(4)),
             },
             ..RunArgs::default()
         },
@@ -214,6 +220,12 @@ on_error = "continue"
     )
     .await;
     assert_eq!(code, 0);
+    // The server answered until now, and was scraped in the last second of it.
+    let end_unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        - 1.5;
     let result = RunResult::read(&out.join("result.json")).unwrap();
     assert!(result.totals.requests >= 400, "{}", result.totals.requests);
 
@@ -292,4 +304,43 @@ on_error = "continue"
         .query("last_over_time(surge_retry_after_seconds[5m])")
         .await;
     assert_eq!(ra.first().map(|s| s.1), Some(2.0), "{ra:?}");
+
+    // Every query docs/live.md shows returns data, evaluated just before the end.
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/live.md")).unwrap();
+    let queries = doc_queries(&docs);
+    assert!(queries.len() >= 5, "{queries:?}");
+    for (view, q) in &queries {
+        let got = prom.query_at(q, Some(end_unix)).await;
+        assert!(
+            !got.is_empty() && got.iter().all(|s| s.1.is_finite()),
+            "{view}: {q} returned {got:?}"
+        );
+        if view.contains("429 per second") {
+            assert!(got[0].1 > 0.0, "{view}: {got:?}");
+        }
+        if view.contains("run totals") {
+            let sum: f64 = got.iter().map(|s| s.1).sum();
+            assert_eq!(sum as u64, result.totals.requests, "{view}");
+        }
+    }
+}
+
+/// The (view, PromQL) rows of docs/live.md's table of queries.
+fn doc_queries(docs: &str) -> Vec<(String, String)> {
+    docs.lines()
+        .skip_while(|l| !l.starts_with("| view | PromQL |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split(" | ").collect();
+            let q = cols
+                .get(1)?
+                .trim()
+                .trim_end_matches('|')
+                .trim()
+                .trim_matches('`');
+            Some((cols[0].trim_start_matches("| ").to_string(), q.to_string()))
+        })
+        .collect()
 }
