@@ -32,8 +32,6 @@ pub struct RunInfo {
 pub struct ProbeNow {
     /// The arrival rate being tried now, requests per second.
     pub rate: f64,
-    /// The highest rate answered without a 429 so far, requests per second.
-    pub estimate: Option<f64>,
 }
 
 /// The run as of the last tick (or its end).

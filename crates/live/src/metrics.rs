@@ -12,7 +12,7 @@
 //! | `surge_retry_after_seconds` | gauge | |
 //! | `surge_elapsed_seconds` | gauge | |
 //! | `surge_run_finished` | gauge | |
-//! | `surge_probe_rate_per_second`, `surge_probe_estimate_per_second` | gauge | |
+//! | `surge_probe_rate_per_second` | gauge | |
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -148,17 +148,9 @@ fn encode_snapshot(s: &Snapshot, enc: &mut DescriptorEncoder) -> Result<(), std:
         gauge(
             enc,
             "surge_probe_rate_per_second",
-            "The arrival rate the probe is trying now.",
+            "The arrival rate surge probe's search is trying now.",
             p.rate,
         )?;
-        if let Some(e) = p.estimate {
-            gauge(
-                enc,
-                "surge_probe_estimate_per_second",
-                "The highest rate the probe has seen answered without a 429.",
-                e,
-            )?;
-        }
     }
     Ok(())
 }
