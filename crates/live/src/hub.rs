@@ -191,3 +191,6 @@ fn push_row(rows: &mut VecDeque<Second>, row: Second) {
     }
     rows.push_back(row);
 }
+
+#[cfg(test)]
+mod tests;
