@@ -247,6 +247,26 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
 
 /// `surge run`, stopped gracefully by `stops.graceful` and at once by `stops.now`.
 pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
+    let live = match live::Live::start(&a.live).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let code = run_with_hub(a, stops, live::Live::hub(live.as_ref())).await;
+    if let Some(l) = live {
+        l.end().await;
+    }
+    code
+}
+
+/// `surge run`, feeding `hub` when there is one.
+async fn run_with_hub(
+    a: RunArgs,
+    stops: stop::Stops,
+    hub: Option<std::sync::Arc<surge_live::Hub>>,
+) -> i32 {
     let cancel = stops.graceful.clone();
     let mut bearer_token = None;
     let jmx = surge_plan::jmx::is_jmx(&a.scenario)
@@ -342,13 +362,6 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
             );
         }
     }
-    let live = match live::Live::start(&a.live).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
     let opts = RunOptions {
         out: a.out,
         samples: a.samples,
@@ -364,9 +377,9 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         bearer_token,
         segment,
         start_at,
-        live: live::Live::hub(live.as_ref()),
+        live: hub,
     };
-    let code = match run::run_plan(plan, opts).await {
+    match run::run_plan(plan, opts).await {
         Ok(rep) => {
             if !a.quiet {
                 print!("{}", surge_report::terminal::summary(&rep.result));
@@ -394,9 +407,5 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
                 _ => exit::USAGE,
             }
         }
-    };
-    if let Some(l) = live {
-        l.end().await;
     }
-    code
 }

@@ -162,6 +162,27 @@ fn slug(sets: &[String]) -> String {
     s.chars().take(80).collect()
 }
 
+/// Says the pace every run of the sweep gets, and the 429 policies it goes with.
+fn say_pace(
+    plans: &[surge_plan::Plan],
+    f: &std::path::Path,
+    shape: &surge_record::pace::PaceShape,
+) {
+    let mut policies: Vec<&str> = plans.iter().map(|p| p.on_429.name.as_str()).collect();
+    policies.dedup();
+    println!(
+        "pace: {} (from {}) for every run; on_429 {} {}",
+        surge_report::diagnosis::pace_text(shape),
+        f.display(),
+        if policies.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        },
+        policies.join(", ")
+    );
+}
+
 /// Runs `surge sweep`.
 pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
     let live = match super::live::Live::start(&a.live).await {
@@ -229,19 +250,7 @@ async fn sweep(
         }
     }
     if let Some((f, shape)) = &pace {
-        let mut policies: Vec<&str> = plans.iter().map(|p| p.on_429.name.as_str()).collect();
-        policies.dedup();
-        println!(
-            "pace: {} (from {}) for every run; on_429 {} {}",
-            surge_report::diagnosis::pace_text(shape),
-            f.display(),
-            if policies.len() == 1 {
-                "policy"
-            } else {
-                "policies"
-            },
-            policies.join(", ")
-        );
+        say_pace(&plans, f, shape);
     }
     if let Some(p) = plans.first() {
         if let surge_plan::Endpoint::Url { base_url, .. } = &p.target.endpoint {
