@@ -324,6 +324,52 @@ on_error = "continue"
             assert_eq!(sum as u64, result.totals.requests, "{view}");
         }
     }
+    // Every panel of the Grafana dashboard returns its series; its totals are result.json's.
+    let panels = dashboard_queries();
+    assert!(panels.len() >= 10, "{panels:?}");
+    for (title, q) in &panels {
+        let got = prom.query_at(q, Some(end_unix)).await;
+        assert!(
+            !got.is_empty() && got.iter().all(|s| s.1.is_finite()),
+            "{title}: {q} returned {got:?}"
+        );
+        if title == "Totals per status" {
+            let by_status: BTreeMap<String, u64> = got
+                .iter()
+                .map(|(l, v)| (l["status"].clone(), *v as u64))
+                .collect();
+            let want: BTreeMap<String, u64> = result
+                .totals
+                .by_status
+                .iter()
+                .map(|(k, v)| (k.label(), *v))
+                .collect();
+            assert_eq!(by_status, want, "{title}");
+        }
+    }
+}
+
+/// Every query of dashboards/surge.json's panels (title, PromQL), with Grafana's interval
+/// variables as a test over a few seconds reads them.
+fn dashboard_queries() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/dashboards/surge.json"
+    ))
+    .unwrap();
+    let d: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut out = Vec::new();
+    for p in d["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().unwrap() {
+            let q = t["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$__rate_interval", "10s")
+                .replace("$__range", "5m");
+            out.push((p["title"].as_str().unwrap().to_string(), q));
+        }
+    }
+    out
 }
 
 /// The (view, PromQL) rows of docs/live.md's table of queries.
