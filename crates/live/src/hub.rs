@@ -144,9 +144,11 @@ impl Hub {
             s.cells.clone_from(&result.cells);
             s.elapsed = Duration::from_secs_f64(result.duration_s.max(0.0));
             s.active_users = 0;
-            // The result's timeline has the seconds the last tick had not drained yet.
-            let from = s.rows.back().map_or(0, |r| r.t + 1);
-            for row in result.timeline.iter().filter(|r| r.t >= from) {
+            // The result's timeline: the seconds the last tick had not drained yet, and the
+            // late answers merged into seconds already shown.
+            s.rows.clear();
+            let skip = result.timeline.len().saturating_sub(ROWS_KEPT);
+            for row in result.timeline.iter().skip(skip) {
                 push_row(&mut s.rows, row.clone());
             }
             if let Some(r) = result

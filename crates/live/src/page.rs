@@ -126,7 +126,14 @@ async fn events(
         if f.rx.changed().await.is_err() {
             return None;
         }
-        let (msg, next_t, end) = f.hub.read(|s| message(s, f.next_t));
+        // The first message after the end sends every row again: the result's own, with the
+        // late answers merged into seconds already sent.
+        let from = if f.said_end || !f.hub.read(|s| s.finished) {
+            f.next_t
+        } else {
+            None
+        };
+        let (msg, next_t, end) = f.hub.read(|s| message(s, from));
         f.next_t = next_t;
         // One message after the end (with the report's link when written), then the feed ends
         // so that the server can stop.
