@@ -19,6 +19,7 @@ COPY crates/transport ./crates/transport
 COPY crates/engine ./crates/engine
 COPY crates/analysis ./crates/analysis
 COPY crates/report ./crates/report
+COPY crates/live ./crates/live
 ENV CARGO_PROFILE_RELEASE_DEBUG=0 \
     CARGO_PROFILE_RELEASE_STRIP=symbols
 RUN cargo build --release --locked --bin surge

@@ -63,6 +63,8 @@ pub struct RunOptions {
     /// Set just before the first request may go (after the files, the token and `--start-at`):
     /// until then a stop has nothing to keep, and the caller may end the process at once.
     pub load_started: Arc<std::sync::atomic::AtomicBool>,
+    /// The live hub (`--metrics`, `--live`): fed once a second and with the result at the end.
+    pub live: Option<Arc<surge_live::Hub>>,
 }
 
 /// Watches a run from outside: once a second while it goes on, and once when the measurement
@@ -326,15 +328,23 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
         )
     };
     let progress = opts.observer.clone();
-    // One callback per second: the caller's observer, and the thresholds that may abort the run.
+    if let Some(hub) = &opts.live {
+        hub.begin(live_info(&plan, &opts, &out_dir));
+    }
+    // One callback per second: the caller's observer, the live hub, and the thresholds that
+    // may abort the run.
     let gate = surge_analysis::threshold_eval::LiveGate::new(&plan.thresholds);
-    let on_tick: Option<OnTick> = if progress.is_none() && gate.is_none() {
+    let on_tick: Option<OnTick> = if progress.is_none() && gate.is_none() && opts.live.is_none() {
         None
     } else {
         let p = progress.clone();
+        let hub = opts.live.clone();
         let f: OnTick = Arc::new(move |t: &Tick| {
             if let Some(p) = &p {
                 p.tick(t);
+            }
+            if let Some(h) = &hub {
+                h.tick(t);
             }
             gate.as_ref()
                 .and_then(|g| g.tick(t))
@@ -382,8 +392,13 @@ pub async fn run_plan(plan: Plan, opts: RunOptions) -> Result<RunReport, RunErro
     let answered = preset.or(answered_by);
     let (result, result_mock_stats) = build_result(&plan, m, &opts, started, answered);
     let result = segment::with_record(result, &opts, late, second_hists, &plan);
+    if let Some(hub) = &opts.live {
+        hub.finish(&result);
+    }
     if let Err(e) = surge_report::write_outputs(&result, &out_dir) {
         output_errors.push(e.to_string());
+    } else if let Some(hub) = &opts.live {
+        hub.report_written(out_dir.join("report.html"));
     }
     if let Some(stats) = &result_mock_stats {
         // The mock's own counts: the ground truth to hold surge's figures against.
@@ -417,6 +432,26 @@ fn sink_failure(f: &surge_record::samples::SinkFailure, all: u64, opts: &RunOpti
         f.error,
         f.samples_before,
     )
+}
+
+/// The names of a run's live series: a segment carries its distributed run's id, a plain run
+/// its output folder's name.
+fn live_info(plan: &Plan, opts: &RunOptions, out_dir: &std::path::Path) -> surge_live::RunInfo {
+    surge_live::RunInfo {
+        scenario: plan.name.clone(),
+        run_id: match &opts.segment {
+            Some(s) => s.run_id.clone(),
+            None => out_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        },
+        segment: opts
+            .segment
+            .as_ref()
+            .map(|s| format!("{}/{}", s.segment.index, s.segment.count))
+            .unwrap_or_default(),
+    }
 }
 
 /// What the measurement gave: the executor's output and where it went.

@@ -15,6 +15,7 @@ mod field_flags;
 mod gates;
 pub mod import;
 pub mod k8s;
+mod live;
 pub mod merge;
 pub mod mock;
 pub mod probe;
@@ -24,7 +25,7 @@ mod shared;
 pub mod stop;
 pub mod sweep;
 
-pub use shared::{LoadArgs, PaceArgs, TargetArgs};
+pub use shared::{LiveArgs, LoadArgs, PaceArgs, TargetArgs};
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -143,6 +144,9 @@ pub struct RunArgs {
     /// Distributed runs: segment, run id, start barrier.
     #[command(flatten)]
     pub dist: dist::DistArgs,
+    /// `--metrics`, `--linger`.
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 /// Parses `args` (program name first), runs, prints, and returns the exit code.
@@ -268,6 +272,26 @@ pub async fn run_cmd(a: RunArgs, cancel: CancellationToken) -> i32 {
 
 /// `surge run`, stopped gracefully by `stops.graceful` and at once by `stops.now`.
 pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
+    let live = match live::Live::start(&a.live).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let code = run_with_hub(a, stops, live::Live::hub(live.as_ref())).await;
+    if let Some(l) = live {
+        l.end().await;
+    }
+    code
+}
+
+/// `surge run`, feeding `hub` when there is one.
+async fn run_with_hub(
+    a: RunArgs,
+    stops: stop::Stops,
+    hub: Option<std::sync::Arc<surge_live::Hub>>,
+) -> i32 {
     let cancel = stops.graceful.clone();
     let mut bearer_token = None;
     let jmx = surge_plan::jmx::is_jmx(&a.scenario)
@@ -383,6 +407,7 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
         segment,
         start_at,
         load_started: stops.load_started.clone(),
+        live: hub,
     };
     match run::run_plan(plan, opts).await {
         Ok(rep) => {

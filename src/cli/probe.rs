@@ -50,10 +50,33 @@ pub struct ProbeArgs {
     /// The most requests per second the search sends.
     #[arg(long, default_value_t = 1000.0)]
     pub max_rate: f64,
+    /// `--metrics`, `--live`, `--linger` (each search's series carry its folder as run_id).
+    #[command(flatten)]
+    pub live: super::LiveArgs,
 }
 
 /// Runs `surge probe` and returns the exit code.
 pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
+    let live = match super::live::Live::start(&a.live).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let code = probe_cmd(a, cancel, super::live::Live::hub(live.as_ref())).await;
+    if let Some(l) = live {
+        l.end().await;
+    }
+    code
+}
+
+/// `surge probe`, feeding `hub` when there is one.
+async fn probe_cmd(
+    a: ProbeArgs,
+    cancel: CancellationToken,
+    hub: Option<std::sync::Arc<surge_live::Hub>>,
+) -> i32 {
     if surge_plan::jmx::is_jmx(&a.scenario) {
         eprintln!(
             "error: surge probe reads TOML scenarios; convert the plan first: surge import {}",
@@ -119,6 +142,7 @@ pub async fn cmd(a: ProbeArgs, cancel: CancellationToken) -> i32 {
             max_rate: a.max_rate,
             ..SearchConfig::default()
         },
+        live: hub,
     };
     if let Err(e) = crate::run::probe::check(&plan, &opts) {
         eprintln!("error: {e}");

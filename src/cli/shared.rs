@@ -42,3 +42,21 @@ pub struct PaceArgs {
     #[arg(long, value_name = "RESULT.json|limit.json")]
     pub pace_from: Option<PathBuf>,
 }
+
+/// What the run shows while it runs (run, probe, sweep).
+#[derive(Debug, Clone, Default, Args)]
+pub struct LiveArgs {
+    /// Serve Prometheus metrics (OpenMetrics text) at http://ADDR/metrics while the run goes
+    /// on: ADDR is HOST:PORT, or PORT alone for 127.0.0.1 (another host only when written).
+    #[arg(long, value_name = "ADDR", value_parser = surge_live::parse_addr)]
+    pub metrics: Option<std::net::SocketAddr>,
+    /// Serve a live page of the run (charts updated every second, the 429 diagnosis, then a
+    /// link to report.html) at http://ADDR/ (default 127.0.0.1:5665; --live=ADDR for another).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, require_equals = true,
+          default_missing_value = "127.0.0.1:5665", value_parser = surge_live::parse_addr)]
+    pub live: Option<std::net::SocketAddr>,
+    /// After the run, keep serving the final values (result.json's) and the live page this
+    /// long, so that a scraper reads them (e.g. 2 scrape intervals).
+    #[arg(long, value_name = "DURATION", value_parser = surge_record::duration::parse_flag)]
+    pub linger: Option<std::time::Duration>,
+}

@@ -35,6 +35,9 @@ pub struct SweepArgs {
     /// `--pace-from`, for every run (`--vary` still changes the rest).
     #[command(flatten)]
     pub pace: PaceArgs,
+    /// `--metrics`, `--linger` (each run's series carry its own run_id).
+    #[command(flatten)]
+    pub live: super::LiveArgs,
 }
 
 /// Each output of one sweep run that could not be written (the run's figures are kept).
@@ -167,8 +170,49 @@ fn slug(sets: &[String]) -> String {
     s.chars().take(80).collect()
 }
 
+/// Says the pace every run of the sweep gets, and the 429 policies it goes with.
+fn say_pace(
+    plans: &[surge_plan::Plan],
+    f: &std::path::Path,
+    shape: &surge_record::pace::PaceShape,
+) {
+    let mut policies: Vec<&str> = plans.iter().map(|p| p.on_429.name.as_str()).collect();
+    policies.dedup();
+    println!(
+        "pace: {} (from {}) for every run; on_429 {} {}",
+        surge_report::diagnosis::pace_text(shape),
+        f.display(),
+        if policies.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        },
+        policies.join(", ")
+    );
+}
+
 /// Runs `surge sweep`.
 pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
+    let live = match super::live::Live::start(&a.live).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let code = sweep(a, stops, super::live::Live::hub(live.as_ref())).await;
+    if let Some(l) = live {
+        l.end().await;
+    }
+    code
+}
+
+/// The runs of a sweep, each feeding `hub` when there is one.
+async fn sweep(
+    a: SweepArgs,
+    stops: super::stop::Stops,
+    hub: Option<std::sync::Arc<surge_live::Hub>>,
+) -> i32 {
     let cancel = stops.graceful.clone();
     let axes = match parse_vary(&a.vary) {
         Ok(x) => x,
@@ -214,19 +258,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
         }
     }
     if let Some((f, shape)) = &pace {
-        let mut policies: Vec<&str> = plans.iter().map(|p| p.on_429.name.as_str()).collect();
-        policies.dedup();
-        println!(
-            "pace: {} (from {}) for every run; on_429 {} {}",
-            surge_report::diagnosis::pace_text(shape),
-            f.display(),
-            if policies.len() == 1 {
-                "policy"
-            } else {
-                "policies"
-            },
-            policies.join(", ")
-        );
+        say_pace(&plans, f, shape);
     }
     if let Some(p) = plans.first() {
         if let surge_plan::Endpoint::Url { base_url, .. } = &p.target.endpoint {
@@ -276,6 +308,7 @@ pub async fn cmd(a: SweepArgs, stops: super::stop::Stops) -> i32 {
             seed: split_seed(combo).1.or(a.load.seed),
             simulate: a.load.simulate,
             load_started: stops.load_started.clone(),
+            live: hub.clone(),
             ..RunOptions::default()
         };
         match run::run_plan(plan, opts).await {

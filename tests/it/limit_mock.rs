@@ -242,6 +242,7 @@ async fn a_stopped_probe_writes_what_it_found() {
             seed: None,
             yes: false,
         },
+        live: cli::LiveArgs::default(),
     };
     let stopper = {
         let c = cancel.clone();

@@ -41,6 +41,11 @@ pub(crate) fn spawn_ticker<T: Transport>(
                     errors,
                     last_second: a.completed_in(k - 1),
                     second: a.second(k - 1).cloned(),
+                    cells: if on_tick.is_some() {
+                        a.cells_so_far()
+                    } else {
+                        Vec::new()
+                    },
                 }
             };
             if let Some(f) = &on_tick {

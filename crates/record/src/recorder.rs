@@ -530,12 +530,9 @@ impl Aggregate {
         self.timeline.get(&t).map_or(0, |r| r.completed)
     }
 
-    /// The totals, cells and timeline of the whole run. Call after a final `drain_into(u32::MAX)`.
-    pub fn finish(mut self, iterations: u64) -> (Totals, Vec<Cell>, Vec<Second>) {
-        let mut totals = std::mem::take(&mut self.totals);
-        totals.iterations = iterations;
-        totals.first_429_s = self.first_429_us.map(|u| u as f64 / 1e6);
-        totals.completion_s = self.last_end_us as f64 / 1e6;
+    /// One cell per label × status so far, each with its histograms since the start, in plan
+    /// order (what the live metrics read once a second; [`Aggregate::finish`] ends with it).
+    pub fn cells_so_far(&self) -> Vec<Cell> {
         let mut cells: Vec<Cell> = self
             .cells
             .iter()
@@ -561,6 +558,16 @@ impl Aggregate {
             (self.labels.iter().position(|l| *l == a.label), a.status)
                 .cmp(&(self.labels.iter().position(|l| *l == b.label), b.status))
         });
+        cells
+    }
+
+    /// The totals, cells and timeline of the whole run. Call after a final `drain_into(u32::MAX)`.
+    pub fn finish(mut self, iterations: u64) -> (Totals, Vec<Cell>, Vec<Second>) {
+        let mut totals = std::mem::take(&mut self.totals);
+        totals.iterations = iterations;
+        totals.first_429_s = self.first_429_us.map(|u| u as f64 / 1e6);
+        totals.completion_s = self.last_end_us as f64 / 1e6;
+        let cells = self.cells_so_far();
         for c in &cells {
             totals.requests += c.count;
             totals.retries += c.retries;

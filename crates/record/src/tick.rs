@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::result::Second;
+use super::result::{Cell, Second};
 
 /// The per-second snapshot passed to a run's observer.
 #[derive(Debug, Clone, Default)]
@@ -25,4 +25,7 @@ pub struct Tick {
     pub last_second: u64,
     /// The timeline row of the last full second.
     pub second: Option<Second>,
+    /// One cell per label × status so far, with its histograms since the start (what the live
+    /// metrics serve); empty when nobody watches the run.
+    pub cells: Vec<Cell>,
 }

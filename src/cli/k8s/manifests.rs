@@ -49,6 +49,8 @@ pub struct Spec {
     pub memory: String,
     /// How long the merge Job waits for every segment's result.
     pub merge_wait: Duration,
+    /// The port each segment serves `/metrics` on, when asked.
+    pub metrics_port: Option<u16>,
 }
 
 impl Spec {
@@ -261,6 +263,21 @@ fn pvc(s: &Spec) -> Value {
 }
 
 fn segments_job(s: &Spec) -> Value {
+    let mut job = segments_job_base(s);
+    if let Some(port) = s.metrics_port {
+        let template = &mut job["spec"]["template"];
+        template["metadata"]["annotations"] = json!({
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": port.to_string(),
+            "prometheus.io/path": "/metrics",
+        });
+        template["spec"]["containers"][0]["ports"] =
+            json!([{ "name": "metrics", "containerPort": port, "protocol": "TCP" }]);
+    }
+    job
+}
+
+fn segments_job_base(s: &Spec) -> Value {
     json!({
         "apiVersion": "batch/v1",
         "kind": "Job",

@@ -70,6 +70,11 @@ pub struct K8sArgs {
     /// Memory requested (and limit) per segment pod.
     #[arg(long, default_value = "512Mi")]
     pub memory: String,
+    /// Every segment serves Prometheus metrics on this port while it runs (`surge run --metrics
+    /// 0.0.0.0:PORT --linger 30s`): the pod declares it as its `metrics` port, with the
+    /// prometheus.io annotations a Prometheus with pod discovery reads.
+    #[arg(long, value_name = "PORT")]
+    pub metrics_port: Option<u16>,
 }
 
 /// A DNS label Kubernetes accepts as a base name (room left for suffixes).
@@ -264,6 +269,15 @@ pub fn spec(a: &K8sArgs, now: OffsetDateTime) -> Result<(Spec, Plan), String> {
     for s in &a.set {
         run_args.extend(["--set".to_string(), s.clone()]);
     }
+    if let Some(port) = a.metrics_port {
+        // In a pod, its own address: the scraper comes from outside.
+        run_args.extend([
+            "--metrics".to_string(),
+            format!("0.0.0.0:{port}"),
+            "--linger".to_string(),
+            "30s".to_string(),
+        ]);
+    }
     let files = files(&a.scenario, &plan)?;
     let spec = Spec {
         run_id: format!("{name}-{stamp}"),
@@ -285,6 +299,7 @@ pub fn spec(a: &K8sArgs, now: OffsetDateTime) -> Result<(Spec, Plan), String> {
         storage_class: a.storage_class.clone(),
         cpu: a.cpu.clone(),
         memory: a.memory.clone(),
+        metrics_port: a.metrics_port,
         merge_wait: ahead + a.start_tolerance + run_for + Duration::from_secs(600),
     };
     Ok((spec, plan))

@@ -54,6 +54,8 @@ pub struct ProbeOptions {
     pub cancel: CancellationToken,
     /// The search's knobs.
     pub search: SearchConfig,
+    /// The live hub (`--metrics`, `--live`): each search in turn, and the rate it tries.
+    pub live: Option<Arc<surge_live::Hub>>,
 }
 
 /// One search, done.
@@ -238,6 +240,13 @@ async fn searches<T: Transport + TokenFetch + Clone + engine::Compiled>(
             None,
         )
         .await?;
+        if let Some(h) = &opts.live {
+            h.begin(surge_live::RunInfo {
+                scenario: plan.name.clone(),
+                run_id: search_dir(i, tokens),
+                segment: String::new(),
+            });
+        }
         runs.push(one_search(&p, tokens, transport.clone(), auth, at, opts).await);
     }
     Ok(runs)
@@ -322,6 +331,12 @@ async fn one_search<T: Transport + engine::Compiled>(
     let (tx, mut rx) = mpsc::channel::<Streamed>(4_096);
     let consumer = {
         let dial = dial.clone();
+        let hub = opts.live.clone();
+        if let Some(h) = &hub {
+            h.probe(surge_live::hub::ProbeNow {
+                rate: cfg.start_rate,
+            });
+        }
         tokio::spawn(async move {
             let mut s = Search::new(cfg);
             let mut applied = (cfg.start_rate, cfg.growth);
@@ -345,6 +360,10 @@ async fn one_search<T: Transport + engine::Compiled>(
                     dial.set_rate(c.rate, c.growth, Duration::from_secs_f64(since));
                     applied = (c.rate, c.growth);
                 }
+                if let Some(h) = &hub {
+                    let rate = dial.rate_at(Duration::from_secs_f64(now));
+                    h.probe(surge_live::hub::ProbeNow { rate });
+                }
                 dial.pause_until(Duration::from_secs_f64(c.pause_until.max(0.0)));
                 if let (Some(d), None) = (c.stop, done) {
                     done = Some(d);
@@ -360,7 +379,13 @@ async fn one_search<T: Transport + engine::Compiled>(
         cancel: opts.cancel.clone(),
         grace: engine::DEFAULT_GRACE,
         samples: Some(tx),
-        on_tick: None,
+        on_tick: opts.live.clone().map(|h| {
+            let f: engine::OnTick = Arc::new(move |t: &surge_record::Tick| {
+                h.tick(t);
+                None
+            });
+            f
+        }),
         seed: opts.seed,
         segment: None,
         dial: Some(dial),
@@ -404,6 +429,9 @@ async fn one_search<T: Transport + engine::Compiled>(
             ("tokens".into(), tokens.to_string()),
         ]),
     }];
+    if let Some(h) = &opts.live {
+        h.finish(&result);
+    }
     SearchRun {
         tokens,
         result,
