@@ -184,7 +184,9 @@ fn nginx_limit_req_queue_per_token() {
             nodelay: false,
             key: Key::Token,
         },
-        &["queue"],
+        // nginx's delaying queue refuses once `burst` wait: seen from the client, at most that
+        // many in flight at the server's pace, which a concurrency limit predicts as well.
+        &["queue", "concurrency"],
     );
 }
 

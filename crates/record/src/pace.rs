@@ -38,16 +38,26 @@ pub const MAX_BURST: u32 = 1_000_000;
 
 impl PaceShape {
     /// Checks the shape as a scenario's `on_429` is checked: a rate between one request per
-    /// 720h and [`MAX_PACE_PER_S`], a burst between 1 and [`MAX_BURST`], a window longer than 0s
-    /// and no longer than the longest duration. Returns the field at fault (as the file names it)
-    /// and why.
+    /// 720h and [`MAX_PACE_PER_S`] (or 0, no bound on the rate, when `max_in_flight` bounds the
+    /// count in flight instead), a burst and a count in flight between 1 and [`MAX_BURST`], a
+    /// window longer than 0s and no longer than the longest duration. Returns the field at fault
+    /// (as the file names it) and why.
     ///
     /// # Errors
     /// `(field, why)` for the first field out of range.
     pub fn check(&self) -> Result<(), (&'static str, String)> {
         let slowest = 1.0 / crate::duration::MAX.as_secs_f64();
         let r = self.rate_per_s;
-        if !(r.is_finite() && r >= slowest && r <= MAX_PACE_PER_S) {
+        if let Some(n) = self.max_in_flight {
+            if !(1..=MAX_BURST).contains(&n) {
+                return Err((
+                    "max_in_flight",
+                    format!("must be between 1 and {MAX_BURST}, got {n}"),
+                ));
+            }
+        }
+        let unbounded_rate = r == 0.0 && self.max_in_flight.is_some();
+        if !unbounded_rate && !(r.is_finite() && r >= slowest && r <= MAX_PACE_PER_S) {
             return Err((
                 "recommended_rate_per_s",
                 format!("must be between one request per 720h and {MAX_PACE_PER_S}/s, got {r}/s"),

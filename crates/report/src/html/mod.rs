@@ -16,6 +16,7 @@ mod axis;
 pub mod charts;
 pub mod compare;
 pub(crate) mod page;
+pub use page::text;
 mod path;
 pub mod probe;
 pub mod svg;

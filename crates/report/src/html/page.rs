@@ -139,7 +139,7 @@ pub fn overview(out: &mut String, f: &Overview) {
 
 /// A sentence of the diagnosis as HTML: escaped, and each `code` span (the words' Markdown, as
 /// the terminal and CI outputs keep it) as `<code>`, so no backtick shows.
-pub(crate) fn text(s: &str) -> String {
+pub fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
     for (i, part) in s.split('`').enumerate() {
         if i % 2 == 1 {
