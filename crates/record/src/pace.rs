@@ -57,7 +57,8 @@ impl PaceShape {
             }
         }
         let unbounded_rate = r == 0.0 && self.max_in_flight.is_some();
-        if !unbounded_rate && !(r.is_finite() && r >= slowest && r <= MAX_PACE_PER_S) {
+        let in_range = r.is_finite() && r >= slowest && r <= MAX_PACE_PER_S;
+        if !(unbounded_rate || in_range) {
             return Err((
                 "recommended_rate_per_s",
                 format!("must be between one request per 720h and {MAX_PACE_PER_S}/s, got {r}/s"),
