@@ -286,6 +286,51 @@ pub async fn run_cmd_with(a: RunArgs, stops: stop::Stops) -> i32 {
     code
 }
 
+/// Whether the load may go: a target outside this machine needs `--yes` or a "y" typed at a
+/// terminal (said on stderr when refused).
+fn confirmed_remote(plan: &surge_plan::Plan, yes: bool) -> bool {
+    let surge_plan::Endpoint::Url { base_url, .. } = &plan.target.endpoint else {
+        return true;
+    };
+    if run::is_loopback(base_url) || yes {
+        return true;
+    }
+    eprintln!(
+        "This sends load to a host outside this machine:\n{}",
+        run::plan_summary(plan)
+    );
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        eprintln!(
+            "error: --yes: not given, and there is no terminal to confirm on; add --yes to proceed"
+        );
+        return false;
+    }
+    eprint!("Proceed? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    let _ = stdin.read_line(&mut line);
+    if !matches!(line.trim(), "y" | "Y" | "yes") {
+        eprintln!("not run");
+        return false;
+    }
+    true
+}
+
+/// One connection (one descriptor) per user: warns before the run when even the hard limit
+/// cannot hold them (run_plan raises the soft limit and says so afterwards too).
+fn warn_open_files(plan: &surge_plan::Plan) {
+    let builtin = matches!(plan.target.endpoint, surge_plan::Endpoint::Mock { .. });
+    let needed = run::resources::needed(plan.max_users(), builtin);
+    if let Some(f) = run::resources::raise_open_files(needed).filter(|f| f.soft < needed) {
+        eprintln!(
+            "warning: {} need about {needed} open files, and this process may open {} (the hard limit of `ulimit -n`); users past it will fail to connect (error:resource). Raise it with `ulimit -Hn` as root, or in /etc/security/limits.conf.",
+            surge_record::plural(u64::from(plan.max_users()), "user"),
+            f.soft
+        );
+    }
+}
+
 /// `surge run`, feeding `hub` when there is one.
 async fn run_with_hub(
     a: RunArgs,
@@ -357,39 +402,11 @@ async fn run_with_hub(
     {
         eprintln!("{n}");
     }
-    if let surge_plan::Endpoint::Url { base_url, .. } = &plan.target.endpoint {
-        if !run::is_loopback(base_url) && !a.load.yes {
-            eprintln!(
-                "This sends load to a host outside this machine:\n{}",
-                run::plan_summary(&plan)
-            );
-            let stdin = std::io::stdin();
-            if !stdin.is_terminal() {
-                eprintln!("error: --yes: not given, and there is no terminal to confirm on; add --yes to proceed");
-                return exit::USAGE;
-            }
-            eprint!("Proceed? [y/N] ");
-            let _ = std::io::stderr().flush();
-            let mut line = String::new();
-            let _ = stdin.read_line(&mut line);
-            if !matches!(line.trim(), "y" | "Y" | "yes") {
-                eprintln!("not run");
-                return exit::USAGE;
-            }
-        }
+    if !confirmed_remote(&plan, a.load.yes) {
+        return exit::USAGE;
     }
     if !a.load.simulate {
-        // One connection (one descriptor) per user: warn before the run when even the hard
-        // limit cannot hold them (run_plan raises the soft limit and says so afterwards too).
-        let builtin = matches!(plan.target.endpoint, surge_plan::Endpoint::Mock { .. });
-        let needed = run::resources::needed(plan.max_users(), builtin);
-        if let Some(f) = run::resources::raise_open_files(needed).filter(|f| f.soft < needed) {
-            eprintln!(
-                "warning: {} need about {needed} open files, and this process may open {} (the hard limit of `ulimit -n`); users past it will fail to connect (error:resource). Raise it with `ulimit -Hn` as root, or in /etc/security/limits.conf.",
-                surge_record::plural(u64::from(plan.max_users()), "user"),
-                f.soft
-            );
-        }
+        warn_open_files(&plan);
     }
     let opts = RunOptions {
         out: a.out,
